@@ -1,0 +1,171 @@
+/**
+ * Tessera's ciphertext format (docs/formats.md). Pure byte layout: no cryptography here.
+ *
+ * v1 layout (all integers big-endian):
+ * ```
+ *  0  1  magic 0x54 ("T")
+ *  1  1  format version (0x01)
+ *  2  1  algorithm id (see {@link algorithmIds})
+ *  3 16  key id (UUID, binary)
+ * 19  4  key version (uint32, ≥ 1)
+ * 23 12  nonce
+ * 35  n  AEAD ciphertext ‖ 16-byte tag
+ * ```
+ * The AEAD's additional data is the 23-byte header followed by {@link encodeContext}(context), so no
+ * header byte and no context pair can change without the tag failing.
+ *
+ * Decoders are looked up by format version; a published decoder is never edited, only added to.
+ */
+import { TesseraError } from "./errors.js";
+
+export const CIPHERTEXT_MAGIC = 0x54;
+export const HEADER_LENGTH = 23;
+export const NONCE_LENGTH = 12;
+export const TAG_LENGTH = 16;
+export const MIN_CIPHERTEXT_LENGTH = HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH;
+
+/** Wire algorithm ids. Values are fixed forever once published. */
+export const algorithmIds = Object.freeze({
+  /** AES-256-GCM with the key version's material as the key. */
+  AES_256_GCM: 0x01,
+  /** AES-256-GCM with HKDF-SHA256(material, info = "tessera/v1/encrypt" ‖ context) as the key (derived-mode keys). */
+  AES_256_GCM_DERIVED: 0x02,
+} as const);
+
+export type CiphertextAlgorithm = keyof typeof algorithmIds;
+
+const algorithmById = new Map<number, CiphertextAlgorithm>(
+  Object.entries(algorithmIds).map(([name, id]) => [id, name as CiphertextAlgorithm]),
+);
+
+export interface ParsedCiphertext {
+  formatVersion: number;
+  algorithm: CiphertextAlgorithm;
+  keyId: string;
+  keyVersion: number;
+  /** The bytes the AEAD binds as the first part of its additional data. */
+  header: Uint8Array;
+  nonce: Uint8Array;
+  /** AEAD output: encrypted bytes followed by the tag. */
+  sealed: Uint8Array;
+}
+
+function invalid(): TesseraError {
+  // One code, one message: a caller never learns which check failed.
+  return new TesseraError("InvalidCiphertext");
+}
+
+const decoders: Readonly<Record<number, (bytes: Uint8Array) => ParsedCiphertext>> = Object.freeze({
+  1: (bytes: Uint8Array): ParsedCiphertext => {
+    if (bytes.length < MIN_CIPHERTEXT_LENGTH) throw invalid();
+    const algorithm = algorithmById.get(bytes[2]!);
+    if (algorithm === undefined) throw invalid();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const keyVersion = view.getUint32(19);
+    if (keyVersion === 0) throw invalid();
+    return {
+      formatVersion: 1,
+      algorithm,
+      keyId: uuidFromBytes(bytes.subarray(3, 19)),
+      keyVersion,
+      header: bytes.subarray(0, HEADER_LENGTH),
+      nonce: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + NONCE_LENGTH),
+      sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH),
+    };
+  },
+});
+
+/** Parses the layout of a ciphertext; throws `InvalidCiphertext` for anything malformed. */
+export function parseCiphertext(bytes: Uint8Array): ParsedCiphertext {
+  if (bytes.length < 2 || bytes[0] !== CIPHERTEXT_MAGIC) throw invalid();
+  const decode = decoders[bytes[1]!];
+  if (decode === undefined) throw invalid();
+  return decode(bytes);
+}
+
+/** Builds the v1 header for a key version and algorithm. */
+export function encodeHeader(algorithm: CiphertextAlgorithm, keyId: string, keyVersion: number): Uint8Array {
+  if (!Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > 0xffffffff) {
+    throw new RangeError("key version out of range");
+  }
+  const header = new Uint8Array(HEADER_LENGTH);
+  header[0] = CIPHERTEXT_MAGIC;
+  header[1] = 1;
+  header[2] = algorithmIds[algorithm];
+  header.set(uuidToBytes(keyId), 3);
+  new DataView(header.buffer).setUint32(19, keyVersion);
+  return header;
+}
+
+/** Joins header, nonce and AEAD output into the wire form. */
+export function assembleCiphertext(header: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(header.length + nonce.length + sealed.length);
+  out.set(header, 0);
+  out.set(nonce, header.length);
+  out.set(sealed, header.length + nonce.length);
+  return out;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
+export function uuidToBytes(uuid: string): Uint8Array {
+  if (!isUuid(uuid)) throw new RangeError("not a lower-case UUID");
+  const hex = uuid.replaceAll("-", "");
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function uuidFromBytes(bytes: Uint8Array): string {
+  let hex = "";
+  for (const b of bytes) hex += b.toString(16).padStart(2, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** An encryption context: non-secret key/value strings bound to a ciphertext as additional data. */
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+export const MAX_CONTEXT_BYTES = 8192;
+
+const textEncoder = new TextEncoder();
+
+/**
+ * Canonical encoding of an encryption context: uint16 pair count, then for each pair in ascending
+ * byte order of the UTF-8 key: uint16 key length, key, uint16 value length, value. The empty context
+ * encodes as two zero bytes. Keys must be non-empty.
+ */
+export function encodeContext(context: EncryptionContext | undefined): Uint8Array {
+  const entries = Object.entries(context ?? {}).map(
+    ([k, v]) => [textEncoder.encode(k), textEncoder.encode(v)] as const,
+  );
+  entries.sort((a, b) => compareBytes(a[0], b[0]));
+  let size = 2;
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > 0xffff || v.length > 0xffff) throw new RangeError("context entry out of range");
+    size += 4 + k.length + v.length;
+  }
+  if (entries.length > 0xffff) throw new RangeError("context has too many entries");
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, entries.length);
+  let at = 2;
+  for (const [k, v] of entries) {
+    view.setUint16(at, k.length);
+    out.set(k, at + 2);
+    at += 2 + k.length;
+    view.setUint16(at, v.length);
+    out.set(v, at + 2);
+    at += 2 + v.length;
+  }
+  return out;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}

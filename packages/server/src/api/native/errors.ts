@@ -1,0 +1,80 @@
+/**
+ * The native API's one error mapping: TesseraError codes to HTTP status and the JSON error body.
+ * Framework errors (validation, body size, bad JSON) become catalogue codes too, so a client only
+ * ever sees `{"error": {"code", "message", …}}`.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { TesseraError, errorCatalogue, isTesseraError, type ErrorBody } from "@tessera/protocol";
+
+interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** JSON pointer of the field at fault in a schema validation error. */
+function fieldOf(issue: ValidationIssue, context: string | undefined): string {
+  const base = issue.instancePath ?? "";
+  const p = issue.params ?? {};
+  const child = (p["missingProperty"] ?? p["additionalProperty"]) as string | undefined;
+  const prefix = context === "body" || context === undefined ? "" : `/${context}`;
+  return `${prefix}${base}${child === undefined ? "" : `/${child}`}` || "/";
+}
+
+function validationMessage(issue: ValidationIssue, field: string): string {
+  switch (issue.keyword) {
+    case "additionalProperties":
+      return `unknown field ${field}`;
+    case "required":
+      return `missing required field ${field}`;
+    case "pattern":
+      return field.endsWith("plaintext") || field.endsWith("ciphertext") ? `${field} must be standard base64` : `${field} has an invalid format`;
+    default:
+      return `${field} ${issue.message ?? "is invalid"}`;
+  }
+}
+
+/** Converts anything thrown while handling a request into a catalogue error. */
+export function toTesseraError(err: unknown): TesseraError {
+  if (isTesseraError(err)) return err;
+  const e = err as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
+  if (Array.isArray(e.validation) && e.validation.length > 0) {
+    const issue = e.validation[0]!;
+    const field = fieldOf(issue, e.validationContext);
+    return new TesseraError("InvalidInput", validationMessage(issue, field), { field });
+  }
+  switch (e.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new TesseraError("TooLarge", "the request body is too large");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new TesseraError("InvalidInput", "send JSON with Content-Type: application/json");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new TesseraError("InvalidInput", "the JSON body is empty");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return new TesseraError("InvalidInput", "the body is not valid JSON");
+  }
+  if (err instanceof SyntaxError || (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500)) {
+    return new TesseraError("InvalidInput", "the request could not be parsed");
+  }
+  return new TesseraError("Internal", undefined, { cause: err });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const te = toTesseraError(err);
+  const status = errorCatalogue[te.code].status;
+  const body: ErrorBody = {
+    error: {
+      code: te.code,
+      // 5xx answers say nothing about the cause; the cause goes to the log with the request id.
+      message: status >= 500 && te.code === "Internal" ? errorCatalogue.Internal.message : te.message,
+      ...(te.field !== undefined && { field: te.field }),
+      requestId: request.id,
+    },
+  };
+  if (te.code === "Internal" || te.code === "Unavailable") {
+    request.log.error({ err: te.cause ?? te, requestId: request.id }, "request failed");
+  }
+  if (te.code === "Unauthenticated") void reply.header("WWW-Authenticate", 'Bearer realm="tessera"');
+  return reply.code(status).type("application/json").send(body);
+}

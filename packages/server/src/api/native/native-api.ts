@@ -1,0 +1,151 @@
+/**
+ * The native API under /v1 (docs/api.md). Handlers are thin: read the validated body, build the
+ * call context, call the service, send what it returns. They never touch keys/ or store/.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { Type, type TSchema } from "@sinclair/typebox";
+import * as S from "@tessera/protocol";
+import { TESSERA_VERSION, TesseraError } from "@tessera/protocol";
+import type { CallContext, KmsService } from "../../service/kms-service.js";
+import { sendError } from "./errors.js";
+import { buildOpenApi, type RouteDoc } from "./openapi.js";
+
+const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
+const VersionParams = Type.Object({ key: S.KeyRef, version: Type.String({ pattern: "^[1-9][0-9]{0,9}$" }) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })), marker: Type.Optional(Type.String({ maxLength: 64 })) },
+  { additionalProperties: false },
+);
+
+/** The token a request carries, from `X-Tessera-Token` or `Authorization: Bearer`. */
+function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers["x-tessera-token"];
+  if (typeof header === "string" && header.length > 0) return header;
+  const auth = request.headers.authorization;
+  if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim();
+  return undefined;
+}
+
+const callContext = (request: FastifyRequest): CallContext => ({ token: tokenOf(request), source: request.ip, requestId: request.id });
+
+export interface NativeApiOptions {
+  service: KmsService;
+}
+
+export async function nativeApi(app: FastifyInstance, { service }: NativeApiOptions): Promise<void> {
+  const docs: RouteDoc[] = [];
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
+  });
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  // Action routes (rotate, seal …) take no body; accept an empty JSON body rather than refusing it.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else json(request, body as string, done);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new TesseraError("NotFound", `no route ${request.method} ${request.url.split("?")[0]}`)));
+
+  const ok = (schema: TSchema) => ({ 200: schema, "4xx": S.ErrorResponse, "5xx": S.ErrorResponse });
+  type Req<B = unknown, P = Record<string, string>, Q = Record<string, string>> = FastifyRequest<{ Body: B; Params: P; Querystring: Q }>;
+  const keyOf = (r: FastifyRequest) => (r.params as { key: string }).key;
+
+  // ── sys ──────────────────────────────────────────────────────────────────────────────────────
+  app.get("/v1/sys/health", { schema: { response: { 200: S.Health, 503: S.Health } } }, async (_request, reply) => {
+    const h = service.health();
+    return reply.code(h.initialized && !h.sealed ? 200 : 503).send({ ...h, version: TESSERA_VERSION });
+  });
+  app.get("/v1/sys/seal-status", { schema: { response: ok(S.SealStatus) } }, async () => service.sealStatus());
+  app.post("/v1/sys/init", { schema: { body: S.InitRequest, response: ok(S.InitResponse) } }, async (r: Req<S.InitRequest>) =>
+    service.init(callContext(r), r.body),
+  );
+  app.post("/v1/sys/unseal", { schema: { body: S.UnsealRequest, response: ok(S.SealStatus) } }, async (r: Req<S.UnsealRequest>) =>
+    service.unseal(callContext(r), r.body),
+  );
+  app.post("/v1/sys/seal", { schema: { response: ok(S.SealStatus) } }, async (r) => service.seal(callContext(r)));
+  app.get("/v1/sys/openapi.json", async () => buildOpenApi(docs, TESSERA_VERSION));
+
+  // ── keys ─────────────────────────────────────────────────────────────────────────────────────
+  app.post("/v1/keys", { schema: { body: S.CreateKeyRequest, response: { ...ok(S.KeyMetadata), 201: S.KeyMetadata } } }, async (r: Req<S.CreateKeyRequest>, reply) =>
+    reply.code(201).send(await service.createKey(callContext(r), r.body)),
+  );
+  app.get("/v1/keys", { schema: { querystring: ListQuery, response: ok(S.ListKeysResponse) } }, async (r: Req<unknown, never, { limit?: string; marker?: string }>) =>
+    service.listKeys(callContext(r), Number(r.query.limit ?? 100), r.query.marker),
+  );
+  app.get("/v1/keys/:key", { schema: { params: KeyParams, response: ok(S.KeyMetadata) } }, async (r) => service.describeKey(callContext(r), keyOf(r)));
+  app.patch("/v1/keys/:key", { schema: { params: KeyParams, body: S.UpdateKeyRequest, response: ok(S.KeyMetadata) } }, async (r: Req<S.UpdateKeyRequest>) =>
+    service.updateKey(callContext(r), keyOf(r), r.body),
+  );
+  const keyAction = (path: string, call: (ctx: CallContext, key: string) => Promise<S.KeyMetadata>) =>
+    app.post(`/v1/keys/:key/${path}`, { schema: { params: KeyParams, response: ok(S.KeyMetadata) } }, async (r) => call(callContext(r), keyOf(r)));
+  keyAction("rotate", (c, k) => service.rotateKey(c, k));
+  keyAction("enable", (c, k) => service.enableKey(c, k));
+  keyAction("disable", (c, k) => service.disableKey(c, k));
+  keyAction("cancel-deletion", (c, k) => service.cancelKeyDeletion(c, k));
+  app.post(
+    "/v1/keys/:key/schedule-deletion",
+    { schema: { params: KeyParams, body: Type.Optional(S.ScheduleDeletionRequest), response: ok(S.KeyMetadata) } },
+    async (r: Req<S.ScheduleDeletionRequest | undefined>) => service.scheduleKeyDeletion(callContext(r), keyOf(r), r.body?.pendingWindowDays),
+  );
+  app.post(
+    "/v1/keys/:key/min-decryption-version",
+    { schema: { params: KeyParams, body: S.SetMinDecryptionVersionRequest, response: ok(S.KeyMetadata) } },
+    async (r: Req<S.SetMinDecryptionVersionRequest>) => service.setMinDecryptionVersion(callContext(r), keyOf(r), r.body.minDecryptionVersion),
+  );
+  app.get("/v1/keys/:key/versions", { schema: { params: KeyParams, response: ok(S.ListVersionsResponse) } }, async (r) =>
+    service.listVersions(callContext(r), keyOf(r)),
+  );
+  for (const [path, state] of [["enable", "Enabled"], ["disable", "Disabled"]] as const) {
+    app.post(`/v1/keys/:key/versions/:version/${path}`, { schema: { params: VersionParams, response: ok(S.KeyVersionInfo) } }, async (r) =>
+      service.setVersionState(callContext(r), keyOf(r), Number((r.params as { version: string }).version), state),
+    );
+  }
+
+  // ── cryptography ─────────────────────────────────────────────────────────────────────────────
+  app.post("/v1/keys/:key/encrypt", { schema: { params: KeyParams, body: S.EncryptRequest, response: ok(S.EncryptResponse) } }, async (r: Req<S.EncryptRequest>) =>
+    service.encrypt(callContext(r), keyOf(r), r.body),
+  );
+  app.post("/v1/decrypt", { schema: { body: S.DecryptRequest, response: ok(S.DecryptResponse) } }, async (r: Req<S.DecryptRequest>) =>
+    service.decrypt(callContext(r), r.body),
+  );
+  app.post(
+    "/v1/keys/:key/generate-data-key",
+    { schema: { params: KeyParams, body: S.GenerateDataKeyRequest, response: ok(S.GenerateDataKeyResponse) } },
+    async (r: Req<S.GenerateDataKeyRequest>) => service.generateDataKey(callContext(r), keyOf(r), r.body),
+  );
+  app.post(
+    "/v1/keys/:key/generate-data-key-without-plaintext",
+    { schema: { params: KeyParams, body: S.GenerateDataKeyRequest, response: ok(S.GenerateDataKeyWithoutPlaintextResponse) } },
+    async (r: Req<S.GenerateDataKeyRequest>) => service.generateDataKeyWithoutPlaintext(callContext(r), keyOf(r), r.body),
+  );
+  app.post("/v1/reencrypt", { schema: { body: S.ReEncryptRequest, response: ok(S.ReEncryptResponse) } }, async (r: Req<S.ReEncryptRequest>) =>
+    service.reEncrypt(callContext(r), r.body),
+  );
+  app.post("/v1/keys/:key/derive", { schema: { params: KeyParams, body: S.DeriveRequest, response: ok(S.DeriveResponse) } }, async (r: Req<S.DeriveRequest>) =>
+    service.derive(callContext(r), keyOf(r), r.body),
+  );
+  app.post("/v1/random", { schema: { body: S.GenerateRandomRequest, response: ok(S.GenerateRandomResponse) } }, async (r: Req<S.GenerateRandomRequest>) =>
+    service.generateRandom(callContext(r), r.body.numberOfBytes),
+  );
+  const batchLimit = { bodyLimit: 8 * 1024 * 1024 };
+  app.post("/v1/batch/encrypt", { ...batchLimit, schema: { body: S.BatchEncryptRequest, response: ok(S.BatchEncryptResponse) } }, async (r: Req<S.BatchEncryptRequest>) =>
+    service.batchEncrypt(callContext(r), r.body),
+  );
+  app.post("/v1/batch/decrypt", { ...batchLimit, schema: { body: S.BatchDecryptRequest, response: ok(S.BatchDecryptResponse) } }, async (r: Req<S.BatchDecryptRequest>) =>
+    service.batchDecrypt(callContext(r), r.body),
+  );
+
+  // ── tokens ───────────────────────────────────────────────────────────────────────────────────
+  app.post("/v1/auth/tokens", { schema: { body: S.CreateTokenRequest, response: { ...ok(S.CreateTokenResponse), 201: S.CreateTokenResponse } } }, async (r: Req<S.CreateTokenRequest>, reply) =>
+    reply.code(201).send(await service.createToken(callContext(r), r.body)),
+  );
+  app.get("/v1/auth/tokens/self", { schema: { response: ok(S.TokenInfo) } }, async (r) => service.lookupSelf(callContext(r)));
+  app.post("/v1/auth/tokens/lookup", { schema: { body: S.TokenSelector, response: ok(S.TokenInfo) } }, async (r: Req<S.TokenSelector>) =>
+    service.lookupToken(callContext(r), r.body),
+  );
+  app.post("/v1/auth/tokens/revoke", { schema: { body: S.TokenSelector } }, async (r: Req<S.TokenSelector>, reply) => {
+    await service.revokeToken(callContext(r), r.body);
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * Composition root: wires store, seal, keys, identity, audit and service, then mounts the adapters.
+ * The only place that knows every part; everything else receives the narrow slice it uses.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { Auditor, LogAuditSink, type AuditSink } from "./audit/auditor.js";
+import { systemClock, type Clock } from "./clock.js";
+import { TokenService } from "./identity/token-service.js";
+import { KeyService } from "./keys/index.js";
+import { Scheduler } from "./scheduler.js";
+import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
+import { KmsService } from "./service/kms-service.js";
+import type { Store } from "./store/index.js";
+import { nativeApi } from "./api/native/native-api.js";
+
+export interface AppOptions {
+  store: Store;
+  clock?: Clock;
+  seal?: Seal;
+  /** Fastify logger options; false for silence (tests). */
+  logger?: FastifyServerOptions["logger"];
+  https?: { cert: Buffer; key: Buffer } | null;
+  auditSinks?: AuditSink[];
+  /** Log one audit line per request through the server logger. */
+  logRequests?: boolean;
+  schedulerIntervalMs?: number;
+  usageFlushIntervalMs?: number;
+}
+
+export interface TesseraApp {
+  http: FastifyInstance;
+  service: KmsService;
+  barrier: Barrier;
+  keys: KeyService;
+  tokens: TokenService;
+  scheduler: Scheduler;
+  /** Stops schedulers, flushes usage counters, closes the listener and the store. */
+  close(): Promise<void>;
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function buildApp(options: AppOptions): Promise<TesseraApp> {
+  const clock = options.clock ?? systemClock;
+  const store = options.store;
+  const barrier = new Barrier(store, options.seal ?? new ShamirSeal());
+  await store.migrate();
+  await barrier.load();
+
+  const http = Fastify({
+    logger: options.logger ?? false,
+    // The service's audit entry is the request record; per-request framework logs would only cost.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    keepAliveTimeout: 65_000,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key, minVersion: "TLSv1.2" as const } } : {}),
+  }) as unknown as FastifyInstance;
+
+  const keys = new KeyService(store, barrier, clock);
+  const tokens = new TokenService(store.tokens, clock);
+  const sinks = [...(options.auditSinks ?? [])];
+  if (options.logRequests) sinks.push(new LogAuditSink((entry) => http.log.info({ audit: entry }, "request")));
+  const service = new KmsService({ barrier, keys, tokens, auditor: new Auditor(sinks), clock });
+
+  const interval = options.schedulerIntervalMs ?? 30_000;
+  const scheduler = new Scheduler(
+    [
+      { name: "rotate", intervalMs: interval, run: () => keys.rotateDue() },
+      { name: "destroy", intervalMs: interval, run: () => keys.destroyDue() },
+      { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
+      { name: "tokens", intervalMs: 10 * interval, run: () => tokens.purgeExpired() },
+    ],
+    { error: (obj, msg) => http.log.error(obj, msg) },
+  );
+  // Catch up at once after an unseal: rotations and destructions that fell due while sealed or down.
+  barrier.onUnseal(() => {
+    void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
+  });
+
+  await http.register(nativeApi, { service });
+
+  let closed = false;
+  return {
+    http,
+    service,
+    barrier,
+    keys,
+    tokens,
+    scheduler,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await scheduler.stop();
+      await http.close();
+      await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
+      barrier.sealNow();
+      await store.close();
+    },
+  };
+}

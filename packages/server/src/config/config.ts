@@ -1,0 +1,118 @@
+/**
+ * Server configuration: a JSON file for production (`tessera server --config FILE`), or dev defaults.
+ * Unknown or malformed fields are refused with a message naming the field.
+ *
+ * ```json
+ * {
+ *   "listener": { "address": "0.0.0.0:8200", "tls_cert_file": "/etc/tessera/tls.crt", "tls_key_file": "/etc/tessera/tls.key" },
+ *   "storage": { "sqlite": { "path": "/var/lib/tessera/tessera.db" } },
+ *   "seal": { "type": "shamir" },
+ *   "log_level": "info"
+ * }
+ * ```
+ */
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { dirname, resolve } from "node:path";
+import { Type, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const strict = { additionalProperties: false } as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    listener: Type.Object(
+      {
+        address: Type.String({ minLength: 1 }),
+        tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
+        tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
+        insecure_http: Type.Optional(Type.Boolean()),
+      },
+      strict,
+    ),
+    storage: Type.Object({ sqlite: Type.Object({ path: Type.String({ minLength: 1 }) }, strict) }, strict),
+    seal: Type.Optional(Type.Object({ type: Type.Literal("shamir") }, strict)),
+    log_level: Type.Optional(
+      Type.Union([Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")]),
+    ),
+    log_requests: Type.Optional(Type.Boolean()),
+    scheduler_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    usage_flush_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  },
+  strict,
+);
+export type ConfigFile = Static<typeof ConfigSchema>;
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  tls: { certFile: string; keyFile: string } | null;
+  sqlitePath: string;
+  logLevel: NonNullable<ConfigFile["log_level"]>;
+  logRequests: boolean;
+  schedulerIntervalMs: number;
+  usageFlushIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function parseAddress(address: string, field: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : NaN;
+  if (m === null || port > 65535) throw new ConfigError(`${field}: expected HOST:PORT (e.g. 127.0.0.1:8200), got "${address}"`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+/** Validates a parsed config document and resolves relative paths against `baseDir`. */
+export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ConfigError("the configuration must be a JSON object");
+  const first = Value.Errors(ConfigSchema, doc).First();
+  if (first !== undefined) {
+    const path = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
+    const unknown = first.schema && (first.schema as { additionalProperties?: unknown }).additionalProperties === false && first.message.includes("additional");
+    throw new ConfigError(unknown ? `unknown configuration field "${path}"` : `configuration field "${path}": ${first.message}`);
+  }
+  const c = doc as ConfigFile;
+  const { host, port } = parseAddress(c.listener.address, "listener.address");
+  const hasCert = c.listener.tls_cert_file !== undefined;
+  const hasKey = c.listener.tls_key_file !== undefined;
+  if (hasCert !== hasKey) throw new ConfigError(`listener.${hasCert ? "tls_key_file" : "tls_cert_file"} is required with listener.${hasCert ? "tls_cert_file" : "tls_key_file"}`);
+  if (!hasCert) {
+    if (c.listener.insecure_http !== true) throw new ConfigError("listener.tls_cert_file and listener.tls_key_file are required (or set listener.insecure_http on a loopback address)");
+    if (!isLoopback(host)) throw new ConfigError(`listener.insecure_http is only allowed on a loopback address, not "${host}"`);
+  }
+  return {
+    host,
+    port,
+    tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!) } : null,
+    sqlitePath: resolve(baseDir, c.storage.sqlite.path),
+    logLevel: c.log_level ?? "info",
+    logRequests: c.log_requests ?? false,
+    schedulerIntervalMs: (c.scheduler_interval_seconds ?? 30) * 1000,
+    usageFlushIntervalMs: (c.usage_flush_interval_seconds ?? 5) * 1000,
+  };
+}
+
+export function loadConfigFile(path: string): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`configuration file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return resolveConfig(doc, dirname(resolve(path)));
+}

@@ -1,0 +1,45 @@
+/**
+ * AES-256-GCM through node:crypto (OpenSSL). 96-bit random nonces, 128-bit tags.
+ * A key version encrypts at most 2^32 messages under random nonces before rotation is due
+ * (NIST SP 800-38D §8.3); docs/architecture.md states the limit.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { TesseraError } from "@tessera/protocol";
+
+export const AES_256_KEY_LENGTH = 32;
+export const GCM_NONCE_LENGTH = 12;
+export const GCM_TAG_LENGTH = 16;
+
+export interface Sealed {
+  nonce: Buffer;
+  /** ciphertext ‖ tag */
+  sealed: Buffer;
+}
+
+export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(GCM_NONCE_LENGTH)): Sealed {
+  if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
+  if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  const final = cipher.final();
+  const tag = cipher.getAuthTag();
+  return { nonce: Buffer.from(nonce), sealed: Buffer.concat([body, final, tag]) };
+}
+
+/** Opens an AES-256-GCM box; any failure is `InvalidCiphertext` with no detail. */
+export function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
+  if (nonce.length !== GCM_NONCE_LENGTH || sealed.length < GCM_TAG_LENGTH) throw new TesseraError("InvalidCiphertext");
+  const tagAt = sealed.length - GCM_TAG_LENGTH;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(sealed.subarray(tagAt));
+    const body = decipher.update(sealed.subarray(0, tagAt));
+    const final = decipher.final();
+    return final.length === 0 ? body : Buffer.concat([body, final]);
+  } catch {
+    throw new TesseraError("InvalidCiphertext");
+  }
+}

@@ -1,0 +1,8 @@
+/** HKDF-SHA256 (RFC 5869) through node:crypto. */
+import { hkdfSync } from "node:crypto";
+
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer {
+  // RFC 5869 §2.3: L ≤ 255·HashLen.
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) throw new RangeError("HKDF output length out of range");
+  return Buffer.from(hkdfSync("sha256", ikm, salt, info, length));
+}

@@ -1,0 +1,3 @@
+export * from "./aead.js";
+export * from "./hkdf.js";
+export * from "./secrets.js";

@@ -1,0 +1,25 @@
+/** Helpers for secret bytes: constant-time comparison, hashing of high-entropy tokens, zeroing. */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Overwrites key material in place. Call in `finally` once a buffer is no longer needed. */
+export function zero(...buffers: (Uint8Array | undefined | null)[]): void {
+  for (const b of buffers) b?.fill(0);
+}
+
+/** Constant-time equality of two byte strings (length is not secret). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function sha256(data: Uint8Array | string): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+export function random(length: number): Buffer {
+  return randomBytes(length);
+}
+
+/** URL-safe random identifier with `bytes` bytes of entropy. */
+export function randomId(bytes: number): string {
+  return randomBytes(bytes).toString("base64url");
+}

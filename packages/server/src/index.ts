@@ -1,0 +1,7 @@
+export { buildApp, type AppOptions, type TesseraApp } from "./app.js";
+export { runServer, type ServerCommandOptions } from "./main.js";
+export { ConfigError, loadConfigFile, resolveConfig, type ServerConfig } from "./config/config.js";
+export { SqliteStore } from "./store/index.js";
+export type { Store } from "./store/index.js";
+export { ManualClock, systemClock, type Clock } from "./clock.js";
+export type { AuditEntry, AuditSink } from "./audit/auditor.js";

@@ -1,0 +1,394 @@
+/**
+ * Managed keys: creation, versions, lifecycle and the cryptographic operations on them. Knows
+ * nothing of callers or HTTP; the service layer authorises before calling in.
+ *
+ * Writes read the current row from storage, compute the next row with the pure functions of
+ * lifecycle.ts and store it with a revision compare-and-set inside a transaction; a lost race is
+ * retried. After a write the keyring entry is invalidated.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  TesseraError,
+  parseCiphertext,
+  type CiphertextAlgorithm,
+  type CreateKeyRequest,
+  type EncryptionContext,
+  type KeyMetadata,
+  type KeyVersionInfo,
+  type ParsedCiphertext,
+} from "@tessera/protocol";
+import { random, zero } from "../crypto/index.js";
+import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
+import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
+import { iso, isoOrNull, type Clock } from "../clock.js";
+import type { Barrier } from "../seal/index.js";
+import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
+import * as lifecycle from "./lifecycle.js";
+import { type KeyHandle, Keyring } from "./keyring.js";
+import { UsageRecorder } from "./usage.js";
+
+const MATERIAL_LENGTH = 32;
+const MAX_WRITE_ATTEMPTS = 5;
+
+export interface Encrypted {
+  keyId: string;
+  keyVersion: number;
+  ciphertext: Uint8Array;
+}
+
+export interface Decrypted {
+  keyId: string;
+  keyVersion: number;
+  /** Caller owns the buffer and should zero it once encoded. */
+  plaintext: Buffer;
+}
+
+export class KeyService {
+  readonly keyring: Keyring;
+  readonly usage: UsageRecorder;
+
+  constructor(
+    private readonly store: Store,
+    private readonly barrier: Barrier,
+    private readonly clock: Clock,
+  ) {
+    this.keyring = new Keyring(store, barrier);
+    this.usage = new UsageRecorder(store, clock);
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────────────────────────
+
+  resolve(ref: string): Promise<KeyHandle> {
+    return this.keyring.resolve(ref);
+  }
+
+  /** The key a ciphertext names, with the parsed ciphertext; unknown keys are `InvalidCiphertext`. */
+  async resolveCiphertext(bytes: Uint8Array): Promise<{ parsed: ParsedCiphertext; handle: KeyHandle | undefined }> {
+    this.barrier.assertUnsealed();
+    const parsed = parseCiphertext(bytes);
+    return { parsed, handle: await this.keyring.byIdOrUndefined(parsed.keyId) };
+  }
+
+  async describe(ref: string): Promise<KeyMetadata> {
+    return toMetadata((await this.resolve(ref)).row);
+  }
+
+  async list(limit: number, marker: string | undefined): Promise<{ rows: KeyRow[]; nextMarker: string | null }> {
+    this.barrier.assertUnsealed();
+    if (marker !== undefined && !(await this.store.keys.get(marker))) {
+      throw new TesseraError("InvalidInput", "marker does not name a key", { field: "/marker" });
+    }
+    const rows = await this.store.keys.list(limit + 1, marker);
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { rows: page, nextMarker: more ? page[page.length - 1]!.id : null };
+  }
+
+  async listVersions(ref: string): Promise<{ keyId: string; versions: KeyVersionInfo[] }> {
+    const { row } = await this.resolve(ref);
+    const versions = await this.store.versions.list(row.id);
+    return {
+      keyId: row.id,
+      versions: versions.map((v) => {
+        const pending = this.usage.unflushed(v.keyId, v.version);
+        return toVersionInfo(row, {
+          ...v,
+          useCount: v.useCount + (pending?.count ?? 0),
+          lastUsedAt: pending === undefined ? v.lastUsedAt : Math.max(v.lastUsedAt ?? 0, pending.lastUsedAt),
+        });
+      }),
+    };
+  }
+
+  // ── writes ───────────────────────────────────────────────────────────────────────────────────
+
+  async create(req: CreateKeyRequest): Promise<KeyMetadata> {
+    if (isUuidLike(req.name)) throw new TesseraError("InvalidInput", "a key name must not look like a key id", { field: "/name" });
+    const root = this.barrier.rootKey();
+    const now = this.clock.now();
+    const id = randomUUID();
+    const row: KeyRow = {
+      id,
+      name: req.name,
+      description: req.description ?? "",
+      tags: { ...(req.tags ?? {}) },
+      keySpec: req.keySpec ?? "AES_256",
+      state: "Enabled",
+      priorState: null,
+      derived: req.derived ?? false,
+      exportable: req.exportable ?? false,
+      createdAt: now,
+      primaryVersion: 1,
+      minDecryptionVersion: 1,
+      rotationPeriodSeconds: req.rotationPeriodSeconds ?? null,
+      lastRotatedAt: now,
+      deletionDate: null,
+      destroyedAt: null,
+      revision: 1,
+    };
+    const version = this.newVersion(root, id, 1, now);
+    await this.store.transaction(async (tx) => {
+      await tx.keys.insert(row);
+      await tx.versions.insert(version);
+    });
+    return toMetadata(row);
+  }
+
+  rotate(ref: string): Promise<KeyMetadata> {
+    return this.write(ref, async (tx, row) => {
+      const now = this.clock.now();
+      const next = lifecycle.rotate(row, now);
+      await tx.keys.update(next);
+      await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now));
+      return next;
+    });
+  }
+
+  enable(ref: string): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.enable(row));
+  }
+
+  disable(ref: string): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.disable(row));
+  }
+
+  scheduleDeletion(ref: string, windowDays: number | undefined): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.scheduleDeletion(row, this.clock.now(), windowDays));
+  }
+
+  cancelDeletion(ref: string): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.cancelDeletion(row));
+  }
+
+  setMinDecryptionVersion(ref: string, version: number): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.setMinDecryptionVersion(row, version));
+  }
+
+  update(ref: string, changes: Parameters<typeof lifecycle.update>[1]): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.update(row, changes, this.clock.now()));
+  }
+
+  async setVersionState(ref: string, version: number, state: "Enabled" | "Disabled"): Promise<KeyVersionInfo> {
+    let result: { key: KeyRow; version: VersionRow } | undefined;
+    await this.write(ref, async (tx, row) => {
+      const current = await tx.versions.get(row.id, version);
+      if (current === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${version}`);
+      const changed = lifecycle.setVersionState(row, current, state);
+      await tx.versions.update(changed);
+      // Bumping the key's revision serialises version changes with every other write to the key.
+      const next = { ...row, revision: row.revision + 1 };
+      await tx.keys.update(next);
+      result = { key: next, version: changed };
+      return next;
+    });
+    return toVersionInfo(result!.key, result!.version);
+  }
+
+  /** Rotates every key whose period has elapsed, once per key however long the server was down. */
+  async rotateDue(): Promise<string[]> {
+    this.barrier.assertUnsealed();
+    const rotated: string[] = [];
+    for (const due of await this.store.keys.dueForRotation(this.clock.now())) {
+      try {
+        await this.write(due.id, async (tx, row) => {
+          const next = lifecycle.nextRotationAt(row);
+          // Re-checked on the fresh row: another node (or a retry) may have rotated it already.
+          if (next === null || next > this.clock.now()) return undefined;
+          const rotatedRow = lifecycle.rotate(row, this.clock.now());
+          await tx.keys.update(rotatedRow);
+          await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now()));
+          rotated.push(row.id);
+          return rotatedRow;
+        });
+      } catch (err) {
+        if (!(err instanceof TesseraError && (err.code === "InvalidState" || err.code === "NotFound"))) throw err;
+      }
+    }
+    return rotated;
+  }
+
+  /** Destroys keys whose pending-deletion window has passed: material erased, rows kept. */
+  async destroyDue(): Promise<string[]> {
+    this.barrier.assertUnsealed();
+    const destroyed: string[] = [];
+    for (const due of await this.store.keys.dueForDeletion(this.clock.now())) {
+      await this.write(due.id, async (tx, row) => {
+        if (row.state !== "PendingDeletion" || row.deletionDate === null || row.deletionDate > this.clock.now()) return undefined;
+        const now = this.clock.now();
+        const next = lifecycle.destroy(row, now);
+        await tx.keys.update(next);
+        for (const v of await tx.versions.list(row.id)) {
+          await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: v.destroyedAt ?? now });
+        }
+        destroyed.push(row.id);
+        return next;
+      });
+    }
+    return destroyed;
+  }
+
+  // ── cryptography ─────────────────────────────────────────────────────────────────────────────
+
+  encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined): Encrypted {
+    const { row } = handle;
+    throwIfUnusable(row);
+    const algorithm = algorithmFor(row, context);
+    const material = handle.material(row.primaryVersion);
+    if (material === undefined) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
+    const ciphertext = encryptEnvelope({ algorithm, keyId: row.id, keyVersion: row.primaryVersion, material, plaintext, context });
+    this.usage.record(row.id, row.primaryVersion);
+    return { keyId: row.id, keyVersion: row.primaryVersion, ciphertext };
+  }
+
+  /**
+   * Decrypts a parsed ciphertext with its key. The tag is checked before any state check that a
+   * tampered header could steer, so tampering always reads as `InvalidCiphertext`.
+   */
+  decrypt(handle: KeyHandle | undefined, parsed: ParsedCiphertext, context: EncryptionContext | undefined): Decrypted {
+    if (handle === undefined) throw new TesseraError("InvalidCiphertext");
+    const { row } = handle;
+    throwIfUnusable(row);
+    const version = handle.versions.get(parsed.keyVersion);
+    if (version === undefined || parsed.algorithm !== (row.derived ? "AES_256_GCM_DERIVED" : "AES_256_GCM")) {
+      throw new TesseraError("InvalidCiphertext");
+    }
+    const material = handle.material(parsed.keyVersion);
+    if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
+    const plaintext = decryptEnvelope(parsed, material, context);
+    const refusal = versionRefusal(row, version);
+    if (refusal !== undefined) {
+      zero(plaintext);
+      throw refusal;
+    }
+    this.usage.record(row.id, parsed.keyVersion);
+    return { keyId: row.id, keyVersion: parsed.keyVersion, plaintext };
+  }
+
+  /** HKDF work key from a version's material and a caller context (docs/formats.md). */
+  derive(handle: KeyHandle, context: EncryptionContext, length: number, keyVersion: number | undefined): { keyVersion: number; key: Buffer } {
+    const { row } = handle;
+    throwIfUnusable(row);
+    if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
+    const v = keyVersion ?? row.primaryVersion;
+    const version = handle.versions.get(v);
+    if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
+    const refusal = versionRefusal(row, version);
+    if (refusal !== undefined) throw refusal;
+    const material = handle.material(v);
+    if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
+    this.usage.record(row.id, v);
+    return { keyVersion: v, key: deriveWorkKey(material, context, length) };
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────────────────────
+
+  private newVersion(root: Uint8Array, keyId: string, version: number, now: number): VersionRow {
+    const material = random(MATERIAL_LENGTH);
+    try {
+      return {
+        keyId,
+        version,
+        state: "Enabled",
+        createdAt: now,
+        material: sealRecord(root, material, keyVersionAad(keyId, version)),
+        lastUsedAt: null,
+        useCount: 0,
+        destroyedAt: null,
+      };
+    } finally {
+      zero(material);
+    }
+  }
+
+  private writeRow(ref: string, change: (row: KeyRow) => KeyRow): Promise<KeyMetadata> {
+    return this.write(ref, async (tx, row) => {
+      const next = change(row);
+      if (next === row) return row;
+      await tx.keys.update(next);
+      return next;
+    });
+  }
+
+  /**
+   * Runs a read-modify-write of one key in a transaction, retrying when another writer won the
+   * revision race. `change` returns the row it stored (or undefined when it decided to do nothing).
+   */
+  private async write(ref: string, change: (tx: Repositories, row: KeyRow) => Promise<KeyRow | undefined>): Promise<KeyMetadata> {
+    this.barrier.assertUnsealed();
+    const id = isUuidLike(ref) ? ref : (await this.resolve(ref)).row.id;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await this.store.transaction(async (tx) => {
+          const row = await tx.keys.get(id);
+          if (row === undefined) throw new TesseraError("NotFound", `no key with id ${id}`);
+          return (await change(tx, row)) ?? row;
+        });
+        return toMetadata(stored);
+      } catch (err) {
+        if (!(err instanceof TesseraError && err.code === "Conflict") || attempt >= MAX_WRITE_ATTEMPTS) throw err;
+      } finally {
+        this.keyring.invalidate(id);
+      }
+    }
+  }
+}
+
+function isUuidLike(value: string): boolean {
+  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value);
+}
+
+function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): CiphertextAlgorithm {
+  if (!row.derived) return "AES_256_GCM";
+  if (context === undefined || Object.keys(context).length === 0) {
+    throw new TesseraError("InvalidInput", `key ${row.name} is in derived mode: an encryption context is required`, { field: "/context" });
+  }
+  return "AES_256_GCM_DERIVED";
+}
+
+function throwIfUnusable(row: KeyRow): void {
+  const err = lifecycle.usableKeyError(row);
+  if (err !== undefined) throw err;
+}
+
+function versionRefusal(row: KeyRow, v: VersionRow): TesseraError | undefined {
+  if (v.state === "Destroyed") return new TesseraError("Destroyed", `version ${v.version} of key ${row.name} has been destroyed`);
+  if (v.version < row.minDecryptionVersion) {
+    return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is retired (minDecryptionVersion is ${row.minDecryptionVersion})`);
+  }
+  if (v.state === "Disabled") return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is disabled`);
+  return undefined;
+}
+
+export function toMetadata(row: KeyRow): KeyMetadata {
+  return {
+    keyId: row.id,
+    name: row.name,
+    description: row.description,
+    tags: row.tags,
+    keySpec: row.keySpec,
+    state: row.state,
+    derived: row.derived,
+    exportable: row.exportable,
+    createdAt: iso(row.createdAt),
+    primaryVersion: row.primaryVersion,
+    minDecryptionVersion: row.minDecryptionVersion,
+    rotationPeriodSeconds: row.rotationPeriodSeconds,
+    lastRotatedAt: iso(row.lastRotatedAt),
+    nextRotationAt: isoOrNull(lifecycle.nextRotationAt(row)),
+    deletionDate: isoOrNull(row.deletionDate),
+    destroyedAt: isoOrNull(row.destroyedAt),
+  };
+}
+
+export function toVersionInfo(key: KeyRow, v: VersionRow): KeyVersionInfo {
+  return {
+    version: v.version,
+    state: v.state,
+    retired: v.version < key.minDecryptionVersion,
+    primary: v.version === key.primaryVersion,
+    createdAt: iso(v.createdAt),
+    lastUsedAt: isoOrNull(v.lastUsedAt),
+    useCount: v.useCount,
+    destroyedAt: isoOrNull(v.destroyedAt),
+  };
+}

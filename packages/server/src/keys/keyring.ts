@@ -1,0 +1,116 @@
+/**
+ * The in-memory keyring: key rows with their versions' material, decrypted under the root key on
+ * first use and kept while unsealed, so encrypt/decrypt touch no storage. Sealing zeroes every
+ * buffer. Writes go through KeyService, which invalidates the entry it changed.
+ */
+import { TesseraError, isUuid } from "@tessera/protocol";
+import { zero } from "../crypto/index.js";
+import { keyVersionAad, openRecord } from "../format/keyring-record.js";
+import type { Barrier } from "../seal/index.js";
+import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
+
+/** A key as the hot path sees it: its row, its versions' states and their material. */
+export class KeyHandle {
+  private wiped = false;
+
+  constructor(
+    readonly row: KeyRow,
+    readonly versions: ReadonlyMap<number, VersionRow>,
+    private readonly materials: Map<number, Buffer>,
+  ) {}
+
+  /** Material of a version, or undefined when the version does not exist or is destroyed. */
+  material(version: number): Buffer | undefined {
+    // A handle wiped by a seal (or a superseding write) must never hand out zeroed bytes.
+    if (this.wiped) throw new TesseraError("Sealed", "the keyring was sealed or changed during the request; retry");
+    return this.materials.get(version);
+  }
+
+  wipe(): void {
+    this.wiped = true;
+    for (const m of this.materials.values()) zero(m);
+    this.materials.clear();
+  }
+}
+
+export class Keyring {
+  private readonly byId = new Map<string, KeyHandle>();
+  private readonly idByName = new Map<string, string>();
+  private readonly loading = new Map<string, Promise<KeyHandle | undefined>>();
+  /** Bumped on every invalidation so a load that raced with a write is not cached. */
+  private generation = 0;
+
+  constructor(
+    private readonly repos: { keys: Pick<KeyRepo, "get" | "getByName">; versions: Pick<VersionRepo, "list"> },
+    private readonly barrier: Barrier,
+  ) {
+    barrier.onSeal(() => this.clear());
+  }
+
+  /** Resolves a key by UUID or name; `NotFound` when there is none. */
+  async resolve(ref: string): Promise<KeyHandle> {
+    this.barrier.assertUnsealed();
+    let id = isUuid(ref) ? ref : this.idByName.get(ref);
+    if (id === undefined) {
+      const row = await this.repos.keys.getByName(ref);
+      if (row === undefined) throw new TesseraError("NotFound", `no key named "${ref}"`);
+      id = row.id;
+    }
+    const handle = await this.byIdOrUndefined(id);
+    if (handle === undefined) throw new TesseraError("NotFound", `no key with id ${ref}`);
+    return handle;
+  }
+
+  /** The key with this id, or undefined. */
+  async byIdOrUndefined(id: string): Promise<KeyHandle | undefined> {
+    this.barrier.assertUnsealed();
+    const cached = this.byId.get(id);
+    if (cached !== undefined) return cached;
+    let pending = this.loading.get(id);
+    if (pending === undefined) {
+      pending = this.load(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async load(id: string): Promise<KeyHandle | undefined> {
+    const generation = this.generation;
+    const row = await this.repos.keys.get(id);
+    if (row === undefined) return undefined;
+    const versions = await this.repos.versions.list(id);
+    const root = this.barrier.rootKey();
+    const materials = new Map<number, Buffer>();
+    for (const v of versions) {
+      if (v.material !== null) materials.set(v.version, openRecord(root, v.material, keyVersionAad(id, v.version)));
+    }
+    const handle = new KeyHandle(row, new Map(versions.map((v) => [v.version, { ...v, material: null }])), materials);
+    if (generation !== this.generation || this.barrier.sealed) {
+      // A write or a seal happened while loading: hand out this snapshot once, cache nothing.
+      setTimeout(() => handle.wipe(), 1000).unref();
+      return handle;
+    }
+    this.byId.set(id, handle);
+    this.idByName.set(row.name, id);
+    return handle;
+  }
+
+  /** Drops a key so the next use reloads it (after any write to it). */
+  invalidate(id: string): void {
+    this.generation++;
+    const handle = this.byId.get(id);
+    if (handle !== undefined) {
+      this.byId.delete(id);
+      this.idByName.delete(handle.row.name);
+      // In-flight requests may still hold the handle; let them finish before zeroing.
+      setTimeout(() => handle.wipe(), 1000).unref();
+    }
+  }
+
+  clear(): void {
+    this.generation++;
+    for (const h of this.byId.values()) h.wipe();
+    this.byId.clear();
+    this.idByName.clear();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The key and version state machines, as pure functions from a row to the next row. Each returns a
+ * new row with `revision + 1` (the store's compare-and-set) or throws `InvalidState`.
+ *
+ *   Enabled ⇄ Disabled;  Enabled | Disabled → PendingDeletion (7–30 days) → Destroyed
+ *   PendingDeletion → (cancel) the state it came from
+ */
+import { TesseraError, type KeyState } from "@tessera/protocol";
+import type { KeyRow, VersionRow } from "../store/index.js";
+
+export const DAY_MS = 86_400_000;
+export const DEFAULT_PENDING_WINDOW_DAYS = 30;
+
+const next = (row: KeyRow, changes: Partial<KeyRow>): KeyRow => ({ ...row, ...changes, revision: row.revision + 1 });
+
+function refuse(row: KeyRow, what: string): never {
+  throw new TesseraError("InvalidState", `cannot ${what}: key ${row.name} is ${row.state}`);
+}
+
+export function enable(row: KeyRow): KeyRow {
+  if (row.state === "Enabled") return row;
+  if (row.state !== "Disabled") refuse(row, "enable");
+  return next(row, { state: "Enabled" });
+}
+
+export function disable(row: KeyRow): KeyRow {
+  if (row.state === "Disabled") return row;
+  if (row.state !== "Enabled") refuse(row, "disable");
+  return next(row, { state: "Disabled" });
+}
+
+export function scheduleDeletion(row: KeyRow, now: number, windowDays = DEFAULT_PENDING_WINDOW_DAYS): KeyRow {
+  if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
+    throw new TesseraError("InvalidInput", "pendingWindowDays must be 7–30", { field: "/pendingWindowDays" });
+  }
+  if (row.state !== "Enabled" && row.state !== "Disabled") refuse(row, "schedule deletion");
+  return next(row, { state: "PendingDeletion", priorState: row.state, deletionDate: now + windowDays * DAY_MS });
+}
+
+export function cancelDeletion(row: KeyRow): KeyRow {
+  if (row.state !== "PendingDeletion") refuse(row, "cancel deletion");
+  const restored: KeyState = row.priorState === "Enabled" || row.priorState === "Disabled" ? row.priorState : "Disabled";
+  return next(row, { state: restored, priorState: null, deletionDate: null });
+}
+
+/** Called by the scheduler once the deletion date has passed. */
+export function destroy(row: KeyRow, now: number): KeyRow {
+  if (row.state !== "PendingDeletion" || row.deletionDate === null || row.deletionDate > now) refuse(row, "destroy");
+  return next(row, { state: "Destroyed", priorState: null, destroyedAt: now });
+}
+
+/** A new primary version. Keys pending deletion or destroyed do not rotate. */
+export function rotate(row: KeyRow, now: number): KeyRow {
+  if (row.state !== "Enabled" && row.state !== "Disabled") refuse(row, "rotate");
+  return next(row, { primaryVersion: row.primaryVersion + 1, lastRotatedAt: now });
+}
+
+export function setMinDecryptionVersion(row: KeyRow, version: number): KeyRow {
+  if (row.state === "Destroyed") refuse(row, "change versions");
+  if (!Number.isInteger(version) || version < 1 || version > row.primaryVersion) {
+    throw new TesseraError("InvalidInput", `minDecryptionVersion must be between 1 and the primary version ${row.primaryVersion}`, {
+      field: "/minDecryptionVersion",
+    });
+  }
+  return next(row, { minDecryptionVersion: version });
+}
+
+export function update(row: KeyRow, changes: { description?: string; tags?: Record<string, string>; rotationPeriodSeconds?: number | null }, now: number): KeyRow {
+  if (row.state === "Destroyed") refuse(row, "update");
+  const turningOnRotation = changes.rotationPeriodSeconds != null && row.rotationPeriodSeconds === null;
+  return next(row, {
+    ...(changes.description !== undefined && { description: changes.description }),
+    ...(changes.tags !== undefined && { tags: { ...changes.tags } }),
+    ...(changes.rotationPeriodSeconds !== undefined && { rotationPeriodSeconds: changes.rotationPeriodSeconds }),
+    // A period switched on counts from now, so an old key is not rotated the instant rotation is enabled.
+    ...(turningOnRotation && { lastRotatedAt: now }),
+  });
+}
+
+/** The time automatic rotation is next due, or null. */
+export function nextRotationAt(row: KeyRow): number | null {
+  if (row.rotationPeriodSeconds === null || row.state !== "Enabled") return null;
+  return row.lastRotatedAt + row.rotationPeriodSeconds * 1000;
+}
+
+export function setVersionState(key: KeyRow, version: VersionRow, state: "Enabled" | "Disabled"): VersionRow {
+  if (key.state === "Destroyed" || key.state === "PendingDeletion") refuse(key, "change versions");
+  if (version.state === "Destroyed") {
+    throw new TesseraError("InvalidState", `version ${version.version} of ${key.name} is destroyed`);
+  }
+  if (state === "Disabled" && version.version === key.primaryVersion) {
+    throw new TesseraError("InvalidState", `version ${version.version} is the primary version of ${key.name}; rotate the key first`);
+  }
+  return { ...version, state };
+}
+
+/** Why a key cannot be used for cryptography right now, as the error to throw, or undefined. */
+export function usableKeyError(row: KeyRow): TesseraError | undefined {
+  switch (row.state) {
+    case "Enabled":
+      return undefined;
+    case "Disabled":
+      return new TesseraError("Disabled", `key ${row.name} is disabled`);
+    case "PendingDeletion":
+      return new TesseraError("InvalidState", `key ${row.name} is pending deletion`);
+    case "Destroyed":
+      return new TesseraError("Destroyed", `key ${row.name} has been destroyed`);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * `tessera server`: reads configuration (or dev defaults), builds the app, listens, and shuts down
+ * cleanly on SIGINT/SIGTERM. Dev mode initialises (1-of-1) and unseals itself.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildApp, type TesseraApp } from "./app.js";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, type ServerConfig } from "./config/config.js";
+import { SqliteStore } from "./store/index.js";
+
+export interface ServerCommandOptions {
+  dev: boolean;
+  listen?: string;
+  devRootToken?: string;
+  data?: string;
+  config?: string;
+}
+
+interface DevState {
+  unsealKey: string;
+  rootToken: string;
+}
+
+const DEV_WARNING = `
+==> WARNING: Tessera is running in DEV MODE.
+    Plain HTTP, a single unseal key kept next to the data, and a root token printed below.
+    Never use dev mode for real keys.`;
+
+/** Starts the server; resolves once it has stopped. Throws ConfigError for bad options. */
+export async function runServer(opts: ServerCommandOptions): Promise<void> {
+  if (opts.dev === (opts.config !== undefined)) throw new ConfigError("give exactly one of --dev or --config FILE");
+  if (!opts.dev && (opts.listen !== undefined || opts.devRootToken !== undefined || opts.data !== undefined)) {
+    throw new ConfigError("--listen, --dev-root-token and --data apply to --dev only; put them in the configuration file");
+  }
+  let tempDir: string | undefined;
+  let config: ServerConfig;
+  if (opts.dev) {
+    const { host, port } = parseAddress(opts.listen ?? "127.0.0.1:8200", "--listen");
+    if (!isLoopback(host)) throw new ConfigError(`dev mode listens on loopback only; "${host}" is not a loopback address`);
+    let dataDir = opts.data;
+    if (dataDir === undefined) dataDir = tempDir = mkdtempSync(join(tmpdir(), "tessera-dev-"));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    config = {
+      host,
+      port,
+      tls: null,
+      sqlitePath: join(dataDir, "tessera.db"),
+      logLevel: "warn",
+      logRequests: false,
+      schedulerIntervalMs: 30_000,
+      usageFlushIntervalMs: 5_000,
+    };
+  } else {
+    config = loadConfigFile(opts.config!);
+  }
+
+  const store = new SqliteStore({ path: config.sqlitePath });
+  const app = await buildApp({
+    store,
+    logger: { level: config.logLevel },
+    https: config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : null,
+    logRequests: config.logRequests,
+    schedulerIntervalMs: config.schedulerIntervalMs,
+    usageFlushIntervalMs: config.usageFlushIntervalMs,
+  });
+
+  let dev: DevState | undefined;
+  try {
+    if (opts.dev) dev = await devInitAndUnseal(app, join(opts.data ?? tempDir!, "dev-state.json"), opts.devRootToken);
+    app.scheduler.start();
+    await app.http.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const scheme = config.tls ? "https" : "http";
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const address = `${scheme}://${host}:${config.port}`;
+  if (dev) {
+    process.stdout.write(
+      `${DEV_WARNING}\n\n` +
+        `Tessera ${opts.data ? `(data in ${opts.data})` : "(temporary state, deleted on exit)"} listening on ${address}\n\n` +
+        `    Unseal key: ${dev.unsealKey}\n` +
+        `    Root token: ${dev.rootToken}\n\n` +
+        `    export TESSERA_ADDR='${address}'\n` +
+        `    export TESSERA_TOKEN='${dev.rootToken}'\n\n`,
+    );
+  } else {
+    const s = app.barrier.status();
+    process.stdout.write(
+      `Tessera listening on ${address} (storage ${config.sqlitePath}); ` +
+        (s.initialized ? "sealed: unseal with `tessera operator unseal`\n" : "not initialised: run `tessera operator init`\n"),
+    );
+  }
+
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      app.http.log.warn({ signal }, "shutting down");
+      void app.close().finally(() => {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        resolveStop();
+      });
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+/**
+ * Dev mode: first start initialises 1-of-1 and writes the unseal key and root token to a 0600 file
+ * beside the data (dev only!), later starts read it back and unseal.
+ */
+async function devInitAndUnseal(app: TesseraApp, statePath: string, rootToken: string | undefined): Promise<DevState> {
+  const ctx = { token: undefined, source: "dev-mode", requestId: "dev-init" };
+  let state: DevState;
+  if (!app.barrier.initialized) {
+    const init = await app.service.init(ctx, { shares: 1, threshold: 1 }, rootToken);
+    state = { unsealKey: init.shares[0]!, rootToken: init.rootToken };
+    writeFileSync(statePath, JSON.stringify(state), { mode: 0o600 });
+    chmodSync(statePath, 0o600);
+  } else {
+    if (!existsSync(statePath)) throw new ConfigError(`the data directory was not created by dev mode (no ${statePath}); use --config`);
+    state = JSON.parse(readFileSync(statePath, "utf8")) as DevState;
+  }
+  await app.service.unseal(ctx, { share: state.unsealKey });
+  if (rootToken !== undefined && rootToken !== state.rootToken) {
+    throw new ConfigError("--dev-root-token differs from the root token this data directory was created with");
+  }
+  return state;
+}

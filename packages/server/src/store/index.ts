@@ -1,0 +1,2 @@
+export type * from "./store.js";
+export { SqliteStore } from "./sqlite-store.js";

@@ -1,0 +1,361 @@
+/**
+ * Embedded SQLite store (better-sqlite3, WAL, synchronous=FULL so an acknowledged commit survives a
+ * crash or power loss). One connection per process; better-sqlite3 is synchronous, so async
+ * transactions are serialised by a queue: while one transaction is open no other statement runs on
+ * the connection. The file itself is guarded by SQLite's own locking against other processes.
+ */
+import Database from "better-sqlite3";
+import { TesseraError } from "@tessera/protocol";
+import type { KeyRepo, KeyRow, MetaRepo, Repositories, Store, TokenRepo, TokenRow, VersionRepo, VersionRow } from "./store.js";
+import { sqliteMigrations } from "./sqlite-migrations.js";
+
+type Db = Database.Database;
+
+interface KeyRecord {
+  id: string;
+  name: string;
+  description: string;
+  tags: string;
+  key_spec: string;
+  state: string;
+  prior_state: string | null;
+  derived: number;
+  exportable: number;
+  created_at: number;
+  primary_version: number;
+  min_decryption_version: number;
+  rotation_period_seconds: number | null;
+  last_rotated_at: number;
+  deletion_date: number | null;
+  destroyed_at: number | null;
+  revision: number;
+}
+
+interface VersionRecord {
+  key_id: string;
+  version: number;
+  state: string;
+  created_at: number;
+  material: Buffer | null;
+  last_used_at: number | null;
+  use_count: number;
+  destroyed_at: number | null;
+}
+
+interface TokenRecord {
+  hash: string;
+  accessor: string;
+  display_name: string;
+  root: number;
+  grants: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+const keyFromRecord = (r: KeyRecord): KeyRow => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  tags: JSON.parse(r.tags) as Record<string, string>,
+  keySpec: r.key_spec as KeyRow["keySpec"],
+  state: r.state as KeyRow["state"],
+  priorState: r.prior_state as KeyRow["priorState"],
+  derived: r.derived === 1,
+  exportable: r.exportable === 1,
+  createdAt: r.created_at,
+  primaryVersion: r.primary_version,
+  minDecryptionVersion: r.min_decryption_version,
+  rotationPeriodSeconds: r.rotation_period_seconds,
+  lastRotatedAt: r.last_rotated_at,
+  deletionDate: r.deletion_date,
+  destroyedAt: r.destroyed_at,
+  revision: r.revision,
+});
+
+const keyParams = (k: KeyRow) => ({
+  id: k.id,
+  name: k.name,
+  description: k.description,
+  tags: JSON.stringify(k.tags),
+  key_spec: k.keySpec,
+  state: k.state,
+  prior_state: k.priorState,
+  derived: k.derived ? 1 : 0,
+  exportable: k.exportable ? 1 : 0,
+  created_at: k.createdAt,
+  primary_version: k.primaryVersion,
+  min_decryption_version: k.minDecryptionVersion,
+  rotation_period_seconds: k.rotationPeriodSeconds,
+  last_rotated_at: k.lastRotatedAt,
+  deletion_date: k.deletionDate,
+  destroyed_at: k.destroyedAt,
+  revision: k.revision,
+});
+
+const versionFromRecord = (r: VersionRecord): VersionRow => ({
+  keyId: r.key_id,
+  version: r.version,
+  state: r.state as VersionRow["state"],
+  createdAt: r.created_at,
+  material: r.material,
+  lastUsedAt: r.last_used_at,
+  useCount: r.use_count,
+  destroyedAt: r.destroyed_at,
+});
+
+const tokenFromRecord = (r: TokenRecord): TokenRow => ({
+  hash: r.hash,
+  accessor: r.accessor,
+  displayName: r.display_name,
+  root: r.root === 1,
+  grants: JSON.parse(r.grants) as TokenRow["grants"],
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+});
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && "code" in err && String((err as { code: unknown }).code).startsWith("SQLITE_CONSTRAINT");
+}
+
+/** Repositories over one connection; every statement is prepared once. */
+class SqliteRepositories implements Repositories {
+  readonly keys: KeyRepo;
+  readonly versions: VersionRepo;
+  readonly tokens: TokenRepo;
+  readonly meta: MetaRepo;
+
+  constructor(db: Db) {
+    const keyColumns =
+      "id, name, description, tags, key_spec, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
+    const s = {
+      keyInsert: db.prepare(
+        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
+      ),
+      keyGet: db.prepare(`SELECT ${keyColumns} FROM keys WHERE id = ?`),
+      keyByName: db.prepare(`SELECT ${keyColumns} FROM keys WHERE name = ?`),
+      keyListFirst: db.prepare(`SELECT ${keyColumns} FROM keys ORDER BY created_at, id LIMIT ?`),
+      keyListAfter: db.prepare(
+        `SELECT ${keyColumns} FROM keys WHERE (created_at, id) > (SELECT created_at, id FROM keys WHERE id = ?) ORDER BY created_at, id LIMIT ?`,
+      ),
+      keyUpdate: db.prepare(
+        `UPDATE keys SET name=@name, description=@description, tags=@tags, state=@state, prior_state=@prior_state, primary_version=@primary_version, min_decryption_version=@min_decryption_version, rotation_period_seconds=@rotation_period_seconds, last_rotated_at=@last_rotated_at, deletion_date=@deletion_date, destroyed_at=@destroyed_at, revision=@revision WHERE id=@id AND revision=@revision - 1`,
+      ),
+      keyDueRotation: db.prepare(
+        `SELECT ${keyColumns} FROM keys WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL AND last_rotated_at + rotation_period_seconds * 1000 <= ? ORDER BY id`,
+      ),
+      keyDueDeletion: db.prepare(`SELECT ${keyColumns} FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ? ORDER BY id`),
+      versionInsert: db.prepare(
+        `INSERT INTO key_versions (key_id, version, state, created_at, material, last_used_at, use_count, destroyed_at) VALUES (@key_id, @version, @state, @created_at, @material, @last_used_at, @use_count, @destroyed_at)`,
+      ),
+      versionGet: db.prepare(`SELECT * FROM key_versions WHERE key_id = ? AND version = ?`),
+      versionList: db.prepare(`SELECT * FROM key_versions WHERE key_id = ? ORDER BY version`),
+      versionUpdate: db.prepare(
+        `UPDATE key_versions SET state=@state, material=@material, destroyed_at=@destroyed_at WHERE key_id=@key_id AND version=@version`,
+      ),
+      versionUse: db.prepare(
+        `UPDATE key_versions SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ? AND version = ?`,
+      ),
+      tokenInsert: db.prepare(
+        `INSERT INTO tokens (hash, accessor, display_name, root, grants, created_at, expires_at) VALUES (@hash, @accessor, @display_name, @root, @grants, @created_at, @expires_at)`,
+      ),
+      tokenByHash: db.prepare(`SELECT * FROM tokens WHERE hash = ?`),
+      tokenByAccessor: db.prepare(`SELECT * FROM tokens WHERE accessor = ?`),
+      tokenDelete: db.prepare(`DELETE FROM tokens WHERE accessor = ?`),
+      tokenDeleteExpired: db.prepare(`DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`),
+      metaGet: db.prepare(`SELECT value FROM meta WHERE name = ?`),
+      metaPut: db.prepare(`INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
+    };
+
+    this.keys = {
+      async insert(row) {
+        try {
+          s.keyInsert.run(keyParams(row));
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new TesseraError("AlreadyExists", `a key named "${row.name}" already exists`);
+          throw err;
+        }
+      },
+      async get(id) {
+        const r = s.keyGet.get(id) as KeyRecord | undefined;
+        return r && keyFromRecord(r);
+      },
+      async getByName(name) {
+        const r = s.keyByName.get(name) as KeyRecord | undefined;
+        return r && keyFromRecord(r);
+      },
+      async list(limit, after) {
+        const rows = (after === undefined ? s.keyListFirst.all(limit) : s.keyListAfter.all(after, limit)) as KeyRecord[];
+        return rows.map(keyFromRecord);
+      },
+      async update(row) {
+        const result = s.keyUpdate.run(keyParams(row));
+        if (result.changes !== 1) throw new TesseraError("Conflict", "the key changed concurrently; retry");
+      },
+      async dueForRotation(now) {
+        return (s.keyDueRotation.all(now) as KeyRecord[]).map(keyFromRecord);
+      },
+      async dueForDeletion(now) {
+        return (s.keyDueDeletion.all(now) as KeyRecord[]).map(keyFromRecord);
+      },
+    };
+
+    this.versions = {
+      async insert(v) {
+        s.versionInsert.run({
+          key_id: v.keyId,
+          version: v.version,
+          state: v.state,
+          created_at: v.createdAt,
+          material: v.material,
+          last_used_at: v.lastUsedAt,
+          use_count: v.useCount,
+          destroyed_at: v.destroyedAt,
+        });
+      },
+      async get(keyId, version) {
+        const r = s.versionGet.get(keyId, version) as VersionRecord | undefined;
+        return r && versionFromRecord(r);
+      },
+      async list(keyId) {
+        return (s.versionList.all(keyId) as VersionRecord[]).map(versionFromRecord);
+      },
+      async update(v) {
+        s.versionUpdate.run({ key_id: v.keyId, version: v.version, state: v.state, material: v.material, destroyed_at: v.destroyedAt });
+      },
+      async recordUse(keyId, version, count, lastUsedAt) {
+        s.versionUse.run(count, lastUsedAt, keyId, version);
+      },
+    };
+
+    this.tokens = {
+      async insert(t) {
+        s.tokenInsert.run({
+          hash: t.hash,
+          accessor: t.accessor,
+          display_name: t.displayName,
+          root: t.root ? 1 : 0,
+          grants: JSON.stringify(t.grants),
+          created_at: t.createdAt,
+          expires_at: t.expiresAt,
+        });
+      },
+      async getByHash(hash) {
+        const r = s.tokenByHash.get(hash) as TokenRecord | undefined;
+        return r && tokenFromRecord(r);
+      },
+      async getByAccessor(accessor) {
+        const r = s.tokenByAccessor.get(accessor) as TokenRecord | undefined;
+        return r && tokenFromRecord(r);
+      },
+      async deleteByAccessor(accessor) {
+        return s.tokenDelete.run(accessor).changes > 0;
+      },
+      async deleteExpired(now) {
+        return s.tokenDeleteExpired.run(now).changes;
+      },
+    };
+
+    this.meta = {
+      async get<T>(name: string) {
+        const r = s.metaGet.get(name) as { value: string } | undefined;
+        return r === undefined ? undefined : (JSON.parse(r.value) as T);
+      },
+      async put(name, value) {
+        s.metaPut.run(name, JSON.stringify(value));
+      },
+    };
+  }
+}
+
+/** Serialises access to the one connection so a transaction's awaits never interleave with other statements. */
+class Queue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export interface SqliteStoreOptions {
+  /** Database file path, or ":memory:". */
+  path: string;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly keys: KeyRepo;
+  readonly versions: VersionRepo;
+  readonly tokens: TokenRepo;
+  readonly meta: MetaRepo;
+  private readonly db: Db;
+  private readonly repos: SqliteRepositories;
+  private readonly queue = new Queue();
+  private ready = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("busy_timeout = 5000");
+    this.migrateSync();
+    this.repos = new SqliteRepositories(this.db);
+    this.keys = this.serialised(this.repos.keys);
+    this.versions = this.serialised(this.repos.versions);
+    this.tokens = this.serialised(this.repos.tokens);
+    this.meta = this.serialised(this.repos.meta);
+  }
+
+  /** Wraps every method of a repository so it waits for any open transaction. */
+  private serialised<R extends object>(repo: R): R {
+    const out: Record<string, unknown> = {};
+    for (const [name, fn] of Object.entries(repo)) {
+      out[name] = (...args: unknown[]) => this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+    }
+    return out as R;
+  }
+
+  async migrate(): Promise<void> {
+    // Migrations run synchronously in the constructor so the repositories can prepare statements.
+  }
+
+  private migrateSync(): void {
+    if (this.ready) return;
+    this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    const applied = new Set((this.db.prepare("SELECT id FROM schema_migrations").all() as { id: number }[]).map((r) => r.id));
+    const known = new Set(sqliteMigrations.map((m) => m.id));
+    for (const id of applied) {
+      if (!known.has(id)) throw new Error(`database schema version ${id} is newer than this Tessera; upgrade Tessera`);
+    }
+    for (const m of sqliteMigrations) {
+      if (applied.has(m.id)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)").run(m.id, Date.now());
+      }).immediate();
+    }
+    this.ready = true;
+  }
+
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(this.repos);
+        this.db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.run(async () => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
