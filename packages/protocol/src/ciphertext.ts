@@ -134,6 +134,21 @@ export const MAX_CONTEXT_BYTES = 8192;
 const textEncoder = new TextEncoder();
 
 /**
+ * Checks an encryption context a caller sent: non-empty keys and an encoded size within
+ * {@link MAX_CONTEXT_BYTES}. Throws `InvalidInput` naming `field`.
+ */
+export function checkContext(context: EncryptionContext | undefined, field = "/context"): void {
+  if (context === undefined) return;
+  let size = 2;
+  for (const [k, v] of Object.entries(context)) {
+    if (typeof v !== "string") throw new TesseraError("InvalidInput", `${field}/${k} must be a string`, { field: `${field}/${k}` });
+    if (k.length === 0) throw new TesseraError("InvalidInput", `${field} keys must not be empty`, { field });
+    size += 4 + textEncoder.encode(k).length + textEncoder.encode(v).length;
+  }
+  if (size > MAX_CONTEXT_BYTES) throw new TesseraError("InvalidInput", `${field} is larger than ${MAX_CONTEXT_BYTES} bytes encoded`, { field });
+}
+
+/**
  * Canonical encoding of an encryption context: uint16 pair count, then for each pair in ascending
  * byte order of the UTF-8 key: uint16 key length, key, uint16 value length, value. The empty context
  * encodes as two zero bytes. Keys must be non-empty.

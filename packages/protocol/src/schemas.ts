@@ -20,8 +20,10 @@ export const KeyName = Type.String({
 /** A key reference: its UUID or its name. */
 export const KeyRef = Type.String({ minLength: 1, maxLength: 256 });
 
-export const Context = Type.Record(Type.String({ minLength: 1, maxLength: 1024 }), Type.String({ maxLength: 4096 }), {
-  description: "Encryption context: non-secret strings bound to the ciphertext as additional authenticated data.",
+export const Context = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), {
+  description:
+    "Encryption context: non-secret strings bound to the ciphertext as additional authenticated data (at most 64 pairs, 8192 bytes encoded).",
+  propertyNames: { minLength: 1, maxLength: 1024 },
   maxProperties: 64,
 });
 

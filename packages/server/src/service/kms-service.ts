@@ -7,6 +7,7 @@
 import {
   MAX_PLAINTEXT_BYTES,
   TesseraError,
+  checkContext,
   isTesseraError,
   type Action,
   type BatchDecryptRequest,
@@ -345,6 +346,7 @@ export class KmsService {
   }
 
   private encryptWith(s: Scope, handle: KeyHandle, plaintextB64: string, context: EncryptRequest["context"]): EncryptResponse {
+    checkContext(context);
     const plaintext = decodeBytes(plaintextB64, "/plaintext", MAX_PLAINTEXT_BYTES);
     try {
       const out = this.d.keys.encrypt(handle, plaintext, context);
@@ -364,6 +366,7 @@ export class KmsService {
 
   /** Parses, resolves, authorises and opens a ciphertext. */
   private async decryptWith(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: Action) {
+    checkContext(context, action === "kms:ReEncrypt" ? "/sourceContext" : "/context");
     const bytes = Buffer.from(ciphertextB64, "base64");
     const { parsed, handle } = await this.d.keys.resolveCiphertext(bytes);
     // Authorise against the ciphertext's key before any cryptography; an unknown key is
@@ -399,6 +402,7 @@ export class KmsService {
     if (req.keySpec !== undefined && req.numberOfBytes !== undefined) {
       throw new TesseraError("InvalidInput", "give keySpec or numberOfBytes, not both", { field: "/numberOfBytes" });
     }
+    checkContext(req.context);
     const handle = await s.resolveKey(ref);
     s.authorize(handle);
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
@@ -417,6 +421,7 @@ export class KmsService {
     return this.door(ctx, "kms:ReEncrypt", async (s) => {
       const source = await this.decryptWith(s, req.ciphertext, req.sourceContext, req.sourceKeyId, "kms:ReEncrypt");
       try {
+        checkContext(req.destinationContext, "/destinationContext");
         const destination = await s.resolveKey(req.destinationKeyId ?? source.keyId);
         s.authorize(destination);
         const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext);
@@ -436,6 +441,7 @@ export class KmsService {
 
   derive(ctx: CallContext, ref: string, req: DeriveRequest): Promise<DeriveResponse> {
     return this.door(ctx, "kms:Derive", async (s) => {
+      checkContext(req.context);
       const handle = await s.resolveKey(ref);
       s.authorize(handle);
       const { keyVersion, key } = this.d.keys.derive(handle, req.context, req.length ?? 32, req.keyVersion);

@@ -12,6 +12,7 @@ import { buildOpenApi, type RouteDoc } from "./openapi.js";
 
 const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
 const VersionParams = Type.Object({ key: S.KeyRef, version: Type.String({ pattern: "^[1-9][0-9]{0,9}$" }) }, { additionalProperties: false });
+const NoBody = Type.Object({}, { additionalProperties: false });
 const ListQuery = Type.Object(
   { limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })), marker: Type.Optional(Type.String({ maxLength: 64 })) },
   { additionalProperties: false },
@@ -38,7 +39,10 @@ export async function nativeApi(app: FastifyInstance, { service }: NativeApiOpti
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
   });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  // Action routes (rotate, seal …) take no body; accept an empty JSON body rather than refusing it.
+  // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`.
+  app.addHook("preValidation", async (request) => {
+    if (request.body === undefined && request.method !== "GET") request.body = {};
+  });
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
@@ -63,7 +67,7 @@ export async function nativeApi(app: FastifyInstance, { service }: NativeApiOpti
   app.post("/v1/sys/unseal", { schema: { body: S.UnsealRequest, response: ok(S.SealStatus) } }, async (r: Req<S.UnsealRequest>) =>
     service.unseal(callContext(r), r.body),
   );
-  app.post("/v1/sys/seal", { schema: { response: ok(S.SealStatus) } }, async (r) => service.seal(callContext(r)));
+  app.post("/v1/sys/seal", { schema: { body: NoBody, response: ok(S.SealStatus) } }, async (r) => service.seal(callContext(r)));
   app.get("/v1/sys/openapi.json", async () => buildOpenApi(docs, TESSERA_VERSION));
 
   // ── keys ─────────────────────────────────────────────────────────────────────────────────────
@@ -78,15 +82,15 @@ export async function nativeApi(app: FastifyInstance, { service }: NativeApiOpti
     service.updateKey(callContext(r), keyOf(r), r.body),
   );
   const keyAction = (path: string, call: (ctx: CallContext, key: string) => Promise<S.KeyMetadata>) =>
-    app.post(`/v1/keys/:key/${path}`, { schema: { params: KeyParams, response: ok(S.KeyMetadata) } }, async (r) => call(callContext(r), keyOf(r)));
+    app.post(`/v1/keys/:key/${path}`, { schema: { params: KeyParams, body: NoBody, response: ok(S.KeyMetadata) } }, async (r) => call(callContext(r), keyOf(r)));
   keyAction("rotate", (c, k) => service.rotateKey(c, k));
   keyAction("enable", (c, k) => service.enableKey(c, k));
   keyAction("disable", (c, k) => service.disableKey(c, k));
   keyAction("cancel-deletion", (c, k) => service.cancelKeyDeletion(c, k));
   app.post(
     "/v1/keys/:key/schedule-deletion",
-    { schema: { params: KeyParams, body: Type.Optional(S.ScheduleDeletionRequest), response: ok(S.KeyMetadata) } },
-    async (r: Req<S.ScheduleDeletionRequest | undefined>) => service.scheduleKeyDeletion(callContext(r), keyOf(r), r.body?.pendingWindowDays),
+    { schema: { params: KeyParams, body: S.ScheduleDeletionRequest, response: ok(S.KeyMetadata) } },
+    async (r: Req<S.ScheduleDeletionRequest>) => service.scheduleKeyDeletion(callContext(r), keyOf(r), r.body.pendingWindowDays),
   );
   app.post(
     "/v1/keys/:key/min-decryption-version",
@@ -97,7 +101,7 @@ export async function nativeApi(app: FastifyInstance, { service }: NativeApiOpti
     service.listVersions(callContext(r), keyOf(r)),
   );
   for (const [path, state] of [["enable", "Enabled"], ["disable", "Disabled"]] as const) {
-    app.post(`/v1/keys/:key/versions/:version/${path}`, { schema: { params: VersionParams, response: ok(S.KeyVersionInfo) } }, async (r) =>
+    app.post(`/v1/keys/:key/versions/:version/${path}`, { schema: { params: VersionParams, body: NoBody, response: ok(S.KeyVersionInfo) } }, async (r) =>
       service.setVersionState(callContext(r), keyOf(r), Number((r.params as { version: string }).version), state),
     );
   }

@@ -1,0 +1,241 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  CIPHERTEXT_MAGIC,
+  HEADER_LENGTH,
+  MIN_CIPHERTEXT_LENGTH,
+  algorithmIds,
+  assembleCiphertext,
+  encodeContext,
+  encodeHeader,
+  isUuid,
+  parseCiphertext,
+  uuidFromBytes,
+  uuidToBytes,
+} from "./ciphertext.js";
+import { TesseraError } from "./errors.js";
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+function expectInvalidCiphertext(bytes: Uint8Array): void {
+  let thrown: unknown;
+  try {
+    parseCiphertext(bytes);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(TesseraError);
+  expect((thrown as TesseraError).code).toBe("InvalidCiphertext");
+}
+
+describe("UUID helpers", () => {
+  it("round-trips random UUIDs through 16 bytes", () => {
+    for (let i = 0; i < 200; i++) {
+      const id = randomUUID();
+      const bytes = uuidToBytes(id);
+      expect(bytes).toHaveLength(16);
+      expect(uuidFromBytes(bytes)).toBe(id);
+    }
+  });
+
+  it("maps bytes to the textual form in order, big-endian, lower case", () => {
+    const bytes = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
+    expect(uuidFromBytes(bytes)).toBe("00112233-4455-6677-8899-aabbccddeeff");
+    expect(hex(uuidToBytes("00112233-4455-6677-8899-aabbccddeeff"))).toBe(hex(bytes));
+    expect(uuidFromBytes(new Uint8Array(16))).toBe("00000000-0000-0000-0000-000000000000");
+    expect(uuidFromBytes(new Uint8Array(16).fill(0xff))).toBe("ffffffff-ffff-ffff-ffff-ffffffffffff");
+  });
+
+  it("reads a UUID from a subarray at an offset", () => {
+    const backing = new Uint8Array(20);
+    backing.set(uuidToBytes("00112233-4455-6677-8899-aabbccddeeff"), 3);
+    expect(uuidFromBytes(backing.subarray(3, 19))).toBe("00112233-4455-6677-8899-aabbccddeeff");
+  });
+
+  it.each([
+    "",
+    "00112233-4455-6677-8899-AABBCCDDEEFF",
+    "00112233445566778899aabbccddeeff",
+    "{00112233-4455-6677-8899-aabbccddeeff}",
+    "00112233-4455-6677-8899-aabbccddeef",
+    "00112233-4455-6677-8899-aabbccddeefff",
+    "0011223g-4455-6677-8899-aabbccddeeff",
+    " 00112233-4455-6677-8899-aabbccddeeff",
+  ])("rejects %j as a key id", (text) => {
+    expect(isUuid(text)).toBe(false);
+    expect(() => uuidToBytes(text)).toThrow(RangeError);
+  });
+});
+
+describe("encodeContext", () => {
+  it("encodes the empty and the absent context as two zero bytes", () => {
+    expect(hex(encodeContext(undefined))).toBe("0000");
+    expect(hex(encodeContext({}))).toBe("0000");
+  });
+
+  it("matches the worked example in docs/formats.md", () => {
+    expect(hex(encodeContext({ vm_id: "vm-1", purpose: "backup" }))).toBe(
+      "0002" + "0007" + "707572706f7365" + "0006" + "6261636b7570" + "0005" + "766d5f6964" + "0004" + "766d2d31",
+    );
+  });
+
+  it("is independent of the order pairs were written in", () => {
+    const pairs: [string, string][] = [
+      ["b", "1"],
+      ["a", "2"],
+      ["ab", "3"],
+      ["Z", "4"],
+      ["é", "5"],
+      ["_", "6"],
+    ];
+    const forward = encodeContext(Object.fromEntries(pairs));
+    const backward = encodeContext(Object.fromEntries([...pairs].reverse()));
+    expect(hex(forward)).toBe(hex(backward));
+  });
+
+  it("orders keys by their UTF-8 bytes: upper case first, prefixes first, then non-ASCII", () => {
+    const encoded = Buffer.from(encodeContext({ é: "", b: "", ab: "", a: "", Z: "" }));
+    const keys: string[] = [];
+    let at = 2;
+    for (let i = 0; i < encoded.readUInt16BE(0); i++) {
+      const kl = encoded.readUInt16BE(at);
+      keys.push(encoded.subarray(at + 2, at + 2 + kl).toString("utf8"));
+      at += 2 + kl;
+      at += 2 + encoded.readUInt16BE(at);
+    }
+    expect(keys).toEqual(["Z", "a", "ab", "b", "é"]);
+    expect(at).toBe(encoded.length);
+  });
+
+  it("orders by UTF-8 bytes, not UTF-16 code units (U+FF61 before U+1F511)", () => {
+    // UTF-16 would put the surrogate pair D83D… first; UTF-8 EF BD A1 < F0 9F 94 91.
+    expect(hex(encodeContext({ "\u{1F511}": "b", "\uFF61": "a" }))).toBe("00020003efbda10001610004f09f9491000162");
+  });
+
+  it("length-prefixes keys and values in UTF-8 bytes", () => {
+    expect(hex(encodeContext({ région: "東京" }))).toBe("0001000772c3a967696f6e0006e69db1e4baac");
+  });
+
+  it("keeps key/value boundaries unambiguous", () => {
+    expect(hex(encodeContext({ ab: "c" }))).not.toBe(hex(encodeContext({ a: "bc" })));
+    expect(hex(encodeContext({ a: "", b: "" }))).not.toBe(hex(encodeContext({ a: "b" })));
+  });
+
+  it("allows empty values and values up to 65535 bytes", () => {
+    expect(hex(encodeContext({ k: "" }))).toBe("000100016b0000");
+    expect(encodeContext({ k: "v".repeat(0xffff) })).toHaveLength(2 + 2 + 1 + 2 + 0xffff);
+  });
+
+  it("rejects an empty key and keys or values longer than 65535 bytes", () => {
+    expect(() => encodeContext({ "": "x" })).toThrow(RangeError);
+    expect(() => encodeContext({ ["k".repeat(0x10000)]: "x" })).toThrow(RangeError);
+    expect(() => encodeContext({ k: "v".repeat(0x10000) })).toThrow(RangeError);
+    // 0x8000 three-byte characters: short in UTF-16, too long in UTF-8.
+    expect(() => encodeContext({ k: "東".repeat(0x8000) })).toThrow(RangeError);
+  });
+});
+
+describe("ciphertext header", () => {
+  const keyId = "00112233-4455-6677-8899-aabbccddeeff";
+
+  it("has fixed wire algorithm ids", () => {
+    expect(algorithmIds).toEqual({ AES_256_GCM: 0x01, AES_256_GCM_DERIVED: 0x02 });
+    expect(Object.isFrozen(algorithmIds)).toBe(true);
+  });
+
+  it("lays out magic, version, algorithm, key id and big-endian key version in 23 bytes", () => {
+    const header = encodeHeader("AES_256_GCM_DERIVED", keyId, 0x01020304);
+    expect(HEADER_LENGTH).toBe(23);
+    expect(hex(header)).toBe("54" + "01" + "02" + "00112233445566778899aabbccddeeff" + "01020304");
+    expect(CIPHERTEXT_MAGIC).toBe(0x54);
+  });
+
+  it.each([0, -1, 1.5, 2 ** 32, Number.NaN])("refuses key version %s", (version) => {
+    expect(() => encodeHeader("AES_256_GCM", keyId, version)).toThrow(RangeError);
+  });
+
+  it("accepts key versions 1 and 2^32 − 1", () => {
+    expect(hex(encodeHeader("AES_256_GCM", keyId, 1)).slice(-8)).toBe("00000001");
+    expect(hex(encodeHeader("AES_256_GCM", keyId, 2 ** 32 - 1)).slice(-8)).toBe("ffffffff");
+  });
+
+  it("refuses a key id that is not a lower-case UUID", () => {
+    expect(() => encodeHeader("AES_256_GCM", keyId.toUpperCase(), 1)).toThrow(RangeError);
+  });
+});
+
+describe("parseCiphertext", () => {
+  const keyId = randomUUID();
+  const nonce = Uint8Array.from({ length: 12 }, (_, i) => 0xa0 + i);
+  const sealed = Uint8Array.from({ length: 16 }, (_, i) => i);
+  const minimal = assembleCiphertext(encodeHeader("AES_256_GCM", keyId, 0xfffffffe), nonce, sealed);
+
+  it("parses the smallest well-formed ciphertext (header, nonce, bare tag)", () => {
+    expect(minimal).toHaveLength(MIN_CIPHERTEXT_LENGTH);
+    expect(MIN_CIPHERTEXT_LENGTH).toBe(51);
+    const parsed = parseCiphertext(minimal);
+    expect(parsed).toMatchObject({ formatVersion: 1, algorithm: "AES_256_GCM", keyId, keyVersion: 0xfffffffe });
+    expect(hex(parsed.header)).toBe(hex(minimal.subarray(0, 23)));
+    expect(hex(parsed.nonce)).toBe(hex(nonce));
+    expect(hex(parsed.sealed)).toBe(hex(sealed));
+  });
+
+  it("parses from a buffer at a non-zero offset", () => {
+    const backing = new Uint8Array(minimal.length + 5);
+    backing.set(minimal, 5);
+    expect(parseCiphertext(backing.subarray(5))).toMatchObject({ keyId, keyVersion: 0xfffffffe });
+  });
+
+  it("parses the derived algorithm id", () => {
+    const ct = assembleCiphertext(encodeHeader("AES_256_GCM_DERIVED", keyId, 1), nonce, sealed);
+    expect(parseCiphertext(ct).algorithm).toBe("AES_256_GCM_DERIVED");
+  });
+
+  it("rejects every length below the minimum", () => {
+    for (let n = 0; n < MIN_CIPHERTEXT_LENGTH; n++) expectInvalidCiphertext(minimal.subarray(0, n));
+  });
+
+  it("rejects a wrong magic byte", () => {
+    for (const magic of [0x00, 0x55, 0xd4, 0xff]) {
+      const bad = Uint8Array.from(minimal);
+      bad[0] = magic;
+      expectInvalidCiphertext(bad);
+    }
+  });
+
+  it("rejects format versions other than 1, including 0", () => {
+    for (const version of [0x00, 0x02, 0x03, 0x7f, 0xff]) {
+      const bad = Uint8Array.from(minimal);
+      bad[1] = version;
+      expectInvalidCiphertext(bad);
+    }
+  });
+
+  it("rejects every unknown algorithm id", () => {
+    const known = new Set<number>(Object.values(algorithmIds));
+    for (let id = 0; id < 256; id++) {
+      if (known.has(id)) continue;
+      const bad = Uint8Array.from(minimal);
+      bad[2] = id;
+      expectInvalidCiphertext(bad);
+    }
+  });
+
+  it("rejects key version 0", () => {
+    const bad = Uint8Array.from(minimal);
+    bad.fill(0, 19, 23);
+    expectInvalidCiphertext(bad);
+  });
+
+  it("fails with the same message whatever was wrong", () => {
+    const messages = new Set<string>();
+    for (const bytes of [new Uint8Array(0), Uint8Array.of(0x54, 0x09), minimal.subarray(0, 50)]) {
+      try {
+        parseCiphertext(bytes);
+      } catch (err) {
+        messages.add((err as Error).message);
+      }
+    }
+    expect(messages.size).toBe(1);
+  });
+});

@@ -1,0 +1,63 @@
+/** Builds a real Tessera app (real SQLite file in a temp dir) for in-process HTTP tests via inject(). */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+
+export interface TestApp {
+  app: TesseraApp;
+  clock: ManualClock;
+  dir: string;
+  rootToken: string;
+  shares: string[];
+  /** JSON request through inject(); returns status and parsed body. */
+  call(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  /** Closes the app and opens a new one on the same database (a restart): it comes back sealed. */
+  restart(): Promise<void>;
+  unseal(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock } = {}): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
+  const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
+  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock });
+  const t: TestApp = {
+    app: await open(),
+    clock,
+    dir,
+    rootToken: "",
+    shares: [],
+    async call(method, url, body, token) {
+      const headers: Record<string, string> = {};
+      const tok = token === undefined ? t.rootToken : token;
+      if (tok !== null) headers["x-tessera-token"] = tok;
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const res = await t.app.http.inject({ method: method as "GET", url, headers, ...(body !== undefined && { payload: JSON.stringify(body) }) });
+      return { status: res.statusCode, body: res.body.length > 0 ? JSON.parse(res.body) : undefined };
+    },
+    async restart() {
+      await t.app.close();
+      t.app = await open();
+    },
+    async unseal() {
+      for (const share of t.shares.slice(0, options.threshold ?? 1)) {
+        const r = await t.call("POST", "/v1/sys/unseal", { share }, null);
+        if (r.status !== 200) throw new Error(`unseal failed: ${JSON.stringify(r.body)}`);
+      }
+    },
+    async close() {
+      await t.app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const init = await t.call("POST", "/v1/sys/init", { shares: options.shares ?? 1, threshold: options.threshold ?? 1 }, null);
+  if (init.status !== 200) throw new Error(`init failed: ${JSON.stringify(init.body)}`);
+  t.rootToken = init.body.rootToken;
+  t.shares = init.body.shares;
+  await t.unseal();
+  return t;
+}
+
+export const b64 = (s: string | Uint8Array): string => Buffer.from(s).toString("base64");
+export const unb64 = (s: string): string => Buffer.from(s, "base64").toString("utf8");
