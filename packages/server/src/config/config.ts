@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Value, ValueErrorType } from "@sinclair/typebox/value";
 
 const strict = { additionalProperties: false } as const;
 
@@ -77,7 +77,7 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
   const first = Value.Errors(ConfigSchema, doc).First();
   if (first !== undefined) {
     const path = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
-    const unknown = first.schema && (first.schema as { additionalProperties?: unknown }).additionalProperties === false && first.message.includes("additional");
+    const unknown = first.type === ValueErrorType.ObjectAdditionalProperties;
     throw new ConfigError(unknown ? `unknown configuration field "${path}"` : `configuration field "${path}": ${first.message}`);
   }
   const c = doc as ConfigFile;
