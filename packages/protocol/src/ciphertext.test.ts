@@ -3,9 +3,11 @@ import { describe, expect, it } from "vitest";
 import {
   CIPHERTEXT_MAGIC,
   HEADER_LENGTH,
+  MAX_CONTEXT_BYTES,
   MIN_CIPHERTEXT_LENGTH,
   algorithmIds,
   assembleCiphertext,
+  checkContext,
   encodeContext,
   encodeHeader,
   isUuid,
@@ -132,6 +134,54 @@ describe("encodeContext", () => {
     expect(() => encodeContext({ k: "v".repeat(0x10000) })).toThrow(RangeError);
     // 0x8000 three-byte characters: short in UTF-16, too long in UTF-8.
     expect(() => encodeContext({ k: "東".repeat(0x8000) })).toThrow(RangeError);
+  });
+});
+
+describe("checkContext", () => {
+  function expectInvalidInput(attempt: () => unknown, field: string): void {
+    let thrown: unknown;
+    try {
+      attempt();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(TesseraError);
+    expect((thrown as TesseraError).code).toBe("InvalidInput");
+    expect((thrown as TesseraError).field).toBe(field);
+  }
+
+  it("accepts an absent, empty or ordinary context", () => {
+    expect(() => checkContext(undefined)).not.toThrow();
+    expect(() => checkContext({})).not.toThrow();
+    expect(() => checkContext({ vm_id: "vm-1", "東京": "", "🔑": "x" })).not.toThrow();
+  });
+
+  it("rejects an empty key as InvalidInput naming the field", () => {
+    expectInvalidInput(() => checkContext({ "": "x" }), "/context");
+    expectInvalidInput(() => checkContext({ a: "b", "": "" }, "/sourceContext"), "/sourceContext");
+  });
+
+  it("rejects a non-string value as InvalidInput naming the pair", () => {
+    expectInvalidInput(() => checkContext({ n: 1 } as unknown as Record<string, string>), "/context/n");
+  });
+
+  it("limits the encoded size to MAX_CONTEXT_BYTES, counting UTF-8 bytes", () => {
+    expect(MAX_CONTEXT_BYTES).toBe(8192);
+    // 2 (count) + 2 + 1 ("k") + 2 + value = 8192
+    const fits = { k: "v".repeat(MAX_CONTEXT_BYTES - 7) };
+    expect(encodeContext(fits)).toHaveLength(MAX_CONTEXT_BYTES);
+    expect(() => checkContext(fits)).not.toThrow();
+    expectInvalidInput(() => checkContext({ k: "v".repeat(MAX_CONTEXT_BYTES - 6) }), "/context");
+    // 2731 three-byte characters are 8193 bytes: short in UTF-16, over the limit in UTF-8.
+    expectInvalidInput(() => checkContext({ k: "東".repeat(2731) }, "/destinationContext"), "/destinationContext");
+  });
+
+  it("guarantees encodeContext will not throw for any context it accepts", () => {
+    const accepted = [{}, { a: "" }, { k: "v".repeat(MAX_CONTEXT_BYTES - 7) }, Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, "v"]))];
+    for (const context of accepted) {
+      checkContext(context);
+      expect(() => encodeContext(context)).not.toThrow();
+    }
   });
 });
 

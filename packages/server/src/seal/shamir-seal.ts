@@ -39,19 +39,21 @@ export class ShamirSeal implements Seal {
     const { shares, threshold } = options;
     validateShamirParameters(shares, threshold);
     const unsealKey = random(UNSEAL_KEY_LENGTH);
+    // The library takes and returns plain Uint8Arrays: copies that are zeroed with the rest.
+    const input = new Uint8Array(unsealKey);
+    let parts: Uint8Array[] = [];
     try {
-      const parts = shares === 1 ? [Buffer.from(unsealKey)] : (await split(new Uint8Array(unsealKey), shares, threshold)).map((p) => Buffer.from(p));
+      parts = shares === 1 ? [new Uint8Array(unsealKey)] : await split(input, shares, threshold);
       const record: ShamirRecord = {
         type: "shamir",
         shares,
         threshold,
         wrappedRootKey: sealRecord(unsealKey, rootKey, ROOT_KEY_AAD).toString("base64"),
       };
-      const secrets = parts.map((p) => p.toString("base64"));
-      zero(...parts);
+      const secrets = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("base64"));
       return { record, secrets };
     } finally {
-      zero(unsealKey);
+      zero(unsealKey, input, ...parts);
     }
   }
 
@@ -77,6 +79,7 @@ export class ShamirSeal implements Seal {
     if (this.pending.length < r.threshold) return { progress: this.pending.length, threshold: r.threshold };
 
     let unsealKey: Uint8Array | undefined;
+    const copies = this.pending.map((p) => new Uint8Array(p));
     try {
       if (r.threshold === 1) {
         unsealKey = Buffer.from(this.pending[0]!);
@@ -84,7 +87,7 @@ export class ShamirSeal implements Seal {
         if (new Set(this.pending.map((p) => p[p.length - 1])).size !== this.pending.length) {
           throw new TesseraError("InvalidUnsealKey", "two of the shares are the same share index; progress reset");
         }
-        unsealKey = await combine(this.pending.map((p) => new Uint8Array(p)));
+        unsealKey = await combine(copies);
       }
       const rootKey = openRecord(unsealKey, Buffer.from(r.wrappedRootKey, "base64"), ROOT_KEY_AAD);
       return { rootKey, progress: r.threshold, threshold: r.threshold };
@@ -92,7 +95,7 @@ export class ShamirSeal implements Seal {
       if (err instanceof TesseraError && err.code === "InvalidUnsealKey") throw err;
       throw new TesseraError("InvalidUnsealKey", "the submitted shares do not unseal this Tessera; progress reset", { cause: err });
     } finally {
-      zero(unsealKey);
+      zero(unsealKey, ...copies);
       this.reset();
     }
   }

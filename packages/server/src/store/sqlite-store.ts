@@ -4,6 +4,7 @@
  * transactions are serialised by a queue: while one transaction is open no other statement runs on
  * the connection. The file itself is guarded by SQLite's own locking against other processes.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import Database from "better-sqlite3";
 import { TesseraError } from "@tessera/protocol";
 import type { KeyRepo, KeyRow, MetaRepo, Repositories, Store, TokenRepo, TokenRow, VersionRepo, VersionRow } from "./store.js";
@@ -113,8 +114,23 @@ const tokenFromRecord = (r: TokenRecord): TokenRow => ({
   expiresAt: r.expires_at,
 });
 
+const sqliteCode = (err: unknown): string => (typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "");
+
 function isUniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && "code" in err && String((err as { code: unknown }).code).startsWith("SQLITE_CONSTRAINT");
+  const code = sqliteCode(err);
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** Lock contention and I/O trouble become a retryable catalogue error instead of a raw driver error. */
+function storageError(err: unknown): unknown {
+  const code = sqliteCode(err);
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return new TesseraError("Unavailable", "the database is locked by another process; retry", { cause: err });
+  }
+  if (code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_FULL") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN")) {
+    return new TesseraError("Unavailable", "the database cannot be written", { cause: err });
+  }
+  return err;
 }
 
 /** Repositories over one connection; every statement is prepared once. */
@@ -272,7 +288,11 @@ class Queue {
   private tail: Promise<unknown> = Promise.resolve();
 
   run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
+    const guarded = () =>
+      fn().catch((err: unknown) => {
+        throw storageError(err);
+      });
+    const next = this.tail.then(guarded, guarded);
     this.tail = next.catch(() => undefined);
     return next;
   }
@@ -292,6 +312,8 @@ export class SqliteStore implements Store {
   private readonly db: Db;
   private readonly repos: SqliteRepositories;
   private readonly queue = new Queue();
+  /** Set inside a transaction: a call to the store's own (queued) repositories there would wait forever. */
+  private readonly insideTransaction = new AsyncLocalStorage<true>();
   private ready = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -299,7 +321,8 @@ export class SqliteStore implements Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.pragma("foreign_keys = ON");
-    this.db.pragma("busy_timeout = 5000");
+    // Only one Tessera process should open a database file; a short wait covers backup tools.
+    this.db.pragma("busy_timeout = 1000");
     this.migrateSync();
     this.repos = new SqliteRepositories(this.db);
     this.keys = this.serialised(this.repos.keys);
@@ -312,7 +335,10 @@ export class SqliteStore implements Store {
   private serialised<R extends object>(repo: R): R {
     const out: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(repo)) {
-      out[name] = (...args: unknown[]) => this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+      out[name] = (...args: unknown[]) => {
+        if (this.insideTransaction.getStore()) return Promise.reject(new Error("inside transaction(fn), use the repositories passed to fn"));
+        return this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+      };
     }
     return out as R;
   }
@@ -340,10 +366,11 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    if (this.insideTransaction.getStore()) return Promise.reject(new Error("transactions do not nest; use the repositories passed to fn"));
     return this.queue.run(async () => {
       this.db.exec("BEGIN IMMEDIATE");
       try {
-        const result = await fn(this.repos);
+        const result = await this.insideTransaction.run(true, () => fn(this.repos));
         this.db.exec("COMMIT");
         return result;
       } catch (err) {

@@ -1,0 +1,274 @@
+/**
+ * Envelope format: the v1 vectors in test/vectors/ciphertext-v1.json (generated once by an
+ * independent implementation of docs/formats.md), plus behaviour the vectors cannot show.
+ */
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  type CiphertextAlgorithm,
+  type EncryptionContext,
+  TesseraError,
+  algorithmIds,
+  encodeContext,
+  parseCiphertext,
+} from "@tessera/protocol";
+import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "./envelope.js";
+
+interface PositiveVector {
+  description: string;
+  algorithm: CiphertextAlgorithm;
+  material: string;
+  keyId: string;
+  keyVersion: number;
+  nonce: string;
+  context: Record<string, string>;
+  encodedContext: string;
+  plaintext: string;
+  ciphertext: string;
+}
+
+interface DeriveVector {
+  description: string;
+  material: string;
+  context: Record<string, string>;
+  length: number;
+  output: string;
+}
+
+interface NegativeVector {
+  description: string;
+  ciphertext: string;
+  material: string;
+  context: Record<string, string>;
+  expectedError: "InvalidCiphertext";
+}
+
+const vectors = JSON.parse(readFileSync(new URL("../../../../test/vectors/ciphertext-v1.json", import.meta.url), "utf8")) as {
+  positive: PositiveVector[];
+  derive: DeriveVector[];
+  negative: NegativeVector[];
+};
+
+const hex = (s: string): Buffer => Buffer.from(s, "hex");
+
+/** The whole decrypt path a service runs: parse the wire bytes, then open them. */
+function open(ciphertext: Uint8Array, material: Uint8Array, context: EncryptionContext | undefined): Buffer {
+  return decryptEnvelope(parseCiphertext(ciphertext), material, context);
+}
+
+/** Asserts the decrypt path fails with exactly TesseraError/InvalidCiphertext — never another error type. */
+function expectInvalidCiphertext(attempt: () => unknown): void {
+  let thrown: unknown;
+  try {
+    attempt();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, "decryption unexpectedly succeeded").toBeInstanceOf(TesseraError);
+  expect((thrown as TesseraError).code).toBe("InvalidCiphertext");
+}
+
+describe("ciphertext v1 vectors", () => {
+  it("cover both algorithms, empty and non-ASCII contexts, empty and 4096-byte plaintexts", () => {
+    const algorithms = new Set(vectors.positive.map((v) => v.algorithm));
+    expect(algorithms).toEqual(new Set(Object.keys(algorithmIds)));
+    for (const algorithm of algorithms) {
+      const mine = vectors.positive.filter((v) => v.algorithm === algorithm);
+      expect(mine.some((v) => Object.keys(v.context).length === 0)).toBe(true);
+      expect(mine.some((v) => Object.keys(v.context).length > 1 && /[^\x00-\x7f]/.test(JSON.stringify(v.context)))).toBe(true);
+      expect(mine.some((v) => v.plaintext === "")).toBe(true);
+      expect(mine.some((v) => v.plaintext.length === 4096 * 2)).toBe(true);
+    }
+    expect(vectors.negative.length).toBeGreaterThanOrEqual(20);
+    expect(vectors.derive.length).toBeGreaterThanOrEqual(1);
+  });
+
+  describe.each(vectors.positive)("positive: $description", (v) => {
+    const bytes = Buffer.from(v.ciphertext, "base64");
+
+    it("is canonical standard base64", () => {
+      expect(bytes.toString("base64")).toBe(v.ciphertext);
+    });
+
+    it("parses to the named algorithm, key id, key version and nonce", () => {
+      const parsed = parseCiphertext(bytes);
+      expect(parsed.formatVersion).toBe(1);
+      expect(parsed.algorithm).toBe(v.algorithm);
+      expect(parsed.keyId).toBe(v.keyId);
+      expect(parsed.keyVersion).toBe(v.keyVersion);
+      expect(Buffer.from(parsed.nonce).toString("hex")).toBe(v.nonce);
+      expect(parsed.sealed.length).toBe(v.plaintext.length / 2 + 16);
+    });
+
+    it("encodes its context canonically", () => {
+      expect(Buffer.from(encodeContext(v.context)).toString("hex")).toBe(v.encodedContext);
+    });
+
+    it("decrypts to the plaintext", () => {
+      expect(open(bytes, hex(v.material), v.context).toString("hex")).toBe(v.plaintext);
+    });
+
+    it("re-encrypting with the recorded nonce reproduces the exact bytes", () => {
+      const out = encryptEnvelope({
+        algorithm: v.algorithm,
+        keyId: v.keyId,
+        keyVersion: v.keyVersion,
+        material: hex(v.material),
+        plaintext: hex(v.plaintext),
+        context: v.context,
+        nonce: hex(v.nonce),
+      });
+      expect(Buffer.from(out).toString("base64")).toBe(v.ciphertext);
+    });
+
+    it("does not depend on the order the context pairs are given in", () => {
+      const reversed = Object.fromEntries(Object.entries(v.context).reverse());
+      expect(open(bytes, hex(v.material), reversed).toString("hex")).toBe(v.plaintext);
+    });
+  });
+
+  describe.each(vectors.derive)("derive: $description", (v) => {
+    it("deriveWorkKey reproduces the output", () => {
+      expect(deriveWorkKey(hex(v.material), v.context, v.length).toString("hex")).toBe(v.output);
+    });
+  });
+
+  describe.each(vectors.negative)("negative: $description", (v) => {
+    it(`fails with ${v.expectedError}`, () => {
+      expect(v.expectedError).toBe("InvalidCiphertext");
+      expectInvalidCiphertext(() => open(Buffer.from(v.ciphertext, "base64"), hex(v.material), v.context));
+    });
+  });
+});
+
+const material = randomBytes(32);
+const keyId = randomUUID();
+
+function encrypt(algorithm: CiphertextAlgorithm, plaintext: Uint8Array, context: EncryptionContext | undefined, m: Uint8Array = material): Uint8Array {
+  return encryptEnvelope({ algorithm, keyId, keyVersion: 1, material: m, plaintext, context });
+}
+
+describe.each(Object.keys(algorithmIds) as CiphertextAlgorithm[])("envelope with %s", (algorithm) => {
+  it("round-trips", () => {
+    const plaintext = randomBytes(100);
+    expect(open(encrypt(algorithm, plaintext, { a: "b" }), material, { a: "b" }).equals(plaintext)).toBe(true);
+  });
+
+  it("treats an undefined context as the empty context", () => {
+    const plaintext = Buffer.from("x");
+    expect(open(encrypt(algorithm, plaintext, undefined), material, {}).equals(plaintext)).toBe(true);
+    expect(open(encrypt(algorithm, plaintext, {}), material, undefined).equals(plaintext)).toBe(true);
+  });
+
+  it("uses a fresh nonce per message, so equal plaintexts give different ciphertexts", () => {
+    const a = encrypt(algorithm, Buffer.from("same"), {});
+    const b = encrypt(algorithm, Buffer.from("same"), {});
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+  });
+
+  it("rejects a ciphertext whose context differs, even by one pair's value", () => {
+    const ct = encrypt(algorithm, Buffer.from("x"), { vm: "a", role: "web" });
+    expectInvalidCiphertext(() => open(ct, material, { vm: "b", role: "web" }));
+    expectInvalidCiphertext(() => open(ct, material, { vm: "a" }));
+    expectInvalidCiphertext(() => open(ct, material, { vm: "a", role: "web", x: "" }));
+  });
+
+  it("binds key and value boundaries, so shifting bytes between them fails", () => {
+    const ct = encrypt(algorithm, Buffer.from("x"), { ab: "c" });
+    expectInvalidCiphertext(() => open(ct, material, { a: "bc" }));
+  });
+
+  it("rejects other material", () => {
+    const ct = encrypt(algorithm, Buffer.from("x"), {});
+    expectInvalidCiphertext(() => open(ct, randomBytes(32), {}));
+  });
+
+  it("never zeroes or changes the caller's material", () => {
+    const m = randomBytes(32);
+    const copy = Buffer.from(m);
+    const ct = encrypt(algorithm, Buffer.from("x"), { a: "b" }, m);
+    open(ct, m, { a: "b" });
+    expectInvalidCiphertext(() => open(ct, m, { a: "c" }));
+    expect(m.equals(copy)).toBe(true);
+  });
+
+  it("parses a ciphertext that sits at a non-zero offset inside a larger buffer", () => {
+    const ct = encrypt(algorithm, Buffer.from("offset"), {});
+    const backing = new Uint8Array(ct.length + 7);
+    backing.set(ct, 7);
+    expect(open(backing.subarray(7), material, {}).toString()).toBe("offset");
+  });
+});
+
+describe("derived mode", () => {
+  it("derives a different message key per context (the material alone does not open it)", () => {
+    const ct = encrypt("AES_256_GCM_DERIVED", Buffer.from("x"), { vm: "a" });
+    // Re-label as plain AES_256_GCM: the header is authenticated, but also the key differs.
+    const relabelled = Buffer.from(ct);
+    relabelled[2] = algorithmIds.AES_256_GCM;
+    expectInvalidCiphertext(() => open(relabelled, material, { vm: "a" }));
+  });
+});
+
+describe("deriveWorkKey", () => {
+  it("is deterministic and honours the requested length", () => {
+    expect(deriveWorkKey(material, { vm: "a" }, 32).equals(deriveWorkKey(material, { vm: "a" }, 32))).toBe(true);
+    expect(deriveWorkKey(material, { vm: "a" }, 16)).toHaveLength(16);
+    expect(deriveWorkKey(material, { vm: "a" }, 64)).toHaveLength(64);
+  });
+
+  it("gives independent keys for distinct contexts and ignores pair order", () => {
+    const a = deriveWorkKey(material, { vm: "a", p: "disk" }, 32);
+    expect(a.equals(deriveWorkKey(material, { vm: "b", p: "disk" }, 32))).toBe(false);
+    expect(a.equals(deriveWorkKey(material, { p: "disk", vm: "a" }, 32))).toBe(true);
+  });
+
+  it("is domain-separated from the derived-mode encryption key", () => {
+    // Same material and context: a leaked work key must not open derived-mode ciphertexts.
+    const context = { vm: "a" };
+    const work = deriveWorkKey(material, context, 32);
+    const ct = encrypt("AES_256_GCM_DERIVED", Buffer.from("x"), context);
+    expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(ct), algorithm: "AES_256_GCM" }, work, context));
+  });
+});
+
+describe("property: every single-byte mutation is InvalidCiphertext", () => {
+  const alphabet = ["a", "vm_id", "é", "東京", "🔑", "", "x".repeat(40)];
+  const randomContext = (): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const n = randomInt(0, 4);
+    for (let i = 0; i < n; i++) out[`${alphabet[randomInt(0, alphabet.length)]}${i}`] = alphabet[randomInt(0, alphabet.length)]!;
+    return out;
+  };
+
+  it("holds for 500 random ciphertexts, every position, random XOR masks", () => {
+    const algorithms = Object.keys(algorithmIds) as CiphertextAlgorithm[];
+    let mutations = 0;
+    for (let i = 0; i < 500; i++) {
+      const algorithm = algorithms[i % algorithms.length]!;
+      const m = randomBytes(32);
+      const context = randomContext();
+      const plaintext = randomBytes(randomInt(0, 48));
+      const ct = encryptEnvelope({
+        algorithm,
+        keyId: randomUUID(),
+        keyVersion: randomInt(1, 2 ** 32),
+        material: m,
+        plaintext,
+        context,
+      });
+      expect(open(ct, m, context).equals(plaintext)).toBe(true);
+      for (let at = 0; at < ct.length; at++) {
+        const bad = Uint8Array.from(ct);
+        bad[at]! ^= randomInt(1, 256);
+        expectInvalidCiphertext(() => open(bad, m, context));
+        mutations++;
+      }
+      // Truncation to a random shorter length, and one appended byte.
+      expectInvalidCiphertext(() => open(ct.subarray(0, randomInt(0, ct.length)), m, context));
+      expectInvalidCiphertext(() => open(Uint8Array.of(...ct, randomInt(0, 256)), m, context));
+    }
+    expect(mutations).toBeGreaterThan(500 * 51);
+  }, 120_000);
+});

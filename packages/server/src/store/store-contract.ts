@@ -1,0 +1,532 @@
+/**
+ * The behaviour every `Store` adapter must show, as a vitest suite any adapter's test file can run:
+ *
+ * ```ts
+ * storeContract("sqlite (memory)", () => new SqliteStore({ path: ":memory:" }));
+ * storeContract("postgres", () => makePgStore(url), { reopen: (s) => reopenPg(s) });
+ * ```
+ *
+ * Each test gets a fresh, empty, migrated store from `makeStore` and closes it afterwards.
+ * Conflicts are settled in the database: where the contract lets concurrent transactions race it
+ * retries on `Conflict` (retryable by the catalogue), so an adapter may serialise with locks or
+ * with optimistic checks, but must never lose an update.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ErrorCode, TesseraError } from "@tessera/protocol";
+import type { KeyRow, Repositories, Store, TokenRow, VersionRow } from "./store.js";
+
+export type StoreFactory = () => Store | Promise<Store>;
+
+export interface StoreContractOptions {
+  /**
+   * Closes `store` and opens a new one over the same database (a restart). When given, the
+   * contract checks that committed data survives it.
+   */
+  reopen?: (store: Store) => Promise<Store>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+
+export function keyRow(overrides: Partial<KeyRow> = {}): KeyRow {
+  const id = overrides.id ?? randomUUID();
+  return {
+    id,
+    name: `key-${id}`,
+    description: "",
+    tags: {},
+    keySpec: "AES_256",
+    state: "Enabled",
+    priorState: null,
+    derived: false,
+    exportable: false,
+    createdAt: T0,
+    primaryVersion: 1,
+    minDecryptionVersion: 1,
+    rotationPeriodSeconds: null,
+    lastRotatedAt: T0,
+    deletionDate: null,
+    destroyedAt: null,
+    revision: 1,
+    ...overrides,
+  };
+}
+
+export function versionRow(keyId: string, version: number, overrides: Partial<VersionRow> = {}): VersionRow {
+  return {
+    keyId,
+    version,
+    state: "Enabled",
+    createdAt: T0,
+    material: Buffer.from(`sealed material of ${keyId} v${version}`),
+    lastUsedAt: null,
+    useCount: 0,
+    destroyedAt: null,
+    ...overrides,
+  };
+}
+
+export function tokenRow(overrides: Partial<TokenRow> = {}): TokenRow {
+  return {
+    hash: randomUUID().replaceAll("-", "").repeat(2),
+    accessor: randomUUID(),
+    displayName: "token",
+    root: false,
+    grants: [{ actions: ["kms:Encrypt"], resources: ["*"] }],
+    createdAt: T0,
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+async function expectCode(attempt: Promise<unknown>, code: ErrorCode): Promise<void> {
+  let thrown: unknown;
+  try {
+    await attempt;
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, `expected ${code}`).toBeInstanceOf(TesseraError);
+  expect((thrown as TesseraError).code).toBe(code);
+}
+
+const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs a transaction, retrying while the store answers `Conflict` (as a service would). */
+async function withRetry<T>(store: Store, fn: (tx: Repositories) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await store.transaction(fn);
+    } catch (err) {
+      if (!(err instanceof TesseraError && err.code === "Conflict") || attempt > 1000) throw err;
+    }
+  }
+}
+
+export function storeContract(name: string, makeStore: StoreFactory, options: StoreContractOptions = {}): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+      await store.migrate();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe("keys", () => {
+      it("returns an inserted key exactly as written, by id and by name", async () => {
+        const row = keyRow({
+          description: "payments – ключ",
+          tags: { team: "payments", "cost-centre": "42" },
+          derived: true,
+          exportable: true,
+          rotationPeriodSeconds: 86_400,
+          priorState: "Disabled",
+          state: "PendingDeletion",
+          deletionDate: T0 + 7 * 24 * HOUR,
+        });
+        await store.keys.insert(row);
+        expect(await store.keys.get(row.id)).toEqual(row);
+        expect(await store.keys.getByName(row.name)).toEqual(row);
+      });
+
+      it("answers undefined for an unknown id or name", async () => {
+        expect(await store.keys.get(randomUUID())).toBeUndefined();
+        expect(await store.keys.getByName("no-such-key")).toBeUndefined();
+      });
+
+      it("rejects a second key with the same name as AlreadyExists and keeps the first", async () => {
+        const first = keyRow({ name: "shared-name" });
+        await store.keys.insert(first);
+        await expectCode(store.keys.insert(keyRow({ name: "shared-name" })), "AlreadyExists");
+        expect(await store.keys.getByName("shared-name")).toEqual(first);
+        expect(await store.keys.list(10)).toHaveLength(1);
+      });
+
+      it("lists keys by creation time then id, in pages that neither skip nor repeat", async () => {
+        const rows: KeyRow[] = [];
+        // Several keys share a creation time, so the id tie-break matters.
+        for (let i = 0; i < 11; i++) rows.push(keyRow({ createdAt: T0 + Math.floor(i / 3) * 1000 }));
+        for (const r of [...rows].reverse()) await store.keys.insert(r);
+        const expected = [...rows].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => r.id);
+
+        expect((await store.keys.list(100)).map((r) => r.id)).toEqual(expected);
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.keys.list(4, after);
+          expect(page.length).toBeLessThanOrEqual(4);
+          if (page.length === 0) break;
+          seen.push(...page.map((r) => r.id));
+          after = page[page.length - 1]!.id;
+        }
+        expect(seen).toEqual(expected);
+        expect(await store.keys.list(4, expected[expected.length - 1])).toEqual([]);
+        expect(await store.keys.list(4, expected[9])).toHaveLength(1);
+      });
+
+      it("lists nothing from an empty store", async () => {
+        expect(await store.keys.list(10)).toEqual([]);
+      });
+
+      it("updates every mutable field when the revision is the next one", async () => {
+        const row = keyRow();
+        await store.keys.insert(row);
+        const next: KeyRow = {
+          ...row,
+          description: "changed",
+          tags: { a: "b" },
+          state: "PendingDeletion",
+          priorState: "Enabled",
+          primaryVersion: 3,
+          minDecryptionVersion: 2,
+          rotationPeriodSeconds: 3600,
+          lastRotatedAt: T0 + HOUR,
+          deletionDate: T0 + 30 * 24 * HOUR,
+          destroyedAt: null,
+          revision: 2,
+        };
+        await store.keys.update(next);
+        expect(await store.keys.get(row.id)).toEqual(next);
+      });
+
+      it("never changes a key's id, spec, derivation, exportability or creation time on update", async () => {
+        const row = keyRow();
+        await store.keys.insert(row);
+        await store.keys.update({ ...row, derived: true, exportable: true, createdAt: T0 + 1, revision: 2 });
+        const stored = await store.keys.get(row.id);
+        expect(stored).toMatchObject({ derived: false, exportable: false, createdAt: T0, keySpec: "AES_256", revision: 2 });
+      });
+
+      it("answers Conflict to an update from a stale or skipped revision and keeps the stored row", async () => {
+        const row = keyRow();
+        await store.keys.insert(row);
+        await store.keys.update({ ...row, description: "winner", revision: 2 });
+        await expectCode(store.keys.update({ ...row, description: "stale", revision: 2 }), "Conflict");
+        await expectCode(store.keys.update({ ...row, description: "same", revision: 1 }), "Conflict");
+        await expectCode(store.keys.update({ ...row, description: "skipped", revision: 4 }), "Conflict");
+        expect(await store.keys.get(row.id)).toMatchObject({ description: "winner", revision: 2 });
+      });
+
+      it("lets exactly one of two racing updates from the same revision win", async () => {
+        const row = keyRow();
+        await store.keys.insert(row);
+        const results = await Promise.allSettled([
+          store.keys.update({ ...row, description: "a", revision: 2 }),
+          store.keys.update({ ...row, description: "b", revision: 2 }),
+        ]);
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+        expect(rejected.reason).toBeInstanceOf(TesseraError);
+        expect((rejected.reason as TesseraError).code).toBe("Conflict");
+        expect((await store.keys.get(row.id))?.revision).toBe(2);
+      });
+
+      it("finds keys due for rotation from the instant the period has elapsed", async () => {
+        const period = 86_400;
+        const due = keyRow({ rotationPeriodSeconds: period, lastRotatedAt: T0 });
+        const later = keyRow({ rotationPeriodSeconds: period, lastRotatedAt: T0 + HOUR });
+        const never = keyRow({ rotationPeriodSeconds: null });
+        const disabled = keyRow({ rotationPeriodSeconds: period, state: "Disabled" });
+        const pending = keyRow({ rotationPeriodSeconds: period, state: "PendingDeletion", priorState: "Enabled", deletionDate: T0 + 1e10 });
+        const destroyed = keyRow({ rotationPeriodSeconds: period, state: "Destroyed", destroyedAt: T0 });
+        for (const r of [due, later, never, disabled, pending, destroyed]) await store.keys.insert(r);
+
+        const at = async (now: number) => (await store.keys.dueForRotation(now)).map((r) => r.id).sort();
+        expect(await at(T0 + period * 1000 - 1)).toEqual([]);
+        expect(await at(T0 + period * 1000)).toEqual([due.id]);
+        expect(await at(T0 + period * 1000 + HOUR)).toEqual([due.id, later.id].sort());
+        expect(await at(T0 + 1e12)).toEqual([due.id, later.id].sort());
+      });
+
+      it("finds keys due for deletion from their deletion date on, and only pending ones", async () => {
+        const date = T0 + 7 * 24 * HOUR;
+        const pending = keyRow({ state: "PendingDeletion", priorState: "Enabled", deletionDate: date });
+        const pendingLater = keyRow({ state: "PendingDeletion", priorState: "Disabled", deletionDate: date + 1 });
+        const enabled = keyRow({ deletionDate: date });
+        const destroyed = keyRow({ state: "Destroyed", deletionDate: date, destroyedAt: date });
+        for (const r of [pending, pendingLater, enabled, destroyed]) await store.keys.insert(r);
+
+        const at = async (now: number) => (await store.keys.dueForDeletion(now)).map((r) => r.id).sort();
+        expect(await at(date - 1)).toEqual([]);
+        expect(await at(date)).toEqual([pending.id]);
+        expect(await at(date + 1)).toEqual([pending.id, pendingLater.id].sort());
+      });
+    });
+
+    describe("versions", () => {
+      it("returns inserted versions exactly, material byte for byte, listed in version order", async () => {
+        const key = keyRow();
+        await store.keys.insert(key);
+        const material = Buffer.from(Array.from({ length: 61 }, (_, i) => (i * 37) & 0xff));
+        const v = [
+          versionRow(key.id, 3, { material }),
+          versionRow(key.id, 1, { state: "Disabled", lastUsedAt: T0 + 5, useCount: 9 }),
+          versionRow(key.id, 2, { state: "Destroyed", material: null, destroyedAt: T0 + 7 }),
+        ];
+        for (const row of v) await store.versions.insert(row);
+        const got = await store.versions.get(key.id, 3);
+        expect(got).toEqual(v[0]);
+        expect(Buffer.isBuffer(got?.material)).toBe(true);
+        expect((await store.versions.list(key.id)).map((r) => r.version)).toEqual([1, 2, 3]);
+        expect(await store.versions.list(key.id)).toEqual([v[1], v[2], v[0]]);
+      });
+
+      it("answers undefined / empty for unknown keys and versions", async () => {
+        const key = keyRow();
+        await store.keys.insert(key);
+        await store.versions.insert(versionRow(key.id, 1));
+        expect(await store.versions.get(key.id, 2)).toBeUndefined();
+        expect(await store.versions.get(randomUUID(), 1)).toBeUndefined();
+        expect(await store.versions.list(randomUUID())).toEqual([]);
+      });
+
+      it("keeps each key's versions apart", async () => {
+        const a = keyRow();
+        const b = keyRow();
+        await store.keys.insert(a);
+        await store.keys.insert(b);
+        await store.versions.insert(versionRow(a.id, 1));
+        await store.versions.insert(versionRow(b.id, 1, { material: Buffer.from("b") }));
+        expect((await store.versions.get(a.id, 1))?.material?.toString()).toBe(`sealed material of ${a.id} v1`);
+        expect((await store.versions.get(b.id, 1))?.material?.toString()).toBe("b");
+      });
+
+      it("updates state, material and destruction time, and nothing else", async () => {
+        const key = keyRow();
+        await store.keys.insert(key);
+        const v = versionRow(key.id, 1);
+        await store.versions.insert(v);
+        await store.versions.recordUse(key.id, 1, 5, T0 + 10);
+        // `v` is stale: its use counter was read before the recordUse above.
+        await store.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: T0 + 20, createdAt: T0 + 99 });
+        expect(await store.versions.get(key.id, 1)).toEqual({
+          ...v,
+          state: "Destroyed",
+          material: null,
+          destroyedAt: T0 + 20,
+          useCount: 5,
+          lastUsedAt: T0 + 10,
+        });
+      });
+
+      it("accumulates recorded use and never moves the last-use time backwards", async () => {
+        const key = keyRow();
+        await store.keys.insert(key);
+        await store.versions.insert(versionRow(key.id, 1));
+        await store.versions.insert(versionRow(key.id, 2));
+        await store.versions.recordUse(key.id, 1, 3, T0 + 100);
+        await store.versions.recordUse(key.id, 1, 2, T0 + 50);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => store.versions.recordUse(key.id, 1, 1, T0 + i)));
+        expect(await store.versions.get(key.id, 1)).toMatchObject({ useCount: 25, lastUsedAt: T0 + 100 });
+        await store.versions.recordUse(key.id, 1, 1, T0 + 200);
+        expect(await store.versions.get(key.id, 1)).toMatchObject({ useCount: 26, lastUsedAt: T0 + 200 });
+        expect(await store.versions.get(key.id, 2)).toMatchObject({ useCount: 0, lastUsedAt: null });
+      });
+    });
+
+    describe("tokens", () => {
+      it("returns an inserted token by hash and by accessor", async () => {
+        const t = tokenRow({ root: true, expiresAt: T0 + HOUR, grants: [{ actions: ["kms:*"], resources: ["key/*", "alias/x"] }, { actions: [], resources: [] }] });
+        await store.tokens.insert(t);
+        expect(await store.tokens.getByHash(t.hash)).toEqual(t);
+        expect(await store.tokens.getByAccessor(t.accessor)).toEqual(t);
+        expect(await store.tokens.getByHash("0".repeat(64))).toBeUndefined();
+        expect(await store.tokens.getByAccessor(randomUUID())).toBeUndefined();
+      });
+
+      it("deletes by accessor, reporting whether a token was there", async () => {
+        const t = tokenRow();
+        const other = tokenRow();
+        await store.tokens.insert(t);
+        await store.tokens.insert(other);
+        expect(await store.tokens.deleteByAccessor(t.accessor)).toBe(true);
+        expect(await store.tokens.deleteByAccessor(t.accessor)).toBe(false);
+        expect(await store.tokens.getByHash(t.hash)).toBeUndefined();
+        expect(await store.tokens.getByAccessor(t.accessor)).toBeUndefined();
+        expect(await store.tokens.getByHash(other.hash)).toEqual(other);
+      });
+
+      it("deletes tokens that expire at or before now, keeps later and non-expiring ones, and counts them", async () => {
+        const now = T0 + HOUR;
+        const past = tokenRow({ expiresAt: now - 1 });
+        const exact = tokenRow({ expiresAt: now });
+        const future = tokenRow({ expiresAt: now + 1 });
+        const forever = tokenRow({ expiresAt: null });
+        for (const t of [past, exact, future, forever]) await store.tokens.insert(t);
+        expect(await store.tokens.deleteExpired(now)).toBe(2);
+        expect(await store.tokens.getByHash(past.hash)).toBeUndefined();
+        expect(await store.tokens.getByHash(exact.hash)).toBeUndefined();
+        expect(await store.tokens.getByHash(future.hash)).toEqual(future);
+        expect(await store.tokens.getByHash(forever.hash)).toEqual(forever);
+        expect(await store.tokens.deleteExpired(now)).toBe(0);
+      });
+    });
+
+    describe("meta", () => {
+      it("answers undefined for a name never written", async () => {
+        expect(await store.meta.get("missing")).toBeUndefined();
+      });
+
+      it("stores JSON documents and overwrites them", async () => {
+        const seal = { type: "shamir", shares: 5, threshold: 3, wrappedRootKey: "AAAA", nested: { list: [1, "two", null] } };
+        await store.meta.put("seal", seal);
+        expect(await store.meta.get("seal")).toEqual(seal);
+        await store.meta.put("seal", { type: "dev" });
+        expect(await store.meta.get("seal")).toEqual({ type: "dev" });
+        await store.meta.put("n", 7);
+        await store.meta.put("s", "text");
+        await store.meta.put("f", false);
+        expect([await store.meta.get("n"), await store.meta.get("s"), await store.meta.get("f")]).toEqual([7, "text", false]);
+        expect(await store.meta.get("seal")).toEqual({ type: "dev" });
+      });
+    });
+
+    describe("transactions", () => {
+      it("commit every write together and return the function's value", async () => {
+        const key = keyRow();
+        const token = tokenRow();
+        const result = await store.transaction(async (tx) => {
+          await tx.keys.insert(key);
+          await tx.versions.insert(versionRow(key.id, 1));
+          await tx.tokens.insert(token);
+          await tx.meta.put("init", { done: true });
+          // Reads inside the transaction see its own writes.
+          expect(await tx.keys.get(key.id)).toEqual(key);
+          return "committed";
+        });
+        expect(result).toBe("committed");
+        expect(await store.keys.get(key.id)).toEqual(key);
+        expect(await store.versions.get(key.id, 1)).toBeDefined();
+        expect(await store.tokens.getByHash(token.hash)).toEqual(token);
+        expect(await store.meta.get("init")).toEqual({ done: true });
+      });
+
+      it("roll back every write when the function throws, and rethrow the same error", async () => {
+        const existing = keyRow();
+        await store.keys.insert(existing);
+        const key = keyRow();
+        const token = tokenRow();
+        const boom = new Error("boom");
+        let thrown: unknown;
+        try {
+          await store.transaction(async (tx) => {
+            await tx.keys.insert(key);
+            await tx.versions.insert(versionRow(key.id, 1));
+            await tx.tokens.insert(token);
+            await tx.meta.put("init", true);
+            await tx.keys.update({ ...existing, description: "changed", revision: 2 });
+            await tx.versions.insert(versionRow(existing.id, 1));
+            await tick();
+            throw boom;
+          });
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown).toBe(boom);
+        expect(await store.keys.get(key.id)).toBeUndefined();
+        expect(await store.keys.list(10)).toEqual([existing]);
+        expect(await store.versions.list(key.id)).toEqual([]);
+        expect(await store.versions.list(existing.id)).toEqual([]);
+        expect(await store.tokens.getByHash(token.hash)).toBeUndefined();
+        expect(await store.meta.get("init")).toBeUndefined();
+      });
+
+      it("roll back earlier writes when a later statement fails with a store error", async () => {
+        await store.keys.insert(keyRow({ name: "taken" }));
+        const key = keyRow();
+        await expectCode(
+          store.transaction(async (tx) => {
+            await tx.keys.insert(key);
+            await tx.keys.insert(keyRow({ name: "taken" }));
+          }),
+          "AlreadyExists",
+        );
+        expect(await store.keys.get(key.id)).toBeUndefined();
+      });
+
+      it("keep working after a rolled-back transaction", async () => {
+        await expect(store.transaction(async () => Promise.reject(new Error("first fails")))).rejects.toThrow("first fails");
+        const key = keyRow();
+        await store.transaction(async (tx) => tx.keys.insert(key));
+        expect(await store.keys.get(key.id)).toEqual(key);
+      });
+
+      it("never expose a half-done transaction to concurrent readers", async () => {
+        const a = keyRow();
+        const b = keyRow();
+        const writing = store.transaction(async (tx) => {
+          await tx.keys.insert(a);
+          await tick(20);
+          await tx.keys.insert(b);
+        });
+        await tick(5);
+        const seen = await store.keys.list(10);
+        await writing;
+        expect([0, 2]).toContain(seen.length);
+        expect(await store.keys.list(10)).toHaveLength(2);
+      });
+
+      it("serialise 50 concurrent read-modify-write transactions without losing an update", async () => {
+        await store.meta.put("counter", 0);
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            withRetry(store, async (tx) => {
+              const n = (await tx.meta.get<number>("counter")) ?? 0;
+              if (i % 3 === 0) await tick(1);
+              await tx.meta.put("counter", n + 1);
+            }),
+          ),
+        );
+        expect(await store.meta.get("counter")).toBe(50);
+      });
+
+      it("serialise 50 concurrent revisioned key updates, each applied exactly once", async () => {
+        const key = keyRow({ description: "0" });
+        await store.keys.insert(key);
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            withRetry(store, async (tx) => {
+              const row = (await tx.keys.get(key.id))!;
+              if (i % 5 === 0) await tick(1);
+              await tx.keys.update({ ...row, description: String(Number(row.description) + 1), revision: row.revision + 1 });
+            }),
+          ),
+        );
+        expect(await store.keys.get(key.id)).toMatchObject({ description: "50", revision: 51 });
+      });
+    });
+
+    if (options.reopen !== undefined) {
+      const reopen = options.reopen;
+      it("keeps committed data, and only committed data, across a reopen", async () => {
+        const key = keyRow({ tags: { env: "prod" } });
+        const version = versionRow(key.id, 1);
+        const token = tokenRow({ expiresAt: T0 + HOUR });
+        await store.transaction(async (tx) => {
+          await tx.keys.insert(key);
+          await tx.versions.insert(version);
+          await tx.tokens.insert(token);
+          await tx.meta.put("seal", { type: "shamir", threshold: 2 });
+        });
+        await store.versions.recordUse(key.id, 1, 4, T0 + 1);
+        await store.transaction(async (tx) => {
+          await tx.keys.insert(keyRow({ name: "rolled-back" }));
+          throw new Error("no");
+        }).catch(() => undefined);
+
+        store = await reopen(store);
+        await store.migrate();
+        expect(await store.keys.get(key.id)).toEqual(key);
+        expect(await store.keys.getByName("rolled-back")).toBeUndefined();
+        expect(await store.versions.get(key.id, 1)).toEqual({ ...version, useCount: 4, lastUsedAt: T0 + 1 });
+        expect(await store.tokens.getByAccessor(token.accessor)).toEqual(token);
+        expect(await store.meta.get("seal")).toEqual({ type: "shamir", threshold: 2 });
+      });
+    }
+  });
+}
