@@ -1,0 +1,69 @@
+/**
+ * What every command shares: the streams, the global options (`--address`, `--token`, `--json`),
+ * the client they configure, and the wrapper that turns an action's outcome into an exit code.
+ */
+import { TesseraClient } from "@tessera/client";
+import type { Command } from "commander";
+import type { Io } from "./io.js";
+import { Output } from "./output.js";
+import { reportError } from "./report-error.js";
+import { UsageError } from "./usage-error.js";
+
+export const DEFAULT_ADDRESS = "http://127.0.0.1:8200";
+
+/** Options every command accepts, defined on the root program. */
+export interface GlobalOptions {
+  address: string;
+  token?: string;
+  json?: boolean;
+}
+
+/** An action's exit code; `undefined` means 0. */
+export type ActionResult = number | undefined | void;
+
+export class Cli {
+  readonly io: Io;
+  /** The exit code of the action that ran. */
+  exitCode = 0;
+
+  constructor(io: Io) {
+    this.io = io;
+  }
+
+  globals(cmd: Command): GlobalOptions {
+    return cmd.optsWithGlobals<GlobalOptions>();
+  }
+
+  output(cmd: Command): Output {
+    return new Output(this.io, this.globals(cmd).json === true);
+  }
+
+  /** A client for the global address and token, plus the command's output. */
+  connect(cmd: Command): { client: TesseraClient; out: Output } {
+    const { address, token } = this.globals(cmd);
+    let client: TesseraClient;
+    try {
+      client = new TesseraClient({ address, ...(token === undefined || token === "" ? {} : { token }) });
+    } catch {
+      throw new UsageError(`invalid address "${address}": expected an http:// or https:// URL such as ${DEFAULT_ADDRESS}`);
+    }
+    return { client, out: this.output(cmd) };
+  }
+
+  /**
+   * Wraps an action: usage errors go to commander (which prints them and exits 2 through the
+   * exit override); other errors are reported and give exit code 1.
+   */
+  action<A extends unknown[]>(fn: (...args: A) => Promise<ActionResult>): (...args: A) => Promise<void> {
+    return async (...args: A): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      try {
+        this.exitCode = (await fn(...args)) ?? 0;
+      } catch (err) {
+        if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: "tessera.usage" });
+        const { json, token } = this.globals(cmd);
+        this.exitCode = reportError(this.io, err, { json: json === true, tokenGiven: token !== undefined && token !== "" });
+      }
+    };
+  }
+}

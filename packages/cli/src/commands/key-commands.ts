@@ -1,0 +1,194 @@
+/**
+ * `tessera key …`: create, list, show and manage keys and their versions. The key is always the
+ * first argument, by name or id.
+ */
+import { Option, type Command } from "commander";
+import { collectPair, integer, parseDuration, parseRotationPeriod } from "../args.js";
+import type { Cli } from "../cli.js";
+import { examples, given, withGlobalOptions } from "../options.js";
+import { UsageError } from "../usage-error.js";
+import { printKey, printVersion, printVersions, rotation } from "./key-output.js";
+
+export function registerKeyCommands(program: Command, cli: Cli): void {
+  const keys = program
+    .command("key")
+    .helpGroup("Key management:")
+    .summary("create and manage keys and key versions")
+    .description("Create, list, show, rotate, enable, disable and delete keys, and manage their versions.")
+    .addHelpText("after", examples("tessera key create payment-db --rotation-period 90d", "tessera key list", "tessera key show payment-db"));
+
+  /** A `key <name> <key>` subcommand; the caller adds options, then {@link withGlobalOptions}. */
+  const keyCommand = (name: string, summary: string, description: string, example: string): Command =>
+    keys.command(name).summary(summary).description(description).argument("<key>", "key name or id").addHelpText("after", examples(example));
+
+  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean }
+  withGlobalOptions(
+    keys
+      .command("create")
+      .summary("create a key")
+      .description(
+        "Create a symmetric key (AES-256) with its first version. With --rotation-period the key rotates " +
+          "itself: a new primary version each period, old versions kept for decryption.",
+      )
+      .argument("<name>", "unique name: letters, digits and / _ + = . @ -")
+      .option("--description <text>", "what the key protects")
+      .addOption(new Option("--tag <key=value>", "tag; repeat for more").argParser(collectPair))
+      .addOption(new Option("--rotation-period <duration>", "rotate automatically, e.g. 90d, 12h (at least 1h)").argParser(parseDuration))
+      .option("--derived", "derived mode: every encryption and derivation needs a context (HKDF per context)")
+      .option("--exportable", "allow the key's versions to be exported wrapped"),
+  )
+    .addHelpText(
+      "after",
+      examples("tessera key create payment-db --description 'card vault' --tag team=payments --rotation-period 90d", "tessera key create vm-keys --derived"),
+    )
+    .action(
+      cli.action(async (name: string, opts: CreateOptions, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const result = await client.createKey({
+          name,
+          ...given("description", opts.description),
+          ...given("tags", opts.tag),
+          ...given("rotationPeriodSeconds", opts.rotationPeriod),
+          ...given("derived", opts.derived),
+          ...given("exportable", opts.exportable),
+        });
+        if (out.json) out.data(result);
+        else printKey(out, result);
+      }),
+    );
+
+  interface ListOptions { limit?: number; marker?: string }
+  withGlobalOptions(
+    keys
+      .command("list")
+      .summary("list keys")
+      .description("List the keys you may describe, one page at a time.")
+      .addOption(new Option("--limit <n>", "keys per page").argParser(integer(1)))
+      .option("--marker <marker>", "start after this marker (printed when there are more keys)"),
+  )
+    .addHelpText("after", examples("tessera key list", "tessera key list --limit 50 --json"))
+    .action(
+      cli.action(async (opts: ListOptions, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const page = await client.listKeys({ ...given("limit", opts.limit), ...given("marker", opts.marker) });
+        if (out.json) return out.data(page);
+        out.table(
+          ["NAME", "KEY ID", "STATE", "PRIMARY", "ROTATION"],
+          page.keys.map((k) => [k.name, k.keyId, k.state, k.primaryVersion, rotation(k.rotationPeriodSeconds)]),
+        );
+        if (page.nextMarker !== null) out.note(`More keys: tessera key list --marker ${page.nextMarker}`);
+      }),
+    );
+
+  withGlobalOptions(
+    keys
+      .command("show")
+      .summary("show a key and its versions")
+      .description("Show a key's metadata and its versions, with when each was last used and how often.")
+      .argument("<key>", "key name or id"),
+  )
+    .addHelpText("after", examples("tessera key show payment-db", "tessera key show payment-db --json | jq '.versions'"))
+    .action(
+      cli.action(async (key: string, _opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const [metadata, { versions }] = await Promise.all([client.describeKey(key), client.listVersions(key)]);
+        if (out.json) return out.data({ ...metadata, versions });
+        printKey(out, metadata);
+        out.line();
+        printVersions(out, versions);
+      }),
+    );
+
+  const simple = [
+    ["rotate", "rotate a key now", "Add a new version and make it primary. Older versions still decrypt.", "rotateKey"],
+    ["enable", "enable a disabled key", "Enable a disabled key so it can be used again.", "enableKey"],
+    ["disable", "disable a key", "Disable a key: every use is refused (Disabled) until it is enabled again.", "disableKey"],
+    ["cancel-deletion", "cancel a scheduled deletion", "Cancel a scheduled deletion; the key returns to the state it had before (enabled or disabled).", "cancelKeyDeletion"],
+  ] as const;
+  for (const [name, summary, description, call] of simple) {
+    const cmd = keyCommand(name, summary, description, `tessera key ${name} payment-db`);
+    withGlobalOptions(cmd).action(
+      cli.action(async (key: string, _opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const result = await client[call](key);
+        if (out.json) out.data(result);
+        else printKey(out, result);
+      }),
+    );
+  }
+
+  interface UpdateOptions { description?: string; rotationPeriod?: number | "off" }
+  const update = keyCommand(
+    "update",
+    "change a key's description or rotation period",
+    "Change a key's description or automatic rotation period.",
+    "tessera key update payment-db --rotation-period off",
+  )
+    .option("--description <text>", "new description")
+    .addOption(new Option("--rotation-period <duration>", "rotate automatically every period (at least 1h), or 'off'").argParser(parseRotationPeriod));
+  withGlobalOptions(update).action(
+    cli.action(async (key: string, opts: UpdateOptions, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      if (opts.description === undefined && opts.rotationPeriod === undefined) {
+        throw new UsageError("nothing to update: give --description or --rotation-period");
+      }
+      const period = opts.rotationPeriod === "off" ? null : opts.rotationPeriod;
+      const result = await client.updateKey(key, { ...given("description", opts.description), ...given("rotationPeriodSeconds", period) });
+      if (out.json) out.data(result);
+      else printKey(out, result);
+    }),
+  );
+
+  const scheduleDeletion = keyCommand(
+    "schedule-deletion",
+    "schedule a key's destruction",
+    "Disable a key now and destroy its material after a waiting period (7-30 days, default 30). Until " +
+      "then `tessera key cancel-deletion` brings it back; afterwards its ciphertexts can never be " +
+      "decrypted.",
+    "tessera key schedule-deletion old-key --days 7",
+  ).addOption(new Option("--days <n>", "waiting period in days (7-30, default 30)").argParser(integer(7, 30)));
+  withGlobalOptions(scheduleDeletion).action(
+    cli.action(async (key: string, opts: { days?: number }, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      const result = await client.scheduleKeyDeletion(key, given("pendingWindowDays", opts.days));
+      if (out.json) out.data(result);
+      else printKey(out, result);
+    }),
+  );
+
+  const setMin = keyCommand(
+    "set-min-decryption-version",
+    "retire versions below a version",
+    "Refuse (Disabled) ciphertexts of every version below VERSION. Re-encrypt them first with `tessera reencrypt`.",
+    "tessera key set-min-decryption-version payment-db 3",
+  ).argument("<version>", "lowest version that may still decrypt", integer(1));
+  withGlobalOptions(setMin).action(
+    cli.action(async (key: string, version: number, _opts: unknown, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      const result = await client.setMinDecryptionVersion(key, { minDecryptionVersion: version });
+      if (out.json) out.data(result);
+      else printKey(out, result);
+    }),
+  );
+
+  const versionCommands = [
+    ["enable-version", "enable one version of a key", "Enable a disabled version of a key so its ciphertexts decrypt again.", "enableKeyVersion"],
+    [
+      "disable-version",
+      "disable one version of a key",
+      "Disable one version of a key: its ciphertexts are refused (Disabled). The primary version cannot be disabled.",
+      "disableKeyVersion",
+    ],
+  ] as const;
+  for (const [name, summary, description, call] of versionCommands) {
+    const cmd = keyCommand(name, summary, description, `tessera key ${name} payment-db 2`).argument("<version>", "version number", integer(1));
+    withGlobalOptions(cmd).action(
+      cli.action(async (key: string, version: number, _opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const result = await client[call](key, version);
+        if (out.json) out.data(result);
+        else printVersion(out, result);
+      }),
+    );
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Running a server: `tessera status` and `tessera operator init | unseal | seal`.
+ */
+import type { SealStatus } from "@tessera/protocol";
+import { Option, type Command } from "commander";
+import { integer } from "../args.js";
+import type { Cli } from "../cli.js";
+import { readSecret } from "../io.js";
+import type { Output } from "../output.js";
+import { examples, withGlobalOptions } from "../options.js";
+import { UsageError } from "../usage-error.js";
+
+/** `tessera status` exits 2 when the server is sealed or not initialised, like `vault status`. */
+export const EXIT_SEALED = 2;
+
+function printSealStatus(out: Output, status: SealStatus): void {
+  out.fields([
+    ["Initialized", status.initialized],
+    ["Sealed", status.sealed],
+    ["Seal Type", status.sealType],
+    ["Total Shares", status.shares],
+    ["Threshold", status.threshold],
+    ["Unseal Progress", status.sealed ? `${status.progress}/${status.threshold}` : undefined],
+    ["Version", status.version],
+  ]);
+}
+
+export function registerStatusCommand(program: Command, cli: Cli): void {
+  withGlobalOptions(
+    program
+      .command("status")
+      .helpGroup("Server:")
+      .summary("show whether the server is sealed")
+      .description(
+        "Show whether the server is initialised and sealed, its unseal threshold and progress, and its " +
+          "version. Exit code: 0 when unsealed, 2 when sealed or not initialised, 1 when the server cannot be " +
+          "reached.",
+      ),
+  )
+    .addHelpText("after", examples("tessera status", "tessera status --address https://tessera.internal:8200 --json"))
+    .action(
+      cli.action(async (_opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const status = await client.sealStatus();
+        if (out.json) out.data(status);
+        else printSealStatus(out, status);
+        return status.initialized && !status.sealed ? 0 : EXIT_SEALED;
+      }),
+    );
+}
+
+export function registerOperatorCommands(program: Command, cli: Cli): void {
+  const operator = program
+    .command("operator")
+    .helpGroup("Server:")
+    .summary("initialise, unseal and seal the server")
+    .description("Initialise a new server, and seal or unseal it with Shamir shares of its unseal key.")
+    .addHelpText("after", examples("tessera operator init --shares 5 --threshold 3", "tessera operator unseal", "tessera operator seal"));
+
+  withGlobalOptions(
+    operator
+      .command("init")
+      .summary("initialise a new server")
+      .description(
+        "Initialise a new server: split its unseal key into --shares Shamir shares, any --threshold of which " +
+          "unseal it, and create the root token. The shares and the root token are printed this once only.",
+      )
+      .addOption(new Option("--shares <n>", "number of unseal shares (1-255)").argParser(integer(1, 255)).default(5))
+      .addOption(new Option("--threshold <k>", "shares needed to unseal (1-shares)").argParser(integer(1, 255)).default(3)),
+  )
+    .addHelpText("after", examples("tessera operator init --shares 5 --threshold 3", "tessera operator init --shares 1 --threshold 1 --json"))
+    .action(
+      cli.action(async (opts: { shares: number; threshold: number }, cmd: Command) => {
+        if (opts.threshold > opts.shares) throw new UsageError("--threshold cannot be greater than --shares");
+        const { client, out } = cli.connect(cmd);
+        const result = await client.init({ shares: opts.shares, threshold: opts.threshold });
+        if (out.json) return out.data(result);
+        result.shares.forEach((share, i) => out.line(`Unseal Share ${i + 1}: ${share}`));
+        out.line();
+        out.line(`Root Token: ${result.rootToken}`);
+        out.line();
+        out.line(`Tessera is initialised and sealed. Unseal it with ${result.threshold} of these ${result.shares.length} shares:`);
+        out.line("  tessera operator unseal   (run once per share; it asks for the share)");
+        out.line();
+        out.line("These shares and the root token are shown only now and Tessera cannot show them again.");
+        out.line("Give each share to a different person and store each one apart from the others and from the");
+        out.line("root token: anyone holding the threshold of shares can unseal every key. Use the root token to");
+        out.line("create narrower tokens (`tessera token create`), then revoke it.");
+      }),
+    );
+
+  withGlobalOptions(
+    operator
+      .command("unseal")
+      .summary("submit one unseal share")
+      .description(
+        "Submit one unseal share; once the threshold is reached the server unseals. The share is the " +
+          "argument, or is read from stdin when omitted (typed without echo at a terminal, which keeps it out " +
+          "of shell history).",
+      )
+      .argument("[share]", "unseal share; omit to type or pipe it")
+      .option("--reset", "discard the shares submitted so far"),
+  )
+    .addHelpText("after", examples("tessera operator unseal", "tessera operator unseal --reset"))
+    .action(
+      cli.action(async (share: string | undefined, opts: { reset?: boolean }, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        if (opts.reset === true && share !== undefined) throw new UsageError("give a share or --reset, not both");
+        let request: { reset: true } | { share: string };
+        if (opts.reset === true) request = { reset: true };
+        else {
+          const value = share ?? (await readSecret(cli.io, "Unseal share (not shown): "));
+          if (value === "") throw new UsageError("no unseal share given");
+          request = { share: value };
+        }
+        const status = await client.unseal(request);
+        if (out.json) out.data(status);
+        else printSealStatus(out, status);
+      }),
+    );
+
+  withGlobalOptions(
+    operator
+      .command("seal")
+      .summary("seal the server")
+      .description("Seal the server: it forgets its root key and refuses key operations (Sealed) until unsealed again.")
+  )
+    .addHelpText("after", examples("tessera operator seal"))
+    .action(
+      cli.action(async (_opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const status = await client.seal();
+        if (out.json) out.data(status);
+        else printSealStatus(out, status);
+      }),
+    );
+}

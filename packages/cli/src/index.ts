@@ -1,0 +1,2 @@
+export { main, EXIT_USAGE } from "./main.js";
+export type { Io } from "./io.js";

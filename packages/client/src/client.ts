@@ -1,0 +1,268 @@
+/**
+ * `TesseraClient`: one method per route of the native API (docs/api.md), typed with the wire types
+ * of `@tessera/protocol`. Methods only shape URLs and bodies; validation happens on the server.
+ */
+import type {
+  BatchDecryptRequest,
+  BatchDecryptResponse,
+  BatchEncryptRequest,
+  BatchEncryptResponse,
+  CreateKeyRequest,
+  CreateTokenRequest,
+  CreateTokenResponse,
+  DecryptRequest,
+  DecryptResponse,
+  DeriveRequest,
+  DeriveResponse,
+  EncryptRequest,
+  EncryptResponse,
+  GenerateDataKeyRequest,
+  GenerateDataKeyResponse,
+  GenerateDataKeyWithoutPlaintextResponse,
+  GenerateRandomRequest,
+  GenerateRandomResponse,
+  Health,
+  InitRequest,
+  InitResponse,
+  KeyMetadata,
+  KeyVersionInfo,
+  ListKeysResponse,
+  ListVersionsResponse,
+  ReEncryptRequest,
+  ReEncryptResponse,
+  ScheduleDeletionRequest,
+  SealStatus,
+  SetMinDecryptionVersionRequest,
+  TokenInfo,
+  TokenSelector,
+  UnsealRequest,
+  UpdateKeyRequest,
+} from "@tessera/protocol";
+import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
+
+export type TesseraClientOptions = HttpOptions;
+
+export interface ListKeysOptions {
+  /** Page size; the server applies its own default and maximum. */
+  limit?: number;
+  /** `nextMarker` of the previous page. */
+  marker?: string;
+}
+
+/** `/v1/keys/{key}` with the key's name or UUID encoded as one path segment. */
+function keyPath(key: string, suffix = ""): string {
+  return `/v1/keys/${encodeURIComponent(key)}${suffix}`;
+}
+
+function versionPath(key: string, version: number, action: "enable" | "disable"): string {
+  return keyPath(key, `/versions/${encodeURIComponent(String(version))}/${action}`);
+}
+
+/**
+ * Client for Tessera's native HTTP API.
+ *
+ * Every method resolves with the answer's JSON body and rejects with a `TesseraError` whose `code`
+ * comes from the catalogue in `@tessera/protocol`: the server's own error (a
+ * {@link TesseraResponseError}, which also carries the `requestId`), `Unavailable` when the server
+ * cannot be reached or does not answer within `timeoutMs`, and `Internal` for an answer that is not
+ * Tessera's. Bytes travel as standard base64.
+ *
+ * @example
+ * ```ts
+ * import { TesseraClient } from "@tessera/client";
+ * import { isTesseraError } from "@tessera/protocol";
+ *
+ * const tessera = new TesseraClient({ address: "https://tessera.internal:8200", token: process.env.TESSERA_TOKEN });
+ * const context = { vm: "web-7" };
+ * const { ciphertext } = await tessera.encrypt("payment-db", {
+ *   plaintext: Buffer.from("s3cret").toString("base64"),
+ *   context,
+ * });
+ * try {
+ *   const { plaintext } = await tessera.decrypt({ ciphertext, context });
+ *   Buffer.from(plaintext, "base64").toString(); // "s3cret"
+ * } catch (err) {
+ *   if (isTesseraError(err) && err.code === "InvalidCiphertext") { … }
+ *   throw err;
+ * }
+ * ```
+ */
+export class TesseraClient {
+  readonly #http: HttpTransport;
+
+  /** @throws TypeError when `address` is not an http(s) URL. */
+  constructor(options: TesseraClientOptions) {
+    this.#http = new HttpTransport(options);
+  }
+
+  /** The address this client sends requests to, as given. */
+  get address(): string {
+    return this.#http.address;
+  }
+
+  #get<T>(path: string): Promise<T> {
+    return this.#http.request<T>({ method: "GET", path });
+  }
+
+  #post<T>(path: string, body?: unknown, extra?: Pick<HttpRequest, "answerStatuses">): Promise<T> {
+    return this.#http.request<T>({ method: "POST", path, body, ...extra });
+  }
+
+  // --- cryptographic operations -------------------------------------------------------------
+
+  /** Encrypts up to 4096 bytes under the key's primary version. */
+  encrypt(key: string, req: EncryptRequest): Promise<EncryptResponse> {
+    return this.#post(keyPath(key, "/encrypt"), req);
+  }
+
+  /** Decrypts a ciphertext; the key and version are read from the ciphertext itself. */
+  decrypt(req: DecryptRequest): Promise<DecryptResponse> {
+    return this.#post("/v1/decrypt", req);
+  }
+
+  /** A fresh data key, both in the clear and wrapped under `key` (envelope encryption). */
+  generateDataKey(key: string, req: GenerateDataKeyRequest = {}): Promise<GenerateDataKeyResponse> {
+    return this.#post(keyPath(key, "/generate-data-key"), req);
+  }
+
+  /** A fresh data key, wrapped under `key` only. */
+  generateDataKeyWithoutPlaintext(key: string, req: GenerateDataKeyRequest = {}): Promise<GenerateDataKeyWithoutPlaintextResponse> {
+    return this.#post(keyPath(key, "/generate-data-key-without-plaintext"), req);
+  }
+
+  /** Decrypts and encrypts again inside the server, under another key or the same key's newest version. */
+  reEncrypt(req: ReEncryptRequest): Promise<ReEncryptResponse> {
+    return this.#post("/v1/reencrypt", req);
+  }
+
+  /** A key derived (HKDF) from one of `key`'s versions and `req.context`; same inputs, same key. */
+  derive(key: string, req: DeriveRequest): Promise<DeriveResponse> {
+    return this.#post(keyPath(key, "/derive"), req);
+  }
+
+  generateRandom(req: GenerateRandomRequest): Promise<GenerateRandomResponse> {
+    return this.#post("/v1/random", req);
+  }
+
+  /** Encrypts up to 1000 items; each result is a response or its own `{error}`. */
+  batchEncrypt(req: BatchEncryptRequest): Promise<BatchEncryptResponse> {
+    return this.#post("/v1/batch/encrypt", req);
+  }
+
+  batchDecrypt(req: BatchDecryptRequest): Promise<BatchDecryptResponse> {
+    return this.#post("/v1/batch/decrypt", req);
+  }
+
+  // --- keys ---------------------------------------------------------------------------------
+
+  createKey(req: CreateKeyRequest): Promise<KeyMetadata> {
+    return this.#post("/v1/keys", req);
+  }
+
+  /** One page of the keys the caller may describe; pass `nextMarker` back as `marker` for the next. */
+  listKeys(options: ListKeysOptions = {}): Promise<ListKeysResponse> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    if (options.marker !== undefined) query.set("marker", options.marker);
+    const search = query.size === 0 ? "" : `?${query.toString()}`;
+    return this.#get(`/v1/keys${search}`);
+  }
+
+  describeKey(key: string): Promise<KeyMetadata> {
+    return this.#get(keyPath(key));
+  }
+
+  /** `rotationPeriodSeconds: null` turns automatic rotation off. */
+  updateKey(key: string, req: UpdateKeyRequest): Promise<KeyMetadata> {
+    return this.#http.request({ method: "PATCH", path: keyPath(key), body: req });
+  }
+
+  /** Adds a version and makes it primary. */
+  rotateKey(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/rotate"));
+  }
+
+  enableKey(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/enable"));
+  }
+
+  disableKey(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/disable"));
+  }
+
+  /** Destroys the key's material after `pendingWindowDays` (7–30, default 30) unless cancelled. */
+  scheduleKeyDeletion(key: string, req: ScheduleDeletionRequest = {}): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/schedule-deletion"), req);
+  }
+
+  cancelKeyDeletion(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/cancel-deletion"));
+  }
+
+  /** Retires every version below `minDecryptionVersion`: their ciphertexts are refused with `Disabled`. */
+  setMinDecryptionVersion(key: string, req: SetMinDecryptionVersionRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/min-decryption-version"), req);
+  }
+
+  listVersions(key: string): Promise<ListVersionsResponse> {
+    return this.#get(keyPath(key, "/versions"));
+  }
+
+  enableKeyVersion(key: string, version: number): Promise<KeyVersionInfo> {
+    return this.#post(versionPath(key, version, "enable"));
+  }
+
+  disableKeyVersion(key: string, version: number): Promise<KeyVersionInfo> {
+    return this.#post(versionPath(key, version, "disable"));
+  }
+
+  // --- tokens -------------------------------------------------------------------------------
+
+  /** A new token limited to `req.grants`; `token` is shown only in this answer. */
+  createToken(req: CreateTokenRequest): Promise<CreateTokenResponse> {
+    return this.#post("/v1/auth/tokens", req);
+  }
+
+  /** The calling token's own information. */
+  lookupSelf(): Promise<TokenInfo> {
+    return this.#get("/v1/auth/tokens/self");
+  }
+
+  lookupToken(selector: TokenSelector): Promise<TokenInfo> {
+    return this.#post("/v1/auth/tokens/lookup", selector);
+  }
+
+  revokeToken(selector: TokenSelector): Promise<void> {
+    return this.#post("/v1/auth/tokens/revoke", selector);
+  }
+
+  // --- system -------------------------------------------------------------------------------
+
+  /** Initialises a new server; the answer holds the unseal shares and root token, shown only once. */
+  init(req: InitRequest): Promise<InitResponse> {
+    return this.#post("/v1/sys/init", req);
+  }
+
+  /** Submits one unseal share (or `{reset: true}` to discard the shares submitted so far). */
+  unseal(req: UnsealRequest): Promise<SealStatus> {
+    return this.#post("/v1/sys/unseal", req);
+  }
+
+  seal(): Promise<SealStatus> {
+    return this.#post("/v1/sys/seal");
+  }
+
+  sealStatus(): Promise<SealStatus> {
+    return this.#get("/v1/sys/seal-status");
+  }
+
+  /** Resolves for a sealed or uninitialised server too (HTTP 503 with the same body). */
+  health(): Promise<Health> {
+    return this.#http.request({ method: "GET", path: "/v1/sys/health", answerStatuses: [503] });
+  }
+
+  /** The server's OpenAPI 3 document for this API. */
+  openApi(): Promise<Record<string, unknown>> {
+    return this.#get("/v1/sys/openapi.json");
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The one place the SDK talks HTTP: builds the URL, sends the token, applies the timeout, and turns
+ * every failure into a {@link TesseraError} (see response-error.ts for error answers).
+ */
+import { TesseraError } from "@tessera/protocol";
+import { errorFromResponse } from "./response-error.js";
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface HttpOptions {
+  /** Base URL of the server, e.g. `https://tessera.internal:8200`. A path prefix is kept. */
+  address: string;
+  token?: string;
+  /** Defaults to the global `fetch` (Node ≥ 18). */
+  fetch?: typeof fetch;
+  /** Per request, including reading the answer. Defaults to 30 s. */
+  timeoutMs?: number;
+}
+
+export interface HttpRequest {
+  method: "GET" | "POST" | "PATCH";
+  /** Path below the address, starting with `/v1/`; path segments already encoded. */
+  path: string;
+  /** JSON body; omitted entirely (no Content-Type either) when undefined. */
+  body?: unknown;
+  /** Non-2xx statuses whose body is a regular answer rather than an error (health's 503). */
+  answerStatuses?: readonly number[];
+}
+
+export class HttpTransport {
+  readonly address: string;
+  readonly #base: string;
+  readonly #token: string | undefined;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: HttpOptions) {
+    const url = new URL(options.address);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`Tessera address must be an http or https URL, got ${url.protocol}`);
+    }
+    this.address = options.address;
+    this.#base = url.href.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Sends one request and returns the parsed JSON answer (`undefined` for 204). */
+  async request<T>(req: HttpRequest): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.#token !== undefined) headers["x-tessera-token"] = this.#token;
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(req.body);
+    }
+
+    let status: number;
+    let text: string;
+    try {
+      const response = await this.#fetch(this.#base + req.path, {
+        method: req.method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        // A redirect could carry the token to another origin: X-Tessera-Token is not stripped the
+        // way Authorization is. Never follow one.
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (err) {
+      throw new TesseraError("Unavailable", `cannot reach Tessera at ${this.address}: ${this.#reason(err)}`, { cause: err });
+    }
+
+    if ((status >= 200 && status < 300) || req.answerStatuses?.includes(status)) {
+      if (status === 204 || text === "") return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch (err) {
+        throw new TesseraError("Internal", `Tessera at ${this.address} answered HTTP ${status} with a body that is not JSON`, { cause: err });
+      }
+    }
+    if (status >= 300 && status < 400) {
+      throw new TesseraError("Internal", `Tessera at ${this.address} answered with a redirect (HTTP ${status}); redirects are not followed`);
+    }
+    throw errorFromResponse(status, text);
+  }
+
+  #reason(err: unknown): string {
+    if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+      return `no answer within ${this.#timeoutMs} ms`;
+    }
+    // Node's fetch reports "fetch failed" and keeps the socket error (ECONNREFUSED, ENOTFOUND …) as cause.
+    const cause = err instanceof Error ? err.cause : undefined;
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code;
+      return cause.message !== "" ? cause.message : typeof code === "string" ? code : cause.name;
+    }
+    return err instanceof Error ? err.message : String(err);
+  }
+}
