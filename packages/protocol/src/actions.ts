@@ -23,7 +23,32 @@ export const actions = Object.freeze([
   "auth:CreateToken",
   "auth:LookupToken",
   "auth:RevokeToken",
+  "auth:CreateJoinToken",
+  "auth:ListJoinTokens",
+  "auth:RevokeJoinToken",
+  "auth:RevokeCertificate",
+  "auth:ConfigureJwt",
+  "auth:ReadRoleId",
+  "auth:CreateSecretId",
+  "auth:RevokeSecretId",
+  "auth:CreateAccessKey",
+  "auth:ListAccessKeys",
+  "auth:UpdateAccessKey",
+  "auth:DeleteAccessKey",
+  "policy:PutPolicy",
+  "policy:GetPolicy",
+  "policy:ListPolicies",
+  "policy:DeletePolicy",
+  "policy:PutRole",
+  "policy:GetRole",
+  "policy:ListRoles",
+  "policy:DeleteRole",
+  "policy:Simulate",
+  "audit:Read",
   "sys:Seal",
 ] as const);
 
 export type Action = (typeof actions)[number];
+
+/** Actions that are recorded in the audit trail but never granted: logins prove identity themselves. */
+export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal";

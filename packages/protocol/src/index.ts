@@ -2,4 +2,5 @@ export * from "./errors.js";
 export * from "./ciphertext.js";
 export * from "./schemas.js";
 export * from "./actions.js";
+export * from "./identity-schemas.js";
 export const TESSERA_VERSION = "0.1.0";

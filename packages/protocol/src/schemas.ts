@@ -266,6 +266,15 @@ export const TokenInfo = Type.Object({
   grants: Type.Array(Grant),
   createdAt: Timestamp,
   expiresAt: Nullable(Timestamp),
+  /** root | token | vm | workload | service */
+  kind: Type.String(),
+  role: Nullable(Type.String()),
+  /** root | token | cert | jwt | approle | access-key */
+  authMethod: Type.String(),
+  attributes: Type.Record(Type.String(), Type.String()),
+  /** Address the token was issued to. */
+  source: Type.String(),
+  renewable: Type.Boolean(),
 });
 export type TokenInfo = Static<typeof TokenInfo>;
 

@@ -6,7 +6,10 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Auditor, LogAuditSink, type AuditSink } from "./audit/auditor.js";
 import { systemClock, type Clock } from "./clock.js";
+import { Authenticator } from "./identity/authenticator.js";
 import { TokenService } from "./identity/token-service.js";
+import { PolicyService } from "./policy/index.js";
+import { Door } from "./service/door.js";
 import { KeyService } from "./keys/index.js";
 import { Scheduler } from "./scheduler.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
@@ -63,9 +66,12 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const keys = new KeyService(store, barrier, clock);
   const tokens = new TokenService(store.tokens, clock);
+  const policy = new PolicyService(store, clock);
   const sinks = [...(options.auditSinks ?? [])];
   if (options.logRequests) sinks.push(new LogAuditSink((entry) => http.log.info({ audit: entry }, "request")));
-  const service = new KmsService({ barrier, keys, tokens, auditor: new Auditor(sinks), clock });
+  const authenticator = new Authenticator(tokens);
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: new Auditor(sinks), clock });
+  const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(

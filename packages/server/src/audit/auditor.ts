@@ -4,16 +4,16 @@
  * sink and waits for them; a sink failure fails the request (fail closed). The tamper-evident trail
  * (hash chain, checkpoints, file and database sinks) builds on this interface.
  */
-import type { Action } from "@tessera/protocol";
+import type { Action, LoginAction } from "@tessera/protocol";
 
 export type Outcome = "allowed" | "denied" | "error";
 
 export interface AuditEntry {
   time: string;
   requestId: string;
-  principal: { id: string; kind: string; displayName: string } | null;
+  principal: { id: string; kind: string; displayName: string; role: string | null; authMethod: string } | null;
   source: string;
-  action: Action | "sys:Init" | "sys:Unseal" | "auth:Login";
+  action: Action | LoginAction;
   keyId: string | null;
   keyVersion: number | null;
   outcome: Outcome;

@@ -1,20 +1,23 @@
 /**
  * Tokens: random 256-bit bearer secrets. Storage keeps only SHA-256(token) (tokens carry full entropy,
  * so an unsalted fast hash cannot be brute-forced) and an accessor that names the token without being
- * it. Lookups hit a small in-process cache; revocation through this service evicts at once.
+ * it. Every login method ends here: it proves an identity, then `issue` mints a short-lived token that
+ * carries the principal (kind, role, auth method, attributes, source). Lookups hit a small cache that
+ * every revocation path clears.
  */
 import { TesseraError, type CreateTokenRequest, type Grant, type TokenInfo, type TokenSelector } from "@tessera/protocol";
 import { randomId, sha256 } from "../crypto/index.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
+import { globMatch } from "../policy/glob.js";
 import type { Repositories, TokenRepo, TokenRow } from "../store/index.js";
-import type { Principal } from "./principal.js";
+import type { AuthMethod, Principal, PrincipalKind } from "./principal.js";
 
 export const TOKEN_PREFIX = "tsr_";
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 const CACHE_MS = 30_000;
 const MAX_CACHE = 10_000;
 
-const hashToken = (token: string): string => sha256(token).toString("hex");
+export const hashSecret = (secret: string): string => sha256(secret).toString("hex");
 
 export function newTokenSecret(): string {
   return TOKEN_PREFIX + randomId(32);
@@ -23,11 +26,15 @@ export function newTokenSecret(): string {
 export function principalFromRow(row: TokenRow): Principal {
   return {
     id: row.accessor,
-    kind: row.root ? "root" : "token",
+    kind: row.kind as PrincipalKind,
     displayName: row.displayName,
     root: row.root,
+    role: row.role,
+    authMethod: row.authMethod as AuthMethod,
+    attributes: row.attributes,
     grants: row.grants,
     expiresAt: row.expiresAt,
+    loginSource: row.source,
   };
 }
 
@@ -39,7 +46,28 @@ export function tokenInfo(row: TokenRow): TokenInfo {
     grants: row.grants,
     createdAt: iso(row.createdAt),
     expiresAt: isoOrNull(row.expiresAt),
+    kind: row.kind,
+    role: row.role,
+    authMethod: row.authMethod,
+    attributes: row.attributes,
+    source: row.source,
+    renewable: row.ttlSeconds !== null,
   };
+}
+
+/** What a login proved, to be carried by the token it gets. */
+export interface TokenSpec {
+  kind: PrincipalKind;
+  displayName: string;
+  role: string | null;
+  authMethod: AuthMethod;
+  attributes: Record<string, string>;
+  source: string;
+  subject: string | null;
+  grants?: Grant[];
+  ttlSeconds: number;
+  /** Renewals may extend the token up to this lifetime from its creation; undefined = not renewable. */
+  maxTtlSeconds?: number;
 }
 
 export class TokenService {
@@ -53,7 +81,7 @@ export class TokenService {
   /** Resolves a bearer token to its principal, or throws `Unauthenticated`. */
   async authenticate(token: string | undefined): Promise<Principal> {
     if (token === undefined || token.length === 0 || token.length > 256) throw new TesseraError("Unauthenticated");
-    const hash = hashToken(token);
+    const hash = hashSecret(token);
     const now = this.clock.now();
     const cached = this.cache.get(hash);
     let principal: Principal | undefined;
@@ -77,29 +105,57 @@ export class TokenService {
   }
 
   /** Stores a root token inside an open transaction (initialisation). */
-  async createRoot(tx: Repositories, secret: string = newTokenSecret()): Promise<string> {
+  async createRoot(tx: Pick<Repositories, "tokens">, secret: string = newTokenSecret()): Promise<string> {
     await tx.tokens.insert({
-      hash: hashToken(secret),
+      hash: hashSecret(secret),
       accessor: "acc_" + randomId(16),
       displayName: "root",
       root: true,
       grants: [],
       createdAt: this.clock.now(),
       expiresAt: null,
+      kind: "root",
+      role: null,
+      authMethod: "root",
+      attributes: {},
+      source: "",
+      subject: null,
+      ttlSeconds: null,
+      maxExpiresAt: null,
     });
     return secret;
   }
 
-  /** True when `secret` is a stored token (dev mode re-uses a fixed root token across restarts). */
-  async exists(secret: string): Promise<boolean> {
-    return (await this.tokens.getByHash(hashToken(secret))) !== undefined;
+  /** Mints a token for a principal a login method has established. */
+  async issue(spec: TokenSpec, tx: Pick<Repositories, "tokens"> = { tokens: this.tokens }): Promise<TokenInfo & { token: string }> {
+    const now = this.clock.now();
+    const token = newTokenSecret();
+    const row: TokenRow = {
+      hash: hashSecret(token),
+      accessor: "acc_" + randomId(16),
+      displayName: spec.displayName,
+      root: false,
+      grants: spec.grants ?? [],
+      createdAt: now,
+      expiresAt: now + spec.ttlSeconds * 1000,
+      kind: spec.kind,
+      role: spec.role,
+      authMethod: spec.authMethod,
+      attributes: spec.attributes,
+      source: spec.source,
+      subject: spec.subject,
+      ttlSeconds: spec.maxTtlSeconds === undefined ? null : spec.ttlSeconds,
+      maxExpiresAt: spec.maxTtlSeconds === undefined ? null : now + spec.maxTtlSeconds * 1000,
+    };
+    await tx.tokens.insert(row);
+    return { ...tokenInfo(row), token };
   }
 
   /**
    * Creates a token for `parent`. A non-root parent may only pass on what it holds itself: each
-   * requested grant must be covered by one of its own grants.
+   * requested grant must be covered by one of its own grants, and the child keeps the parent's role.
    */
-  async create(parent: Principal, req: CreateTokenRequest): Promise<TokenInfo & { token: string }> {
+  async create(parent: Principal, req: CreateTokenRequest, source: string): Promise<TokenInfo & { token: string }> {
     if (!parent.root) {
       for (const g of req.grants) {
         if (!parent.grants.some((own) => covers(own, g))) {
@@ -108,21 +164,30 @@ export class TokenService {
       }
     }
     const now = this.clock.now();
-    let expiresAt = now + (req.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000;
+    let ttl = req.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     // A child never outlives its parent.
-    if (parent.expiresAt !== null) expiresAt = Math.min(expiresAt, parent.expiresAt);
-    const token = newTokenSecret();
-    const row: TokenRow = {
-      hash: hashToken(token),
-      accessor: "acc_" + randomId(16),
+    if (parent.expiresAt !== null) ttl = Math.max(1, Math.min(ttl, Math.floor((parent.expiresAt - now) / 1000)));
+    return this.issue({
+      kind: "token",
       displayName: req.displayName ?? "token",
-      root: false,
+      role: null,
+      authMethod: "token",
+      attributes: {},
+      source,
+      subject: null,
       grants: req.grants.map((g) => ({ actions: [...g.actions], resources: [...g.resources] })),
-      createdAt: now,
-      expiresAt,
-    };
-    await this.tokens.insert(row);
-    return { ...tokenInfo(row), token };
+      ttlSeconds: ttl,
+    });
+  }
+
+  /** Extends a renewable token by its TTL, never past its maximum lifetime. */
+  async renew(accessor: string): Promise<TokenInfo> {
+    const row = await this.find({ accessor });
+    if (row.ttlSeconds === null || row.maxExpiresAt === null) throw new TesseraError("InvalidState", "this token is not renewable; log in again");
+    const expiresAt = Math.min(this.clock.now() + row.ttlSeconds * 1000, row.maxExpiresAt);
+    await this.tokens.setExpiry(row.accessor, expiresAt);
+    this.cache.clear();
+    return tokenInfo({ ...row, expiresAt });
   }
 
   async lookup(selector: TokenSelector): Promise<TokenInfo> {
@@ -133,6 +198,20 @@ export class TokenService {
     const row = await this.find(selector);
     await this.tokens.deleteByAccessor(row.accessor);
     this.cache.delete(row.hash);
+  }
+
+  /** Revokes every live token of a role (role deleted or its access withdrawn). */
+  async revokeRole(role: string, tx: Pick<Repositories, "tokens"> = { tokens: this.tokens }): Promise<number> {
+    const n = await tx.tokens.deleteByRole(role);
+    this.cache.clear();
+    return n;
+  }
+
+  /** Revokes every live token issued to one VM or entity. */
+  async revokeSubject(subject: string, tx: Pick<Repositories, "tokens"> = { tokens: this.tokens }): Promise<number> {
+    const n = await tx.tokens.deleteBySubject(subject);
+    this.cache.clear();
+    return n;
   }
 
   /** The accessor a selector names, for authorisation of self-revocation. */
@@ -147,7 +226,7 @@ export class TokenService {
   private async find(selector: TokenSelector): Promise<TokenRow> {
     const row =
       selector.token !== undefined
-        ? await this.tokens.getByHash(hashToken(selector.token))
+        ? await this.tokens.getByHash(hashSecret(selector.token))
         : selector.accessor !== undefined
           ? await this.tokens.getByAccessor(selector.accessor)
           : undefined;
@@ -163,20 +242,4 @@ function covers(own: Grant, wanted: Grant): boolean {
   const within = (patterns: readonly string[], value: string) =>
     patterns.some((p) => p === "*" || p === value || (!value.includes("*") && globMatch(p, value)));
   return wanted.actions.every((a) => within(own.actions, a)) && wanted.resources.every((r) => within(own.resources, r));
-}
-
-/** Glob with `*` matching any run of characters (no other metacharacters). */
-export function globMatch(pattern: string, value: string): boolean {
-  if (!pattern.includes("*")) return pattern === value;
-  const parts = pattern.split("*");
-  if (!value.startsWith(parts[0]!) || !value.endsWith(parts[parts.length - 1]!)) return false;
-  let at = parts[0]!.length;
-  const end = value.length - parts[parts.length - 1]!.length;
-  if (at > end) return false;
-  for (let i = 1; i < parts.length - 1; i++) {
-    const idx = value.indexOf(parts[i]!, at);
-    if (idx === -1 || idx + parts[i]!.length > end) return false;
-    at = idx + parts[i]!.length;
-  }
-  return true;
 }

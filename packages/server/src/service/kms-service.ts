@@ -43,43 +43,23 @@ import {
 } from "@tessera/protocol";
 import { random, zero } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
-import type { AuditEntry, Auditor } from "../audit/auditor.js";
-import { authorize, isAllowed, type Resource } from "../policy/authorizer.js";
-import type { Principal } from "../identity/principal.js";
+import type { PolicyService } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
+import { Door, type CallContext, type Scope } from "./door.js";
+
+export type { CallContext };
 import { toMetadata, type KeyHandle, type KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
 import { validateShamirParameters } from "../seal/index.js";
-
-/** Who is calling and from where, as the adapter saw it. */
-export interface CallContext {
-  token: string | undefined;
-  source: string;
-  requestId: string;
-}
-
-/** Handed to each operation inside the door. */
-interface Scope {
-  readonly principal: Principal;
-  /** Checks the principal may do the door's action (or `action`) on `resource`; throws AccessDenied. */
-  authorize(resource: Resource | KeyHandle, action?: Action): void;
-  /** Resolves a key reference; a caller with no right to it learns only AccessDenied. */
-  resolveKey(ref: string, action?: Action): Promise<KeyHandle>;
-  /** Records the key version an operation used, for the audit entry. */
-  note(keyId: string, keyVersion?: number): void;
-  /** Marks an operation on the caller's own token as authorised: every token may see and revoke itself. */
-  permitSelf(): void;
-}
 
 export interface KmsServiceDeps {
   barrier: Barrier;
   keys: KeyService;
   tokens: TokenService;
-  auditor: Auditor;
+  policy: PolicyService;
+  door: Door;
   clock: Clock;
 }
-
-const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? { keyId: r.row.id, name: r.row.name } : r);
 
 function decodeBytes(b64: string, field: string, max: number): Buffer {
   const bytes = Buffer.from(b64, "base64");
@@ -104,78 +84,8 @@ function b64AndZero(bytes: Buffer): string {
 export class KmsService {
   constructor(private readonly d: KmsServiceDeps) {}
 
-  // ── the door ─────────────────────────────────────────────────────────────────────────────────
-
-  private async door<T>(
-    ctx: CallContext,
-    action: AuditEntry["action"] & Action,
-    run: (scope: Scope) => Promise<T>,
-    options: { whileSealed?: boolean } = {},
-  ): Promise<T> {
-    const started = performance.now();
-    let principal: Principal | null = null;
-    let authorized = false;
-    let keyId: string | null = null;
-    let keyVersion: number | null = null;
-    let result: T | undefined;
-    let failure: unknown;
-    try {
-      if (!options.whileSealed) this.d.barrier.assertUnsealed();
-      const p = await this.d.tokens.authenticate(ctx.token);
-      principal = p;
-      const scope: Scope = {
-        principal: p,
-        authorize: (resource, a = action) => {
-          const r = asResource(resource);
-          if (r.keyId !== undefined && keyId === null) keyId = r.keyId;
-          authorize(p, a, r);
-          authorized = true;
-        },
-        resolveKey: async (ref, a = action) => {
-          try {
-            return await this.d.keys.resolve(ref);
-          } catch (err) {
-            if (isTesseraError(err) && err.code === "NotFound" && !isAllowed(p, a, { keyId: ref, name: ref })) {
-              throw new TesseraError("AccessDenied", `not allowed to ${a} on ${ref}`);
-            }
-            throw err;
-          }
-        },
-        note: (id, version) => {
-          keyId = id;
-          if (version !== undefined) keyVersion = version;
-        },
-        permitSelf: () => {
-          authorized = true;
-        },
-      };
-      result = await run(scope);
-      // Defence in depth: an operation that forgot to authorise fails instead of succeeding.
-      if (!authorized) throw new TesseraError("Internal", `operation ${action} completed without authorisation`);
-    } catch (err) {
-      failure = err;
-    }
-    const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
-    const entry: AuditEntry = {
-      time: iso(this.d.clock.now()),
-      requestId: ctx.requestId,
-      principal: principal === null ? null : { id: principal.id, kind: principal.kind, displayName: principal.displayName },
-      source: ctx.source,
-      action,
-      keyId,
-      keyVersion,
-      outcome: code === null ? "allowed" : code === "AccessDenied" || code === "Unauthenticated" ? "denied" : "error",
-      errorCode: code,
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-    };
-    try {
-      await this.d.auditor.record(entry);
-    } catch (err) {
-      // Fail closed: an answer whose audit entry could not be written is not given.
-      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
-    }
-    if (failure !== undefined) throw failure;
-    return result as T;
+  private get door(): Door {
+    return this.d.door;
   }
 
   // ── system ───────────────────────────────────────────────────────────────────────────────────
@@ -190,12 +100,13 @@ export class KmsService {
 
   /** First start: creates the root key, the seal record and the root token. Open (no token). */
   async init(ctx: CallContext, req: InitRequest, rootTokenSecret?: string): Promise<InitResponse> {
-    return this.openDoor(ctx, "sys:Init", async () => {
+    return this.door.open(ctx, "sys:Init", async () => {
       validateShamirParameters(req.shares, req.threshold);
       if (this.d.barrier.initialized) throw new TesseraError("InvalidState", "Tessera is already initialised");
       let rootToken = "";
       const shares = await this.d.barrier.initialize(req, async (tx) => {
         rootToken = await this.d.tokens.createRoot(tx, rootTokenSecret);
+        await this.d.policy.createBuiltins(tx);
       });
       return { shares, rootToken, threshold: req.threshold };
     });
@@ -203,18 +114,18 @@ export class KmsService {
 
   /** Adds an unseal share (or resets progress). Open, like Vault: shares are the credential. */
   async unseal(ctx: CallContext, req: UnsealRequest): Promise<SealStatus> {
-    return this.openDoor(ctx, "sys:Unseal", async () => {
+    return this.door.open(ctx, "sys:Unseal", async () => {
       if (req.reset === true) return this.d.barrier.resetUnseal();
       return this.d.barrier.unseal(req.share);
     });
   }
 
   async seal(ctx: CallContext): Promise<SealStatus> {
-    return this.door(
+    return this.door.run(
       ctx,
       "sys:Seal",
       async (s) => {
-        s.authorize({});
+        await s.authorize({});
         await this.d.keys.usage.flush().catch(() => undefined);
         this.d.barrier.sealNow();
         return this.d.barrier.status();
@@ -223,42 +134,11 @@ export class KmsService {
     );
   }
 
-  /** Audited operations that need no token (init, unseal). */
-  private async openDoor<T>(ctx: CallContext, action: "sys:Init" | "sys:Unseal", run: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    let failure: unknown;
-    let result: T | undefined;
-    try {
-      result = await run();
-    } catch (err) {
-      failure = err;
-    }
-    const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
-    try {
-      await this.d.auditor.record({
-        time: iso(this.d.clock.now()),
-        requestId: ctx.requestId,
-        principal: null,
-        source: ctx.source,
-        action,
-        keyId: null,
-        keyVersion: null,
-        outcome: code === null ? "allowed" : code === "InvalidUnsealKey" ? "denied" : "error",
-        errorCode: code,
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      });
-    } catch (err) {
-      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
-    }
-    if (failure !== undefined) throw failure;
-    return result as T;
-  }
-
   // ── key administration ───────────────────────────────────────────────────────────────────────
 
   createKey(ctx: CallContext, req: CreateKeyRequest): Promise<KeyMetadata> {
-    return this.door(ctx, "kms:CreateKey", async (s) => {
-      s.authorize({ name: req.name });
+    return this.door.run(ctx, "kms:CreateKey", async (s) => {
+      await s.authorize({ name: req.name });
       const meta = await this.d.keys.create(req);
       s.note(meta.keyId, meta.primaryVersion);
       return meta;
@@ -266,25 +146,26 @@ export class KmsService {
   }
 
   listKeys(ctx: CallContext, limit: number, marker: string | undefined): Promise<ListKeysResponse> {
-    return this.door(ctx, "kms:ListKeys", async (s) => {
-      s.authorize({});
+    return this.door.run(ctx, "kms:ListKeys", async (s) => {
+      await s.authorize({});
       const { rows, nextMarker } = await this.d.keys.list(limit, marker);
-      const visible = rows.filter((r) => isAllowed(s.principal, "kms:DescribeKey", { keyId: r.id, name: r.name }));
+      const visible = [];
+      for (const r of rows) if (await this.d.policy.allows(s.principal, "kms:DescribeKey", { keyId: r.id, name: r.name }, ctx.source)) visible.push(r);
       return { keys: visible.map(toMetadata), nextMarker };
     });
   }
 
   describeKey(ctx: CallContext, ref: string): Promise<KeyMetadata> {
-    return this.door(ctx, "kms:DescribeKey", async (s) => {
+    return this.door.run(ctx, "kms:DescribeKey", async (s) => {
       const handle = await s.resolveKey(ref);
-      s.authorize(handle);
+      await s.authorize(handle);
       return toMetadata(handle.row);
     });
   }
 
   listVersions(ctx: CallContext, ref: string): Promise<ListVersionsResponse> {
-    return this.door(ctx, "kms:DescribeKey", async (s) => {
-      s.authorize(await s.resolveKey(ref));
+    return this.door.run(ctx, "kms:DescribeKey", async (s) => {
+      await s.authorize(await s.resolveKey(ref));
       return this.d.keys.listVersions(ref);
     });
   }
@@ -318,17 +199,17 @@ export class KmsService {
   }
 
   setVersionState(ctx: CallContext, ref: string, version: number, state: "Enabled" | "Disabled"): Promise<KeyVersionInfo> {
-    return this.door(ctx, state === "Enabled" ? "kms:EnableKeyVersion" : "kms:DisableKeyVersion", async (s) => {
+    return this.door.run(ctx, state === "Enabled" ? "kms:EnableKeyVersion" : "kms:DisableKeyVersion", async (s) => {
       const handle = await s.resolveKey(ref);
-      s.authorize(handle);
+      await s.authorize(handle);
       s.note(handle.row.id, version);
       return this.d.keys.setVersionState(handle.row.id, version, state);
     });
   }
 
   private adminWrite(ctx: CallContext, action: Action, ref: string, write: () => Promise<KeyMetadata>): Promise<KeyMetadata> {
-    return this.door(ctx, action, async (s) => {
-      s.authorize(await s.resolveKey(ref));
+    return this.door.run(ctx, action, async (s) => {
+      await s.authorize(await s.resolveKey(ref));
       const meta = await write();
       s.note(meta.keyId, meta.primaryVersion);
       return meta;
@@ -338,9 +219,9 @@ export class KmsService {
   // ── cryptography ─────────────────────────────────────────────────────────────────────────────
 
   encrypt(ctx: CallContext, ref: string, req: EncryptRequest): Promise<EncryptResponse> {
-    return this.door(ctx, "kms:Encrypt", async (s) => {
+    return this.door.run(ctx, "kms:Encrypt", async (s) => {
       const handle = await s.resolveKey(ref);
-      s.authorize(handle);
+      await s.authorize(handle);
       return this.encryptWith(s, handle, req.plaintext, req.context);
     });
   }
@@ -358,7 +239,7 @@ export class KmsService {
   }
 
   decrypt(ctx: CallContext, req: DecryptRequest): Promise<DecryptResponse> {
-    return this.door(ctx, "kms:Decrypt", async (s) => {
+    return this.door.run(ctx, "kms:Decrypt", async (s) => {
       const out = await this.decryptWith(s, req.ciphertext, req.context, req.keyId, "kms:Decrypt");
       return { keyId: out.keyId, keyVersion: out.keyVersion, plaintext: b64AndZero(out.plaintext) };
     });
@@ -371,7 +252,7 @@ export class KmsService {
     const { parsed, handle } = await this.d.keys.resolveCiphertext(bytes);
     // Authorise against the ciphertext's key before any cryptography; an unknown key is
     // authorised by its id so that callers without rights learn nothing about it.
-    s.authorize(handle ?? { keyId: parsed.keyId }, action);
+    await s.authorize(handle ?? { keyId: parsed.keyId }, { action, context });
     if (expectedKey !== undefined) {
       const expected = await s.resolveKey(expectedKey, action);
       if (handle === undefined || expected.row.id !== handle.row.id) {
@@ -384,14 +265,14 @@ export class KmsService {
   }
 
   generateDataKey(ctx: CallContext, ref: string, req: GenerateDataKeyRequest): Promise<GenerateDataKeyResponse> {
-    return this.door(ctx, "kms:GenerateDataKey", async (s) => {
+    return this.door.run(ctx, "kms:GenerateDataKey", async (s) => {
       const { out, dataKey } = await this.makeDataKey(s, ref, req);
       return { ...out, plaintext: b64AndZero(dataKey) };
     });
   }
 
   generateDataKeyWithoutPlaintext(ctx: CallContext, ref: string, req: GenerateDataKeyRequest): Promise<GenerateDataKeyWithoutPlaintextResponse> {
-    return this.door(ctx, "kms:GenerateDataKeyWithoutPlaintext", async (s) => {
+    return this.door.run(ctx, "kms:GenerateDataKeyWithoutPlaintext", async (s) => {
       const { out, dataKey } = await this.makeDataKey(s, ref, req);
       zero(dataKey);
       return out;
@@ -404,7 +285,7 @@ export class KmsService {
     }
     checkContext(req.context);
     const handle = await s.resolveKey(ref);
-    s.authorize(handle);
+    await s.authorize(handle);
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
     const dataKey = random(length);
     try {
@@ -418,12 +299,12 @@ export class KmsService {
   }
 
   reEncrypt(ctx: CallContext, req: ReEncryptRequest): Promise<ReEncryptResponse> {
-    return this.door(ctx, "kms:ReEncrypt", async (s) => {
+    return this.door.run(ctx, "kms:ReEncrypt", async (s) => {
       const source = await this.decryptWith(s, req.ciphertext, req.sourceContext, req.sourceKeyId, "kms:ReEncrypt");
       try {
         checkContext(req.destinationContext, "/destinationContext");
         const destination = await s.resolveKey(req.destinationKeyId ?? source.keyId);
-        s.authorize(destination);
+        await s.authorize(destination);
         const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext);
         s.note(out.keyId, out.keyVersion);
         return {
@@ -440,10 +321,10 @@ export class KmsService {
   }
 
   derive(ctx: CallContext, ref: string, req: DeriveRequest): Promise<DeriveResponse> {
-    return this.door(ctx, "kms:Derive", async (s) => {
+    return this.door.run(ctx, "kms:Derive", async (s) => {
       checkContext(req.context);
       const handle = await s.resolveKey(ref);
-      s.authorize(handle);
+      await s.authorize(handle);
       const { keyVersion, key } = this.d.keys.derive(handle, req.context, req.length ?? 32, req.keyVersion);
       s.note(handle.row.id, keyVersion);
       return { keyId: handle.row.id, keyVersion, derivedKey: b64AndZero(key) };
@@ -451,8 +332,8 @@ export class KmsService {
   }
 
   generateRandom(ctx: CallContext, numberOfBytes: number): Promise<GenerateRandomResponse> {
-    return this.door(ctx, "kms:GenerateRandom", async (s) => {
-      s.authorize({});
+    return this.door.run(ctx, "kms:GenerateRandom", async (s) => {
+      await s.authorize({});
       return { plaintext: b64AndZero(random(numberOfBytes)) };
     });
   }
@@ -481,19 +362,19 @@ export class KmsService {
   // ── tokens ───────────────────────────────────────────────────────────────────────────────────
 
   createToken(ctx: CallContext, req: CreateTokenRequest): Promise<CreateTokenResponse> {
-    return this.door(
+    return this.door.run(
       ctx,
       "auth:CreateToken",
       async (s) => {
-        s.authorize({});
-        return this.d.tokens.create(s.principal, req);
+        await s.authorize({});
+        return this.d.tokens.create(s.principal, req, ctx.source);
       },
       { whileSealed: true },
     );
   }
 
   lookupSelf(ctx: CallContext): Promise<TokenInfo> {
-    return this.door(
+    return this.door.run(
       ctx,
       "auth:LookupToken",
       async (s) => {
@@ -505,11 +386,11 @@ export class KmsService {
   }
 
   lookupToken(ctx: CallContext, selector: TokenSelector): Promise<TokenInfo> {
-    return this.door(
+    return this.door.run(
       ctx,
       "auth:LookupToken",
       async (s) => {
-        s.authorize({});
+        await s.authorize({});
         return this.d.tokens.lookup(selector);
       },
       { whileSealed: true },
@@ -517,17 +398,17 @@ export class KmsService {
   }
 
   revokeToken(ctx: CallContext, selector: TokenSelector): Promise<void> {
-    return this.door(
+    return this.door.run(
       ctx,
       "auth:RevokeToken",
       async (s) => {
-        const accessor = await this.d.tokens.accessorOf(selector).catch((err: unknown) => {
+        const accessor = await this.d.tokens.accessorOf(selector).catch(async (err: unknown) => {
           // Without the right to revoke others, a caller learns nothing about tokens that are not its own.
-          if (!isAllowed(s.principal, "auth:RevokeToken", {})) throw new TesseraError("AccessDenied", "not allowed to auth:RevokeToken");
+          if (!(await this.d.policy.allows(s.principal, "auth:RevokeToken", {}, ctx.source))) throw new TesseraError("AccessDenied", "not allowed to auth:RevokeToken");
           throw err;
         });
         if (accessor === s.principal.id) s.permitSelf();
-        else s.authorize({});
+        else await s.authorize({});
         await this.d.tokens.revoke({ accessor });
       },
       { whileSealed: true },

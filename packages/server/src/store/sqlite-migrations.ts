@@ -49,4 +49,59 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       );
     `,
   },
+  {
+    id: 2,
+    sql: `
+      ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token';
+      ALTER TABLE tokens ADD COLUMN role TEXT;
+      ALTER TABLE tokens ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'token';
+      ALTER TABLE tokens ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE tokens ADD COLUMN source TEXT NOT NULL DEFAULT '';
+      ALTER TABLE tokens ADD COLUMN subject TEXT;
+      ALTER TABLE tokens ADD COLUMN ttl_seconds INTEGER;
+      ALTER TABLE tokens ADD COLUMN max_expires_at INTEGER;
+      UPDATE tokens SET kind = 'root', auth_method = 'root' WHERE root = 1;
+      CREATE INDEX tokens_role ON tokens (role);
+      CREATE INDEX tokens_subject ON tokens (subject);
+      CREATE TABLE documents (
+        collection TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (collection, name)
+      );
+      CREATE TABLE spendables (
+        collection TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        accessor   TEXT NOT NULL UNIQUE,
+        role       TEXT NOT NULL,
+        uses_left  INTEGER,
+        expires_at INTEGER,
+        created_at INTEGER NOT NULL,
+        metadata   TEXT NOT NULL,
+        PRIMARY KEY (collection, hash)
+      );
+      CREATE INDEX spendables_role ON spendables (collection, role);
+      CREATE TABLE certificates (
+        serial     TEXT PRIMARY KEY,
+        vm_id      TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after  INTEGER NOT NULL,
+        revoked_at INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX certificates_vm ON certificates (vm_id);
+      CREATE INDEX certificates_role ON certificates (role);
+      CREATE TABLE access_keys (
+        id          TEXT PRIMARY KEY,
+        secret      BLOB NOT NULL,
+        role        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        description TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ]);

@@ -7,7 +7,22 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import Database from "better-sqlite3";
 import { TesseraError } from "@tessera/protocol";
-import type { KeyRepo, KeyRow, MetaRepo, Repositories, Store, TokenRepo, TokenRow, VersionRepo, VersionRow } from "./store.js";
+import type {
+  AccessKeyRepo,
+  CertificateRepo,
+  DocumentRepo,
+  KeyRepo,
+  KeyRow,
+  MetaRepo,
+  Repositories,
+  SpendableRepo,
+  SpendableRow,
+  Store,
+  TokenRepo,
+  TokenRow,
+  VersionRepo,
+  VersionRow,
+} from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 
 type Db = Database.Database;
@@ -51,7 +66,35 @@ interface TokenRecord {
   grants: string;
   created_at: number;
   expires_at: number | null;
+  kind: string;
+  role: string | null;
+  auth_method: string;
+  attributes: string;
+  source: string;
+  subject: string | null;
+  ttl_seconds: number | null;
+  max_expires_at: number | null;
 }
+
+interface SpendableRecord {
+  hash: string;
+  accessor: string;
+  role: string;
+  uses_left: number | null;
+  expires_at: number | null;
+  created_at: number;
+  metadata: string;
+}
+
+const spendableFromRecord = (r: SpendableRecord): SpendableRow => ({
+  hash: r.hash,
+  accessor: r.accessor,
+  role: r.role,
+  usesLeft: r.uses_left,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+});
 
 const keyFromRecord = (r: KeyRecord): KeyRow => ({
   id: r.id,
@@ -112,6 +155,14 @@ const tokenFromRecord = (r: TokenRecord): TokenRow => ({
   grants: JSON.parse(r.grants) as TokenRow["grants"],
   createdAt: r.created_at,
   expiresAt: r.expires_at,
+  kind: r.kind,
+  role: r.role,
+  authMethod: r.auth_method,
+  attributes: JSON.parse(r.attributes) as Record<string, string>,
+  source: r.source,
+  subject: r.subject,
+  ttlSeconds: r.ttl_seconds,
+  maxExpiresAt: r.max_expires_at,
 });
 
 const sqliteCode = (err: unknown): string => (typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "");
@@ -139,6 +190,13 @@ class SqliteRepositories implements Repositories {
   readonly versions: VersionRepo;
   readonly tokens: TokenRepo;
   readonly meta: MetaRepo;
+  readonly policies: DocumentRepo;
+  readonly roles: DocumentRepo;
+  readonly jwtIssuers: DocumentRepo;
+  readonly joinTokens: SpendableRepo;
+  readonly secretIds: SpendableRepo;
+  readonly certificates: CertificateRepo;
+  readonly accessKeys: AccessKeyRepo;
 
   constructor(db: Db) {
     const keyColumns =
@@ -172,8 +230,12 @@ class SqliteRepositories implements Repositories {
         `UPDATE key_versions SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ? AND version = ?`,
       ),
       tokenInsert: db.prepare(
-        `INSERT INTO tokens (hash, accessor, display_name, root, grants, created_at, expires_at) VALUES (@hash, @accessor, @display_name, @root, @grants, @created_at, @expires_at)`,
+        `INSERT INTO tokens (hash, accessor, display_name, root, grants, created_at, expires_at, kind, role, auth_method, attributes, source, subject, ttl_seconds, max_expires_at)
+         VALUES (@hash, @accessor, @display_name, @root, @grants, @created_at, @expires_at, @kind, @role, @auth_method, @attributes, @source, @subject, @ttl_seconds, @max_expires_at)`,
       ),
+      tokenDeleteRole: db.prepare(`DELETE FROM tokens WHERE role = ?`),
+      tokenDeleteSubject: db.prepare(`DELETE FROM tokens WHERE subject = ?`),
+      tokenSetExpiry: db.prepare(`UPDATE tokens SET expires_at = ? WHERE accessor = ?`),
       tokenByHash: db.prepare(`SELECT * FROM tokens WHERE hash = ?`),
       tokenByAccessor: db.prepare(`SELECT * FROM tokens WHERE accessor = ?`),
       tokenDelete: db.prepare(`DELETE FROM tokens WHERE accessor = ?`),
@@ -253,6 +315,14 @@ class SqliteRepositories implements Repositories {
           grants: JSON.stringify(t.grants),
           created_at: t.createdAt,
           expires_at: t.expiresAt,
+          kind: t.kind,
+          role: t.role,
+          auth_method: t.authMethod,
+          attributes: JSON.stringify(t.attributes),
+          source: t.source,
+          subject: t.subject,
+          ttl_seconds: t.ttlSeconds,
+          max_expires_at: t.maxExpiresAt,
         });
       },
       async getByHash(hash) {
@@ -269,7 +339,24 @@ class SqliteRepositories implements Repositories {
       async deleteExpired(now) {
         return s.tokenDeleteExpired.run(now).changes;
       },
+      async deleteByRole(role) {
+        return s.tokenDeleteRole.run(role).changes;
+      },
+      async deleteBySubject(subject) {
+        return s.tokenDeleteSubject.run(subject).changes;
+      },
+      async setExpiry(accessor, expiresAt) {
+        s.tokenSetExpiry.run(expiresAt, accessor);
+      },
     };
+
+    this.policies = documentRepo(db, "policies");
+    this.roles = documentRepo(db, "roles");
+    this.jwtIssuers = documentRepo(db, "jwt-issuers");
+    this.joinTokens = spendableRepo(db, "join-tokens");
+    this.secretIds = spendableRepo(db, "secret-ids");
+    this.certificates = certificateRepo(db);
+    this.accessKeys = accessKeyRepo(db);
 
     this.meta = {
       async get<T>(name: string) {
@@ -281,6 +368,161 @@ class SqliteRepositories implements Repositories {
       },
     };
   }
+}
+
+function documentRepo(db: Db, collection: string): DocumentRepo {
+  const get = db.prepare(`SELECT name, body, created_at, updated_at FROM documents WHERE collection = ? AND name = ?`);
+  const list = db.prepare(`SELECT name, body, created_at, updated_at FROM documents WHERE collection = ? ORDER BY name`);
+  const put = db.prepare(
+    `INSERT INTO documents (collection, name, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (collection, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+  );
+  const del = db.prepare(`DELETE FROM documents WHERE collection = ? AND name = ?`);
+  type Rec = { name: string; body: string; created_at: number; updated_at: number };
+  const row = (r: Rec) => ({ name: r.name, body: JSON.parse(r.body) as unknown, createdAt: r.created_at, updatedAt: r.updated_at });
+  return {
+    async get(name) {
+      const r = get.get(collection, name) as Rec | undefined;
+      return r && row(r);
+    },
+    async list() {
+      return (list.all(collection) as Rec[]).map(row);
+    },
+    async put(d) {
+      put.run(collection, d.name, JSON.stringify(d.body), d.createdAt, d.updatedAt);
+    },
+    async delete(name) {
+      return del.run(collection, name).changes > 0;
+    },
+  };
+}
+
+function spendableRepo(db: Db, collection: string): SpendableRepo {
+  const cols = "hash, accessor, role, uses_left, expires_at, created_at, metadata";
+  const insert = db.prepare(`INSERT INTO spendables (collection, ${cols}) VALUES (?, @hash, @accessor, @role, @uses_left, @expires_at, @created_at, @metadata)`);
+  const get = db.prepare(`SELECT ${cols} FROM spendables WHERE collection = ? AND hash = ?`);
+  // One statement: the row is spent only if it is still valid, so concurrent logins cannot both win.
+  const spend = db.prepare(
+    `UPDATE spendables SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END
+     WHERE collection = ? AND hash = ? AND (uses_left IS NULL OR uses_left > 0) AND (expires_at IS NULL OR expires_at > ?)`,
+  );
+  const listAll = db.prepare(`SELECT ${cols} FROM spendables WHERE collection = ? ORDER BY created_at`);
+  const listRole = db.prepare(`SELECT ${cols} FROM spendables WHERE collection = ? AND role = ? ORDER BY created_at`);
+  const delAccessor = db.prepare(`DELETE FROM spendables WHERE collection = ? AND accessor = ?`);
+  const delRole = db.prepare(`DELETE FROM spendables WHERE collection = ? AND role = ?`);
+  const delExpired = db.prepare(`DELETE FROM spendables WHERE collection = ? AND ((expires_at IS NOT NULL AND expires_at <= ?) OR uses_left = 0)`);
+  return {
+    async insert(r) {
+      insert.run(collection, {
+        hash: r.hash,
+        accessor: r.accessor,
+        role: r.role,
+        uses_left: r.usesLeft,
+        expires_at: r.expiresAt,
+        created_at: r.createdAt,
+        metadata: JSON.stringify(r.metadata),
+      });
+    },
+    async getByHash(hash) {
+      const r = get.get(collection, hash) as SpendableRecord | undefined;
+      return r && spendableFromRecord(r);
+    },
+    async spend(hash, now) {
+      const before = get.get(collection, hash) as SpendableRecord | undefined;
+      if (before === undefined) return undefined;
+      return spend.run(collection, hash, now).changes === 1 ? spendableFromRecord(before) : undefined;
+    },
+    async list(role) {
+      return ((role === undefined ? listAll.all(collection) : listRole.all(collection, role)) as SpendableRecord[]).map(spendableFromRecord);
+    },
+    async deleteByAccessor(accessor) {
+      return delAccessor.run(collection, accessor).changes > 0;
+    },
+    async deleteByRole(role) {
+      return delRole.run(collection, role).changes;
+    },
+    async deleteExpired(now) {
+      return delExpired.run(collection, now).changes;
+    },
+  };
+}
+
+function certificateRepo(db: Db): CertificateRepo {
+  type Rec = { serial: string; vm_id: string; role: string; not_before: number; not_after: number; revoked_at: number | null; created_at: number };
+  const row = (r: Rec) => ({
+    serial: r.serial,
+    vmId: r.vm_id,
+    role: r.role,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    revokedAt: r.revoked_at,
+    createdAt: r.created_at,
+  });
+  const insert = db.prepare(
+    `INSERT INTO certificates (serial, vm_id, role, not_before, not_after, revoked_at, created_at) VALUES (@serial, @vm_id, @role, @not_before, @not_after, @revoked_at, @created_at)`,
+  );
+  const get = db.prepare(`SELECT * FROM certificates WHERE serial = ?`);
+  const byVm = db.prepare(`SELECT * FROM certificates WHERE vm_id = ? ORDER BY created_at`);
+  const revoke = db.prepare(`UPDATE certificates SET revoked_at = COALESCE(revoked_at, ?) WHERE serial = ?`);
+  const revokeVm = db.prepare(`UPDATE certificates SET revoked_at = ? WHERE vm_id = ? AND revoked_at IS NULL`);
+  const revokeRole = db.prepare(`UPDATE certificates SET revoked_at = ? WHERE role = ? AND revoked_at IS NULL`);
+  const revoked = db.prepare(`SELECT serial FROM certificates WHERE revoked_at IS NOT NULL AND not_after > ?`);
+  return {
+    async insert(c) {
+      insert.run({ serial: c.serial, vm_id: c.vmId, role: c.role, not_before: c.notBefore, not_after: c.notAfter, revoked_at: c.revokedAt, created_at: c.createdAt });
+    },
+    async get(serial) {
+      const r = get.get(serial) as Rec | undefined;
+      return r && row(r);
+    },
+    async listByVm(vmId) {
+      return (byVm.all(vmId) as Rec[]).map(row);
+    },
+    async revoke(serial, now) {
+      return revoke.run(now, serial).changes > 0;
+    },
+    async revokeVm(vmId, now) {
+      return revokeVm.run(now, vmId).changes;
+    },
+    async revokeRole(role, now) {
+      return revokeRole.run(now, role).changes;
+    },
+    async listRevoked(now) {
+      return (revoked.all(now) as { serial: string }[]).map((r) => r.serial);
+    },
+  };
+}
+
+function accessKeyRepo(db: Db): AccessKeyRepo {
+  type Rec = { id: string; secret: Buffer; role: string; state: string; description: string; created_at: number };
+  const row = (r: Rec) => ({ id: r.id, secret: r.secret, role: r.role, state: r.state as "Active" | "Inactive", description: r.description, createdAt: r.created_at });
+  const insert = db.prepare(`INSERT INTO access_keys (id, secret, role, state, description, created_at) VALUES (@id, @secret, @role, @state, @description, @created_at)`);
+  const get = db.prepare(`SELECT * FROM access_keys WHERE id = ?`);
+  const list = db.prepare(`SELECT * FROM access_keys ORDER BY created_at, id`);
+  const setState = db.prepare(`UPDATE access_keys SET state = ? WHERE id = ?`);
+  const del = db.prepare(`DELETE FROM access_keys WHERE id = ?`);
+  const delRole = db.prepare(`DELETE FROM access_keys WHERE role = ?`);
+  return {
+    async insert(k) {
+      insert.run({ id: k.id, secret: k.secret, role: k.role, state: k.state, description: k.description, created_at: k.createdAt });
+    },
+    async get(id) {
+      const r = get.get(id) as Rec | undefined;
+      return r && row(r);
+    },
+    async list() {
+      return (list.all() as Rec[]).map(row);
+    },
+    async setState(id, state) {
+      return setState.run(state, id).changes > 0;
+    },
+    async delete(id) {
+      return del.run(id).changes > 0;
+    },
+    async deleteByRole(role) {
+      return delRole.run(role).changes;
+    },
+  };
 }
 
 /** Serialises access to the one connection so a transaction's awaits never interleave with other statements. */
@@ -309,6 +551,13 @@ export class SqliteStore implements Store {
   readonly versions: VersionRepo;
   readonly tokens: TokenRepo;
   readonly meta: MetaRepo;
+  readonly policies: DocumentRepo;
+  readonly roles: DocumentRepo;
+  readonly jwtIssuers: DocumentRepo;
+  readonly joinTokens: SpendableRepo;
+  readonly secretIds: SpendableRepo;
+  readonly certificates: CertificateRepo;
+  readonly accessKeys: AccessKeyRepo;
   private readonly db: Db;
   private readonly repos: SqliteRepositories;
   private readonly queue = new Queue();
@@ -329,6 +578,13 @@ export class SqliteStore implements Store {
     this.versions = this.serialised(this.repos.versions);
     this.tokens = this.serialised(this.repos.tokens);
     this.meta = this.serialised(this.repos.meta);
+    this.policies = this.serialised(this.repos.policies);
+    this.roles = this.serialised(this.repos.roles);
+    this.jwtIssuers = this.serialised(this.repos.jwtIssuers);
+    this.joinTokens = this.serialised(this.repos.joinTokens);
+    this.secretIds = this.serialised(this.repos.secretIds);
+    this.certificates = this.serialised(this.repos.certificates);
+    this.accessKeys = this.serialised(this.repos.accessKeys);
   }
 
   /** Wraps every method of a repository so it waits for any open transaction. */

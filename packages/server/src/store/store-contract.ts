@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
-import type { KeyRow, Repositories, Store, TokenRow, VersionRow } from "./store.js";
+import type { KeyRow, Repositories, SpendableRow, Store, TokenRow, VersionRow } from "./store.js";
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -76,6 +76,27 @@ export function tokenRow(overrides: Partial<TokenRow> = {}): TokenRow {
     grants: [{ actions: ["kms:Encrypt"], resources: ["*"] }],
     createdAt: T0,
     expiresAt: null,
+    kind: "vm",
+    role: "payment-vm",
+    authMethod: "cert",
+    attributes: { vm_id: "vm-1" },
+    source: "10.0.0.7",
+    subject: "vm-1",
+    ttlSeconds: 3600,
+    maxExpiresAt: T0 + 24 * HOUR,
+    ...overrides,
+  };
+}
+
+export function spendableRow(overrides: Partial<SpendableRow> = {}): SpendableRow {
+  return {
+    hash: randomUUID(),
+    accessor: randomUUID(),
+    role: "payment-vm",
+    usesLeft: 1,
+    expiresAt: T0 + HOUR,
+    createdAt: T0,
+    metadata: { cidrs: ["10.0.0.0/8"] },
     ...overrides,
   };
 }
@@ -498,6 +519,94 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
           ),
         );
         expect(await store.keys.get(key.id)).toMatchObject({ description: "50", revision: 51 });
+      });
+    });
+
+    describe("identity tables", () => {
+      it("tokens are revoked by role and by subject, and renewals move the expiry", async () => {
+        const a = tokenRow({ role: "r1", subject: "vm-a" });
+        const b = tokenRow({ role: "r1", subject: "vm-b" });
+        const c = tokenRow({ role: "r2", subject: "vm-a" });
+        for (const t of [a, b, c]) await store.tokens.insert(t);
+        await store.tokens.setExpiry(b.accessor, T0 + 5);
+        expect((await store.tokens.getByAccessor(b.accessor))?.expiresAt).toBe(T0 + 5);
+        expect(await store.tokens.deleteBySubject("vm-a")).toBe(2);
+        expect(await store.tokens.deleteByRole("r1")).toBe(1);
+        for (const t of [a, b, c]) expect(await store.tokens.getByAccessor(t.accessor)).toBeUndefined();
+      });
+
+      it("documents are kept per collection, replaced with their creation time, listed by name and deleted", async () => {
+        await store.policies.put({ name: "b", body: { statements: [] }, createdAt: T0, updatedAt: T0 });
+        await store.policies.put({ name: "a", body: { v: 1 }, createdAt: T0, updatedAt: T0 });
+        await store.policies.put({ name: "a", body: { v: 2 }, createdAt: T0 + 9, updatedAt: T0 + 9 });
+        await store.roles.put({ name: "a", body: { role: true }, createdAt: T0, updatedAt: T0 });
+        expect((await store.policies.list()).map((d) => d.name)).toEqual(["a", "b"]);
+        expect(await store.policies.get("a")).toEqual({ name: "a", body: { v: 2 }, createdAt: T0, updatedAt: T0 + 9 });
+        expect((await store.roles.get("a"))?.body).toEqual({ role: true });
+        expect(await store.jwtIssuers.get("a")).toBeUndefined();
+        expect(await store.policies.delete("a")).toBe(true);
+        expect(await store.policies.delete("a")).toBe(false);
+        expect(await store.roles.get("a")).toBeDefined();
+      });
+
+      it("a single-use secret is spent exactly once, even by concurrent logins", async () => {
+        const once = spendableRow({ usesLeft: 1 });
+        await store.joinTokens.insert(once);
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.joinTokens.spend(once.hash, T0)));
+        expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+        expect(results.find((r) => r !== undefined)).toEqual(once);
+        expect((await store.joinTokens.getByHash(once.hash))?.usesLeft).toBe(0);
+        expect(await store.joinTokens.spend(once.hash, T0)).toBeUndefined();
+      });
+
+      it("spending respects expiry and unlimited uses; collections are separate", async () => {
+        const expired = spendableRow({ expiresAt: T0 });
+        const unlimited = spendableRow({ usesLeft: null, expiresAt: null });
+        await store.secretIds.insert(expired);
+        await store.secretIds.insert(unlimited);
+        expect(await store.secretIds.spend(expired.hash, T0)).toBeUndefined();
+        for (let i = 0; i < 3; i++) expect(await store.secretIds.spend(unlimited.hash, T0)).toBeDefined();
+        expect(await store.joinTokens.getByHash(unlimited.hash)).toBeUndefined();
+        expect((await store.secretIds.list("payment-vm")).length).toBe(2);
+        expect(await store.secretIds.deleteExpired(T0)).toBe(1);
+        expect(await store.secretIds.deleteByAccessor(unlimited.accessor)).toBe(true);
+        expect(await store.secretIds.deleteByRole("payment-vm")).toBe(0);
+      });
+
+      it("certificates are revoked by serial, by VM and by role; the revoked list skips expired ones", async () => {
+        const cert = (serial: string, vmId: string, role: string, notAfter = T0 + HOUR) => ({
+          serial,
+          vmId,
+          role,
+          notBefore: T0,
+          notAfter,
+          revokedAt: null,
+          createdAt: T0,
+        });
+        await store.certificates.insert(cert("01", "vm-a", "r1"));
+        await store.certificates.insert(cert("02", "vm-a", "r1"));
+        await store.certificates.insert(cert("03", "vm-b", "r2"));
+        await store.certificates.insert(cert("04", "vm-c", "r2", T0 + 1));
+        expect(await store.certificates.revoke("01", T0)).toBe(true);
+        expect(await store.certificates.revoke("99", T0)).toBe(false);
+        expect(await store.certificates.revokeVm("vm-a", T0 + 1)).toBe(1);
+        expect((await store.certificates.get("01"))?.revokedAt).toBe(T0);
+        expect(await store.certificates.revokeRole("r2", T0 + 2)).toBe(2);
+        expect((await store.certificates.listRevoked(T0 + 10)).sort()).toEqual(["01", "02", "03"]);
+        expect((await store.certificates.listByVm("vm-a")).map((c) => c.serial)).toEqual(["01", "02"]);
+      });
+
+      it("access keys keep their sealed secret, change state and are deleted by id or role", async () => {
+        const k = { id: "TSRAKEXAMPLE", secret: Buffer.from("sealed"), role: "r1", state: "Active" as const, createdAt: T0, description: "ci" };
+        await store.accessKeys.insert(k);
+        await store.accessKeys.insert({ ...k, id: "TSRAKOTHER", role: "r2" });
+        expect(await store.accessKeys.get(k.id)).toEqual(k);
+        expect(await store.accessKeys.setState(k.id, "Inactive")).toBe(true);
+        expect((await store.accessKeys.get(k.id))?.state).toBe("Inactive");
+        expect((await store.accessKeys.list()).map((a) => a.id)).toEqual(["TSRAKEXAMPLE", "TSRAKOTHER"]);
+        expect(await store.accessKeys.deleteByRole("r2")).toBe(1);
+        expect(await store.accessKeys.delete(k.id)).toBe(true);
+        expect(await store.accessKeys.list()).toEqual([]);
       });
     });
 

@@ -51,6 +51,102 @@ export interface TokenRow {
   grants: { actions: string[]; resources: string[] }[];
   createdAt: number;
   expiresAt: number | null;
+  kind: string;
+  role: string | null;
+  authMethod: string;
+  attributes: Record<string, string>;
+  /** Address the token was issued to. */
+  source: string;
+  /** The VM (or other entity) the token speaks for, so revoking the VM revokes its tokens. */
+  subject: string | null;
+  /** Lifetime granted on each renewal, and the latest time renewals may reach; null = not renewable. */
+  ttlSeconds: number | null;
+  maxExpiresAt: number | null;
+}
+
+/** A small named JSON document (policies, roles, JWT issuers). */
+export interface DocumentRow<T = unknown> {
+  name: string;
+  body: T;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface DocumentRepo<T = unknown> {
+  get(name: string): Promise<DocumentRow<T> | undefined>;
+  list(): Promise<DocumentRow<T>[]>;
+  /** Inserts or replaces; keeps the original creation time. */
+  put(row: DocumentRow<T>): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+/** A single-use (or N-use) secret that is spent atomically: join tokens and secret ids. */
+export interface SpendableRow {
+  hash: string;
+  accessor: string;
+  role: string;
+  /** Remaining uses; null = unlimited. */
+  usesLeft: number | null;
+  expiresAt: number | null;
+  createdAt: number;
+  /** Free-form attributes fixed at creation (bound CIDRs, VM id …). */
+  metadata: Record<string, unknown>;
+}
+
+export interface SpendableRepo {
+  insert(row: SpendableRow): Promise<void>;
+  getByHash(hash: string): Promise<SpendableRow | undefined>;
+  /**
+   * Uses one use of the secret if it exists, is unexpired and has uses left, in one statement (so two
+   * concurrent logins can never both spend the last use). Returns the row as it was before, or undefined.
+   */
+  spend(hash: string, now: number): Promise<SpendableRow | undefined>;
+  list(role?: string): Promise<SpendableRow[]>;
+  deleteByAccessor(accessor: string): Promise<boolean>;
+  deleteByRole(role: string): Promise<number>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface CertificateRow {
+  serial: string;
+  vmId: string;
+  role: string;
+  notBefore: number;
+  notAfter: number;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+export interface CertificateRepo {
+  insert(row: CertificateRow): Promise<void>;
+  get(serial: string): Promise<CertificateRow | undefined>;
+  listByVm(vmId: string): Promise<CertificateRow[]>;
+  /** Revokes one certificate; false when there is no such serial. */
+  revoke(serial: string, now: number): Promise<boolean>;
+  /** Revokes every certificate of a VM; returns how many. */
+  revokeVm(vmId: string, now: number): Promise<number>;
+  revokeRole(role: string, now: number): Promise<number>;
+  /** Serials revoked and not yet expired (for the in-memory revocation set). */
+  listRevoked(now: number): Promise<string[]>;
+}
+
+export interface AccessKeyRow {
+  id: string;
+  /** Secret sealed under the root key (SigV4 needs the secret itself, so it cannot be hashed). */
+  secret: Buffer;
+  role: string;
+  state: "Active" | "Inactive";
+  createdAt: number;
+  description: string;
+}
+
+export interface AccessKeyRepo {
+  insert(row: AccessKeyRow): Promise<void>;
+  get(id: string): Promise<AccessKeyRow | undefined>;
+  list(): Promise<AccessKeyRow[]>;
+  setState(id: string, state: AccessKeyRow["state"]): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  deleteByRole(role: string): Promise<number>;
 }
 
 export interface KeyRepo {
@@ -83,6 +179,9 @@ export interface TokenRepo {
   getByAccessor(accessor: string): Promise<TokenRow | undefined>;
   deleteByAccessor(accessor: string): Promise<boolean>;
   deleteExpired(now: number): Promise<number>;
+  deleteByRole(role: string): Promise<number>;
+  deleteBySubject(subject: string): Promise<number>;
+  setExpiry(accessor: string, expiresAt: number): Promise<void>;
 }
 
 /** Small named JSON documents: seal configuration, init state. */
@@ -96,6 +195,13 @@ export interface Repositories {
   versions: VersionRepo;
   tokens: TokenRepo;
   meta: MetaRepo;
+  policies: DocumentRepo;
+  roles: DocumentRepo;
+  jwtIssuers: DocumentRepo;
+  joinTokens: SpendableRepo;
+  secretIds: SpendableRepo;
+  certificates: CertificateRepo;
+  accessKeys: AccessKeyRepo;
 }
 
 export interface Store extends Repositories {

@@ -1,0 +1,201 @@
+/**
+ * Policy documents: the schema, validation that names the field at fault, and normalisation into a
+ * form the evaluator can run fast (CIDRs parsed into BlockLists, time windows into numbers).
+ *
+ * ```json
+ * { "statements": [
+ *     { "sid": "decrypt-own", "effect": "allow", "actions": ["kms:Decrypt"], "resources": ["payment-db"],
+ *       "conditions": { "sourceCidr": ["10.0.0.0/8"], "encryptionContext": { "vm": "${principal.vm_id}" } } },
+ *     { "effect": "deny", "actions": ["kms:*"], "resources": ["*"],
+ *       "conditions": { "outsideHours": { "tz": "Asia/Shanghai", "days": "Mon-Fri", "hours": "08-20" } } } ] }
+ * ```
+ */
+import { BlockList, isIP } from "node:net";
+import { Type, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { TesseraError, actions } from "@tessera/protocol";
+
+const strict = { additionalProperties: false } as const;
+
+const TimeWindow = Type.Object(
+  {
+    tz: Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone, e.g. Asia/Shanghai or UTC" }),
+    days: Type.Optional(Type.String({ minLength: 3, maxLength: 64, description: 'Weekdays: "Mon-Fri", "Sat,Sun", "Mon-Wed,Fri"' })),
+    hours: Type.Optional(Type.String({ minLength: 5, maxLength: 11, description: 'Local time range "08-20" or "08:30-17:45" (end exclusive; may wrap midnight)' })),
+  },
+  strict,
+);
+
+export const Conditions = Type.Object(
+  {
+    sourceCidr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 256 })),
+    withinHours: Type.Optional(TimeWindow),
+    outsideHours: Type.Optional(TimeWindow),
+    authMethod: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 16 })),
+    encryptionContext: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 4096 }), {
+        propertyNames: { minLength: 1, maxLength: 1024 },
+        maxProperties: 64,
+        description: 'Required context entries: a literal, "*" (present with any value) or "${principal.<attribute>}"',
+      }),
+    ),
+  },
+  strict,
+);
+
+export const Statement = Type.Object(
+  {
+    sid: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    effect: Type.Union([Type.Literal("allow"), Type.Literal("deny")]),
+    actions: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 128 }),
+    resources: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 256 }),
+    conditions: Type.Optional(Conditions),
+  },
+  strict,
+);
+export type Statement = Static<typeof Statement>;
+
+export const PolicyDocument = Type.Object({ statements: Type.Array(Statement, { maxItems: 256 }) }, strict);
+export type PolicyDocument = Static<typeof PolicyDocument>;
+
+const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
+
+/** A time window in a zone: a set of weekdays and a minute range [start, end) that may wrap midnight. */
+export interface CompiledWindow {
+  tz: string;
+  days: ReadonlySet<number>;
+  startMinute: number;
+  endMinute: number;
+}
+
+export interface CompiledStatement {
+  sid: string | undefined;
+  index: number;
+  effect: "allow" | "deny";
+  actions: readonly string[];
+  resources: readonly string[];
+  sourceCidr: BlockList | undefined;
+  withinHours: CompiledWindow | undefined;
+  outsideHours: CompiledWindow | undefined;
+  authMethod: readonly string[] | undefined;
+  encryptionContext: Readonly<Record<string, string>> | undefined;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  statements: readonly CompiledStatement[];
+}
+
+function invalid(field: string, message: string): TesseraError {
+  return new TesseraError("InvalidInput", `${field}: ${message}`, { field });
+}
+
+function parseDays(spec: string, field: string): Set<number> {
+  const days = new Set<number>();
+  for (const part of spec.split(",").map((p) => p.trim())) {
+    const [from, to] = part.split("-").map((d) => DAY_NAMES.indexOf(d as (typeof DAY_NAMES)[number]));
+    if (from === undefined || from < 0 || (part.includes("-") && (to === undefined || to < 0))) {
+      throw invalid(field, `"${part}" is not a weekday or range like Mon-Fri`);
+    }
+    if (to === undefined) days.add(from);
+    else for (let d = from; ; d = (d + 1) % 7) {
+      days.add(d);
+      if (d === to) break;
+    }
+  }
+  return days;
+}
+
+function parseMinute(text: string, field: string): number {
+  const m = /^(\d{2})(?::(\d{2}))?$/.exec(text);
+  const h = m ? Number(m[1]) : NaN;
+  const min = m?.[2] === undefined ? 0 : Number(m[2]);
+  if (m === null || h > 24 || min > 59 || (h === 24 && min > 0)) throw invalid(field, `"${text}" is not a time like 08 or 08:30`);
+  return h * 60 + min;
+}
+
+function compileWindow(w: Static<typeof TimeWindow>, field: string): CompiledWindow {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: w.tz });
+  } catch {
+    throw invalid(`${field}/tz`, `unknown time zone "${w.tz}"`);
+  }
+  const [start, end] = (w.hours ?? "00-24").split("-");
+  if (start === undefined || end === undefined) throw invalid(`${field}/hours`, `expected a range like 08-20`);
+  const startMinute = parseMinute(start, `${field}/hours`);
+  const endMinute = parseMinute(end, `${field}/hours`);
+  if (startMinute === endMinute) throw invalid(`${field}/hours`, "the range is empty");
+  return { tz: w.tz, days: parseDays(w.days ?? "Sun-Sat", `${field}/days`), startMinute, endMinute };
+}
+
+const ACTION_PATTERN = /^(\*|[a-z]+:(\*|[A-Za-z]+\*?))$/;
+const PLACEHOLDER = /\$\{([^}]*)\}/g;
+
+/** Validates a policy document; throws `InvalidInput` naming the exact field at fault. */
+export function compilePolicy(name: string, doc: unknown): CompiledPolicy {
+  const first = Value.Errors(PolicyDocument, doc).First();
+  if (first !== undefined) {
+    const field = first.path || "/";
+    throw invalid(field, first.message);
+  }
+  const d = doc as PolicyDocument;
+  const known = new Set<string>(actions);
+  return {
+    name,
+    statements: d.statements.map((s, i) => {
+      const at = `/statements/${i}`;
+      s.actions.forEach((a, j) => {
+        if (!ACTION_PATTERN.test(a)) throw invalid(`${at}/actions/${j}`, `"${a}" is not an action like kms:Decrypt or kms:*`);
+        if (!a.includes("*") && !known.has(a)) throw invalid(`${at}/actions/${j}`, `unknown action "${a}"`);
+      });
+      const c = s.conditions ?? {};
+      let cidrs: BlockList | undefined;
+      if (c.sourceCidr) {
+        cidrs = new BlockList();
+        for (const [j, cidr] of c.sourceCidr.entries()) {
+          const [ip, bits] = cidr.split("/");
+          const family = isIP(ip ?? "");
+          const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
+          if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32) || (bits !== undefined && !/^\d+$/.test(bits))) {
+            throw invalid(`${at}/conditions/sourceCidr/${j}`, `"${cidr}" is not a CIDR like 10.0.0.0/8`);
+          }
+          cidrs.addSubnet(ip!, prefix, family === 6 ? "ipv6" : "ipv4");
+        }
+      }
+      for (const [k, v] of Object.entries(c.encryptionContext ?? {})) {
+        for (const m of v.matchAll(PLACEHOLDER)) {
+          if (!/^principal\.[A-Za-z0-9_.-]+$/.test(m[1]!)) {
+            throw invalid(`${at}/conditions/encryptionContext/${k}`, `"${m[0]}" must name a principal attribute, like \${principal.vm_id}`);
+          }
+        }
+      }
+      return {
+        sid: s.sid,
+        index: i,
+        effect: s.effect,
+        actions: s.actions,
+        resources: s.resources,
+        sourceCidr: cidrs,
+        withinHours: c.withinHours && compileWindow(c.withinHours, `${at}/conditions/withinHours`),
+        outsideHours: c.outsideHours && compileWindow(c.outsideHours, `${at}/conditions/outsideHours`),
+        authMethod: c.authMethod,
+        encryptionContext: c.encryptionContext,
+      };
+    }),
+  };
+}
+
+/** Weekday (0 = Sunday) and minute of the day of an instant in a time zone. */
+export function localTime(ms: number, tz: string): { day: number; minute: number } {
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: tz, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(ms);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return { day: DAY_NAMES.indexOf(get("weekday") as (typeof DAY_NAMES)[number]), minute: Number(get("hour")) * 60 + Number(get("minute")) };
+}
+
+export function inWindow(w: CompiledWindow, ms: number): boolean {
+  const { day, minute } = localTime(ms, w.tz);
+  if (w.startMinute < w.endMinute) return w.days.has(day) && minute >= w.startMinute && minute < w.endMinute;
+  // Wraps midnight: the part after midnight belongs to the window that started the day before.
+  if (minute >= w.startMinute) return w.days.has(day);
+  return minute < w.endMinute && w.days.has((day + 6) % 7);
+}

@@ -1,0 +1,163 @@
+/**
+ * The one door every request passes: sealed check → authenticate → (the operation resolves its
+ * target) → authorize → execute → audit. Services build their operations on `run` (authenticated)
+ * and `open` (init, unseal, logins: the request carries its own proof). Exactly one audit entry per
+ * request, allowed or denied, written before the answer; if it cannot be written the answer is
+ * `Unavailable` (fail closed).
+ */
+import { TesseraError, isTesseraError, type Action, type EncryptionContext, type LoginAction } from "@tessera/protocol";
+import { iso, type Clock } from "../clock.js";
+import type { AuditEntry, Auditor } from "../audit/auditor.js";
+import type { Authenticator, CallContext } from "../identity/authenticator.js";
+import type { Principal } from "../identity/principal.js";
+import type { Decision, PolicyService, Resource } from "../policy/index.js";
+import type { KeyHandle, KeyService } from "../keys/index.js";
+import type { Barrier } from "../seal/index.js";
+
+export type { CallContext };
+
+/** Handed to each operation inside the door. */
+export interface Scope {
+  readonly principal: Principal;
+  readonly ctx: CallContext;
+  /**
+   * Checks the principal may do the door's action (or `action`) on `resource`, with the request's
+   * encryption context for context conditions. Throws `AccessDenied`.
+   */
+  authorize(resource: Resource | KeyHandle, options?: { action?: Action; context?: EncryptionContext | undefined }): Promise<Decision>;
+  /** Resolves a key reference; a caller with no right to it learns only AccessDenied. */
+  resolveKey(ref: string, action?: Action): Promise<KeyHandle>;
+  /** Records the key version an operation used, for the audit entry. */
+  note(keyId: string, keyVersion?: number): void;
+  /** Marks an operation on the caller's own token as authorised: every token may see, renew and revoke itself. */
+  permitSelf(): void;
+}
+
+/** What an open operation may tell the audit entry about who logged in. */
+export interface OpenScope {
+  ctx: CallContext;
+  identify(principal: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod">): void;
+}
+
+export interface DoorDeps {
+  barrier: Barrier;
+  keys: Pick<KeyService, "resolve">;
+  authenticator: Authenticator;
+  policy: PolicyService;
+  auditor: Auditor;
+  clock: Clock;
+}
+
+const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? { keyId: r.row.id, name: r.row.name } : r);
+
+export class Door {
+  constructor(private readonly d: DoorDeps) {}
+
+  async run<T>(ctx: CallContext, action: Action, op: (scope: Scope) => Promise<T>, options: { whileSealed?: boolean } = {}): Promise<T> {
+    const started = performance.now();
+    let principal: Principal | null = null;
+    let authorized = false;
+    let keyId: string | null = null;
+    let keyVersion: number | null = null;
+    let result: T | undefined;
+    let failure: unknown;
+    try {
+      if (!options.whileSealed) this.d.barrier.assertUnsealed();
+      const p = await this.d.authenticator.authenticate(ctx);
+      principal = p;
+      const scope: Scope = {
+        principal: p,
+        ctx,
+        authorize: async (resource, o = {}) => {
+          const r = asResource(resource);
+          if (r.keyId !== undefined && keyId === null) keyId = r.keyId;
+          const decision = await this.d.policy.authorize({
+            principal: p,
+            action: o.action ?? action,
+            resource: r,
+            source: ctx.source,
+            time: this.d.clock.now(),
+            encryptionContext: o.context,
+          });
+          authorized = true;
+          return decision;
+        },
+        resolveKey: async (ref, a = action) => {
+          try {
+            return await this.d.keys.resolve(ref);
+          } catch (err) {
+            if (isTesseraError(err) && err.code === "NotFound" && !(await this.d.policy.allows(p, a, { keyId: ref, name: ref }, ctx.source))) {
+              throw new TesseraError("AccessDenied", `not allowed to ${a} on ${ref}`);
+            }
+            throw err;
+          }
+        },
+        note: (id, version) => {
+          keyId = id;
+          if (version !== undefined) keyVersion = version;
+        },
+        permitSelf: () => {
+          authorized = true;
+        },
+      };
+      result = await op(scope);
+      // Defence in depth: an operation that forgot to authorise fails instead of succeeding.
+      if (!authorized) throw new TesseraError("Internal", `operation ${action} completed without authorisation`);
+    } catch (err) {
+      failure = err;
+    }
+    await this.audit(ctx, action, started, failure, principal, keyId, keyVersion);
+    if (failure !== undefined) throw failure;
+    return result as T;
+  }
+
+  /** Operations that carry their own proof (init, unseal, logins): audited, not token-authenticated. */
+  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let who: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod"> | null = null;
+    let result: T | undefined;
+    let failure: unknown;
+    try {
+      result = await op({ ctx, identify: (p) => (who = p) });
+    } catch (err) {
+      failure = err;
+    }
+    await this.audit(ctx, action, started, failure, who, null, null);
+    if (failure !== undefined) throw failure;
+    return result as T;
+  }
+
+  private async audit(
+    ctx: CallContext,
+    action: AuditEntry["action"],
+    started: number,
+    failure: unknown,
+    principal: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod"> | null,
+    keyId: string | null,
+    keyVersion: number | null,
+  ): Promise<void> {
+    const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
+    const denied = code === "AccessDenied" || code === "Unauthenticated" || code === "InvalidUnsealKey";
+    const entry: AuditEntry = {
+      time: iso(this.d.clock.now()),
+      requestId: ctx.requestId,
+      principal:
+        principal === null
+          ? null
+          : { id: principal.id, kind: principal.kind, displayName: principal.displayName, role: principal.role, authMethod: principal.authMethod },
+      source: ctx.source,
+      action,
+      keyId,
+      keyVersion,
+      outcome: code === null ? "allowed" : denied ? "denied" : "error",
+      errorCode: code,
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+    };
+    try {
+      await this.d.auditor.record(entry);
+    } catch (err) {
+      // Fail closed: an answer whose audit entry could not be written is not given.
+      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
+    }
+  }
+}
