@@ -6,10 +6,13 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Auditor, LogAuditSink, type AuditSink } from "./audit/auditor.js";
 import { systemClock, type Clock } from "./clock.js";
+import { AccessKeyService } from "./identity/access-key-service.js";
+import { AppRoleService } from "./identity/approle-service.js";
 import { Authenticator } from "./identity/authenticator.js";
 import { TokenService } from "./identity/token-service.js";
 import { PolicyService } from "./policy/index.js";
 import { Door } from "./service/door.js";
+import { IdentityService } from "./service/identity-service.js";
 import { KeyService } from "./keys/index.js";
 import { Scheduler } from "./scheduler.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
@@ -34,6 +37,9 @@ export interface AppOptions {
 export interface TesseraApp {
   http: FastifyInstance;
   service: KmsService;
+  identity: IdentityService;
+  policy: PolicyService;
+  accessKeys: AccessKeyService;
   barrier: Barrier;
   keys: KeyService;
   tokens: TokenService;
@@ -69,9 +75,12 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const policy = new PolicyService(store, clock);
   const sinks = [...(options.auditSinks ?? [])];
   if (options.logRequests) sinks.push(new LogAuditSink((entry) => http.log.info({ audit: entry }, "request")));
+  const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
+  const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
   const authenticator = new Authenticator(tokens);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: new Auditor(sinks), clock });
   const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
+  const identity = new IdentityService({ door, policy, tokens, approle, accessKeys, keys, store, clock });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
@@ -80,6 +89,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "destroy", intervalMs: interval, run: () => keys.destroyDue() },
       { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
       { name: "tokens", intervalMs: 10 * interval, run: () => tokens.purgeExpired() },
+      { name: "secrets", intervalMs: 10 * interval, run: () => Promise.all([store.joinTokens.deleteExpired(clock.now()), store.secretIds.deleteExpired(clock.now())]) },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -88,12 +98,15 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
   });
 
-  await http.register(nativeApi, { service });
+  await http.register(nativeApi, { service, identity });
 
   let closed = false;
   return {
     http,
     service,
+    identity,
+    policy,
+    accessKeys,
     barrier,
     keys,
     tokens,

@@ -6,6 +6,7 @@
  */
 import type { Action, EncryptionContext } from "@tessera/protocol";
 import type { Principal } from "../identity/principal.js";
+import { addressIn } from "./cidr.js";
 import { globMatch } from "./glob.js";
 import { inWindow, type CompiledPolicy, type CompiledStatement } from "./policy-document.js";
 
@@ -33,11 +34,6 @@ export interface Decision {
   policy?: string;
   statement?: number;
   sid?: string;
-}
-
-/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
-export function normaliseAddress(address: string): string {
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
 /** The value of `${principal.<name>}`, or undefined when the principal has no such attribute. */
@@ -68,11 +64,7 @@ function expand(template: string, p: Principal): string | undefined {
 }
 
 function conditionsHold(s: CompiledStatement, f: RequestFacts): boolean {
-  if (s.sourceCidr) {
-    const ip = normaliseAddress(f.source);
-    const family = ip.includes(":") ? "ipv6" : "ipv4";
-    if (!s.sourceCidr.check(ip, family)) return false;
-  }
+  if (s.sourceCidr && !addressIn(s.sourceCidr, f.source)) return false;
   if (s.authMethod && !s.authMethod.includes(f.principal.authMethod)) return false;
   if (s.withinHours && !inWindow(s.withinHours, f.time)) return false;
   if (s.outsideHours && inWindow(s.outsideHours, f.time)) return false;

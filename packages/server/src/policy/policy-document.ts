@@ -10,10 +10,11 @@
  *       "conditions": { "outsideHours": { "tz": "Asia/Shanghai", "days": "Mon-Fri", "hours": "08-20" } } } ] }
  * ```
  */
-import { BlockList, isIP } from "node:net";
+import type { BlockList } from "node:net";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { TesseraError, actions } from "@tessera/protocol";
+import { parseCidrs } from "./cidr.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -149,19 +150,7 @@ export function compilePolicy(name: string, doc: unknown): CompiledPolicy {
         if (!a.includes("*") && !known.has(a)) throw invalid(`${at}/actions/${j}`, `unknown action "${a}"`);
       });
       const c = s.conditions ?? {};
-      let cidrs: BlockList | undefined;
-      if (c.sourceCidr) {
-        cidrs = new BlockList();
-        for (const [j, cidr] of c.sourceCidr.entries()) {
-          const [ip, bits] = cidr.split("/");
-          const family = isIP(ip ?? "");
-          const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
-          if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32) || (bits !== undefined && !/^\d+$/.test(bits))) {
-            throw invalid(`${at}/conditions/sourceCidr/${j}`, `"${cidr}" is not a CIDR like 10.0.0.0/8`);
-          }
-          cidrs.addSubnet(ip!, prefix, family === 6 ? "ipv6" : "ipv4");
-        }
-      }
+      const cidrs = c.sourceCidr && parseCidrs(c.sourceCidr, `${at}/conditions/sourceCidr`);
       for (const [k, v] of Object.entries(c.encryptionContext ?? {})) {
         for (const m of v.matchAll(PLACEHOLDER)) {
           if (!/^principal\.[A-Za-z0-9_.-]+$/.test(m[1]!)) {

@@ -7,6 +7,9 @@ import { Type, type TSchema } from "@sinclair/typebox";
 import * as S from "@tessera/protocol";
 import { TESSERA_VERSION, TesseraError } from "@tessera/protocol";
 import type { CallContext, KmsService } from "../../service/kms-service.js";
+import type { IdentityService } from "../../service/identity-service.js";
+import { callContext } from "./context.js";
+import { identityRoutes } from "./identity-routes.js";
 import { sendError } from "./errors.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 
@@ -18,22 +21,12 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** The token a request carries, from `X-Tessera-Token` or `Authorization: Bearer`. */
-function tokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers["x-tessera-token"];
-  if (typeof header === "string" && header.length > 0) return header;
-  const auth = request.headers.authorization;
-  if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim();
-  return undefined;
-}
-
-const callContext = (request: FastifyRequest): CallContext => ({ token: tokenOf(request), source: request.ip, requestId: request.id });
-
 export interface NativeApiOptions {
   service: KmsService;
+  identity: IdentityService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, identity }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -152,4 +145,6 @@ export async function nativeApi(app: FastifyInstance, { service }: NativeApiOpti
     await service.revokeToken(callContext(r), r.body);
     return reply.code(204).send();
   });
+
+  await identityRoutes(app, { identity });
 }

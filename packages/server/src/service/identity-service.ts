@@ -1,0 +1,237 @@
+/**
+ * Identity and policy administration through the door: policies, roles, the simulator, token
+ * renewal, AppRole and access keys. Logins are open operations (the request carries its own proof)
+ * and are audited with the principal they established, or the failure.
+ */
+import {
+  TesseraError,
+  type AccessKeyInfo,
+  type CreateAccessKeyResponse,
+  type CreateSecretIdRequest,
+  type LoginResponse,
+  type PolicyInfo,
+  type SecretIdResponse,
+  type SimulateRequest,
+  type SimulateResponse,
+  type TokenInfo,
+} from "@tessera/protocol";
+import type { Clock } from "../clock.js";
+import type { AccessKeyService } from "../identity/access-key-service.js";
+import type { AppRoleService } from "../identity/approle-service.js";
+import { authMethods, type AuthMethod, type Principal } from "../identity/principal.js";
+import { principalFromRow, type TokenService } from "../identity/token-service.js";
+import type { PolicyService, RoleInfo } from "../policy/index.js";
+import type { KeyService } from "../keys/index.js";
+import type { Store } from "../store/index.js";
+import type { CallContext, Door } from "./door.js";
+
+export interface IdentityServiceDeps {
+  door: Door;
+  policy: PolicyService;
+  tokens: TokenService;
+  approle: AppRoleService;
+  accessKeys: AccessKeyService;
+  keys: Pick<KeyService, "resolve">;
+  store: Pick<Store, "tokens" | "secretIds" | "certificates" | "joinTokens">;
+  clock: Clock;
+  /** Extra clean-up when a role is deleted (certificate revocation cache, …). */
+  onRoleDeleted?: (role: string) => Promise<void>;
+}
+
+export class IdentityService {
+  constructor(private readonly d: IdentityServiceDeps) {}
+
+  // ── policies ─────────────────────────────────────────────────────────────────────────────────
+
+  putPolicy(ctx: CallContext, name: string, document: unknown, force: boolean): Promise<PolicyInfo> {
+    return this.d.door.run(ctx, "policy:PutPolicy", async (s) => {
+      await s.authorize({ name });
+      return this.d.policy.putPolicy(name, document, force);
+    });
+  }
+
+  getPolicy(ctx: CallContext, name: string): Promise<PolicyInfo> {
+    return this.d.door.run(ctx, "policy:GetPolicy", async (s) => {
+      await s.authorize({ name });
+      return this.d.policy.getPolicy(name);
+    });
+  }
+
+  listPolicies(ctx: CallContext): Promise<{ names: string[] }> {
+    return this.d.door.run(ctx, "policy:ListPolicies", async (s) => {
+      await s.authorize({});
+      return { names: await this.d.policy.listPolicies() };
+    });
+  }
+
+  deletePolicy(ctx: CallContext, name: string, force: boolean): Promise<void> {
+    return this.d.door.run(ctx, "policy:DeletePolicy", async (s) => {
+      await s.authorize({ name });
+      await this.d.policy.deletePolicy(name, force);
+    });
+  }
+
+  // ── roles ────────────────────────────────────────────────────────────────────────────────────
+
+  putRole(ctx: CallContext, name: string, body: unknown, force: boolean): Promise<RoleInfo> {
+    return this.d.door.run(ctx, "policy:PutRole", async (s) => {
+      await s.authorize({ name });
+      return this.d.policy.putRole(name, body, force);
+    });
+  }
+
+  getRole(ctx: CallContext, name: string): Promise<RoleInfo> {
+    return this.d.door.run(ctx, "policy:GetRole", async (s) => {
+      await s.authorize({ name });
+      return this.d.policy.getRole(name);
+    });
+  }
+
+  listRoles(ctx: CallContext): Promise<{ names: string[] }> {
+    return this.d.door.run(ctx, "policy:ListRoles", async (s) => {
+      await s.authorize({});
+      return { names: await this.d.policy.listRoles() };
+    });
+  }
+
+  /** Deleting a role withdraws everything issued under it: tokens, secret ids, access keys, certificates. */
+  deleteRole(ctx: CallContext, name: string, force: boolean): Promise<void> {
+    return this.d.door.run(ctx, "policy:DeleteRole", async (s) => {
+      await s.authorize({ name });
+      await this.d.policy.deleteRole(name, force);
+      await this.d.tokens.revokeRole(name);
+      await this.d.store.secretIds.deleteByRole(name);
+      await this.d.store.joinTokens.deleteByRole(name);
+      await this.d.accessKeys.deleteRole(name);
+      await this.d.store.certificates.revokeRole(name, this.d.clock.now());
+      await this.d.onRoleDeleted?.(name);
+    });
+  }
+
+  // ── simulator ────────────────────────────────────────────────────────────────────────────────
+
+  simulate(ctx: CallContext, req: SimulateRequest): Promise<SimulateResponse> {
+    return this.d.door.run(ctx, "policy:Simulate", async (s) => {
+      await s.authorize({});
+      let principal: Principal;
+      if (req.accessor !== undefined) {
+        const row = await this.d.store.tokens.getByAccessor(req.accessor);
+        if (row === undefined) throw new TesseraError("NotFound", "no token with that accessor", { field: "/accessor" });
+        principal = principalFromRow(row);
+      } else {
+        if (req.role !== undefined && (await this.d.policy.role(req.role)) === undefined) {
+          throw new TesseraError("NotFound", `no role named "${req.role}"`, { field: "/role" });
+        }
+        const method = (req.authMethod ?? "token") as AuthMethod;
+        if (!authMethods.includes(method)) throw new TesseraError("InvalidInput", `unknown auth method "${req.authMethod}"`, { field: "/authMethod" });
+        principal = {
+          id: "simulated",
+          kind: "token",
+          displayName: "simulated",
+          root: false,
+          role: req.role ?? null,
+          authMethod: method,
+          attributes: req.attributes ?? {},
+          grants: [],
+          expiresAt: null,
+          loginSource: req.source ?? ctx.source,
+        };
+      }
+      if (req.attributes !== undefined && req.accessor !== undefined) principal = { ...principal, attributes: { ...principal.attributes, ...req.attributes } };
+      let resource = {};
+      if (req.resource !== undefined) {
+        // Match a key by both its name and id when it exists; otherwise match the text as given.
+        const handle = await this.d.keys.resolve(req.resource).catch(() => undefined);
+        resource = handle ? { keyId: handle.row.id, name: handle.row.name } : { name: req.resource };
+      }
+      const time = req.time === undefined ? this.d.clock.now() : Date.parse(req.time);
+      const decision = await this.d.policy.decide({
+        principal,
+        action: req.action as Parameters<PolicyService["decide"]>[0]["action"],
+        resource,
+        source: req.source ?? ctx.source,
+        time,
+        encryptionContext: req.context,
+      });
+      return decision;
+    });
+  }
+
+  // ── tokens ───────────────────────────────────────────────────────────────────────────────────
+
+  renewSelf(ctx: CallContext): Promise<TokenInfo> {
+    return this.d.door.run(
+      ctx,
+      "auth:LookupToken",
+      async (s) => {
+        s.permitSelf();
+        if (s.principal.authMethod === "cert" || s.principal.authMethod === "access-key") {
+          throw new TesseraError("InvalidState", "only tokens can be renewed; certificates renew through /v1/auth/cert/renew");
+        }
+        return this.d.tokens.renew(s.principal.id);
+      },
+      { whileSealed: true },
+    );
+  }
+
+  // ── AppRole ──────────────────────────────────────────────────────────────────────────────────
+
+  readRoleId(ctx: CallContext, role: string): Promise<{ role: string; roleId: string }> {
+    return this.d.door.run(ctx, "auth:ReadRoleId", async (s) => {
+      await s.authorize({ name: role });
+      return this.d.approle.roleId(role);
+    });
+  }
+
+  createSecretId(ctx: CallContext, role: string, req: CreateSecretIdRequest): Promise<SecretIdResponse> {
+    return this.d.door.run(ctx, "auth:CreateSecretId", async (s) => {
+      await s.authorize({ name: role });
+      return this.d.approle.createSecretId(role, req);
+    });
+  }
+
+  revokeSecretId(ctx: CallContext, accessor: string): Promise<void> {
+    return this.d.door.run(ctx, "auth:RevokeSecretId", async (s) => {
+      await s.authorize({});
+      await this.d.approle.revokeSecretId(accessor);
+    });
+  }
+
+  loginAppRole(ctx: CallContext, roleId: string, secretId: string): Promise<LoginResponse> {
+    return this.d.door.open(ctx, "auth:Login", async (o) => {
+      const { response, role } = await this.d.approle.login(roleId, secretId, ctx.source);
+      o.identify({ id: response.accessor, kind: "service", displayName: response.displayName, role, authMethod: "approle" });
+      return response;
+    });
+  }
+
+  // ── access keys ──────────────────────────────────────────────────────────────────────────────
+
+  createAccessKey(ctx: CallContext, role: string, description: string | undefined): Promise<CreateAccessKeyResponse> {
+    return this.d.door.run(ctx, "auth:CreateAccessKey", async (s) => {
+      await s.authorize({ name: role });
+      return this.d.accessKeys.create(role, description);
+    });
+  }
+
+  listAccessKeys(ctx: CallContext): Promise<{ accessKeys: AccessKeyInfo[] }> {
+    return this.d.door.run(ctx, "auth:ListAccessKeys", async (s) => {
+      await s.authorize({});
+      return { accessKeys: await this.d.accessKeys.list() };
+    });
+  }
+
+  setAccessKeyState(ctx: CallContext, id: string, state: "Active" | "Inactive"): Promise<AccessKeyInfo> {
+    return this.d.door.run(ctx, "auth:UpdateAccessKey", async (s) => {
+      await s.authorize({});
+      return this.d.accessKeys.setState(id, state);
+    });
+  }
+
+  deleteAccessKey(ctx: CallContext, id: string): Promise<void> {
+    return this.d.door.run(ctx, "auth:DeleteAccessKey", async (s) => {
+      await s.authorize({});
+      await this.d.accessKeys.delete(id);
+    });
+  }
+}
