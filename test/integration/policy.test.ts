@@ -186,6 +186,34 @@ describe("policies and roles", () => {
   });
 });
 
+describe("context and both-ends checks", () => {
+  it("each VM derives only its own work keys", async () => {
+    await t.call("POST", "/v1/keys", { name: "vm-root" });
+    await t.call("PUT", "/v1/policies/derive-own", {
+      statements: [{ effect: "allow", actions: ["kms:Derive"], resources: ["vm-root"], conditions: { encryptionContext: { vm: "${principal.vm_id}", purpose: "*" } } }],
+    });
+    await t.call("PUT", "/v1/roles/worker", { policies: ["derive-own"] });
+    const vm7 = await principalToken("worker", { vm_id: "vm-7" });
+    expect((await t.call("POST", "/v1/keys/vm-root/derive", { context: { vm: "vm-7", purpose: "disk" } }, vm7)).status).toBe(200);
+    expect((await t.call("POST", "/v1/keys/vm-root/derive", { context: { vm: "vm-8", purpose: "disk" } }, vm7)).body.error.code).toBe("AccessDenied");
+    expect((await t.call("POST", "/v1/keys/vm-root/derive", { context: { vm: "vm-7" } }, vm7)).body.error.code).toBe("AccessDenied");
+  });
+
+  it("re-encryption is authorised on the destination before anything is decrypted", async () => {
+    await t.call("POST", "/v1/keys", { name: "src" });
+    await t.call("POST", "/v1/keys", { name: "dst" });
+    await t.call("PUT", "/v1/policies/src-only", { statements: [{ effect: "allow", actions: ["kms:ReEncrypt"], resources: ["src"] }] });
+    await t.call("PUT", "/v1/roles/mover", { policies: ["src-only"] });
+    const tok = await principalToken("mover");
+    const c = (await t.call("POST", "/v1/keys/src/encrypt", { plaintext: b64("x") })).body.ciphertext;
+    await t.app.keys.usage.flush();
+    const before = (await t.call("GET", "/v1/keys/src/versions")).body.versions[0].useCount;
+    expect((await t.call("POST", "/v1/reencrypt", { ciphertext: c, destinationKeyId: "dst" }, tok)).body.error.code).toBe("AccessDenied");
+    expect((await t.call("GET", "/v1/keys/src/versions")).body.versions[0].useCount).toBe(before);
+    expect((await t.call("POST", "/v1/reencrypt", { ciphertext: c }, tok)).status).toBe(200);
+  });
+});
+
 describe("AppRole", () => {
   it("logs in with role id + secret id, honours uses, CIDRs and the role's policies", async () => {
     await setupPaymentDb();

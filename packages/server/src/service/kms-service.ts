@@ -221,7 +221,7 @@ export class KmsService {
   encrypt(ctx: CallContext, ref: string, req: EncryptRequest): Promise<EncryptResponse> {
     return this.door.run(ctx, "kms:Encrypt", async (s) => {
       const handle = await s.resolveKey(ref);
-      await s.authorize(handle);
+      await s.authorize(handle, { context: req.context });
       return this.encryptWith(s, handle, req.plaintext, req.context);
     });
   }
@@ -247,6 +247,14 @@ export class KmsService {
 
   /** Parses, resolves, authorises and opens a ciphertext. */
   private async decryptWith(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: Action) {
+    const { parsed, handle } = await this.openCiphertext(s, ciphertextB64, context, expectedKey, action);
+    const out = this.d.keys.decrypt(handle, parsed, context);
+    s.note(out.keyId, out.keyVersion);
+    return out;
+  }
+
+  /** Parses a ciphertext, resolves its key and authorises the caller on it — no cryptography yet. */
+  private async openCiphertext(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: Action) {
     checkContext(context, action === "kms:ReEncrypt" ? "/sourceContext" : "/context");
     const bytes = Buffer.from(ciphertextB64, "base64");
     const { parsed, handle } = await this.d.keys.resolveCiphertext(bytes);
@@ -259,9 +267,7 @@ export class KmsService {
         throw new TesseraError("IncorrectKey", "the ciphertext was not encrypted under the key named in the request");
       }
     }
-    const out = this.d.keys.decrypt(handle, parsed, context);
-    s.note(out.keyId, out.keyVersion);
-    return out;
+    return { parsed, handle };
   }
 
   generateDataKey(ctx: CallContext, ref: string, req: GenerateDataKeyRequest): Promise<GenerateDataKeyResponse> {
@@ -285,7 +291,7 @@ export class KmsService {
     }
     checkContext(req.context);
     const handle = await s.resolveKey(ref);
-    await s.authorize(handle);
+    await s.authorize(handle, { context: req.context });
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
     const dataKey = random(length);
     try {
@@ -300,11 +306,14 @@ export class KmsService {
 
   reEncrypt(ctx: CallContext, req: ReEncryptRequest): Promise<ReEncryptResponse> {
     return this.door.run(ctx, "kms:ReEncrypt", async (s) => {
-      const source = await this.decryptWith(s, req.ciphertext, req.sourceContext, req.sourceKeyId, "kms:ReEncrypt");
+      const opened = await this.openCiphertext(s, req.ciphertext, req.sourceContext, req.sourceKeyId, "kms:ReEncrypt");
+      // Both ends are authorised before anything is decrypted.
+      checkContext(req.destinationContext, "/destinationContext");
+      const destination = req.destinationKeyId === undefined ? opened.handle : await s.resolveKey(req.destinationKeyId);
+      if (destination === undefined) throw new TesseraError("InvalidCiphertext");
+      await s.authorize(destination, { context: req.destinationContext });
+      const source = this.d.keys.decrypt(opened.handle, opened.parsed, req.sourceContext);
       try {
-        checkContext(req.destinationContext, "/destinationContext");
-        const destination = await s.resolveKey(req.destinationKeyId ?? source.keyId);
-        await s.authorize(destination);
         const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext);
         s.note(out.keyId, out.keyVersion);
         return {
@@ -324,7 +333,7 @@ export class KmsService {
     return this.door.run(ctx, "kms:Derive", async (s) => {
       checkContext(req.context);
       const handle = await s.resolveKey(ref);
-      await s.authorize(handle);
+      await s.authorize(handle, { context: req.context });
       const { keyVersion, key } = this.d.keys.derive(handle, req.context, req.length ?? 32, req.keyVersion);
       s.note(handle.row.id, keyVersion);
       return { keyId: handle.row.id, keyVersion, derivedKey: b64AndZero(key) };
