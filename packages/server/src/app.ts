@@ -61,6 +61,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     logger: options.logger ?? false,
     // The service's audit entry is the request record; per-request framework logs would only cost.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger (a pino child per request showed in profiles); error logs carry the request id explicitly.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: MAX_BODY_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,

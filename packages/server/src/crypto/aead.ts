@@ -3,8 +3,9 @@
  * A key version encrypts at most 2^32 messages under random nonces before rotation is due
  * (NIST SP 800-38D §8.3); docs/architecture.md states the limit.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
+import { fillRandom, random } from "./secrets.js";
 
 export const AES_256_KEY_LENGTH = 32;
 export const GCM_NONCE_LENGTH = 12;
@@ -16,7 +17,7 @@ export interface Sealed {
   sealed: Buffer;
 }
 
-export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(GCM_NONCE_LENGTH)): Sealed {
+export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = random(GCM_NONCE_LENGTH)): Sealed {
   if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
@@ -25,6 +26,27 @@ export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Arr
   const final = cipher.final();
   const tag = cipher.getAuthTag();
   return { nonce: Buffer.from(nonce), sealed: Buffer.concat([body, final, tag]) };
+}
+
+/**
+ * Seals into a caller's buffer: writes nonce ‖ ciphertext ‖ tag at `offset` of `out` (which must have
+ * room for 12 + plaintext + 16 bytes). A random nonce unless `nonce` is given (test vectors only).
+ */
+export function aesGcmSealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, offset: number, nonce?: Uint8Array): void {
+  if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
+  if (nonce === undefined) fillRandom(out, offset, GCM_NONCE_LENGTH);
+  else if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  else out.set(nonce, offset);
+  const cipher = createCipheriv("aes-256-gcm", key, out.subarray(offset, offset + GCM_NONCE_LENGTH), { authTagLength: GCM_TAG_LENGTH });
+  cipher.setAAD(aad);
+  let at = offset + GCM_NONCE_LENGTH;
+  const body = cipher.update(plaintext);
+  body.copy(out, at);
+  at += body.length;
+  const final = cipher.final();
+  final.copy(out, at);
+  at += final.length;
+  cipher.getAuthTag().copy(out, at);
 }
 
 /** Opens an AES-256-GCM box; any failure is `InvalidCiphertext` with no detail. */

@@ -3,18 +3,28 @@
  * `material` is one key version's 32-byte secret; this module never stores it.
  */
 import {
+  HEADER_LENGTH,
+  NONCE_LENGTH,
+  TAG_LENGTH,
   type CiphertextAlgorithm,
   type EncryptionContext,
   type ParsedCiphertext,
-  assembleCiphertext,
   encodeContext,
   encodeHeader,
 } from "@tessera/protocol";
-import { aesGcmOpen, aesGcmSeal, hkdfSha256, zero } from "../crypto/index.js";
+import { aesGcmOpen, aesGcmSealInto, hkdfSha256, zero } from "../crypto/index.js";
 
 const ENCRYPT_INFO = Buffer.from("tessera/v1/encrypt", "utf8");
 const DERIVE_INFO = Buffer.from("tessera/v1/derive", "utf8");
 const EMPTY = new Uint8Array(0);
+const EMPTY_CONTEXT = encodeContext(undefined);
+
+/** The canonical encoding of a context; the empty context's is shared (the hot path's common case). */
+function contextBytes(context: EncryptionContext | undefined): Uint8Array {
+  if (context === undefined) return EMPTY_CONTEXT;
+  for (const _ in context) return encodeContext(context);
+  return EMPTY_CONTEXT;
+}
 
 /** The AEAD key for a message: the material itself, or HKDF(material, context) in derived mode. */
 function messageKey(algorithm: CiphertextAlgorithm, material: Uint8Array, encodedContext: Uint8Array): { key: Uint8Array; owned: boolean } {
@@ -35,15 +45,23 @@ export interface EncryptParams {
   context: EncryptionContext | undefined;
   /** Fixed nonce, for test vectors only; production callers leave it out. */
   nonce?: Uint8Array;
+  /** The header for (algorithm, keyId, keyVersion), when the caller has it cached. */
+  header?: Uint8Array;
 }
 
-export function encryptEnvelope(p: EncryptParams): Uint8Array {
-  const header = encodeHeader(p.algorithm, p.keyId, p.keyVersion);
-  const context = encodeContext(p.context);
+/** Builds the whole ciphertext in one buffer: header ‖ nonce ‖ AES-GCM output ‖ tag. */
+export function encryptEnvelope(p: EncryptParams): Buffer {
+  const header = p.header ?? encodeHeader(p.algorithm, p.keyId, p.keyVersion);
+  const context = contextBytes(p.context);
   const { key, owned } = messageKey(p.algorithm, p.material, context);
   try {
-    const { nonce, sealed } = aesGcmSeal(key, p.plaintext, Buffer.concat([header, context]), p.nonce);
-    return assembleCiphertext(header, nonce, sealed);
+    const aad = Buffer.allocUnsafe(header.length + context.length);
+    aad.set(header, 0);
+    aad.set(context, header.length);
+    const out = Buffer.allocUnsafe(HEADER_LENGTH + NONCE_LENGTH + p.plaintext.length + TAG_LENGTH);
+    out.set(header, 0);
+    aesGcmSealInto(key, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
+    return out;
   } finally {
     if (owned) zero(key);
   }
@@ -51,7 +69,7 @@ export function encryptEnvelope(p: EncryptParams): Uint8Array {
 
 /** Opens a parsed ciphertext; wrong key, context or any changed byte → `InvalidCiphertext`. */
 export function decryptEnvelope(parsed: ParsedCiphertext, material: Uint8Array, context: EncryptionContext | undefined): Buffer {
-  const encoded = encodeContext(context);
+  const encoded = contextBytes(context);
   const { key, owned } = messageKey(parsed.algorithm, material, encoded);
   try {
     return aesGcmOpen(key, parsed.nonce, parsed.sealed, Buffer.concat([parsed.header, encoded]));

@@ -235,7 +235,15 @@ export class KeyService {
     const algorithm = algorithmFor(row, context);
     const material = handle.material(row.primaryVersion);
     if (material === undefined) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
-    const ciphertext = encryptEnvelope({ algorithm, keyId: row.id, keyVersion: row.primaryVersion, material, plaintext, context });
+    const ciphertext = encryptEnvelope({
+      algorithm,
+      keyId: row.id,
+      keyVersion: row.primaryVersion,
+      material,
+      plaintext,
+      context,
+      header: handle.header(algorithm, row.primaryVersion),
+    });
     this.usage.record(row.id, row.primaryVersion);
     return { keyId: row.id, keyVersion: row.primaryVersion, ciphertext };
   }

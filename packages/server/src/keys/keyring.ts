@@ -3,7 +3,7 @@
  * first use and kept while unsealed, so encrypt/decrypt touch no storage. Sealing zeroes every
  * buffer. Writes go through KeyService, which invalidates the entry it changed.
  */
-import { TesseraError, isUuid } from "@tessera/protocol";
+import { TesseraError, algorithmIds, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
 import { keyVersionAad, openRecord } from "../format/keyring-record.js";
 import type { Barrier } from "../seal/index.js";
@@ -12,6 +12,7 @@ import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js
 /** A key as the hot path sees it: its row, its versions' states and their material. */
 export class KeyHandle {
   private wiped = false;
+  private readonly headers = new Map<number, Uint8Array>();
 
   constructor(
     readonly row: KeyRow,
@@ -24,6 +25,17 @@ export class KeyHandle {
     // A handle wiped by a seal (or a superseding write) must never hand out zeroed bytes.
     if (this.wiped) throw new TesseraError("Sealed", "the keyring was sealed or changed during the request; retry");
     return this.materials.get(version);
+  }
+
+  /** The ciphertext header for one of this key's versions (cached: it is the same for every message). */
+  header(algorithm: CiphertextAlgorithm, version: number): Uint8Array {
+    const slot = version * 256 + algorithmIds[algorithm];
+    let h = this.headers.get(slot);
+    if (h === undefined) {
+      h = encodeHeader(algorithm, this.row.id, version);
+      this.headers.set(slot, h);
+    }
+    return h;
   }
 
   wipe(): void {

@@ -4,7 +4,6 @@
  * transactions are serialised by a queue: while one transaction is open no other statement runs on
  * the connection. The file itself is guarded by SQLite's own locking against other processes.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import Database from "better-sqlite3";
 import { TesseraError } from "@tessera/protocol";
 import type {
@@ -561,8 +560,6 @@ export class SqliteStore implements Store {
   private readonly db: Db;
   private readonly repos: SqliteRepositories;
   private readonly queue = new Queue();
-  /** Set inside a transaction: a call to the store's own (queued) repositories there would wait forever. */
-  private readonly insideTransaction = new AsyncLocalStorage<true>();
   private ready = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -591,10 +588,7 @@ export class SqliteStore implements Store {
   private serialised<R extends object>(repo: R): R {
     const out: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(repo)) {
-      out[name] = (...args: unknown[]) => {
-        if (this.insideTransaction.getStore()) return Promise.reject(new Error("inside transaction(fn), use the repositories passed to fn"));
-        return this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
-      };
+      out[name] = (...args: unknown[]) => this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
     }
     return out as R;
   }
@@ -622,11 +616,13 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
-    if (this.insideTransaction.getStore()) return Promise.reject(new Error("transactions do not nest; use the repositories passed to fn"));
     return this.queue.run(async () => {
       this.db.exec("BEGIN IMMEDIATE");
       try {
-        const result = await this.insideTransaction.run(true, () => fn(this.repos));
+        // Inside fn, use the repositories passed to it: the store's own methods wait for this
+        // transaction to end and would never run. (An AsyncLocalStorage guard for that mistake
+        // cost every request of the process a promise hook; see docs/performance.md.)
+        const result = await fn(this.repos);
         this.db.exec("COMMIT");
         return result;
       } catch (err) {

@@ -1,0 +1,489 @@
+/**
+ * HTTP benchmark: Tessera's Encrypt and GenerateDataKey against a bare node:http server that parses
+ * and answers JSON of the same size (bench/bare-server.mjs), measured in the same run, each server in
+ * its own process and the load generator (autocannon, keep-alive) in this one. Prints a table, the
+ * ratios tessera/bare and restricted-token/root-token, checks the aims of docs/performance.md, and
+ * writes bench/results/latest.json. Any socket error, timeout or non-2xx answer fails the run.
+ *
+ *   npm run bench                       # builds, then runs this file
+ *   BENCH_SECONDS=10                    # measured seconds per scenario (default 10)
+ *   BENCH_WARMUP_SECONDS=3              # unmeasured warm-up before each scenario (default 3)
+ *   BENCH_CONNECTIONS=1,16,64           # encrypt runs at each; datakey and the aims use the largest
+ *   BENCH_ONLY=encrypt,datakey          # which operations to run (default both)
+ *   BENCH_PLAINTEXT_BYTES=256           # Encrypt plaintext size (default 256)
+ *   BENCH_RESTRICTED_GRANTS='[…]'       # grants of the policy-checked token (default: Encrypt and
+ *                                       # GenerateDataKey on bench-key only)
+ *   BENCH_ROOT_TOKEN=tsr_…              # the dev server's root token (default: random)
+ *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
+ *                                       # (summarise with bench/cpu-profile-summary.mjs)
+ *
+ * Besides throughput and latency it reports, per scenario, the CPU time the server process spent per
+ * request and how busy the server, the load generator and everything else on the machine were (in
+ * cores, from Linux /proc): whether a number is limited by the server or by the load generator
+ * sharing the machine, and how much other work disturbed it.
+ */
+import { execFileSync, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(here, "results");
+
+// ── configuration ───────────────────────────────────────────────────────────────────────────────
+
+function envInt(name, fallback, min, max) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+  return n;
+}
+
+const KEY_NAME = "bench-key";
+const config = {
+  seconds: envInt("BENCH_SECONDS", 10, 1, 600),
+  warmupSeconds: envInt("BENCH_WARMUP_SECONDS", 3, 0, 60),
+  connections: (process.env.BENCH_CONNECTIONS || "1,16,64").split(",").map((c) => {
+    const n = Number(c.trim());
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`BENCH_CONNECTIONS must list integers in 1..1024, got "${c}"`);
+    return n;
+  }),
+  only: new Set((process.env.BENCH_ONLY || "encrypt,datakey").split(",").map((s) => s.trim())),
+  plaintextBytes: envInt("BENCH_PLAINTEXT_BYTES", 256, 1, 4096),
+  restrictedGrants: JSON.parse(
+    process.env.BENCH_RESTRICTED_GRANTS || JSON.stringify([{ actions: ["kms:Encrypt", "kms:GenerateDataKey"], resources: [KEY_NAME] }]),
+  ),
+  rootToken: process.env.BENCH_ROOT_TOKEN || `tsr_bench_${randomBytes(24).toString("hex")}`,
+  cpuProfile: process.env.BENCH_CPU_PROF === "1",
+};
+for (const op of config.only) if (op !== "encrypt" && op !== "datakey") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey)`);
+const mainConnections = Math.max(...config.connections);
+
+/** The aims from the issue, checked at `mainConnections`. */
+const AIMS = { encryptRatioMin: 0.5, p99MaxMs: 10 };
+
+// ── child processes ─────────────────────────────────────────────────────────────────────────────
+
+const children = new Set();
+
+/** Forks a server script; resolves once `ready` says so. Output is kept (last 8 KiB) for errors. */
+function startChild(name, script, { env, execArgv = [] }) {
+  const child = fork(join(here, script), [], {
+    env: { ...process.env, ...env },
+    execArgv,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  let output = "";
+  const keep = (chunk) => {
+    output = (output + chunk.toString()).slice(-8192);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const entry = { name, child, exited, output: () => output };
+  children.add(entry);
+  exited.then(() => children.delete(entry));
+  return entry;
+}
+
+async function stopChild(entry, graceMs = 5000) {
+  if (entry.child.exitCode !== null || entry.child.signalCode !== null) return;
+  entry.child.kill("SIGTERM");
+  const timer = setTimeout(() => entry.child.kill("SIGKILL"), graceMs);
+  await entry.exited;
+  clearTimeout(timer);
+}
+
+const stopAll = () => Promise.all([...children].map((c) => stopChild(c)));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Rejects if the child exits before `promise` settles. */
+function unlessExits(entry, promise) {
+  return Promise.race([
+    promise,
+    entry.exited.then(({ code, signal }) => {
+      throw new Error(`${entry.name} exited early (code ${code}, signal ${signal}):\n${entry.output()}`);
+    }),
+  ]);
+}
+
+function profileArgs(name) {
+  if (!config.cpuProfile) return [];
+  const dir = join(resultsDir, "prof", name);
+  mkdirSync(dir, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}
+
+async function startTessera() {
+  const port = await freePort();
+  const entry = startChild("tessera", "tessera-server.mjs", {
+    env: { BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: config.rootToken },
+    execArgv: profileArgs("tessera"),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await unlessExits(
+    entry,
+    (async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          if ((await fetch(`${url}/v1/sys/health`)).status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error(`tessera did not become healthy within 30 s:\n${entry.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })(),
+  );
+  return { entry, url };
+}
+
+async function startBare(shapes) {
+  const entry = startChild("bare", "bare-server.mjs", { env: { BENCH_SHAPES: JSON.stringify(shapes) }, execArgv: profileArgs("bare") });
+  const port = await unlessExits(
+    entry,
+    new Promise((resolve, reject) => {
+      entry.child.once("message", (m) => resolve(m.port));
+      setTimeout(() => reject(new Error(`bare server did not start within 10 s:\n${entry.output()}`)), 10_000).unref();
+    }),
+  );
+  return { entry, url: `http://127.0.0.1:${port}` };
+}
+
+// ── HTTP set-up calls ───────────────────────────────────────────────────────────────────────────
+
+async function call(base, method, path, token, body, expectStatus) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { "x-tessera-token": token } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== expectStatus) throw new Error(`${method} ${path}: expected ${expectStatus}, got ${res.status}: ${text}`);
+  return { text, json: text ? JSON.parse(text) : undefined };
+}
+
+// ── measurement ─────────────────────────────────────────────────────────────────────────────────
+
+let clockTicksPerSecond;
+/** CPU time a process has used so far, in ms, from /proc; undefined elsewhere. */
+function processCpuMs(pid) {
+  try {
+    clockTicksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // After "pid (comm) ", utime and stime are the 12th and 13th fields (proc(5): 14 and 15).
+    return { user: (Number(fields[11]) * 1000) / clockTicksPerSecond, system: (Number(fields[12]) * 1000) / clockTicksPerSecond };
+  } catch {
+    return undefined;
+  }
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+/**
+ * One autocannon run. Latencies are taken from every 2xx response with sub-millisecond resolution
+ * (autocannon's own histogram keeps whole milliseconds only).
+ */
+async function load({ url, token, body, connections, seconds, serverPid }) {
+  const latencies = [];
+  const serverCpuBefore = processCpuMs(serverPid);
+  const machineBefore = machineBusyMs();
+  const clientCpuBefore = process.cpuUsage();
+  const instance = autocannon({
+    url,
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { "x-tessera-token": token } : {}) },
+    body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+  });
+  instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+  });
+  const r = await instance;
+  const serverCpuAfter = serverCpuBefore === undefined ? undefined : processCpuMs(serverPid);
+  const serverUserMs = serverCpuAfter === undefined ? undefined : serverCpuAfter.user - serverCpuBefore.user;
+  const serverSystemMs = serverCpuAfter === undefined ? undefined : serverCpuAfter.system - serverCpuBefore.system;
+  const serverCpuMs = serverCpuAfter === undefined ? undefined : serverUserMs + serverSystemMs;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+  const machineMs = machineBefore === undefined ? undefined : machineBusyMs() - machineBefore;
+  // Everything else on the machine (other people's tests, the idle server): noise to report.
+  const otherCpuMs = machineMs === undefined || serverCpuMs === undefined ? undefined : Math.max(0, machineMs - serverCpuMs - clientCpuMs);
+  const sorted = Float64Array.from(latencies).sort();
+  const mean = sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1);
+  return {
+    requestsPerSecond: Math.round(sorted.length / r.duration),
+    requests: sorted.length,
+    durationSeconds: r.duration,
+    latencyMs: {
+      mean: round(mean, 3),
+      p50: round(percentile(sorted, 0.5), 3),
+      p90: round(percentile(sorted, 0.9), 3),
+      p99: round(percentile(sorted, 0.99), 3),
+      max: round(sorted[sorted.length - 1] ?? NaN, 3),
+    },
+    // Fraction of one core; the machine has cpus().length of them.
+    serverCpu: serverCpuMs === undefined ? null : round(serverCpuMs / 1000 / r.duration, 2),
+    clientCpu: round(clientCpuMs / 1000 / r.duration, 2),
+    otherCpu: otherCpuMs === undefined ? null : round(otherCpuMs / 1000 / r.duration, 2),
+    serverCpuUsPerRequest: serverCpuMs === undefined || sorted.length === 0 ? null : round((serverCpuMs * 1000) / sorted.length, 1),
+    // Of which in the kernel (socket reads and writes, mostly).
+    serverSystemCpuUsPerRequest: serverCpuMs === undefined || sorted.length === 0 ? null : round((serverSystemMs * 1000) / sorted.length, 1),
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    statusCodes: r.statusCodeStats,
+  };
+}
+
+const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Busy CPU time of the whole machine so far, in ms (all cores), from /proc/stat; undefined elsewhere. */
+function machineBusyMs() {
+  try {
+    clockTicksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = ticks.slice(0, 8).reduce((a, b) => a + b, 0) - ticks[3] - ticks[4];
+    return (busy * 1000) / clockTicksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+// ── the run ─────────────────────────────────────────────────────────────────────────────────────
+
+function scenarios(tessera, bare, restrictedToken) {
+  const encryptPath = `/v1/keys/${KEY_NAME}/encrypt`;
+  const datakeyPath = `/v1/keys/${KEY_NAME}/generate-data-key`;
+  const encryptBody = JSON.stringify({ plaintext: randomBytes(config.plaintextBytes).toString("base64") });
+  const datakeyBody = JSON.stringify({ keySpec: "AES_256" });
+  const list = [];
+  if (config.only.has("encrypt")) {
+    for (const c of config.connections) {
+      list.push({ name: "bare (encrypt-shaped)", op: "encrypt", target: "bare", token: "none", connections: c, url: bare.url + encryptPath, body: encryptBody, pid: bare.entry.child.pid });
+      list.push({ name: "tessera encrypt, root token", op: "encrypt", target: "tessera", token: "root", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: tessera.entry.child.pid });
+      list.push({ name: "tessera encrypt, restricted token", op: "encrypt", target: "tessera", token: "restricted", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: restrictedToken, pid: tessera.entry.child.pid });
+    }
+  }
+  if (config.only.has("datakey")) {
+    list.push({ name: "bare (datakey-shaped)", op: "datakey", target: "bare", token: "none", connections: mainConnections, url: bare.url + datakeyPath, body: datakeyBody, pid: bare.entry.child.pid });
+    list.push({ name: "tessera generate-data-key, root", op: "datakey", target: "tessera", token: "root", connections: mainConnections, url: tessera.url + datakeyPath, body: datakeyBody, auth: config.rootToken, pid: tessera.entry.child.pid });
+  }
+  return list;
+}
+
+function machine() {
+  let cpuModel = cpus()[0]?.model ?? "unknown";
+  try {
+    cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpuModel;
+  } catch {
+    // not Linux
+  }
+  return { cpus: cpus().length, cpuModel, node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+function printTable(rows) {
+  const head = ["scenario", "conns", "req/s", "mean ms", "p50 ms", "p99 ms", "max ms", "server CPU µs/req (sys)", "server CPU", "client CPU", "other CPU", "errors", "non-2xx"];
+  const lines = rows.map((r) => [
+    r.name,
+    String(r.connections),
+    String(r.requestsPerSecond),
+    r.latencyMs.mean.toFixed(2),
+    r.latencyMs.p50.toFixed(2),
+    r.latencyMs.p99.toFixed(2),
+    r.latencyMs.max.toFixed(2),
+    r.serverCpuUsPerRequest === null ? "n/a" : `${r.serverCpuUsPerRequest.toFixed(1)} (${r.serverSystemCpuUsPerRequest.toFixed(1)})`,
+    r.serverCpu === null ? "n/a" : `${Math.round(r.serverCpu * 100)}%`,
+    `${Math.round(r.clientCpu * 100)}%`,
+    r.otherCpu === null ? "n/a" : `${Math.round(r.otherCpu * 100)}%`,
+    String(r.errors + r.timeouts),
+    String(r.non2xx),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells) => "| " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ") + " |";
+  console.log(fmt(head));
+  console.log("|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|");
+  for (const l of lines) console.log(fmt(l));
+}
+
+function ratios(rows) {
+  const find = (op, target, token, c) => rows.find((r) => r.op === op && r.target === target && r.token === token && r.connections === c);
+  const out = [];
+  for (const c of config.connections) {
+    const bare = find("encrypt", "bare", "none", c);
+    const root = find("encrypt", "tessera", "root", c);
+    const restricted = find("encrypt", "tessera", "restricted", c);
+    if (bare && root) out.push({ name: `encrypt tessera(root)/bare @${c}`, connections: c, value: round(root.requestsPerSecond / bare.requestsPerSecond, 3) });
+    if (bare && restricted) out.push({ name: `encrypt tessera(restricted)/bare @${c}`, connections: c, value: round(restricted.requestsPerSecond / bare.requestsPerSecond, 3) });
+    if (root && restricted) out.push({ name: `encrypt restricted/root @${c}`, connections: c, value: round(restricted.requestsPerSecond / root.requestsPerSecond, 3) });
+  }
+  const bareDk = find("datakey", "bare", "none", mainConnections);
+  const rootDk = find("datakey", "tessera", "root", mainConnections);
+  if (bareDk && rootDk) out.push({ name: `generate-data-key tessera/bare @${mainConnections}`, connections: mainConnections, value: round(rootDk.requestsPerSecond / bareDk.requestsPerSecond, 3) });
+  return out;
+}
+
+function aims(rows) {
+  const at = (op, target, token) => rows.find((r) => r.op === op && r.target === target && r.token === token && r.connections === mainConnections);
+  const out = [];
+  const bare = at("encrypt", "bare", "none");
+  for (const token of ["root", "restricted"]) {
+    const t = at("encrypt", "tessera", token);
+    if (!t) continue;
+    if (bare) {
+      const ratio = round(t.requestsPerSecond / bare.requestsPerSecond, 3);
+      out.push({ aim: `encrypt (${token}) throughput >= ${AIMS.encryptRatioMin} x bare @${mainConnections}`, value: ratio, met: ratio >= AIMS.encryptRatioMin });
+    }
+    out.push({ aim: `encrypt (${token}) p99 < ${AIMS.p99MaxMs} ms @${mainConnections}`, value: t.latencyMs.p99, met: t.latencyMs.p99 < AIMS.p99MaxMs });
+  }
+  return out;
+}
+
+async function main() {
+  const started = new Date();
+  const load1Before = loadavg();
+  console.log(
+    `Tessera HTTP benchmark: ${config.seconds} s per scenario after ${config.warmupSeconds} s warm-up; ` +
+      `connections ${config.connections.join(", ")}; ${config.plaintextBytes}-byte plaintext; load average ${load1Before.map((l) => l.toFixed(2)).join(" ")}`,
+  );
+  const m = machine();
+  console.log(`${started.toISOString()}; ${m.cpus} CPUs (${m.cpuModel}); node ${m.node}; ${m.platform}`);
+
+  const tessera = await startTessera();
+  await call(tessera.url, "POST", "/v1/keys", config.rootToken, { name: KEY_NAME }, 201);
+
+  // Sanity: the operations work, the restricted token is policy-checked (not root), and the
+  // baseline answers the same number of bytes.
+  const plaintext = randomBytes(config.plaintextBytes).toString("base64");
+  const enc = await call(tessera.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, config.rootToken, { plaintext }, 200);
+  const dec = await call(tessera.url, "POST", "/v1/decrypt", config.rootToken, { ciphertext: enc.json.ciphertext }, 200);
+  if (dec.json.plaintext !== plaintext) throw new Error("sanity check failed: decrypt(encrypt(x)) != x");
+  const dk = await call(tessera.url, "POST", `/v1/keys/${KEY_NAME}/generate-data-key`, config.rootToken, { keySpec: "AES_256" }, 200);
+  const created = await call(
+    tessera.url,
+    "POST",
+    "/v1/auth/tokens",
+    config.rootToken,
+    { ttlSeconds: 3600, displayName: "bench-restricted", grants: config.restrictedGrants },
+    201,
+  );
+  const restrictedToken = created.json.token;
+  if (created.json.root !== false) throw new Error("sanity check failed: the restricted token is a root token");
+  await call(tessera.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, restrictedToken, { plaintext }, 200);
+  await call(tessera.url, "POST", "/v1/decrypt", restrictedToken, { ciphertext: enc.json.ciphertext }, 403);
+
+  const bare = await startBare({
+    encrypt: { keyId: enc.json.keyId, keyVersion: enc.json.keyVersion, ciphertextLength: enc.json.ciphertext.length },
+    datakey: { keyId: dk.json.keyId, keyVersion: dk.json.keyVersion, ciphertextLength: dk.json.ciphertext.length, plaintextLength: dk.json.plaintext.length },
+  });
+  const bareEnc = await call(bare.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, undefined, { plaintext }, 200);
+  const bareDk = await call(bare.url, "POST", `/v1/keys/${KEY_NAME}/generate-data-key`, undefined, { keySpec: "AES_256" }, 200);
+  if (bareEnc.text.length !== enc.text.length || bareDk.text.length !== dk.text.length) {
+    throw new Error(`sanity check failed: bare answers ${bareEnc.text.length}/${bareDk.text.length} bytes, tessera ${enc.text.length}/${dk.text.length}`);
+  }
+  console.log(`encrypt answer ${enc.text.length} bytes, generate-data-key answer ${dk.text.length} bytes (same from both servers)\n`);
+
+  const rows = [];
+  for (const s of scenarios(tessera, bare, restrictedToken)) {
+    process.stdout.write(`${s.name} @${s.connections} … `);
+    if (config.warmupSeconds > 0) await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.warmupSeconds });
+    const r = await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.seconds, serverPid: s.pid });
+    console.log(`${r.requestsPerSecond} req/s, p99 ${r.latencyMs.p99.toFixed(2)} ms`);
+    const { url: _url, body: _body, auth: _auth, pid: _pid, ...meta } = s;
+    rows.push({ ...meta, ...r });
+  }
+
+  const load1After = loadavg();
+  console.log("");
+  printTable(rows);
+  const rs = ratios(rows);
+  console.log("\nratios (throughput):");
+  for (const r of rs) console.log(`  ${r.name.padEnd(42)} ${r.value.toFixed(3)}`);
+  const as = aims(rows);
+  console.log("\naims:");
+  for (const a of as) console.log(`  ${a.met ? "MET " : "MISS"}  ${a.aim.padEnd(46)} (${a.value})`);
+
+  // More than a tenth of a core of other work during a scenario makes the numbers hard to compare.
+  const disturbed = rows.filter((r) => r.otherCpu !== null && r.otherCpu > 0.1);
+  if (disturbed.length > 0) {
+    console.log(
+      `\nWARNING: other processes used CPU during ${disturbed.length} of ${rows.length} scenarios ` +
+        `(up to ${Math.round(Math.max(...disturbed.map((r) => r.otherCpu)) * 100)}% of a core); re-run on a quiet machine before quoting these numbers.`,
+    );
+  }
+
+  const failed = rows.filter((r) => r.errors + r.timeouts + r.non2xx > 0);
+  const result = {
+    date: started.toISOString(),
+    machine: m,
+    loadAverage: { before: load1Before.map((l) => round(l, 2)), after: load1After.map((l) => round(l, 2)) },
+    config: { ...config, only: [...config.only], rootToken: undefined },
+    rows,
+    ratios: rs,
+    aims: as,
+    disturbed: disturbed.length > 0,
+    ok: failed.length === 0,
+  };
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nload average ${load1After.map((l) => l.toFixed(2)).join(" ")}; wrote bench/results/latest.json`);
+
+  if (failed.length > 0) {
+    throw new Error(
+      "requests failed: " + failed.map((r) => `${r.name} @${r.connections}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}`).join("; "),
+    );
+  }
+}
+
+// Everything stops by itself: a watchdog well past the planned duration kills the children and exits.
+const planned =
+  (config.only.has("encrypt") ? 3 * config.connections.length : 0) + (config.only.has("datakey") ? 2 : 0);
+const budgetMs = (planned * (config.seconds + config.warmupSeconds) + 120) * 1000;
+const watchdog = setTimeout(() => {
+  console.error(`\nbench: still running after ${budgetMs / 1000} s; giving up`);
+  void stopAll().finally(() => process.exit(2));
+}, budgetMs);
+watchdog.unref();
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    console.error(`\nbench: ${signal}, stopping`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  console.error(`\nbench FAILED: ${err instanceof Error ? err.message : String(err)}`);
+  exitCode = 1;
+} finally {
+  await stopAll();
+  clearTimeout(watchdog);
+}
+process.exit(exitCode);
