@@ -9,6 +9,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
 import { Authenticator } from "./identity/authenticator.js";
+import { JwtService } from "./identity/jwt-service.js";
 import { TokenService } from "./identity/token-service.js";
 import { PolicyService } from "./policy/index.js";
 import { Door } from "./service/door.js";
@@ -79,10 +80,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   if (options.logRequests) sinks.push(new LogAuditSink((entry) => http.log.info({ audit: entry }, "request")));
   const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
   const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
+  const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
   const authenticator = new Authenticator(tokens);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: new Auditor(sinks), clock });
   const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
-  const identity = new IdentityService({ door, policy, tokens, approle, accessKeys, keys, store, clock });
+  const identity = new IdentityService({ door, policy, tokens, approle, jwt, accessKeys, keys, store, clock });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(

@@ -18,6 +18,7 @@ import {
 import type { Clock } from "../clock.js";
 import type { AccessKeyService } from "../identity/access-key-service.js";
 import type { AppRoleService } from "../identity/approle-service.js";
+import type { JwtService } from "../identity/jwt-service.js";
 import { authMethods, type AuthMethod, type Principal } from "../identity/principal.js";
 import { principalFromRow, type TokenService } from "../identity/token-service.js";
 import type { PolicyService, RoleInfo } from "../policy/index.js";
@@ -30,6 +31,7 @@ export interface IdentityServiceDeps {
   policy: PolicyService;
   tokens: TokenService;
   approle: AppRoleService;
+  jwt: JwtService;
   accessKeys: AccessKeyService;
   keys: Pick<KeyService, "resolve">;
   store: Pick<Store, "tokens" | "secretIds" | "certificates" | "joinTokens">;
@@ -201,6 +203,44 @@ export class IdentityService {
     return this.d.door.open(ctx, "auth:Login", async (o) => {
       const { response, role } = await this.d.approle.login(roleId, secretId, ctx.source);
       o.identify({ id: response.accessor, kind: "service", displayName: response.displayName, role, authMethod: "approle" });
+      return response;
+    });
+  }
+
+  // ── JWT / OIDC ───────────────────────────────────────────────────────────────────────────────
+
+  putJwtIssuer(ctx: CallContext, name: string, config: unknown) {
+    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
+      await s.authorize({ name });
+      return this.d.jwt.putIssuer(name, config);
+    });
+  }
+
+  getJwtIssuer(ctx: CallContext, name: string) {
+    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
+      await s.authorize({ name });
+      return this.d.jwt.getIssuer(name);
+    });
+  }
+
+  listJwtIssuers(ctx: CallContext): Promise<{ names: string[] }> {
+    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
+      await s.authorize({});
+      return { names: await this.d.jwt.listIssuers() };
+    });
+  }
+
+  deleteJwtIssuer(ctx: CallContext, name: string): Promise<void> {
+    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
+      await s.authorize({ name });
+      await this.d.jwt.deleteIssuer(name);
+    });
+  }
+
+  loginJwt(ctx: CallContext, role: string, jwt: string): Promise<LoginResponse> {
+    return this.d.door.open(ctx, "auth:Login", async (o) => {
+      const response = await this.d.jwt.login(role, jwt, ctx.source);
+      o.identify({ id: response.accessor, kind: "workload", displayName: response.displayName, role, authMethod: "jwt" });
       return response;
     });
   }
