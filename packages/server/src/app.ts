@@ -10,6 +10,9 @@ import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
 import { Authenticator } from "./identity/authenticator.js";
 import { JwtService } from "./identity/jwt-service.js";
+import { CertificateAuthority } from "./identity/ca.js";
+import { MachineIdentity } from "./identity/machine-identity.js";
+import { MachineIdentityService } from "./service/machine-identity-service.js";
 import { TokenService } from "./identity/token-service.js";
 import { PolicyService } from "./policy/index.js";
 import { Door } from "./service/door.js";
@@ -28,6 +31,8 @@ export interface AppOptions {
   /** Fastify logger options; false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
   https?: { cert: Buffer; key: Buffer } | null;
+  /** SPIFFE trust domain named in instance certificates (default tessera.local). */
+  trustDomain?: string;
   auditSinks?: AuditSink[];
   /** Log one audit line per request through the server logger. */
   logRequests?: boolean;
@@ -70,7 +75,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key, minVersion: "TLSv1.2" as const } } : {}),
+    // Client certificates are requested, not required: VMs authenticate with them (checked behind the
+    // door against Tessera's CA), everyone else with tokens or signatures.
+    ...(options.https
+      ? { https: { cert: options.https.cert, key: options.https.key, minVersion: "TLSv1.2" as const, requestCert: true, rejectUnauthorized: false } }
+      : {}),
   }) as unknown as FastifyInstance;
 
   const keys = new KeyService(store, barrier, clock);
@@ -81,10 +90,24 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
   const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
   const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
-  const authenticator = new Authenticator(tokens);
+  const ca = new CertificateAuthority(store, barrier, clock, options.trustDomain ?? "tessera.local");
+  const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, policy, tokens, clock);
+  const authenticator = new Authenticator(tokens, machineIdentity);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: new Auditor(sinks), clock });
   const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
-  const identity = new IdentityService({ door, policy, tokens, approle, jwt, accessKeys, keys, store, clock });
+  const identity = new IdentityService({
+    door,
+    policy,
+    tokens,
+    approle,
+    jwt,
+    accessKeys,
+    keys,
+    store,
+    clock,
+    onRoleDeleted: async () => machineIdentity.forgetRevocations(),
+  });
+  const machines = new MachineIdentityService(door, machineIdentity);
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
@@ -102,7 +125,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
   });
 
-  await http.register(nativeApi, { service, identity });
+  await http.register(nativeApi, { service, identity, machines });
 
   let closed = false;
   return {

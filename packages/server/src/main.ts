@@ -50,6 +50,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       logRequests: false,
       schedulerIntervalMs: 30_000,
       usageFlushIntervalMs: 5_000,
+      trustDomain: "tessera.local",
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -63,6 +64,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     logRequests: config.logRequests,
     schedulerIntervalMs: config.schedulerIntervalMs,
     usageFlushIntervalMs: config.usageFlushIntervalMs,
+    trustDomain: config.trustDomain,
   });
 
   let dev: DevState | undefined;

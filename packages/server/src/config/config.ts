@@ -38,6 +38,8 @@ export const ConfigSchema = Type.Object(
     log_requests: Type.Optional(Type.Boolean()),
     scheduler_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     usage_flush_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    /** SPIFFE trust domain of instance certificates (spiffe://<trust_domain>/vm/<vm id>). */
+    trust_domain: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]{0,252}$" })),
   },
   strict,
 );
@@ -52,6 +54,7 @@ export interface ServerConfig {
   logRequests: boolean;
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
+  trustDomain: string;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +101,7 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     logRequests: c.log_requests ?? false,
     schedulerIntervalMs: (c.scheduler_interval_seconds ?? 30) * 1000,
     usageFlushIntervalMs: (c.usage_flush_interval_seconds ?? 5) * 1000,
+    trustDomain: c.trust_domain ?? "tessera.local",
   };
 }
 

@@ -10,6 +10,8 @@ import type { CallContext, KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import { callContext } from "./context.js";
 import { identityRoutes } from "./identity-routes.js";
+import { certRoutes } from "./cert-routes.js";
+import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 
@@ -24,9 +26,10 @@ const ListQuery = Type.Object(
 export interface NativeApiOptions {
   service: KmsService;
   identity: IdentityService;
+  machines: MachineIdentityService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, identity, machines }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -147,4 +150,5 @@ export async function nativeApi(app: FastifyInstance, { service, identity }: Nat
   });
 
   await identityRoutes(app, { identity });
+  await certRoutes(app, { machines });
 }

@@ -1,0 +1,213 @@
+/**
+ * VM identity: single-use join tokens → instance certificates from Tessera's CA → mutual TLS.
+ *
+ * An operator mints a join token bound to a role (stored hashed, spent in one SQL statement, so a
+ * second use always fails). A VM generates its key pair locally and exchanges the token and a CSR for
+ * a short-lived certificate naming `spiffe://<trust domain>/vm/<vm id>`; the certificate's serial,
+ * VM and role are recorded. Presenting that certificate over TLS authenticates the VM; revoking the
+ * VM or the serial stops it at once (an in-memory revocation set, updated by every revocation here).
+ */
+import { randomBytes } from "node:crypto";
+import { TesseraError, type LoginResponse } from "@tessera/protocol";
+import { randomId } from "../crypto/index.js";
+import { iso, type Clock } from "../clock.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, type PolicyService } from "../policy/policy-service.js";
+import type { CertificateRepo, SpendableRepo } from "../store/index.js";
+import type { CredentialAuthenticator } from "./authenticator.js";
+import { VM_ID_PATTERN, type CertificateAuthority } from "./ca.js";
+import type { Principal } from "./principal.js";
+import { hashSecret, type TokenService } from "./token-service.js";
+
+export const DEFAULT_CERT_TTL_SECONDS = 86_400;
+export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 900;
+
+export interface JoinTokenInfo {
+  accessor: string;
+  role: string;
+  vmId: string | null;
+  expiresAt: string | null;
+  usesLeft: number | null;
+  createdAt: string;
+}
+
+export interface EnrolledCertificate {
+  certificate: string;
+  caCertificate: string;
+  serial: string;
+  vmId: string;
+  role: string;
+  expiresAt: string;
+}
+
+export class MachineIdentity implements CredentialAuthenticator<Buffer> {
+  private revoked: Set<string> | undefined;
+  private readonly known = new Map<string, { role: string; vmId: string }>();
+
+  constructor(
+    readonly ca: CertificateAuthority,
+    private readonly joinTokens: SpendableRepo,
+    private readonly certificates: CertificateRepo,
+    private readonly policy: PolicyService,
+    private readonly tokens: TokenService,
+    private readonly clock: Clock,
+  ) {}
+
+  // ── join tokens ──────────────────────────────────────────────────────────────────────────────
+
+  async createJoinToken(role: string, options: { ttlSeconds?: number; uses?: number; vmId?: string }): Promise<JoinTokenInfo & { joinToken: string }> {
+    if ((await this.policy.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
+    if (options.vmId !== undefined && !VM_ID_PATTERN.test(options.vmId)) {
+      throw new TesseraError("InvalidInput", "vm ids are 1–128 letters, digits and _ . -", { field: "/vmId" });
+    }
+    const now = this.clock.now();
+    const joinToken = "tsj_" + randomId(32);
+    const row = {
+      hash: hashSecret(joinToken),
+      accessor: "joina_" + randomId(12),
+      role,
+      usesLeft: options.uses ?? 1,
+      expiresAt: now + (options.ttlSeconds ?? DEFAULT_JOIN_TOKEN_TTL_SECONDS) * 1000,
+      createdAt: now,
+      metadata: options.vmId === undefined ? {} : { vmId: options.vmId },
+    };
+    await this.joinTokens.insert(row);
+    return { joinToken, ...this.joinInfo(row) };
+  }
+
+  private joinInfo(row: { accessor: string; role: string; usesLeft: number | null; expiresAt: number | null; createdAt: number; metadata: Record<string, unknown> }): JoinTokenInfo {
+    return {
+      accessor: row.accessor,
+      role: row.role,
+      vmId: (row.metadata["vmId"] as string | undefined) ?? null,
+      expiresAt: row.expiresAt === null ? null : iso(row.expiresAt),
+      usesLeft: row.usesLeft,
+      createdAt: iso(row.createdAt),
+    };
+  }
+
+  async listJoinTokens(): Promise<JoinTokenInfo[]> {
+    const now = this.clock.now();
+    return (await this.joinTokens.list()).filter((r) => (r.expiresAt === null || r.expiresAt > now) && r.usesLeft !== 0).map((r) => this.joinInfo(r));
+  }
+
+  async revokeJoinToken(accessor: string): Promise<void> {
+    if (!(await this.joinTokens.deleteByAccessor(accessor))) throw new TesseraError("NotFound", "no such join token");
+  }
+
+  // ── enrolment ────────────────────────────────────────────────────────────────────────────────
+
+  /** Spends a join token and issues the VM's first certificate and a token. */
+  async join(joinToken: string, csr: string, requestedVmId: string | undefined, source: string): Promise<EnrolledCertificate & { token: LoginResponse }> {
+    const spent = await this.joinTokens.spend(hashSecret(joinToken), this.clock.now());
+    if (spent === undefined) throw new TesseraError("Unauthenticated", "the join token is unknown, expired or already used");
+    const bound = spent.metadata["vmId"] as string | undefined;
+    if (bound !== undefined && requestedVmId !== undefined && requestedVmId !== bound) {
+      throw new TesseraError("InvalidInput", "this join token is bound to another VM id", { field: "/vmId" });
+    }
+    const vmId = bound ?? requestedVmId ?? `vm-${randomBytes(8).toString("hex")}`;
+    const enrolled = await this.enrol(spent.role, vmId, csr);
+    const token = await this.tokenFor(enrolled, source);
+    return { ...enrolled, token };
+  }
+
+  private async enrol(role: string, vmId: string, csr: string): Promise<EnrolledCertificate> {
+    const settings = await this.policy.role(role);
+    if (settings === undefined) throw new TesseraError("Unauthenticated", `role "${role}" no longer exists`);
+    const issued = await this.ca.issue(csr, vmId, settings.certTtlSeconds ?? DEFAULT_CERT_TTL_SECONDS);
+    await this.certificates.insert({ serial: issued.serial, vmId, role, notBefore: issued.notBefore, notAfter: issued.notAfter, revokedAt: null, createdAt: this.clock.now() });
+    return { certificate: issued.certificate, caCertificate: await this.ca.certificate(), serial: issued.serial, vmId, role, expiresAt: iso(issued.notAfter) };
+  }
+
+  private async tokenFor(c: { vmId: string; role: string; serial: string }, source: string): Promise<LoginResponse> {
+    const settings = await this.policy.role(c.role);
+    const ttl = settings?.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    return this.tokens.issue({
+      kind: "vm",
+      displayName: c.vmId,
+      role: c.role,
+      authMethod: "cert",
+      attributes: { vm_id: c.vmId, serial: c.serial },
+      source,
+      subject: c.vmId,
+      ttlSeconds: ttl,
+      maxTtlSeconds: settings?.tokenMaxTtlSeconds ?? ttl,
+    });
+  }
+
+  /** A certificate-authenticated VM exchanges its certificate for a token. */
+  async login(principal: Principal, source: string): Promise<LoginResponse> {
+    if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "log in with a client certificate over TLS");
+    return this.tokenFor({ vmId: principal.attributes["vm_id"]!, role: principal.role!, serial: principal.attributes["serial"]! }, source);
+  }
+
+  /** A VM renews with its current, valid certificate: a new certificate for the same VM and role. */
+  async renew(principal: Principal, csr: string): Promise<EnrolledCertificate> {
+    if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "renew with the current client certificate over TLS");
+    return this.enrol(principal.role!, principal.attributes["vm_id"]!, csr);
+  }
+
+  // ── revocation ───────────────────────────────────────────────────────────────────────────────
+
+  async revoke(target: { serial?: string; vmId?: string }): Promise<{ certificates: number; tokens: number }> {
+    const now = this.clock.now();
+    const set = await this.revokedSet();
+    if (target.serial !== undefined) {
+      const serial = target.serial.toLowerCase();
+      const row = await this.certificates.get(serial);
+      if (row === undefined) throw new TesseraError("NotFound", "no certificate with that serial");
+      await this.certificates.revoke(serial, now);
+      set.add(serial);
+      this.known.delete(serial);
+      return { certificates: 1, tokens: 0 };
+    }
+    if (target.vmId !== undefined) {
+      const rows = await this.certificates.listByVm(target.vmId);
+      const n = await this.certificates.revokeVm(target.vmId, now);
+      for (const r of rows) {
+        set.add(r.serial);
+        this.known.delete(r.serial);
+      }
+      const tokens = await this.tokens.revokeSubject(target.vmId);
+      if (rows.length === 0 && tokens === 0) throw new TesseraError("NotFound", "no certificates or tokens for that VM");
+      return { certificates: n, tokens };
+    }
+    throw new TesseraError("InvalidInput", "give serial or vmId", { field: "/serial" });
+  }
+
+  /** Drops cached state after role deletion revoked certificates in bulk. */
+  forgetRevocations(): void {
+    this.revoked = undefined;
+    this.known.clear();
+  }
+
+  private async revokedSet(): Promise<Set<string>> {
+    this.revoked ??= new Set(await this.certificates.listRevoked(this.clock.now()));
+    return this.revoked;
+  }
+
+  // ── authentication (mutual TLS) ──────────────────────────────────────────────────────────────
+
+  async authenticate(der: Buffer, source: string): Promise<Principal> {
+    const presented = await this.ca.check(der);
+    if ((await this.revokedSet()).has(presented.serial)) throw new TesseraError("Unauthenticated", "client certificate refused: revoked");
+    let known = this.known.get(presented.serial);
+    if (known === undefined) {
+      const row = await this.certificates.get(presented.serial);
+      if (row === undefined || row.revokedAt !== null) throw new TesseraError("Unauthenticated", "client certificate refused: unknown or revoked");
+      known = { role: row.role, vmId: row.vmId };
+      this.known.set(presented.serial, known);
+    }
+    return {
+      id: `cert:${presented.serial}`,
+      kind: "vm",
+      displayName: known.vmId,
+      root: false,
+      role: known.role,
+      authMethod: "cert",
+      attributes: { vm_id: known.vmId, serial: presented.serial },
+      grants: [],
+      expiresAt: presented.notAfter,
+      loginSource: source,
+    };
+  }
+}

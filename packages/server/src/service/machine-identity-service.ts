@@ -1,0 +1,74 @@
+/** Join tokens, enrolment, certificate login/renewal and revocation through the door. */
+import { TesseraError, type LoginResponse } from "@tessera/protocol";
+import type { EnrolledCertificate, JoinTokenInfo, MachineIdentity } from "../identity/machine-identity.js";
+import type { CallContext, Door } from "./door.js";
+
+export class MachineIdentityService {
+  constructor(
+    private readonly door: Door,
+    private readonly machines: MachineIdentity,
+  ) {}
+
+  createJoinToken(ctx: CallContext, req: { role: string; ttlSeconds?: number; uses?: number; vmId?: string }) {
+    return this.door.run(ctx, "auth:CreateJoinToken", async (s) => {
+      await s.authorize({ name: req.role });
+      return this.machines.createJoinToken(req.role, req);
+    });
+  }
+
+  listJoinTokens(ctx: CallContext): Promise<{ joinTokens: JoinTokenInfo[] }> {
+    return this.door.run(ctx, "auth:ListJoinTokens", async (s) => {
+      await s.authorize({});
+      return { joinTokens: await this.machines.listJoinTokens() };
+    });
+  }
+
+  revokeJoinToken(ctx: CallContext, accessor: string): Promise<void> {
+    return this.door.run(ctx, "auth:RevokeJoinToken", async (s) => {
+      await s.authorize({});
+      await this.machines.revokeJoinToken(accessor);
+    });
+  }
+
+  /** Open: the join token is the credential. A spent or unknown token is refused and audited. */
+  join(ctx: CallContext, req: { joinToken: string; csr: string; vmId?: string }): Promise<EnrolledCertificate & { token: LoginResponse }> {
+    return this.door.open(ctx, "auth:Login", async (o) => {
+      const enrolled = await this.machines.join(req.joinToken, req.csr, req.vmId, ctx.source);
+      o.identify({ id: `cert:${enrolled.serial}`, kind: "vm", displayName: enrolled.vmId, role: enrolled.role, authMethod: "cert" });
+      return enrolled;
+    });
+  }
+
+  /** mTLS: the presented certificate is the credential. */
+  certLogin(ctx: CallContext): Promise<LoginResponse> {
+    return this.door.run(ctx, "auth:LookupToken", async (s) => {
+      s.permitSelf();
+      if (ctx.token !== undefined) throw new TesseraError("InvalidInput", "log in with the client certificate alone, without a token");
+      return this.machines.login(s.principal, ctx.source);
+    });
+  }
+
+  renew(ctx: CallContext, csr: string): Promise<EnrolledCertificate> {
+    return this.door.run(ctx, "auth:LookupToken", async (s) => {
+      s.permitSelf();
+      if (ctx.token !== undefined) throw new TesseraError("InvalidInput", "renew with the client certificate alone, without a token");
+      return this.machines.renew(s.principal, csr);
+    });
+  }
+
+  revoke(ctx: CallContext, target: { serial?: string; vmId?: string }) {
+    return this.door.run(
+      ctx,
+      "auth:RevokeCertificate",
+      async (s) => {
+        await s.authorize({});
+        return this.machines.revoke(target);
+      },
+    );
+  }
+
+  /** Open and read-only: the CA certificate VMs and clients should trust. */
+  async caCertificate(): Promise<{ certificate: string | null; trustDomain: string }> {
+    return { certificate: (await this.machines.ca.publicCertificate()) ?? null, trustDomain: this.machines.ca.trustDomain };
+  }
+}

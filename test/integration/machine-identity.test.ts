@@ -1,0 +1,201 @@
+/**
+ * VMs enrol with single-use join tokens, get instance certificates from Tessera's CA and use them
+ * over real mutual TLS on loopback. Reused tokens, foreign CAs, expired and revoked certificates and
+ * bad CSRs are refused with typed errors.
+ */
+import "reflect-metadata";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { webcrypto } from "node:crypto";
+import * as x509 from "@peculiar/x509";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+const dir = mkdtempSync(join(tmpdir(), "tessera-mtls-"));
+const clock = new ManualClock(Date.UTC(2026, 0, 5, 12));
+let app: TesseraApp;
+let url = "";
+let serverCa: Buffer;
+let root = "";
+
+interface Identity {
+  key: string;
+  cert: string;
+}
+
+function call(method: string, path: string, options: { body?: unknown; token?: string; identity?: Identity } = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url + path,
+      {
+        method,
+        ca: serverCa,
+        ...(options.identity && { cert: options.identity.cert, key: options.identity.key }),
+        agent: false,
+        headers: {
+          ...(options.token && { "x-tessera-token": options.token }),
+          ...(options.body !== undefined && { "content-type": "application/json" }),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
+  });
+}
+
+/** A key pair made locally and a CSR for it, as `tessera login join` does. */
+async function keyAndCsr(name = "vm") {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${name}`, keys, signingAlgorithm: ALG });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n`;
+  return { key, csr: csr.toString("pem") };
+}
+
+async function enrol(joinToken: string, vmId?: string) {
+  const { key, csr } = await keyAndCsr();
+  const r = await call("POST", "/v1/auth/join", { body: { joinToken, csr, ...(vmId && { vmId }) } });
+  return { r, identity: r.status === 200 ? { key, cert: r.body.certificate as string } : undefined };
+}
+
+const joinToken = async (extra: object = {}) => (await call("POST", "/v1/auth/join-tokens", { token: root, body: { role: "payment-vm", ...extra } })).body.joinToken as string;
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+beforeAll(async () => {
+  const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  o(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key", "-out", "tls.crt", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
+  serverCa = readFileSync(join(dir, "tls.crt"));
+  app = await buildApp({ store: new SqliteStore({ path: join(dir, "t.db") }), clock, https: { cert: serverCa, key: readFileSync(join(dir, "tls.key")) }, trustDomain: "prod.example" });
+  await app.http.listen({ host: "127.0.0.1", port: 0 });
+  url = `https://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
+  const init = await call("POST", "/v1/sys/init", { body: { shares: 1, threshold: 1 } });
+  root = init.body.rootToken;
+  await call("POST", "/v1/sys/unseal", { body: { share: init.body.shares[0] } });
+  await call("POST", "/v1/keys", { token: root, body: { name: "payment-db" } });
+  await call("PUT", "/v1/policies/payment-decrypt", {
+    token: root,
+    body: { statements: [{ effect: "allow", actions: ["kms:Decrypt"], resources: ["payment-db"], conditions: { encryptionContext: { vm: "${principal.vm_id}" } } }] },
+  });
+  await call("PUT", "/v1/roles/payment-vm", { token: root, body: { policies: ["payment-decrypt"], certTtlSeconds: 3600 } });
+});
+afterAll(async () => {
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("join token → instance certificate → mutual TLS", () => {
+  it("enrols a VM once, and the certificate alone authenticates it", async () => {
+    const token = await joinToken({ vmId: "vm-1" });
+    const { r, identity } = await enrol(token);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ vmId: "vm-1", role: "payment-vm" });
+    expect(r.body.token).toMatchObject({ kind: "vm", authMethod: "cert", role: "payment-vm", attributes: { vm_id: "vm-1" } });
+    const cert = new x509.X509Certificate(r.body.certificate);
+    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([{ type: "url", value: "spiffe://prod.example/vm/vm-1" }]);
+    expect(Date.parse(r.body.expiresAt) - clock.now()).toBe(3600_000);
+
+    // The token is spent: a second use is refused (and audited as a failed login).
+    expect((await enrol(token)).r.body.error.code).toBe("Unauthenticated");
+
+    const mine = (await call("POST", "/v1/keys/payment-db/encrypt", { token: root, body: { plaintext: b64("pw-1"), context: { vm: "vm-1" } } })).body.ciphertext;
+    const theirs = (await call("POST", "/v1/keys/payment-db/encrypt", { token: root, body: { plaintext: b64("pw-2"), context: { vm: "vm-2" } } })).body.ciphertext;
+    const ok = await call("POST", "/v1/decrypt", { identity, body: { ciphertext: mine, context: { vm: "vm-1" } } });
+    expect(Buffer.from(ok.body.plaintext, "base64").toString()).toBe("pw-1");
+    expect((await call("POST", "/v1/decrypt", { identity, body: { ciphertext: theirs, context: { vm: "vm-2" } } })).body.error.code).toBe("AccessDenied");
+    expect((await call("POST", "/v1/keys/payment-db/encrypt", { identity, body: { plaintext: b64("x"), context: { vm: "vm-1" } } })).body.error.code).toBe("AccessDenied");
+    // Without a certificate or token: Unauthenticated.
+    expect((await call("POST", "/v1/decrypt", { body: { ciphertext: mine, context: { vm: "vm-1" } } })).body.error.code).toBe("Unauthenticated");
+
+    // Exchange the certificate for a token, and renew the certificate.
+    const login = await call("POST", "/v1/auth/cert/login", { identity, body: {} });
+    expect(login.body).toMatchObject({ authMethod: "cert", attributes: { vm_id: "vm-1" } });
+    expect((await call("POST", "/v1/decrypt", { token: login.body.token, body: { ciphertext: mine, context: { vm: "vm-1" } } })).status).toBe(200);
+    const fresh = await keyAndCsr();
+    const renewed = await call("POST", "/v1/auth/cert/renew", { identity, body: { csr: fresh.csr } });
+    expect(renewed.body).toMatchObject({ vmId: "vm-1", role: "payment-vm" });
+    expect(renewed.body.serial).not.toBe(r.body.serial);
+    expect((await call("POST", "/v1/decrypt", { identity: { key: fresh.key, cert: renewed.body.certificate }, body: { ciphertext: mine, context: { vm: "vm-1" } } })).status).toBe(200);
+  });
+
+  it("refuses certificates from a foreign CA, expired certificates and bad CSRs", async () => {
+    // A foreign CA that issues a certificate naming the same VM.
+    const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+    const foreignCa = await x509.X509CertificateGenerator.createSelfSigned({ name: "CN=evil", keys: caKeys, signingAlgorithm: ALG, extensions: [new x509.BasicConstraintsExtension(true, 0, true)] });
+    const vm = await keyAndCsr();
+    const csr = new x509.Pkcs10CertificateRequest(vm.csr);
+    const forged = await x509.X509CertificateGenerator.create({
+      subject: "CN=vm-1",
+      issuer: foreignCa.subject,
+      notBefore: new Date(clock.now() - 60_000),
+      notAfter: new Date(clock.now() + 3600_000),
+      publicKey: csr.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: ALG,
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "spiffe://prod.example/vm/vm-1" }])],
+    });
+    const r = await call("POST", "/v1/auth/cert/login", { identity: { key: vm.key, cert: forged.toString("pem") }, body: {} });
+    expect([r.status, r.body.error.code]).toEqual([401, "Unauthenticated"]);
+
+    const { identity } = await enrol(await joinToken({ vmId: "vm-expiring" }));
+    expect((await call("POST", "/v1/auth/cert/login", { identity, body: {} })).status).toBe(200);
+    clock.advance(3601_000);
+    expect((await call("POST", "/v1/auth/cert/login", { identity, body: {} })).body.error.code).toBe("Unauthenticated");
+    clock.advance(-3601_000);
+
+    const other = await keyAndCsr();
+    const tampered = other.csr.replace(/[A-Za-z](?=[A-Za-z0-9+/=]*\n-----END)/, (c) => (c === "A" ? "B" : "A"));
+    const bad = await call("POST", "/v1/auth/join", { body: { joinToken: await joinToken(), csr: tampered } });
+    expect([bad.body.error.code, bad.body.error.field]).toEqual(["InvalidInput", "/csr"]);
+    expect((await call("POST", "/v1/auth/join", { body: { joinToken: await joinToken(), csr: "not a csr ".repeat(10) } })).body.error.field).toBe("/csr");
+  });
+
+  it("revoking a serial or a VM stops it at once, tokens included", async () => {
+    const a = await enrol(await joinToken({ vmId: "vm-a" }));
+    const b = await enrol(await joinToken({ vmId: "vm-b" }));
+    const aToken = a.r.body.token.token as string;
+    expect((await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} })).status).toBe(200);
+
+    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { serial: a.r.body.serial } })).body).toEqual({ certificates: 1, tokens: 0 });
+    expect((await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} })).body.error.code).toBe("Unauthenticated");
+
+    const vmB = b.r.body.token.token as string;
+    expect((await call("GET", "/v1/auth/tokens/self", { token: vmB })).status).toBe(200);
+    const revoked = await call("POST", "/v1/auth/certs/revoke", { token: root, body: { vmId: "vm-b" } });
+    expect(revoked.body).toEqual({ certificates: 1, tokens: 1 });
+    expect((await call("POST", "/v1/auth/cert/login", { identity: b.identity, body: {} })).body.error.code).toBe("Unauthenticated");
+    expect((await call("GET", "/v1/auth/tokens/self", { token: vmB })).body.error.code).toBe("Unauthenticated");
+    // Revoking a serial leaves the VM's separately issued token alone until the VM is revoked.
+    expect((await call("GET", "/v1/auth/tokens/self", { token: aToken })).status).toBe(200);
+    // vm-a holds two tokens: the one from joining and the one from its certificate login.
+    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { vmId: "vm-a" } })).body.tokens).toBe(2);
+    expect((await call("GET", "/v1/auth/tokens/self", { token: aToken })).body.error.code).toBe("Unauthenticated");
+  });
+
+  it("join tokens are listed without their secret, expire, and can be revoked", async () => {
+    const made = (await call("POST", "/v1/auth/join-tokens", { token: root, body: { role: "payment-vm", ttlSeconds: 600 } })).body;
+    const list = await call("GET", "/v1/auth/join-tokens", { token: root });
+    expect(list.body.joinTokens.some((t: { accessor: string }) => t.accessor === made.accessor)).toBe(true);
+    expect(JSON.stringify(list.body)).not.toContain(made.joinToken);
+    expect((await call("DELETE", `/v1/auth/join-tokens/${made.accessor}`, { token: root })).status).toBe(204);
+    expect((await enrol(made.joinToken)).r.body.error.code).toBe("Unauthenticated");
+    const short = await joinToken({ ttlSeconds: 60 });
+    clock.advance(61_000);
+    expect((await enrol(short)).r.body.error.code).toBe("Unauthenticated");
+    expect((await call("POST", "/v1/auth/join-tokens", { token: root, body: { role: "nope" } })).body.error.field).toBe("/role");
+    const ca = await call("GET", "/v1/auth/ca");
+    expect(ca.body).toMatchObject({ trustDomain: "prod.example" });
+    expect(ca.body.certificate).toContain("BEGIN CERTIFICATE");
+  });
+});
