@@ -9,6 +9,7 @@ import { registerKeyCommands } from "./commands/key-commands.js";
 import { registerOperatorCommands, registerStatusCommand } from "./commands/operator-commands.js";
 import { registerServerCommand } from "./commands/server-command.js";
 import { registerTokenCommands } from "./commands/token-commands.js";
+import { registerIdentityCommands } from "./commands/identity-commands.js";
 import type { Io } from "./io.js";
 import { examples } from "./options.js";
 
@@ -46,6 +47,7 @@ export function buildProgram(cli: Cli): Command {
   registerCryptoCommands(program, cli);
   registerKeyCommands(program, cli);
   registerTokenCommands(program, cli);
+  registerIdentityCommands(program, cli);
   registerStatusCommand(program, cli);
   registerOperatorCommands(program, cli);
   registerServerCommand(program, cli);

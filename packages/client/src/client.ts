@@ -38,7 +38,44 @@ import type {
   UnsealRequest,
   UpdateKeyRequest,
 } from "@tessera/protocol";
+import type {
+  AccessKeyInfo,
+  CreateAccessKeyResponse,
+  CreateSecretIdRequest,
+  LoginResponse,
+  NameList,
+  PolicyInfo,
+  SecretIdResponse,
+  SimulateRequest,
+  SimulateResponse,
+} from "@tessera/protocol";
 import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
+
+const seg = encodeURIComponent;
+const forceQuery = (force?: boolean) => (force === true ? "?force=true" : "");
+
+/** A role as the API returns it (settings documented in docs/policy.md). */
+export type RoleInfo = { name: string; policies: string[]; createdAt: string; updatedAt: string } & Record<string, unknown>;
+
+/** A join token's public description (the secret is shown only at creation). */
+export interface JoinTokenInfo {
+  accessor: string;
+  role: string;
+  vmId: string | null;
+  expiresAt: string | null;
+  usesLeft: number | null;
+  createdAt: string;
+}
+
+/** What enrolment and certificate renewal return. */
+export interface EnrolledCertificate {
+  certificate: string;
+  caCertificate: string;
+  serial: string;
+  vmId: string;
+  role: string;
+  expiresAt: string;
+}
 
 export type TesseraClientOptions = HttpOptions;
 
@@ -264,5 +301,129 @@ export class TesseraClient {
   /** The server's OpenAPI 3 document for this API. */
   openApi(): Promise<Record<string, unknown>> {
     return this.#get("/v1/sys/openapi.json");
+  }
+
+  // --- policies and roles --------------------------------------------------------------------
+
+  putPolicy(name: string, document: unknown, force?: boolean): Promise<PolicyInfo> {
+    return this.#http.request({ method: "PUT", path: `/v1/policies/${seg(name)}${forceQuery(force)}`, body: document });
+  }
+
+  getPolicy(name: string): Promise<PolicyInfo> {
+    return this.#get(`/v1/policies/${seg(name)}`);
+  }
+
+  listPolicies(): Promise<NameList> {
+    return this.#get("/v1/policies");
+  }
+
+  deletePolicy(name: string, force?: boolean): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: `/v1/policies/${seg(name)}${forceQuery(force)}` });
+  }
+
+  /** Evaluates a hypothetical request and says which statement decided. */
+  simulate(req: SimulateRequest): Promise<SimulateResponse> {
+    return this.#post("/v1/policies/simulate", req);
+  }
+
+  putRole(name: string, role: Record<string, unknown>, force?: boolean): Promise<RoleInfo> {
+    return this.#http.request({ method: "PUT", path: `/v1/roles/${seg(name)}${forceQuery(force)}`, body: role });
+  }
+
+  getRole(name: string): Promise<RoleInfo> {
+    return this.#get(`/v1/roles/${seg(name)}`);
+  }
+
+  listRoles(): Promise<NameList> {
+    return this.#get("/v1/roles");
+  }
+
+  deleteRole(name: string, force?: boolean): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: `/v1/roles/${seg(name)}${forceQuery(force)}` });
+  }
+
+  // --- logins ----------------------------------------------------------------------------------
+
+  renewSelf(): Promise<TokenInfo> {
+    return this.#post("/v1/auth/tokens/renew-self");
+  }
+
+  roleId(role: string): Promise<{ role: string; roleId: string }> {
+    return this.#get(`/v1/auth/approle/roles/${seg(role)}/role-id`);
+  }
+
+  createSecretId(role: string, req: CreateSecretIdRequest): Promise<SecretIdResponse> {
+    return this.#post(`/v1/auth/approle/roles/${seg(role)}/secret-id`, req);
+  }
+
+  revokeSecretId(accessor: string): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: `/v1/auth/approle/secret-ids/${seg(accessor)}` });
+  }
+
+  loginAppRole(roleId: string, secretId: string): Promise<LoginResponse> {
+    return this.#post("/v1/auth/approle/login", { roleId, secretId });
+  }
+
+  putJwtIssuer(name: string, config: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.#http.request({ method: "PUT", path: `/v1/auth/jwt/issuers/${seg(name)}`, body: config });
+  }
+
+  listJwtIssuers(): Promise<NameList> {
+    return this.#get("/v1/auth/jwt/issuers");
+  }
+
+  getJwtIssuer(name: string): Promise<Record<string, unknown>> {
+    return this.#get(`/v1/auth/jwt/issuers/${seg(name)}`);
+  }
+
+  deleteJwtIssuer(name: string): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: `/v1/auth/jwt/issuers/${seg(name)}` });
+  }
+
+  loginJwt(role: string, jwt: string): Promise<LoginResponse> {
+    return this.#post("/v1/auth/jwt/login", { role, jwt });
+  }
+
+  createJoinToken(req: { role: string; ttlSeconds?: number; uses?: number; vmId?: string }): Promise<JoinTokenInfo & { joinToken: string }> {
+    return this.#post("/v1/auth/join-tokens", req);
+  }
+
+  listJoinTokens(): Promise<{ joinTokens: JoinTokenInfo[] }> {
+    return this.#get("/v1/auth/join-tokens");
+  }
+
+  revokeJoinToken(accessor: string): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: `/v1/auth/join-tokens/${seg(accessor)}` });
+  }
+
+  /** Exchanges a join token and a CSR for an instance certificate and a token (open route). */
+  join(req: { joinToken: string; csr: string; vmId?: string }): Promise<EnrolledCertificate & { token: LoginResponse }> {
+    return this.#post("/v1/auth/join", req);
+  }
+
+  revokeCertificates(target: { serial: string } | { vmId: string }): Promise<{ certificates: number; tokens: number }> {
+    return this.#post("/v1/auth/certs/revoke", target);
+  }
+
+  caCertificate(): Promise<{ certificate: string | null; trustDomain: string }> {
+    return this.#get("/v1/auth/ca");
+  }
+
+  // --- access keys -------------------------------------------------------------------------------
+
+  createAccessKey(role: string, description?: string): Promise<CreateAccessKeyResponse> {
+    return this.#post("/v1/auth/access-keys", { role, ...(description !== undefined && { description }) });
+  }
+
+  listAccessKeys(): Promise<{ accessKeys: AccessKeyInfo[] }> {
+    return this.#get("/v1/auth/access-keys");
+  }
+
+  setAccessKeyState(id: string, state: "Active" | "Inactive"): Promise<AccessKeyInfo> {
+    return this.#post(`/v1/auth/access-keys/${seg(id)}/${state === "Active" ? "enable" : "disable"}`);
+  }
+
+  deleteAccessKey(id: string): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: `/v1/auth/access-keys/${seg(id)}` });
   }
 }

@@ -18,7 +18,7 @@ export interface HttpOptions {
 }
 
 export interface HttpRequest {
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   /** Path below the address, starting with `/v1/`; path segments already encoded. */
   path: string;
   /** JSON body; omitted entirely (no Content-Type either) when undefined. */
