@@ -41,6 +41,11 @@ import type {
 import type {
   AccessKeyInfo,
   CreateAccessKeyResponse,
+  CreateJoinTokenRequest,
+  CreateJoinTokenResponse,
+  JoinRequest,
+  JoinResponse,
+  JoinTokenInfo,
   CreateSecretIdRequest,
   LoginResponse,
   NameList,
@@ -57,25 +62,6 @@ const forceQuery = (force?: boolean) => (force === true ? "?force=true" : "");
 /** A role as the API returns it (settings documented in docs/policy.md). */
 export type RoleInfo = { name: string; policies: string[]; createdAt: string; updatedAt: string } & Record<string, unknown>;
 
-/** A join token's public description (the secret is shown only at creation). */
-export interface JoinTokenInfo {
-  accessor: string;
-  role: string;
-  vmId: string | null;
-  expiresAt: string | null;
-  usesLeft: number | null;
-  createdAt: string;
-}
-
-/** What enrolment and certificate renewal return. */
-export interface EnrolledCertificate {
-  certificate: string;
-  caCertificate: string;
-  serial: string;
-  vmId: string;
-  role: string;
-  expiresAt: string;
-}
 
 export type TesseraClientOptions = HttpOptions;
 
@@ -384,7 +370,7 @@ export class TesseraClient {
     return this.#post("/v1/auth/jwt/login", { role, jwt });
   }
 
-  createJoinToken(req: { role: string; ttlSeconds?: number; uses?: number; vmId?: string }): Promise<JoinTokenInfo & { joinToken: string }> {
+  createJoinToken(req: CreateJoinTokenRequest): Promise<CreateJoinTokenResponse> {
     return this.#post("/v1/auth/join-tokens", req);
   }
 
@@ -397,7 +383,7 @@ export class TesseraClient {
   }
 
   /** Exchanges a join token and a CSR for an instance certificate and a token (open route). */
-  join(req: { joinToken: string; csr: string; vmId?: string }): Promise<EnrolledCertificate & { token: LoginResponse }> {
+  join(req: JoinRequest): Promise<JoinResponse> {
     return this.#post("/v1/auth/join", req);
   }
 

@@ -2,6 +2,6 @@
  * `@tessera/client`: the SDK applications on VMs use to call Tessera. No dependency besides
  * `@tessera/protocol`, no native modules; uses the global `fetch` of Node ≥ 20.
  */
-export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type RoleInfo, type JoinTokenInfo, type EnrolledCertificate } from "./client.js";
+export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type RoleInfo } from "./client.js";
 export { TesseraResponseError } from "./response-error.js";
 export { DEFAULT_TIMEOUT_MS } from "./http.js";

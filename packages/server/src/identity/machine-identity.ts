@@ -8,7 +8,7 @@
  * VM or the serial stops it at once (an in-memory revocation set, updated by every revocation here).
  */
 import { randomBytes } from "node:crypto";
-import { TesseraError, type LoginResponse } from "@tessera/protocol";
+import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import { randomId } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
 import { DEFAULT_TOKEN_TTL_SECONDS, type PolicyService } from "../policy/policy-service.js";
@@ -20,24 +20,6 @@ import { hashSecret, type TokenService } from "./token-service.js";
 
 export const DEFAULT_CERT_TTL_SECONDS = 86_400;
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 900;
-
-export interface JoinTokenInfo {
-  accessor: string;
-  role: string;
-  vmId: string | null;
-  expiresAt: string | null;
-  usesLeft: number | null;
-  createdAt: string;
-}
-
-export interface EnrolledCertificate {
-  certificate: string;
-  caCertificate: string;
-  serial: string;
-  vmId: string;
-  role: string;
-  expiresAt: string;
-}
 
 export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   private revoked: Set<string> | undefined;

@@ -1,6 +1,6 @@
 /** Join tokens, enrolment, certificate login/renewal and revocation through the door. */
-import { TesseraError, type LoginResponse } from "@tessera/protocol";
-import type { EnrolledCertificate, JoinTokenInfo, MachineIdentity } from "../identity/machine-identity.js";
+import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
+import type { MachineIdentity } from "../identity/machine-identity.js";
 import type { CallContext, Door } from "./door.js";
 
 export class MachineIdentityService {

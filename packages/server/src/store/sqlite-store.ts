@@ -544,19 +544,11 @@ export interface SqliteStoreOptions {
   path: string;
 }
 
+/** The repositories are the serialised wrappers assigned in the constructor (declaration merging). */
+export interface SqliteStore extends Repositories {}
+
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
-  readonly keys: KeyRepo;
-  readonly versions: VersionRepo;
-  readonly tokens: TokenRepo;
-  readonly meta: MetaRepo;
-  readonly policies: DocumentRepo;
-  readonly roles: DocumentRepo;
-  readonly jwtIssuers: DocumentRepo;
-  readonly joinTokens: SpendableRepo;
-  readonly secretIds: SpendableRepo;
-  readonly certificates: CertificateRepo;
-  readonly accessKeys: AccessKeyRepo;
   private readonly db: Db;
   private readonly repos: SqliteRepositories;
   private readonly queue = new Queue();
@@ -571,17 +563,9 @@ export class SqliteStore implements Store {
     this.db.pragma("busy_timeout = 1000");
     this.migrateSync();
     this.repos = new SqliteRepositories(this.db);
-    this.keys = this.serialised(this.repos.keys);
-    this.versions = this.serialised(this.repos.versions);
-    this.tokens = this.serialised(this.repos.tokens);
-    this.meta = this.serialised(this.repos.meta);
-    this.policies = this.serialised(this.repos.policies);
-    this.roles = this.serialised(this.repos.roles);
-    this.jwtIssuers = this.serialised(this.repos.jwtIssuers);
-    this.joinTokens = this.serialised(this.repos.joinTokens);
-    this.secretIds = this.serialised(this.repos.secretIds);
-    this.certificates = this.serialised(this.repos.certificates);
-    this.accessKeys = this.serialised(this.repos.accessKeys);
+    for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {
+      Object.defineProperty(this, name, { value: this.serialised(this.repos[name]), enumerable: true });
+    }
   }
 
   /** Wraps every method of a repository so it waits for any open transaction. */
