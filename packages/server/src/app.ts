@@ -4,7 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { Auditor, LogAuditSink, type AuditSink } from "./audit/auditor.js";
+import { AuditLog } from "./audit/audit-log.js";
+import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
 import { systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
@@ -33,15 +34,24 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
-  auditSinks?: AuditSink[];
-  /** Log one audit line per request through the server logger. */
-  logRequests?: boolean;
+  /** The audit trail's sinks (docs/audit.md). Default: the database only. */
+  audit?: {
+    database?: boolean;
+    file?: { path: string; maxBytes?: number };
+    stdout?: boolean;
+    /** Extra sinks (tests use fakes typed against AuditSink). */
+    sinks?: AuditSink[];
+    /** How long a request waits for its entry to be durable (default 2 s). */
+    timeoutMs?: number;
+    checkpointIntervalMs?: number;
+  };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
 }
 
 export interface TesseraApp {
   http: FastifyInstance;
+  auditLog: AuditLog;
   service: KmsService;
   identity: IdentityService;
   policy: PolicyService;
@@ -85,15 +95,21 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const keys = new KeyService(store, barrier, clock);
   const tokens = new TokenService(store.tokens, clock);
   const policy = new PolicyService(store, clock);
-  const sinks = [...(options.auditSinks ?? [])];
-  if (options.logRequests) sinks.push(new LogAuditSink((entry) => http.log.info({ audit: entry }, "request")));
+  const a = options.audit ?? {};
+  const sinks: AuditSink[] = [];
+  const report = (e: { level: "error" | "info"; message: string }) => http.log[e.level]({ audit: true }, e.message);
+  if (a.database !== false) sinks.push(new DatabaseSink(store));
+  if (a.file !== undefined) sinks.push(new FileSink(a.file.path, a.file.maxBytes ?? 64 * 1024 * 1024, (message) => report({ level: "error", message })));
+  if (a.stdout === true) sinks.push(new StdoutSink());
+  sinks.push(...(a.sinks ?? []));
+  const auditLog = new AuditLog(sinks, store, barrier, clock, { ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }), report });
   const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
   const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
   const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
   const ca = new CertificateAuthority(store, barrier, clock, options.trustDomain ?? "tessera.local");
   const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, policy, tokens, clock);
   const authenticator = new Authenticator(tokens, machineIdentity);
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: new Auditor(sinks), clock });
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, clock });
   const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
   const identity = new IdentityService({
     door,
@@ -116,6 +132,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "destroy", intervalMs: interval, run: () => keys.destroyDue() },
       { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
       { name: "tokens", intervalMs: 10 * interval, run: () => tokens.purgeExpired() },
+      { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "secrets", intervalMs: 10 * interval, run: () => Promise.all([store.joinTokens.deleteExpired(clock.now()), store.secretIds.deleteExpired(clock.now())]) },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
@@ -130,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   let closed = false;
   return {
     http,
+    auditLog,
     service,
     identity,
     policy,
@@ -144,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       await scheduler.stop();
       await http.close();
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
+      await auditLog.close();
       barrier.sealNow();
       await store.close();
     },

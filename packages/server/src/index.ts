@@ -4,4 +4,6 @@ export { ConfigError, loadConfigFile, resolveConfig, type ServerConfig } from ".
 export { SqliteStore } from "./store/index.js";
 export type { Store } from "./store/index.js";
 export { ManualClock, systemClock, type Clock } from "./clock.js";
-export type { AuditEntry, AuditSink } from "./audit/auditor.js";
+export type { AuditEntry } from "./audit/auditor.js";
+export type { AuditSink, SinkBatch } from "./audit/sinks.js";
+export { verifyTrail, fileLines, type VerifyReport } from "./audit/verify.js";

@@ -4,7 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type TesseraApp } from "./app.js";
 import { ConfigError, isLoopback, loadConfigFile, parseAddress, type ServerConfig } from "./config/config.js";
 import { SqliteStore } from "./store/index.js";
@@ -15,6 +15,8 @@ export interface ServerCommandOptions {
   devRootToken?: string;
   data?: string;
   config?: string;
+  /** Also write the audit trail to this JSON-lines file (any mode). */
+  auditFile?: string;
 }
 
 interface DevState {
@@ -47,7 +49,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       tls: null,
       sqlitePath: join(dataDir, "tessera.db"),
       logLevel: "warn",
-      logRequests: false,
+      audit: { database: true, stdout: false },
       schedulerIntervalMs: 30_000,
       usageFlushIntervalMs: 5_000,
       trustDomain: "tessera.local",
@@ -61,7 +63,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     store,
     logger: { level: config.logLevel },
     https: config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : null,
-    logRequests: config.logRequests,
+    audit: { ...config.audit, ...(opts.auditFile !== undefined && { file: { path: resolvePath(opts.auditFile) } }) },
     schedulerIntervalMs: config.schedulerIntervalMs,
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     trustDomain: config.trustDomain,

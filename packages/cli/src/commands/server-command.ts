@@ -13,6 +13,7 @@ interface ServerOptions {
   devRootToken?: string;
   data?: string;
   config?: string;
+  auditFile?: string;
 }
 
 export function registerServerCommand(program: Command, cli: Cli): void {
@@ -32,6 +33,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
     .option("--listen <host:port>", "loopback address to listen on (default 127.0.0.1:8200)")
     .option("--dev-root-token <token>", "root token for a new dev server instead of a random one")
     .option("--data <dir>", "keep the dev server's data in this directory (default: a temporary one)")
+    .option("--audit-file <path>", "also write the audit trail to this JSON-lines file (any mode)")
     .addHelpText(
       "after",
       examples("tessera server --dev", "tessera server --dev --listen 127.0.0.1:8300 --dev-root-token dev-only-token", "tessera server --config /etc/tessera/tessera.json"),
@@ -49,6 +51,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
           ...(opts.devRootToken === undefined ? {} : { devRootToken: opts.devRootToken }),
           ...(opts.data === undefined ? {} : { data: opts.data }),
           ...(opts.config === undefined ? {} : { config: opts.config }),
+          ...(opts.auditFile === undefined ? {} : { auditFile: opts.auditFile }),
         });
       }),
     );

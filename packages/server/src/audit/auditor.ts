@@ -1,8 +1,7 @@
 /**
- * Every request that passes the service's door leaves one audit entry, allowed or denied. Entries
- * never carry plaintext, key material or tokens. The auditor hands each entry to every configured
- * sink and waits for them; a sink failure fails the request (fail closed). The tamper-evident trail
- * (hash chain, checkpoints, file and database sinks) builds on this interface.
+ * What the door hands the audit log for every request, allowed or denied. Never plaintext, key
+ * material or tokens: values that could be sensitive travel in `sensitive` and are stored only as
+ * HMACs (audit/audit-log.ts).
  */
 import type { Action, LoginAction } from "@tessera/protocol";
 
@@ -19,30 +18,11 @@ export interface AuditEntry {
   outcome: Outcome;
   errorCode: string | null;
   latencyMs: number;
+  /** Sensitive request values (e.g. `context.vm`), stored as HMAC-SHA256 under the audit key. */
+  sensitive?: Record<string, string>;
 }
 
-export interface AuditSink {
-  readonly name: string;
-  write(entry: AuditEntry): Promise<void> | void;
-}
-
-export class Auditor {
-  constructor(private readonly sinks: readonly AuditSink[]) {}
-
-  get enabled(): boolean {
-    return this.sinks.length > 0;
-  }
-
-  async record(entry: AuditEntry): Promise<void> {
-    for (const sink of this.sinks) await sink.write(entry);
-  }
-}
-
-/** Writes each entry as one JSON line through a logger-like function (stdout in dev). */
-export class LogAuditSink implements AuditSink {
-  readonly name = "log";
-  constructor(private readonly emit: (entry: AuditEntry) => void) {}
-  write(entry: AuditEntry): void {
-    this.emit(entry);
-  }
+/** The door's view of the audit log: one awaited call per request; a throw fails the request. */
+export interface AuditRecorder {
+  record(entry: AuditEntry): Promise<void>;
 }

@@ -35,7 +35,18 @@ export const ConfigSchema = Type.Object(
     log_level: Type.Optional(
       Type.Union([Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")]),
     ),
-    log_requests: Type.Optional(Type.Boolean()),
+    audit: Type.Optional(
+      Type.Object(
+        {
+          database: Type.Optional(Type.Boolean()),
+          file: Type.Optional(Type.Object({ path: Type.String({ minLength: 1 }), max_bytes: Type.Optional(Type.Integer({ minimum: 4096 })) }, strict)),
+          stdout: Type.Optional(Type.Boolean()),
+          timeout_ms: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+          checkpoint_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+        },
+        strict,
+      ),
+    ),
     scheduler_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     usage_flush_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     /** SPIFFE trust domain of instance certificates (spiffe://<trust_domain>/vm/<vm id>). */
@@ -51,7 +62,7 @@ export interface ServerConfig {
   tls: { certFile: string; keyFile: string } | null;
   sqlitePath: string;
   logLevel: NonNullable<ConfigFile["log_level"]>;
-  logRequests: boolean;
+  audit: { database: boolean; file?: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
   trustDomain: string;
@@ -88,6 +99,9 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
   const hasCert = c.listener.tls_cert_file !== undefined;
   const hasKey = c.listener.tls_key_file !== undefined;
   if (hasCert !== hasKey) throw new ConfigError(`listener.${hasCert ? "tls_key_file" : "tls_cert_file"} is required with listener.${hasCert ? "tls_cert_file" : "tls_key_file"}`);
+  if (c.audit?.database === false && c.audit.file === undefined) {
+    throw new ConfigError("audit: at least one durable sink (database or file) is required; every request is audited and refused when it cannot be");
+  }
   if (!hasCert) {
     if (c.listener.insecure_http !== true) throw new ConfigError("listener.tls_cert_file and listener.tls_key_file are required (or set listener.insecure_http on a loopback address)");
     if (!isLoopback(host)) throw new ConfigError(`listener.insecure_http is only allowed on a loopback address, not "${host}"`);
@@ -98,7 +112,13 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!) } : null,
     sqlitePath: resolve(baseDir, c.storage.sqlite.path),
     logLevel: c.log_level ?? "info",
-    logRequests: c.log_requests ?? false,
+    audit: {
+      database: c.audit?.database ?? true,
+      stdout: c.audit?.stdout ?? false,
+      ...(c.audit?.file && { file: { path: resolve(baseDir, c.audit.file.path), ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }) } }),
+      ...(c.audit?.timeout_ms !== undefined && { timeoutMs: c.audit.timeout_ms }),
+      ...(c.audit?.checkpoint_interval_seconds !== undefined && { checkpointIntervalMs: c.audit.checkpoint_interval_seconds * 1000 }),
+    },
     schedulerIntervalMs: (c.scheduler_interval_seconds ?? 30) * 1000,
     usageFlushIntervalMs: (c.usage_flush_interval_seconds ?? 5) * 1000,
     trustDomain: c.trust_domain ?? "tessera.local",

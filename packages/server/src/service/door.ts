@@ -7,7 +7,7 @@
  */
 import { TesseraError, isTesseraError, type Action, type EncryptionContext, type LoginAction } from "@tessera/protocol";
 import { iso, type Clock } from "../clock.js";
-import type { AuditEntry, Auditor } from "../audit/auditor.js";
+import type { AuditEntry, AuditRecorder } from "../audit/auditor.js";
 import type { Authenticator, CallContext } from "../identity/authenticator.js";
 import type { Principal } from "../identity/principal.js";
 import type { Decision, PolicyService, Resource } from "../policy/index.js";
@@ -44,7 +44,7 @@ export interface DoorDeps {
   keys: Pick<KeyService, "resolve">;
   authenticator: Authenticator;
   policy: PolicyService;
-  auditor: Auditor;
+  auditor: AuditRecorder;
   clock: Clock;
 }
 
@@ -59,6 +59,7 @@ export class Door {
     let authorized = false;
     let keyId: string | null = null;
     let keyVersion: number | null = null;
+    let sensitive: Record<string, string> | undefined;
     let result: T | undefined;
     let failure: unknown;
     try {
@@ -71,6 +72,10 @@ export class Door {
         authorize: async (resource, o = {}) => {
           const r = asResource(resource);
           if (r.keyId !== undefined && keyId === null) keyId = r.keyId;
+          if (o.context !== undefined && sensitive === undefined) {
+            sensitive = {};
+            for (const [k, v] of Object.entries(o.context)) sensitive[`context.${k}`] = v;
+          }
           const decision = await this.d.policy.authorize({
             principal: p,
             action: o.action ?? action,
@@ -106,7 +111,7 @@ export class Door {
     } catch (err) {
       failure = err;
     }
-    await this.audit(ctx, action, started, failure, principal, keyId, keyVersion);
+    await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive);
     if (failure !== undefined) throw failure;
     return result as T;
   }
@@ -135,6 +140,7 @@ export class Door {
     principal: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod"> | null,
     keyId: string | null,
     keyVersion: number | null,
+    sensitive?: Record<string, string>,
   ): Promise<void> {
     const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
     const denied = code === "AccessDenied" || code === "Unauthenticated" || code === "InvalidUnsealKey";
@@ -152,6 +158,7 @@ export class Door {
       outcome: code === null ? "allowed" : denied ? "denied" : "error",
       errorCode: code,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(sensitive !== undefined && { sensitive }),
     };
     try {
       await this.d.auditor.record(entry);

@@ -104,4 +104,15 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       );
     `,
   },
+  {
+    id: 3,
+    sql: `
+      CREATE TABLE audit_entries (
+        seq    INTEGER PRIMARY KEY,
+        time   TEXT NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX audit_entries_time ON audit_entries (time);
+    `,
+  },
 ]);

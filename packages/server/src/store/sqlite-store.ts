@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { TesseraError } from "@tessera/protocol";
 import type {
   AccessKeyRepo,
+  AuditRepo,
   CertificateRepo,
   DocumentRepo,
   KeyRepo,
@@ -196,6 +197,7 @@ class SqliteRepositories implements Repositories {
   readonly secretIds: SpendableRepo;
   readonly certificates: CertificateRepo;
   readonly accessKeys: AccessKeyRepo;
+  readonly audit: AuditRepo;
 
   constructor(db: Db) {
     const keyColumns =
@@ -356,6 +358,7 @@ class SqliteRepositories implements Repositories {
     this.secretIds = spendableRepo(db, "secret-ids");
     this.certificates = certificateRepo(db);
     this.accessKeys = accessKeyRepo(db);
+    this.audit = auditRepo(db);
 
     this.meta = {
       async get<T>(name: string) {
@@ -520,6 +523,28 @@ function accessKeyRepo(db: Db): AccessKeyRepo {
     },
     async deleteByRole(role) {
       return delRole.run(role).changes;
+    },
+  };
+}
+
+function auditRepo(db: Db): AuditRepo {
+  const insert = db.prepare(`INSERT INTO audit_entries (seq, time, record) VALUES (?, ?, ?)`);
+  const truncate = db.prepare(`DELETE FROM audit_entries WHERE seq > ?`);
+  const last = db.prepare(`SELECT record FROM audit_entries ORDER BY seq DESC LIMIT 1`);
+  const list = db.prepare(`SELECT seq, record FROM audit_entries WHERE seq > ? AND time >= ? AND time <= ? ORDER BY seq LIMIT ?`);
+  return {
+    async append(records) {
+      for (const r of records) insert.run(r.seq, r.time, r.line);
+    },
+    async truncateAfter(seq) {
+      truncate.run(seq);
+    },
+    async last() {
+      return (last.get() as { record: string } | undefined)?.record;
+    },
+    async list(after, limit, range = {}) {
+      const rows = list.all(after, range.from ?? "", range.to ?? "\uffff", limit) as { seq: number; record: string }[];
+      return rows.map((r) => ({ seq: r.seq, line: r.record }));
     },
   };
 }

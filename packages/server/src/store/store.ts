@@ -190,6 +190,18 @@ export interface MetaRepo {
   put(name: string, value: unknown): Promise<void>;
 }
 
+/** The audit trail as stored in the database: each record's canonical JSON line, by sequence number. */
+export interface AuditRepo {
+  /** Appends records (in one transaction with the caller's other writes, if any). */
+  append(records: readonly { seq: number; time: string; line: string }[]): Promise<void>;
+  /** Removes records after `seq` (rolling back a batch another sink could not write). */
+  truncateAfter(seq: number): Promise<void>;
+  /** The last record's line, or undefined for an empty trail. */
+  last(): Promise<string | undefined>;
+  /** Lines with seq > after, ascending, at most limit (optionally within a time range, ISO strings). */
+  list(after: number, limit: number, range?: { from?: string; to?: string }): Promise<{ seq: number; line: string }[]>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -202,6 +214,7 @@ export interface Repositories {
   secretIds: SpendableRepo;
   certificates: CertificateRepo;
   accessKeys: AccessKeyRepo;
+  audit: AuditRepo;
 }
 
 export interface Store extends Repositories {

@@ -1,0 +1,107 @@
+/**
+ * Audit records and their canonical form (docs/audit.md).
+ *
+ * A record is one JSON object per line. Its `hash` is SHA-256 (hex) over the canonical JSON of the
+ * record without `hash`: the fields in the fixed order below, `hmac` keys sorted. Each record's
+ * `prev` is the previous record's `hash` (the first record's `prev` is 64 zeros), so the trail is a
+ * hash chain: editing, deleting, inserting or reordering any record breaks it. Checkpoint records sign
+ * the chain head with Ed25519, so a trail cannot be rewritten wholesale without the signing key.
+ */
+import { createHash } from "node:crypto";
+
+export const GENESIS = "0".repeat(64);
+
+export interface RecordPrincipal {
+  id: string;
+  kind: string;
+  displayName: string;
+  role: string | null;
+  authMethod: string;
+}
+
+interface RecordBase {
+  seq: number;
+  time: string;
+  prev: string;
+  hash: string;
+}
+
+export interface RequestRecord extends RecordBase {
+  kind: "request";
+  requestId: string;
+  principal: RecordPrincipal | null;
+  source: string;
+  action: string;
+  keyId: string | null;
+  keyVersion: number | null;
+  outcome: "allowed" | "denied" | "error";
+  errorCode: string | null;
+  latencyMs: number;
+  /** HMAC-SHA256 (hex, audit key) of sensitive request values, e.g. `context.vm`, `token`. */
+  hmac: Record<string, string>;
+}
+
+export interface CheckpointRecord extends RecordBase {
+  kind: "checkpoint";
+  /** The record this checkpoint covers (the previous one): its seq and hash are what is signed. */
+  covers: { seq: number; hash: string };
+  /** Fingerprint (SHA-256 of the SPKI DER, hex, first 16 bytes) of the signing key. */
+  signer: string;
+  /** Ed25519 signature (base64) over `tessera-audit-checkpoint|<seq>|<hash>|<time>`. */
+  signature: string;
+}
+
+export type AuditRecord = RequestRecord | CheckpointRecord;
+
+export const checkpointMessage = (c: Pick<CheckpointRecord, "covers" | "time">): Buffer =>
+  Buffer.from(`tessera-audit-checkpoint|${c.covers.seq}|${c.covers.hash}|${c.time}`, "utf8");
+
+function sortedObject(o: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
+  return out;
+}
+
+/** The record without `hash`, fields in canonical order. Unknown fields are dropped (and so fail verification). */
+export function canonicalBody(r: AuditRecord): string {
+  if (r.kind === "checkpoint") {
+    return JSON.stringify({
+      seq: r.seq,
+      time: r.time,
+      kind: r.kind,
+      covers: { seq: r.covers.seq, hash: r.covers.hash },
+      signer: r.signer,
+      signature: r.signature,
+      prev: r.prev,
+    });
+  }
+  return JSON.stringify({
+    seq: r.seq,
+    time: r.time,
+    kind: r.kind,
+    requestId: r.requestId,
+    principal:
+      r.principal === null
+        ? null
+        : { id: r.principal.id, kind: r.principal.kind, displayName: r.principal.displayName, role: r.principal.role, authMethod: r.principal.authMethod },
+    source: r.source,
+    action: r.action,
+    keyId: r.keyId,
+    keyVersion: r.keyVersion,
+    outcome: r.outcome,
+    errorCode: r.errorCode,
+    latencyMs: r.latencyMs,
+    hmac: sortedObject(r.hmac),
+    prev: r.prev,
+  });
+}
+
+export function recordHash(r: AuditRecord): string {
+  return createHash("sha256").update(canonicalBody(r)).digest("hex");
+}
+
+/** The line written to sinks: the canonical body with `hash` appended as the last field. */
+export function recordLine(r: AuditRecord): string {
+  const body = canonicalBody(r);
+  return `${body.slice(0, -1)},"hash":"${r.hash}"}`;
+}
