@@ -10,6 +10,7 @@ import { registerOperatorCommands, registerStatusCommand } from "./commands/oper
 import { registerServerCommand } from "./commands/server-command.js";
 import { registerTokenCommands } from "./commands/token-commands.js";
 import { registerIdentityCommands } from "./commands/identity-commands.js";
+import { registerAuditCommands } from "./commands/audit-commands.js";
 import type { Io } from "./io.js";
 import { examples } from "./options.js";
 
@@ -48,6 +49,7 @@ export function buildProgram(cli: Cli): Command {
   registerKeyCommands(program, cli);
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);
+  registerAuditCommands(program, cli);
   registerStatusCommand(program, cli);
   registerOperatorCommands(program, cli);
   registerServerCommand(program, cli);

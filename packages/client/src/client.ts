@@ -412,4 +412,30 @@ export class TesseraClient {
   deleteAccessKey(id: string): Promise<void> {
     return this.#http.request({ method: "DELETE", path: `/v1/auth/access-keys/${seg(id)}` });
   }
+
+  // --- audit -----------------------------------------------------------------------------------------
+
+  /** Audit records (oldest first) matching the filters; page with `after: nextAfter`. */
+  auditQuery(q: { from?: string; to?: string; principal?: string; key?: string; action?: string; outcome?: string; after?: number; limit?: number } = {}): Promise<{ records: Record<string, unknown>[]; nextAfter: number | null }> {
+    const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]));
+    return this.#get(`/v1/audit/entries${params.size > 0 ? `?${params}` : ""}`);
+  }
+
+  /** The database trail's raw lines after `after` (for verification). */
+  auditLines(after: number, limit = 5000): Promise<{ lines: string[]; nextAfter: number | null }> {
+    return this.#get(`/v1/audit/lines?after=${after}&limit=${limit}`);
+  }
+
+  auditHead(): Promise<{ seq: number; hash: string } | null> {
+    return this.#get("/v1/audit/head");
+  }
+
+  auditPublicKey(): Promise<{ publicKey: string }> {
+    return this.#get("/v1/audit/public-key");
+  }
+
+  /** The HMAC under which the trail stores `value` (to search for a known context value or accessor). */
+  auditHash(value: string): Promise<{ hmac: string }> {
+    return this.#post("/v1/audit/hash", { value });
+  }
 }

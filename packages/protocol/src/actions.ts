@@ -50,5 +50,8 @@ export const actions = Object.freeze([
 
 export type Action = (typeof actions)[number];
 
-/** Actions that are recorded in the audit trail but never granted: logins prove identity themselves. */
-export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal";
+/**
+ * Actions recorded in the audit trail but never granted: logins prove identity themselves, and
+ * `api:Rejected` is a request an adapter refused before it reached the door (malformed input).
+ */
+export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal" | "api:Rejected";

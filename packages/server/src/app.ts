@@ -18,6 +18,7 @@ import { TokenService } from "./identity/token-service.js";
 import { PolicyService } from "./policy/index.js";
 import { Door } from "./service/door.js";
 import { IdentityService } from "./service/identity-service.js";
+import { AuditService } from "./service/audit-service.js";
 import { KeyService } from "./keys/index.js";
 import { Scheduler } from "./scheduler.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
@@ -142,7 +143,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
   });
 
-  await http.register(nativeApi, { service, identity, machines });
+  const audit = new AuditService(door, auditLog, store.audit);
+  await http.register(nativeApi, { service, identity, machines, audit });
 
   let closed = false;
   return {

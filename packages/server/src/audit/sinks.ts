@@ -82,7 +82,8 @@ export class FileSink implements AuditSink {
       }
     }
     if (this.handle === undefined) {
-      this.handle = await open(this.path, "a", 0o600);
+      // a+: appends always go to the end; reads are needed to find the chain head after a restart.
+      this.handle = await open(this.path, "a+", 0o600);
       this.size = (await this.handle.stat()).size;
     }
     return this.handle;

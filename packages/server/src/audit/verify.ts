@@ -27,7 +27,10 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Checkpoint public key (SPKI PEM). Without it, signatures are not checked (reported). */
   publicKey?: string;
-  /** The head the trail must end at (e.g. the server's current one): catches truncation. */
+  /**
+   * A head the trail must reach (e.g. the server's, fetched before reading): the record with that seq
+   * must be present with that hash. Catches a truncated tail; later records are fine.
+   */
   expectHead?: { seq: number; hash: string };
 }
 
@@ -49,6 +52,7 @@ export async function verifyTrail(lines: AsyncIterable<{ line: string; where: st
   const fail = (seq: number | null, where: string, what: string): VerifyReport => ({ ...report, ok: false, problem: { seq, where, what } });
   let prevSeq = 0;
   let prevHash = GENESIS;
+  let reachedHead = false;
   for await (const { line, where } of lines) {
     if (line.length === 0) continue;
     let r: AuditRecord;
@@ -59,7 +63,7 @@ export async function verifyTrail(lines: AsyncIterable<{ line: string; where: st
     }
     const seq = typeof r.seq === "number" ? r.seq : null;
     if (seq !== prevSeq + 1) {
-      return fail(seq, where, seq === null ? "record has no sequence number" : seq <= prevSeq ? `sequence goes back from ${prevSeq} to ${seq} (reordered or duplicated)` : `records ${prevSeq + 1}–${seq - 1} are missing`);
+      return fail(seq, where, seq === null ? "record has no sequence number" : seq <= prevSeq ? `sequence goes back from ${prevSeq} to ${seq} (reordered or duplicated)` : `records ${prevSeq + 1}–${seq - 1} are missing (deleted or moved)`);
     }
     if (r.prev !== prevHash) return fail(seq, where, "does not chain to the previous record (prev hash differs): a record before it was changed, removed or inserted");
     let expectedLine: string;
@@ -84,6 +88,10 @@ export async function verifyTrail(lines: AsyncIterable<{ line: string; where: st
       report.entries++;
       report.unsignedTail++;
     }
+    if (options.expectHead !== undefined && seq === options.expectHead.seq) {
+      if (r.hash !== options.expectHead.hash) return fail(seq, where, "this record differs from the one the server holds at that sequence number");
+      reachedHead = true;
+    }
     report.firstSeq ??= seq;
     report.firstTime ??= r.time;
     report.lastSeq = seq;
@@ -93,8 +101,8 @@ export async function verifyTrail(lines: AsyncIterable<{ line: string; where: st
   }
   report.headHash = report.lastSeq === null ? null : prevHash;
   const expect = options.expectHead;
-  if (expect !== undefined && (expect.seq !== prevSeq || expect.hash !== prevHash)) {
-    return fail(prevSeq, "end of trail", expect.seq > prevSeq ? `the trail ends at ${prevSeq} but the server's head is ${expect.seq}: the tail was truncated` : "the trail does not end at the server's head");
+  if (expect !== undefined && !reachedHead) {
+    return fail(prevSeq, "end of trail", `the trail ends at ${prevSeq} but the server's head is ${expect.seq}: the tail was truncated`);
   }
   return report;
 }

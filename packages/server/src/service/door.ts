@@ -132,6 +132,11 @@ export class Door {
     return result as T;
   }
 
+  /** Records a request an adapter refused before it reached an operation (e.g. a malformed body). */
+  async rejected(ctx: CallContext, err: unknown): Promise<void> {
+    await this.audit(ctx, "api:Rejected", performance.now(), err, null, null, null);
+  }
+
   private async audit(
     ctx: CallContext,
     action: AuditEntry["action"],

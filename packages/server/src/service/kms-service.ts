@@ -88,6 +88,11 @@ export class KmsService {
     return this.d.door;
   }
 
+  /** Audits a request the adapter refused before calling any operation (bad JSON, schema). */
+  rejected(ctx: CallContext, err: unknown): Promise<void> {
+    return this.door.rejected(ctx, err);
+  }
+
   // ── system ───────────────────────────────────────────────────────────────────────────────────
 
   sealStatus(): SealStatus {

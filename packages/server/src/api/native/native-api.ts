@@ -5,14 +5,16 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type, type TSchema } from "@sinclair/typebox";
 import * as S from "@tessera/protocol";
-import { TESSERA_VERSION, TesseraError } from "@tessera/protocol";
+import { TESSERA_VERSION, TesseraError, isTesseraError } from "@tessera/protocol";
 import type { CallContext, KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import { callContext } from "./context.js";
 import { identityRoutes } from "./identity-routes.js";
 import { certRoutes } from "./cert-routes.js";
+import { auditRoutes } from "./audit-routes.js";
+import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
-import { sendError } from "./errors.js";
+import { sendError, toTesseraError } from "./errors.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 
 const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
@@ -27,14 +29,26 @@ export interface NativeApiOptions {
   service: KmsService;
   identity: IdentityService;
   machines: MachineIdentityService;
+  audit: AuditService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity, machines }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
   });
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setErrorHandler(async (err, request, reply) => {
+    // Errors thrown by the service were audited by the door; anything else (bad JSON, schema
+    // violations, body too large) never reached it and is audited here, fail closed like the rest.
+    if (!isTesseraError(err)) {
+      try {
+        await service.rejected(callContext(request), toTesseraError(err));
+      } catch (auditErr) {
+        return sendError(request, reply, auditErr);
+      }
+    }
+    return sendError(request, reply, err);
+  });
   // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`.
   app.addHook("preValidation", async (request) => {
     if (request.body === undefined && request.method !== "GET") request.body = {};
@@ -151,4 +165,5 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
 
   await identityRoutes(app, { identity });
   await certRoutes(app, { machines });
+  await auditRoutes(app, { audit });
 }

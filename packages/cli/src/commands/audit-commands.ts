@@ -1,0 +1,111 @@
+/** `tessera audit verify|query|hash|public-key`. */
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { integer } from "../args.js";
+import type { Cli } from "../cli.js";
+import { examples, given, withGlobalOptions } from "../options.js";
+import { UsageError } from "../usage-error.js";
+
+export function registerAuditCommands(program: Command, cli: Cli): void {
+  const audit = program.command("audit").helpGroup("Audit:").summary("verify and search the audit trail").description("Verify the tamper-evident audit trail and search it (docs/audit.md).");
+
+  withGlobalOptions(
+    audit
+      .command("verify")
+      .summary("check a trail's chain, hashes and signatures")
+      .description(
+        "Verify an audit trail: from JSON-lines files (offline; give every file of a rotated trail) or, with --server, " +
+          "the database trail of the server at --address. Prints OK with counts and the time range, or the first bad " +
+          "record and what is wrong with it. Exit code 0 only when everything checks.",
+      )
+      .option("--file <file>", "a trail file; repeat for rotated files", (v: string, p: string[] | undefined) => [...(p ?? []), v])
+      .option("--public-key <pem-file>", "checkpoint public key (from `tessera audit public-key`) to check signatures")
+      .option("--server", "verify the server's database trail, its head and its signatures"),
+  )
+    .addHelpText("after", examples("tessera audit verify --file /var/log/tessera/audit.jsonl --public-key audit.pub", "tessera audit verify --server"))
+    .action(
+      cli.action(async (o: { file?: string[]; publicKey?: string; server?: boolean }, cmd: Command) => {
+        if ((o.file === undefined) === (o.server !== true)) throw new UsageError("give --file (one or more) or --server");
+        const out = cli.output(cmd);
+        const { verifyTrail, fileLines } = await import("@tessera/server");
+        let publicKey = o.publicKey === undefined ? undefined : await readFile(o.publicKey, "utf8");
+        let report;
+        if (o.server === true) {
+          const { client } = cli.connect(cmd);
+          publicKey ??= (await client.auditPublicKey()).publicKey;
+          const head = await client.auditHead();
+          // Reading the trail is audited too, so it grows while we read: stop at the head read first.
+          const end = head?.seq ?? 0;
+          async function* serverLines() {
+            let after = 0;
+            while (after < end) {
+              const page = await client.auditLines(after);
+              for (const line of page.lines) if ((JSON.parse(line) as { seq: number }).seq <= end) yield { line, where: `server seq ${(JSON.parse(line) as { seq: number }).seq}` };
+              if (page.nextAfter === null) return;
+              after = page.nextAfter;
+            }
+          }
+          report = await verifyTrail(serverLines(), { publicKey, ...(head !== null && { expectHead: head }) });
+        } else {
+          report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }) });
+        }
+        if (out.json) out.data(report);
+        else if (report.ok) {
+          out.line(`OK: ${report.entries} entries, ${report.checkpoints} checkpoints, seq ${report.firstSeq ?? 0}–${report.lastSeq ?? 0}, ${report.firstTime ?? "-"} … ${report.lastTime ?? "-"}`);
+          if (publicKey === undefined) out.note("signatures not checked: give --public-key");
+          if (report.unsignedTail > 0) out.note(`${report.unsignedTail} entries after the last checkpoint are not yet covered by a signature`);
+        } else out.line(`FAILED at seq ${report.problem!.seq ?? "?"} (${report.problem!.where}): ${report.problem!.what}`);
+        return report.ok ? 0 : 1;
+      }),
+    );
+
+  withGlobalOptions(
+    audit
+      .command("query")
+      .summary("search the audit trail")
+      .option("--from <time>", "ISO time")
+      .option("--to <time>", "ISO time")
+      .option("--principal <id|name|role>")
+      .option("--key <key-id>")
+      .option("--action <action>", "e.g. kms:Decrypt")
+      .option("--outcome <outcome>", "allowed, denied or error")
+      .option("--after <seq>", "page after this sequence number", integer(0))
+      .option("--limit <n>", "at most this many (default 100)", integer(1, 1000)),
+  )
+    .addHelpText("after", examples("tessera audit query --outcome denied --from 2026-11-28T00:00:00Z", "tessera audit query --principal payment-vm --action kms:Decrypt --json"))
+    .action(
+      cli.action(async (o: { from?: string; to?: string; principal?: string; key?: string; action?: string; outcome?: string; after?: number; limit?: number }, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const r = await client.auditQuery({ ...given("from", o.from), ...given("to", o.to), ...given("principal", o.principal), ...given("key", o.key), ...given("action", o.action), ...given("outcome", o.outcome), ...given("after", o.after), ...given("limit", o.limit) });
+        if (out.json) return out.data(r);
+        out.table(
+          ["SEQ", "TIME", "PRINCIPAL", "ACTION", "KEY", "OUTCOME", "CODE"],
+          r.records.map((x) => {
+            const p = x["principal"] as { displayName?: string; role?: string } | null;
+            return [x["seq"] as number, x["time"] as string, p ? `${p.displayName ?? ""}${p.role ? ` (${p.role})` : ""}` : "-", (x["action"] as string) ?? (x["kind"] as string), x["keyId"] as string, x["outcome"] as string, x["errorCode"] as string];
+          }),
+        );
+        if (r.nextAfter !== null) out.note(`more: --after ${r.nextAfter}`);
+      }),
+    );
+
+  withGlobalOptions(audit.command("hash").summary("the HMAC under which the trail stores a value").argument("<value>", "e.g. an encryption-context value or a token accessor"))
+    .addHelpText("after", examples("tessera audit hash vm-17   # then: grep <hmac> audit.jsonl"))
+    .action(
+      cli.action(async (value: string, _o: object, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const r = await client.auditHash(value);
+        if (out.json) out.data(r);
+        else out.line(r.hmac);
+      }),
+    );
+
+  withGlobalOptions(audit.command("public-key").summary("print the checkpoint signing key (PEM) for offline verification")).action(
+    cli.action(async (_o: object, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      const r = await client.auditPublicKey();
+      if (out.json) out.data(r);
+      else out.bytes(Buffer.from(r.publicKey));
+    }),
+  );
+}

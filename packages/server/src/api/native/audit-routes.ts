@@ -1,0 +1,50 @@
+/** Routes for the audit trail (docs/audit.md). */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { Type } from "@sinclair/typebox";
+import * as S from "@tessera/protocol";
+import type { AuditQuery, AuditService } from "../../service/audit-service.js";
+import { callContext } from "./context.js";
+
+const strict = { additionalProperties: false } as const;
+const Int = Type.String({ pattern: "^[0-9]{1,15}$" });
+const ok = (schema: unknown) => ({ 200: schema, "4xx": S.ErrorResponse, "5xx": S.ErrorResponse });
+
+export async function auditRoutes(app: FastifyInstance, { audit }: { audit: AuditService }): Promise<void> {
+  const Query = Type.Object(
+    {
+      from: Type.Optional(Type.String({ format: "date-time" })),
+      to: Type.Optional(Type.String({ format: "date-time" })),
+      principal: Type.Optional(Type.String({ maxLength: 256 })),
+      key: Type.Optional(Type.String({ maxLength: 64 })),
+      action: Type.Optional(Type.String({ maxLength: 64 })),
+      outcome: Type.Optional(Type.Union([Type.Literal("allowed"), Type.Literal("denied"), Type.Literal("error")])),
+      after: Type.Optional(Int),
+      limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })),
+    },
+    strict,
+  );
+  app.get("/v1/audit/entries", { schema: { querystring: Query } }, async (r: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
+    const q = r.query;
+    const query: AuditQuery = {
+      ...(q["from"] && { from: q["from"] }),
+      ...(q["to"] && { to: q["to"] }),
+      ...(q["principal"] && { principal: q["principal"] }),
+      ...(q["key"] && { key: q["key"] }),
+      ...(q["action"] && { action: q["action"] }),
+      ...(q["outcome"] && { outcome: q["outcome"] }),
+      ...(q["after"] && { after: Number(q["after"]) }),
+      ...(q["limit"] && { limit: Number(q["limit"]) }),
+    };
+    return audit.query(callContext(r), query);
+  });
+  app.get(
+    "/v1/audit/lines",
+    { schema: { querystring: Type.Object({ after: Type.Optional(Int), limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,4}$" })) }, strict) } },
+    async (r: FastifyRequest<{ Querystring: { after?: string; limit?: string } }>) => audit.lines(callContext(r), Number(r.query.after ?? 0), Number(r.query.limit ?? 5000)),
+  );
+  app.get("/v1/audit/head", async (r) => audit.head(callContext(r)));
+  app.get("/v1/audit/public-key", { schema: { response: ok(Type.Object({ publicKey: Type.String() })) } }, async (r) => audit.publicKey(callContext(r)));
+  app.post("/v1/audit/hash", { schema: { body: Type.Object({ value: Type.String({ minLength: 1, maxLength: 8192 }) }, strict), response: ok(Type.Object({ hmac: Type.String() })) } }, async (r: FastifyRequest<{ Body: { value: string } }>) =>
+    audit.hash(callContext(r), r.body.value),
+  );
+}

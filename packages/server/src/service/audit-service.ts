@@ -1,0 +1,88 @@
+/** Reading the audit trail through the door: query, head, public key, HMAC of a value. */
+import { TesseraError } from "@tessera/protocol";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { AuditRepo } from "../store/index.js";
+import type { CallContext, Door } from "./door.js";
+
+export interface AuditQuery {
+  from?: string;
+  to?: string;
+  principal?: string;
+  key?: string;
+  action?: string;
+  outcome?: string;
+  after?: number;
+  limit?: number;
+}
+
+export class AuditService {
+  constructor(
+    private readonly door: Door,
+    private readonly log: AuditLog,
+    private readonly repo: AuditRepo,
+  ) {}
+
+  /** Records from the database sink, filtered, oldest first; `nextAfter` pages on. */
+  query(ctx: CallContext, q: AuditQuery): Promise<{ records: unknown[]; nextAfter: number | null }> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize({});
+      const limit = Math.min(q.limit ?? 100, 1000);
+      const out: unknown[] = [];
+      let after = q.after ?? 0;
+      // Scan in pages until enough matches; the scan is bounded so one query cannot read everything.
+      for (let scanned = 0; out.length < limit && scanned < 100_000; ) {
+        const rows = await this.repo.list(after, 1000, { ...(q.from && { from: q.from }), ...(q.to && { to: q.to }) });
+        if (rows.length === 0) {
+          after = -1;
+          break;
+        }
+        for (const row of rows) {
+          after = row.seq;
+          scanned++;
+          const r = JSON.parse(row.line) as { kind: string; principal?: { id: string; displayName: string; role: string | null } | null; keyId?: string | null; action?: string; outcome?: string };
+          if (q.principal !== undefined && r.principal?.id !== q.principal && r.principal?.displayName !== q.principal && r.principal?.role !== q.principal) continue;
+          if (q.key !== undefined && r.keyId !== q.key) continue;
+          if (q.action !== undefined && r.action !== q.action) continue;
+          if (q.outcome !== undefined && r.outcome !== q.outcome) continue;
+          out.push(r);
+          if (out.length === limit) break;
+        }
+      }
+      return { records: out, nextAfter: after === -1 || out.length < limit ? null : after };
+    });
+  }
+
+  /** The raw trail lines from the database, for `tessera audit verify --server`. */
+  lines(ctx: CallContext, after: number, limit: number): Promise<{ lines: string[]; nextAfter: number | null }> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize({});
+      const rows = await this.repo.list(after, Math.min(limit, 10_000));
+      return { lines: rows.map((r) => r.line), nextAfter: rows.length === 0 ? null : rows[rows.length - 1]!.seq };
+    });
+  }
+
+  head(ctx: CallContext): Promise<{ seq: number; hash: string } | null> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize({});
+      const last = await this.repo.last();
+      if (last === undefined) return null;
+      const r = JSON.parse(last) as { seq: number; hash: string };
+      return { seq: r.seq, hash: r.hash };
+    });
+  }
+
+  publicKey(ctx: CallContext): Promise<{ publicKey: string }> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize({});
+      return { publicKey: await this.log.publicKey() };
+    });
+  }
+
+  hash(ctx: CallContext, value: string): Promise<{ hmac: string }> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize({});
+      if (value.length === 0) throw new TesseraError("InvalidInput", "value must not be empty", { field: "/value" });
+      return { hmac: await this.log.hmacOf(value) };
+    });
+  }
+}
