@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { AuditLog } from "./audit/audit-log.js";
 import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
+import { FileTrailReader } from "./audit/verify.js";
 import { systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
@@ -143,7 +144,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
   });
 
-  const audit = new AuditService(door, auditLog, store.audit);
+  const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
+  const audit = new AuditService(door, auditLog, reader);
   await http.register(nativeApi, { service, identity, machines, audit });
 
   let closed = false;

@@ -6,4 +6,4 @@ export type { Store } from "./store/index.js";
 export { ManualClock, systemClock, type Clock } from "./clock.js";
 export type { AuditEntry } from "./audit/auditor.js";
 export type { AuditSink, SinkBatch } from "./audit/sinks.js";
-export { verifyTrail, fileLines, type VerifyReport } from "./audit/verify.js";
+export { verifyTrail, fileLines, type VerifyReport, type TrailChunk } from "./audit/verify.js";

@@ -49,7 +49,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       tls: null,
       sqlitePath: join(dataDir, "tessera.db"),
       logLevel: "warn",
-      audit: { database: true, stdout: false },
+      // A JSON-lines file fsynced per batch on the thread pool: durable without stalling requests.
+      audit: { database: false, stdout: false, file: { path: join(dataDir, "audit", "audit.jsonl") } },
       schedulerIntervalMs: 30_000,
       usageFlushIntervalMs: 5_000,
       trustDomain: "tessera.local",

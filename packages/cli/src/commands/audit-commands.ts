@@ -40,7 +40,9 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
             let after = 0;
             while (after < end) {
               const page = await client.auditLines(after);
-              for (const line of page.lines) if ((JSON.parse(line) as { seq: number }).seq <= end) yield { line, where: `server seq ${(JSON.parse(line) as { seq: number }).seq}` };
+              const lines = page.lines.filter((line) => (JSON.parse(line) as { seq: number }).seq <= end);
+              const from = after;
+              yield { lines, where: (i: number) => `server seq ${from + i + 1}` };
               if (page.nextAfter === null) return;
               after = page.nextAfter;
             }

@@ -23,7 +23,7 @@ import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
 import type { AuditEntry, AuditRecorder } from "./auditor.js";
-import { GENESIS, checkpointMessage, recordHash, recordLine, type AuditRecord, type CheckpointRecord, type RequestRecord } from "./record.js";
+import { GENESIS, checkpointMessage, seal, type AuditRecord, type CheckpointRecord, type RequestRecord } from "./record.js";
 import type { AuditSink } from "./sinks.js";
 
 const KEYS_META = "audit-keys";
@@ -147,23 +147,20 @@ export class AuditLog implements AuditRecorder {
     let backoff = 50;
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0);
-      let head: { seq: number; hash: string };
-      let records: AuditRecord[];
+      let lines: { seq: number; time: string; line: string; hash: string }[];
       try {
-        head = await this.startHead();
-        records = await this.chain(batch, head);
+        lines = await this.chain(batch, await this.startHead());
       } catch (err) {
         for (const p of batch) p.reject(err);
         continue;
       }
-      const lines = records.map((r) => ({ seq: r.seq, time: r.time, line: recordLine(r) }));
       const written: AuditSink[] = [];
       try {
         for (const sink of this.sinks) {
           await sink.write({ records: lines });
           written.push(sink);
         }
-        const last = records[records.length - 1]!;
+        const last = lines[lines.length - 1]!;
         this.head = { seq: last.seq, hash: last.hash };
         for (const p of batch) p.resolve();
         if (this.failing) {
@@ -185,10 +182,10 @@ export class AuditLog implements AuditRecorder {
   }
 
   /** Turns a batch into chained records, continuing from `head`. */
-  private async chain(batch: Pending[], head: { seq: number; hash: string }): Promise<AuditRecord[]> {
+  private async chain(batch: Pending[], head: { seq: number; hash: string }): Promise<{ seq: number; time: string; line: string; hash: string }[]> {
     const keys = this.barrier.sealed ? undefined : await this.loadKeys().then(() => this.keys);
     let { seq, hash } = head;
-    const out: AuditRecord[] = [];
+    const out: { seq: number; time: string; line: string; hash: string }[] = [];
     for (const p of batch) {
       const time = iso(this.clock.now());
       let record: AuditRecord;
@@ -223,8 +220,8 @@ export class AuditLog implements AuditRecorder {
           hash: "",
         } satisfies RequestRecord;
       }
-      record.hash = recordHash(record);
-      out.push(record);
+      const line = seal(record);
+      out.push({ seq: record.seq, time: record.time, line, hash: record.hash });
       seq = record.seq;
       hash = record.hash;
     }

@@ -102,6 +102,28 @@ export function recordHash(r: AuditRecord): string {
 
 /** The line written to sinks: the canonical body with `hash` appended as the last field. */
 export function recordLine(r: AuditRecord): string {
-  const body = canonicalBody(r);
-  return `${body.slice(0, -1)},"hash":"${r.hash}"}`;
+  return lineOf(canonicalBody(r), r.hash);
 }
+
+export const lineOf = (body: string, hash: string): string => `${body.slice(0, -1)},"hash":"${hash}"}`;
+
+/** Fills in `hash` and returns the sink line, serialising the record once. */
+export function seal(r: AuditRecord): string {
+  const body = canonicalBody(r);
+  r.hash = createHash("sha256").update(body).digest("hex");
+  return lineOf(body, r.hash);
+}
+
+const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+
+/**
+ * For verification: the body the hash covers, read straight from a line's bytes (a line written by
+ * Tessera is its canonical body plus the hash), and the hash it claims. Undefined if malformed.
+ */
+export function splitLine(line: string): { body: string; hash: string } | undefined {
+  const m = HASH_SUFFIX.exec(line);
+  if (m === null) return undefined;
+  return { body: `${line.slice(0, m.index)}}`, hash: m[1]! };
+}
+
+export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
 
@@ -62,7 +62,7 @@ export interface ServerConfig {
   tls: { certFile: string; keyFile: string } | null;
   sqlitePath: string;
   logLevel: NonNullable<ConfigFile["log_level"]>;
-  audit: { database: boolean; file?: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
+  audit: { database: boolean; file: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
   trustDomain: string;
@@ -99,9 +99,6 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
   const hasCert = c.listener.tls_cert_file !== undefined;
   const hasKey = c.listener.tls_key_file !== undefined;
   if (hasCert !== hasKey) throw new ConfigError(`listener.${hasCert ? "tls_key_file" : "tls_cert_file"} is required with listener.${hasCert ? "tls_cert_file" : "tls_key_file"}`);
-  if (c.audit?.database === false && c.audit.file === undefined) {
-    throw new ConfigError("audit: at least one durable sink (database or file) is required; every request is audited and refused when it cannot be");
-  }
   if (!hasCert) {
     if (c.listener.insecure_http !== true) throw new ConfigError("listener.tls_cert_file and listener.tls_key_file are required (or set listener.insecure_http on a loopback address)");
     if (!isLoopback(host)) throw new ConfigError(`listener.insecure_http is only allowed on a loopback address, not "${host}"`);
@@ -112,10 +109,13 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!) } : null,
     sqlitePath: resolve(baseDir, c.storage.sqlite.path),
     logLevel: c.log_level ?? "info",
+    // Default: a JSON-lines file beside the database (fsynced per batch off the event loop).
     audit: {
-      database: c.audit?.database ?? true,
+      database: c.audit?.database ?? false,
       stdout: c.audit?.stdout ?? false,
-      ...(c.audit?.file && { file: { path: resolve(baseDir, c.audit.file.path), ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }) } }),
+      file: c.audit?.file
+        ? { path: resolve(baseDir, c.audit.file.path), ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }) }
+        : { path: join(dirname(resolve(baseDir, c.storage.sqlite.path)), "audit", "audit.jsonl") },
       ...(c.audit?.timeout_ms !== undefined && { timeoutMs: c.audit.timeout_ms }),
       ...(c.audit?.checkpoint_interval_seconds !== undefined && { checkpointIntervalMs: c.audit.checkpoint_interval_seconds * 1000 }),
     },

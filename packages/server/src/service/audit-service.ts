@@ -2,6 +2,9 @@
 import { TesseraError } from "@tessera/protocol";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { AuditRepo } from "../store/index.js";
+
+/** Where queries read the trail: the database sink, or the file sink when the database one is off. */
+export type TrailReader = Pick<AuditRepo, "list" | "last">;
 import type { CallContext, Door } from "./door.js";
 
 export interface AuditQuery {
@@ -19,7 +22,7 @@ export class AuditService {
   constructor(
     private readonly door: Door,
     private readonly log: AuditLog,
-    private readonly repo: AuditRepo,
+    private readonly repo: TrailReader,
   ) {}
 
   /** Records from the database sink, filtered, oldest first; `nextAfter` pages on. */

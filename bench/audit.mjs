@@ -1,0 +1,140 @@
+/**
+ * Audit benchmarks, both measured in this run:
+ *
+ * 1. Encrypt over HTTP (keep-alive, 64 connections) against a Tessera whose audit trail is durable
+ *    (database sink: group-committed SQLite transactions with synchronous=FULL, plus a JSON-lines
+ *    file fsynced per batch) and against the same Tessera with no audit sink — the ratio is the cost
+ *    of durable auditing. Each server runs in its own child process.
+ * 2. `verifyTrail` speed in entries per second on a trail of BENCH_AUDIT_ENTRIES (default 1,000,000)
+ *    records generated with the real record code and written to a temporary file.
+ *
+ *   npx tsc -b && node bench/audit.mjs           BENCH_SECONDS=10 BENCH_AUDIT_ENTRIES=1000000
+ */
+import { fork } from "node:child_process";
+import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
+import { tmpdir, loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const entries = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+
+if (process.argv[2] === "--server") {
+  // Child: an initialised, unsealed Tessera with or without audit sinks, on an ephemeral port.
+  const { buildApp, SqliteStore } = await import("../packages/server/dist/index.js");
+  const dir = mkdtempSync(join(tmpdir(), "tessera-bench-audit-"));
+  const withAudit = process.argv[3] === "on";
+  const app = await buildApp({
+    store: new SqliteStore({ path: join(dir, "t.db") }),
+    audit: withAudit ? sinks(process.env.BENCH_AUDIT_SINKS ?? "file", dir) : { database: false },
+  });
+  const call = async (method, url, body, token) =>
+    JSON.parse((await app.http.inject({ method, url, headers: { "content-type": "application/json", ...(token && { "x-tessera-token": token }) }, payload: JSON.stringify(body ?? {}) })).body);
+  const init = await call("POST", "/v1/sys/init", { shares: 1, threshold: 1 });
+  await call("POST", "/v1/sys/unseal", { share: init.shares[0] });
+  await call("POST", "/v1/keys", { name: "bench-key" }, init.rootToken);
+  await app.http.listen({ host: "127.0.0.1", port: 0 });
+  process.send({ port: app.http.server.address().port, token: init.rootToken });
+  const stop = async () => {
+    await app.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("disconnect", stop);
+} else {
+  await main();
+}
+
+/** BENCH_AUDIT_SINKS: file (default), database, or both. */
+function sinks(which, dir) {
+  const file = { file: { path: join(dir, "audit.jsonl") } };
+  if (which === "file") return { database: false, ...file };
+  if (which === "database") return { database: true };
+  return { database: true, ...file };
+}
+
+async function startServer(mode) {
+  const child = fork(fileURLToPath(import.meta.url), ["--server", mode], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const info = await new Promise((resolve, reject) => {
+    child.once("message", resolve);
+    child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return { child, ...info };
+}
+
+async function load(port, token) {
+  const body = JSON.stringify({ plaintext: Buffer.alloc(256, 7).toString("base64") });
+  const run = (duration) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}/v1/keys/bench-key/encrypt`,
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tessera-token": token },
+      body,
+      connections,
+      duration,
+    });
+  await run(2);
+  const r = await run(seconds);
+  if (r.errors || r.non2xx) throw new Error(`errors ${r.errors}, non-2xx ${r.non2xx}`);
+  return { rps: r.requests.average, p99: r.latency.p99 };
+}
+
+async function verifySpeed() {
+  const { verifyTrail, fileLines } = await import("../packages/server/dist/index.js");
+  const { recordHash, recordLine, GENESIS } = await import("../packages/server/dist/audit/record.js");
+  const dir = mkdtempSync(join(tmpdir(), "tessera-bench-verify-"));
+  const path = join(dir, "audit.jsonl");
+  const out = createWriteStream(path);
+  let prev = GENESIS;
+  for (let seq = 1; seq <= entries; seq++) {
+    const r = {
+      seq,
+      time: new Date(Date.UTC(2026, 0, 1) + seq).toISOString(),
+      kind: "request",
+      requestId: `00000000-0000-4000-8000-${String(seq).padStart(12, "0")}`,
+      principal: { id: "hmac:" + "ab".repeat(32), kind: "vm", displayName: "vm-1", role: "payment-vm", authMethod: "cert" },
+      source: "10.0.0.7",
+      action: "kms:Decrypt",
+      keyId: "6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11",
+      keyVersion: 1,
+      outcome: "allowed",
+      errorCode: null,
+      latencyMs: 0.42,
+      hmac: { "context.vm": "cd".repeat(32) },
+      prev,
+      hash: "",
+    };
+    r.hash = recordHash(r);
+    prev = r.hash;
+    if (!out.write(recordLine(r) + "\n")) await new Promise((resolve) => out.once("drain", resolve));
+  }
+  await new Promise((resolve) => out.end(resolve));
+  const t0 = performance.now();
+  const report = await verifyTrail(fileLines([path]));
+  const ms = performance.now() - t0;
+  rmSync(dir, { recursive: true, force: true });
+  if (!report.ok) throw new Error(`verification failed: ${JSON.stringify(report.problem)}`);
+  return { entries: report.entries, ms, perSecond: report.entries / (ms / 1000) };
+}
+
+async function main() {
+  console.log(`audit benchmark: ${seconds} s per scenario, ${connections} connections; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  const results = {};
+  for (const mode of ["off", "on"]) {
+    const s = await startServer(mode);
+    try {
+      results[mode] = await load(s.port, s.token);
+    } finally {
+      s.child.kill("SIGTERM");
+    }
+    console.log(`  encrypt, audit ${mode.padEnd(3)}  ${results[mode].rps.toFixed(0).padStart(7)} req/s   p99 ${results[mode].p99.toFixed(2)} ms`);
+  }
+  console.log(`  ratio durable audit on / off: ${(results.on.rps / results.off.rps).toFixed(3)} (aim >= 0.8)`);
+  const v = await verifySpeed();
+  console.log(`  audit verify: ${v.entries} entries in ${(v.ms / 1000).toFixed(2)} s = ${Math.round(v.perSecond)} entries/s (aim >= 200000)`);
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+}

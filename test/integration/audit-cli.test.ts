@@ -1,0 +1,52 @@
+/** `tessera audit verify|query|hash|public-key` against a real dev server writing a trail file. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
+
+const ROOT = "audit-cli-root-token";
+const dir = mkdtempSync(join(tmpdir(), "tessera-audit-cli-"));
+const trail = join(dir, "trail.jsonl");
+let server: ServerProcess;
+
+const tessera = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, encoding: "utf8", env: { ...process.env, TESSERA_ADDR: server.url, TESSERA_TOKEN: ROOT }, timeout: 30_000 });
+
+beforeAll(async () => {
+  server = await startServer(["--dev", "--listen", "127.0.0.1:{port}", "--dev-root-token", ROOT, "--audit-file", trail]);
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("tessera audit", () => {
+  it("verifies the trail from the file and from the server, finds tampering, queries and hashes", () => {
+    expect(tessera(["key", "create", "audited"]).status).toBe(0);
+    expect(tessera(["encrypt", "--key", "audited", "--context", "vm=vm-9", "hello"]).status).toBe(0);
+    expect(tessera(["key", "show", "nope"]).status).toBe(1);
+    writeFileSync(join(dir, "audit.pub"), tessera(["audit", "public-key"]).stdout);
+
+    const ok = tessera(["audit", "verify", "--file", trail, "--public-key", join(dir, "audit.pub"), "--json"]);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true });
+    expect(tessera(["audit", "verify", "--server"]).stdout).toMatch(/^OK: \d+ entries/);
+
+    const original = readFileSync(trail, "utf8");
+    writeFileSync(trail, original.replace('"outcome":"error"', '"outcome":"allowed"'));
+    const bad = tessera(["audit", "verify", "--file", trail]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^FAILED at seq \d+ \(.*trail\.jsonl:\d+\): content does not match its hash/);
+    writeFileSync(trail, original);
+
+    const hmac = tessera(["audit", "hash", "vm-9"]).stdout.trim();
+    expect(original).toContain(hmac);
+    expect(original).not.toContain("vm-9");
+    const q = JSON.parse(tessera(["audit", "query", "--action", "kms:Encrypt", "--json"]).stdout);
+    expect(q.records).toHaveLength(1);
+    expect(q.records[0].hmac["context.vm"]).toBe(hmac);
+    expect(tessera(["audit", "query", "--outcome", "error"]).stdout).toContain("kms:DescribeKey");
+  });
+});
