@@ -174,6 +174,8 @@ describe("audit trail", () => {
     expect([refused.status, refused.body.error.code]).toEqual([503, "Unavailable"]);
     expect((await x.call("GET", "/v1/sys/health", undefined, null)).status).toBe(200);
     expect((await x.call("POST", "/v1/keys", { name: "not-created" })).body.error.code).toBe("Unavailable");
+    await x.app.alerts.settle();
+    expect((await x.app.alerts.list(true)).map((a) => a.detector)).toEqual(["audit-sink"]);
     x.sink.mode = "ok";
     await new Promise((r) => setTimeout(r, 50));
     // Retried until the backoff lets it through.

@@ -438,4 +438,13 @@ export class TesseraClient {
   auditHash(value: string): Promise<{ hmac: string }> {
     return this.#post("/v1/audit/hash", { value });
   }
+
+  /** Alerts, newest first (unacknowledged only unless `all`). */
+  listAlerts(all = false, limit = 100): Promise<{ alerts: Record<string, unknown>[] }> {
+    return this.#get(`/v1/alerts?all=${all}&limit=${limit}`);
+  }
+
+  ackAlert(id: string): Promise<void> {
+    return this.#post(`/v1/alerts/${seg(id)}/ack`, {});
+  }
 }

@@ -45,6 +45,7 @@ export const actions = Object.freeze([
   "policy:DeleteRole",
   "policy:Simulate",
   "audit:Read",
+  "audit:AckAlert",
   "sys:Seal",
 ] as const);
 
@@ -54,4 +55,4 @@ export type Action = (typeof actions)[number];
  * Actions recorded in the audit trail but never granted: logins prove identity themselves, and
  * `api:Rejected` is a request an adapter refused before it reached the door (malformed input).
  */
-export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal" | "api:Rejected";
+export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal" | "api:Rejected" | "audit:Alert";

@@ -7,7 +7,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { AuditLog } from "./audit/audit-log.js";
 import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
 import { FileTrailReader } from "./audit/verify.js";
-import { systemClock, type Clock } from "./clock.js";
+import { AlertCenter, type Webhook } from "./audit/alerts.js";
+import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
+import { Metrics } from "./audit/metrics.js";
+import { iso, systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
 import { Authenticator } from "./identity/authenticator.js";
@@ -36,6 +39,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
+  /** Anomaly detectors and alert delivery (docs/audit.md). */
+  alerts?: { detectors?: DetectorOptions; webhooks?: Webhook[]; retryMs?: number };
   /** The audit trail's sinks (docs/audit.md). Default: the database only. */
   audit?: {
     database?: boolean;
@@ -54,6 +59,7 @@ export interface AppOptions {
 export interface TesseraApp {
   http: FastifyInstance;
   auditLog: AuditLog;
+  alerts: AlertCenter;
   service: KmsService;
   identity: IdentityService;
   policy: PolicyService;
@@ -104,7 +110,35 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   if (a.file !== undefined) sinks.push(new FileSink(a.file.path, a.file.maxBytes ?? 64 * 1024 * 1024, (message) => report({ level: "error", message })));
   if (a.stdout === true) sinks.push(new StdoutSink());
   sinks.push(...(a.sinks ?? []));
-  const auditLog = new AuditLog(sinks, store, barrier, clock, { ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }), report });
+  // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.
+  let auditLogRef: AuditLog | undefined;
+  let metricsRef: Metrics | undefined;
+  const alertCenter = new AlertCenter(store.alerts, {
+    webhooks: options.alerts?.webhooks ?? [],
+    ...(options.alerts?.retryMs !== undefined && { retryMs: options.alerts.retryMs }),
+    log: (message) => http.log.warn({ alerts: true }, message),
+    onRaised: (row) => metricsRef?.alertRaised(row.detector),
+    toTrail: (row) =>
+      void auditLogRef
+        ?.record({ time: row.time, requestId: row.id, principal: null, source: "tessera", action: "audit:Alert", keyId: null, keyVersion: null, outcome: "allowed", errorCode: null, latencyMs: 0 })
+        .catch(() => undefined),
+  });
+  const detectors = new AnomalyDetectors({ ...options.alerts?.detectors, primaryVersion: (id) => keys.keyring.cachedPrimary(id) }, (alert) => alertCenter.raise(alert));
+  const auditLog = new AuditLog(sinks, store, barrier, clock, {
+    ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+    report: (e) => {
+      report(e);
+      if (e.level === "error") alertCenter.raise({ detector: "audit-sink", severity: "high", subject: "audit", message: e.message, seqs: [], time: iso(clock.now()) });
+    },
+    onDurable: (records) => {
+      metricsRef?.observe(records);
+      for (const r of records) detectors.observe(r);
+    },
+    onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
+  });
+  auditLogRef = auditLog;
+  const metrics = new Metrics({ sealed: () => barrier.sealed, auditQueueDepth: () => auditLog.queueDepth });
+  metricsRef = metrics;
   const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
   const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
   const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
@@ -145,13 +179,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader);
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
   await http.register(nativeApi, { service, identity, machines, audit });
 
   let closed = false;
   return {
     http,
     auditLog,
+    alerts: alertCenter,
     service,
     identity,
     policy,

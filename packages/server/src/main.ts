@@ -54,6 +54,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       schedulerIntervalMs: 30_000,
       usageFlushIntervalMs: 5_000,
       trustDomain: "tessera.local",
+      alerts: { webhooks: [], detectors: {} },
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -68,6 +69,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     schedulerIntervalMs: config.schedulerIntervalMs,
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     trustDomain: config.trustDomain,
+    alerts: { webhooks: config.alerts.webhooks, detectors: config.alerts.detectors },
   });
 
   let dev: DevState | undefined;

@@ -110,4 +110,25 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       else out.bytes(Buffer.from(r.publicKey));
     }),
   );
+
+  const alerts = program.command("alerts").helpGroup("Audit:").summary("list and acknowledge anomaly alerts");
+  withGlobalOptions(alerts.command("list").summary("list alerts (unacknowledged unless --all)").option("--all", "include acknowledged alerts").option("--limit <n>", "at most this many", integer(1, 1000))).action(
+    cli.action(async (o: { all?: boolean; limit?: number }, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      const r = await client.listAlerts(o.all === true, o.limit ?? 100);
+      if (out.json) return out.data(r);
+      out.table(
+        ["ID", "TIME", "DETECTOR", "SEVERITY", "MESSAGE", "ACK"],
+        r.alerts.map((a) => [a["id"] as string, a["time"] as string, a["detector"] as string, a["severity"] as string, a["message"] as string, (a["acknowledgedBy"] as string | null) ?? "-"]),
+      );
+    }),
+  );
+  withGlobalOptions(alerts.command("ack").summary("acknowledge an alert").argument("<id>")).action(
+    cli.action(async (id: string, _o: object, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      await client.ackAlert(id);
+      if (out.json) out.data({});
+      else out.line(`Alert ${id} acknowledged.`);
+    }),
+  );
 }

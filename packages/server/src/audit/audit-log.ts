@@ -43,6 +43,10 @@ export interface AuditLogOptions {
   maxPending?: number;
   /** Report problems (failed sink, recovered sink, deleted file) — the alert hook. */
   report?: (event: { level: "error" | "info"; message: string }) => void;
+  /** Called with each batch's request records once durable (detectors, metrics). Must not throw. */
+  onDurable?: (records: readonly RequestRecord[]) => void;
+  /** Called after each successful batch write with its size and duration (metrics). */
+  onFlush?: (size: number, ms: number) => void;
 }
 
 interface Pending {
@@ -60,6 +64,8 @@ export class AuditLog implements AuditRecorder {
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly report: NonNullable<AuditLogOptions["report"]>;
+  private readonly onDurable: AuditLogOptions["onDurable"];
+  private readonly onFlush: AuditLogOptions["onFlush"];
 
   constructor(
     private readonly sinks: readonly AuditSink[],
@@ -71,6 +77,8 @@ export class AuditLog implements AuditRecorder {
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.maxPending = options.maxPending ?? 10_000;
     this.report = options.report ?? (() => undefined);
+    this.onDurable = options.onDurable;
+    this.onFlush = options.onFlush;
     barrier.onSeal(() => {
       if (this.keys) zero(this.keys.hmac);
       this.keys = undefined;
@@ -147,7 +155,7 @@ export class AuditLog implements AuditRecorder {
     let backoff = 50;
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0);
-      let lines: { seq: number; time: string; line: string; hash: string }[];
+      let lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[];
       try {
         lines = await this.chain(batch, await this.startHead());
       } catch (err) {
@@ -155,6 +163,7 @@ export class AuditLog implements AuditRecorder {
         continue;
       }
       const written: AuditSink[] = [];
+      const started = performance.now();
       try {
         for (const sink of this.sinks) {
           await sink.write({ records: lines });
@@ -163,6 +172,12 @@ export class AuditLog implements AuditRecorder {
         const last = lines[lines.length - 1]!;
         this.head = { seq: last.seq, hash: last.hash };
         for (const p of batch) p.resolve();
+        try {
+          this.onFlush?.(lines.length, performance.now() - started);
+          this.onDurable?.(lines.map((l) => l.record).filter((r): r is RequestRecord => r.kind === "request"));
+        } catch (err) {
+          this.report({ level: "error", message: `audit observer failed: ${(err as Error).message}` });
+        }
         if (this.failing) {
           this.failing = false;
           this.report({ level: "info", message: "audit sinks recovered; requests are being answered again" });
@@ -182,10 +197,10 @@ export class AuditLog implements AuditRecorder {
   }
 
   /** Turns a batch into chained records, continuing from `head`. */
-  private async chain(batch: Pending[], head: { seq: number; hash: string }): Promise<{ seq: number; time: string; line: string; hash: string }[]> {
+  private async chain(batch: Pending[], head: { seq: number; hash: string }): Promise<{ seq: number; time: string; line: string; hash: string; record: AuditRecord }[]> {
     const keys = this.barrier.sealed ? undefined : await this.loadKeys().then(() => this.keys);
     let { seq, hash } = head;
-    const out: { seq: number; time: string; line: string; hash: string }[] = [];
+    const out: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[] = [];
     for (const p of batch) {
       const time = iso(this.clock.now());
       let record: AuditRecord;
@@ -221,7 +236,7 @@ export class AuditLog implements AuditRecorder {
         } satisfies RequestRecord;
       }
       const line = seal(record);
-      out.push({ seq: record.seq, time: record.time, line, hash: record.hash });
+      out.push({ seq: record.seq, time: record.time, line, hash: record.hash, record });
       seq = record.seq;
       hash = record.hash;
     }

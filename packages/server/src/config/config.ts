@@ -16,6 +16,8 @@ import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
+import type { DetectorOptions } from "../audit/detectors.js";
+import { compileWindow } from "../policy/policy-document.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -49,6 +51,32 @@ export const ConfigSchema = Type.Object(
     ),
     scheduler_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     usage_flush_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    alerts: Type.Optional(
+      Type.Object(
+        {
+          webhooks: Type.Optional(Type.Array(Type.Object({ url: Type.String({ pattern: "^https?://" }), secret: Type.String({ minLength: 16 }) }, strict), { maxItems: 16 })),
+          allowed_hours: Type.Optional(Type.Object({ tz: Type.String(), days: Type.Optional(Type.String()), hours: Type.Optional(Type.String()) }, strict)),
+          allowed_hours_by_role: Type.Optional(Type.Record(Type.String(), Type.Object({ tz: Type.String(), days: Type.Optional(Type.String()), hours: Type.Optional(Type.String()) }, strict))),
+          allowed_hours_by_key: Type.Optional(Type.Record(Type.String(), Type.Object({ tz: Type.String(), days: Type.Optional(Type.String()), hours: Type.Optional(Type.String()) }, strict))),
+          new_source: Type.Optional(Type.Boolean()),
+          first_use: Type.Optional(Type.Boolean()),
+          retiring_version: Type.Optional(Type.Boolean()),
+          rate_spike: Type.Optional(
+            Type.Union([
+              Type.Literal(false),
+              Type.Object(
+                { window_seconds: Type.Optional(Type.Integer({ minimum: 10 })), factor: Type.Optional(Type.Number({ minimum: 1.5 })), min_requests: Type.Optional(Type.Integer({ minimum: 1 })) },
+                strict,
+              ),
+            ]),
+          ),
+          denial_burst: Type.Optional(
+            Type.Union([Type.Literal(false), Type.Object({ threshold: Type.Optional(Type.Integer({ minimum: 2 })), window_seconds: Type.Optional(Type.Integer({ minimum: 1 })) }, strict)]),
+          ),
+        },
+        strict,
+      ),
+    ),
     /** SPIFFE trust domain of instance certificates (spiffe://<trust_domain>/vm/<vm id>). */
     trust_domain: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]{0,252}$" })),
   },
@@ -66,6 +94,7 @@ export interface ServerConfig {
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
   trustDomain: string;
+  alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
 }
 
 export class ConfigError extends Error {
@@ -122,7 +151,51 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     schedulerIntervalMs: (c.scheduler_interval_seconds ?? 30) * 1000,
     usageFlushIntervalMs: (c.usage_flush_interval_seconds ?? 5) * 1000,
     trustDomain: c.trust_domain ?? "tessera.local",
+    alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
   };
+}
+
+function detectorOptions(a: ConfigFile["alerts"]): DetectorOptions {
+  if (a === undefined) return {};
+  const windows: [string, { tz: string; days?: string; hours?: string }][] = [
+    ...(a.allowed_hours ? [["alerts.allowed_hours", a.allowed_hours] as [string, { tz: string }]] : []),
+    ...Object.entries(a.allowed_hours_by_role ?? {}).map(([k, w]) => [`alerts.allowed_hours_by_role.${k}`, w] as [string, { tz: string }]),
+    ...Object.entries(a.allowed_hours_by_key ?? {}).map(([k, w]) => [`alerts.allowed_hours_by_key.${k}`, w] as [string, { tz: string }]),
+  ];
+  for (const [field, w] of windows) {
+    try {
+      compileWindow(w, "");
+    } catch (err) {
+      throw new ConfigError(`configuration field "${field}": ${(err as Error).message}`);
+    }
+  }
+  const o: DetectorOptions = {
+    allowedHours: {
+      ...(a.allowed_hours && { default: a.allowed_hours }),
+      ...(a.allowed_hours_by_role && { roles: a.allowed_hours_by_role }),
+      ...(a.allowed_hours_by_key && { keys: a.allowed_hours_by_key }),
+    },
+  };
+  if (a.new_source !== undefined) o.newSource = a.new_source;
+  if (a.first_use !== undefined) o.firstUse = a.first_use;
+  if (a.retiring_version !== undefined) o.retiringVersion = a.retiring_version;
+  if (a.rate_spike !== undefined) {
+    o.rateSpike =
+      a.rate_spike === false
+        ? false
+        : {
+            ...(a.rate_spike.window_seconds !== undefined && { windowSeconds: a.rate_spike.window_seconds }),
+            ...(a.rate_spike.factor !== undefined && { factor: a.rate_spike.factor }),
+            ...(a.rate_spike.min_requests !== undefined && { minRequests: a.rate_spike.min_requests }),
+          };
+  }
+  if (a.denial_burst !== undefined) {
+    o.denialBurst =
+      a.denial_burst === false
+        ? false
+        : { ...(a.denial_burst.threshold !== undefined && { threshold: a.denial_burst.threshold }), ...(a.denial_burst.window_seconds !== undefined && { windowSeconds: a.denial_burst.window_seconds }) };
+  }
+  return o;
 }
 
 export function loadConfigFile(path: string): ServerConfig {

@@ -119,6 +119,11 @@ export class Keyring {
     }
   }
 
+  /** The primary version of a cached key, without loading anything (for the audit detectors). */
+  cachedPrimary(id: string): number | undefined {
+    return this.byId.get(id)?.row.primaryVersion;
+  }
+
   clear(): void {
     this.generation++;
     for (const h of this.byId.values()) h.wipe();

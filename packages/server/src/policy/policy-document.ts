@@ -115,7 +115,7 @@ function parseMinute(text: string, field: string): number {
   return h * 60 + min;
 }
 
-function compileWindow(w: Static<typeof TimeWindow>, field: string): CompiledWindow {
+export function compileWindow(w: Static<typeof TimeWindow>, field: string): CompiledWindow {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: w.tz });
   } catch {

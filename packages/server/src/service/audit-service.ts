@@ -1,6 +1,9 @@
 /** Reading the audit trail through the door: query, head, public key, HMAC of a value. */
 import { TesseraError } from "@tessera/protocol";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { AlertCenter } from "../audit/alerts.js";
+import type { Metrics } from "../audit/metrics.js";
+import { iso, type Clock } from "../clock.js";
 import type { AuditRepo } from "../store/index.js";
 
 /** Where queries read the trail: the database sink, or the file sink when the database one is off. */
@@ -23,7 +26,30 @@ export class AuditService {
     private readonly door: Door,
     private readonly log: AuditLog,
     private readonly repo: TrailReader,
+    private readonly alerts: AlertCenter,
+    private readonly metrics: Metrics,
+    private readonly clock: Clock,
   ) {}
+
+  listAlerts(ctx: CallContext, all: boolean, limit: number) {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize({});
+      const rows = await this.alerts.list(!all, Math.min(limit, 1000));
+      return { alerts: rows.map((r) => ({ id: r.id, time: r.time, detector: r.detector, ...r.body, acknowledgedAt: r.ackedAt, acknowledgedBy: r.ackedBy })) };
+    });
+  }
+
+  ackAlert(ctx: CallContext, id: string): Promise<void> {
+    return this.door.run(ctx, "audit:AckAlert", async (s) => {
+      await s.authorize({});
+      if (!(await this.alerts.ack(id, iso(this.clock.now()), s.principal.displayName))) throw new TesseraError("NotFound", "no such alert");
+    });
+  }
+
+  /** Prometheus text; open like /v1/sys/health (aggregates only, no identities). */
+  renderMetrics(): string {
+    return this.metrics.render();
+  }
 
   /** Records from the database sink, filtered, oldest first; `nextAfter` pages on. */
   query(ctx: CallContext, q: AuditQuery): Promise<{ records: unknown[]; nextAfter: number | null }> {

@@ -115,4 +115,18 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       CREATE INDEX audit_entries_time ON audit_entries (time);
     `,
   },
+  {
+    id: 4,
+    sql: `
+      CREATE TABLE alerts (
+        id        TEXT PRIMARY KEY,
+        time      TEXT NOT NULL,
+        detector  TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        acked_at  TEXT,
+        acked_by  TEXT
+      );
+      CREATE INDEX alerts_time ON alerts (time);
+    `,
+  },
 ]);

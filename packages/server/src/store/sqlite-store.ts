@@ -8,6 +8,8 @@ import Database from "better-sqlite3";
 import { TesseraError } from "@tessera/protocol";
 import type {
   AccessKeyRepo,
+  AlertRepo,
+  AlertRow,
   AuditRepo,
   CertificateRepo,
   DocumentRepo,
@@ -198,6 +200,7 @@ class SqliteRepositories implements Repositories {
   readonly certificates: CertificateRepo;
   readonly accessKeys: AccessKeyRepo;
   readonly audit: AuditRepo;
+  readonly alerts: AlertRepo;
 
   constructor(db: Db) {
     const keyColumns =
@@ -359,6 +362,7 @@ class SqliteRepositories implements Repositories {
     this.certificates = certificateRepo(db);
     this.accessKeys = accessKeyRepo(db);
     this.audit = auditRepo(db);
+    this.alerts = alertRepo(db);
 
     this.meta = {
       async get<T>(name: string) {
@@ -523,6 +527,26 @@ function accessKeyRepo(db: Db): AccessKeyRepo {
     },
     async deleteByRole(role) {
       return delRole.run(role).changes;
+    },
+  };
+}
+
+function alertRepo(db: Db): AlertRepo {
+  type Rec = { id: string; time: string; detector: string; body: string; acked_at: string | null; acked_by: string | null };
+  const row = (r: Rec): AlertRow => ({ id: r.id, time: r.time, detector: r.detector, body: JSON.parse(r.body) as AlertRow["body"], ackedAt: r.acked_at, ackedBy: r.acked_by });
+  const insert = db.prepare(`INSERT INTO alerts (id, time, detector, body, acked_at, acked_by) VALUES (?, ?, ?, ?, ?, ?)`);
+  const all = db.prepare(`SELECT * FROM alerts ORDER BY time DESC, id LIMIT ?`);
+  const open = db.prepare(`SELECT * FROM alerts WHERE acked_at IS NULL ORDER BY time DESC, id LIMIT ?`);
+  const ack = db.prepare(`UPDATE alerts SET acked_at = COALESCE(acked_at, ?), acked_by = COALESCE(acked_by, ?) WHERE id = ?`);
+  return {
+    async insert(a) {
+      insert.run(a.id, a.time, a.detector, JSON.stringify(a.body), a.ackedAt, a.ackedBy);
+    },
+    async list({ unacknowledgedOnly, limit }) {
+      return ((unacknowledgedOnly ? open : all).all(limit) as Rec[]).map(row);
+    },
+    async ack(id, at, by) {
+      return ack.run(at, by, id).changes > 0;
     },
   };
 }

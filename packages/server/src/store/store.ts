@@ -202,6 +202,23 @@ export interface AuditRepo {
   list(after: number, limit: number, range?: { from?: string; to?: string }): Promise<{ seq: number; line: string }[]>;
 }
 
+export interface AlertRow {
+  id: string;
+  time: string;
+  detector: string;
+  /** severity, subject, message, seqs (the audit records that triggered it). */
+  body: { severity: string; subject: string; message: string; seqs: number[] };
+  ackedAt: string | null;
+  ackedBy: string | null;
+}
+
+export interface AlertRepo {
+  insert(row: AlertRow): Promise<void>;
+  list(options: { unacknowledgedOnly: boolean; limit: number }): Promise<AlertRow[]>;
+  /** Marks an alert acknowledged; false if there is no such alert. */
+  ack(id: string, at: string, by: string): Promise<boolean>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -215,6 +232,7 @@ export interface Repositories {
   certificates: CertificateRepo;
   accessKeys: AccessKeyRepo;
   audit: AuditRepo;
+  alerts: AlertRepo;
 }
 
 export interface Store extends Repositories {

@@ -42,6 +42,16 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
     { schema: { querystring: Type.Object({ after: Type.Optional(Int), limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,4}$" })) }, strict) } },
     async (r: FastifyRequest<{ Querystring: { after?: string; limit?: string } }>) => audit.lines(callContext(r), Number(r.query.after ?? 0), Number(r.query.limit ?? 5000)),
   );
+  app.get(
+    "/v1/alerts",
+    { schema: { querystring: Type.Object({ all: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])), limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })) }, strict) } },
+    async (r: FastifyRequest<{ Querystring: { all?: string; limit?: string } }>) => audit.listAlerts(callContext(r), r.query.all === "true", Number(r.query.limit ?? 100)),
+  );
+  app.post("/v1/alerts/:id/ack", { schema: { params: Type.Object({ id: Type.String({ format: "uuid" }) }, strict), body: Type.Object({}, strict) } }, async (r: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    await audit.ackAlert(callContext(r), r.params.id);
+    return reply.code(204).send();
+  });
+  app.get("/metrics", async (_r, reply) => reply.type("text/plain; version=0.0.4").send(audit.renderMetrics()));
   app.get("/v1/audit/head", async (r) => audit.head(callContext(r)));
   app.get("/v1/audit/public-key", { schema: { response: ok(Type.Object({ publicKey: Type.String() })) } }, async (r) => audit.publicKey(callContext(r)));
   app.post("/v1/audit/hash", { schema: { body: Type.Object({ value: Type.String({ minLength: 1, maxLength: 8192 }) }, strict), response: ok(Type.Object({ hmac: Type.String() })) } }, async (r: FastifyRequest<{ Body: { value: string } }>) =>

@@ -1,0 +1,195 @@
+/**
+ * Anomaly detectors on the live audit stream. Each looks at durable request records (never at
+ * plaintext) and raises alerts; none can block or fail a request. Time is the records' own time, so
+ * tests drive them with a controlled clock.
+ *
+ * Defaults (docs/audit.md): new source, rate spike, denial burst, first use and retiring-version
+ * detectors are on; the off-hours detector is on only where allowed hours are configured (globally,
+ * per role or per key).
+ */
+import { compileWindow, inWindow, type CompiledWindow } from "../policy/policy-document.js";
+
+export interface StreamRecord {
+  seq: number;
+  time: string;
+  principal: { id: string; displayName: string; role: string | null } | null;
+  source: string;
+  action: string;
+  keyId: string | null;
+  keyVersion: number | null;
+  outcome: "allowed" | "denied" | "error";
+  errorCode: string | null;
+}
+
+export type Detector = "off-hours" | "new-source" | "rate-spike" | "denial-burst" | "first-use" | "retiring-version" | "audit-sink";
+
+export interface RaisedAlert {
+  detector: Detector;
+  severity: "low" | "medium" | "high";
+  /** Who or what it is about: principal id, key id or source address. */
+  subject: string;
+  message: string;
+  seqs: number[];
+  time: string;
+}
+
+export interface DetectorOptions {
+  /** Allowed hours; use outside them raises `off-hours`. Per role and per key override the default. */
+  allowedHours?: { default?: WindowSpec; roles?: Record<string, WindowSpec>; keys?: Record<string, WindowSpec> };
+  newSource?: boolean;
+  rateSpike?: { windowSeconds?: number; factor?: number; minRequests?: number; historyWindows?: number } | false;
+  denialBurst?: { threshold?: number; windowSeconds?: number } | false;
+  firstUse?: boolean;
+  retiringVersion?: boolean;
+  /** The primary version of a key as the keyring knows it (for `retiring-version`). */
+  primaryVersion?: (keyId: string) => number | undefined;
+}
+
+export interface WindowSpec {
+  tz: string;
+  days?: string;
+  hours?: string;
+}
+
+/** A sliding count per subject in fixed windows, with an exponential average of past windows. */
+class RateTracker {
+  private readonly state = new Map<string, { window: number; count: number; baseline: number; windows: number; fired: boolean }>();
+  constructor(private readonly windowMs: number) {}
+
+  /** Counts one event; returns the state for the current window. */
+  hit(subject: string, ms: number) {
+    const window = Math.floor(ms / this.windowMs);
+    let s = this.state.get(subject);
+    if (s === undefined) {
+      s = { window, count: 0, baseline: 0, windows: 0, fired: false };
+      this.state.set(subject, s);
+    }
+    while (s.window < window) {
+      // Close the finished window into the baseline (empty windows count as zero).
+      s.baseline = s.windows === 0 ? s.count : 0.7 * s.baseline + 0.3 * s.count;
+      s.windows++;
+      s.count = 0;
+      s.fired = false;
+      s.window++;
+      if (window - s.window > 60) s.window = window; // long silence: skip ahead
+    }
+    s.count++;
+    return s;
+  }
+}
+
+export class AnomalyDetectors {
+  private readonly seenSources = new Map<string, Set<string>>();
+  private readonly seenKeys = new Map<string, Set<string>>();
+  private readonly denials = new Map<string, number[]>();
+  private readonly denialFired = new Map<string, number>();
+  /** Retiring-version alerts fire once per key version and principal. */
+  private readonly retiringFired = new Set<string>();
+  private readonly rates: RateTracker | undefined;
+  private readonly windows: { default?: CompiledWindow; roles: Map<string, CompiledWindow>; keys: Map<string, CompiledWindow> };
+  private readonly o: Required<Pick<DetectorOptions, "newSource" | "firstUse" | "retiringVersion">> & {
+    rate: { windowSeconds: number; factor: number; minRequests: number; historyWindows: number } | undefined;
+    denial: { threshold: number; windowSeconds: number } | undefined;
+  };
+
+  constructor(
+    options: DetectorOptions,
+    private readonly raise: (alert: RaisedAlert) => void,
+  ) {
+    const rate = options.rateSpike === false ? undefined : { windowSeconds: 60, factor: 3, minRequests: 30, historyWindows: 5, ...options.rateSpike };
+    const denial = options.denialBurst === false ? undefined : { threshold: 10, windowSeconds: 60, ...options.denialBurst };
+    this.o = { newSource: options.newSource ?? true, firstUse: options.firstUse ?? true, retiringVersion: options.retiringVersion ?? true, rate, denial };
+    this.rates = rate && new RateTracker(rate.windowSeconds * 1000);
+    const compile = (w: WindowSpec) => compileWindow(w, "/audit/allowed_hours");
+    const h = options.allowedHours ?? {};
+    this.windows = {
+      ...(h.default && { default: compile(h.default) }),
+      roles: new Map(Object.entries(h.roles ?? {}).map(([k, w]) => [k, compile(w)])),
+      keys: new Map(Object.entries(h.keys ?? {}).map(([k, w]) => [k, compile(w)])),
+    };
+    this.primaryVersion = options.primaryVersion ?? (() => undefined);
+  }
+
+  private readonly primaryVersion: (keyId: string) => number | undefined;
+
+  /** Feeds one durable record through every detector. */
+  observe(r: StreamRecord): void {
+    const ms = Date.parse(r.time);
+    const who = r.principal?.id;
+    const name = r.principal ? `${r.principal.displayName}${r.principal.role ? ` (role ${r.principal.role})` : ""}` : "unauthenticated caller";
+    const at = { time: r.time, seqs: [r.seq] };
+
+    // Denial bursts (including failed logins) from one source.
+    if (this.o.denial && r.outcome === "denied") {
+      const list = (this.denials.get(r.source) ?? []).filter((t) => t > ms - this.o.denial!.windowSeconds * 1000);
+      list.push(ms);
+      this.denials.set(r.source, list);
+      const last = this.denialFired.get(r.source) ?? -Infinity;
+      if (list.length >= this.o.denial.threshold && ms - last > this.o.denial.windowSeconds * 1000) {
+        this.denialFired.set(r.source, ms);
+        this.raise({ detector: "denial-burst", severity: "high", subject: r.source, message: `${list.length} denied requests or failed logins from ${r.source} within ${this.o.denial.windowSeconds} s`, ...at });
+      }
+    }
+    if (r.outcome !== "allowed" || who === undefined) return;
+
+    // Use outside allowed hours (most specific window wins: key, then role, then default).
+    const window = (r.keyId && this.windows.keys.get(r.keyId)) || (r.principal?.role && this.windows.roles.get(r.principal.role)) || this.windows.default;
+    if (window && !inWindow(window, ms)) {
+      this.raise({ detector: "off-hours", severity: "medium", subject: who, message: `${name} used ${r.action}${r.keyId ? ` on key ${r.keyId}` : ""} outside allowed hours`, ...at });
+    }
+
+    // A principal seen from a new source address.
+    if (this.o.newSource) {
+      const sources = this.seenSources.get(who);
+      if (sources === undefined) this.seenSources.set(who, new Set([r.source]));
+      else if (!sources.has(r.source)) {
+        sources.add(r.source);
+        this.raise({ detector: "new-source", severity: "medium", subject: who, message: `${name} appeared from a new address ${r.source} (seen before from ${[...sources].filter((s) => s !== r.source).join(", ")})`, ...at });
+      }
+    }
+
+    // Rate spikes per principal and per key, against their own baseline.
+    if (this.rates && this.o.rate) {
+      for (const subject of [`principal:${who}`, ...(r.keyId ? [`key:${r.keyId}`] : [])]) {
+        const s = this.rates.hit(subject, ms);
+        const { factor, minRequests, historyWindows, windowSeconds } = this.o.rate;
+        if (!s.fired && s.windows >= historyWindows && s.count >= minRequests && s.count > factor * Math.max(s.baseline, 1)) {
+          s.fired = true;
+          this.raise({
+            detector: "rate-spike",
+            severity: "high",
+            subject: subject.slice(subject.indexOf(":") + 1),
+            message: `${subject.startsWith("key:") ? `key ${r.keyId}` : name}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
+            ...at,
+          });
+        }
+      }
+    }
+
+    // First decrypt of a key by a principal that has been active but never used this key.
+    if (this.o.firstUse && r.keyId !== null && (r.action === "kms:Decrypt" || r.action === "kms:ReEncrypt")) {
+      let keys = this.seenKeys.get(who);
+      const known = keys !== undefined;
+      keys ??= new Set();
+      if (!keys.has(r.keyId)) {
+        keys.add(r.keyId);
+        this.seenKeys.set(who, keys);
+        if (known) this.raise({ detector: "first-use", severity: "low", subject: who, message: `${name} decrypted with key ${r.keyId} for the first time`, ...at });
+      }
+    } else if (this.o.firstUse && r.keyId !== null) {
+      const keys = this.seenKeys.get(who) ?? new Set<string>();
+      keys.add(r.keyId);
+      this.seenKeys.set(who, keys);
+    }
+
+    // Use of a version that rotation has superseded (scheduled for retirement by min_decryption_version).
+    if (this.o.retiringVersion && r.keyId !== null && r.keyVersion !== null && r.action === "kms:Decrypt") {
+      const primary = this.primaryVersion(r.keyId);
+      const once = `${r.keyId}/${r.keyVersion}/${who}`;
+      if (primary !== undefined && r.keyVersion < primary && !this.retiringFired.has(once)) {
+        this.retiringFired.add(once);
+        this.raise({ detector: "retiring-version", severity: "low", subject: r.keyId, message: `${name} decrypted with version ${r.keyVersion} of key ${r.keyId}; the primary is ${primary} (rewrap with reencrypt before the old version is retired)`, ...at });
+      }
+    }
+  }
+}
