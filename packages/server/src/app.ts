@@ -29,6 +29,8 @@ import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
+import { awsApi } from "./api/aws/aws-api.js";
+import { SigV4Verifier } from "./identity/sigv4.js";
 
 export interface AppOptions {
   store: Store;
@@ -37,6 +39,8 @@ export interface AppOptions {
   /** Fastify logger options; false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
   https?: { cert: Buffer; key: Buffer } | null;
+  /** Region and account id of the AWS-compatible API's ARNs (default us-east-1, 000000000000). */
+  aws?: { region: string; accountId: string };
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
   /** Anomaly detectors and alert delivery (docs/audit.md). */
@@ -144,7 +148,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
   const ca = new CertificateAuthority(store, barrier, clock, options.trustDomain ?? "tessera.local");
   const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, policy, tokens, clock);
-  const authenticator = new Authenticator(tokens, machineIdentity);
+  const aws = options.aws ?? { region: "us-east-1", accountId: "000000000000" };
+  const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock));
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, clock });
   const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
   const identity = new IdentityService({
@@ -181,6 +186,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
   await http.register(nativeApi, { service, identity, machines, audit });
+  await http.register(awsApi, { service, region: aws.region, accountId: aws.accountId });
 
   let closed = false;
   return {

@@ -1,0 +1,343 @@
+/**
+ * The AWS KMS–compatible API (JSON 1.1, SigV4) on the same listener: `POST /` with
+ * `X-Amz-Target: TrentService.<Operation>`. Each operation maps onto the same service methods as the
+ * native API — same door, same policies, same audit — and only translates names, ARNs, blobs
+ * (base64) and errors. docs/aws-compatibility.md lists what is supported and every difference.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { TesseraError, isTesseraError, type ErrorCode, type KeyMetadata } from "@tessera/protocol";
+import type { CallContext } from "../../service/door.js";
+import type { KmsService } from "../../service/kms-service.js";
+
+export interface AwsApiOptions {
+  service: KmsService;
+  region: string;
+  accountId: string;
+}
+
+type Json = Record<string, unknown>;
+
+/** Tessera error codes as AWS exception names and statuses. */
+export const awsErrors: Readonly<Record<ErrorCode, { type: string; status: number }>> = Object.freeze({
+  InvalidInput: { type: "ValidationException", status: 400 },
+  InvalidCiphertext: { type: "InvalidCiphertextException", status: 400 },
+  IncorrectKey: { type: "IncorrectKeyException", status: 400 },
+  Unauthenticated: { type: "UnrecognizedClientException", status: 400 },
+  AccessDenied: { type: "AccessDeniedException", status: 400 },
+  NotFound: { type: "NotFoundException", status: 400 },
+  AlreadyExists: { type: "AlreadyExistsException", status: 400 },
+  InvalidState: { type: "KMSInvalidStateException", status: 400 },
+  Disabled: { type: "DisabledException", status: 400 },
+  Conflict: { type: "ConflictException", status: 400 },
+  Destroyed: { type: "KMSInvalidStateException", status: 400 },
+  TooLarge: { type: "ValidationException", status: 400 },
+  InvalidUnsealKey: { type: "ValidationException", status: 400 },
+  NotInitialized: { type: "KMSInternalException", status: 500 },
+  Sealed: { type: "KMSInternalException", status: 500 },
+  Unavailable: { type: "KMSInternalException", status: 500 },
+  Internal: { type: "KMSInternalException", status: 500 },
+});
+
+class AwsError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const validation = (message: string) => new AwsError("ValidationException", message);
+const epochSeconds = (iso: string | null) => (iso === null ? undefined : Date.parse(iso) / 1000);
+
+function str(body: Json, field: string, required: true): string;
+function str(body: Json, field: string, required?: false): string | undefined;
+function str(body: Json, field: string, required = false): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) {
+    if (required) throw validation(`1 validation error detected: Value null at '${field[0]!.toLowerCase()}${field.slice(1)}' failed to satisfy constraint: Member must not be null`);
+    return undefined;
+  }
+  if (typeof v !== "string") throw validation(`${field} must be a string`);
+  return v;
+}
+
+function int(body: Json, field: string): number | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw validation(`${field} must be an integer`);
+  return v;
+}
+
+function context(body: Json, field: string): Record<string, string> | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) throw validation(`${field} must be a map of strings`);
+  return v as Record<string, string>;
+}
+
+export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<void> {
+  const arn = (keyId: string) => `arn:aws:kms:${o.region}:${o.accountId}:key/${keyId}`;
+
+  /** A KeyId as AWS clients send it: key id, key ARN, alias/NAME or alias ARN. Aliases name Tessera keys. */
+  const keyRef = (id: string): string => {
+    const m = /^arn:aws[a-z-]*:kms:([^:]*):([^:]*):(key|alias)\/(.+)$/.exec(id);
+    if (m !== null) {
+      if (m[1] !== o.region || m[2] !== o.accountId) throw new AwsError("NotFoundException", `${id} is not in this region and account`);
+      return m[4]!;
+    }
+    if (id.startsWith("alias/")) return id.slice("alias/".length);
+    return id;
+  };
+
+  const metadata = (k: KeyMetadata): Json => ({
+    AWSAccountId: o.accountId,
+    KeyId: k.keyId,
+    Arn: arn(k.keyId),
+    CreationDate: epochSeconds(k.createdAt),
+    Enabled: k.state === "Enabled",
+    Description: k.description,
+    KeyUsage: "ENCRYPT_DECRYPT",
+    KeyState: k.state,
+    ...(k.deletionDate !== null && { DeletionDate: epochSeconds(k.deletionDate) }),
+    Origin: "AWS_KMS",
+    KeyManager: "CUSTOMER",
+    CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
+    KeySpec: "SYMMETRIC_DEFAULT",
+    EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"],
+    MultiRegion: false,
+  });
+
+  const ops: Record<string, (ctx: CallContext, b: Json) => Promise<Json>> = {
+    async CreateKey(ctx, b) {
+      const spec = str(b, "KeySpec") ?? str(b, "CustomerMasterKeySpec") ?? "SYMMETRIC_DEFAULT";
+      if (spec !== "SYMMETRIC_DEFAULT") throw new AwsError("UnsupportedOperationException", `KeySpec ${spec} is not supported (Tessera has symmetric keys only so far)`);
+      const usage = str(b, "KeyUsage") ?? "ENCRYPT_DECRYPT";
+      if (usage !== "ENCRYPT_DECRYPT") throw new AwsError("UnsupportedOperationException", `KeyUsage ${usage} is not supported`);
+      const tags = tagsIn(b["Tags"]);
+      const name = `aws-${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+      const k = await o.service.createKey(ctx, { name, description: str(b, "Description") ?? "", ...(tags && { tags }) });
+      return { KeyMetadata: metadata(k) };
+    },
+    async DescribeKey(ctx, b) {
+      return { KeyMetadata: metadata(await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)))) };
+    },
+    async ListKeys(ctx, b) {
+      const limit = int(b, "Limit") ?? 100;
+      if (limit < 1 || limit > 1000) throw validation("Limit must be 1–1000");
+      const r = await o.service.listKeys(ctx, limit, str(b, "Marker"));
+      return { Keys: r.keys.map((k) => ({ KeyId: k.keyId, KeyArn: arn(k.keyId) })), Truncated: r.nextMarker !== null, ...(r.nextMarker !== null && { NextMarker: r.nextMarker }) };
+    },
+    async UpdateKeyDescription(ctx, b) {
+      await o.service.updateKey(ctx, keyRef(str(b, "KeyId", true)), { description: str(b, "Description", true) });
+      return {};
+    },
+    async EnableKey(ctx, b) {
+      await o.service.enableKey(ctx, keyRef(str(b, "KeyId", true)));
+      return {};
+    },
+    async DisableKey(ctx, b) {
+      await o.service.disableKey(ctx, keyRef(str(b, "KeyId", true)));
+      return {};
+    },
+    async ScheduleKeyDeletion(ctx, b) {
+      const days = int(b, "PendingWindowInDays");
+      const k = await o.service.scheduleKeyDeletion(ctx, keyRef(str(b, "KeyId", true)), days);
+      return { KeyId: arn(k.keyId), DeletionDate: epochSeconds(k.deletionDate), KeyState: k.state, PendingWindowInDays: days ?? 30 };
+    },
+    async CancelKeyDeletion(ctx, b) {
+      const k = await o.service.cancelKeyDeletion(ctx, keyRef(str(b, "KeyId", true)));
+      return { KeyId: arn(k.keyId) };
+    },
+    async Encrypt(ctx, b) {
+      const r = await o.service.encrypt(ctx, keyRef(str(b, "KeyId", true)), { plaintext: str(b, "Plaintext", true), ...ctxOf(b, "EncryptionContext") });
+      return { CiphertextBlob: r.ciphertext, KeyId: arn(r.keyId), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+    },
+    async Decrypt(ctx, b) {
+      algorithm(b, "EncryptionAlgorithm");
+      const keyId = str(b, "KeyId");
+      const r = await o.service.decrypt(ctx, { ciphertext: str(b, "CiphertextBlob", true), ...ctxOf(b, "EncryptionContext"), ...(keyId !== undefined && { keyId: keyRef(keyId) }) });
+      return { KeyId: arn(r.keyId), Plaintext: r.plaintext, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+    },
+    async ReEncrypt(ctx, b) {
+      algorithm(b, "SourceEncryptionAlgorithm");
+      algorithm(b, "DestinationEncryptionAlgorithm");
+      const source = str(b, "SourceKeyId");
+      const r = await o.service.reEncrypt(ctx, {
+        ciphertext: str(b, "CiphertextBlob", true),
+        destinationKeyId: keyRef(str(b, "DestinationKeyId", true)),
+        ...(source !== undefined && { sourceKeyId: keyRef(source) }),
+        ...(context(b, "SourceEncryptionContext") && { sourceContext: context(b, "SourceEncryptionContext")! }),
+        ...(context(b, "DestinationEncryptionContext") && { destinationContext: context(b, "DestinationEncryptionContext")! }),
+      });
+      return {
+        CiphertextBlob: r.ciphertext,
+        SourceKeyId: arn(r.sourceKeyId),
+        KeyId: arn(r.keyId),
+        SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+        DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+      };
+    },
+    async GenerateDataKey(ctx, b) {
+      const r = await o.service.generateDataKey(ctx, keyRef(str(b, "KeyId", true)), dataKeyRequest(b));
+      return { CiphertextBlob: r.ciphertext, Plaintext: r.plaintext, KeyId: arn(r.keyId) };
+    },
+    async GenerateDataKeyWithoutPlaintext(ctx, b) {
+      const r = await o.service.generateDataKeyWithoutPlaintext(ctx, keyRef(str(b, "KeyId", true)), dataKeyRequest(b));
+      return { CiphertextBlob: r.ciphertext, KeyId: arn(r.keyId) };
+    },
+    async GenerateRandom(ctx, b) {
+      const n = int(b, "NumberOfBytes");
+      if (n === undefined || n < 1 || n > 1024) throw validation("NumberOfBytes must be 1–1024");
+      return { Plaintext: (await o.service.generateRandom(ctx, n)).plaintext };
+    },
+    async EnableKeyRotation(ctx, b) {
+      const days = int(b, "RotationPeriodInDays") ?? 365;
+      if (days < 90 || days > 2560) throw validation("RotationPeriodInDays must be 90–2560");
+      await o.service.updateKey(ctx, keyRef(str(b, "KeyId", true)), { rotationPeriodSeconds: days * 86400 });
+      return {};
+    },
+    async DisableKeyRotation(ctx, b) {
+      await o.service.updateKey(ctx, keyRef(str(b, "KeyId", true)), { rotationPeriodSeconds: null });
+      return {};
+    },
+    async GetKeyRotationStatus(ctx, b) {
+      const k = await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
+      return {
+        KeyId: arn(k.keyId),
+        KeyRotationEnabled: k.rotationPeriodSeconds !== null,
+        ...(k.rotationPeriodSeconds !== null && { RotationPeriodInDays: Math.round(k.rotationPeriodSeconds / 86400) }),
+        ...(k.nextRotationAt !== null && { NextRotationDate: epochSeconds(k.nextRotationAt) }),
+      };
+    },
+    async RotateKeyOnDemand(ctx, b) {
+      const k = await o.service.rotateKey(ctx, keyRef(str(b, "KeyId", true)));
+      return { KeyId: arn(k.keyId) };
+    },
+    async ListKeyRotations(ctx, b) {
+      const ref = keyRef(str(b, "KeyId", true));
+      const v = await o.service.listVersions(ctx, ref);
+      return {
+        Rotations: v.versions.filter((x) => x.version > 1).map((x) => ({ KeyId: arn(v.keyId), RotationDate: epochSeconds(x.createdAt), RotationType: "ON_DEMAND" })),
+        Truncated: false,
+      };
+    },
+    async TagResource(ctx, b) {
+      const ref = keyRef(str(b, "KeyId", true));
+      const add = tagsIn(b["Tags"]) ?? {};
+      const k = await o.service.describeKey(ctx, ref);
+      await o.service.updateKey(ctx, ref, { tags: { ...k.tags, ...add } });
+      return {};
+    },
+    async UntagResource(ctx, b) {
+      const ref = keyRef(str(b, "KeyId", true));
+      const remove = b["TagKeys"];
+      if (!Array.isArray(remove) || remove.some((x) => typeof x !== "string")) throw validation("TagKeys must be a list of strings");
+      const k = await o.service.describeKey(ctx, ref);
+      const tags = { ...k.tags };
+      for (const t of remove as string[]) delete tags[t];
+      await o.service.updateKey(ctx, ref, { tags });
+      return {};
+    },
+    async ListResourceTags(ctx, b) {
+      const k = await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
+      return { Tags: Object.entries(k.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })), Truncated: false };
+    },
+    async GenerateDataKeyPair() {
+      throw new AwsError("UnsupportedOperationException", "GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet");
+    },
+  };
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err, request, reply) => sendAwsError(request, reply, err));
+
+  app.post("/", async (request: FastifyRequest<{ Body: Buffer | undefined }>, reply) => {
+    const target = request.headers["x-amz-target"];
+    const raw = request.body ?? Buffer.alloc(0);
+    const [path = "/", query = ""] = request.url.split("?", 2) as [string, string?];
+    const ctx: CallContext = {
+      token: undefined,
+      sigv4: { method: "POST", path, query, headers: request.headers, body: raw },
+      source: request.ip,
+      requestId: request.id,
+    };
+    if (typeof target !== "string" || !target.startsWith("TrentService.")) {
+      throw new AwsError("UnknownOperationException", "X-Amz-Target must name a TrentService operation");
+    }
+    const name = target.slice("TrentService.".length);
+    const op = Object.hasOwn(ops, name) ? ops[name] : undefined;
+    if (op === undefined) throw new AwsError("UnsupportedOperationException", `${name} is not supported by Tessera (see docs/aws-compatibility.md)`);
+    let body: Json;
+    try {
+      body = raw.length === 0 ? {} : (JSON.parse(raw.toString("utf8")) as Json);
+    } catch {
+      throw new AwsError("SerializationException", "the request body is not JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AwsError("SerializationException", "the request body must be a JSON object");
+    try {
+      const result = await op(ctx, body);
+      return reply.code(200).type("application/x-amz-json-1.1").send(JSON.stringify(result));
+    } catch (err) {
+      // Validation done here (before the door) must still leave an audit record.
+      if (err instanceof AwsError) await o.service.rejected(ctx, new TesseraError("InvalidInput", err.message)).catch(() => undefined);
+      throw err;
+    }
+  });
+
+  function ctxOf(b: Json, field: string) {
+    const c = context(b, field);
+    return c === undefined ? {} : { context: c };
+  }
+
+  function dataKeyRequest(b: Json) {
+    const spec = str(b, "KeySpec");
+    const n = int(b, "NumberOfBytes");
+    if ((spec === undefined) === (n === undefined)) throw validation("give exactly one of KeySpec or NumberOfBytes");
+    if (spec !== undefined && spec !== "AES_256" && spec !== "AES_128") throw validation("KeySpec must be AES_256 or AES_128");
+    if (n !== undefined && (n < 1 || n > 1024)) throw validation("NumberOfBytes must be 1–1024");
+    return { ...(spec !== undefined && { keySpec: spec as "AES_256" | "AES_128" }), ...(n !== undefined && { numberOfBytes: n }), ...ctxOf(b, "EncryptionContext") };
+  }
+
+  function algorithm(b: Json, field: string) {
+    const a = str(b, field);
+    if (a !== undefined && a !== "SYMMETRIC_DEFAULT") throw validation(`${field} must be SYMMETRIC_DEFAULT`);
+  }
+}
+
+function tagsIn(v: unknown): Record<string, string> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw validation("Tags must be a list");
+  const out: Record<string, string> = {};
+  for (const t of v as { TagKey?: unknown; TagValue?: unknown }[]) {
+    if (typeof t?.TagKey !== "string" || typeof t.TagValue !== "string") throw validation("each tag needs TagKey and TagValue strings");
+    out[t.TagKey] = t.TagValue;
+  }
+  return out;
+}
+
+function sendAwsError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  let type: string;
+  let status: number;
+  let message: string;
+  if (err instanceof AwsError) ({ type, status, message } = err);
+  else if (isTesseraError(err)) {
+    ({ type, status } = awsErrors[err.code]);
+    const awsType = (err.cause as { awsType?: string } | undefined)?.awsType;
+    if (awsType !== undefined) type = awsType;
+    message = status >= 500 ? "Internal error." : err.message;
+    if (status >= 500) request.log.error({ err: err.cause ?? err, requestId: request.id }, "AWS API request failed");
+  } else if (typeof (err as { statusCode?: number }).statusCode === "number" && (err as { statusCode: number }).statusCode < 500) {
+    type = "ValidationException";
+    status = 400;
+    message = "the request could not be parsed";
+  } else {
+    type = "KMSInternalException";
+    status = 500;
+    message = "Internal error.";
+    request.log.error({ err, requestId: request.id }, "AWS API request failed");
+  }
+  return reply.code(status).type("application/x-amz-json-1.1").header("x-amzn-requestid", request.id).send(JSON.stringify({ __type: type, message }));
+}

@@ -1,0 +1,110 @@
+/**
+ * AWS Signature Version 4 verification for the AWS-compatible API, against Tessera access keys.
+ * Canonical request over the signed headers and the body hash, credential scope (date, configured
+ * region, service `kms`, `aws4_request`), a ±5 minute clock-skew limit, HMAC-SHA256 key derivation
+ * and a constant-time comparison. Every failure is `Unauthenticated`; `cause.awsType` carries the
+ * exception name AWS would answer with, for the AWS adapter.
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { TesseraError } from "@tessera/protocol";
+import type { Clock } from "../clock.js";
+import type { AccessKeyService } from "./access-key-service.js";
+import type { CredentialAuthenticator, SigV4Request } from "./authenticator.js";
+import type { Principal } from "./principal.js";
+
+const MAX_SKEW_MS = 5 * 60_000;
+const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
+
+export type SigV4Failure = "IncompleteSignatureException" | "InvalidSignatureException" | "UnrecognizedClientException";
+
+function refuse(awsType: SigV4Failure, message: string): TesseraError {
+  return new TesseraError("Unauthenticated", message, { cause: { awsType } });
+}
+
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
+
+/** RFC 3986 encoding as SigV4 wants it (everything but unreserved characters). */
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function canonicalQuery(query: string): string {
+  if (query === "") return "";
+  return query
+    .split("&")
+    .map((pair) => {
+      const i = pair.indexOf("=");
+      const k = decodeURIComponent((i === -1 ? pair : pair.slice(0, i)).replace(/\+/g, " "));
+      const v = i === -1 ? "" : decodeURIComponent(pair.slice(i + 1).replace(/\+/g, " "));
+      return [uriEncode(k), uriEncode(v)] as const;
+    })
+    .sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+}
+
+function headerValue(v: string | string[] | undefined): string {
+  const s = Array.isArray(v) ? v.join(",") : (v ?? "");
+  return s.trim().replace(/\s+/g, " ");
+}
+
+/** `20261128T101500Z` → epoch ms, or NaN. */
+function amzDateMs(d: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(d);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : NaN;
+}
+
+export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
+  constructor(
+    private readonly accessKeys: Pick<AccessKeyService, "resolve">,
+    private readonly region: string,
+    private readonly clock: Clock,
+  ) {}
+
+  async authenticate(req: SigV4Request, source: string): Promise<Principal> {
+    const auth = headerValue(req.headers["authorization"]);
+    const m = AUTH.exec(auth);
+    if (m === null) throw refuse("IncompleteSignatureException", "the Authorization header is not a complete AWS4-HMAC-SHA256 signature");
+    const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = m as unknown as string[];
+    const amzDate = headerValue(req.headers["x-amz-date"]);
+    const signedHeaders = signedHeaderList!.split(";");
+    if (!signedHeaders.includes("host") || !signedHeaders.includes("x-amz-date") || amzDate === "") {
+      throw refuse("IncompleteSignatureException", "host and x-amz-date must be signed");
+    }
+    const when = amzDateMs(amzDate);
+    if (Number.isNaN(when) || amzDate.slice(0, 8) !== scopeDate) throw refuse("IncompleteSignatureException", "x-amz-date does not match the credential scope");
+    if (Math.abs(when - this.clock.now()) > MAX_SKEW_MS) throw refuse("InvalidSignatureException", "Signature expired: the request time is more than 5 minutes from the server's clock");
+    if (region !== this.region || service !== "kms") {
+      throw refuse("InvalidSignatureException", `Credential should be scoped to a valid region (${this.region}) and the service kms`);
+    }
+    let resolved;
+    try {
+      resolved = await this.accessKeys.resolve(accessKeyId!);
+    } catch {
+      throw refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+    }
+    const payloadHash = headerValue(req.headers["x-amz-content-sha256"]) || sha256(req.body);
+    const canonical = [
+      req.method,
+      req.path === "" ? "/" : req.path,
+      canonicalQuery(req.query),
+      signedHeaders.map((h) => `${h}:${headerValue(req.headers[h])}\n`).join(""),
+      signedHeaderList,
+      payloadHash,
+    ].join("\n");
+    const scope = `${scopeDate}/${region}/${service}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
+    const kDate = hmac(Buffer.concat([Buffer.from("AWS4"), resolved.secret]), scopeDate!);
+    const kSigning = hmac(hmac(hmac(kDate, region!), service!), "aws4_request");
+    const expected = createHmac("sha256", kSigning).update(stringToSign).digest();
+    const given = Buffer.from(signature!, "hex");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw refuse("InvalidSignatureException", "The request signature we calculated does not match the signature you provided.");
+    }
+    if (req.headers["x-amz-content-sha256"] !== undefined && payloadHash !== sha256(req.body)) {
+      throw refuse("InvalidSignatureException", "The body does not match x-amz-content-sha256.");
+    }
+    return { ...resolved.principal, loginSource: source };
+  }
+}

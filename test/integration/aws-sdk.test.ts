@@ -1,0 +1,190 @@
+/**
+ * The official @aws-sdk/client-kms, unchanged apart from endpoint and credentials, against a real
+ * Tessera on loopback: every supported operation, error paths with AWS's exception names, and
+ * ciphertexts that cross between the AWS and the native API.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CancelKeyDeletionCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  DisableKeyRotationCommand,
+  EnableKeyCommand,
+  EnableKeyRotationCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  GenerateRandomCommand,
+  GetKeyRotationStatusCommand,
+  KMSClient,
+  ListKeyRotationsCommand,
+  ListKeysCommand,
+  ListResourceTagsCommand,
+  ReEncryptCommand,
+  RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateKeyDescriptionCommand,
+} from "@aws-sdk/client-kms";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+
+const dir = mkdtempSync(join(tmpdir(), "tessera-aws-"));
+let app: TesseraApp;
+let endpoint = "";
+let root = "";
+let admin: KMSClient;
+let limited: KMSClient;
+let creds = { accessKeyId: "", secretAccessKey: "" };
+
+const native = async (method: string, url: string, body?: unknown) => {
+  const r = await app.http.inject({ method: method as "GET", url, headers: { "x-tessera-token": root, ...(body !== undefined && { "content-type": "application/json" }) }, ...(body !== undefined && { payload: JSON.stringify(body) }) });
+  return JSON.parse(r.body);
+};
+const client = (c: { accessKeyId: string; secretAccessKey: string }, region = "us-east-1") =>
+  new KMSClient({ region, endpoint, credentials: c, maxAttempts: 1 });
+const fails = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { name: string }).name;
+  }
+  return "no error";
+};
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+beforeAll(async () => {
+  process.env["AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING"] = "1";
+  app = await buildApp({ store: new SqliteStore({ path: join(dir, "t.db") }) });
+  await app.http.listen({ host: "127.0.0.1", port: 0 });
+  endpoint = `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
+  const init = (await app.http.inject({ method: "POST", url: "/v1/sys/init", headers: { "content-type": "application/json" }, payload: '{"shares":1,"threshold":1}' })).json();
+  root = init.rootToken;
+  await app.http.inject({ method: "POST", url: "/v1/sys/unseal", headers: { "content-type": "application/json" }, payload: JSON.stringify({ share: init.shares[0] }) });
+  const adminKey = await native("POST", "/v1/auth/access-keys", { role: "operator" });
+  admin = client({ accessKeyId: adminKey.accessKeyId, secretAccessKey: adminKey.secretAccessKey });
+  await native("PUT", "/v1/policies/app", { statements: [{ effect: "allow", actions: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"], resources: ["app-*"] }] });
+  await native("PUT", "/v1/roles/app", { policies: ["app"] });
+  const limitedKey = await native("POST", "/v1/auth/access-keys", { role: "app" });
+  creds = { accessKeyId: limitedKey.accessKeyId, secretAccessKey: limitedKey.secretAccessKey };
+  limited = client(creds);
+});
+afterAll(async () => {
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("AWS KMS API through @aws-sdk/client-kms", () => {
+  it("key administration: create, describe, list, describe, tags, rotation, enable/disable, deletion", async () => {
+    const created = await admin.send(new CreateKeyCommand({ Description: "from the AWS SDK", Tags: [{ TagKey: "team", TagValue: "pay" }] }));
+    const md = created.KeyMetadata!;
+    expect(md.Arn).toBe(`arn:aws:kms:us-east-1:000000000000:key/${md.KeyId}`);
+    expect(md).toMatchObject({ Enabled: true, KeyState: "Enabled", KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT", Description: "from the AWS SDK" });
+    expect(md.CreationDate).toBeInstanceOf(Date);
+    for (const id of [md.KeyId!, md.Arn!]) expect((await admin.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!.KeyId).toBe(md.KeyId);
+
+    await admin.send(new UpdateKeyDescriptionCommand({ KeyId: md.KeyId, Description: "changed" }));
+    expect((await admin.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!.Description).toBe("changed");
+
+    await admin.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: "env", TagValue: "prod" }] }));
+    await admin.send(new UntagResourceCommand({ KeyId: md.KeyId, TagKeys: ["team"] }));
+    expect((await admin.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([{ TagKey: "env", TagValue: "prod" }]);
+
+    expect((await admin.send(new GetKeyRotationStatusCommand({ KeyId: md.KeyId }))).KeyRotationEnabled).toBe(false);
+    await admin.send(new EnableKeyRotationCommand({ KeyId: md.KeyId, RotationPeriodInDays: 90 }));
+    expect(await admin.send(new GetKeyRotationStatusCommand({ KeyId: md.KeyId }))).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 90 });
+    expect(await fails(admin.send(new EnableKeyRotationCommand({ KeyId: md.KeyId, RotationPeriodInDays: 30 })))).toBe("ValidationException");
+    await admin.send(new DisableKeyRotationCommand({ KeyId: md.KeyId }));
+    await admin.send(new RotateKeyOnDemandCommand({ KeyId: md.KeyId }));
+    expect((await admin.send(new ListKeyRotationsCommand({ KeyId: md.KeyId }))).Rotations).toHaveLength(1);
+
+    await admin.send(new DisableKeyCommand({ KeyId: md.KeyId }));
+    expect(await fails(admin.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: bytes("x") })))).toBe("DisabledException");
+    await admin.send(new EnableKeyCommand({ KeyId: md.KeyId }));
+    const del = await admin.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 7 }));
+    expect(del).toMatchObject({ KeyState: "PendingDeletion", PendingWindowInDays: 7 });
+    expect(await fails(admin.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: bytes("x") })))).toBe("KMSInvalidStateException");
+    await admin.send(new CancelKeyDeletionCommand({ KeyId: md.KeyId }));
+
+    await native("POST", "/v1/keys", { name: "second" });
+    const listed = await admin.send(new ListKeysCommand({ Limit: 1 }));
+    expect(listed.Keys).toHaveLength(1);
+    expect(listed.Truncated).toBe(true);
+    const next = await admin.send(new ListKeysCommand({ Limit: 100, Marker: listed.NextMarker }));
+    expect(next.Truncated).toBe(false);
+  });
+
+  it("encrypt, decrypt, data keys, re-encrypt and random, with contexts", async () => {
+    const key = (await native("POST", "/v1/keys", { name: "app-orders" })) as { keyId: string };
+    const arn = `arn:aws:kms:us-east-1:000000000000:key/${key.keyId}`;
+    const enc = await limited.send(new EncryptCommand({ KeyId: arn, Plaintext: bytes("card 4111"), EncryptionContext: { order: "42" } }));
+    expect(enc.KeyId).toBe(arn);
+    const dec = await limited.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { order: "42" } }));
+    expect(text(dec.Plaintext)).toBe("card 4111");
+    expect(dec.KeyId).toBe(arn);
+    // alias/<name> resolves to the Tessera key of that name.
+    const viaAlias = await limited.send(new EncryptCommand({ KeyId: "alias/app-orders", Plaintext: bytes("x") }));
+    expect(viaAlias.KeyId).toBe(arn);
+
+    const dk = await limited.send(new GenerateDataKeyCommand({ KeyId: key.keyId, KeySpec: "AES_256", EncryptionContext: { file: "f" } }));
+    expect(dk.Plaintext).toHaveLength(32);
+    const back = await limited.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { file: "f" } }));
+    expect(Buffer.from(back.Plaintext!).equals(Buffer.from(dk.Plaintext!))).toBe(true);
+    const wp = await limited.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: key.keyId, NumberOfBytes: 16 }));
+    expect(wp.CiphertextBlob!.length).toBeGreaterThan(16);
+
+    const other = (await native("POST", "/v1/keys", { name: "app-other" })) as { keyId: string };
+    const re = await admin.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: { order: "42" }, DestinationKeyId: other.keyId, DestinationEncryptionContext: { order: "43" } }));
+    expect(re.SourceKeyId).toBe(arn);
+    expect(text((await admin.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: { order: "43" } }))).Plaintext)).toBe("card 4111");
+
+    expect((await admin.send(new GenerateRandomCommand({ NumberOfBytes: 24 }))).Plaintext).toHaveLength(24);
+
+    // Across APIs: AWS ciphertext through the native API, native ciphertext through the AWS API.
+    const viaNative = await native("POST", "/v1/decrypt", { ciphertext: Buffer.from(enc.CiphertextBlob!).toString("base64"), context: { order: "42" } });
+    expect(Buffer.from(viaNative.plaintext, "base64").toString()).toBe("card 4111");
+    const nat = await native("POST", "/v1/keys/app-orders/encrypt", { plaintext: Buffer.from("native").toString("base64") });
+    expect(text((await limited.send(new DecryptCommand({ CiphertextBlob: Buffer.from(nat.ciphertext, "base64") }))).Plaintext)).toBe("native");
+  });
+
+  it("answers errors with AWS exception names", async () => {
+    const key = (await native("POST", "/v1/keys", { name: "app-errors" })) as { keyId: string };
+    const other = (await native("POST", "/v1/keys", { name: "app-errors-2" })) as { keyId: string };
+    const enc = await limited.send(new EncryptCommand({ KeyId: key.keyId, Plaintext: bytes("x"), EncryptionContext: { a: "1" } }));
+    const tampered = Buffer.from(enc.CiphertextBlob!);
+    tampered[tampered.length - 1]! ^= 1;
+    expect(await fails(limited.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { a: "2" } })))).toBe("InvalidCiphertextException");
+    expect(await fails(limited.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: { a: "1" } })))).toBe("InvalidCiphertextException");
+    expect(await fails(limited.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { a: "1" }, KeyId: other.keyId })))).toBe("IncorrectKeyException");
+    expect(await fails(limited.send(new DescribeKeyCommand({ KeyId: "6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11" })))).toBe("AccessDeniedException");
+    expect(await fails(admin.send(new DescribeKeyCommand({ KeyId: "6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11" })))).toBe("NotFoundException");
+    // Denied by policy: the app role may not create keys or rotate.
+    expect(await fails(limited.send(new CreateKeyCommand({})))).toBe("AccessDeniedException");
+    expect(await fails(limited.send(new RotateKeyOnDemandCommand({ KeyId: key.keyId })))).toBe("AccessDeniedException");
+    // Bad credentials and signatures.
+    expect(await fails(client({ accessKeyId: creds.accessKeyId, secretAccessKey: "wrong".repeat(8) }).send(new ListKeysCommand({})))).toBe("InvalidSignatureException");
+    expect(await fails(client({ accessKeyId: "TSRKNOTAREALKEY12345", secretAccessKey: creds.secretAccessKey }).send(new ListKeysCommand({})))).toBe("UnrecognizedClientException");
+    expect(await fails(client(creds, "eu-west-1").send(new ListKeysCommand({})))).toBe("InvalidSignatureException");
+    await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/disable`);
+    expect(await fails(limited.send(new ListKeysCommand({})))).toBe("UnrecognizedClientException");
+    await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/enable`);
+    expect(await fails(admin.send(new GenerateDataKeyPairCommand({ KeyId: key.keyId, KeyPairSpec: "ECC_NIST_P256" })))).toBe("UnsupportedOperationException");
+    expect(await fails(admin.send(new GenerateDataKeyCommand({ KeyId: key.keyId })))).toBe("ValidationException");
+  });
+
+  it("refuses requests without a signature, and unknown targets, with AWS error bodies", async () => {
+    const res = await fetch(endpoint + "/", { method: "POST", headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys" }, body: "{}" });
+    expect(res.status).toBe(400);
+    expect((await res.json()).__type).toBe("IncompleteSignatureException");
+    const unknown = await fetch(endpoint + "/", { method: "POST", headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.Nope" }, body: "{}" });
+    expect((await unknown.json()).__type).toBe("UnsupportedOperationException");
+  });
+});
