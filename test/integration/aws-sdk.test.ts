@@ -9,7 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CancelKeyDeletionCommand,
+  CreateAliasCommand,
   CreateKeyCommand,
+  DeleteAliasCommand,
+  ListAliasesCommand,
+  UpdateAliasCommand,
   DecryptCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
@@ -153,6 +157,24 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     expect(Buffer.from(viaNative.plaintext, "base64").toString()).toBe("card 4111");
     const nat = await native("POST", "/v1/keys/app-orders/encrypt", { plaintext: Buffer.from("native").toString("base64") });
     expect(text((await limited.send(new DecryptCommand({ CiphertextBlob: Buffer.from(nat.ciphertext, "base64") }))).Plaintext)).toBe("native");
+  });
+
+  it("aliases: create, resolve (name and ARN), update, list and delete", async () => {
+    const a = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const b = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await admin.send(new CreateAliasCommand({ AliasName: "alias/billing", TargetKeyId: a.Arn }));
+    expect(await fails(admin.send(new CreateAliasCommand({ AliasName: "alias/billing", TargetKeyId: b.KeyId })))).toBe("AlreadyExistsException");
+    expect(await fails(admin.send(new CreateAliasCommand({ AliasName: "alias/aws/reserved", TargetKeyId: b.KeyId })))).toBe("ValidationException");
+    const viaAlias = await admin.send(new EncryptCommand({ KeyId: "alias/billing", Plaintext: bytes("x") }));
+    expect(viaAlias.KeyId).toBe(a.Arn);
+    const viaAliasArn = await admin.send(new EncryptCommand({ KeyId: "arn:aws:kms:us-east-1:000000000000:alias/billing", Plaintext: bytes("x") }));
+    expect(viaAliasArn.KeyId).toBe(a.Arn);
+    await admin.send(new UpdateAliasCommand({ AliasName: "alias/billing", TargetKeyId: b.KeyId }));
+    expect((await admin.send(new DescribeKeyCommand({ KeyId: "alias/billing" }))).KeyMetadata!.KeyId).toBe(b.KeyId);
+    const listed = await admin.send(new ListAliasesCommand({ KeyId: b.KeyId }));
+    expect(listed.Aliases!.map((x) => [x.AliasName, x.TargetKeyId, x.AliasArn])).toEqual([["alias/billing", b.KeyId, "arn:aws:kms:us-east-1:000000000000:alias/billing"]]);
+    await admin.send(new DeleteAliasCommand({ AliasName: "alias/billing" }));
+    expect(await fails(admin.send(new DeleteAliasCommand({ AliasName: "alias/billing" })))).toBe("NotFoundException");
   });
 
   it("answers errors with AWS exception names", async () => {

@@ -58,8 +58,40 @@ export class KeyService {
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────────
 
-  resolve(ref: string): Promise<KeyHandle> {
+  /** A key by id, name, or `alias/<name>` (an alias, else the key of that name). */
+  async resolve(ref: string): Promise<KeyHandle> {
+    if (ref.startsWith("alias/")) {
+      this.barrier.assertUnsealed();
+      const alias = await this.store.aliases.get(ref);
+      return this.keyring.resolve(alias?.keyId ?? ref.slice("alias/".length));
+    }
     return this.keyring.resolve(ref);
+  }
+
+  // ── aliases ──────────────────────────────────────────────────────────────────────────────────
+
+  async createAlias(name: string, keyId: string): Promise<void> {
+    validateAliasName(name);
+    const now = this.clock.now();
+    await this.store.aliases.insert({ name, keyId, createdAt: now, updatedAt: now });
+  }
+
+  async updateAlias(name: string, keyId: string): Promise<void> {
+    if (!(await this.store.aliases.update(name, keyId, this.clock.now()))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  }
+
+  async aliasTarget(name: string): Promise<string> {
+    const a = await this.store.aliases.get(name);
+    if (a === undefined) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+    return a.keyId;
+  }
+
+  async deleteAlias(name: string): Promise<void> {
+    if (!(await this.store.aliases.delete(name))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  }
+
+  listAliases(keyId?: string) {
+    return this.store.aliases.list(keyId);
   }
 
   /** The key a ciphertext names, with the parsed ciphertext; unknown keys are `InvalidCiphertext`. */
@@ -323,7 +355,7 @@ export class KeyService {
    */
   private async write(ref: string, change: (tx: Repositories, row: KeyRow) => Promise<KeyRow | undefined>): Promise<KeyMetadata> {
     this.barrier.assertUnsealed();
-    const id = isUuidLike(ref) ? ref : (await this.resolve(ref)).row.id;
+    const id = isUuidLike(ref) && !ref.startsWith("alias/") ? ref : (await this.resolve(ref)).row.id;
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await this.store.transaction(async (tx) => {
@@ -338,6 +370,12 @@ export class KeyService {
         this.keyring.invalidate(id);
       }
     }
+  }
+}
+
+function validateAliasName(name: string): void {
+  if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(name) || name.startsWith("alias/aws/")) {
+    throw new TesseraError("InvalidInput", "alias names are alias/ followed by letters, digits, / _ - (not alias/aws/…)", { field: "/AliasName" });
   }
 }
 

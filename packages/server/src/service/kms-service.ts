@@ -221,6 +221,45 @@ export class KmsService {
     });
   }
 
+  // ── aliases ──────────────────────────────────────────────────────────────────────────────────
+
+  createAlias(ctx: CallContext, name: string, keyRef: string): Promise<void> {
+    return this.door.run(ctx, "kms:CreateAlias", async (s) => {
+      const handle = await s.resolveKey(keyRef);
+      await s.authorize(handle);
+      await this.d.keys.createAlias(name, handle.row.id);
+    });
+  }
+
+  updateAlias(ctx: CallContext, name: string, keyRef: string): Promise<void> {
+    return this.door.run(ctx, "kms:UpdateAlias", async (s) => {
+      const handle = await s.resolveKey(keyRef);
+      await s.authorize(handle);
+      const current = await this.d.keys.resolve(await this.d.keys.aliasTarget(name));
+      await s.authorize(current);
+      await this.d.keys.updateAlias(name, handle.row.id);
+    });
+  }
+
+  deleteAlias(ctx: CallContext, name: string): Promise<void> {
+    return this.door.run(ctx, "kms:DeleteAlias", async (s) => {
+      await s.authorize(await this.d.keys.resolve(await this.d.keys.aliasTarget(name)));
+      await this.d.keys.deleteAlias(name);
+    });
+  }
+
+  listAliases(ctx: CallContext, keyRef: string | undefined): Promise<{ name: string; keyId: string; createdAt: string; updatedAt: string }[]> {
+    return this.door.run(ctx, "kms:ListAliases", async (s) => {
+      let keyId: string | undefined;
+      if (keyRef !== undefined) {
+        const handle = await s.resolveKey(keyRef);
+        await s.authorize(handle);
+        keyId = handle.row.id;
+      } else await s.authorize({});
+      return (await this.d.keys.listAliases(keyId)).map((a) => ({ name: a.name, keyId: a.keyId, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt) }));
+    });
+  }
+
   // ── cryptography ─────────────────────────────────────────────────────────────────────────────
 
   encrypt(ctx: CallContext, ref: string, req: EncryptRequest): Promise<EncryptResponse> {

@@ -129,4 +129,16 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       CREATE INDEX alerts_time ON alerts (time);
     `,
   },
+  {
+    id: 5,
+    sql: `
+      CREATE TABLE aliases (
+        name       TEXT PRIMARY KEY,
+        key_id     TEXT NOT NULL REFERENCES keys (id),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX aliases_key ON aliases (key_id);
+    `,
+  },
 ]);

@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { TesseraError } from "@tessera/protocol";
 import type {
   AccessKeyRepo,
+  AliasRepo,
   AlertRepo,
   AlertRow,
   AuditRepo,
@@ -201,6 +202,7 @@ class SqliteRepositories implements Repositories {
   readonly accessKeys: AccessKeyRepo;
   readonly audit: AuditRepo;
   readonly alerts: AlertRepo;
+  readonly aliases: AliasRepo;
 
   constructor(db: Db) {
     const keyColumns =
@@ -363,6 +365,7 @@ class SqliteRepositories implements Repositories {
     this.accessKeys = accessKeyRepo(db);
     this.audit = auditRepo(db);
     this.alerts = alertRepo(db);
+    this.aliases = aliasRepo(db);
 
     this.meta = {
       async get<T>(name: string) {
@@ -527,6 +530,40 @@ function accessKeyRepo(db: Db): AccessKeyRepo {
     },
     async deleteByRole(role) {
       return delRole.run(role).changes;
+    },
+  };
+}
+
+function aliasRepo(db: Db): AliasRepo {
+  type Rec = { name: string; key_id: string; created_at: number; updated_at: number };
+  const row = (r: Rec) => ({ name: r.name, keyId: r.key_id, createdAt: r.created_at, updatedAt: r.updated_at });
+  const insert = db.prepare(`INSERT INTO aliases (name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?)`);
+  const get = db.prepare(`SELECT * FROM aliases WHERE name = ?`);
+  const update = db.prepare(`UPDATE aliases SET key_id = ?, updated_at = ? WHERE name = ?`);
+  const del = db.prepare(`DELETE FROM aliases WHERE name = ?`);
+  const all = db.prepare(`SELECT * FROM aliases ORDER BY name`);
+  const byKey = db.prepare(`SELECT * FROM aliases WHERE key_id = ? ORDER BY name`);
+  return {
+    async insert(a) {
+      try {
+        insert.run(a.name, a.keyId, a.createdAt, a.updatedAt);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new TesseraError("AlreadyExists", `alias ${a.name} already exists`);
+        throw err;
+      }
+    },
+    async get(name) {
+      const r = get.get(name) as Rec | undefined;
+      return r && row(r);
+    },
+    async update(name, keyId, now) {
+      return update.run(keyId, now, name).changes > 0;
+    },
+    async delete(name) {
+      return del.run(name).changes > 0;
+    },
+    async list(keyId) {
+      return ((keyId === undefined ? all.all() : byKey.all(keyId)) as Rec[]).map(row);
     },
   };
 }

@@ -596,6 +596,22 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect((await store.certificates.listByVm("vm-a")).map((c) => c.serial)).toEqual(["01", "02"]);
       });
 
+      it("aliases point at keys, are unique, move between keys and are listed per key", async () => {
+        const a = keyRow();
+        const b = keyRow();
+        await store.keys.insert(a);
+        await store.keys.insert(b);
+        await store.aliases.insert({ name: "alias/x", keyId: a.id, createdAt: T0, updatedAt: T0 });
+        await expectCode(store.aliases.insert({ name: "alias/x", keyId: b.id, createdAt: T0, updatedAt: T0 }), "AlreadyExists");
+        expect(await store.aliases.update("alias/x", b.id, T0 + 1)).toBe(true);
+        expect(await store.aliases.update("alias/none", b.id, T0 + 1)).toBe(false);
+        expect(await store.aliases.get("alias/x")).toEqual({ name: "alias/x", keyId: b.id, createdAt: T0, updatedAt: T0 + 1 });
+        expect((await store.aliases.list(a.id)).length).toBe(0);
+        expect((await store.aliases.list(b.id)).map((x) => x.name)).toEqual(["alias/x"]);
+        expect(await store.aliases.delete("alias/x")).toBe(true);
+        expect(await store.aliases.list()).toEqual([]);
+      });
+
       it("access keys keep their sealed secret, change state and are deleted by id or role", async () => {
         const k = { id: "TSRAKEXAMPLE", secret: Buffer.from("sealed"), role: "r1", state: "Active" as const, createdAt: T0, description: "ci" };
         await store.accessKeys.insert(k);

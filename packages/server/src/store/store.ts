@@ -219,6 +219,24 @@ export interface AlertRepo {
   ack(id: string, at: string, by: string): Promise<boolean>;
 }
 
+/** AWS-style aliases (`alias/…`) pointing at keys; several may point at one key. */
+export interface AliasRow {
+  name: string;
+  keyId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AliasRepo {
+  /** Inserts; `AlreadyExists` if the name is taken. */
+  insert(row: AliasRow): Promise<void>;
+  get(name: string): Promise<AliasRow | undefined>;
+  /** Points an existing alias at another key; false if there is no such alias. */
+  update(name: string, keyId: string, now: number): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
+  list(keyId?: string): Promise<AliasRow[]>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -233,6 +251,7 @@ export interface Repositories {
   accessKeys: AccessKeyRepo;
   audit: AuditRepo;
   alerts: AlertRepo;
+  aliases: AliasRepo;
 }
 
 export interface Store extends Repositories {

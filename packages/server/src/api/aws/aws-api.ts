@@ -81,14 +81,13 @@ function context(body: Json, field: string): Record<string, string> | undefined 
 export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<void> {
   const arn = (keyId: string) => `arn:aws:kms:${o.region}:${o.accountId}:key/${keyId}`;
 
-  /** A KeyId as AWS clients send it: key id, key ARN, alias/NAME or alias ARN. Aliases name Tessera keys. */
+  /** A KeyId as AWS clients send it: key id, key ARN, alias/NAME or alias ARN (an alias, else the Tessera key named NAME). */
   const keyRef = (id: string): string => {
     const m = /^arn:aws[a-z-]*:kms:([^:]*):([^:]*):(key|alias)\/(.+)$/.exec(id);
     if (m !== null) {
       if (m[1] !== o.region || m[2] !== o.accountId) throw new AwsError("NotFoundException", `${id} is not in this region and account`);
-      return m[4]!;
+      return m[3] === "alias" ? `alias/${m[4]!}` : m[4]!;
     }
-    if (id.startsWith("alias/")) return id.slice("alias/".length);
     return id;
   };
 
@@ -245,6 +244,36 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       const k = await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
       return { Tags: Object.entries(k.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })), Truncated: false };
     },
+    async CreateAlias(ctx, b) {
+      await o.service.createAlias(ctx, aliasName(b), keyRef(str(b, "TargetKeyId", true)));
+      return {};
+    },
+    async UpdateAlias(ctx, b) {
+      await o.service.updateAlias(ctx, aliasName(b), keyRef(str(b, "TargetKeyId", true)));
+      return {};
+    },
+    async DeleteAlias(ctx, b) {
+      await o.service.deleteAlias(ctx, aliasName(b));
+      return {};
+    },
+    async ListAliases(ctx, b) {
+      const key = str(b, "KeyId");
+      const all = await o.service.listAliases(ctx, key === undefined ? undefined : keyRef(key));
+      const limit = int(b, "Limit") ?? 100;
+      const start = Number(str(b, "Marker") ?? 0);
+      const page = all.slice(start, start + limit);
+      return {
+        Aliases: page.map((a) => ({
+          AliasName: a.name,
+          AliasArn: `arn:aws:kms:${o.region}:${o.accountId}:${a.name}`,
+          TargetKeyId: a.keyId,
+          CreationDate: epochSeconds(a.createdAt),
+          LastUpdatedDate: epochSeconds(a.updatedAt),
+        })),
+        Truncated: start + limit < all.length,
+        ...(start + limit < all.length && { NextMarker: String(start + limit) }),
+      };
+    },
     async GenerateDataKeyPair() {
       throw new AwsError("UnsupportedOperationException", "GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet");
     },
@@ -299,6 +328,12 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     if (spec !== undefined && spec !== "AES_256" && spec !== "AES_128") throw validation("KeySpec must be AES_256 or AES_128");
     if (n !== undefined && (n < 1 || n > 1024)) throw validation("NumberOfBytes must be 1–1024");
     return { ...(spec !== undefined && { keySpec: spec as "AES_256" | "AES_128" }), ...(n !== undefined && { numberOfBytes: n }), ...ctxOf(b, "EncryptionContext") };
+  }
+
+  function aliasName(b: Json): string {
+    const name = str(b, "AliasName", true);
+    if (!name.startsWith("alias/")) throw validation("AliasName must begin with alias/");
+    return name;
   }
 
   function algorithm(b: Json, field: string) {
