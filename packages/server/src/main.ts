@@ -54,6 +54,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       schedulerIntervalMs: 30_000,
       usageFlushIntervalMs: 5_000,
       trustDomain: "tessera.local",
+      aws: { region: "us-east-1", accountId: "000000000000" },
       alerts: { webhooks: [], detectors: {} },
     };
   } else {
@@ -69,6 +70,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     schedulerIntervalMs: config.schedulerIntervalMs,
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     trustDomain: config.trustDomain,
+    aws: config.aws,
     alerts: { webhooks: config.alerts.webhooks, detectors: config.alerts.detectors },
   });
 

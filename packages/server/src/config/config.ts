@@ -77,6 +77,8 @@ export const ConfigSchema = Type.Object(
         strict,
       ),
     ),
+    /** Region and account id used in the AWS-compatible API's ARNs and SigV4 scope. */
+    aws: Type.Optional(Type.Object({ region: Type.String({ pattern: "^[a-z0-9-]{1,32}$" }), account_id: Type.String({ pattern: "^[0-9]{12}$" }) }, strict)),
     /** SPIFFE trust domain of instance certificates (spiffe://<trust_domain>/vm/<vm id>). */
     trust_domain: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]{0,252}$" })),
   },
@@ -94,6 +96,7 @@ export interface ServerConfig {
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
   trustDomain: string;
+  aws: { region: string; accountId: string };
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
 }
 
@@ -151,6 +154,7 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     schedulerIntervalMs: (c.scheduler_interval_seconds ?? 30) * 1000,
     usageFlushIntervalMs: (c.usage_flush_interval_seconds ?? 5) * 1000,
     trustDomain: c.trust_domain ?? "tessera.local",
+    aws: { region: c.aws?.region ?? "us-east-1", accountId: c.aws?.account_id ?? "000000000000" },
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
   };
 }

@@ -56,6 +56,9 @@ function amzDateMs(d: string): number {
 }
 
 export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
+  /** Derived signing keys per access key and day (valid for that scope only, as AWS's own clients cache them). */
+  private readonly signingKeys = new Map<string, { secret: Buffer; key: Buffer }>();
+
   constructor(
     private readonly accessKeys: Pick<AccessKeyService, "resolve">,
     private readonly region: string,
@@ -95,8 +98,16 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     ].join("\n");
     const scope = `${scopeDate}/${region}/${service}/aws4_request`;
     const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
-    const kDate = hmac(Buffer.concat([Buffer.from("AWS4"), resolved.secret]), scopeDate!);
-    const kSigning = hmac(hmac(hmac(kDate, region!), service!), "aws4_request");
+    const cacheKey = `${accessKeyId}/${scope}`;
+    let cached = this.signingKeys.get(cacheKey);
+    // The cache entry is tied to the secret object: a re-resolved (rotated, re-enabled) key derives anew.
+    if (cached === undefined || cached.secret !== resolved.secret) {
+      const kDate = hmac(Buffer.concat([Buffer.from("AWS4"), resolved.secret]), scopeDate!);
+      cached = { secret: resolved.secret, key: hmac(hmac(hmac(kDate, region!), service!), "aws4_request") };
+      if (this.signingKeys.size > 10_000) this.signingKeys.clear();
+      this.signingKeys.set(cacheKey, cached);
+    }
+    const kSigning = cached.key;
     const expected = createHmac("sha256", kSigning).update(stringToSign).digest();
     const given = Buffer.from(signature!, "hex");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
