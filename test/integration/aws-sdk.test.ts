@@ -12,6 +12,8 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DeleteAliasCommand,
+  GetKeyPolicyCommand,
+  PutKeyPolicyCommand,
   ListAliasesCommand,
   UpdateAliasCommand,
   DecryptCommand,
@@ -175,6 +177,35 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     expect(listed.Aliases!.map((x) => [x.AliasName, x.TargetKeyId, x.AliasArn])).toEqual([["alias/billing", b.KeyId, "arn:aws:kms:us-east-1:000000000000:alias/billing"]]);
     await admin.send(new DeleteAliasCommand({ AliasName: "alias/billing" }));
     expect(await fails(admin.send(new DeleteAliasCommand({ AliasName: "alias/billing" })))).toBe("NotFoundException");
+  });
+
+  it("key policies map onto role policies: grant, condition, revoke, malformed", async () => {
+    await native("PUT", "/v1/policies/nothing", { statements: [] });
+    await native("PUT", "/v1/roles/reader", { policies: ["nothing"] });
+    const readerKey = await native("POST", "/v1/auth/access-keys", { role: "reader" });
+    const reader = client({ accessKeyId: readerKey.accessKeyId, secretAccessKey: readerKey.secretAccessKey });
+    const k = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!;
+    expect(JSON.parse((await admin.send(new GetKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default" }))).Policy!).Id).toBe("tessera-default");
+    expect(await fails(reader.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: bytes("x"), EncryptionContext: { tenant: "a" } })))).toBe("AccessDeniedException");
+
+    const policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "root", Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "kms:*", Resource: "*" },
+        { Sid: "reader", Effect: "Allow", Principal: { AWS: ["arn:aws:iam::000000000000:role/reader"] }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:tenant": "a" } } },
+      ],
+    });
+    await admin.send(new PutKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default", Policy: policy }));
+    expect((await admin.send(new GetKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default" }))).Policy).toBe(policy);
+    const enc = await reader.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: bytes("x"), EncryptionContext: { tenant: "a" } }));
+    expect(text((await reader.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { tenant: "a" } }))).Plaintext)).toBe("x");
+    expect(await fails(reader.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: bytes("x"), EncryptionContext: { tenant: "b" } })))).toBe("AccessDeniedException");
+
+    // A new policy without the role withdraws its access.
+    await admin.send(new PutKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default", Policy: JSON.stringify({ Statement: [JSON.parse(policy).Statement[0]] }) }));
+    expect(await fails(reader.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: bytes("x"), EncryptionContext: { tenant: "a" } })))).toBe("AccessDeniedException");
+    const bad = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:role/reader" }, Action: "kms:Encrypt", Resource: "*", Condition: { DateGreaterThan: { "aws:CurrentTime": "2026-01-01" } } }] });
+    expect(await fails(admin.send(new PutKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default", Policy: bad })))).toBe("MalformedPolicyDocumentException");
   });
 
   it("answers errors with AWS exception names", async () => {

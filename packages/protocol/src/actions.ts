@@ -24,6 +24,8 @@ export const actions = Object.freeze([
   "kms:UpdateAlias",
   "kms:DeleteAlias",
   "kms:ListAliases",
+  "kms:GetKeyPolicy",
+  "kms:PutKeyPolicy",
   "auth:CreateToken",
   "auth:LookupToken",
   "auth:RevokeToken",

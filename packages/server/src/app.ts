@@ -186,7 +186,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
   await http.register(nativeApi, { service, identity, machines, audit });
-  await http.register(awsApi, { service, region: aws.region, accountId: aws.accountId });
+  await http.register(awsApi, { service, identity, region: aws.region, accountId: aws.accountId });
 
   let closed = false;
   return {

@@ -22,6 +22,7 @@ import type { JwtService } from "../identity/jwt-service.js";
 import { authMethods, type AuthMethod, type Principal } from "../identity/principal.js";
 import { principalFromRow, type TokenService } from "../identity/token-service.js";
 import type { PolicyService, RoleInfo } from "../policy/index.js";
+import { defaultKeyPolicy, translateKeyPolicy } from "../policy/key-policy.js";
 import type { KeyService } from "../keys/index.js";
 import type { Store } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
@@ -34,7 +35,7 @@ export interface IdentityServiceDeps {
   jwt: JwtService;
   accessKeys: AccessKeyService;
   keys: Pick<KeyService, "resolve">;
-  store: Pick<Store, "tokens" | "secretIds" | "certificates" | "joinTokens">;
+  store: Pick<Store, "tokens" | "secretIds" | "certificates" | "joinTokens" | "meta">;
   clock: Clock;
   /** Extra clean-up when a role is deleted (certificate revocation cache, …). */
   onRoleDeleted?: (role: string) => Promise<void>;
@@ -242,6 +243,43 @@ export class IdentityService {
       const response = await this.d.jwt.login(role, jwt, ctx.source);
       o.identify({ id: response.accessor, kind: "workload", displayName: response.displayName, role, authMethod: "jwt" });
       return response;
+    });
+  }
+
+  // ── AWS key policies (mapped onto role policies; policy/key-policy.ts) ───────────────────────
+
+  putKeyPolicy(ctx: CallContext, keyRef: string, json: string, accountId: string): Promise<void> {
+    return this.d.door.run(ctx, "kms:PutKeyPolicy", async (s) => {
+      const handle = await s.resolveKey(keyRef);
+      await s.authorize(handle);
+      const id = handle.row.id;
+      const { byRole } = translateKeyPolicy(json, id, accountId);
+      for (const role of byRole.keys()) {
+        if ((await this.d.policy.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { cause: { awsType: "MalformedPolicyDocumentException" } });
+      }
+      const prefix = `key.${id}.`;
+      for (const name of await this.d.policy.listRoles()) {
+        const role = await this.d.policy.role(name);
+        const old = role?.policies.filter((p) => p.startsWith(prefix)) ?? [];
+        if (role === undefined || old.length === 0 || byRole.has(name)) continue;
+        await this.d.policy.putRole(name, { ...role, policies: role.policies.filter((p) => !p.startsWith(prefix)) }, true);
+        for (const p of old) await this.d.policy.deletePolicy(p, true);
+      }
+      for (const [name, statements] of byRole) {
+        const policyName = `${prefix}${name}`;
+        await this.d.policy.putPolicy(policyName, { statements });
+        const role = (await this.d.policy.role(name))!;
+        if (!role.policies.includes(policyName)) await this.d.policy.putRole(name, { ...role, policies: [...role.policies, policyName] }, true);
+      }
+      await this.d.store.meta.put(`key-policy:${id}`, json);
+    });
+  }
+
+  getKeyPolicy(ctx: CallContext, keyRef: string, accountId: string): Promise<string> {
+    return this.d.door.run(ctx, "kms:GetKeyPolicy", async (s) => {
+      const handle = await s.resolveKey(keyRef);
+      await s.authorize(handle);
+      return (await this.d.store.meta.get<string>(`key-policy:${handle.row.id}`)) ?? defaultKeyPolicy(accountId);
     });
   }
 

@@ -9,9 +9,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { TesseraError, isTesseraError, type ErrorCode, type KeyMetadata } from "@tessera/protocol";
 import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
+import type { IdentityService } from "../../service/identity-service.js";
 
 export interface AwsApiOptions {
   service: KmsService;
+  identity: IdentityService;
   region: string;
   accountId: string;
 }
@@ -273,6 +275,21 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
         Truncated: start + limit < all.length,
         ...(start + limit < all.length && { NextMarker: String(start + limit) }),
       };
+    },
+    async GetKeyPolicy(ctx, b) {
+      const name = str(b, "PolicyName") ?? "default";
+      if (name !== "default") throw new AwsError("NotFoundException", "the only key policy is named default");
+      return { Policy: await o.identity.getKeyPolicy(ctx, keyRef(str(b, "KeyId", true)), o.accountId), PolicyName: "default" };
+    },
+    async PutKeyPolicy(ctx, b) {
+      const name = str(b, "PolicyName") ?? "default";
+      if (name !== "default") throw validation("PolicyName must be default");
+      await o.identity.putKeyPolicy(ctx, keyRef(str(b, "KeyId", true)), str(b, "Policy", true), o.accountId);
+      return {};
+    },
+    async ListKeyPolicies(ctx, b) {
+      await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
+      return { PolicyNames: ["default"], Truncated: false };
     },
     async GenerateDataKeyPair() {
       throw new AwsError("UnsupportedOperationException", "GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet");
