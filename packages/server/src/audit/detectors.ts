@@ -8,18 +8,12 @@
  * per role or per key).
  */
 import { compileWindow, inWindow, type CompiledWindow } from "../policy/policy-document.js";
+import type { RecordPrincipal, RequestRecord } from "./record.js";
 
-export interface StreamRecord {
-  seq: number;
-  time: string;
-  principal: { id: string; displayName: string; role: string | null } | null;
-  source: string;
-  action: string;
-  keyId: string | null;
-  keyVersion: number | null;
-  outcome: "allowed" | "denied" | "error";
-  errorCode: string | null;
-}
+/** What the detectors read of a durable request record. */
+export type StreamRecord = Pick<RequestRecord, "seq" | "time" | "source" | "action" | "keyId" | "keyVersion" | "outcome" | "errorCode"> & {
+  principal: Pick<RecordPrincipal, "id" | "displayName" | "role"> | null;
+};
 
 export type Detector = "off-hours" | "new-source" | "rate-spike" | "denial-burst" | "first-use" | "retiring-version" | "audit-sink";
 
