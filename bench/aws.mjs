@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = "1";
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const plaintext = Buffer.alloc(256, 7);

@@ -68,7 +68,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 
 beforeAll(async () => {
-  process.env["AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING"] = "1";
+  process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] = "true";
   app = await buildApp({ store: new SqliteStore({ path: join(dir, "t.db") }) });
   await app.http.listen({ host: "127.0.0.1", port: 0 });
   endpoint = `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
