@@ -19,7 +19,11 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const plaintext = Buffer.alloc(256, 7);
 
-const child = fork(fileURLToPath(new URL("./audit.mjs", import.meta.url)), ["--server", "on"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+const child = fork(fileURLToPath(new URL("./audit.mjs", import.meta.url)), ["--server", "on"], {
+  stdio: ["ignore", "inherit", "inherit", "ipc"],
+  // BENCH_CPU_PROF=1 writes a --cpu-prof of the server to bench/results/prof/aws/.
+  ...(process.env.BENCH_CPU_PROF === "1" && { execArgv: ["--cpu-prof", "--cpu-prof-dir", fileURLToPath(new URL("./results/prof/aws/", import.meta.url))] }),
+});
 const { port, token } = await new Promise((resolve, reject) => {
   child.once("message", resolve);
   child.once("exit", (code) => reject(new Error(`server exited ${code}`)));

@@ -202,10 +202,10 @@ export class AuditLog implements AuditRecorder {
     let { seq, hash } = head;
     const out: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[] = [];
     for (const p of batch) {
-      const time = iso(this.clock.now());
       let record: AuditRecord;
       if ("checkpoint" in p.entry) {
         if (keys === undefined) throw new TesseraError("Sealed");
+        const time = iso(this.clock.now());
         const c: Omit<CheckpointRecord, "hash" | "signature"> = { seq: seq + 1, time, kind: "checkpoint", covers: { seq, hash }, signer: keys.signer, prev: hash };
         record = { ...c, signature: sign(null, checkpointMessage(c), keys.signing).toString("base64"), hash: "" };
       } else {
