@@ -236,8 +236,8 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
   it("refuses requests without a signature, and unknown targets, with AWS error bodies", async () => {
     const res = await fetch(endpoint + "/", { method: "POST", headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys" }, body: "{}" });
     expect(res.status).toBe(400);
-    expect((await res.json()).__type).toBe("IncompleteSignatureException");
+    expect(((await res.json()) as { __type: string }).__type).toBe("IncompleteSignatureException");
     const unknown = await fetch(endpoint + "/", { method: "POST", headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.Nope" }, body: "{}" });
-    expect((await unknown.json()).__type).toBe("UnsupportedOperationException");
+    expect(((await unknown.json()) as { __type: string }).__type).toBe("UnsupportedOperationException");
   });
 });

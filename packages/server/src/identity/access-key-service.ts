@@ -99,8 +99,8 @@ export class AccessKeyService {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
     const row = await this.repo.get(id);
-    if (row === undefined) throw new TesseraError("Unauthenticated", "unknown access key");
-    if (row.state !== "Active") throw new TesseraError("Unauthenticated", "the access key is inactive");
+    if (row === undefined) throw new TesseraError("Unauthenticated", "unknown access key", { cause: { reason: "unknown-access-key" } });
+    if (row.state !== "Active") throw new TesseraError("Unauthenticated", "the access key is inactive", { cause: { reason: "inactive-access-key" } });
     const secret = openRecord(this.barrier.rootKey(), row.secret, aad(id));
     const resolved: ResolvedAccessKey = {
       secret,

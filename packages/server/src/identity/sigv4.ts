@@ -3,7 +3,8 @@
  * Canonical request over the signed headers and the body hash, credential scope (date, configured
  * region, service `kms`, `aws4_request`), a ±5 minute clock-skew limit, HMAC-SHA256 key derivation
  * and a constant-time comparison. Every failure is `Unauthenticated`; `cause.awsType` carries the
- * exception name AWS would answer with, for the AWS adapter.
+ * exception name AWS would answer with, for the AWS adapter, and `cause.reason` the precise reason
+ * (several reasons share one AWS name, as AWS answers them).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
@@ -16,9 +17,27 @@ const MAX_SKEW_MS = 5 * 60_000;
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
 
 export type SigV4Failure = "IncompleteSignatureException" | "InvalidSignatureException" | "UnrecognizedClientException";
+export type SigV4Reason =
+  | "malformed" // no or incomplete Authorization header, unsigned host/x-amz-date, date not matching the scope
+  | "clock-skew" // x-amz-date more than 5 minutes from the server's clock
+  | "wrong-scope" // region or service in the credential scope is not this server's
+  | "unknown-access-key"
+  | "inactive-access-key"
+  | "bad-signature" // wrong secret, or anything signed was changed
+  | "body-hash-mismatch"; // x-amz-content-sha256 does not match the body
 
-function refuse(awsType: SigV4Failure, message: string): TesseraError {
-  return new TesseraError("Unauthenticated", message, { cause: { awsType } });
+const AWS_TYPE: Record<SigV4Reason, SigV4Failure> = {
+  malformed: "IncompleteSignatureException",
+  "clock-skew": "InvalidSignatureException",
+  "wrong-scope": "InvalidSignatureException",
+  "unknown-access-key": "UnrecognizedClientException",
+  "inactive-access-key": "UnrecognizedClientException",
+  "bad-signature": "InvalidSignatureException",
+  "body-hash-mismatch": "InvalidSignatureException",
+};
+
+function refuse(reason: SigV4Reason, message: string): TesseraError {
+  return new TesseraError("Unauthenticated", message, { cause: { awsType: AWS_TYPE[reason], reason } });
 }
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -55,6 +74,28 @@ function amzDateMs(d: string): number {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : NaN;
 }
 
+/** kSigning = HMAC chain over "AWS4"‖secret, date, region, service, "aws4_request". */
+export function deriveSigningKey(secret: Buffer, date: string, region: string, service: string): Buffer {
+  const kDate = hmac(Buffer.concat([Buffer.from("AWS4"), secret]), date);
+  return hmac(hmac(hmac(kDate, region), service), "aws4_request");
+}
+
+/** The canonical request (method, path, query, signed headers, their list, payload hash). */
+export function canonicalRequest(req: Omit<SigV4Request, "body">, signedHeaders: readonly string[], payloadHash: string): string {
+  return [
+    req.method,
+    req.path === "" ? "/" : req.path,
+    canonicalQuery(req.query),
+    signedHeaders.map((h) => `${h}:${headerValue(req.headers[h])}\n`).join(""),
+    signedHeaders.join(";"),
+    payloadHash,
+  ].join("\n");
+}
+
+export function stringToSign(amzDate: string, scope: string, canonical: string): string {
+  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
+}
+
 export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
   /** Derived signing keys per access key and day (valid for that scope only, as AWS's own clients cache them). */
   private readonly signingKeys = new Map<string, { secret: Buffer; key: Buffer }>();
@@ -68,53 +109,45 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
   async authenticate(req: SigV4Request, source: string): Promise<Principal> {
     const auth = headerValue(req.headers["authorization"]);
     const m = AUTH.exec(auth);
-    if (m === null) throw refuse("IncompleteSignatureException", "the Authorization header is not a complete AWS4-HMAC-SHA256 signature");
+    if (m === null) throw refuse("malformed", "the Authorization header is not a complete AWS4-HMAC-SHA256 signature");
     const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = m as unknown as string[];
     const amzDate = headerValue(req.headers["x-amz-date"]);
     const signedHeaders = signedHeaderList!.split(";");
     if (!signedHeaders.includes("host") || !signedHeaders.includes("x-amz-date") || amzDate === "") {
-      throw refuse("IncompleteSignatureException", "host and x-amz-date must be signed");
+      throw refuse("malformed", "host and x-amz-date must be signed");
     }
     const when = amzDateMs(amzDate);
-    if (Number.isNaN(when) || amzDate.slice(0, 8) !== scopeDate) throw refuse("IncompleteSignatureException", "x-amz-date does not match the credential scope");
-    if (Math.abs(when - this.clock.now()) > MAX_SKEW_MS) throw refuse("InvalidSignatureException", "Signature expired: the request time is more than 5 minutes from the server's clock");
+    if (Number.isNaN(when) || amzDate.slice(0, 8) !== scopeDate) throw refuse("malformed", "x-amz-date does not match the credential scope");
+    if (Math.abs(when - this.clock.now()) > MAX_SKEW_MS) throw refuse("clock-skew", "Signature expired: the request time is more than 5 minutes from the server's clock");
     if (region !== this.region || service !== "kms") {
-      throw refuse("InvalidSignatureException", `Credential should be scoped to a valid region (${this.region}) and the service kms`);
+      throw refuse("wrong-scope", `Credential should be scoped to a valid region (${this.region}) and the service kms`);
     }
     let resolved;
     try {
       resolved = await this.accessKeys.resolve(accessKeyId!);
-    } catch {
-      throw refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+    } catch (err) {
+      const inactive = (err as { cause?: { reason?: string } }).cause?.reason === "inactive-access-key";
+      throw refuse(inactive ? "inactive-access-key" : "unknown-access-key", "The security token included in the request is invalid.");
     }
     const payloadHash = headerValue(req.headers["x-amz-content-sha256"]) || sha256(req.body);
-    const canonical = [
-      req.method,
-      req.path === "" ? "/" : req.path,
-      canonicalQuery(req.query),
-      signedHeaders.map((h) => `${h}:${headerValue(req.headers[h])}\n`).join(""),
-      signedHeaderList,
-      payloadHash,
-    ].join("\n");
+    const canonical = canonicalRequest(req, signedHeaders, payloadHash);
     const scope = `${scopeDate}/${region}/${service}/aws4_request`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
     const cacheKey = `${accessKeyId}/${scope}`;
     let cached = this.signingKeys.get(cacheKey);
     // The cache entry is tied to the secret object: a re-resolved (rotated, re-enabled) key derives anew.
     if (cached === undefined || cached.secret !== resolved.secret) {
-      const kDate = hmac(Buffer.concat([Buffer.from("AWS4"), resolved.secret]), scopeDate!);
-      cached = { secret: resolved.secret, key: hmac(hmac(hmac(kDate, region!), service!), "aws4_request") };
+      cached = { secret: resolved.secret, key: deriveSigningKey(resolved.secret, scopeDate!, region!, service!) };
       if (this.signingKeys.size > 10_000) this.signingKeys.clear();
       this.signingKeys.set(cacheKey, cached);
     }
     const kSigning = cached.key;
-    const expected = createHmac("sha256", kSigning).update(stringToSign).digest();
+    const expected = createHmac("sha256", kSigning).update(stringToSign(amzDate, scope, canonical)).digest();
     const given = Buffer.from(signature!, "hex");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw refuse("InvalidSignatureException", "The request signature we calculated does not match the signature you provided.");
+      throw refuse("bad-signature", "The request signature we calculated does not match the signature you provided.");
     }
     if (req.headers["x-amz-content-sha256"] !== undefined && payloadHash !== sha256(req.body)) {
-      throw refuse("InvalidSignatureException", "The body does not match x-amz-content-sha256.");
+      throw refuse("body-hash-mismatch", "The body does not match x-amz-content-sha256.");
     }
     return { ...resolved.principal, loginSource: source };
   }
