@@ -6,7 +6,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
-import { isTesseraError } from "@tessera/protocol";
+import { TesseraError, isTesseraError } from "@tessera/protocol";
 import { ManualClock } from "../clock.js";
 import type { SigV4Request } from "./authenticator.js";
 import type { Principal } from "./principal.js";
@@ -61,8 +61,9 @@ const principal = { id: `access-key:${ACCESS_KEY_ID}`, kind: "service", role: "a
 const accessKeys = {
   resolve: async (id: string) => {
     if (id === ACCESS_KEY_ID) return { secret: Buffer.from(SECRET), principal };
-    if (id === "TSRKDISABLED00000001") throw new Error("the access key is inactive");
-    throw new Error("unknown access key");
+    // As AccessKeyService.resolve reports them: Unauthenticated with a typed reason.
+    if (id === "TSRKDISABLED00000001") throw new TesseraError("Unauthenticated", "the access key is inactive", { cause: { reason: "inactive-access-key" } });
+    throw new TesseraError("Unauthenticated", "unknown access key", { cause: { reason: "unknown-access-key" } });
   },
 };
 
