@@ -6,6 +6,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHmac } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, type TestApp } from "../helpers/app.js";
@@ -108,6 +110,7 @@ describe("JWT login", () => {
       ["issued in the future", await sign(good(), { iat: now + 3600, exp: now + 7200 })],
       ["claim not matching", await sign({ ...good(), sub: "system:serviceaccount:dev:billing" })],
       ["required claim missing", await sign({ sub: "system:serviceaccount:prod:billing" })],
+      ["no sub", await sign({ google: good().google })],
       ["garbage", "not.a.jwt"],
     ];
     for (const [what, jwt] of cases) {
@@ -116,6 +119,11 @@ describe("JWT login", () => {
       expect(r.body.error.message, what).not.toContain(jwt);
     }
     expect((await login(await sign(good()), "no-such-role")).body.error.code).toBe("Unauthenticated");
+    await t.call("PUT", "/v1/roles/plain", { policies: ["app"], approle: {} });
+    expect((await login(await sign(good()), "plain")).body.error.code).toBe("Unauthenticated");
+    // Failed logins are audited as denied, without the token.
+    const audit = await t.call("GET", "/v1/audit/entries?action=auth:Login&outcome=denied&limit=100");
+    if (audit.status === 200) expect(audit.body.records.length).toBeGreaterThanOrEqual(cases.length);
   });
 
   it("accepts a small clock skew and follows signing-key rotation", async () => {
@@ -137,11 +145,67 @@ describe("JWT login", () => {
       [{ issuer: ISS, jwksUrl, audiences: [AUD], algorithms: ["none"] }, "/algorithms/0"],
       [{ issuer: ISS, jwksUrl: "ftp://x", audiences: [AUD] }, "/jwksUrl"],
       [{ issuer: ISS, jwksUrl, audiences: [AUD], extra: 1 }, "/extra"],
+      [{ issuer: ISS, jwksUrl: "http://idp.example.com/jwks", audiences: [AUD] }, "/jwksUrl"],
+      [{ issuer: ISS, jwksUrl, jwks, audiences: [AUD] }, "/jwks"],
+      [{ issuer: ISS, jwks: { keys: [{ kty: "oct", k: "c2VjcmV0" }] }, audiences: [AUD] }, "/jwks/keys/0/kty"],
+      [{ issuer: ISS, jwks: { keys: [{ ...jwks.keys[0], d: "private" }] }, audiences: [AUD] }, "/jwks/keys/0/d"],
+      [{ issuer: ISS, jwksFile: join(t.dir, "missing.json"), audiences: [AUD] }, "/jwksFile"],
+      [{ issuer: ISS, jwksUrl, audiences: [AUD], clockSkewSeconds: 301 }, "/clockSkewSeconds"],
+      [{ issuer: ISS, jwksUrl, audiences: [AUD], algorithms: ["HS512"] }, "/algorithms/0"],
     ];
     for (const [doc, field] of bad) {
       const r = await t.call("PUT", "/v1/auth/jwt/issuers/bad", doc);
       expect([r.body.error?.code, r.body.error?.field], field).toEqual(["InvalidInput", field]);
     }
     expect((await t.call("GET", "/v1/auth/jwt/issuers")).body.names).toEqual(["idp"]);
+    expect((await t.call("GET", "/v1/auth/jwt/issuers/idp")).body).toMatchObject({ name: "idp", issuer: ISS, jwksUrl, audiences: [AUD], createdAt: expect.any(String) });
+    expect((await t.call("GET", "/v1/auth/jwt/issuers/nope")).body.error.code).toBe("NotFound");
+  });
+
+  it("needs auth:ConfigureJwt to manage issuers", async () => {
+    const r = await login(await sign(good()));
+    expect((await t.call("PUT", "/v1/auth/jwt/issuers/evil", { issuer: ISS, jwksUrl, audiences: [AUD] }, r.body.token)).body.error.code).toBe("AccessDenied");
+    expect((await t.call("GET", "/v1/auth/jwt/issuers", undefined, r.body.token)).body.error.code).toBe("AccessDenied");
+    expect((await t.call("DELETE", "/v1/auth/jwt/issuers/idp", undefined, null)).body.error.code).toBe("Unauthenticated");
+  });
+
+  it("applies a changed issuer configuration to the next login, with inline and file key sets", async () => {
+    const jwt = await sign(good());
+    expect((await login(jwt)).status).toBe(200);
+    expect((await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksUrl, audiences: ["another"] })).status).toBe(200);
+    expect((await login(jwt)).body.error.code).toBe("Unauthenticated");
+    expect((await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwks, audiences: [AUD] })).status).toBe(200);
+    expect((await login(jwt)).status).toBe(200);
+    const file = join(t.dir, "jwks.json");
+    writeFileSync(file, JSON.stringify(jwks));
+    expect((await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksFile: file, audiences: [AUD], algorithms: ["ES256"] })).status).toBe(200);
+    expect((await login(jwt)).body.error.code).toBe("Unauthenticated"); // RS256 no longer allowed
+    expect((await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksFile: file, audiences: [AUD] })).status).toBe(200);
+    expect((await login(jwt)).status).toBe(200);
+    expect((await t.call("DELETE", "/v1/auth/jwt/issuers/idp")).status).toBe(204);
+    expect((await login(jwt)).body.error.code).toBe("Unauthenticated");
+  });
+
+  it("narrows audiences per role and matches claims that are arrays", async () => {
+    await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksUrl, audiences: [AUD, "batch"] });
+    await t.call("PUT", "/v1/roles/batch", { policies: ["app"], jwt: { issuer: "idp", boundAudiences: ["batch"], boundClaims: { groups: ["payments-*", "ops"] } } });
+    const batch = (jwt: string) => login(jwt, "batch");
+    expect((await batch(await sign({ sub: "job-1", groups: ["dev", "payments-prod"] }, { aud: "batch" }))).status).toBe(200);
+    expect((await batch(await sign({ sub: "job-1", groups: ["dev"] }, { aud: "batch" }))).body.error.code).toBe("Unauthenticated");
+    expect((await batch(await sign({ sub: "job-1", groups: ["ops"] }, { aud: AUD }))).body.error.code).toBe("Unauthenticated");
+  });
+
+  it("never lets a login token outlive its JWT, renewals included", async () => {
+    await t.call("PUT", "/v1/roles/workload", { policies: ["app"], tokenTtlSeconds: 3600, tokenMaxTtlSeconds: 86400, jwt: { issuer: "idp", boundClaims: { sub: "*" } } });
+    const now = t.clock.now();
+    const r = await login(await sign(good(), { exp: Math.floor(now / 1000) + 300 }));
+    expect(r.status).toBe(200);
+    expect(Date.parse(r.body.expiresAt)).toBe(now + 300_000);
+    t.clock.advance(200_000);
+    const renewed = await t.call("POST", "/v1/auth/tokens/renew-self", {}, r.body.token);
+    expect(renewed.status).toBe(200);
+    expect(Date.parse(renewed.body.expiresAt)).toBe(now + 300_000);
+    const long = await login(await sign(good(), { exp: Math.floor(now / 1000) + 86400 * 2 }));
+    expect(Date.parse(long.body.expiresAt)).toBe(t.clock.now() + 3600_000);
   });
 });

@@ -62,21 +62,7 @@ export async function identityRoutes(app: FastifyInstance, { identity }: { ident
     identity.loginAppRole(callContext(r), r.body.roleId, r.body.secretId),
   );
 
-  // ── JWT / OIDC ───────────────────────────────────────────────────────────────────────────────
-  app.put("/v1/auth/jwt/issuers/:name", { schema: { params: NameParams, body: Type.Object({}, { additionalProperties: true }) } }, async (r: Req) =>
-    identity.putJwtIssuer(callContext(r), r.params.name, r.body),
-  );
-  app.get("/v1/auth/jwt/issuers", { schema: { response: ok(S.NameList) } }, async (r) => identity.listJwtIssuers(callContext(r)));
-  app.get("/v1/auth/jwt/issuers/:name", { schema: { params: NameParams } }, async (r: Req) => identity.getJwtIssuer(callContext(r), r.params.name));
-  app.delete("/v1/auth/jwt/issuers/:name", { schema: { params: NameParams } }, async (r: Req, reply) => {
-    await identity.deleteJwtIssuer(callContext(r), r.params.name);
-    return reply.code(204).send();
-  });
-  app.post(
-    "/v1/auth/jwt/login",
-    { schema: { body: Type.Object({ role: S.Name, jwt: Type.String({ minLength: 1, maxLength: 16384 }) }, { additionalProperties: false }), response: ok(S.LoginResponse) } },
-    async (r: Req<{ role: string; jwt: string }>) => identity.loginJwt(callContext(r), r.body.role, r.body.jwt),
-  );
+  // JWT / OIDC: jwt-routes.ts
 
   // ── access keys ──────────────────────────────────────────────────────────────────────────────
   app.post(
