@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+import { ManualClock, SqliteStore, buildApp, resolveConfig, type TesseraApp } from "@tessera/server";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
@@ -24,6 +24,7 @@ let app: TesseraApp;
 let url = "";
 let serverCa: Buffer;
 let root = "";
+let unsealShare = "";
 
 interface Identity {
   key: string;
@@ -82,6 +83,7 @@ beforeAll(async () => {
   url = `https://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
   const init = await call("POST", "/v1/sys/init", { body: { shares: 1, threshold: 1 } });
   root = init.body.rootToken;
+  unsealShare = init.body.shares[0];
   await call("POST", "/v1/sys/unseal", { body: { share: init.body.shares[0] } });
   await call("POST", "/v1/keys", { token: root, body: { name: "payment-db" } });
   await call("PUT", "/v1/policies/payment-decrypt", {
@@ -108,6 +110,8 @@ describe("join token → instance certificate → mutual TLS", () => {
 
     // The token is spent: a second use is refused (and audited as a failed login).
     expect((await enrol(token)).r.body.error.code).toBe("Unauthenticated");
+    const failed = await call("GET", "/v1/audit/entries?action=auth:Login&outcome=denied", { token: root });
+    expect(failed.body.records.some((e: { errorCode: string }) => e.errorCode === "Unauthenticated")).toBe(true);
 
     const mine = (await call("POST", "/v1/keys/payment-db/encrypt", { token: root, body: { plaintext: b64("pw-1"), context: { vm: "vm-1" } } })).body.ciphertext;
     const theirs = (await call("POST", "/v1/keys/payment-db/encrypt", { token: root, body: { plaintext: b64("pw-2"), context: { vm: "vm-2" } } })).body.ciphertext;
@@ -159,6 +163,12 @@ describe("join token → instance certificate → mutual TLS", () => {
     const bad = await call("POST", "/v1/auth/join", { body: { joinToken: await joinToken(), csr: tampered } });
     expect([bad.body.error.code, bad.body.error.field]).toEqual(["InvalidInput", "/csr"]);
     expect((await call("POST", "/v1/auth/join", { body: { joinToken: await joinToken(), csr: "not a csr ".repeat(10) } })).body.error.field).toBe("/csr");
+
+    // An unbound join token cannot claim the id of a VM that already enrolled; a bound one can re-enrol it.
+    const claim = await enrol(await joinToken(), "vm-1");
+    expect([claim.r.body.error.code, claim.r.body.error.field]).toEqual(["InvalidInput", "/vmId"]);
+    expect((await enrol(await joinToken({ vmId: "vm-1" }))).r.status).toBe(200);
+    expect((await enrol(await joinToken(), "vm-fresh")).r.body.vmId).toBe("vm-fresh");
   });
 
   it("revoking a serial or a VM stops it at once, tokens included", async () => {
@@ -197,5 +207,39 @@ describe("join token → instance certificate → mutual TLS", () => {
     const ca = await call("GET", "/v1/auth/ca");
     expect(ca.body).toMatchObject({ trustDomain: "prod.example" });
     expect(ca.body.certificate).toContain("BEGIN CERTIFICATE");
+  });
+});
+
+describe("the TLS listener's client certificate setting", () => {
+  it("listener.client_auth defaults to request and accepts none", () => {
+    const base = { storage: { sqlite: { path: "t.db" } } };
+    const tls = { address: "0.0.0.0:8200", tls_cert_file: "tls.crt", tls_key_file: "tls.key" };
+    expect(resolveConfig({ ...base, listener: tls }, "/etc/tessera").tls?.clientAuth).toBe("request");
+    expect(resolveConfig({ ...base, listener: { ...tls, client_auth: "none" } }, "/etc/tessera").tls?.clientAuth).toBe("none");
+    expect(() => resolveConfig({ ...base, listener: { ...tls, client_auth: "require" } }, "/etc/tessera")).toThrow(/client_auth/);
+    expect(resolveConfig({ ...base, trust_domain: "pay.example" , listener: tls }, "/").trustDomain).toBe("pay.example");
+  });
+
+  it("with client_auth none the listener asks for no certificate, so one cannot authenticate", async () => {
+    const { identity } = await enrol(await joinToken({ vmId: "vm-none" }));
+    expect((await call("POST", "/v1/auth/cert/login", { identity, body: {} })).status).toBe(200);
+    const other = await buildApp({
+      store: new SqliteStore({ path: join(dir, "t.db") }),
+      clock,
+      https: { cert: serverCa, key: readFileSync(join(dir, "tls.key")), clientAuth: "none" },
+      trustDomain: "prod.example",
+    });
+    await other.http.listen({ host: "127.0.0.1", port: 0 });
+    const saved = url;
+    url = `https://127.0.0.1:${(other.http.server.address() as AddressInfo).port}`;
+    try {
+      // A second node on the same database: same CA, but its listener does not ask for certificates.
+      expect((await call("POST", "/v1/sys/unseal", { body: { share: unsealShare } })).status).toBe(200);
+      expect((await call("POST", "/v1/auth/cert/login", { identity, body: {} })).body.error.code).toBe("Unauthenticated");
+      expect((await call("GET", "/v1/auth/tokens/self", { token: root })).status).toBe(200);
+    } finally {
+      url = saved;
+      await other.close();
+    }
   });
 });

@@ -2,7 +2,8 @@
  * What every command shares: the streams, the global options (`--address`, `--token`, `--json`),
  * the client they configure, and the wrapper that turns an action's outcome into an exit code.
  */
-import { TesseraClient } from "@tessera/client";
+import { readFileSync } from "node:fs";
+import { TesseraClient, type TlsOptions } from "@tessera/client";
 import type { Command } from "commander";
 import type { Io } from "./io.js";
 import { Output } from "./output.js";
@@ -15,6 +16,8 @@ export const DEFAULT_ADDRESS = "http://127.0.0.1:8200";
 export interface GlobalOptions {
   address: string;
   token?: string;
+  /** PEM file of a CA to trust for the server's TLS certificate (`TESSERA_CACERT`). */
+  caCert?: string;
   json?: boolean;
 }
 
@@ -39,11 +42,18 @@ export class Cli {
   }
 
   /** A client for the global address and token, plus the command's output. */
-  connect(cmd: Command): { client: TesseraClient; out: Output } {
-    const { address, token } = this.globals(cmd);
+  connect(cmd: Command, tls: TlsOptions = {}): { client: TesseraClient; out: Output } {
+    const { address, token, caCert } = this.globals(cmd);
+    if (caCert !== undefined && caCert !== "") {
+      try {
+        tls = { ...tls, ca: readFileSync(caCert) };
+      } catch {
+        throw new UsageError(`cannot read the CA certificate file "${caCert}"`);
+      }
+    }
     let client: TesseraClient;
     try {
-      client = new TesseraClient({ address, ...(token === undefined || token === "" ? {} : { token }) });
+      client = new TesseraClient({ address, ...(token === undefined || token === "" ? {} : { token }), ...(Object.keys(tls).length > 0 && { tls }) });
     } catch {
       throw new UsageError(`invalid address "${address}": expected an http:// or https:// URL such as ${DEFAULT_ADDRESS}`);
     }

@@ -6,7 +6,7 @@ import { DEFAULT_ADDRESS } from "./cli.js";
 import { collectPair } from "./args.js";
 
 /**
- * `--address`, `--token` and `--json`, taken by every command that talks to a server. They go
+ * `--address`, `--token`, `--ca-cert` and `--json`, taken by every command that talks to a server. They go
  * after the command name, as with Vault's CLI; environment variables set them for every command.
  * Call it after adding the command's own options, so they are listed first in its help.
  */
@@ -18,6 +18,7 @@ export function withGlobalOptions(cmd: Command): Command {
       new Option("--address <url>", "address of the Tessera server").env("TESSERA_ADDR").default(DEFAULT_ADDRESS).helpGroup(group),
     )
     .addOption(new Option("--token <token>", "token to authenticate with").env("TESSERA_TOKEN").helpGroup(group))
+    .addOption(new Option("--ca-cert <file>", "PEM CA certificate to trust for the server's TLS certificate").env("TESSERA_CACERT").helpGroup(group))
     .addOption(new Option("--json", "print the result (or the error body) as JSON with the API's field names").helpGroup(group));
 }
 

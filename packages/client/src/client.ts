@@ -24,6 +24,8 @@ import type {
   Health,
   InitRequest,
   InitResponse,
+  JwtIssuerConfig,
+  JwtIssuerInfo,
   KeyMetadata,
   KeyVersionInfo,
   ListKeysResponse,
@@ -46,6 +48,7 @@ import type {
   JoinRequest,
   JoinResponse,
   JoinTokenInfo,
+  EnrolledCertificate,
   CreateSecretIdRequest,
   LoginResponse,
   NameList,
@@ -350,7 +353,8 @@ export class TesseraClient {
     return this.#post("/v1/auth/approle/login", { roleId, secretId });
   }
 
-  putJwtIssuer(name: string, config: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** Trusts an issuer's signing keys (`auth:ConfigureJwt`), e.g. `{issuer, jwksUrl, audiences: ["kms"]}`. */
+  putJwtIssuer(name: string, config: JwtIssuerConfig | Record<string, unknown>): Promise<JwtIssuerInfo> {
     return this.#http.request({ method: "PUT", path: `/v1/auth/jwt/issuers/${seg(name)}`, body: config });
   }
 
@@ -358,7 +362,7 @@ export class TesseraClient {
     return this.#get("/v1/auth/jwt/issuers");
   }
 
-  getJwtIssuer(name: string): Promise<Record<string, unknown>> {
+  getJwtIssuer(name: string): Promise<JwtIssuerInfo> {
     return this.#get(`/v1/auth/jwt/issuers/${seg(name)}`);
   }
 
@@ -385,6 +389,19 @@ export class TesseraClient {
   /** Exchanges a join token and a CSR for an instance certificate and a token (open route). */
   join(req: JoinRequest): Promise<JoinResponse> {
     return this.#post("/v1/auth/join", req);
+  }
+
+  /**
+   * Exchanges this client's instance certificate (mutual TLS: construct with `tls: { cert, key }`)
+   * for a Tessera token.
+   */
+  certLogin(): Promise<LoginResponse> {
+    return this.#post("/v1/auth/cert/login", {});
+  }
+
+  /** A new certificate for the same VM and role, over mutual TLS with the current, valid certificate. */
+  renewCertificate(csr: string): Promise<EnrolledCertificate> {
+    return this.#post("/v1/auth/cert/renew", { csr });
   }
 
   revokeCertificates(target: { serial: string } | { vmId: string }): Promise<{ certificates: number; tokens: number }> {

@@ -4,6 +4,7 @@
  */
 import { TesseraError } from "@tessera/protocol";
 import { errorFromResponse } from "./response-error.js";
+import { tlsFetch, type TlsOptions } from "./tls-fetch.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -13,6 +14,8 @@ export interface HttpOptions {
   token?: string;
   /** Defaults to the global `fetch` (Node ≥ 18). */
   fetch?: typeof fetch;
+  /** A client certificate (mutual TLS) and/or CA certificates to trust; requests then use `node:https`. */
+  tls?: TlsOptions;
   /** Per request, including reading the answer. Defaults to 30 s. */
   timeoutMs?: number;
 }
@@ -42,7 +45,7 @@ export class HttpTransport {
     this.address = options.address;
     this.#base = url.href.replace(/\/+$/, "");
     this.#token = options.token;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.fetch ?? (options.tls !== undefined ? tlsFetch(options.tls) : globalThis.fetch);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 

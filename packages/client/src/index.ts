@@ -5,3 +5,4 @@
 export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type RoleInfo } from "./client.js";
 export { TesseraResponseError } from "./response-error.js";
 export { DEFAULT_TIMEOUT_MS } from "./http.js";
+export { tlsFetch, type TlsOptions } from "./tls-fetch.js";

@@ -1,6 +1,6 @@
 /**
  * Wire schemas for identity and policy administration: policies, roles, the simulator, logins
- * (join token / instance certificate, JWT, AppRole), access keys.
+ * (JWT, AppRole; join tokens and instance certificates are in machine-schemas.ts), access keys.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { Context, TokenInfo } from "./schemas.js";
@@ -92,43 +92,3 @@ export const CreateAccessKeyResponse = Type.Intersect([AccessKeyInfo, Type.Objec
 export type CreateAccessKeyResponse = Static<typeof CreateAccessKeyResponse>;
 export const ListAccessKeysResponse = Type.Object({ accessKeys: Type.Array(AccessKeyInfo) });
 export type ListAccessKeysResponse = Static<typeof ListAccessKeysResponse>;
-
-// ── instance certificates ────────────────────────────────────────────────────────────────────────
-export const VmId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", description: "1–128 letters, digits and _ . -" });
-export const JoinTokenInfo = Type.Object({
-  accessor: Type.String(),
-  role: Type.String(),
-  vmId: Type.Union([Type.String(), Type.Null()]),
-  expiresAt: Type.Union([Timestamp, Type.Null()]),
-  usesLeft: Type.Union([Type.Integer(), Type.Null()]),
-  createdAt: Timestamp,
-});
-export type JoinTokenInfo = Static<typeof JoinTokenInfo>;
-export const CreateJoinTokenRequest = Type.Object(
-  {
-    role: Name,
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 86400 })),
-    uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
-    vmId: Type.Optional(VmId),
-  },
-  strict,
-);
-export type CreateJoinTokenRequest = Static<typeof CreateJoinTokenRequest>;
-export const CreateJoinTokenResponse = Type.Intersect([JoinTokenInfo, Type.Object({ joinToken: Type.String() })]);
-export type CreateJoinTokenResponse = Static<typeof CreateJoinTokenResponse>;
-export const EnrolledCertificate = Type.Object({
-  certificate: Type.String(),
-  caCertificate: Type.String(),
-  serial: Type.String(),
-  vmId: Type.String(),
-  role: Type.String(),
-  expiresAt: Timestamp,
-});
-export type EnrolledCertificate = Static<typeof EnrolledCertificate>;
-export const JoinRequest = Type.Object(
-  { joinToken: Type.String({ minLength: 1, maxLength: 256 }), csr: Type.String({ minLength: 64, maxLength: 16384 }), vmId: Type.Optional(VmId) },
-  strict,
-);
-export type JoinRequest = Static<typeof JoinRequest>;
-export const JoinResponse = Type.Intersect([EnrolledCertificate, Type.Object({ token: LoginResponse })]);
-export type JoinResponse = Static<typeof JoinResponse>;

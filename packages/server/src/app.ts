@@ -38,7 +38,8 @@ export interface AppOptions {
   seal?: Seal;
   /** Fastify logger options; false for silence (tests). */
   logger?: FastifyServerOptions["logger"];
-  https?: { cert: Buffer; key: Buffer } | null;
+  /** TLS listener. `clientAuth` "request" (default) asks clients for a certificate without requiring one. */
+  https?: { cert: Buffer; key: Buffer; clientAuth?: "none" | "request" } | null;
   /** Region and account id of the AWS-compatible API's ARNs (default us-east-1, 000000000000). */
   aws?: { region: string; accountId: string };
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
@@ -68,6 +69,8 @@ export interface TesseraApp {
   identity: IdentityService;
   policy: PolicyService;
   accessKeys: AccessKeyService;
+  /** Tessera's instance CA (dev TLS issues the listener's certificate from it). */
+  ca: CertificateAuthority;
   barrier: Barrier;
   keys: KeyService;
   tokens: TokenService;
@@ -100,7 +103,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     // Client certificates are requested, not required: VMs authenticate with them (checked behind the
     // door against Tessera's CA), everyone else with tokens or signatures.
     ...(options.https
-      ? { https: { cert: options.https.cert, key: options.https.key, minVersion: "TLSv1.2" as const, requestCert: true, rejectUnauthorized: false } }
+      ? { https: { cert: options.https.cert, key: options.https.key, minVersion: "TLSv1.2" as const, requestCert: options.https.clientAuth !== "none", rejectUnauthorized: false } }
       : {}),
   }) as unknown as FastifyInstance;
 
@@ -197,6 +200,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     identity,
     policy,
     accessKeys,
+    ca,
     barrier,
     keys,
     tokens,

@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { buildApp, type TesseraApp } from "./app.js";
+import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
 import { ConfigError, isLoopback, loadConfigFile, parseAddress, type ServerConfig } from "./config/config.js";
 import { SqliteStore } from "./store/index.js";
 
@@ -17,6 +17,11 @@ export interface ServerCommandOptions {
   config?: string;
   /** Also write the audit trail to this JSON-lines file (any mode). */
   auditFile?: string;
+  /**
+   * Dev only: serve HTTPS with a certificate for 127.0.0.1/localhost issued by Tessera's own CA, and
+   * request client certificates (so instance certificates work). The CA certificate goes to DATA/ca.pem.
+   */
+  devTls?: boolean;
 }
 
 interface DevState {
@@ -35,6 +40,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   if (!opts.dev && (opts.listen !== undefined || opts.devRootToken !== undefined || opts.data !== undefined)) {
     throw new ConfigError("--listen, --dev-root-token and --data apply to --dev only; put them in the configuration file");
   }
+  if (!opts.dev && opts.devTls === true) throw new ConfigError("--dev-tls applies to --dev only; configure listener.tls_cert_file for production");
   let tempDir: string | undefined;
   let config: ServerConfig;
   if (opts.dev) {
@@ -61,12 +67,26 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     config = loadConfigFile(opts.config!);
   }
 
+  const audit = { ...config.audit, ...(opts.auditFile !== undefined && { file: { path: resolvePath(opts.auditFile) } }) };
+  let https: AppOptions["https"] = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), clientAuth: config.tls.clientAuth } : null;
+  let devCaPath: string | undefined;
+  if (opts.dev && opts.devTls === true) {
+    const dataDir = opts.data ?? tempDir!;
+    try {
+      https = await devTlsCertificate(config, audit, dataDir, opts.devRootToken);
+    } catch (err) {
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      throw err;
+    }
+    devCaPath = join(dataDir, "ca.pem");
+  }
+
   const store = new SqliteStore({ path: config.sqlitePath });
   const app = await buildApp({
     store,
     logger: { level: config.logLevel },
-    https: config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : null,
-    audit: { ...config.audit, ...(opts.auditFile !== undefined && { file: { path: resolvePath(opts.auditFile) } }) },
+    https,
+    audit,
     schedulerIntervalMs: config.schedulerIntervalMs,
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     trustDomain: config.trustDomain,
@@ -85,17 +105,19 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     throw err;
   }
 
-  const scheme = config.tls ? "https" : "http";
+  const scheme = https ? "https" : "http";
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const address = `${scheme}://${host}:${config.port}`;
   if (dev) {
     process.stdout.write(
-      `${DEV_WARNING}\n\n` +
+      `${devCaPath ? DEV_WARNING.replace("Plain HTTP", "HTTPS with a dev CA") : DEV_WARNING}\n\n` +
         `Tessera ${opts.data ? `(data in ${opts.data})` : "(temporary state, deleted on exit)"} listening on ${address}\n\n` +
         `    Unseal key: ${dev.unsealKey}\n` +
         `    Root token: ${dev.rootToken}\n\n` +
         `    export TESSERA_ADDR='${address}'\n` +
-        `    export TESSERA_TOKEN='${dev.rootToken}'\n\n`,
+        `    export TESSERA_TOKEN='${dev.rootToken}'\n` +
+        (devCaPath ? `    export TESSERA_CACERT='${devCaPath}'    # Tessera's CA: signed this listener's certificate\n` : "") +
+        "\n",
     );
   } else {
     const s = app.barrier.status();
@@ -119,6 +141,24 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+}
+
+/**
+ * `--dev --dev-tls`: the listener's certificate must come from Tessera's CA, whose key is sealed, so a
+ * first app (same store and audit trail) initialises/unseals, issues the certificate and closes; the
+ * serving app is then built with it. The CA certificate is written to DATA/ca.pem for clients.
+ */
+async function devTlsCertificate(config: ServerConfig, audit: AppOptions["audit"], dataDir: string, rootToken: string | undefined): Promise<NonNullable<AppOptions["https"]>> {
+  const first = await buildApp({ store: new SqliteStore({ path: config.sqlitePath }), logger: false, ...(audit && { audit }), trustDomain: config.trustDomain });
+  try {
+    await devInitAndUnseal(first, join(dataDir, "dev-state.json"), rootToken);
+    const names = [...new Set(["127.0.0.1", "localhost", "::1", config.host])];
+    const server = await first.ca.issueServer(names, 30 * 86_400);
+    writeFileSync(join(dataDir, "ca.pem"), await first.ca.certificate());
+    return { cert: Buffer.from(server.certificate), key: Buffer.from(server.key), clientAuth: "request" };
+  } finally {
+    await first.close();
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * Identity and policy commands: `policy`, `role`, `login`, `approle`, `access-key`, `join-token`,
  * `cert`, `ca`, `auth jwt issuer`, and `token renew`.
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { LoginResponse, SimulateRequest } from "@tessera/protocol";
@@ -13,21 +13,18 @@ import { readInput, readSecret } from "../io.js";
 import type { Output } from "../output.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
+import { collectClaim, issuerBody, jwtUnbound, roleBody, type IssuerOptions, type RoleOptions } from "../identity-args.js";
 
 const DEFAULT_DIR = join(homedir(), ".tessera");
 /** Loaded only by the commands that need X.509 (keeps every other command's start-up fast). */
 const mtls = () => import("./mtls.js");
 
+/** The token alone on stdout (so `TESSERA_TOKEN=$(tessera login …)` works); what it carries on stderr. */
 function printLogin(out: Output, r: LoginResponse): void {
   if (out.json) return out.data(r);
-  out.fields([
-    ["token", r.token],
-    ["accessor", r.accessor],
-    ["role", r.role],
-    ["authMethod", r.authMethod],
-    ["expiresAt", r.expiresAt ?? "never"],
-    ...Object.entries(r.attributes).map(([k, v]) => [`attribute.${k}`, v] as const),
-  ]);
+  out.line(r.token);
+  const attributes = Object.entries(r.attributes).map(([k, v]) => `${k}=${v}`).join(", ");
+  out.note(`Logged in: role ${r.role ?? "-"}, auth ${r.authMethod}, accessor ${r.accessor}, expires ${r.expiresAt ?? "never"}${attributes === "" ? "" : `, attributes ${attributes}`}.`);
 }
 
 async function readJson(cli: Cli, path: string): Promise<unknown> {
@@ -119,35 +116,6 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
 
   // ── role ─────────────────────────────────────────────────────────────────────────────────────
   const role = program.command("role").helpGroup("Access:").summary("bind policies to principals").description("Create and manage roles: the policies, token lifetimes and login bindings (AppRole, JWT) of a class of principals.");
-  interface RoleOptions {
-    policy?: string[];
-    description?: string;
-    tokenTtl?: number;
-    tokenMaxTtl?: number;
-    certTtl?: number;
-    approle?: boolean;
-    secretIdTtl?: number;
-    secretIdUses?: number;
-    boundCidr?: string[];
-    jwtIssuer?: string;
-    boundClaim?: Record<string, string>;
-    claimAttr?: Record<string, string>;
-    boundAudience?: string[];
-    force?: boolean;
-  }
-  const roleBody = (o: RoleOptions): Record<string, unknown> => ({
-    policies: o.policy ?? [],
-    ...given("description", o.description),
-    ...given("tokenTtlSeconds", o.tokenTtl),
-    ...given("tokenMaxTtlSeconds", o.tokenMaxTtl),
-    ...given("certTtlSeconds", o.certTtl),
-    ...(o.approle || o.secretIdTtl !== undefined || o.secretIdUses !== undefined || o.boundCidr !== undefined
-      ? { approle: { ...given("secretIdTtlSeconds", o.secretIdTtl), ...given("secretIdUses", o.secretIdUses), ...given("boundCidrs", o.boundCidr) } }
-      : {}),
-    ...(o.jwtIssuer !== undefined
-      ? { jwt: { issuer: o.jwtIssuer, ...given("boundClaims", o.boundClaim), ...given("claimsToAttributes", o.claimAttr), ...given("boundAudiences", o.boundAudience) } }
-      : {}),
-  });
   for (const verb of ["create", "update"] as const) {
     withGlobalOptions(
       role
@@ -164,7 +132,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         .addOption(new Option("--secret-id-uses <n>", "default uses per secret id (0 = unlimited)").argParser(integer(0)))
         .option("--bound-cidr <cidr>", "secret ids only work from here; repeat for more", strings)
         .option("--jwt-issuer <name>", "allow JWT logins from this configured issuer")
-        .addOption(new Option("--bound-claim <claim=pattern>", "a claim the JWT must carry (* globs; * alone = present)").argParser(collectPair))
+        .addOption(new Option("--bound-claim <claim=pattern>", "a claim the JWT must carry (dotted path; * globs; * alone = present); repeat, the same claim twice accepts either").argParser(collectClaim))
         .addOption(new Option("--claim-attr <claim=attribute>", "copy a JWT claim into a principal attribute").argParser(collectPair))
         .option("--bound-audience <aud>", "accepted JWT audience (default: the issuer's)", strings)
         .option("--force", "allow changes to the built-in operator role"),
@@ -178,13 +146,11 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         ),
       )
       .action(
-        cli.action(async (name: string, o: RoleOptions, cmd: Command) => {
+        cli.action(async (name: string, o: RoleOptions & { force?: boolean }, cmd: Command) => {
           const { client, out } = cli.connect(cmd);
-          let body = roleBody(o);
-          if (verb === "update") {
-            const { name: _n, createdAt: _c, updatedAt: _u, ...current } = await client.getRole(name);
-            body = { ...current, ...body, policies: o.policy ?? current["policies"] };
-          }
+          if (verb === "create" && o.policy === undefined) throw new UsageError("give at least one --policy");
+          const body = roleBody(o, verb === "update" ? await client.getRole(name) : undefined);
+          if (jwtUnbound(body)) out.note(`Warning: role ${name} binds no JWT claims: any token of its issuer with an accepted audience can log in with it.`);
           const r = await client.putRole(name, body, o.force);
           if (out.json) out.data(r);
           else out.line(`Role ${r.name} written (policies: ${r.policies.join(", ") || "none"}).`);
@@ -216,13 +182,15 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
 
   // ── login ────────────────────────────────────────────────────────────────────────────────────
   const login = program.command("login").helpGroup("Access:").summary("log in and print a Tessera token").description("Prove an identity and get a short-lived Tessera token (printed; --json gives {\"token\": …}).");
-  withGlobalOptions(login.command("approle").summary("log in with a role id and secret id").requiredOption("--role-id <id>").requiredOption("--secret-id <id|->", "the secret id, or - to read it from stdin")).action(
-    cli.action(async (o: { roleId: string; secretId: string }, cmd: Command) => {
-      const { client, out } = cli.connect(cmd);
-      const secret = o.secretId === "-" ? await readSecret(cli.io, "Secret id: ") : o.secretId;
-      printLogin(out, await client.loginAppRole(o.roleId, secret));
-    }),
-  );
+  withGlobalOptions(login.command("approle").summary("log in with a role id and secret id").requiredOption("--role-id <id>").requiredOption("--secret-id <id|->", "the secret id, or - to read it from stdin"))
+    .addHelpText("after", examples("export TESSERA_TOKEN=$(tessera login approle --role-id 5f0c… --secret-id - < secret-id)"))
+    .action(
+      cli.action(async (o: { roleId: string; secretId: string }, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const secret = o.secretId === "-" ? await readSecret(cli.io, "Secret id: ") : o.secretId;
+        printLogin(out, await client.loginAppRole(o.roleId, secret));
+      }),
+    );
   withGlobalOptions(login.command("jwt").summary("log in with a signed workload token (JWT/OIDC)").requiredOption("--role <role>").requiredOption("--jwt-file <file>", "file holding the JWT ('-' for stdin)"))
     .addHelpText("after", examples("tessera login jwt --role gce-app --jwt-file /run/identity/token"))
     .action(
@@ -245,14 +213,18 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
     .option("--vm-id <id>", "this VM's id (if the join token does not fix one)")
     .option("--dir <dir>", "where to write key and certificates", DEFAULT_DIR)
     .addOption(new Option("--address <url>", "address of the Tessera server").env("TESSERA_ADDR").default("http://127.0.0.1:8200"))
+    .addOption(new Option("--ca-cert <file>", "PEM CA certificate to trust for the server's TLS certificate").env("TESSERA_CACERT"))
     .option("--json", "print the result as JSON")
     .addHelpText("after", examples("tessera login join --token tsj_… --vm-id web-7 --json"))
     .action(
-      cli.action(async (o: { token: string; vmId?: string; dir: string }, cmd: Command) => {
+      cli.action(async (o: { token: string; vmId?: string; dir: string; caCert?: string }, cmd: Command) => {
         const { address } = cli.globals(cmd);
         const out = cli.output(cmd);
         const { TesseraClient } = await import("@tessera/client");
-        const client = new TesseraClient({ address });
+        const ca = o.caCert === undefined || o.caCert === "" ? undefined : await readFile(o.caCert).catch(() => {
+          throw new UsageError(`cannot read the CA certificate file "${o.caCert}"`);
+        });
+        const client = new TesseraClient({ address, ...(ca && { tls: { ca } }) });
         const { keyPem, csrPem } = await (await mtls()).certificateRequest(o.vmId ?? "vm");
         const r = await client.join({ joinToken: o.token, csr: csrPem, ...given("vmId", o.vmId) });
         await mkdir(o.dir, { recursive: true, mode: 0o700 });
@@ -267,25 +239,27 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         }
       }),
     );
-  const mtlsOptions = (c: Command) => c.option("--dir <dir>", "directory with key.pem and cert.pem", DEFAULT_DIR).option("--ca-cert <file>", "CA certificate that signed the server's TLS certificate");
+  const mtlsOptions = (c: Command) => c.option("--dir <dir>", "directory with key.pem and cert.pem", DEFAULT_DIR);
   withGlobalOptions(mtlsOptions(login.command("cert").summary("log in with this VM's instance certificate (mutual TLS)"))).action(
-    cli.action(async (o: { dir: string; caCert?: string }, cmd: Command) => {
+    cli.action(async (o: { dir: string }, cmd: Command) => {
       const out = cli.output(cmd);
-      const r = (await (await mtls()).mtlsRequest(cli.globals(cmd).address, "/v1/auth/cert/login", {}, o)) as LoginResponse;
-      printLogin(out, r);
+      const client = await (await mtls()).certificateClient(cli.globals(cmd), o.dir);
+      printLogin(out, await client.certLogin());
     }),
   );
 
   // ── cert, ca, join-token ─────────────────────────────────────────────────────────────────────
   const cert = program.command("cert").helpGroup("Access:").summary("renew and revoke instance certificates");
   withGlobalOptions(mtlsOptions(cert.command("renew").summary("renew this VM's certificate with the current one"))).action(
-    cli.action(async (o: { dir: string; caCert?: string }, cmd: Command) => {
+    cli.action(async (o: { dir: string }, cmd: Command) => {
       const out = cli.output(cmd);
       const m = await mtls();
+      const client = await m.certificateClient(cli.globals(cmd), o.dir);
       const { keyPem, csrPem } = await m.certificateRequest("vm");
-      const r = (await m.mtlsRequest(cli.globals(cmd).address, "/v1/auth/cert/renew", { csr: csrPem }, o)) as { certificate: string; serial: string; expiresAt: string };
+      const r = await client.renewCertificate(csrPem);
       await writeFile(join(o.dir, "key.pem"), keyPem, { mode: 0o600 });
       await writeFile(join(o.dir, "cert.pem"), r.certificate);
+      await writeFile(join(o.dir, "ca.pem"), r.caCertificate);
       if (out.json) out.data(r);
       else out.line(`Renewed: serial ${r.serial}, valid until ${r.expiresAt}.`);
     }),
@@ -299,8 +273,10 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       else out.line(`Revoked ${r.certificates} certificate(s) and ${r.tokens} token(s).`);
     }),
   );
-  withGlobalOptions(program.command("ca").helpGroup("Access:").summary("print Tessera's instance CA certificate")).action(
-    cli.action(async (_o: object, cmd: Command) => {
+  // `tessera ca show` (or just `tessera ca`): the CA certificate VMs and clients trust.
+  withGlobalOptions(program.command("ca").helpGroup("Access:").summary("print Tessera's instance CA certificate (PEM)").argument("[show]", "the only subcommand (default)")).action(
+    cli.action(async (sub: string | undefined, _o: object, cmd: Command) => {
+      if (sub !== undefined && sub !== "show") throw new UsageError(`unknown ca subcommand "${sub}" (expected show)`);
       const { client, out } = cli.connect(cmd);
       const r = await client.caCertificate();
       if (out.json) out.data(r);
@@ -362,14 +338,16 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       .option("--cidr <cidr>", "only usable from here; repeat for more", strings)
       .addOption(new Option("--ttl <duration>").argParser(parseDuration))
       .addOption(new Option("--uses <n>", "0 = unlimited").argParser(integer(0))),
-  ).action(
-    cli.action(async (r: string, o: { cidr?: string[]; ttl?: number; uses?: number }, cmd: Command) => {
-      const { client, out } = cli.connect(cmd);
-      const res = await client.createSecretId(r, { ...given("cidrs", o.cidr), ...given("ttlSeconds", o.ttl), ...given("uses", o.uses) });
-      if (out.json) out.data(res);
-      else out.fields([["secretId", res.secretId], ["accessor", res.accessor], ["expiresAt", res.expiresAt ?? "never"], ["uses", res.uses ?? "unlimited"], ["cidrs", res.cidrs.join(", ")]]);
-    }),
-  );
+  )
+    .addHelpText("after", examples("tessera approle secret-id create ci --ttl 1h --uses 1 --cidr 10.20.0.0/16 --json"))
+    .action(
+      cli.action(async (r: string, o: { cidr?: string[]; ttl?: number; uses?: number }, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const res = await client.createSecretId(r, { ...given("cidrs", o.cidr), ...given("ttlSeconds", o.ttl), ...given("uses", o.uses) });
+        if (out.json) out.data(res);
+        else out.fields([["secretId", res.secretId], ["accessor", res.accessor], ["expiresAt", res.expiresAt ?? "never"], ["uses", res.uses ?? "unlimited"], ["cidrs", res.cidrs.join(", ")]]);
+      }),
+    );
   withGlobalOptions(secretId.command("revoke").summary("revoke a secret id").argument("<accessor>")).action(
     cli.action(async (accessor: string, _o: object, cmd: Command) => {
       const { client, out } = cli.connect(cmd);
@@ -423,21 +401,34 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
   withGlobalOptions(
     issuer
       .command("put")
-      .summary("trust an issuer's signing keys")
-      .argument("<name>")
+      .summary("trust an issuer's signing keys (create or replace)")
+      .description("Trust JWTs from an issuer: its exact iss value, where its public signing keys are (one of --jwks-url, --jwks-file, --jwks) and the audiences tokens must name. Needs auth:ConfigureJwt.")
+      .argument("<name>", "name roles use in --jwt-issuer")
       .requiredOption("--issuer <iss>", "the exact iss claim")
-      .option("--jwks-url <url>")
-      .option("--jwks-file <file>", "a JWKS file the server reads")
-      .option("--audience <aud>", "accepted audience; repeat for more", strings)
-      .option("--algorithm <alg>", "allowed algorithm (default RS256, ES256, EdDSA, PS256); repeat", strings),
-  ).action(
-    cli.action(async (name: string, o: { issuer: string; jwksUrl?: string; jwksFile?: string; audience?: string[]; algorithm?: string[] }, cmd: Command) => {
-      const { client, out } = cli.connect(cmd);
-      const r = await client.putJwtIssuer(name, { issuer: o.issuer, audiences: o.audience ?? [], ...given("jwksUrl", o.jwksUrl), ...given("jwksFile", o.jwksFile), ...given("algorithms", o.algorithm) });
-      if (out.json) out.data(r);
-      else out.line(`Issuer ${name} written.`);
-    }),
-  );
+      .option("--jwks-url <url>", "JWKS URL, fetched and cached; an unknown kid refetches (https; http only on loopback)")
+      .option("--jwks-file <path>", "a JWKS file on the server's machine")
+      .option("--jwks <file|->", "a JWKS file here ('-' for stdin), sent to the server inline")
+      .option("--audience <aud>", "accepted audience (required); repeat for more", strings)
+      .option("--algorithm <alg>", "allowed algorithm (default RS256, ES256, EdDSA, PS256; never none or HS*); repeat", strings)
+      .addOption(new Option("--clock-skew <seconds>", "tolerance for exp, nbf, iat (default 60)").argParser(integer(0, 300)))
+      .addOption(new Option("--refresh-cooldown <seconds>", "least time between JWKS refetches on an unknown kid (default 30)").argParser(integer(0, 3600))),
+  )
+    .addHelpText(
+      "after",
+      examples(
+        "tessera auth jwt issuer put gce --issuer https://accounts.google.com --jwks-url https://www.googleapis.com/oauth2/v3/certs --audience https://kms.internal",
+        "tessera auth jwt issuer put k8s --issuer https://kubernetes.default.svc --jwks jwks.json --audience tessera --algorithm RS256",
+      ),
+    )
+    .action(
+      cli.action(async (name: string, o: Omit<IssuerOptions, "jwks"> & { jwks?: string }, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const jwks = o.jwks === undefined ? undefined : await readJson(cli, o.jwks);
+        const r = await client.putJwtIssuer(name, issuerBody({ ...o, jwks }));
+        if (out.json) out.data(r);
+        else out.line(`Issuer ${name} written.`);
+      }),
+    );
   withGlobalOptions(issuer.command("list").summary("list issuers")).action(
     cli.action(async (_o: object, cmd: Command) => {
       const { client, out } = cli.connect(cmd);
@@ -446,13 +437,13 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       else for (const n of r.names) out.line(n);
     }),
   );
-  withGlobalOptions(issuer.command("get").argument("<name>")).action(
+  withGlobalOptions(issuer.command("get").summary("show an issuer").argument("<name>")).action(
     cli.action(async (name: string, _o: object, cmd: Command) => {
       const { client, out } = cli.connect(cmd);
       out.data(await client.getJwtIssuer(name));
     }),
   );
-  withGlobalOptions(issuer.command("delete").argument("<name>")).action(
+  withGlobalOptions(issuer.command("delete").summary("stop trusting an issuer (its roles can no longer log in)").argument("<name>")).action(
     cli.action(async (name: string, _o: object, cmd: Command) => {
       const { client, out } = cli.connect(cmd);
       await client.deleteJwtIssuer(name);

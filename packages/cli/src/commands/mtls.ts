@@ -1,15 +1,13 @@
 /**
  * What a VM does locally to enrol: an EC P-256 key pair that never leaves it and a CSR for it; and
- * requests authenticated by its instance certificate over mutual TLS (fetch cannot present client
- * certificates, so these use node:https).
+ * a client authenticated by its instance certificate over mutual TLS (the SDK's `tls` option).
  */
 import "reflect-metadata";
 import { webcrypto } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { request } from "node:https";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { TesseraError, isErrorCode } from "@tessera/protocol";
+import { TesseraClient } from "@tessera/client";
 import { UsageError } from "../usage-error.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -24,35 +22,27 @@ export async function certificateRequest(commonName: string): Promise<{ keyPem: 
   return { keyPem, csrPem: csr.toString("pem") };
 }
 
-export async function mtlsRequest(address: string, path: string, body: unknown, o: { dir: string; caCert?: string }): Promise<unknown> {
-  const url = new URL(path, address.endsWith("/") ? address : `${address}/`);
-  if (url.protocol !== "https:") throw new UsageError("certificate logins need an https:// address (mutual TLS)");
+/**
+ * A client that authenticates with this VM's instance certificate (DIR/key.pem, DIR/cert.pem) over
+ * mutual TLS — and with nothing else: a token would take precedence, so none is sent.
+ */
+export async function certificateClient(g: { address: string; caCert?: string }, dir: string): Promise<TesseraClient> {
+  if (!g.address.startsWith("https://")) throw new UsageError("certificate logins need an https:// address (mutual TLS)");
   let key: Buffer;
   let cert: Buffer;
   try {
-    key = await readFile(join(o.dir, "key.pem"));
-    cert = await readFile(join(o.dir, "cert.pem"));
+    key = await readFile(join(dir, "key.pem"));
+    cert = await readFile(join(dir, "cert.pem"));
   } catch {
-    throw new UsageError(`no key.pem/cert.pem in ${o.dir}: enrol first with \`tessera login join\``);
+    throw new UsageError(`no key.pem/cert.pem in ${dir}: enrol first with \`tessera login join\``);
   }
-  const ca = o.caCert === undefined ? undefined : await readFile(o.caCert);
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", key, cert, ...(ca && { ca }), headers: { "content-type": "application/json" } }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => {
-        let parsed: { error?: { code?: string; message?: string } } | undefined;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          parsed = undefined;
-        }
-        if (res.statusCode !== undefined && res.statusCode < 300) return resolve(parsed);
-        const code = parsed?.error?.code;
-        reject(new TesseraError(isErrorCode(code) ? code : "Internal", parsed?.error?.message ?? `HTTP ${res.statusCode}`));
-      });
-    });
-    req.on("error", (err) => reject(new TesseraError("Unavailable", `cannot reach Tessera at ${address}: ${err.message}`)));
-    req.end(JSON.stringify(body));
-  });
+  let ca: Buffer | undefined;
+  if (g.caCert !== undefined && g.caCert !== "") {
+    try {
+      ca = await readFile(g.caCert);
+    } catch {
+      throw new UsageError(`cannot read the CA certificate file "${g.caCert}"`);
+    }
+  }
+  return new TesseraClient({ address: g.address, tls: { key, cert, ...(ca && { ca }) } });
 }

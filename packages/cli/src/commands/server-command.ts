@@ -14,6 +14,7 @@ interface ServerOptions {
   data?: string;
   config?: string;
   auditFile?: string;
+  devTls?: boolean;
 }
 
 export function registerServerCommand(program: Command, cli: Cli): void {
@@ -34,16 +35,17 @@ export function registerServerCommand(program: Command, cli: Cli): void {
     .option("--dev-root-token <token>", "root token for a new dev server instead of a random one")
     .option("--data <dir>", "keep the dev server's data in this directory (default: a temporary one)")
     .option("--audit-file <path>", "also write the audit trail to this JSON-lines file (any mode)")
+    .option("--dev-tls", "dev: serve HTTPS with a certificate from Tessera's CA (written to DATA/ca.pem) and accept instance certificates")
     .addHelpText(
       "after",
-      examples("tessera server --dev", "tessera server --dev --listen 127.0.0.1:8300 --dev-root-token dev-only-token", "tessera server --config /etc/tessera/tessera.json"),
+      examples("tessera server --dev", "tessera server --dev --dev-tls --data ./dev-data", "tessera server --dev --listen 127.0.0.1:8300 --dev-root-token dev-only-token", "tessera server --config /etc/tessera/tessera.json"),
     )
     .action(
       cli.action(async (opts: ServerOptions) => {
         const dev = opts.dev === true;
         if (dev === (opts.config !== undefined)) throw new UsageError("give exactly one of --dev or --config FILE");
-        const devOnly = (["listen", "devRootToken", "data"] as const).filter((name) => opts[name] !== undefined);
-        if (!dev && devOnly.length > 0) throw new UsageError("--listen, --dev-root-token and --data need --dev; with --config, set them in the file");
+        const devOnly = (["listen", "devRootToken", "data", "devTls"] as const).filter((name) => opts[name] !== undefined);
+        if (!dev && devOnly.length > 0) throw new UsageError("--listen, --dev-root-token, --data and --dev-tls need --dev; with --config, set them in the file");
         const { runServer } = await import("@tessera/server");
         await runServer({
           dev,
@@ -52,6 +54,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
           ...(opts.data === undefined ? {} : { data: opts.data }),
           ...(opts.config === undefined ? {} : { config: opts.config }),
           ...(opts.auditFile === undefined ? {} : { auditFile: opts.auditFile }),
+          ...(opts.devTls === true && { devTls: true }),
         });
       }),
     );

@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Object(
         tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
         tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
         insecure_http: Type.Optional(Type.Boolean()),
+        /** "request" (default with TLS): ask for a client certificate (instance certificates), never require one. */
+        client_auth: Type.Optional(Type.Union([Type.Literal("none"), Type.Literal("request")])),
       },
       strict,
     ),
@@ -89,7 +91,7 @@ export type ConfigFile = Static<typeof ConfigSchema>;
 export interface ServerConfig {
   host: string;
   port: number;
-  tls: { certFile: string; keyFile: string } | null;
+  tls: { certFile: string; keyFile: string; clientAuth: "none" | "request" } | null;
   sqlitePath: string;
   logLevel: NonNullable<ConfigFile["log_level"]>;
   audit: { database: boolean; file: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
@@ -138,7 +140,7 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
   return {
     host,
     port,
-    tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!) } : null,
+    tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!), clientAuth: c.listener.client_auth ?? "request" } : null,
     sqlitePath: resolve(baseDir, c.storage.sqlite.path),
     logLevel: c.log_level ?? "info",
     // Default: a JSON-lines file beside the database (fsynced per batch off the event loop).

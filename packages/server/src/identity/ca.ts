@@ -8,6 +8,7 @@
  */
 import "reflect-metadata";
 import { X509Certificate as NodeX509, randomBytes, webcrypto } from "node:crypto";
+import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { TesseraError } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
@@ -151,6 +152,37 @@ export class CertificateAuthority {
       ],
     });
     return { certificate: cert.toString("pem"), serial: new NodeX509(cert.toString("pem")).serialNumber.toLowerCase(), notBefore, notAfter };
+  }
+
+  /**
+   * A TLS server certificate for `tessera server --dev --dev-tls`: the key pair is made here (dev mode
+   * only — production listeners bring their own certificate). Names are DNS names or IP addresses.
+   */
+  async issueServer(names: string[], lifetimeSeconds: number): Promise<{ certificate: string; key: string }> {
+    const ca = await this.ca();
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+    const now = this.clock.now();
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: "01" + randomBytes(15).toString("hex"),
+      subject: `CN=${names[0] ?? "localhost"}`,
+      issuer: new x509.X509Certificate(ca.certificate).subject,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + lifetimeSeconds * 1000),
+      signingAlgorithm: ALG,
+      publicKey: keys.publicKey,
+      signingKey: ca.signingKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n }))),
+        await x509.AuthorityKeyIdentifierExtension.create(new x509.X509Certificate(ca.certificate)),
+      ],
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+    const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n`;
+    zero(pkcs8);
+    return { certificate: cert.toString("pem"), key };
   }
 
   /**

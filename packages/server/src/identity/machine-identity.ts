@@ -8,7 +8,7 @@
  * VM or the serial stops it at once (an in-memory revocation set, updated by every revocation here).
  */
 import { randomBytes } from "node:crypto";
-import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
+import { TesseraError, type CreateJoinTokenResponse, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import { randomId } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
 import { DEFAULT_TOKEN_TTL_SECONDS, type PolicyService } from "../policy/policy-service.js";
@@ -36,7 +36,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
 
   // ── join tokens ──────────────────────────────────────────────────────────────────────────────
 
-  async createJoinToken(role: string, options: { ttlSeconds?: number; uses?: number; vmId?: string }): Promise<JoinTokenInfo & { joinToken: string }> {
+  async createJoinToken(role: string, options: { ttlSeconds?: number; uses?: number; vmId?: string }): Promise<CreateJoinTokenResponse> {
     if ((await this.policy.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
     if (options.vmId !== undefined && !VM_ID_PATTERN.test(options.vmId)) {
       throw new TesseraError("InvalidInput", "vm ids are 1–128 letters, digits and _ . -", { field: "/vmId" });
@@ -53,7 +53,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       metadata: options.vmId === undefined ? {} : { vmId: options.vmId },
     };
     await this.joinTokens.insert(row);
-    return { joinToken, ...this.joinInfo(row) };
+    return { joinToken, uses: row.usesLeft, ...this.joinInfo(row) };
   }
 
   private joinInfo(row: { accessor: string; role: string; usesLeft: number | null; expiresAt: number | null; createdAt: number; metadata: Record<string, unknown> }): JoinTokenInfo {
@@ -87,6 +87,12 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       throw new TesseraError("InvalidInput", "this join token is bound to another VM id", { field: "/vmId" });
     }
     const vmId = bound ?? requestedVmId ?? `vm-${randomBytes(8).toString("hex")}`;
+    // A VM may pick its own id only if no VM has used it: otherwise any join token for the role could
+    // claim another VM's identity (and its `${principal.vm_id}`-bound ciphertexts). Re-enrolling an
+    // existing id takes a join token an operator bound to it.
+    if (bound === undefined && requestedVmId !== undefined && (await this.certificates.listByVm(vmId)).length > 0) {
+      throw new TesseraError("InvalidInput", `vm id "${vmId}" is already enrolled; re-enrol it with a join token bound to it (--vm-id)`, { field: "/vmId" });
+    }
     const enrolled = await this.enrol(spent.role, vmId, csr);
     const token = await this.tokenFor(enrolled, source);
     return { ...enrolled, token };

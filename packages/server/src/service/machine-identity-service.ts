@@ -39,21 +39,31 @@ export class MachineIdentityService {
     });
   }
 
-  /** mTLS: the presented certificate is the credential. */
+  /**
+   * mTLS: the presented certificate is the credential (audited as a login). A token alongside is
+   * refused rather than silently ignored.
+   */
   certLogin(ctx: CallContext): Promise<LoginResponse> {
-    return this.door.run(ctx, "auth:LookupToken", async (s) => {
-      s.permitSelf();
-      if (ctx.token !== undefined) throw new TesseraError("InvalidInput", "log in with the client certificate alone, without a token");
-      return this.machines.login(s.principal, ctx.source);
+    return this.door.open(ctx, "auth:Login", async (o) => {
+      const principal = await this.certificatePrincipal(ctx);
+      o.identify(principal);
+      return this.machines.login(principal, ctx.source);
     });
   }
 
+  /** A new certificate for the same VM and role, over mTLS with the current, valid certificate. */
   renew(ctx: CallContext, csr: string): Promise<EnrolledCertificate> {
-    return this.door.run(ctx, "auth:LookupToken", async (s) => {
-      s.permitSelf();
-      if (ctx.token !== undefined) throw new TesseraError("InvalidInput", "renew with the client certificate alone, without a token");
-      return this.machines.renew(s.principal, csr);
+    return this.door.open(ctx, "auth:Login", async (o) => {
+      const principal = await this.certificatePrincipal(ctx);
+      o.identify(principal);
+      return this.machines.renew(principal, csr);
     });
+  }
+
+  private certificatePrincipal(ctx: CallContext) {
+    if (ctx.token !== undefined) throw new TesseraError("InvalidInput", "present the client certificate alone, without a token");
+    if (ctx.clientCertificate === undefined) throw new TesseraError("Unauthenticated", "present an instance certificate over TLS");
+    return this.machines.authenticate(ctx.clientCertificate, ctx.source);
   }
 
   revoke(ctx: CallContext, target: { serial?: string; vmId?: string }) {

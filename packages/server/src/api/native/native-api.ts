@@ -10,6 +10,7 @@ import type { CallContext, KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import { callContext } from "./context.js";
 import { identityRoutes } from "./identity-routes.js";
+import { jwtRoutes } from "./jwt-routes.js";
 import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
 import type { AuditService } from "../../service/audit-service.js";
@@ -164,6 +165,7 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
   });
 
   await identityRoutes(app, { identity });
+  await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
 }
