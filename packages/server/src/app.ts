@@ -144,6 +144,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
   });
   auditLogRef = auditLog;
+  try {
+    // Repairs a torn tail a crash left, and records the repair, before anything else is written.
+    await auditLog.start();
+  } catch (err) {
+    await auditLog.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   const metrics = new Metrics({ sealed: () => barrier.sealed, auditQueueDepth: () => auditLog.queueDepth });
   metricsRef = metrics;
   const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
