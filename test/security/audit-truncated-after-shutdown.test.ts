@@ -35,16 +35,16 @@ const verifyLines = (lines: string[], options: Parameters<typeof verifyTrail>[1]
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, "audit", "verify", ...args], { cwd: REPO, encoding: "utf8" });
 
 beforeAll(async () => {
-  await open();
+  const first = await open();
   const init = await call("POST", "/v1/sys/init", { shares: 1, threshold: 1 });
   [root, share] = [init.body.rootToken, init.body.shares[0]];
   await call("POST", "/v1/sys/unseal", { share });
   publicKey = (await call("GET", "/v1/audit/public-key", undefined, root)).body.publicKey;
   writeFileSync(join(dir, "audit.pub"), publicKey);
   await call("POST", "/v1/keys", { name: "k" }, root);
-  await app.auditLog.checkpoint();
+  await first.auditLog.checkpoint();
   for (let i = 0; i < 4; i++) await call("POST", "/v1/keys/k/encrypt", { plaintext: "eA==" }, root);
-  await app.close();
+  await first.close();
   app = undefined;
 });
 afterAll(async () => {
