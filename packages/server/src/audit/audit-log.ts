@@ -230,6 +230,8 @@ export class AuditLog implements AuditRecorder {
       // Repair records go first: nothing else may be written before the trail says what was repaired.
       this.pending.unshift(...entries);
       this.repairsDurable = this.withTimeout(Promise.all(queued).then(() => undefined));
+      // Awaited by `start`; when recovery ran lazily instead, a timeout here must not crash the process.
+      this.repairsDurable.catch(() => undefined);
     }
   }
 
@@ -248,13 +250,14 @@ export class AuditLog implements AuditRecorder {
     const digest = createHash("sha256");
     let bytes = 0;
     let prev = head;
-    while (prev.seq < to) {
+    let broken: string | undefined;
+    while (prev.seq < to && broken === undefined) {
       const records: { seq: number; time: string; line: string }[] = [];
       for (const line of await source.linesAfter!(prev.seq, 1000)) {
         const c = checkLine(line, prev);
         if (!c.ok) {
-          this.report({ level: "error", message: `${gap}; ${source.name} does not continue its chain at seq ${prev.seq + 1} (${c.what}), so it has a gap` });
-          return undefined;
+          broken = `${source.name} does not continue the chain at seq ${prev.seq + 1} (${c.what})`;
+          break;
         }
         if (c.seq > to) break;
         records.push({ seq: c.seq, time: c.time, line });
@@ -267,7 +270,9 @@ export class AuditLog implements AuditRecorder {
         bytes += Buffer.byteLength(r.line) + 1;
       }
     }
-    this.report({ level: "info", message: `${gap}: copied ${to - head.seq} records from ${source.name}` });
+    if (prev.seq < to) this.report({ level: "error", message: `${gap}; ${broken ?? `${source.name} ends early`}, so after seq ${prev.seq} it has a gap` });
+    if (bytes === 0) return undefined;
+    this.report({ level: "info", message: `${gap}: copied ${prev.seq - head.seq} records from ${source.name}` });
     return { sink: sink.name, repair: "copied-missing", afterSeq: head.seq, bytes, sha256: digest.digest("hex"), savedAs: null };
   }
 
