@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { AuditLog } from "./audit/audit-log.js";
 import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
-import { FileTrailReader } from "./audit/verify.js";
+import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";

@@ -1,5 +1,6 @@
 /** `tessera audit verify|query|hash|public-key`. */
 import { readFile } from "node:fs/promises";
+import { fileLines, verifyTrail } from "@tessera/audit";
 import type { Command } from "commander";
 import { integer } from "../args.js";
 import type { Cli } from "../cli.js";
@@ -39,7 +40,6 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       cli.action(async (o: { file?: string[]; publicKey?: string; allowOpenTail?: boolean; server?: boolean }, cmd: Command) => {
         if ((o.file === undefined) === (o.server !== true)) throw new UsageError("give --file (one or more) or --server");
         const out = cli.output(cmd);
-        const { verifyTrail, fileLines } = await import("@tessera/server");
         let publicKey = o.publicKey === undefined ? undefined : await readFile(o.publicKey, "utf8");
         let report;
         if (o.server === true) {

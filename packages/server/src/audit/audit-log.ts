@@ -31,9 +31,8 @@ import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
 import type { AuditEntry, AuditRecorder } from "./auditor.js";
-import { GENESIS, checkpointMessage, seal, type AuditRecord, type CheckpointRecord, type RepairRecord, type RequestRecord } from "./record.js";
+import { GENESIS, checkLine, checkpointMessage, finishRecord, type AuditRecord, type CheckpointRecord, type RepairRecord, type RequestRecord } from "@tessera/audit";
 import type { AuditSink, SinkRepair } from "./sinks.js";
-import { checkLine } from "./verify.js";
 
 const KEYS_META = "audit-keys";
 const HMAC_AAD = Buffer.from("tessera/audit-hmac-key/v1", "utf8");
@@ -375,7 +374,7 @@ export class AuditLog implements AuditRecorder {
           hash: "",
         } satisfies RequestRecord;
       }
-      const line = seal(record);
+      const line = finishRecord(record);
       out.push({ seq: record.seq, time: record.time, line, hash: record.hash, record });
       seq = record.seq;
       hash = record.hash;

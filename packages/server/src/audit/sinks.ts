@@ -7,8 +7,7 @@ import { closeSync, constants, mkdirSync, openSync, renameSync, statSync } from 
 import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { AuditRepo, Store } from "../store/index.js";
-import type { RepairRecord } from "./record.js";
-import { checkLine } from "./verify.js";
+import { checkLine, type RepairRecord } from "@tessera/audit";
 
 export interface SinkBatch {
   records: readonly { seq: number; time: string; line: string }[];

@@ -151,7 +151,7 @@ export function recordLine(r: AuditRecord): string {
 export const lineOf = (body: string, hash: string): string => `${body.slice(0, -1)},"hash":"${hash}"}`;
 
 /** Fills in `hash` and returns the sink line, serialising the record once. */
-export function seal(r: AuditRecord): string {
+export function finishRecord(r: AuditRecord): string {
   const body = canonicalBody(r);
   r.hash = createHash("sha256").update(body).digest("hex");
   return lineOf(body, r.hash);
