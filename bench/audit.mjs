@@ -84,8 +84,7 @@ async function load(port, token) {
 }
 
 async function verifySpeed() {
-  const { verifyTrail, fileLines } = await import("../packages/server/dist/index.js");
-  const { recordHash, recordLine, GENESIS } = await import("../packages/server/dist/audit/record.js");
+  const { verifyTrail, fileLines, recordHash, recordLine, GENESIS } = await import("../packages/audit/dist/index.js");
   const dir = mkdtempSync(join(tmpdir(), "tessera-bench-verify-"));
   const path = join(dir, "audit.jsonl");
   const out = createWriteStream(path);
