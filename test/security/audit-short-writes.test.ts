@@ -89,7 +89,7 @@ describe("audit file sink and short writes", () => {
     app = await buildApp({
       store: new SqliteStore({ path: join(path, "..", "..", "t.db") }),
       clock: new ManualClock(Date.UTC(2026, 0, 5, 12)),
-      audit: { sinks: [new FileSink(path, 1 << 20, () => undefined, opener.open)], timeoutMs: 500 },
+      audit: { sinks: [new FileSink(path, 1 << 20, () => undefined, opener.open)], timeoutMs: 5000 },
     });
     const call = async (method: "GET" | "POST", url: string, body?: unknown, token?: string) => {
       const res = await app!.http.inject({ method, url, headers: { "content-type": "application/json", ...(token && { "x-tessera-token": token }) }, payload: JSON.stringify(body ?? {}) });
