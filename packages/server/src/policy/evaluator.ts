@@ -71,8 +71,11 @@ function expand(template: string, p: Principal): string | undefined {
   return missing ? undefined : out;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** The conditions of `s` that do not hold: all of them with `all`, else at most the first. */
-function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): string[] {
+function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): readonly string[] {
+  if (!s.sourceCidr && !s.authMethod && !s.withinHours && !s.outsideHours && !s.encryptionContext) return NONE;
   const failed: string[] = [];
   /** Records a failed condition; true when the caller should stop looking. */
   const fail = (name: string): boolean => {
@@ -116,7 +119,7 @@ export function evaluate(f: RequestFacts, policies: readonly CompiledPolicy[], o
       const failed = failedConditions(s, f, options.explain === true);
       const decided = { policy: p.name, statement: s.index, ...(s.sid !== undefined && { sid: s.sid }) };
       if (failed.length > 0) {
-        if (options.explain === true && s.effect === "allow") unmet.push({ ...decided, failed });
+        if (options.explain === true && s.effect === "allow") unmet.push({ ...decided, failed: [...failed] });
         continue;
       }
       if (s.effect === "deny") return { allowed: false, reason: "explicit-deny", ...decided };

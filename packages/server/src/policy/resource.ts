@@ -33,6 +33,8 @@ export type Resource =
 /** The name that stands for every resource of a type (names never contain `*`). */
 export const EVERY = "*";
 
+const unnamed = (type: UnnamedResourceType): Resource => Object.freeze({ type });
+
 /** Constructors, so call sites say what they authorise on: `resources.policy(name)`, `resources.audit`. */
 export const resources = Object.freeze({
   /** A key known by id and name. */
@@ -51,13 +53,13 @@ export const resources = Object.freeze({
   jwtIssuer: (name: string): Resource => ({ type: "jwt-issuer", name }),
   /** Every resource of a named type: what listing it is authorised on. */
   every: (type: NamedResourceType): Resource => (type === "key" ? { type, id: null, name: EVERY } : { type, name: EVERY }),
-  token: { type: "token" } as Resource,
-  joinToken: { type: "join-token" } as Resource,
-  secretId: { type: "secret-id" } as Resource,
-  certificate: { type: "certificate" } as Resource,
-  audit: { type: "audit" } as Resource,
-  sys: { type: "sys" } as Resource,
-  random: { type: "random" } as Resource,
+  token: unnamed("token"),
+  joinToken: unnamed("join-token"),
+  secretId: unnamed("secret-id"),
+  certificate: unnamed("certificate"),
+  audit: unnamed("audit"),
+  sys: unnamed("sys"),
+  random: unnamed("random"),
 });
 
 /** `key/payment-db`, `policy/orders-app`, `sys` — how a resource is shown in answers and messages. */
