@@ -43,6 +43,8 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:PutKeyPolicy": ["key"],
   "auth:CreateToken": ["token"],
   "auth:LookupToken": ["token"],
+  // Renewing is self-service only (every token may renew itself); it is never granted on others.
+  "auth:RenewToken": ["token"],
   "auth:RevokeToken": ["token"],
   "auth:CreateJoinToken": ["role"],
   "auth:ListJoinTokens": ["join-token"],

@@ -204,9 +204,9 @@ export class IdentityService {
   renewSelf(ctx: CallContext): Promise<TokenInfo> {
     return this.d.door.run(
       ctx,
-      "auth:LookupToken",
+      "auth:RenewToken",
       async (s) => {
-        s.permitSelf();
+        await s.permitSelf();
         if (s.principal.authMethod === "cert" || s.principal.authMethod === "access-key") {
           throw new TesseraError("InvalidState", "only tokens can be renewed; certificates renew through /v1/auth/cert/renew");
         }
@@ -257,17 +257,27 @@ export class IdentityService {
   }
 
   getJwtIssuer(ctx: CallContext, name: string) {
-    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
-      await s.authorize(resources.jwtIssuer(name));
-      return this.d.jwt.getIssuer(name);
-    });
+    return this.d.door.run(
+      ctx,
+      "auth:ConfigureJwt",
+      async (s) => {
+        await s.authorize(resources.jwtIssuer(name));
+        return this.d.jwt.getIssuer(name);
+      },
+      { readOnly: true },
+    );
   }
 
   listJwtIssuers(ctx: CallContext): Promise<{ names: string[] }> {
-    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
-      await s.authorize(resources.every("jwt-issuer"));
-      return { names: await this.d.jwt.listIssuers() };
-    });
+    return this.d.door.run(
+      ctx,
+      "auth:ConfigureJwt",
+      async (s) => {
+        await s.authorize(resources.every("jwt-issuer"));
+        return { names: await this.d.jwt.listIssuers() };
+      },
+      { readOnly: true },
+    );
   }
 
   deleteJwtIssuer(ctx: CallContext, name: string): Promise<void> {
