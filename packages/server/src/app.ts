@@ -20,6 +20,7 @@ import { MachineIdentity } from "./identity/machine-identity.js";
 import { MachineIdentityService } from "./service/machine-identity-service.js";
 import { TokenService } from "./identity/token-service.js";
 import { PolicyService } from "./policy/index.js";
+import { RoleDirectory } from "./principal/index.js";
 import { Door } from "./service/door.js";
 import { IdentityService } from "./service/identity-service.js";
 import { AuditService } from "./service/audit-service.js";
@@ -112,7 +113,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const keys = new KeyService(store, barrier, clock);
   const tokens = new TokenService(store.tokens, clock);
-  const policy = new PolicyService(store, clock);
+  const roles = new RoleDirectory(store.roles);
+  const policy = new PolicyService(store, roles, clock);
   const a = options.audit ?? {};
   const sinks: AuditSink[] = [];
   const report = (e: { level: "error" | "info"; message: string }) => http.log[e.level]({ audit: true }, e.message);
@@ -159,11 +161,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   }
   const metrics = new Metrics({ sealed: () => barrier.sealed, auditQueueDepth: () => auditLog.queueDepth });
   metricsRef = metrics;
-  const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
-  const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
-  const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
+  const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await roles.role(role)) !== undefined);
+  const approle = new AppRoleService(store.secretIds, roles, tokens, clock);
+  const jwt = new JwtService(store.jwtIssuers, roles, tokens, clock);
   const ca = new CertificateAuthority(store, barrier, clock, options.trustDomain ?? "tessera.local");
-  const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, policy, tokens, clock);
+  const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, roles, tokens, clock);
   const aws = options.aws ?? { region: "us-east-1", accountId: "000000000000" };
   const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock));
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, clock });
@@ -171,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const identity = new IdentityService({
     door,
     policy,
+    roles,
     tokens,
     approle,
     jwt,

@@ -10,7 +10,7 @@ import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { AccessKeyRepo, AccessKeyRow } from "../store/index.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const aad = (id: string) => Buffer.from(`tessera/access-key/v1|${id}`, "utf8");

@@ -4,7 +4,7 @@
  * AWS SigV4 signature made with an access key (AWS-compatible API).
  */
 import { TesseraError } from "@tessera/protocol";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 import type { TokenService } from "./token-service.js";
 
 /** The parts of a SigV4-signed HTTP request the verifier needs (see identity/sigv4.ts). */

@@ -18,7 +18,7 @@ import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, t
 import { DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, JwtIssuerConfig, TesseraError, type JwtIssuerInfo, type LoginResponse } from "@tessera/protocol";
 import { iso, type Clock } from "../clock.js";
 import { globMatch } from "../policy/glob.js";
-import { DEFAULT_TOKEN_TTL_SECONDS, NAME_PATTERN, type PolicyService, type RoleBody } from "../policy/policy-service.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, NAME_PATTERN, type RoleBody, type RoleDirectory } from "../principal/index.js";
 import type { DocumentRepo } from "../store/index.js";
 import type { TokenService } from "./token-service.js";
 
@@ -165,7 +165,7 @@ export class JwtService {
 
   constructor(
     private readonly issuers: DocumentRepo,
-    private readonly policy: Pick<PolicyService, "role">,
+    private readonly roles: Pick<RoleDirectory, "role">,
     private readonly tokens: Pick<TokenService, "issue">,
     private readonly clock: Clock,
   ) {}
@@ -231,7 +231,7 @@ export class JwtService {
    */
   async login(roleName: string, jwt: string, source: string): Promise<LoginResponse> {
     const denied = (reason: string) => new TesseraError("Unauthenticated", `JWT login refused: ${reason}`);
-    const role: RoleBody | undefined = await this.policy.role(roleName);
+    const role: RoleBody | undefined = await this.roles.role(roleName);
     if (role?.jwt === undefined) throw denied(`role "${roleName}" does not exist or has no jwt binding`);
     let set: KeySet | undefined;
     try {

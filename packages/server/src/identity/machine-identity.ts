@@ -11,11 +11,11 @@ import { randomBytes } from "node:crypto";
 import { TesseraError, type CreateJoinTokenResponse, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import { randomId } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
-import { DEFAULT_TOKEN_TTL_SECONDS, type PolicyService } from "../policy/policy-service.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, type RoleDirectory } from "../principal/index.js";
 import type { CertificateRepo, SpendableRepo } from "../store/index.js";
 import type { CredentialAuthenticator } from "./authenticator.js";
 import { VM_ID_PATTERN, type CertificateAuthority } from "./ca.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 import { hashSecret, type TokenService } from "./token-service.js";
 
 export const DEFAULT_CERT_TTL_SECONDS = 86_400;
@@ -29,7 +29,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
     readonly ca: CertificateAuthority,
     private readonly joinTokens: SpendableRepo,
     private readonly certificates: CertificateRepo,
-    private readonly policy: PolicyService,
+    private readonly roles: Pick<RoleDirectory, "role">,
     private readonly tokens: TokenService,
     private readonly clock: Clock,
   ) {}
@@ -37,7 +37,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   // ── join tokens ──────────────────────────────────────────────────────────────────────────────
 
   async createJoinToken(role: string, options: { ttlSeconds?: number; uses?: number; vmId?: string }): Promise<CreateJoinTokenResponse> {
-    if ((await this.policy.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
+    if ((await this.roles.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
     if (options.vmId !== undefined && !VM_ID_PATTERN.test(options.vmId)) {
       throw new TesseraError("InvalidInput", "vm ids are 1–128 letters, digits and _ . -", { field: "/vmId" });
     }
@@ -99,7 +99,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   }
 
   private async enrol(role: string, vmId: string, csr: string): Promise<EnrolledCertificate> {
-    const settings = await this.policy.role(role);
+    const settings = await this.roles.role(role);
     if (settings === undefined) throw new TesseraError("Unauthenticated", `role "${role}" no longer exists`);
     const issued = await this.ca.issue(csr, vmId, settings.certTtlSeconds ?? DEFAULT_CERT_TTL_SECONDS);
     await this.certificates.insert({ serial: issued.serial, vmId, role, notBefore: issued.notBefore, notAfter: issued.notAfter, revokedAt: null, createdAt: this.clock.now() });
@@ -107,7 +107,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   }
 
   private async tokenFor(c: { vmId: string; role: string; serial: string }, source: string): Promise<LoginResponse> {
-    const settings = await this.policy.role(c.role);
+    const settings = await this.roles.role(c.role);
     const ttl = settings?.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     return this.tokens.issue({
       kind: "vm",

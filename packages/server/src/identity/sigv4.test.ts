@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { TesseraError, isTesseraError } from "@tessera/protocol";
 import { ManualClock } from "../clock.js";
 import type { SigV4Request } from "./authenticator.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 import { SigV4Verifier, canonicalRequest, deriveSigningKey, stringToSign, type SigV4Reason } from "./sigv4.js";
 
 // The example credentials and values of the AWS SigV4 documentation.

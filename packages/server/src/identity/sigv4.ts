@@ -11,7 +11,7 @@ import { TesseraError } from "@tessera/protocol";
 import type { Clock } from "../clock.js";
 import type { AccessKeyService } from "./access-key-service.js";
 import type { CredentialAuthenticator, SigV4Request } from "./authenticator.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 
 const MAX_SKEW_MS = 5 * 60_000;
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;

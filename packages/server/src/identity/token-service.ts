@@ -9,11 +9,12 @@ import { TesseraError, type CreateTokenRequest, type Grant, type TokenInfo, type
 import { randomId, sha256 } from "../crypto/index.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import { globMatch } from "../policy/glob.js";
+import { validateGrants } from "../policy/policy-service.js";
+import { parseResourcePattern, patternCovers } from "../policy/resource.js";
 import type { Repositories, TokenRepo, TokenRow } from "../store/index.js";
-import type { AuthMethod, Principal, PrincipalKind } from "./principal.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, type AuthMethod, type Principal, type PrincipalKind } from "../principal/index.js";
 
 export const TOKEN_PREFIX = "tsr_";
-export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 const CACHE_MS = 30_000;
 const MAX_CACHE = 10_000;
 
@@ -156,6 +157,7 @@ export class TokenService {
    * requested grant must be covered by one of its own grants, and the child keeps the parent's role.
    */
   async create(parent: Principal, req: CreateTokenRequest, source: string): Promise<TokenInfo & { token: string }> {
+    validateGrants(req.grants);
     if (!parent.root) {
       for (const g of req.grants) {
         if (!parent.grants.some((own) => covers(own, g))) {
@@ -237,9 +239,16 @@ export class TokenService {
   }
 }
 
-/** `own` covers `wanted` when every action and resource of `wanted` is matched by `own`'s patterns literally. */
+/**
+ * `own` covers `wanted` when every action of `wanted` is matched by `own`'s action patterns literally
+ * and every resource pattern of `wanted` is covered by one of `own`'s, type by type (policy/resource.ts).
+ */
 function covers(own: Grant, wanted: Grant): boolean {
   const within = (patterns: readonly string[], value: string) =>
     patterns.some((p) => p === "*" || p === value || (!value.includes("*") && globMatch(p, value)));
-  return wanted.actions.every((a) => within(own.actions, a)) && wanted.resources.every((r) => within(own.resources, r));
+  const pattern = (text: string) => parseResourcePattern(text, "/grants", false);
+  return (
+    wanted.actions.every((a) => within(own.actions, a)) &&
+    wanted.resources.every((r) => own.resources.some((o) => patternCovers(pattern(o), pattern(r))))
+  );
 }

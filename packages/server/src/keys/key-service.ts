@@ -76,8 +76,12 @@ export class KeyService {
     await this.store.aliases.insert({ name, keyId, createdAt: now, updatedAt: now });
   }
 
-  async updateAlias(name: string, keyId: string): Promise<void> {
-    if (!(await this.store.aliases.update(name, keyId, this.clock.now()))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  /** Points alias `name` at `keyId` if it still points at `expected` (else `Conflict`: it moved meanwhile). */
+  async updateAlias(name: string, keyId: string, expected: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await aliasPointingAt(tx, name, expected);
+      if (!(await tx.aliases.update(name, keyId, this.clock.now()))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+    });
   }
 
   async aliasTarget(name: string): Promise<string> {
@@ -86,8 +90,12 @@ export class KeyService {
     return a.keyId;
   }
 
-  async deleteAlias(name: string): Promise<void> {
-    if (!(await this.store.aliases.delete(name))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  /** Deletes alias `name` if it still points at `expected` (else `Conflict`). */
+  async deleteAlias(name: string, expected: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await aliasPointingAt(tx, name, expected);
+      if (!(await tx.aliases.delete(name))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+    });
   }
 
   listAliases(keyId?: string) {
@@ -384,6 +392,12 @@ export class KeyService {
       }
     }
   }
+}
+
+async function aliasPointingAt(tx: Pick<Repositories, "aliases">, name: string, expected: string): Promise<void> {
+  const a = await tx.aliases.get(name);
+  if (a === undefined) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  if (a.keyId !== expected) throw new TesseraError("Conflict", `alias ${name} changed while the request was being authorised; try again`);
 }
 
 function validateAliasName(name: string): void {

@@ -24,8 +24,8 @@ import { randomUUID } from "node:crypto";
 import { iso, type Clock } from "../clock.js";
 import type { AuditEntry, AuditRecorder } from "../audit/auditor.js";
 import type { Authenticator, CallContext } from "../identity/authenticator.js";
-import type { Principal } from "../identity/principal.js";
-import type { Decision, PolicyService, Resource } from "../policy/index.js";
+import type { Principal } from "../principal/index.js";
+import { resources, type Decision, type PolicyService, type Resource } from "../policy/index.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
 
@@ -36,7 +36,7 @@ export interface Scope {
   readonly principal: Principal;
   readonly ctx: CallContext;
   /**
-   * Checks the principal may do the door's action (or `action`) on `resource`, with the request's
+   * Checks the principal may do the door's action (or `action`) on `resource` (typed: policy/resource.ts), with the request's
    * encryption context for context conditions. Throws `AccessDenied`.
    */
   authorize(resource: Resource | KeyHandle, options?: { action?: Action; context?: EncryptionContext | undefined }): Promise<Decision>;
@@ -66,7 +66,7 @@ export interface DoorDeps {
   clock: Clock;
 }
 
-const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? { keyId: r.row.id, name: r.row.name } : r);
+const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? resources.key(r.row.id, r.row.name) : r);
 
 type AuditedPrincipal = Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod">;
 
@@ -105,7 +105,7 @@ export class Door {
         ctx,
         authorize: async (resource, o = {}) => {
           const r = asResource(resource);
-          if (r.keyId !== undefined && keyId === null) keyId = r.keyId;
+          if (r.type === "key" && r.id !== null && keyId === null) keyId = r.id;
           if (o.context !== undefined && sensitive === undefined) {
             sensitive = {};
             for (const [k, v] of Object.entries(o.context)) sensitive[`context.${k}`] = v;
@@ -126,7 +126,7 @@ export class Door {
           try {
             return await this.d.keys.resolve(ref);
           } catch (err) {
-            if (isTesseraError(err) && err.code === "NotFound" && !(await this.d.policy.allows(p, a, { keyId: ref, name: ref }, ctx.source))) {
+            if (isTesseraError(err) && err.code === "NotFound" && !(await this.d.policy.allows(p, a, resources.keyRef(ref), ctx.source))) {
               throw new TesseraError("AccessDenied", `not allowed to ${a} on ${ref}`);
             }
             throw err;

@@ -1,6 +1,7 @@
 /** Join tokens, enrolment, certificate login/renewal and revocation through the door. */
 import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import type { MachineIdentity } from "../identity/machine-identity.js";
+import { resources } from "../policy/index.js";
 import type { CallContext, Door } from "./door.js";
 
 export class MachineIdentityService {
@@ -11,21 +12,21 @@ export class MachineIdentityService {
 
   createJoinToken(ctx: CallContext, req: { role: string; ttlSeconds?: number; uses?: number; vmId?: string }) {
     return this.door.run(ctx, "auth:CreateJoinToken", async (s) => {
-      await s.authorize({ name: req.role });
+      await s.authorize(resources.role(req.role));
       return this.machines.createJoinToken(req.role, req);
     });
   }
 
   listJoinTokens(ctx: CallContext): Promise<{ joinTokens: JoinTokenInfo[] }> {
     return this.door.run(ctx, "auth:ListJoinTokens", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.joinToken);
       return { joinTokens: await this.machines.listJoinTokens() };
     });
   }
 
   revokeJoinToken(ctx: CallContext, accessor: string): Promise<void> {
     return this.door.run(ctx, "auth:RevokeJoinToken", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.joinToken);
       await this.machines.revokeJoinToken(accessor);
     });
   }
@@ -71,7 +72,7 @@ export class MachineIdentityService {
       ctx,
       "auth:RevokeCertificate",
       async (s) => {
-        await s.authorize({});
+        await s.authorize(resources.certificate);
         return this.machines.revoke(target);
       },
     );
