@@ -96,7 +96,8 @@ async function signed(
   return { method: "POST", path: "/", query: "", headers, body: Buffer.from(body) };
 }
 
-const verifier = () => new SigV4Verifier(accessKeys, "us-east-1", new ManualClock(NOW));
+const noSeal = { onSeal: () => undefined };
+const verifier = () => new SigV4Verifier(accessKeys, "us-east-1", new ManualClock(NOW), noSeal);
 
 async function refusal(req: SigV4Request | Promise<SigV4Request>): Promise<{ reason: SigV4Reason; awsType: string }> {
   try {
@@ -142,7 +143,8 @@ describe("SigV4Verifier", () => {
 
     const unsignedHost = await signed();
     unsignedHost.headers = { ...unsignedHost.headers, authorization: String(unsignedHost.headers["authorization"]).replace("host;", "") };
-    expect(await refusal(unsignedHost)).toEqual({ reason: "malformed", awsType: "IncompleteSignatureException" });
+    // As AWS's JSON services answer it: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+    expect(await refusal(unsignedHost)).toEqual({ reason: "unsigned-header", awsType: "InvalidSignatureException" });
     const noAuth = await signed();
     noAuth.headers = { ...noAuth.headers, authorization: undefined };
     expect((await refusal(noAuth)).reason).toBe("malformed");
