@@ -282,7 +282,8 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     const named = targets.length === 1 ? TARGET.exec(targets[0]!)?.[1] : undefined;
     const refusal = (reason: string | undefined, principal?: Principal): Refusal => ({
       ...(principal !== undefined && { principal }),
-      detail: { ...(reason !== undefined && { reason }), ...(named !== undefined && { operation: named }) },
+      // Only names of operations Tessera has: the trail holds no caller-chosen text.
+      detail: { ...(reason !== undefined && { reason }), ...(named !== undefined && Object.hasOwn(ops, named) && { operation: named }) },
     });
 
     let principal: Principal;
