@@ -5,7 +5,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { SqliteStore, buildApp, type AppOptions, type ManualClock, type TesseraApp } from "@tessera/server";
+import { SqliteStore, buildApp, type AppOptions, type Clock, type TesseraApp } from "@tessera/server";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -89,7 +89,7 @@ export interface ListeningApp {
   close(): Promise<void>;
 }
 
-export async function startListening(clock: ManualClock, options: Omit<AppOptions, "store" | "clock"> = {}): Promise<ListeningApp> {
+export async function startListening(clock: Clock, options: Omit<AppOptions, "store" | "clock"> = {}): Promise<ListeningApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-raw-"));
   const app = await buildApp({ store: new SqliteStore({ path: join(dir, "t.db") }), clock, ...options });
   await app.http.listen({ host: "127.0.0.1", port: 0 });
