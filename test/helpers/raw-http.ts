@@ -84,6 +84,8 @@ export interface ListeningApp {
   port: number;
   endpoint: string;
   root: string;
+  /** The unseal share (one share, threshold one). */
+  share: string;
   /** A native call with the root token. */
   native(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -108,6 +110,7 @@ export async function startListening(clock: Clock, options: Omit<AppOptions, "st
     port,
     endpoint: `http://127.0.0.1:${port}`,
     root,
+    share: init.body.shares[0] as string,
     native: (method, url, body) => json(method, url, body, root),
     async close() {
       await app.close();
