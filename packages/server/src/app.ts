@@ -167,7 +167,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, policy, tokens, clock);
   const aws = options.aws ?? { region: "us-east-1", accountId: "000000000000" };
   const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock, barrier));
-  const refusals = new RefusalLog(auditLog, clock, options.refusals);
+  const { summaryIntervalMs = 10_000, ...buckets } = options.refusals ?? {};
+  const refusals = new RefusalLog(auditLog, clock, buckets);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
   refusalService = service;
@@ -193,7 +194,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
       { name: "tokens", intervalMs: 10 * interval, run: () => tokens.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
-      { name: "refusal-summaries", intervalMs: options.refusals?.summaryIntervalMs ?? 10_000, run: () => refusals.flush() },
+      { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
       { name: "secrets", intervalMs: 10 * interval, run: () => Promise.all([store.joinTokens.deleteExpired(clock.now()), store.secretIds.deleteExpired(clock.now())]) },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
