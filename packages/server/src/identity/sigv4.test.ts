@@ -148,8 +148,25 @@ describe("SigV4Verifier", () => {
     const noAuth = await signed();
     noAuth.headers = { ...noAuth.headers, authorization: undefined };
     expect((await refusal(noAuth)).reason).toBe("malformed");
+    const unsignedTarget = await signed();
+    unsignedTarget.headers = { ...unsignedTarget.headers, authorization: String(unsignedTarget.headers["authorization"]).replace(";x-amz-target", "") };
+    expect(await refusal(unsignedTarget)).toEqual({ reason: "unsigned-header", awsType: "InvalidSignatureException" });
+    const absent = await signed();
+    absent.headers = { ...absent.headers, "content-type": undefined };
+    expect(await refusal(absent)).toEqual({ reason: "malformed", awsType: "IncompleteSignatureException" });
     const noDate = await signed();
     noDate.headers = { ...noDate.headers, "x-amz-date": undefined };
     expect((await refusal(noDate)).awsType).toBe("IncompleteSignatureException");
+  });
+
+  it("passes on failures that are not about the caller (a sealed server) instead of calling the key unknown", async () => {
+    const sealed = new SigV4Verifier(
+      { resolve: async () => Promise.reject(new TesseraError("Sealed")) },
+      "us-east-1",
+      new ManualClock(NOW),
+      noSeal,
+    );
+    const err = await sealed.authenticate(await signed(), "x").catch((e: unknown) => e);
+    expect(isTesseraError(err) && err.code).toBe("Sealed");
   });
 });
