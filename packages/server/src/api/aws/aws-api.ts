@@ -11,7 +11,6 @@ import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
-import type { Principal } from "../../identity/principal.js";
 import { AwsError, sendAwsError, validation } from "./aws-errors.js";
 import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
 
@@ -280,13 +279,14 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     };
     const targets = headerValues(request.raw.rawHeaders, "x-amz-target");
     const named = targets.length === 1 ? TARGET.exec(targets[0]!)?.[1] : undefined;
-    const refusal = (reason: string | undefined, principal?: Principal): Refusal => ({
+    type Caller = NonNullable<Refusal["principal"]>;
+    const refusal = (reason: string | undefined, principal?: Caller): Refusal => ({
       ...(principal !== undefined && { principal }),
       // Only names of operations Tessera has: the trail holds no caller-chosen text.
       detail: { ...(reason !== undefined && { reason }), ...(named !== undefined && Object.hasOwn(ops, named) && { operation: named }) },
     });
 
-    let principal: Principal;
+    let principal: Caller;
     try {
       principal = await o.service.authenticate(ctx);
     } catch (err) {
