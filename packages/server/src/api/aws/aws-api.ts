@@ -289,8 +289,10 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     let principal: Caller;
     try {
       principal = await o.service.authenticate(ctx);
-    } catch (err) {
-      const reason = (err as { cause?: { reason?: unknown } }).cause?.reason;
+    } catch (thrown) {
+      // Anything but a catalogue error is a fault of ours: answered as internal, recorded once.
+      const err = isTesseraError(thrown) ? thrown : new TesseraError("Internal", undefined, { cause: thrown });
+      const reason = (err.cause as { reason?: unknown } | undefined)?.reason;
       await o.service.rejected(ctx, err, refusal(typeof reason === "string" ? reason : undefined));
       throw err;
     }
