@@ -241,7 +241,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return { PolicyNames: ["default"], Truncated: false };
     },
     async GenerateDataKeyPair() {
-      throw unsupported("GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet");
+      throw unsupported("GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet", "unsupported-operation");
     },
   };
 
