@@ -44,6 +44,8 @@ export interface RequestRecord extends RecordBase {
   latencyMs: number;
   /** HMAC-SHA256 (hex, audit key) of sensitive request values, e.g. `context.vm`, `token`. */
   hmac: Record<string, string>;
+  /** Non-sensitive facts in the clear (auditor.ts `AuditDetail`); absent from records that have none. */
+  detail?: Record<string, string | number>;
 }
 
 export interface CheckpointRecord extends RecordBase {
@@ -84,8 +86,8 @@ export type AuditRecord = RequestRecord | CheckpointRecord | RepairRecord;
 export const checkpointMessage = (c: Pick<CheckpointRecord, "covers" | "time" | "final">): Buffer =>
   Buffer.from(`tessera-audit-checkpoint|${c.covers.seq}|${c.covers.hash}|${c.time}${c.final === true ? "|final" : ""}`, "utf8");
 
-function sortedObject(o: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+function sortedObject<V>(o: Record<string, V>): Record<string, V> {
+  const out: Record<string, V> = {};
   for (const k of Object.keys(o).sort()) out[k] = o[k]!;
   return out;
 }
@@ -135,6 +137,8 @@ export function canonicalBody(r: AuditRecord): string {
     errorCode: r.errorCode,
     latencyMs: r.latencyMs,
     hmac: sortedObject(r.hmac),
+    // Only present when there is detail, so records without it keep the form they always had.
+    ...(r.detail !== undefined && Object.keys(r.detail).length > 0 && { detail: sortedObject(r.detail) }),
     prev: r.prev,
   });
 }

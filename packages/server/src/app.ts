@@ -31,6 +31,9 @@ import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
+import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
+import { routerRefusals } from "./api/native/refusals.js";
+import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 
@@ -61,6 +64,11 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /**
+   * Throttling of the audit records of refused requests (service/refusal-log.ts): per-source and
+   * global token buckets, and how often suppressed ones are summarised (default 10 s).
+   */
+  refusals?: RefusalLogOptions & { summaryIntervalMs?: number };
 }
 
 export interface TesseraApp {
@@ -92,6 +100,9 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   await store.migrate();
   await barrier.load();
 
+  // The router's own refusals (bad percent-encoding, over-long parameters) are audited by the service,
+  // which exists only further down.
+  let refusalService: KmsService | undefined;
   const http = Fastify({
     logger: options.logger ?? false,
     // The service's audit entry is the request record; per-request framework logs would only cost.
@@ -101,6 +112,9 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     bodyLimit: MAX_BODY_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // Every name or reference the schemas accept (decoded) fits in a path parameter.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: routerRefusals(() => refusalService),
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
@@ -167,9 +181,12 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const ca = new CertificateAuthority(store, barrier, clock, options.trustDomain ?? "tessera.local");
   const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, roles, tokens, clock);
   const aws = options.aws ?? { region: "us-east-1", accountId: "000000000000" };
-  const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock));
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, clock });
-  const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
+  const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock, barrier));
+  const { summaryIntervalMs = 10_000, ...buckets } = options.refusals ?? {};
+  const refusals = new RefusalLog(auditLog, clock, buckets);
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
+  refusalService = service;
   const identity = new IdentityService({
     door,
     policy,
@@ -194,6 +211,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
+      { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -227,6 +245,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       closed = true;
       await scheduler.stop();
       await http.close();
+      // Refusals counted but not yet summarised go into the trail before it closes.
+      await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
       await auditLog.close();
       barrier.sealNow();

@@ -370,6 +370,7 @@ export class AuditLog implements AuditRecorder {
           errorCode: e.errorCode,
           latencyMs: e.latencyMs,
           hmac,
+          ...(e.detail !== undefined && { detail: { ...e.detail } }),
           prev: hash,
           hash: "",
         } satisfies RequestRecord;

@@ -196,8 +196,8 @@ export class KeyService {
     return this.writeRow(ref, (row) => lifecycle.scheduleDeletion(row, this.clock.now(), windowDays));
   }
 
-  cancelDeletion(ref: string): Promise<KeyMetadata> {
-    return this.writeRow(ref, (row) => lifecycle.cancelDeletion(row));
+  cancelDeletion(ref: string, restore: lifecycle.CancelRestore = "prior"): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.cancelDeletion(row, restore));
   }
 
   setMinDecryptionVersion(ref: string, version: number): Promise<KeyMetadata> {

@@ -28,6 +28,7 @@ import type { Principal } from "../principal/index.js";
 import { resources, type Decision, type PolicyService, type Resource } from "../policy/index.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
+import type { Refusal, RefusalLog } from "./refusal-log.js";
 
 export type { CallContext };
 
@@ -63,6 +64,8 @@ export interface DoorDeps {
   authenticator: Authenticator;
   policy: PolicyService;
   auditor: AuditRecorder;
+  /** Where requests refused before any operation are recorded (throttled under a flood). */
+  refusals: Pick<RefusalLog, "record">;
   clock: Clock;
 }
 
@@ -197,9 +200,14 @@ export class Door {
     return result as T;
   }
 
-  /** Records a request an adapter refused before it reached an operation (e.g. a malformed body). */
-  async rejected(ctx: CallContext, err: unknown): Promise<void> {
-    await this.audit(ctx, "api:Rejected", performance.now(), err, null, null, null);
+  /**
+   * Records a request an adapter refused before it reached an operation (no route, malformed body,
+   * failed signature …) as `api:Rejected`: on its own, or — once its source refuses too often —
+   * counted into a summary record (service/refusal-log.ts). Throws `Unavailable` if its record
+   * cannot be written.
+   */
+  rejected(ctx: CallContext, err: unknown, refusal?: Refusal): Promise<void> {
+    return this.d.refusals.record(ctx, err, refusal);
   }
 
   /** The durable record that a state change is about to be attempted; throws `Unavailable` (nothing changed) if it cannot be written. */

@@ -46,14 +46,18 @@ import { iso, type Clock } from "../clock.js";
 import { resources, type PolicyService, type Resource } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
 import { Door, type CallContext, type Scope } from "./door.js";
+import type { Refusal } from "./refusal-log.js";
+import type { Authenticator } from "../identity/authenticator.js";
+import type { Principal } from "../principal/index.js";
 
 export type { CallContext };
-import { toMetadata, type KeyHandle, type KeyService } from "../keys/index.js";
+import { toMetadata, type CancelRestore, type KeyHandle, type KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
 import { validateShamirParameters } from "../seal/index.js";
 
 export interface KmsServiceDeps {
   barrier: Barrier;
+  authenticator: Pick<Authenticator, "authenticate">;
   keys: KeyService;
   tokens: TokenService;
   policy: PolicyService;
@@ -88,9 +92,19 @@ export class KmsService {
     return this.d.door;
   }
 
-  /** Audits a request the adapter refused before calling any operation (bad JSON, schema). */
-  rejected(ctx: CallContext, err: unknown): Promise<void> {
-    return this.door.rejected(ctx, err);
+  /** Audits a request the adapter refused before calling any operation (bad JSON, schema, no route …). */
+  rejected(ctx: CallContext, err: unknown, refusal?: Refusal): Promise<void> {
+    return this.door.rejected(ctx, err, refusal);
+  }
+
+  /**
+   * Verifies a request's credentials before the adapter looks at its body (the AWS API: an unsigned
+   * caller learns nothing about what a body should be). The operation's door reuses the verdict.
+   * Sealed first, as in the door.
+   */
+  async authenticate(ctx: CallContext): Promise<Principal> {
+    this.d.barrier.assertUnsealed();
+    return this.d.authenticator.authenticate(ctx);
   }
 
   // ── system ───────────────────────────────────────────────────────────────────────────────────
@@ -195,8 +209,12 @@ export class KmsService {
     return this.adminWrite(ctx, "kms:ScheduleKeyDeletion", ref, (id) => this.d.keys.scheduleDeletion(id, pendingWindowDays));
   }
 
-  cancelKeyDeletion(ctx: CallContext, ref: string): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:CancelKeyDeletion", ref, (id) => this.d.keys.cancelDeletion(id));
+  /**
+   * Cancels a pending deletion. The native API restores the state the key had before (`"prior"`);
+   * the AWS API leaves it `Disabled`, as AWS KMS does.
+   */
+  cancelKeyDeletion(ctx: CallContext, ref: string, restore: CancelRestore = "prior"): Promise<KeyMetadata> {
+    return this.adminWrite(ctx, "kms:CancelKeyDeletion", ref, (id) => this.d.keys.cancelDeletion(id, restore));
   }
 
   setMinDecryptionVersion(ctx: CallContext, ref: string, version: number): Promise<KeyMetadata> {
