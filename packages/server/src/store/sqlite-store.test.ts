@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -29,6 +29,10 @@ storeContract("sqlite (file)", fileStore, {
     const reopened = new SqliteStore({ path });
     paths.set(reopened, path);
     return reopened;
+  },
+  rawFiles(store) {
+    const path = paths.get(store)!;
+    return [path, `${path}-wal`].filter((p) => existsSync(p)).map((p) => readFileSync(p));
   },
 });
 

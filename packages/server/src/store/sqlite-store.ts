@@ -1,6 +1,8 @@
 /**
  * Embedded SQLite store (Node's built-in `node:sqlite`, WAL, synchronous=FULL so an acknowledged
- * commit survives a crash or power loss). One connection per process; `node:sqlite` is synchronous,
+ * commit survives a crash or power loss; secure_delete=ON so deleted and overwritten content is
+ * zeroed in the page instead of left in its free space — the WAL's older frames still hold it until
+ * `eraseDeleted()` resets the log). One connection per process; `node:sqlite` is synchronous,
  * so async transactions are serialised by a queue: while one transaction is open no other statement
  * runs on the connection. The file itself is guarded by SQLite's own locking against other processes.
  */
@@ -657,6 +659,8 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(options.path, { timeout: 1000 });
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = FULL");
+    // Per connection: every connection this store opens must set it, or its deletes leave remnants.
+    this.db.exec("PRAGMA secure_delete = ON");
     this.db.exec("PRAGMA foreign_keys = ON");
     this.migrateSync();
     this.repos = new SqliteRepositories(this.db);
@@ -715,6 +719,19 @@ export class SqliteStore implements Store {
         if (this.db.isTransaction) this.db.exec("ROLLBACK");
         throw err;
       }
+    });
+  }
+
+  /**
+   * `wal_checkpoint(TRUNCATE)`: copies every committed page (already zeroed where content was
+   * deleted, by secure_delete) into the database file, then truncates the WAL to zero bytes, so
+   * neither file keeps an older page image. `busy` = 1 means a reader of another connection kept
+   * it from finishing. An in-memory database has no files: nothing to do.
+   */
+  eraseDeleted(): Promise<boolean> {
+    return this.queue.run(async () => {
+      const result = this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | undefined;
+      return result === undefined || result.busy === 0;
     });
   }
 

@@ -11,7 +11,7 @@
  * retries on `Conflict` (retryable by the catalogue), so an adapter may serialise with locks or
  * with optimistic checks, but must never lose an update.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
 import type { KeyRow, Repositories, SpendableRow, Store, TokenRow, VersionRow } from "./store.js";
@@ -24,6 +24,12 @@ export interface StoreContractOptions {
    * contract checks that committed data survives it.
    */
   reopen?: (store: Store) => Promise<Store>;
+  /**
+   * The bytes of every file the adapter keeps `store`'s database in, as a copy of them would have
+   * them (SQLite: the database file and its write-ahead log). When given, the contract checks that
+   * `eraseDeleted()` leaves nothing of destroyed material there.
+   */
+  rawFiles?: (store: Store) => Buffer[];
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -348,6 +354,45 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.versions.get(key.id, 1)).toMatchObject({ useCount: 26, lastUsedAt: T0 + 200 });
         expect(await store.versions.get(key.id, 2)).toMatchObject({ useCount: 0, lastUsedAt: null });
       });
+    });
+
+    describe("erasing deleted data", () => {
+      it("keeps every committed row, and may be called again and again", async () => {
+        const key = keyRow();
+        await store.keys.insert(key);
+        await store.versions.insert(versionRow(key.id, 1));
+        expect(await store.eraseDeleted()).toBe(true);
+        expect(await store.eraseDeleted()).toBe(true);
+        expect(await store.keys.get(key.id)).toEqual(key);
+        expect(await store.versions.get(key.id, 1)).toEqual(versionRow(key.id, 1));
+      });
+
+      if (options.rawFiles !== undefined) {
+        const rawFiles = options.rawFiles;
+        it("leaves no 16-byte piece of destroyed material in the store's files", async () => {
+          // Many keys on shared pages, used (each use rewrites the row) and then half destroyed.
+          const keys = Array.from({ length: 24 }, () => ({ row: keyRow(), material: randomBytes(61) }));
+          for (const k of keys) {
+            await store.keys.insert(k.row);
+            await store.versions.insert(versionRow(k.row.id, 1, { material: k.material }));
+          }
+          for (const k of keys) await store.versions.recordUse(k.row.id, 1, 1, T0 + 1);
+          const destroyed = keys.filter((_, i) => i % 2 === 0);
+          await store.transaction(async (tx) => {
+            for (const k of destroyed) {
+              const v = (await tx.versions.get(k.row.id, 1))!;
+              await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: T0 + 2 });
+            }
+          });
+          expect(await store.eraseDeleted()).toBe(true);
+
+          const files = rawFiles(store);
+          const held = (secret: Buffer) =>
+            Array.from({ length: secret.length - 15 }, (_, i) => secret.subarray(i, i + 16)).some((w) => files.some((f) => f.includes(w)));
+          expect(destroyed.filter((k) => held(k.material))).toEqual([]);
+          expect(keys.filter((k) => !destroyed.includes(k)).every((k) => held(k.material))).toBe(true);
+        });
+      }
     });
 
     describe("tokens", () => {

@@ -263,5 +263,12 @@ export interface Store extends Repositories {
    * none do. A thrown error rolls back and is rethrown.
    */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Makes what was deleted or overwritten before the call unrecoverable from the store's own files:
+   * no byte of it remains in free space or in a write-ahead log, so a copy of the files taken
+   * afterwards cannot hold destroyed key material. Called after key material is destroyed. Resolves
+   * false when it cannot finish now (another reader still holds the log); call it again later.
+   */
+  eraseDeleted(): Promise<boolean>;
   close(): Promise<void>;
 }
