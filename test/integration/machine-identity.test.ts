@@ -166,7 +166,7 @@ describe("join token → instance certificate → mutual TLS", () => {
 
     // An unbound join token cannot claim the id of a VM that already enrolled; a bound one can re-enrol it.
     const claim = await enrol(await joinToken(), "vm-1");
-    expect([claim.r.body.error.code, claim.r.body.error.field]).toEqual(["InvalidInput", "/vmId"]);
+    expect([claim.r.status, claim.r.body.error.code, claim.r.body.error.field]).toEqual([409, "AlreadyExists", "/vmId"]);
     expect((await enrol(await joinToken({ vmId: "vm-1" }))).r.status).toBe(200);
     expect((await enrol(await joinToken(), "vm-fresh")).r.body.vmId).toBe("vm-fresh");
   });
@@ -175,10 +175,16 @@ describe("join token → instance certificate → mutual TLS", () => {
     const a = await enrol(await joinToken({ vmId: "vm-a" }));
     const b = await enrol(await joinToken({ vmId: "vm-b" }));
     const aToken = a.r.body.token.token as string;
-    expect((await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} })).status).toBe(200);
+    const aLogin = await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} });
+    expect(aLogin.status).toBe(200);
+    const aLoginToken = aLogin.body.token as string;
+    for (const token of [aToken, aLoginToken]) expect((await call("GET", "/v1/auth/tokens/self", { token })).status).toBe(200);
 
-    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { serial: a.r.body.serial } })).body).toEqual({ certificates: 1, tokens: 0 });
+    // vm-a holds two tokens obtained with its certificate: the one from joining and the one from its
+    // certificate login. Revoking the serial revokes the certificate and both tokens, at once.
+    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { serial: a.r.body.serial } })).body).toEqual({ certificates: 1, tokens: 2 });
     expect((await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} })).body.error.code).toBe("Unauthenticated");
+    for (const token of [aToken, aLoginToken]) expect((await call("GET", "/v1/auth/tokens/self", { token })).body.error.code).toBe("Unauthenticated");
 
     const vmB = b.r.body.token.token as string;
     expect((await call("GET", "/v1/auth/tokens/self", { token: vmB })).status).toBe(200);
@@ -186,11 +192,8 @@ describe("join token → instance certificate → mutual TLS", () => {
     expect(revoked.body).toEqual({ certificates: 1, tokens: 1 });
     expect((await call("POST", "/v1/auth/cert/login", { identity: b.identity, body: {} })).body.error.code).toBe("Unauthenticated");
     expect((await call("GET", "/v1/auth/tokens/self", { token: vmB })).body.error.code).toBe("Unauthenticated");
-    // Revoking a serial leaves the VM's separately issued token alone until the VM is revoked.
-    expect((await call("GET", "/v1/auth/tokens/self", { token: aToken })).status).toBe(200);
-    // vm-a holds two tokens: the one from joining and the one from its certificate login.
-    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { vmId: "vm-a" } })).body.tokens).toBe(2);
-    expect((await call("GET", "/v1/auth/tokens/self", { token: aToken })).body.error.code).toBe("Unauthenticated");
+    // Nothing of vm-a is left for a revocation of the whole VM.
+    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { vmId: "vm-a" } })).body).toEqual({ certificates: 0, tokens: 0 });
   });
 
   it("join tokens are listed without their secret, expire, and can be revoked", async () => {

@@ -88,6 +88,7 @@ export function tokenRow(overrides: Partial<TokenRow> = {}): TokenRow {
     attributes: { vm_id: "vm-1" },
     source: "10.0.0.7",
     subject: "vm-1",
+    certificateSerial: null,
     ttlSeconds: 3600,
     maxExpiresAt: T0 + 24 * HOUR,
     ...overrides,
@@ -639,6 +640,60 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.certificates.revokeRole("r2", T0 + 2)).toBe(2);
         expect((await store.certificates.listRevoked(T0 + 10)).sort()).toEqual(["01", "02", "03"]);
         expect((await store.certificates.listByVm("vm-a")).map((c) => c.serial)).toEqual(["01", "02"]);
+      });
+
+      it("claims a VM id once: of many concurrent first enrolments exactly one is recorded", async () => {
+        const cert = (serial: string, vmId = "vm-contested") => ({ serial, vmId, role: "r1", notBefore: T0, notAfter: T0 + HOUR, revokedAt: null, createdAt: T0 });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.certificates.claimAndInsert(cert(`c${i}`))));
+        expect(results.filter((won) => won)).toHaveLength(1);
+        const winner = `c${results.indexOf(true)}`;
+        // No certificate row for any loser.
+        expect((await store.certificates.listByVm("vm-contested")).map((c) => c.serial)).toEqual([winner]);
+        for (let i = 0; i < 20; i++) if (`c${i}` !== winner) expect(await store.certificates.get(`c${i}`)).toBeUndefined();
+        // Still claimed after revocation; a recorded renewal neither needs nor changes the claim.
+        await store.certificates.revokeVm("vm-contested", T0 + 1);
+        expect(await store.certificates.claimAndInsert(cert("late"))).toBe(false);
+        await store.certificates.insert(cert("renewed"));
+        expect((await store.certificates.listByVm("vm-contested")).map((c) => c.serial)).toEqual([winner, "renewed"]);
+      });
+
+      it("a certificate recorded with insert claims its VM id too", async () => {
+        const cert = (serial: string) => ({ serial, vmId: "vm-bound", role: "r1", notBefore: T0, notAfter: T0 + HOUR, revokedAt: null, createdAt: T0 });
+        await store.certificates.insert(cert("b1"));
+        expect(await store.certificates.claimAndInsert(cert("b2"))).toBe(false);
+        expect(await store.certificates.get("b2")).toBeUndefined();
+        expect(await store.certificates.claimAndInsert({ ...cert("f1"), vmId: "vm-free" })).toBe(true);
+      });
+
+      it("a token bound to a certificate is stored only while that certificate is unrevoked, and dies with it", async () => {
+        const cert = { serial: "0c", vmId: "vm-t", role: "r1", notBefore: T0, notAfter: T0 + HOUR, revokedAt: null, createdAt: T0 };
+        await store.certificates.insert(cert);
+        const bound = tokenRow({ subject: "vm-t", certificateSerial: "0c", attributes: { vm_id: "vm-t", serial: "0c" } });
+        const other = tokenRow({ subject: "vm-t", certificateSerial: null });
+        await store.tokens.insert(bound);
+        await store.tokens.insert(other);
+        expect(await store.tokens.getByHash(bound.hash)).toEqual(bound);
+        await expectCode(store.tokens.insert(tokenRow({ certificateSerial: "unknown" })), "Unauthenticated");
+
+        expect(await store.certificates.revoke("0c", T0 + 1)).toBe(true);
+        const late = tokenRow({ certificateSerial: "0c" });
+        await expectCode(store.tokens.insert(late), "Unauthenticated");
+        expect(await store.tokens.getByAccessor(late.accessor)).toBeUndefined();
+        // The same holds inside a transaction, which then rolls back as a whole.
+        const key = keyRow();
+        await expectCode(
+          store.transaction(async (tx) => {
+            await tx.keys.insert(key);
+            await tx.tokens.insert(tokenRow({ certificateSerial: "0c" }));
+          }),
+          "Unauthenticated",
+        );
+        expect(await store.keys.get(key.id)).toBeUndefined();
+
+        expect(await store.tokens.deleteByCertificate("0c")).toBe(1);
+        expect(await store.tokens.getByHash(bound.hash)).toBeUndefined();
+        expect(await store.tokens.getByHash(other.hash)).toEqual(other);
+        expect(await store.tokens.deleteByCertificate("0c")).toBe(0);
       });
 
       it("aliases point at keys, are unique, move between keys and are listed per key", async () => {
