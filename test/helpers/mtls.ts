@@ -45,13 +45,46 @@ async function serverCertificate(clock: ManualClock): Promise<{ cert: string; ke
   return { cert: cert.toString("pem"), key: pem("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)) };
 }
 
+export interface CallOptions {
+  body?: unknown;
+  token?: string;
+  /** The instance certificate to present in the TLS handshake. */
+  identity?: Identity;
+}
+
+/** A JSON request over HTTPS to `baseUrl`, trusting `ca` for the server's certificate. */
+export function httpsCall(baseUrl: string, ca: string | Buffer, method: string, path: string, options: CallOptions = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      baseUrl + path,
+      {
+        method,
+        ca,
+        ...(options.identity && { cert: options.identity.cert, key: options.identity.key }),
+        agent: false,
+        headers: {
+          ...(options.token && { "x-tessera-token": options.token }),
+          ...(options.body !== undefined && { "content-type": "application/json" }),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
+  });
+}
+
 export interface TlsTestApp {
   app: TesseraApp;
   clock: ManualClock;
   /** The SQLite database file. */
   dbPath: string;
   rootToken: string;
-  call(method: string, path: string, options?: { body?: unknown; token?: string; identity?: Identity }): Promise<{ status: number; body: any }>;
+  call(method: string, path: string, options?: CallOptions): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
@@ -65,29 +98,7 @@ export async function startTlsApp(): Promise<TlsTestApp> {
   await app.http.listen({ host: "127.0.0.1", port: 0 });
   const url = `https://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
 
-  const call: TlsTestApp["call"] = (method, path, options = {}) =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        url + path,
-        {
-          method,
-          ca: server.cert,
-          ...(options.identity && { cert: options.identity.cert, key: options.identity.key }),
-          agent: false,
-          headers: {
-            ...(options.token && { "x-tessera-token": options.token }),
-            ...(options.body !== undefined && { "content-type": "application/json" }),
-          },
-        },
-        (res) => {
-          let text = "";
-          res.on("data", (d) => (text += d));
-          res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
-        },
-      );
-      req.on("error", reject);
-      req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
-    });
+  const call: TlsTestApp["call"] = (method, path, options) => httpsCall(url, server.cert, method, path, options);
 
   const init = await call("POST", "/v1/sys/init", { body: { shares: 1, threshold: 1 } });
   if (init.status !== 200) throw new Error(`init failed: ${JSON.stringify(init.body)}`);

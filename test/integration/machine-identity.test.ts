@@ -6,7 +6,6 @@
 import "reflect-metadata";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, SqliteStore, buildApp, resolveConfig, type TesseraApp } from "@tessera/server";
+import { httpsCall, keyAndCsr, type CallOptions } from "../helpers/mtls.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
@@ -26,44 +26,7 @@ let serverCa: Buffer;
 let root = "";
 let unsealShare = "";
 
-interface Identity {
-  key: string;
-  cert: string;
-}
-
-function call(method: string, path: string, options: { body?: unknown; token?: string; identity?: Identity } = {}): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url + path,
-      {
-        method,
-        ca: serverCa,
-        ...(options.identity && { cert: options.identity.cert, key: options.identity.key }),
-        agent: false,
-        headers: {
-          ...(options.token && { "x-tessera-token": options.token }),
-          ...(options.body !== undefined && { "content-type": "application/json" }),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (d) => (text += d));
-        res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
-      },
-    );
-    req.on("error", reject);
-    req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
-  });
-}
-
-/** A key pair made locally and a CSR for it, as `tessera login join` does. */
-async function keyAndCsr(name = "vm") {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${name}`, keys, signingAlgorithm: ALG });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n`;
-  return { key, csr: csr.toString("pem") };
-}
+const call = (method: string, path: string, options: CallOptions = {}) => httpsCall(url, serverCa, method, path, options);
 
 async function enrol(joinToken: string, vmId?: string) {
   const { key, csr } = await keyAndCsr();
