@@ -205,18 +205,7 @@ export class Door {
   /** The durable record that a state change is about to be attempted; throws `Unavailable` (nothing changed) if it cannot be written. */
   private async intent(ctx: CallContext, action: AuditEntry["action"], started: number, principal: AuditedPrincipal | null, keyId: string | null): Promise<void> {
     try {
-      await this.d.auditor.record({
-        time: iso(this.d.clock.now()),
-        requestId: ctx.requestId,
-        principal: principal === null ? null : auditedPrincipal(principal),
-        source: ctx.source,
-        action,
-        keyId,
-        keyVersion: null,
-        outcome: "intent",
-        errorCode: null,
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      });
+      await this.d.auditor.record(this.entry(ctx, action, started, principal, keyId, null, "intent", null));
     } catch (err) {
       throw new TesseraError("Unavailable", "the audit log could not be written; nothing was changed", { cause: err });
     }
@@ -234,7 +223,27 @@ export class Door {
   ): Promise<void> {
     const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
     const denied = code === "AccessDenied" || code === "Unauthenticated" || code === "InvalidUnsealKey";
-    const entry: AuditEntry = {
+    const entry = this.entry(ctx, action, started, principal, keyId, keyVersion, code === null ? "allowed" : denied ? "denied" : "error", code);
+    if (sensitive !== undefined) entry.sensitive = sensitive;
+    try {
+      await this.d.auditor.record(entry);
+    } catch (err) {
+      // Fail closed: an answer whose audit entry could not be written is not given.
+      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
+    }
+  }
+
+  private entry(
+    ctx: CallContext,
+    action: AuditEntry["action"],
+    started: number,
+    principal: AuditedPrincipal | null,
+    keyId: string | null,
+    keyVersion: number | null,
+    outcome: AuditEntry["outcome"],
+    errorCode: string | null,
+  ): AuditEntry {
+    return {
       time: iso(this.d.clock.now()),
       requestId: ctx.requestId,
       principal: principal === null ? null : auditedPrincipal(principal),
@@ -242,17 +251,10 @@ export class Door {
       action,
       keyId,
       keyVersion,
-      outcome: code === null ? "allowed" : denied ? "denied" : "error",
-      errorCode: code,
+      outcome,
+      errorCode,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      ...(sensitive !== undefined && { sensitive }),
     };
-    try {
-      await this.d.auditor.record(entry);
-    } catch (err) {
-      // Fail closed: an answer whose audit entry could not be written is not given.
-      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
-    }
   }
 }
 
