@@ -116,11 +116,12 @@ export class IdentityService {
     return this.d.door.run(ctx, "policy:DeleteRole", async (s) => {
       await s.authorize(resources.role(name));
       await this.d.policy.deleteRole(name, force);
+      // Certificates before tokens: once they are revoked no certificate login can store a new token.
+      await this.d.store.certificates.revokeRole(name, this.d.clock.now());
       await this.d.tokens.revokeRole(name);
       await this.d.store.secretIds.deleteByRole(name);
       await this.d.store.joinTokens.deleteByRole(name);
       await this.d.accessKeys.deleteRole(name);
-      await this.d.store.certificates.revokeRole(name, this.d.clock.now());
       await this.d.onRoleDeleted?.(name);
     });
   }
