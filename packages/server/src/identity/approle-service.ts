@@ -9,6 +9,7 @@ import { DEFAULT_TOKEN_TTL_SECONDS, type RoleDirectory } from "../principal/inde
 import type { SpendableRepo } from "../store/index.js";
 import { addressIn, parseCidrs } from "../policy/cidr.js";
 import { hashSecret, type TokenService } from "./token-service.js";
+import { noChangeHook, type BeforeChange } from "./before-change.js";
 
 export class AppRoleService {
   constructor(
@@ -55,7 +56,11 @@ export class AppRoleService {
   }
 
   /** Every failure is the same `Unauthenticated`, so a caller cannot probe which part was wrong. */
-  async login(roleId: string, secretId: string, source: string): Promise<{ response: LoginResponse; role: string }> {
+  /**
+   * Checks the role id and secret id; only then announces the change (`beforeChange`: the door's
+   * intent record), spends the secret id and issues a token. A wrong credential changes nothing.
+   */
+  async login(roleId: string, secretId: string, source: string, beforeChange: BeforeChange = noChangeHook): Promise<{ response: LoginResponse; role: string }> {
     const denied = () => new TesseraError("Unauthenticated", "invalid role id or secret id");
     const found = await this.roles.byApproleId(roleId);
     if (found === undefined) throw denied();
@@ -64,6 +69,7 @@ export class AppRoleService {
     if (row === undefined || row.role !== found.name) throw denied();
     const cidrs = (row.metadata["cidrs"] as string[] | undefined) ?? [];
     if (cidrs.length > 0 && !addressIn(parseCidrs(cidrs, "/cidrs"), source)) throw denied();
+    await beforeChange();
     if ((await this.secretIds.spend(hash, this.clock.now())) === undefined) throw denied();
     const ttl = found.role.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     const response = await this.tokens.issue({

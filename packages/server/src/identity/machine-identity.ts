@@ -25,6 +25,7 @@ import type { CredentialAuthenticator } from "./authenticator.js";
 import { VM_ID_PATTERN, type CertificateAuthority } from "./ca.js";
 import type { Principal } from "../principal/index.js";
 import { hashSecret, type TokenService } from "./token-service.js";
+import { noChangeHook, type BeforeChange } from "./before-change.js";
 
 export const DEFAULT_CERT_TTL_SECONDS = 86_400;
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 900;
@@ -87,8 +88,16 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   // ── enrolment ────────────────────────────────────────────────────────────────────────────────
 
   /** Spends a join token and issues the VM's first certificate and a token. */
-  async join(joinToken: string, csr: string, requestedVmId: string | undefined, source: string): Promise<EnrolledCertificate & { token: LoginResponse }> {
-    const spent = await this.joinTokens.spend(hashSecret(joinToken), this.clock.now());
+  async join(joinToken: string, csr: string, requestedVmId: string | undefined, source: string, beforeChange: BeforeChange = noChangeHook): Promise<EnrolledCertificate & { token: LoginResponse }> {
+    const hash = hashSecret(joinToken);
+    // An unknown, spent or expired token is refused before anything is announced or changed.
+    const known = await this.joinTokens.getByHash(hash);
+    const now = this.clock.now();
+    if (known === undefined || known.usesLeft === 0 || (known.expiresAt !== null && known.expiresAt <= now)) {
+      throw new TesseraError("Unauthenticated", "the join token is unknown, expired or already used");
+    }
+    await beforeChange();
+    const spent = await this.joinTokens.spend(hash, now);
     if (spent === undefined) throw new TesseraError("Unauthenticated", "the join token is unknown, expired or already used");
     const bound = spent.metadata["vmId"] as string | undefined;
     if (bound !== undefined && requestedVmId !== undefined && requestedVmId !== bound) {
@@ -138,14 +147,16 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   }
 
   /** A certificate-authenticated VM exchanges its certificate for a token. */
-  async login(principal: Principal, source: string): Promise<LoginResponse> {
+  async login(principal: Principal, source: string, beforeChange: BeforeChange = noChangeHook): Promise<LoginResponse> {
     if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "log in with a client certificate over TLS");
+    await beforeChange();
     return this.tokenFor({ vmId: principal.attributes["vm_id"]!, role: principal.role!, serial: principal.attributes["serial"]! }, source);
   }
 
   /** A VM renews with its current, valid certificate: a new certificate for the same VM and role. */
-  async renew(principal: Principal, csr: string): Promise<EnrolledCertificate> {
+  async renew(principal: Principal, csr: string, beforeChange: BeforeChange = noChangeHook): Promise<EnrolledCertificate> {
     if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "renew with the current client certificate over TLS");
+    await beforeChange();
     return this.enrol(principal.role!, principal.attributes["vm_id"]!, csr, "any");
   }
 

@@ -56,6 +56,22 @@ export interface Scope {
 export interface OpenScope {
   ctx: CallContext;
   identify(principal: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod">): void;
+  /**
+   * With `credentialFirst`: the operation has checked its credential and is about to change state —
+   * the door makes the intent record durable now (or throws, and nothing may change).
+   */
+  beforeChange(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Init: answer once the change is made even if the outcome record is lost (the intent is durable). */
+  answerOnceChanged?: boolean;
+  /**
+   * Logins: the operation checks the caller's credential before it changes anything and calls
+   * `beforeChange` in between, so a wrong credential writes no intent; its refusal is throttled
+   * like any unauthenticated request. Without it the intent is written before the operation starts.
+   */
+  credentialFirst?: boolean;
 }
 
 export interface DoorDeps {
@@ -150,27 +166,35 @@ export class Door {
     } catch (err) {
       failure = err;
     }
-    await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive);
+    if (failure !== undefined && principal === null) {
+      // Refused before anyone was authenticated (sealed, no or bad credential): nothing was done,
+      // and such requests are what a flood is made of — recorded through the throttle.
+      await this.d.refusals.record(ctx, failure, {}, action);
+    } else await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive);
     if (failure !== undefined) throw failure;
     return result as T;
   }
 
   /** Operations that carry their own proof (init, unseal, logins): audited, not token-authenticated. */
-  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>, options: { answerOnceChanged?: boolean } = {}): Promise<T> {
+  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>, options: OpenOptions = {}): Promise<T> {
     const started = performance.now();
     let who: AuditedPrincipal | null = null;
     let result: T | undefined;
     let failure: unknown;
+    let intent: Promise<void> | undefined;
+    const beforeChange = (): Promise<void> => (intent ??= changesState(action) ? this.intent(ctx, action, started, who, null) : Promise.resolve());
     try {
-      // The credential is checked inside the operation, which may then change state at once
-      // (spend a join token, issue a token): the intent comes first.
-      if (changesState(action)) await this.intent(ctx, action, started, null, null);
-      result = await op({ ctx, identify: (p) => (who = p) });
+      if (options.credentialFirst !== true) await beforeChange();
+      result = await op({ ctx, identify: (p) => (who = p), beforeChange });
+      // Defence in depth, as `run` checks authorisation: a credential-first operation that succeeded
+      // must have announced its change.
+      if (intent === undefined && changesState(action)) throw new TesseraError("Internal", `operation ${action} completed without announcing its change`);
     } catch (err) {
       failure = err;
     }
     try {
-      await this.audit(ctx, action, started, failure, who, null, null);
+      if (failure !== undefined && intent === undefined) await this.d.refusals.record(ctx, failure, who === null ? {} : { principal: who }, action);
+      else await this.audit(ctx, action, started, failure, who, null, null);
     } catch (err) {
       // Init's answer is the only copy of the unseal shares and the root token: once its intent is
       // durable and the change made, withholding the answer would leave a server nobody can unseal.

@@ -241,11 +241,16 @@ export class IdentityService {
   }
 
   loginAppRole(ctx: CallContext, roleId: string, secretId: string): Promise<LoginResponse> {
-    return this.d.door.open(ctx, "auth:Login", async (o) => {
-      const { response, role } = await this.d.approle.login(roleId, secretId, ctx.source);
-      o.identify({ id: response.accessor, kind: "service", displayName: response.displayName, role, authMethod: "approle" });
-      return response;
-    });
+    return this.d.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const { response, role } = await this.d.approle.login(roleId, secretId, ctx.source, o.beforeChange);
+        o.identify({ id: response.accessor, kind: "service", displayName: response.displayName, role, authMethod: "approle" });
+        return response;
+      },
+      { credentialFirst: true },
+    );
   }
 
   // ── JWT / OIDC ───────────────────────────────────────────────────────────────────────────────
@@ -289,11 +294,16 @@ export class IdentityService {
   }
 
   loginJwt(ctx: CallContext, role: string, jwt: string): Promise<LoginResponse> {
-    return this.d.door.open(ctx, "auth:Login", async (o) => {
-      const response = await this.d.jwt.login(role, jwt, ctx.source);
-      o.identify({ id: response.accessor, kind: "workload", displayName: response.displayName, role, authMethod: "jwt" });
-      return response;
-    });
+    return this.d.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const response = await this.d.jwt.login(role, jwt, ctx.source, o.beforeChange);
+        o.identify({ id: response.accessor, kind: "workload", displayName: response.displayName, role, authMethod: "jwt" });
+        return response;
+      },
+      { credentialFirst: true },
+    );
   }
 
   // ── AWS key policies (mapped onto role policies; policy/key-policy.ts) ───────────────────────

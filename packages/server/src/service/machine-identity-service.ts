@@ -33,11 +33,16 @@ export class MachineIdentityService {
 
   /** Open: the join token is the credential. A spent or unknown token is refused and audited. */
   join(ctx: CallContext, req: { joinToken: string; csr: string; vmId?: string }): Promise<EnrolledCertificate & { token: LoginResponse }> {
-    return this.door.open(ctx, "auth:Login", async (o) => {
-      const enrolled = await this.machines.join(req.joinToken, req.csr, req.vmId, ctx.source);
-      o.identify({ id: `cert:${enrolled.serial}`, kind: "vm", displayName: enrolled.vmId, role: enrolled.role, authMethod: "cert" });
-      return enrolled;
-    });
+    return this.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const enrolled = await this.machines.join(req.joinToken, req.csr, req.vmId, ctx.source, o.beforeChange);
+        o.identify({ id: `cert:${enrolled.serial}`, kind: "vm", displayName: enrolled.vmId, role: enrolled.role, authMethod: "cert" });
+        return enrolled;
+      },
+      { credentialFirst: true },
+    );
   }
 
   /**
@@ -45,20 +50,30 @@ export class MachineIdentityService {
    * refused rather than silently ignored.
    */
   certLogin(ctx: CallContext): Promise<LoginResponse> {
-    return this.door.open(ctx, "auth:Login", async (o) => {
-      const principal = await this.certificatePrincipal(ctx);
-      o.identify(principal);
-      return this.machines.login(principal, ctx.source);
-    });
+    return this.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const principal = await this.certificatePrincipal(ctx);
+        o.identify(principal);
+        return this.machines.login(principal, ctx.source, o.beforeChange);
+      },
+      { credentialFirst: true },
+    );
   }
 
   /** A new certificate for the same VM and role, over mTLS with the current, valid certificate. */
   renew(ctx: CallContext, csr: string): Promise<EnrolledCertificate> {
-    return this.door.open(ctx, "auth:Login", async (o) => {
-      const principal = await this.certificatePrincipal(ctx);
-      o.identify(principal);
-      return this.machines.renew(principal, csr);
-    });
+    return this.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const principal = await this.certificatePrincipal(ctx);
+        o.identify(principal);
+        return this.machines.renew(principal, csr, o.beforeChange);
+      },
+      { credentialFirst: true },
+    );
   }
 
   private certificatePrincipal(ctx: CallContext) {

@@ -1,6 +1,8 @@
 /**
  * Audit records for requests refused at an adapter's edge (no route, bad URL, malformed body, failed
- * signature …), throttled so that a flood of them cannot fill the audit disk.
+ * signature …) or by the door before anyone was authenticated (no or bad token, wrong credential at a
+ * login, sealed), throttled so that a flood of them cannot fill the audit disk. Records written on
+ * their own keep the request's action; summaries are `api:Rejected`.
  *
  * Invariants:
  * - Every refused request is either recorded on its own (`api:Rejected`, answered only once durable,
@@ -114,7 +116,7 @@ export class RefusalLog {
    * Records one refused request, or counts it for the next summary. Resolves once its record is
    * durable (or it is counted); a record that cannot be written is `Unavailable` (fail closed).
    */
-  async record(ctx: CallContext, err: unknown, refusal: Refusal = {}): Promise<void> {
+  async record(ctx: CallContext, err: unknown, refusal: Refusal = {}, action: AuditEntry["action"] = "api:Rejected"): Promise<void> {
     const code = isTesseraError(err) ? err.code : "Internal";
     const now = this.clock.now();
     if (!this.admit(ctx.source, now)) {
@@ -126,7 +128,7 @@ export class RefusalLog {
       requestId: ctx.requestId,
       principal: refusal.principal === undefined ? null : pick(refusal.principal),
       source: ctx.source,
-      action: "api:Rejected",
+      action,
       keyId: null,
       keyVersion: null,
       outcome: outcomeOf(code),
