@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
-import { fillRandom, random } from "./secrets.js";
+import { fillNonce, nonce as randomNonce } from "./random.js";
 
 export const AES_256_KEY_LENGTH = 32;
 export const GCM_NONCE_LENGTH = 12;
@@ -17,7 +17,7 @@ export interface Sealed {
   sealed: Buffer;
 }
 
-export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = random(GCM_NONCE_LENGTH)): Sealed {
+export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomNonce(GCM_NONCE_LENGTH)): Sealed {
   if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
@@ -34,7 +34,7 @@ export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Arr
  */
 export function aesGcmSealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, offset: number, nonce?: Uint8Array): void {
   if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
-  if (nonce === undefined) fillRandom(out, offset, GCM_NONCE_LENGTH);
+  if (nonce === undefined) fillNonce(out, offset, GCM_NONCE_LENGTH);
   else if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
   else out.set(nonce, offset);
   const cipher = createCipheriv("aes-256-gcm", key, out.subarray(offset, offset + GCM_NONCE_LENGTH), { authTagLength: GCM_TAG_LENGTH });

@@ -17,7 +17,7 @@ import {
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
@@ -323,7 +323,7 @@ export class KeyService {
   // ── internals ────────────────────────────────────────────────────────────────────────────────
 
   private newVersion(root: Uint8Array, keyId: string, version: number, now: number): VersionRow {
-    const material = random(MATERIAL_LENGTH);
+    const material = secretBytes(MATERIAL_LENGTH);
     try {
       return {
         keyId,

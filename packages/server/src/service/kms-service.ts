@@ -41,7 +41,7 @@ import {
   type UnsealRequest,
   type UpdateKeyRequest,
 } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
 import type { PolicyService } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
@@ -337,7 +337,7 @@ export class KmsService {
     const handle = await s.resolveKey(ref);
     await s.authorize(handle, { context: req.context });
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
-    const dataKey = random(length);
+    const dataKey = secretBytes(length);
     try {
       const enc = this.d.keys.encrypt(handle, dataKey, req.context);
       s.note(enc.keyId, enc.keyVersion);
@@ -387,7 +387,7 @@ export class KmsService {
   generateRandom(ctx: CallContext, numberOfBytes: number): Promise<GenerateRandomResponse> {
     return this.door.run(ctx, "kms:GenerateRandom", async (s) => {
       await s.authorize({});
-      return { plaintext: b64AndZero(random(numberOfBytes)) };
+      return { plaintext: b64AndZero(secretBytes(numberOfBytes)) };
     });
   }
 
