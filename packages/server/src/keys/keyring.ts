@@ -1,7 +1,11 @@
 /**
  * The in-memory keyring: key rows with their versions' material, decrypted under the root key on
- * first use and kept while unsealed, so encrypt/decrypt touch no storage. Sealing zeroes every
- * buffer. Writes go through KeyService, which invalidates the entry it changed.
+ * first use and kept while unsealed, so encrypt/decrypt touch no storage. Writes go through
+ * KeyService, which invalidates the entry it changed.
+ *
+ * Invariant: sealing zeroes and forgets every handle this keyring ever handed out that is not yet
+ * wiped — cached ones, ones invalidated by a write but still in their grace period, and snapshots of
+ * loads that raced with a write — together with their cached headers. Nothing secret survives a seal.
  */
 import { TesseraError, algorithmIds, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
@@ -42,6 +46,7 @@ export class KeyHandle {
     this.wiped = true;
     for (const m of this.materials.values()) zero(m);
     this.materials.clear();
+    this.headers.clear();
   }
 }
 
@@ -49,6 +54,8 @@ export class Keyring {
   private readonly byId = new Map<string, KeyHandle>();
   private readonly idByName = new Map<string, string>();
   private readonly loading = new Map<string, Promise<KeyHandle | undefined>>();
+  /** Handles no longer cached but possibly still used by in-flight requests; wiped after a grace period, or at once on seal. */
+  private readonly retiring = new Set<KeyHandle>();
   /** Bumped on every invalidation so a load that raced with a write is not cached. */
   private generation = 0;
 
@@ -99,7 +106,7 @@ export class Keyring {
     const handle = new KeyHandle(row, new Map(versions.map((v) => [v.version, { ...v, material: null }])), materials);
     if (generation !== this.generation || this.barrier.sealed) {
       // A write or a seal happened while loading: hand out this snapshot once, cache nothing.
-      setTimeout(() => handle.wipe(), 1000).unref();
+      this.retire(handle);
       return handle;
     }
     this.byId.set(id, handle);
@@ -114,9 +121,21 @@ export class Keyring {
     if (handle !== undefined) {
       this.byId.delete(id);
       this.idByName.delete(handle.row.name);
-      // In-flight requests may still hold the handle; let them finish before zeroing.
-      setTimeout(() => handle.wipe(), 1000).unref();
+      this.retire(handle);
     }
+  }
+
+  /** In-flight requests may still hold the handle; let them finish before zeroing (a seal does not wait). */
+  private retire(handle: KeyHandle): void {
+    if (this.barrier.sealed) {
+      handle.wipe();
+      return;
+    }
+    this.retiring.add(handle);
+    setTimeout(() => {
+      this.retiring.delete(handle);
+      handle.wipe();
+    }, 1000).unref();
   }
 
   /** The primary version of a cached key, without loading anything (for the audit detectors). */
@@ -124,10 +143,13 @@ export class Keyring {
     return this.byId.get(id)?.row.primaryVersion;
   }
 
+  /** Zeroes and forgets every handle, cached or retiring (on seal). */
   clear(): void {
     this.generation++;
     for (const h of this.byId.values()) h.wipe();
+    for (const h of this.retiring) h.wipe();
     this.byId.clear();
     this.idByName.clear();
+    this.retiring.clear();
   }
 }
