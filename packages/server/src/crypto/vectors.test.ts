@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { isTesseraError } from "@tessera/protocol";
 import { aesGcmOpen, aesGcmSeal } from "./aead.js";
 import { hkdfSha256 } from "./hkdf.js";
-import { xaesDeriveKey, xaesGcmOpen, xaesGcmSeal } from "./xaes.js";
+import { XaesKey, xaesDeriveKey, xaesGcmOpen, xaesGcmSeal } from "./xaes.js";
 
 interface GcmVector {
   description: string;
@@ -132,6 +132,16 @@ describe("XAES-256-GCM published vectors (C2SP)", () => {
       const { nonce, sealed } = xaesGcmSeal(hex(v.key), hex(v.plaintext), hex(v.aad), hex(v.nonce));
       expect(nonce.toString("hex")).toBe(v.nonce);
       expect(sealed.toString("hex")).toBe(v.ciphertext);
+    });
+
+    it("a prepared XaesKey gives the published Kx and ciphertext ‖ tag", () => {
+      const prepared = new XaesKey(hex(v.key));
+      try {
+        expect(prepared.deriveKey(hex(v.nonce)).toString("hex")).toBe(v.derivedKey);
+        expect(xaesGcmSeal(prepared, hex(v.plaintext), hex(v.aad), hex(v.nonce)).sealed.toString("hex")).toBe(v.ciphertext);
+      } finally {
+        prepared.destroy();
+      }
     });
 
     it("xaesGcmOpen recovers the plaintext and rejects a changed tag, nonce or AAD", () => {

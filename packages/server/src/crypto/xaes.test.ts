@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { GCM_TAG_LENGTH } from "./aead.js";
-import { XAES_NONCE_LENGTH, xaesDeriveKey, xaesGcmOpen, xaesGcmSeal, xaesGcmSealInto } from "./xaes.js";
+import { XAES_NONCE_LENGTH, XaesKey, xaesDeriveKey, xaesGcmOpen, xaesGcmSeal, xaesGcmSealInto } from "./xaes.js";
 
 const key = randomBytes(32);
 const aad = Buffer.from("additional data");
@@ -101,5 +101,39 @@ describe("xaesDeriveKey", () => {
     xaesDeriveKey(k, n);
     xaesGcmOpen(k, n, xaesGcmSeal(k, Buffer.of(1), aad, n).sealed, aad);
     expect(k.equals(kc) && n.equals(nc)).toBe(true);
+  });
+});
+
+describe("XaesKey (steps 1–2 prepared once per key)", () => {
+  it("seals and opens exactly as the raw key does, across many messages", () => {
+    const prepared = new XaesKey(key);
+    try {
+      for (let i = 0; i < 50; i++) {
+        const nonce = randomBytes(24);
+        const plaintext = randomBytes(i);
+        const raw = xaesGcmSeal(key, plaintext, aad, nonce);
+        const fast = xaesGcmSeal(prepared, plaintext, aad, nonce);
+        expect(fast.sealed.equals(raw.sealed)).toBe(true);
+        expect(xaesGcmOpen(prepared, nonce, raw.sealed, aad).equals(plaintext)).toBe(true);
+        expect(prepared.deriveKey(nonce).equals(xaesDeriveKey(key, nonce))).toBe(true);
+      }
+    } finally {
+      prepared.destroy();
+    }
+  });
+
+  it("refuses use after destroy(), and destroy() may be called twice", () => {
+    const prepared = new XaesKey(key);
+    prepared.destroy();
+    prepared.destroy();
+    expect(() => prepared.deriveKey(randomBytes(24))).toThrow(RangeError);
+    expect(() => xaesGcmSeal(prepared, Buffer.of(1), aad)).toThrow(RangeError);
+  });
+
+  it("rejects a key that is not 32 bytes and a nonce that is not 24", () => {
+    expect(() => new XaesKey(randomBytes(31))).toThrow(RangeError);
+    const prepared = new XaesKey(key);
+    expect(() => prepared.deriveKey(randomBytes(12))).toThrow(RangeError);
+    prepared.destroy();
   });
 });
