@@ -2,7 +2,8 @@
  * Finding (issue 8, item 8): a seal must leave no secret-derived value in memory. The keyring zeroed
  * the handles it still cached, but a handle retired by a write (rotation, disable …) was kept for a
  * one-second grace period for in-flight requests and zeroed only by a timer — so its material survived
- * the seal. Sealing now zeroes every handle the keyring handed out, cached or retiring, at once.
+ * the seal. Sealing now zeroes every handle the keyring handed out, cached or retiring, at once, with
+ * the XAES-256-GCM keys prepared from their material.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, unb64, type TestApp } from "../helpers/app.js";
@@ -37,6 +38,21 @@ describe("sealing zeroes every cache of key material", () => {
 
     expect(isZero(material)).toBe(true);
     expect(() => handle.material(1)).toThrow(expect.objectContaining({ code: "Sealed" }));
+    expect(() => handle.xaesKey(1)).toThrow(expect.objectContaining({ code: "Sealed" }));
+  });
+
+  it("destroys the XAES keys prepared from material (format v2's per-version precomputation)", async () => {
+    const { keyId } = (await t.call("POST", "/v1/keys", { name: "prepared" })).body;
+    await t.call("POST", "/v1/keys/prepared/encrypt", { plaintext: b64("prepare it") });
+    const handle = await t.app.keys.keyring.resolve(keyId);
+    const prepared = handle.xaesKey(1)!;
+    const nonce = Buffer.alloc(24, 7);
+    expect(prepared.deriveKey(nonce)).toHaveLength(32);
+
+    await sealViaApi();
+
+    // Destroyed: its CMAC subkey is zeroed and its OpenSSL key schedule released.
+    expect(() => prepared.deriveKey(nonce)).toThrow(RangeError);
   });
 
   it("zeroes handles retired by a write within their grace period, without waiting for it", async () => {

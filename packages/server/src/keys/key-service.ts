@@ -275,6 +275,7 @@ export class KeyService {
       plaintext,
       context,
       header: handle.header(algorithm, row.primaryVersion),
+      ...(algorithm === "XAES_256_GCM" && { prepared: handle.xaesKey(row.primaryVersion) }),
     });
     this.usage.record(row.id, row.primaryVersion);
     return { keyId: row.id, keyVersion: row.primaryVersion, ciphertext };
@@ -289,12 +290,12 @@ export class KeyService {
     const { row } = handle;
     throwIfUnusable(row);
     const version = handle.versions.get(parsed.keyVersion);
-    if (version === undefined || parsed.algorithm !== (row.derived ? "AES_256_GCM_DERIVED" : "AES_256_GCM")) {
+    if (version === undefined || !(row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS).has(parsed.algorithm)) {
       throw new TesseraError("InvalidCiphertext");
     }
     const material = handle.material(parsed.keyVersion);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
-    const plaintext = decryptEnvelope(parsed, material, context);
+    const plaintext = decryptEnvelope(parsed, material, context, parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined);
     const refusal = versionRefusal(row, version);
     if (refusal !== undefined) {
       zero(plaintext);
@@ -383,12 +384,19 @@ function isUuidLike(value: string): boolean {
   return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value);
 }
 
+/**
+ * What a key's ciphertexts may be: every format version's algorithm for its mode decrypts (v1
+ * ciphertexts keep opening forever); new encryptions use format v2 (XAES-256-GCM, docs/formats.md).
+ */
+const PLAIN_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM", "XAES_256_GCM"]);
+const DERIVED_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM_DERIVED", "XAES_256_GCM_DERIVED"]);
+
 function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): CiphertextAlgorithm {
-  if (!row.derived) return "AES_256_GCM";
+  if (!row.derived) return "XAES_256_GCM";
   if (context === undefined || Object.keys(context).length === 0) {
     throw new TesseraError("InvalidInput", `key ${row.name} is in derived mode: an encryption context is required`, { field: "/context" });
   }
-  return "AES_256_GCM_DERIVED";
+  return "XAES_256_GCM_DERIVED";
 }
 
 function throwIfUnusable(row: KeyRow): void {

@@ -5,10 +5,11 @@
  *
  * Invariant: sealing zeroes and forgets every handle this keyring ever handed out that is not yet
  * wiped — cached ones, ones invalidated by a write but still in their grace period, and snapshots of
- * loads that raced with a write — together with their cached headers. Nothing secret survives a seal.
+ * loads that raced with a write — with everything derived from their material (prepared XAES keys)
+ * and their cached headers. Nothing secret survives a seal.
  */
-import { TesseraError, algorithmIds, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { TesseraError, algorithmId, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
+import { XaesKey, zero } from "../crypto/index.js";
 import { keyVersionAad, openRecord } from "../format/keyring-record.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
@@ -17,6 +18,8 @@ import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js
 export class KeyHandle {
   private wiped = false;
   private readonly headers = new Map<number, Uint8Array>();
+  /** Versions' material prepared as XAES-256-GCM keys (format v2's per-key precomputation); destroyed with the material. */
+  private readonly prepared = new Map<number, XaesKey>();
 
   constructor(
     readonly row: KeyRow,
@@ -31,9 +34,21 @@ export class KeyHandle {
     return this.materials.get(version);
   }
 
+  /** A version's material prepared for XAES-256-GCM (created on first use), or undefined like {@link material}. */
+  xaesKey(version: number): XaesKey | undefined {
+    const material = this.material(version);
+    if (material === undefined) return undefined;
+    let prepared = this.prepared.get(version);
+    if (prepared === undefined) {
+      prepared = new XaesKey(material);
+      this.prepared.set(version, prepared);
+    }
+    return prepared;
+  }
+
   /** The ciphertext header for one of this key's versions (cached: it is the same for every message). */
   header(algorithm: CiphertextAlgorithm, version: number): Uint8Array {
-    const slot = version * 256 + algorithmIds[algorithm];
+    const slot = version * 256 + algorithmId(algorithm);
     let h = this.headers.get(slot);
     if (h === undefined) {
       h = encodeHeader(algorithm, this.row.id, version);
@@ -45,7 +60,9 @@ export class KeyHandle {
   wipe(): void {
     this.wiped = true;
     for (const m of this.materials.values()) zero(m);
+    for (const p of this.prepared.values()) p.destroy();
     this.materials.clear();
+    this.prepared.clear();
     this.headers.clear();
   }
 }
