@@ -200,7 +200,7 @@ describe("XAES-256-GCM published vectors (C2SP)", () => {
     expect(accumulated(10_000)).toBe(expected.hash);
   });
 
-  // About 90 s and 650 MB (node:crypto's SHAKE cannot squeeze incrementally): run with TESSERA_SLOW_VECTORS=1.
+  // About a minute and 650 MB (node:crypto's SHAKE cannot squeeze incrementally): run with TESSERA_SLOW_VECTORS=1.
   it.skipIf(process.env["TESSERA_SLOW_VECTORS"] !== "1")("matches the accumulated randomized test over 1,000,000 iterations", () => {
     const expected = xaes.accumulated.results.find((r) => r.iterations === 1_000_000)!;
     expect(accumulated(1_000_000)).toBe(expected.hash);
