@@ -14,7 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
-    testTimeout: 30_000,
+    // Generous: CLI suites spawn dozens of processes, and a 2-core machine under load runs each in seconds.
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,

@@ -9,10 +9,25 @@ export class ControllableSink implements AuditSink {
   private lastBatch = 0;
   private release: (() => void) | undefined;
 
+  private failNext: ((record: Record<string, unknown>) => boolean) | undefined;
+  /** Records of the batches `failOnce` refused, newest last. */
+  readonly refused: Record<string, unknown>[] = [];
+
+  /** Fails, once, the next batch holding a record that matches (then writes normally again). */
+  failOnce(match: (record: Record<string, unknown>) => boolean): void {
+    this.failNext = match;
+  }
+
   async write(batch: SinkBatch): Promise<void> {
     this.writes++;
     if (this.mode === "hang") await new Promise<void>((resolve) => (this.release = resolve));
     if (this.mode === "error") throw new Error("disk full (simulated)");
+    const match = this.failNext;
+    if (match !== undefined && batch.records.some((r) => match(JSON.parse(r.line) as Record<string, unknown>))) {
+      this.failNext = undefined;
+      this.refused.push(...batch.records.map((r) => JSON.parse(r.line) as Record<string, unknown>));
+      throw new Error("write failed (simulated, chosen record)");
+    }
     this.lastBatch = batch.records.length;
     this.lines.push(...batch.records.map((r) => r.line));
   }

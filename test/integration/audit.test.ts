@@ -76,12 +76,17 @@ describe("audit trail", () => {
     await x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("x") });
     const records = lines(x).map((l) => JSON.parse(l));
     const requests = records.filter((r) => r.kind === "request");
+    // State changes are announced by a durable intent before they happen; reads and refusals are not.
     expect(requests.map((r) => [r.action, r.outcome, r.errorCode])).toEqual([
+      ["sys:Init", "intent", null],
       ["sys:Init", "allowed", null],
+      ["sys:Unseal", "intent", null],
       ["sys:Unseal", "allowed", null],
+      ["kms:CreateKey", "intent", null],
       ["kms:CreateKey", "allowed", null],
       ["kms:Encrypt", "allowed", null],
       ["kms:ListKeys", "denied", "Unauthenticated"],
+      ["sys:Seal", "intent", null],
       ["sys:Seal", "allowed", null],
       ["kms:Encrypt", "error", "Sealed"],
     ]);
@@ -89,7 +94,7 @@ describe("audit trail", () => {
     expect(text).not.toContain("vm-17");
     expect(text).not.toContain(x.root);
     expect(text).not.toContain(b64("secret"));
-    const encrypt = requests[3];
+    const encrypt = requests.find((r) => r.action === "kms:Encrypt");
     expect(encrypt.keyId).toMatch(/^[0-9a-f-]{36}$/);
     expect(encrypt.keyVersion).toBe(1);
     // The investigator's view: the HMAC of a known value finds it.

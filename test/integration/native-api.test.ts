@@ -110,9 +110,9 @@ describe("key lifecycle through the API", () => {
     const again = await t.call("POST", "/v1/keys/doomed/schedule-deletion");
     expect(Date.parse(again.body.deletionDate) - t.clock.now()).toBe(30 * 86_400_000);
     t.clock.advance(29 * 86_400_000);
-    expect(await t.app.keys.destroyDue()).toEqual([]);
+    expect(await t.app.jobs.destroyDue()).toEqual([]);
     t.clock.advance(86_400_000);
-    expect(await t.app.keys.destroyDue()).toEqual([again.body.keyId]);
+    expect(await t.app.jobs.destroyDue()).toEqual([again.body.keyId]);
 
     const gone = await t.call("GET", "/v1/keys/doomed");
     expect(gone.body).toMatchObject({ state: "Destroyed" });

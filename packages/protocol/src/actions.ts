@@ -28,6 +28,7 @@ export const actions = Object.freeze([
   "kms:PutKeyPolicy",
   "auth:CreateToken",
   "auth:LookupToken",
+  "auth:RenewToken",
   "auth:RevokeToken",
   "auth:CreateJoinToken",
   "auth:ListJoinTokens",
@@ -62,3 +63,9 @@ export type Action = (typeof actions)[number];
  * `api:Rejected` is a request an adapter refused before it reached the door (malformed input).
  */
 export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal" | "api:Rejected" | "audit:Alert";
+
+/**
+ * Changes the server makes by itself (the scheduler), audited under the system principal and never
+ * granted: automatic rotation is audited as `kms:RotateKey`; these name what no caller can request.
+ */
+export type SystemAction = "kms:DestroyKey" | "auth:PurgeExpired";

@@ -25,6 +25,7 @@ import { IdentityService } from "./service/identity-service.js";
 import { AuditService } from "./service/audit-service.js";
 import { KeyService } from "./keys/index.js";
 import { Scheduler } from "./scheduler.js";
+import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import type { Store } from "./store/index.js";
@@ -75,6 +76,8 @@ export interface TesseraApp {
   keys: KeyService;
   tokens: TokenService;
   scheduler: Scheduler;
+  /** The server's own audited changes (automatic rotation, destruction, purges). */
+  jobs: SystemJobs;
   /** Stops schedulers, flushes usage counters, closes the listener and the store. */
   close(): Promise<void>;
 }
@@ -138,8 +141,10 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       if (e.level === "error") alertCenter.raise({ detector: "audit-sink", severity: "high", subject: "audit", message: e.message, seqs: [], time: iso(clock.now()) });
     },
     onDurable: (records) => {
-      metricsRef?.observe(records);
-      for (const r of records) detectors.observe(r);
+      // Intents announce a change whose outcome record follows; detectors and metrics count answers.
+      const answered = records.filter((r) => r.outcome !== "intent");
+      metricsRef?.observe(answered);
+      for (const r of answered) detectors.observe(r);
     },
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
   });
@@ -168,16 +173,16 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
   const machines = new MachineIdentityService(door, machineIdentity);
+  const jobs = new SystemJobs({ door, keys, tokens, store, clock });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
     [
-      { name: "rotate", intervalMs: interval, run: () => keys.rotateDue() },
-      { name: "destroy", intervalMs: interval, run: () => keys.destroyDue() },
+      { name: "rotate", intervalMs: interval, run: () => jobs.rotateDue() },
+      { name: "destroy", intervalMs: interval, run: () => jobs.destroyDue() },
       { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
-      { name: "tokens", intervalMs: 10 * interval, run: () => tokens.purgeExpired() },
+      { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
-      { name: "secrets", intervalMs: 10 * interval, run: () => Promise.all([store.joinTokens.deleteExpired(clock.now()), store.secretIds.deleteExpired(clock.now())]) },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -205,6 +210,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     keys,
     tokens,
     scheduler,
+    jobs,
     async close() {
       if (closed) return;
       closed = true;

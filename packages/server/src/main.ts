@@ -22,6 +22,11 @@ export interface ServerCommandOptions {
    * request client certificates (so instance certificates work). The CA certificate goes to DATA/ca.pem.
    */
   devTls?: boolean;
+  /**
+   * Shut down (cleanly) when the process that started the server exits, even by SIGKILL — `npm start`
+   * uses it so that killing npm never leaves an orphaned dev server holding the port.
+   */
+  exitWithParent?: boolean;
 }
 
 interface DevState {
@@ -140,6 +145,17 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    if (opts.exitWithParent === true) {
+      // An orphan is re-parented (to init or a subreaper), so a changed parent pid means ours is gone.
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(watch);
+          stop("SIGHUP");
+        }
+      }, 500);
+      watch.unref();
+    }
   });
 }
 

@@ -70,7 +70,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .option("--principal <id|name|role>")
       .option("--key <key-id>")
       .option("--action <action>", "e.g. kms:Decrypt")
-      .option("--outcome <outcome>", "allowed, denied or error")
+      .option("--outcome <outcome>", "allowed, denied, error, or intent (a change about to be attempted)")
       .option("--after <seq>", "page after this sequence number", integer(0))
       .option("--limit <n>", "at most this many (default 100)", integer(1, 1000)),
   )

@@ -15,6 +15,7 @@ interface ServerOptions {
   config?: string;
   auditFile?: string;
   devTls?: boolean;
+  exitWithParent?: boolean;
 }
 
 export function registerServerCommand(program: Command, cli: Cli): void {
@@ -36,6 +37,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
     .option("--data <dir>", "keep the dev server's data in this directory (default: a temporary one)")
     .option("--audit-file <path>", "also write the audit trail to this JSON-lines file (any mode)")
     .option("--dev-tls", "dev: serve HTTPS with a certificate from Tessera's CA (written to DATA/ca.pem) and accept instance certificates")
+    .option("--exit-with-parent", "shut down when the process that started the server exits (npm start uses it)")
     .addHelpText(
       "after",
       examples("tessera server --dev", "tessera server --dev --dev-tls --data ./dev-data", "tessera server --dev --listen 127.0.0.1:8300 --dev-root-token dev-only-token", "tessera server --config /etc/tessera/tessera.json"),
@@ -55,6 +57,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
           ...(opts.config === undefined ? {} : { config: opts.config }),
           ...(opts.auditFile === undefined ? {} : { auditFile: opts.auditFile }),
           ...(opts.devTls === true && { devTls: true }),
+          ...(opts.exitWithParent === true && { exitWithParent: true }),
         });
       }),
     );

@@ -3,16 +3,17 @@
  * material or tokens: values that could be sensitive travel in `sensitive` and are stored only as
  * HMACs (audit/audit-log.ts).
  */
-import type { Action, LoginAction } from "@tessera/protocol";
+import type { Action, LoginAction, SystemAction } from "@tessera/protocol";
 
-export type Outcome = "allowed" | "denied" | "error";
+/** `intent`: an authorised state change is about to be attempted; its outcome entry (same request id) follows. */
+export type Outcome = "allowed" | "denied" | "error" | "intent";
 
 export interface AuditEntry {
   time: string;
   requestId: string;
   principal: { id: string; kind: string; displayName: string; role: string | null; authMethod: string } | null;
   source: string;
-  action: Action | LoginAction;
+  action: Action | LoginAction | SystemAction;
   keyId: string | null;
   keyVersion: number | null;
   outcome: Outcome;

@@ -34,7 +34,7 @@ export interface RequestRecord extends RecordBase {
   action: string;
   keyId: string | null;
   keyVersion: number | null;
-  outcome: "allowed" | "denied" | "error";
+  outcome: "allowed" | "denied" | "error" | "intent";
   errorCode: string | null;
   latencyMs: number;
   /** HMAC-SHA256 (hex, audit key) of sensitive request values, e.g. `context.vm`, `token`. */

@@ -216,46 +216,59 @@ export class KeyService {
     return toVersionInfo(result!.key, result!.version);
   }
 
-  /** Rotates every key whose period has elapsed, once per key however long the server was down. */
-  async rotateDue(): Promise<string[]> {
+  /**
+   * Ids of keys whose rotation period has elapsed. The scheduler rotates each through the door
+   * (service/system-jobs.ts), so every automatic rotation is audited.
+   */
+  async dueForRotation(): Promise<string[]> {
     this.barrier.assertUnsealed();
-    const rotated: string[] = [];
-    for (const due of await this.store.keys.dueForRotation(this.clock.now())) {
-      try {
-        await this.write(due.id, async (tx, row) => {
-          const next = lifecycle.nextRotationAt(row);
-          // Re-checked on the fresh row: another node (or a retry) may have rotated it already.
-          if (next === null || next > this.clock.now()) return undefined;
-          const rotatedRow = lifecycle.rotate(row, this.clock.now());
-          await tx.keys.update(rotatedRow);
-          await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now()));
-          rotated.push(row.id);
-          return rotatedRow;
-        });
-      } catch (err) {
-        if (!(err instanceof TesseraError && (err.code === "InvalidState" || err.code === "NotFound"))) throw err;
-      }
+    return (await this.store.keys.dueForRotation(this.clock.now())).map((k) => k.id);
+  }
+
+  /**
+   * Rotates the key if its period has elapsed — once, however long the server was down. Re-checked
+   * on the fresh row inside the transaction: another node (or a retry) may have rotated it already.
+   * Returns the new primary version, or null when nothing was due.
+   */
+  async rotateIfDue(id: string): Promise<number | null> {
+    let rotated: number | null = null;
+    try {
+      await this.write(id, async (tx, row) => {
+        const next = lifecycle.nextRotationAt(row);
+        if (next === null || next > this.clock.now()) return undefined;
+        const rotatedRow = lifecycle.rotate(row, this.clock.now());
+        await tx.keys.update(rotatedRow);
+        await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now()));
+        rotated = rotatedRow.primaryVersion;
+        return rotatedRow;
+      });
+    } catch (err) {
+      // Disabled or deleted since it was listed: nothing is due any more.
+      if (!(err instanceof TesseraError && (err.code === "InvalidState" || err.code === "NotFound"))) throw err;
     }
     return rotated;
   }
 
-  /** Destroys keys whose pending-deletion window has passed: material erased, rows kept. */
-  async destroyDue(): Promise<string[]> {
+  /** Ids of keys whose pending-deletion window has passed (destroyed through the door, audited). */
+  async dueForDestruction(): Promise<string[]> {
     this.barrier.assertUnsealed();
-    const destroyed: string[] = [];
-    for (const due of await this.store.keys.dueForDeletion(this.clock.now())) {
-      await this.write(due.id, async (tx, row) => {
-        if (row.state !== "PendingDeletion" || row.deletionDate === null || row.deletionDate > this.clock.now()) return undefined;
-        const now = this.clock.now();
-        const next = lifecycle.destroy(row, now);
-        await tx.keys.update(next);
-        for (const v of await tx.versions.list(row.id)) {
-          await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: v.destroyedAt ?? now });
-        }
-        destroyed.push(row.id);
-        return next;
-      });
-    }
+    return (await this.store.keys.dueForDeletion(this.clock.now())).map((k) => k.id);
+  }
+
+  /** Destroys the key if its deletion date has passed: material erased, rows kept. True when destroyed now. */
+  async destroyIfDue(id: string): Promise<boolean> {
+    let destroyed = false;
+    await this.write(id, async (tx, row) => {
+      if (row.state !== "PendingDeletion" || row.deletionDate === null || row.deletionDate > this.clock.now()) return undefined;
+      const now = this.clock.now();
+      const next = lifecycle.destroy(row, now);
+      await tx.keys.update(next);
+      for (const v of await tx.versions.list(row.id)) {
+        await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: v.destroyedAt ?? now });
+      }
+      destroyed = true;
+      return next;
+    });
     return destroyed;
   }
 

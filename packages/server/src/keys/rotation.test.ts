@@ -17,11 +17,11 @@ describe("automatic rotation", () => {
   it("does not rotate before the period has elapsed, rotates once when it has", async () => {
     await t.call("POST", "/v1/keys", { name: "auto", rotationPeriodSeconds: 3600 });
     t.clock.advance(HOUR - 1);
-    expect(await t.app.keys.rotateDue()).toEqual([]);
+    expect(await t.app.jobs.rotateDue()).toEqual([]);
     t.clock.advance(1);
-    expect(await t.app.keys.rotateDue()).toHaveLength(1);
+    expect(await t.app.jobs.rotateDue()).toHaveLength(1);
     expect(await primary("auto")).toBe(2);
-    expect(await t.app.keys.rotateDue()).toEqual([]);
+    expect(await t.app.jobs.rotateDue()).toEqual([]);
   });
 
   it("catches up after downtime with one rotation, then counts the next period from then", async () => {
@@ -34,9 +34,9 @@ describe("automatic rotation", () => {
     const meta = (await t.call("GET", "/v1/keys/auto")).body;
     expect(Date.parse(meta.nextRotationAt)).toBe(t.clock.now() + HOUR);
     t.clock.advance(HOUR - 1);
-    expect(await t.app.keys.rotateDue()).toEqual([]);
+    expect(await t.app.jobs.rotateDue()).toEqual([]);
     t.clock.advance(1);
-    expect(await t.app.keys.rotateDue()).toHaveLength(1);
+    expect(await t.app.jobs.rotateDue()).toHaveLength(1);
     expect(await primary("auto")).toBe(3);
   });
 
@@ -44,7 +44,7 @@ describe("automatic rotation", () => {
     await t.call("POST", "/v1/keys", { name: "a", rotationPeriodSeconds: 3600 });
     await t.call("POST", "/v1/keys", { name: "b", rotationPeriodSeconds: 7200 });
     t.clock.advance(2 * HOUR);
-    const runs = await Promise.all([t.app.keys.rotateDue(), t.app.keys.rotateDue(), t.app.keys.rotateDue()]);
+    const runs = await Promise.all([t.app.jobs.rotateDue(), t.app.jobs.rotateDue(), t.app.jobs.rotateDue()]);
     expect(runs.flat()).toHaveLength(2);
     expect(await primary("a")).toBe(2);
     expect(await primary("b")).toBe(2);
@@ -57,9 +57,9 @@ describe("automatic rotation", () => {
     t.clock.advance(HOUR / 2);
     await t.call("POST", "/v1/keys/manual/rotate");
     t.clock.advance(HOUR / 2);
-    expect(await t.app.keys.rotateDue()).toEqual([]);
+    expect(await t.app.jobs.rotateDue()).toEqual([]);
     t.clock.advance(HOUR / 2);
-    expect(await t.app.keys.rotateDue()).toHaveLength(1);
+    expect(await t.app.jobs.rotateDue()).toHaveLength(1);
     expect(await primary("manual")).toBe(3);
     expect(await primary("off")).toBe(1);
   });
@@ -69,7 +69,7 @@ describe("automatic rotation", () => {
     const c = (await t.call("POST", "/v1/keys/k/encrypt", { plaintext: "aGk=" })).body.ciphertext;
     for (let i = 0; i < 3; i++) {
       t.clock.advance(HOUR);
-      await t.app.keys.rotateDue();
+      await t.app.jobs.rotateDue();
     }
     expect(await primary("k")).toBe(4);
     expect((await t.call("POST", "/v1/decrypt", { ciphertext: c })).body).toMatchObject({ keyVersion: 1, plaintext: "aGk=" });

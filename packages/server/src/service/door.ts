@@ -1,11 +1,26 @@
 /**
  * The one door every request passes: sealed check → authenticate → (the operation resolves its
- * target) → authorize → execute → audit. Services build their operations on `run` (authenticated)
- * and `open` (init, unseal, logins: the request carries its own proof). Exactly one audit entry per
- * request, allowed or denied, written before the answer; if it cannot be written the answer is
- * `Unavailable` (fail closed).
+ * target) → authorize → [intent] → execute → audit. Services build their operations on `run`
+ * (authenticated), `open` (init, unseal, logins: the request carries its own proof) and `system`
+ * (the server's own scheduled changes). One outcome entry per request, allowed or denied, written
+ * before the answer; if it cannot be written the answer is `Unavailable` (fail closed).
+ *
+ * Nothing changes unaudited: for an action that changes state (protocol/action-effects.ts) an
+ * *intent* entry is made durable once the request is authorised and before the operation can change
+ * anything. If the intent cannot be written the request fails and nothing has changed; if the change
+ * was made but the outcome entry then cannot be written, the trail still holds the intent (same
+ * request id) and the caller gets `Unavailable`.
  */
-import { TesseraError, isTesseraError, type Action, type EncryptionContext, type LoginAction } from "@tessera/protocol";
+import {
+  TesseraError,
+  changesState,
+  isTesseraError,
+  type Action,
+  type EncryptionContext,
+  type LoginAction,
+  type SystemAction,
+} from "@tessera/protocol";
+import { randomUUID } from "node:crypto";
 import { iso, type Clock } from "../clock.js";
 import type { AuditEntry, AuditRecorder } from "../audit/auditor.js";
 import type { Authenticator, CallContext } from "../identity/authenticator.js";
@@ -29,8 +44,11 @@ export interface Scope {
   resolveKey(ref: string, action?: Action): Promise<KeyHandle>;
   /** Records the key version an operation used, for the audit entry. */
   note(keyId: string, keyVersion?: number): void;
-  /** Marks an operation on the caller's own token as authorised: every token may see, renew and revoke itself. */
-  permitSelf(): void;
+  /**
+   * Marks an operation on the caller's own token as authorised: every token may see, renew and
+   * revoke itself. Like `authorize`, it writes the intent entry of a state-changing action.
+   */
+  permitSelf(): Promise<void>;
 }
 
 /** What an open operation may tell the audit entry about who logged in. */
@@ -50,13 +68,29 @@ export interface DoorDeps {
 
 const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? { keyId: r.row.id, name: r.row.name } : r);
 
+type AuditedPrincipal = Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod">;
+
+/** Who the audit trail names for changes the server makes by itself. */
+export const SYSTEM_PRINCIPAL: AuditedPrincipal = Object.freeze({ id: "tessera:system", kind: "system" as Principal["kind"], displayName: "Tessera scheduler", role: null, authMethod: "system" as Principal["authMethod"] });
+
+export interface RunOptions {
+  /** The operation may run while sealed (seal, token self-service). */
+  whileSealed?: boolean;
+  /** The action's name covers reads and writes (auth:ConfigureJwt) and this call only reads. */
+  readOnly?: boolean;
+}
+
 export class Door {
   constructor(private readonly d: DoorDeps) {}
 
-  async run<T>(ctx: CallContext, action: Action, op: (scope: Scope) => Promise<T>, options: { whileSealed?: boolean } = {}): Promise<T> {
+  async run<T>(ctx: CallContext, action: Action, op: (scope: Scope) => Promise<T>, options: RunOptions = {}): Promise<T> {
     const started = performance.now();
     let principal: Principal | null = null;
     let authorized = false;
+    const writes = options.readOnly !== true && changesState(action);
+    let intent: Promise<void> | undefined;
+    // Once per request, after the first successful authorisation and before the operation goes on.
+    const beforeChange = (p: Principal): Promise<void> => (intent ??= this.intent(ctx, action, started, p, keyId));
     let keyId: string | null = null;
     let keyVersion: number | null = null;
     let sensitive: Record<string, string> | undefined;
@@ -85,6 +119,7 @@ export class Door {
             encryptionContext: o.context,
           });
           authorized = true;
+          if (writes) await beforeChange(p);
           return decision;
         },
         resolveKey: async (ref, a = action) => {
@@ -101,8 +136,9 @@ export class Door {
           keyId = id;
           if (version !== undefined) keyVersion = version;
         },
-        permitSelf: () => {
+        permitSelf: async () => {
           authorized = true;
+          if (writes) await beforeChange(p);
         },
       };
       result = await op(scope);
@@ -117,17 +153,46 @@ export class Door {
   }
 
   /** Operations that carry their own proof (init, unseal, logins): audited, not token-authenticated. */
-  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>): Promise<T> {
+  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>, options: { answerOnceChanged?: boolean } = {}): Promise<T> {
     const started = performance.now();
-    let who: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod"> | null = null;
+    let who: AuditedPrincipal | null = null;
     let result: T | undefined;
     let failure: unknown;
     try {
+      // The credential is checked inside the operation, which may then change state at once
+      // (spend a join token, issue a token): the intent comes first.
+      if (changesState(action)) await this.intent(ctx, action, started, null, null);
       result = await op({ ctx, identify: (p) => (who = p) });
     } catch (err) {
       failure = err;
     }
-    await this.audit(ctx, action, started, failure, who, null, null);
+    try {
+      await this.audit(ctx, action, started, failure, who, null, null);
+    } catch (err) {
+      // Init's answer is the only copy of the unseal shares and the root token: once its intent is
+      // durable and the change made, withholding the answer would leave a server nobody can unseal.
+      if (!(options.answerOnceChanged === true && failure === undefined)) throw err;
+    }
+    if (failure !== undefined) throw failure;
+    return result as T;
+  }
+
+  /**
+   * A change the server makes by itself (automatic rotation, destruction, purges), audited under
+   * the system principal like any request: intent, change, outcome.
+   */
+  async system<T>(action: Action | SystemAction, keyId: string | null, op: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const ctx: CallContext = { token: undefined, source: "tessera", requestId: `system-${randomUUID()}` };
+    let result: T | undefined;
+    let failure: unknown;
+    try {
+      await this.intent(ctx, action, started, SYSTEM_PRINCIPAL, keyId);
+      result = await op();
+    } catch (err) {
+      failure = err;
+    }
+    await this.audit(ctx, action, started, failure, SYSTEM_PRINCIPAL, keyId, null);
     if (failure !== undefined) throw failure;
     return result as T;
   }
@@ -137,34 +202,29 @@ export class Door {
     await this.audit(ctx, "api:Rejected", performance.now(), err, null, null, null);
   }
 
+  /** The durable record that a state change is about to be attempted; throws `Unavailable` (nothing changed) if it cannot be written. */
+  private async intent(ctx: CallContext, action: AuditEntry["action"], started: number, principal: AuditedPrincipal | null, keyId: string | null): Promise<void> {
+    try {
+      await this.d.auditor.record(this.entry(ctx, action, started, principal, keyId, null, "intent", null));
+    } catch (err) {
+      throw new TesseraError("Unavailable", "the audit log could not be written; nothing was changed", { cause: err });
+    }
+  }
+
   private async audit(
     ctx: CallContext,
     action: AuditEntry["action"],
     started: number,
     failure: unknown,
-    principal: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod"> | null,
+    principal: AuditedPrincipal | null,
     keyId: string | null,
     keyVersion: number | null,
     sensitive?: Record<string, string>,
   ): Promise<void> {
     const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
     const denied = code === "AccessDenied" || code === "Unauthenticated" || code === "InvalidUnsealKey";
-    const entry: AuditEntry = {
-      time: iso(this.d.clock.now()),
-      requestId: ctx.requestId,
-      principal:
-        principal === null
-          ? null
-          : { id: principal.id, kind: principal.kind, displayName: principal.displayName, role: principal.role, authMethod: principal.authMethod },
-      source: ctx.source,
-      action,
-      keyId,
-      keyVersion,
-      outcome: code === null ? "allowed" : denied ? "denied" : "error",
-      errorCode: code,
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      ...(sensitive !== undefined && { sensitive }),
-    };
+    const entry = this.entry(ctx, action, started, principal, keyId, keyVersion, code === null ? "allowed" : denied ? "denied" : "error", code);
+    if (sensitive !== undefined) entry.sensitive = sensitive;
     try {
       await this.d.auditor.record(entry);
     } catch (err) {
@@ -172,4 +232,36 @@ export class Door {
       throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
     }
   }
+
+  private entry(
+    ctx: CallContext,
+    action: AuditEntry["action"],
+    started: number,
+    principal: AuditedPrincipal | null,
+    keyId: string | null,
+    keyVersion: number | null,
+    outcome: AuditEntry["outcome"],
+    errorCode: string | null,
+  ): AuditEntry {
+    return {
+      time: iso(this.d.clock.now()),
+      requestId: ctx.requestId,
+      principal: principal === null ? null : auditedPrincipal(principal),
+      source: ctx.source,
+      action,
+      keyId,
+      keyVersion,
+      outcome,
+      errorCode,
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+    };
+  }
 }
+
+const auditedPrincipal = (p: AuditedPrincipal): NonNullable<AuditEntry["principal"]> => ({
+  id: p.id,
+  kind: p.kind,
+  displayName: p.displayName,
+  role: p.role,
+  authMethod: p.authMethod,
+});

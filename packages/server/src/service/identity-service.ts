@@ -165,9 +165,9 @@ export class IdentityService {
   renewSelf(ctx: CallContext): Promise<TokenInfo> {
     return this.d.door.run(
       ctx,
-      "auth:LookupToken",
+      "auth:RenewToken",
       async (s) => {
-        s.permitSelf();
+        await s.permitSelf();
         if (s.principal.authMethod === "cert" || s.principal.authMethod === "access-key") {
           throw new TesseraError("InvalidState", "only tokens can be renewed; certificates renew through /v1/auth/cert/renew");
         }
@@ -218,17 +218,27 @@ export class IdentityService {
   }
 
   getJwtIssuer(ctx: CallContext, name: string) {
-    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
-      await s.authorize({ name });
-      return this.d.jwt.getIssuer(name);
-    });
+    return this.d.door.run(
+      ctx,
+      "auth:ConfigureJwt",
+      async (s) => {
+        await s.authorize({ name });
+        return this.d.jwt.getIssuer(name);
+      },
+      { readOnly: true },
+    );
   }
 
   listJwtIssuers(ctx: CallContext): Promise<{ names: string[] }> {
-    return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
-      await s.authorize({});
-      return { names: await this.d.jwt.listIssuers() };
-    });
+    return this.d.door.run(
+      ctx,
+      "auth:ConfigureJwt",
+      async (s) => {
+        await s.authorize({});
+        return { names: await this.d.jwt.listIssuers() };
+      },
+      { readOnly: true },
+    );
   }
 
   deleteJwtIssuer(ctx: CallContext, name: string): Promise<void> {

@@ -114,7 +114,7 @@ export class KmsService {
         await this.d.policy.createBuiltins(tx);
       });
       return { shares, rootToken, threshold: req.threshold };
-    });
+    }, { answerOnceChanged: true });
   }
 
   /** Adds an unseal share (or resets progress). Open, like Vault: shares are the credential. */
@@ -431,7 +431,7 @@ export class KmsService {
       ctx,
       "auth:LookupToken",
       async (s) => {
-        s.permitSelf();
+        await s.permitSelf();
         return this.d.tokens.lookup({ accessor: s.principal.id });
       },
       { whileSealed: true },
@@ -460,7 +460,7 @@ export class KmsService {
           if (!(await this.d.policy.allows(s.principal, "auth:RevokeToken", {}, ctx.source))) throw new TesseraError("AccessDenied", "not allowed to auth:RevokeToken");
           throw err;
         });
-        if (accessor === s.principal.id) s.permitSelf();
+        if (accessor === s.principal.id) await s.permitSelf();
         else await s.authorize({});
         await this.d.tokens.revoke({ accessor });
       },

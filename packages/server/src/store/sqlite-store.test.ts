@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "./sqlite-store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
@@ -46,10 +46,10 @@ describe("SqliteStore specifics", () => {
     const path = join(dir, "wal.db");
     await new SqliteStore({ path }).close();
     await new SqliteStore({ path }).close();
-    const db = new Database(path, { readonly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
     try {
-      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      const applied = db.prepare("SELECT id FROM schema_migrations ORDER BY id").all() as { id: number }[];
+      expect(db.prepare("PRAGMA journal_mode").get()).toEqual(expect.objectContaining({ journal_mode: "wal" }));
+      const applied = db.prepare("SELECT id FROM schema_migrations ORDER BY id").all() as unknown as { id: number }[];
       expect(applied.map((r) => r.id)).toEqual(sqliteMigrations.map((m) => m.id));
     } finally {
       db.close();
@@ -59,7 +59,7 @@ describe("SqliteStore specifics", () => {
   it("refuses to open a database migrated by a newer Tessera", async () => {
     const path = join(dir, "newer.db");
     await new SqliteStore({ path }).close();
-    const db = new Database(path);
+    const db = new DatabaseSync(path);
     db.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)").run(9999, Date.now());
     db.close();
     expect(() => new SqliteStore({ path })).toThrow(/newer/);
@@ -75,7 +75,8 @@ describe("SqliteStore specifics", () => {
 
   it("enforces that a version belongs to an existing key", async () => {
     const store = track(new SqliteStore({ path: ":memory:" }));
-    await expect(store.versions.insert(versionRow("00000000-0000-4000-8000-000000000000", 1))).rejects.toThrow();
+    // SQLITE_CONSTRAINT_FOREIGNKEY (787): the row is refused by the database itself.
+    await expect(store.versions.insert(versionRow("00000000-0000-4000-8000-000000000000", 1))).rejects.toMatchObject({ errcode: 787 });
   });
 
   it("sees data committed through another connection to the same file", async () => {

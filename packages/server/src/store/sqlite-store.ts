@@ -1,10 +1,10 @@
 /**
- * Embedded SQLite store (better-sqlite3, WAL, synchronous=FULL so an acknowledged commit survives a
- * crash or power loss). One connection per process; better-sqlite3 is synchronous, so async
- * transactions are serialised by a queue: while one transaction is open no other statement runs on
- * the connection. The file itself is guarded by SQLite's own locking against other processes.
+ * Embedded SQLite store (Node's built-in `node:sqlite`, WAL, synchronous=FULL so an acknowledged
+ * commit survives a crash or power loss). One connection per process; `node:sqlite` is synchronous,
+ * so async transactions are serialised by a queue: while one transaction is open no other statement
+ * runs on the connection. The file itself is guarded by SQLite's own locking against other processes.
  */
-import Database from "better-sqlite3";
+import { DatabaseSync } from "node:sqlite";
 import { TesseraError } from "@tessera/protocol";
 import type {
   AccessKeyRepo,
@@ -28,7 +28,10 @@ import type {
 } from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 
-type Db = Database.Database;
+type Db = DatabaseSync;
+
+/** BLOB columns come back as Uint8Array; the rest of the server works with Buffers (zeroable, base64). */
+const blob = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 interface KeyRecord {
   id: string;
@@ -55,7 +58,7 @@ interface VersionRecord {
   version: number;
   state: string;
   created_at: number;
-  material: Buffer | null;
+  material: Uint8Array | null;
   last_used_at: number | null;
   use_count: number;
   destroyed_at: number | null;
@@ -144,7 +147,7 @@ const versionFromRecord = (r: VersionRecord): VersionRow => ({
   version: r.version,
   state: r.state as VersionRow["state"],
   createdAt: r.created_at,
-  material: r.material,
+  material: r.material === null ? null : blob(r.material),
   lastUsedAt: r.last_used_at,
   useCount: r.use_count,
   destroyedAt: r.destroyed_at,
@@ -168,20 +171,26 @@ const tokenFromRecord = (r: TokenRecord): TokenRow => ({
   maxExpiresAt: r.max_expires_at,
 });
 
-const sqliteCode = (err: unknown): string => (typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "");
+/** SQLite result codes (https://www.sqlite.org/rescode.html); node:sqlite reports the extended code as `errcode`. */
+const SQLITE = Object.freeze({ BUSY: 5, LOCKED: 6, READONLY: 8, IOERR: 10, FULL: 13, CANTOPEN: 14, CONSTRAINT_PRIMARYKEY: 1555, CONSTRAINT_UNIQUE: 2067 });
+
+const sqliteCode = (err: unknown): number | undefined =>
+  typeof err === "object" && err !== null && typeof (err as { errcode?: unknown }).errcode === "number" ? (err as { errcode: number }).errcode : undefined;
 
 function isUniqueViolation(err: unknown): boolean {
   const code = sqliteCode(err);
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+  return code === SQLITE.CONSTRAINT_UNIQUE || code === SQLITE.CONSTRAINT_PRIMARYKEY;
 }
 
 /** Lock contention and I/O trouble become a retryable catalogue error instead of a raw driver error. */
 function storageError(err: unknown): unknown {
   const code = sqliteCode(err);
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+  if (code === undefined) return err;
+  const primary = code & 0xff;
+  if (primary === SQLITE.BUSY || primary === SQLITE.LOCKED) {
     return new TesseraError("Unavailable", "the database is locked by another process; retry", { cause: err });
   }
-  if (code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_FULL") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN")) {
+  if (primary === SQLITE.IOERR || primary === SQLITE.FULL || primary === SQLITE.READONLY || primary === SQLITE.CANTOPEN) {
     return new TesseraError("Unavailable", "the database cannot be written", { cause: err });
   }
   return err;
@@ -249,6 +258,8 @@ class SqliteRepositories implements Repositories {
       metaGet: db.prepare(`SELECT value FROM meta WHERE name = ?`),
       metaPut: db.prepare(`INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
     };
+    // keyUpdate binds a whole row; the columns it never changes (spec, created_at …) are simply unused.
+    s.keyUpdate.setAllowUnknownNamedParameters(true);
 
     this.keys = {
       async insert(row) {
@@ -268,7 +279,7 @@ class SqliteRepositories implements Repositories {
         return r && keyFromRecord(r);
       },
       async list(limit, after) {
-        const rows = (after === undefined ? s.keyListFirst.all(limit) : s.keyListAfter.all(after, limit)) as KeyRecord[];
+        const rows = (after === undefined ? s.keyListFirst.all(limit) : s.keyListAfter.all(after, limit)) as unknown as KeyRecord[];
         return rows.map(keyFromRecord);
       },
       async update(row) {
@@ -276,10 +287,10 @@ class SqliteRepositories implements Repositories {
         if (result.changes !== 1) throw new TesseraError("Conflict", "the key changed concurrently; retry");
       },
       async dueForRotation(now) {
-        return (s.keyDueRotation.all(now) as KeyRecord[]).map(keyFromRecord);
+        return (s.keyDueRotation.all(now) as unknown as KeyRecord[]).map(keyFromRecord);
       },
       async dueForDeletion(now) {
-        return (s.keyDueDeletion.all(now) as KeyRecord[]).map(keyFromRecord);
+        return (s.keyDueDeletion.all(now) as unknown as KeyRecord[]).map(keyFromRecord);
       },
     };
 
@@ -301,7 +312,7 @@ class SqliteRepositories implements Repositories {
         return r && versionFromRecord(r);
       },
       async list(keyId) {
-        return (s.versionList.all(keyId) as VersionRecord[]).map(versionFromRecord);
+        return (s.versionList.all(keyId) as unknown as VersionRecord[]).map(versionFromRecord);
       },
       async update(v) {
         s.versionUpdate.run({ key_id: v.keyId, version: v.version, state: v.state, material: v.material, destroyed_at: v.destroyedAt });
@@ -343,13 +354,13 @@ class SqliteRepositories implements Repositories {
         return s.tokenDelete.run(accessor).changes > 0;
       },
       async deleteExpired(now) {
-        return s.tokenDeleteExpired.run(now).changes;
+        return Number(s.tokenDeleteExpired.run(now).changes);
       },
       async deleteByRole(role) {
-        return s.tokenDeleteRole.run(role).changes;
+        return Number(s.tokenDeleteRole.run(role).changes);
       },
       async deleteBySubject(subject) {
-        return s.tokenDeleteSubject.run(subject).changes;
+        return Number(s.tokenDeleteSubject.run(subject).changes);
       },
       async setExpiry(accessor, expiresAt) {
         s.tokenSetExpiry.run(expiresAt, accessor);
@@ -395,7 +406,7 @@ function documentRepo(db: Db, collection: string): DocumentRepo {
       return r && row(r);
     },
     async list() {
-      return (list.all(collection) as Rec[]).map(row);
+      return (list.all(collection) as unknown as Rec[]).map(row);
     },
     async put(d) {
       put.run(collection, d.name, JSON.stringify(d.body), d.createdAt, d.updatedAt);
@@ -408,7 +419,7 @@ function documentRepo(db: Db, collection: string): DocumentRepo {
 
 function spendableRepo(db: Db, collection: string): SpendableRepo {
   const cols = "hash, accessor, role, uses_left, expires_at, created_at, metadata";
-  const insert = db.prepare(`INSERT INTO spendables (collection, ${cols}) VALUES (?, @hash, @accessor, @role, @uses_left, @expires_at, @created_at, @metadata)`);
+  const insert = db.prepare(`INSERT INTO spendables (collection, ${cols}) VALUES (@collection, @hash, @accessor, @role, @uses_left, @expires_at, @created_at, @metadata)`);
   const get = db.prepare(`SELECT ${cols} FROM spendables WHERE collection = ? AND hash = ?`);
   // One statement: the row is spent only if it is still valid, so concurrent logins cannot both win.
   const spend = db.prepare(
@@ -422,7 +433,8 @@ function spendableRepo(db: Db, collection: string): SpendableRepo {
   const delExpired = db.prepare(`DELETE FROM spendables WHERE collection = ? AND ((expires_at IS NOT NULL AND expires_at <= ?) OR uses_left = 0)`);
   return {
     async insert(r) {
-      insert.run(collection, {
+      insert.run({
+        collection,
         hash: r.hash,
         accessor: r.accessor,
         role: r.role,
@@ -442,16 +454,16 @@ function spendableRepo(db: Db, collection: string): SpendableRepo {
       return spend.run(collection, hash, now).changes === 1 ? spendableFromRecord(before) : undefined;
     },
     async list(role) {
-      return ((role === undefined ? listAll.all(collection) : listRole.all(collection, role)) as SpendableRecord[]).map(spendableFromRecord);
+      return ((role === undefined ? listAll.all(collection) : listRole.all(collection, role)) as unknown as SpendableRecord[]).map(spendableFromRecord);
     },
     async deleteByAccessor(accessor) {
       return delAccessor.run(collection, accessor).changes > 0;
     },
     async deleteByRole(role) {
-      return delRole.run(collection, role).changes;
+      return Number(delRole.run(collection, role).changes);
     },
     async deleteExpired(now) {
-      return delExpired.run(collection, now).changes;
+      return Number(delExpired.run(collection, now).changes);
     },
   };
 }
@@ -485,26 +497,26 @@ function certificateRepo(db: Db): CertificateRepo {
       return r && row(r);
     },
     async listByVm(vmId) {
-      return (byVm.all(vmId) as Rec[]).map(row);
+      return (byVm.all(vmId) as unknown as Rec[]).map(row);
     },
     async revoke(serial, now) {
       return revoke.run(now, serial).changes > 0;
     },
     async revokeVm(vmId, now) {
-      return revokeVm.run(now, vmId).changes;
+      return Number(revokeVm.run(now, vmId).changes);
     },
     async revokeRole(role, now) {
-      return revokeRole.run(now, role).changes;
+      return Number(revokeRole.run(now, role).changes);
     },
     async listRevoked(now) {
-      return (revoked.all(now) as { serial: string }[]).map((r) => r.serial);
+      return (revoked.all(now) as unknown as { serial: string }[]).map((r) => r.serial);
     },
   };
 }
 
 function accessKeyRepo(db: Db): AccessKeyRepo {
-  type Rec = { id: string; secret: Buffer; role: string; state: string; description: string; created_at: number };
-  const row = (r: Rec) => ({ id: r.id, secret: r.secret, role: r.role, state: r.state as "Active" | "Inactive", description: r.description, createdAt: r.created_at });
+  type Rec = { id: string; secret: Uint8Array; role: string; state: string; description: string; created_at: number };
+  const row = (r: Rec) => ({ id: r.id, secret: blob(r.secret), role: r.role, state: r.state as "Active" | "Inactive", description: r.description, createdAt: r.created_at });
   const insert = db.prepare(`INSERT INTO access_keys (id, secret, role, state, description, created_at) VALUES (@id, @secret, @role, @state, @description, @created_at)`);
   const get = db.prepare(`SELECT * FROM access_keys WHERE id = ?`);
   const list = db.prepare(`SELECT * FROM access_keys ORDER BY created_at, id`);
@@ -520,7 +532,7 @@ function accessKeyRepo(db: Db): AccessKeyRepo {
       return r && row(r);
     },
     async list() {
-      return (list.all() as Rec[]).map(row);
+      return (list.all() as unknown as Rec[]).map(row);
     },
     async setState(id, state) {
       return setState.run(state, id).changes > 0;
@@ -529,7 +541,7 @@ function accessKeyRepo(db: Db): AccessKeyRepo {
       return del.run(id).changes > 0;
     },
     async deleteByRole(role) {
-      return delRole.run(role).changes;
+      return Number(delRole.run(role).changes);
     },
   };
 }
@@ -563,7 +575,7 @@ function aliasRepo(db: Db): AliasRepo {
       return del.run(name).changes > 0;
     },
     async list(keyId) {
-      return ((keyId === undefined ? all.all() : byKey.all(keyId)) as Rec[]).map(row);
+      return ((keyId === undefined ? all.all() : byKey.all(keyId)) as unknown as Rec[]).map(row);
     },
   };
 }
@@ -580,7 +592,7 @@ function alertRepo(db: Db): AlertRepo {
       insert.run(a.id, a.time, a.detector, JSON.stringify(a.body), a.ackedAt, a.ackedBy);
     },
     async list({ unacknowledgedOnly, limit }) {
-      return ((unacknowledgedOnly ? open : all).all(limit) as Rec[]).map(row);
+      return ((unacknowledgedOnly ? open : all).all(limit) as unknown as Rec[]).map(row);
     },
     async ack(id, at, by) {
       return ack.run(at, by, id).changes > 0;
@@ -604,7 +616,7 @@ function auditRepo(db: Db): AuditRepo {
       return (last.get() as { record: string } | undefined)?.record;
     },
     async list(after, limit, range = {}) {
-      const rows = list.all(after, range.from ?? "", range.to ?? "\uffff", limit) as { seq: number; record: string }[];
+      const rows = list.all(after, range.from ?? "", range.to ?? "\uffff", limit) as unknown as { seq: number; record: string }[];
       return rows.map((r) => ({ seq: r.seq, line: r.record }));
     },
   };
@@ -641,12 +653,11 @@ export class SqliteStore implements Store {
   private ready = false;
 
   constructor(options: SqliteStoreOptions) {
-    this.db = new Database(options.path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma("foreign_keys = ON");
     // Only one Tessera process should open a database file; a short wait covers backup tools.
-    this.db.pragma("busy_timeout = 1000");
+    this.db = new DatabaseSync(options.path, { timeout: 1000 });
+    this.db.exec("PRAGMA journal_mode = WAL");
+    this.db.exec("PRAGMA synchronous = FULL");
+    this.db.exec("PRAGMA foreign_keys = ON");
     this.migrateSync();
     this.repos = new SqliteRepositories(this.db);
     for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {
@@ -670,17 +681,22 @@ export class SqliteStore implements Store {
   private migrateSync(): void {
     if (this.ready) return;
     this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    const applied = new Set((this.db.prepare("SELECT id FROM schema_migrations").all() as { id: number }[]).map((r) => r.id));
+    const applied = new Set((this.db.prepare("SELECT id FROM schema_migrations").all() as unknown as { id: number }[]).map((r) => r.id));
     const known = new Set(sqliteMigrations.map((m) => m.id));
     for (const id of applied) {
       if (!known.has(id)) throw new Error(`database schema version ${id} is newer than this Tessera; upgrade Tessera`);
     }
     for (const m of sqliteMigrations) {
       if (applied.has(m.id)) continue;
-      this.db.transaction(() => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
         this.db.exec(m.sql);
         this.db.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)").run(m.id, Date.now());
-      }).immediate();
+        this.db.exec("COMMIT");
+      } catch (err) {
+        if (this.db.isTransaction) this.db.exec("ROLLBACK");
+        throw err;
+      }
     }
     this.ready = true;
   }
@@ -696,7 +712,7 @@ export class SqliteStore implements Store {
         this.db.exec("COMMIT");
         return result;
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        if (this.db.isTransaction) this.db.exec("ROLLBACK");
         throw err;
       }
     });
@@ -704,7 +720,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.queue.run(async () => {
-      if (this.db.open) this.db.close();
+      if (this.db.isOpen) this.db.close();
     });
   }
 }

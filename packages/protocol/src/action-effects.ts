@@ -1,0 +1,78 @@
+/**
+ * Which actions change state. For every one of them the door makes an *intent* audit record durable
+ * after the request is authorised and before anything is changed (then the outcome record), so no
+ * change escapes the trail: if the intent cannot be written, the request fails and nothing changes.
+ *
+ * The table is exhaustive over `Action`: a new action cannot compile until someone decides.
+ */
+import type { Action, LoginAction, SystemAction } from "./actions.js";
+
+export type ActionEffect = "read" | "write";
+
+export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction, ActionEffect>> = Object.freeze({
+  "kms:CreateKey": "write",
+  "kms:DescribeKey": "read",
+  "kms:ListKeys": "read",
+  "kms:UpdateKey": "write",
+  "kms:RotateKey": "write",
+  "kms:EnableKey": "write",
+  "kms:DisableKey": "write",
+  "kms:ScheduleKeyDeletion": "write",
+  "kms:CancelKeyDeletion": "write",
+  "kms:EnableKeyVersion": "write",
+  "kms:DisableKeyVersion": "write",
+  // Cryptography changes no security state (usage counters are telemetry, not state: docs/security.md).
+  "kms:Encrypt": "read",
+  "kms:Decrypt": "read",
+  "kms:GenerateDataKey": "read",
+  "kms:GenerateDataKeyWithoutPlaintext": "read",
+  "kms:ReEncrypt": "read",
+  "kms:Derive": "read",
+  "kms:GenerateRandom": "read",
+  "kms:CreateAlias": "write",
+  "kms:UpdateAlias": "write",
+  "kms:DeleteAlias": "write",
+  "kms:ListAliases": "read",
+  "kms:GetKeyPolicy": "read",
+  "kms:PutKeyPolicy": "write",
+  "auth:CreateToken": "write",
+  "auth:LookupToken": "read",
+  "auth:RenewToken": "write",
+  "auth:RevokeToken": "write",
+  "auth:CreateJoinToken": "write",
+  "auth:ListJoinTokens": "read",
+  "auth:RevokeJoinToken": "write",
+  "auth:RevokeCertificate": "write",
+  // Reads of issuer configuration pass `readOnly` to the door.
+  "auth:ConfigureJwt": "write",
+  "auth:ReadRoleId": "read",
+  "auth:CreateSecretId": "write",
+  "auth:RevokeSecretId": "write",
+  "auth:CreateAccessKey": "write",
+  "auth:ListAccessKeys": "read",
+  "auth:UpdateAccessKey": "write",
+  "auth:DeleteAccessKey": "write",
+  "policy:PutPolicy": "write",
+  "policy:GetPolicy": "read",
+  "policy:ListPolicies": "read",
+  "policy:DeletePolicy": "write",
+  "policy:PutRole": "write",
+  "policy:GetRole": "read",
+  "policy:ListRoles": "read",
+  "policy:DeleteRole": "write",
+  "policy:Simulate": "read",
+  "audit:Read": "read",
+  "audit:AckAlert": "write",
+  "sys:Seal": "write",
+  // Logins issue tokens (and spend join tokens and secret ids); init and unseal change the seal.
+  "auth:Login": "write",
+  "sys:Init": "write",
+  "sys:Unseal": "write",
+  "api:Rejected": "read",
+  "audit:Alert": "write",
+  "kms:DestroyKey": "write",
+  "auth:PurgeExpired": "write",
+});
+
+/** True when the action can change stored or in-memory security state. */
+export const changesState = (action: Action | LoginAction | SystemAction): boolean => actionEffects[action] === "write";
