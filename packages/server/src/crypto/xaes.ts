@@ -8,7 +8,7 @@
  * Built on node:crypto only: `aes-256-ecb` for the three single-block encryptions of the derivation,
  * `aes-256-gcm` (aead.ts) for the AEAD.
  */
-import { createCipheriv, type Cipher } from "node:crypto";
+import { createCipheriv, type Cipheriv } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 import { AES_256_KEY_LENGTH, GCM_NONCE_LENGTH, GCM_TAG_LENGTH, aesGcmOpen, gcmSealAt, type Sealed } from "./aead.js";
 import { fillNonce } from "./random.js";
@@ -32,7 +32,7 @@ const PRF_PREFIX_2 = Uint8Array.of(0x00, 0x02, 0x58, 0x00);
  * goes away — the keyring does on seal and when it drops a key.
  */
 export class XaesKey {
-  #aes: Cipher | undefined;
+  #aes: Cipheriv | undefined;
   readonly #k1 = Buffer.alloc(BLOCK);
   /** Scratch for M1 ⊕ K1 ‖ M2 ⊕ K1; callers are synchronous, so one buffer serves every message. */
   readonly #m = Buffer.alloc(2 * BLOCK);
