@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { AuditLog } from "./audit/audit-log.js";
 import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
-import { FileTrailReader } from "./audit/verify.js";
+import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";
@@ -149,6 +149,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
   });
   auditLogRef = auditLog;
+  try {
+    // Repairs a torn tail a crash left, and records the repair, before anything else is written.
+    await auditLog.start();
+  } catch (err) {
+    await auditLog.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   const metrics = new Metrics({ sealed: () => barrier.sealed, auditQueueDepth: () => auditLog.queueDepth });
   metricsRef = metrics;
   const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);

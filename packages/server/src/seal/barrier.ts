@@ -16,6 +16,7 @@ export class Barrier {
   private root: Buffer | undefined;
   private readonly sealListeners: (() => void)[] = [];
   private readonly unsealListeners: (() => void)[] = [];
+  private readonly unsealChecks: ((rootKey: Buffer) => Promise<void>)[] = [];
 
   constructor(
     private readonly store: Pick<Store, "meta" | "transaction">,
@@ -44,6 +45,14 @@ export class Barrier {
 
   onUnseal(listener: () => void): void {
     this.unsealListeners.push(listener);
+  }
+
+  /**
+   * A check that runs with the reconstructed root key before the barrier opens: if it throws, the
+   * key is zeroed, the barrier stays sealed and the unseal fails with that error.
+   */
+  addUnsealCheck(check: (rootKey: Buffer) => Promise<void>): void {
+    this.unsealChecks.push(check);
   }
 
   status(progress = 0): SealStatus {
@@ -85,6 +94,18 @@ export class Barrier {
     if (!this.sealed) return this.status();
     const result = await this.seal.submit(this.record, input);
     if (result.rootKey !== undefined) {
+      try {
+        for (const check of this.unsealChecks) await check(result.rootKey);
+      } catch (err) {
+        zero(result.rootKey);
+        this.seal.reset();
+        throw err;
+      }
+      if (!this.sealed) {
+        // Another unseal finished while the checks ran.
+        zero(result.rootKey);
+        return this.status();
+      }
       this.root = result.rootKey;
       for (const l of this.unsealListeners) l();
     }
