@@ -25,7 +25,7 @@
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
@@ -396,7 +396,7 @@ export class AuditLog implements AuditRecorder {
   private async openKeys(root: Buffer): Promise<AuditKeys> {
     let stored = await this.store.meta.get<StoredKeys>(KEYS_META);
     if (stored === undefined) {
-      const hmacKey = random(32);
+      const hmacKey = secretBytes(32);
       const { privateKey, publicKey } = generateKeyPairSync("ed25519");
       const pkcs8 = privateKey.export({ type: "pkcs8", format: "der" });
       const candidate: StoredKeys = {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { TesseraError, type AccessKeyInfo, type CreateAccessKeyResponse } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
@@ -25,7 +25,12 @@ function newAccessKeyId(): string {
 
 /** 40 characters of base64 (240 bits), the shape AWS SDKs expect. */
 function newSecret(): string {
-  return randomBytes(30).toString("base64");
+  const bytes = secretBytes(30);
+  try {
+    return bytes.toString("base64");
+  } finally {
+    zero(bytes);
+  }
 }
 
 const info = (row: AccessKeyRow): AccessKeyInfo => ({

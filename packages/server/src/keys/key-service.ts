@@ -17,7 +17,7 @@ import {
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
@@ -296,6 +296,7 @@ export class KeyService {
       plaintext,
       context,
       header: handle.header(algorithm, row.primaryVersion),
+      ...(algorithm === "XAES_256_GCM" && { prepared: handle.xaesKey(row.primaryVersion) }),
     });
     this.usage.record(row.id, row.primaryVersion);
     return { keyId: row.id, keyVersion: row.primaryVersion, ciphertext };
@@ -310,12 +311,12 @@ export class KeyService {
     const { row } = handle;
     throwIfUnusable(row);
     const version = handle.versions.get(parsed.keyVersion);
-    if (version === undefined || parsed.algorithm !== (row.derived ? "AES_256_GCM_DERIVED" : "AES_256_GCM")) {
+    if (version === undefined || !(row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS).has(parsed.algorithm)) {
       throw new TesseraError("InvalidCiphertext");
     }
     const material = handle.material(parsed.keyVersion);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
-    const plaintext = decryptEnvelope(parsed, material, context);
+    const plaintext = decryptEnvelope(parsed, material, context, parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined);
     const refusal = versionRefusal(row, version);
     if (refusal !== undefined) {
       zero(plaintext);
@@ -344,7 +345,7 @@ export class KeyService {
   // ── internals ────────────────────────────────────────────────────────────────────────────────
 
   private newVersion(root: Uint8Array, keyId: string, version: number, now: number): VersionRow {
-    const material = random(MATERIAL_LENGTH);
+    const material = secretBytes(MATERIAL_LENGTH);
     try {
       return {
         keyId,
@@ -410,12 +411,19 @@ function isUuidLike(value: string): boolean {
   return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value);
 }
 
+/**
+ * What a key's ciphertexts may be: every format version's algorithm for its mode decrypts (v1
+ * ciphertexts keep opening forever); new encryptions use format v2 (XAES-256-GCM, docs/formats.md).
+ */
+const PLAIN_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM", "XAES_256_GCM"]);
+const DERIVED_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM_DERIVED", "XAES_256_GCM_DERIVED"]);
+
 function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): CiphertextAlgorithm {
-  if (!row.derived) return "AES_256_GCM";
+  if (!row.derived) return "XAES_256_GCM";
   if (context === undefined || Object.keys(context).length === 0) {
     throw new TesseraError("InvalidInput", `key ${row.name} is in derived mode: an encryption context is required`, { field: "/context" });
   }
-  return "AES_256_GCM_DERIVED";
+  return "XAES_256_GCM_DERIVED";
 }
 
 function throwIfUnusable(row: KeyRow): void {

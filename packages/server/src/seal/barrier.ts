@@ -4,7 +4,7 @@
  * barrier seals so caches of decrypted material can be zeroed.
  */
 import { TESSERA_VERSION, TesseraError, type SealStatus } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import type { Repositories, Store } from "../store/index.js";
 import type { InitOptions, Seal, SealRecord } from "./seal.js";
 
@@ -73,7 +73,7 @@ export class Barrier {
    * (the root token) in the same transaction. Leaves the barrier sealed. Returns the seal's secrets.
    */
   async initialize(options: InitOptions, alsoWrite: (tx: Repositories) => Promise<void>): Promise<string[]> {
-    const rootKey = random(ROOT_KEY_LENGTH);
+    const rootKey = secretBytes(ROOT_KEY_LENGTH);
     try {
       const { record, secrets } = await this.seal.protect(rootKey, options);
       await this.store.transaction(async (tx) => {

@@ -41,7 +41,7 @@ import {
   type UnsealRequest,
   type UpdateKeyRequest,
 } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
 import { resources, type PolicyService, type Resource } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
@@ -375,7 +375,7 @@ export class KmsService {
     const handle = await s.resolveKey(ref);
     await s.authorize(handle, { context: req.context });
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
-    const dataKey = random(length);
+    const dataKey = secretBytes(length);
     try {
       const enc = this.d.keys.encrypt(handle, dataKey, req.context);
       s.note(enc.keyId, enc.keyVersion);
@@ -426,7 +426,7 @@ export class KmsService {
   generateRandom(ctx: CallContext, numberOfBytes: number): Promise<GenerateRandomResponse> {
     return this.door.run(ctx, "kms:GenerateRandom", async (s) => {
       await s.authorize(resources.random);
-      return { plaintext: b64AndZero(random(numberOfBytes)) };
+      return { plaintext: b64AndZero(secretBytes(numberOfBytes)) };
     });
   }
 
