@@ -1,7 +1,7 @@
 /**
  * The AWS Encryption SDK for JavaScript (@aws-crypto/client-node) with a KmsKeyringNode whose client
  * provider points at Tessera: a multi-megabyte message encrypts and decrypts, also after the key
- * rotated, and a wrong encryption context is refused.
+ * rotated, and a message whose encrypted data key was tampered with is refused by Tessera.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +18,8 @@ let app: TesseraApp;
 let root = "";
 let keyArn = "";
 let keyring: KmsKeyringNode;
+/** The AWS exception names Tessera answered the keyring's KMS calls with, in order. */
+const kmsErrors: string[] = [];
 
 const native = async (method: string, url: string, body?: unknown) =>
   JSON.parse(
@@ -40,7 +42,21 @@ beforeAll(async () => {
   const credentials = { accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey };
   keyring = new KmsKeyringNode({
     generatorKeyId: keyArn,
-    clientProvider: (region: string) => new KMS({ region, endpoint, credentials, maxAttempts: 1 }),
+    clientProvider: (region: string) => {
+      const kms = new KMS({ region, endpoint, credentials, maxAttempts: 1 });
+      kms.middlewareStack.add(
+        (next) => async (args) => {
+          try {
+            return await next(args);
+          } catch (err) {
+            kmsErrors.push((err as Error).name);
+            throw err;
+          }
+        },
+        { step: "initialize", name: "recordKmsErrors" },
+      );
+      return kms;
+    },
   });
 });
 afterAll(async () => {
@@ -66,9 +82,13 @@ describe("AWS Encryption SDK against Tessera", () => {
     expect(Buffer.from(again.plaintext).equals(message)).toBe(true);
     const fresh = await encrypt(keyring, message.subarray(0, 1024 * 1024), { encryptionContext: context });
     expect(Buffer.from((await decrypt(keyring, fresh.result)).plaintext).equals(message.subarray(0, 1024 * 1024))).toBe(true);
-    // The data key under the newest version: Tessera's versions show both were used.
+    // The fresh message's data key is under the newest version: Tessera's versions show both were used.
     const versions = (await native("GET", "/v1/keys/documents/versions")).versions;
-    expect(versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(versions.map((v: { version: number; useCount: number }) => [v.version, v.useCount > 0])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
+    expect(kmsErrors).toEqual([]);
   }, 60_000);
 
   it("refuses a message whose encrypted data key was tampered with", async () => {
@@ -77,6 +97,10 @@ describe("AWS Encryption SDK against Tessera", () => {
     const tampered = Buffer.from(result);
     const at = tampered.indexOf(Buffer.from("aws-kms")) + 7 + 2 + keyArn.length + 2 + 40;
     tampered[at]! ^= 0xff;
-    await expect(decrypt(keyring, tampered)).rejects.toThrow();
+    kmsErrors.length = 0;
+    await expect(decrypt(keyring, tampered)).rejects.toBeInstanceOf(Error);
+    // Refused by Tessera, because of the flipped byte: not by the SDK before it asked (a flip that
+    // missed the data key would fail the header's authentication without any KMS call).
+    expect(kmsErrors).toEqual(["InvalidCiphertextException"]);
   });
 });
