@@ -41,6 +41,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+import { randomnessProblems } from "../helpers/randomness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-aws-"));
 let app: TesseraApp;
@@ -145,7 +146,8 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     const back = await limited.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { file: "f" } }));
     expect(Buffer.from(back.Plaintext!).equals(Buffer.from(dk.Plaintext!))).toBe(true);
     const wp = await limited.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: key.keyId, NumberOfBytes: 16 }));
-    expect(wp.CiphertextBlob!.length).toBeGreaterThan(16);
+    const unwrapped = await limited.send(new DecryptCommand({ CiphertextBlob: wp.CiphertextBlob }));
+    expect([unwrapped.KeyId, unwrapped.Plaintext?.length]).toEqual([arn, 16]);
 
     const other = (await native("POST", "/v1/keys", { name: "app-other" })) as { keyId: string };
     const re = await admin.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: { order: "42" }, DestinationKeyId: other.keyId, DestinationEncryptionContext: { order: "43" } }));
@@ -153,6 +155,8 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     expect(text((await admin.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: { order: "43" } }))).Plaintext)).toBe("card 4111");
 
     expect((await admin.send(new GenerateRandomCommand({ NumberOfBytes: 24 }))).Plaintext).toHaveLength(24);
+    const draws = await Promise.all(Array.from({ length: 64 }, async () => (await admin.send(new GenerateRandomCommand({ NumberOfBytes: 16 }))).Plaintext!));
+    expect(randomnessProblems(draws)).toEqual([]);
 
     // Across APIs: AWS ciphertext through the native API, native ciphertext through the AWS API.
     const viaNative = await native("POST", "/v1/decrypt", { ciphertext: Buffer.from(enc.CiphertextBlob!).toString("base64"), context: { order: "42" } });

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomnessProblems } from "../helpers/randomness.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = fileURLToPath(new URL("../../bin/tessera", import.meta.url));
@@ -177,9 +178,10 @@ describe("tessera CLI against a dev server", () => {
     const result = await tessera(["key", "show", key, "--json"]);
     expect(result.code).toBe(0);
     const versions = result.json().versions as { version: number; retired: boolean; useCount: number }[];
-    expect(versions.map((v) => [v.version, v.retired])).toEqual([
-      [1, true],
-      [2, false],
+    // Both versions served the encryptions and decryptions above, and show it.
+    expect(versions.map((v) => [v.version, v.retired, v.useCount > 0])).toEqual([
+      [1, true, true],
+      [2, false, true],
     ]);
     expect((await tessera(["key", "show", key])).text).toMatch(/VERSION\s+STATE/);
   });
@@ -211,6 +213,9 @@ describe("tessera CLI against a dev server", () => {
     const result = await tessera(["random", "16"]);
     expect(result.code).toBe(0);
     expect(Buffer.from(result.text, "base64")).toHaveLength(16);
+    // Fresh bytes each time, not merely 16 of them.
+    const again = await tessera(["random", "16"]);
+    expect(randomnessProblems([result.text, again.text].map((t) => Buffer.from(t, "base64")))).toEqual([]);
   });
 
   it("creates a token limited to one key, which is denied on another", async () => {

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, unb64, type TestApp } from "../helpers/app.js";
+import { randomnessProblems } from "../helpers/randomness.js";
 
 let t: TestApp;
 beforeEach(async () => {
@@ -150,12 +151,21 @@ describe("key lifecycle through the API", () => {
 describe("envelope operations", () => {
   it("generates data keys (AES_256, AES_128, N bytes) whose wrapped form decrypts to the plaintext", async () => {
     await createKey("dk");
-    const d = await t.call("POST", "/v1/keys/dk/generate-data-key", { context: { file: "f1" } });
-    expect(Buffer.from(d.body.plaintext, "base64")).toHaveLength(32);
-    const back = await decrypt(d.body.ciphertext, { file: "f1" });
-    expect(back.body.plaintext).toBe(d.body.plaintext);
-    expect(Buffer.from((await t.call("POST", "/v1/keys/dk/generate-data-key", { keySpec: "AES_128" })).body.plaintext, "base64")).toHaveLength(16);
-    expect(Buffer.from((await t.call("POST", "/v1/keys/dk/generate-data-key", { numberOfBytes: 7 })).body.plaintext, "base64")).toHaveLength(7);
+    for (const [request, length] of [
+      [{ context: { file: "f1" } }, 32],
+      [{ keySpec: "AES_128" }, 16],
+      [{ numberOfBytes: 7, context: { file: "f7" } }, 7],
+    ] as const) {
+      const d = await t.call("POST", "/v1/keys/dk/generate-data-key", request);
+      expect(d.status, JSON.stringify(request)).toBe(200);
+      expect(Buffer.from(d.body.plaintext, "base64")).toHaveLength(length);
+      const back = await decrypt(d.body.ciphertext, "context" in request ? request.context : undefined);
+      expect([back.status, back.body.plaintext], JSON.stringify(request)).toEqual([200, d.body.plaintext]);
+    }
+    // Each data key is fresh.
+    const keys = [];
+    for (let i = 0; i < 64; i++) keys.push(Buffer.from((await t.call("POST", "/v1/keys/dk/generate-data-key", {})).body.plaintext, "base64"));
+    expect(randomnessProblems(keys)).toEqual([]);
     const both = await t.call("POST", "/v1/keys/dk/generate-data-key", { numberOfBytes: 7, keySpec: "AES_128" });
     expect(both.body.error.code).toBe("InvalidInput");
     const wp = await t.call("POST", "/v1/keys/dk/generate-data-key-without-plaintext", {});
@@ -194,6 +204,9 @@ describe("envelope operations", () => {
   it("generates random bytes", async () => {
     const r = await t.call("POST", "/v1/random", { numberOfBytes: 48 });
     expect(Buffer.from(r.body.plaintext, "base64")).toHaveLength(48);
+    const draws = [];
+    for (let i = 0; i < 64; i++) draws.push(Buffer.from((await t.call("POST", "/v1/random", { numberOfBytes: 32 })).body.plaintext, "base64"));
+    expect(randomnessProblems(draws)).toEqual([]);
     expect((await t.call("POST", "/v1/random", { numberOfBytes: 0 })).body.error.code).toBe("InvalidInput");
     expect((await t.call("POST", "/v1/random", { numberOfBytes: 1025 })).body.error.code).toBe("InvalidInput");
   });

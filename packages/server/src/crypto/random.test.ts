@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { randomnessProblems } from "../../../../test/helpers/randomness.js";
 import { MAX_NONCE_LENGTH, fillNonce, nonce, randomId, secretBytes } from "./random.js";
 
 describe("nonce (the pool)", () => {
@@ -17,16 +18,21 @@ describe("nonce (the pool)", () => {
   });
 
   it("writes at the offset and nowhere else", () => {
-    const target = Buffer.alloc(40, 0xee);
-    fillNonce(target, 8, 24);
-    expect(target.subarray(0, 8).every((b) => b === 0xee)).toBe(true);
-    expect(target.subarray(32).every((b) => b === 0xee)).toBe(true);
+    const written = Array.from({ length: 64 }, () => {
+      const target = Buffer.alloc(40, 0xee);
+      fillNonce(target, 8, 24);
+      expect(target.subarray(0, 8).every((b) => b === 0xee)).toBe(true);
+      expect(target.subarray(32).every((b) => b === 0xee)).toBe(true);
+      return target.subarray(8, 32);
+    });
+    // And at the offset it wrote random bytes, not the filler or nothing.
+    expect(randomnessProblems(written)).toEqual([]);
   });
 
-  it("never hands out the same nonce twice across many pool refills", () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 2000; i++) seen.add(nonce(12).toString("hex")); // 24 KB: six refills of the 4 KiB pool
-    expect(seen.size).toBe(2000);
+  it("never hands out the same nonce twice across many pool refills, and its nonces look random", () => {
+    const drawn = Array.from({ length: 2000 }, () => nonce(12)); // 24 KB: six refills of the 4 KiB pool
+    expect(new Set(drawn.map((n) => n.toString("hex"))).size).toBe(2000);
+    expect(randomnessProblems(drawn)).toEqual([]);
   });
 });
 
@@ -39,15 +45,18 @@ describe("secretBytes", () => {
       expect(b.byteOffset).toBe(0);
       expect(b.buffer.byteLength).toBe(length);
     }
-    expect(secretBytes(32).equals(secretBytes(32))).toBe(false);
+  });
+
+  it("draws fresh random bytes every call", () => {
+    expect(randomnessProblems(Array.from({ length: 200 }, () => secretBytes(32)))).toEqual([]);
   });
 });
 
 describe("randomId", () => {
   it("is URL-safe base64 of the requested entropy, distinct per call", () => {
-    const id = randomId(24);
-    expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(Buffer.from(id, "base64url")).toHaveLength(24);
-    expect(randomId(24)).not.toBe(id);
+    const ids = Array.from({ length: 200 }, () => randomId(24));
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // 24 bytes of entropy: every decoded bit varies from id to id, and no id repeats.
+    expect(randomnessProblems(ids.map((id) => Buffer.from(id, "base64url")))).toEqual([]);
   });
 });
