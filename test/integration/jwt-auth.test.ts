@@ -60,11 +60,12 @@ beforeEach(async () => {
   signing = await newKey("k1");
   await publish(signing);
   expect((await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksUrl, audiences: [AUD], jwksRefreshCooldownSeconds: 0 })).status).toBe(200);
-  await t.call("POST", "/v1/keys", { name: "app-key" });
-  await t.call("PUT", "/v1/policies/app", {
+  expect((await t.call("POST", "/v1/keys", { name: "app-key" })).status).toBe(201);
+  const policy = await t.call("PUT", "/v1/policies/app", {
     statements: [{ effect: "allow", actions: ["kms:Encrypt"], resources: ["app-key"], conditions: { encryptionContext: { instance: "${principal.instance_id}" } } }],
   });
-  await t.call("PUT", "/v1/roles/workload", {
+  expect(policy.status).toBe(200);
+  const role = await t.call("PUT", "/v1/roles/workload", {
     policies: ["app"],
     jwt: {
       issuer: "idp",
@@ -72,6 +73,7 @@ beforeEach(async () => {
       claimsToAttributes: { "google.compute_engine.instance_id": "instance_id" },
     },
   });
+  expect(role.status).toBe(200);
 });
 afterEach(async () => {
   await t.close();
@@ -118,12 +120,19 @@ describe("JWT login", () => {
       expect([r.status, r.body.error.code], what).toEqual([401, "Unauthenticated"]);
       expect(r.body.error.message, what).not.toContain(jwt);
     }
-    expect((await login(await sign(good()), "no-such-role")).body.error.code).toBe("Unauthenticated");
-    await t.call("PUT", "/v1/roles/plain", { policies: ["app"], approle: {} });
-    expect((await login(await sign(good()), "plain")).body.error.code).toBe("Unauthenticated");
-    // Failed logins are audited as denied, without the token.
+    const validForWorkload = await sign(good());
+    expect((await login(validForWorkload, "no-such-role")).body.error.code).toBe("Unauthenticated");
+    expect((await t.call("PUT", "/v1/roles/plain", { policies: ["app"], approle: {} })).status).toBe(200);
+    expect((await login(validForWorkload, "plain")).body.error.code).toBe("Unauthenticated");
+    // Failed logins are audited as denied, each of them, without the token.
     const audit = await t.call("GET", "/v1/audit/entries?action=auth:Login&outcome=denied&limit=100");
-    if (audit.status === 200) expect(audit.body.records.length).toBeGreaterThanOrEqual(cases.length);
+    expect(audit.status).toBe(200);
+    expect(audit.body.records).toHaveLength(cases.length + 2);
+    expect(audit.body.records.every((r: { errorCode: string }) => r.errorCode === "Unauthenticated")).toBe(true);
+    const trail = JSON.stringify(audit.body);
+    for (const jwt of [...cases.map(([, jwt]) => jwt), validForWorkload]) {
+      for (const part of jwt.split(".").filter((p) => p.length > 8)) expect(trail).not.toContain(part);
+    }
   });
 
   it("accepts a small clock skew and follows signing-key rotation", async () => {
@@ -187,8 +196,8 @@ describe("JWT login", () => {
   });
 
   it("narrows audiences per role and matches claims that are arrays", async () => {
-    await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksUrl, audiences: [AUD, "batch"] });
-    await t.call("PUT", "/v1/roles/batch", { policies: ["app"], jwt: { issuer: "idp", boundAudiences: ["batch"], boundClaims: { groups: ["payments-*", "ops"] } } });
+    expect((await t.call("PUT", "/v1/auth/jwt/issuers/idp", { issuer: ISS, jwksUrl, audiences: [AUD, "batch"] })).status).toBe(200);
+    expect((await t.call("PUT", "/v1/roles/batch", { policies: ["app"], jwt: { issuer: "idp", boundAudiences: ["batch"], boundClaims: { groups: ["payments-*", "ops"] } } })).status).toBe(200);
     const batch = (jwt: string) => login(jwt, "batch");
     expect((await batch(await sign({ sub: "job-1", groups: ["dev", "payments-prod"] }, { aud: "batch" }))).status).toBe(200);
     expect((await batch(await sign({ sub: "job-1", groups: ["dev"] }, { aud: "batch" }))).body.error.code).toBe("Unauthenticated");
@@ -196,7 +205,8 @@ describe("JWT login", () => {
   });
 
   it("never lets a login token outlive its JWT, renewals included", async () => {
-    await t.call("PUT", "/v1/roles/workload", { policies: ["app"], tokenTtlSeconds: 3600, tokenMaxTtlSeconds: 86400, jwt: { issuer: "idp", boundClaims: { sub: "*" } } });
+    const role = await t.call("PUT", "/v1/roles/workload", { policies: ["app"], tokenTtlSeconds: 3600, tokenMaxTtlSeconds: 86400, jwt: { issuer: "idp", boundClaims: { sub: "*" } } });
+    expect(role.status).toBe(200);
     const now = t.clock.now();
     const r = await login(await sign(good(), { exp: Math.floor(now / 1000) + 300 }));
     expect(r.status).toBe(200);
