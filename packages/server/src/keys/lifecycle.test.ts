@@ -46,9 +46,23 @@ describe("key state machine", () => {
   });
 
   it("every change bumps the revision; a no-op returns the same row", () => {
-    const r = row("Enabled");
-    expect(l.disable(r).revision).toBe(5);
-    expect(l.enable(r)).toBe(r);
+    const pending = row("PendingDeletion", { priorState: "Enabled" });
+    const changes: [string, KeyRow, KeyRow][] = [
+      ["enable", row("Disabled"), l.enable(row("Disabled"))],
+      ["disable", row("Enabled"), l.disable(row("Enabled"))],
+      ["scheduleDeletion", row("Enabled"), l.scheduleDeletion(row("Enabled"), NOW)],
+      ["cancelDeletion", pending, l.cancelDeletion(pending)],
+      ["cancelDeletion as AWS", pending, l.cancelDeletion(pending, "Disabled")],
+      ["destroy", pending, l.destroy(pending, pending.deletionDate!)],
+      ["rotate", row("Enabled"), l.rotate(row("Enabled"), NOW)],
+      ["setMinDecryptionVersion", row("Enabled"), l.setMinDecryptionVersion(row("Enabled"), 2)],
+      ["update", row("Enabled"), l.update(row("Enabled"), { description: "d" }, NOW)],
+    ];
+    expect(changes.map(([op, before, after]) => [op, after.revision - before.revision])).toEqual(changes.map(([op]) => [op, 1]));
+    const enabled = row("Enabled");
+    const disabled = row("Disabled");
+    expect(l.enable(enabled)).toBe(enabled);
+    expect(l.disable(disabled)).toBe(disabled);
   });
 
   it("cancelling a deletion restores the state the key had", () => {
@@ -65,8 +79,8 @@ describe("key state machine", () => {
 
   it("the pending window is 7–30 days, default 30", () => {
     expect(l.scheduleDeletion(row("Enabled"), NOW).deletionDate).toBe(NOW + 30 * l.DAY_MS);
-    expect(code(() => l.scheduleDeletion(row("Enabled"), NOW, 6))).toBe("InvalidInput");
-    expect(code(() => l.scheduleDeletion(row("Enabled"), NOW, 31))).toBe("InvalidInput");
+    for (const days of [7, 30]) expect(l.scheduleDeletion(row("Enabled"), NOW, days).deletionDate).toBe(NOW + days * l.DAY_MS);
+    for (const days of [6, 31, 7.5]) expect(code(() => l.scheduleDeletion(row("Enabled"), NOW, days)), String(days)).toBe("InvalidInput");
   });
 
   it("destroys only after the deletion date", () => {

@@ -51,17 +51,21 @@ describe("automatic rotation", () => {
   });
 
   it("skips disabled keys and keys pending deletion; manual rotation resets the period", async () => {
-    await t.call("POST", "/v1/keys", { name: "off", rotationPeriodSeconds: 3600 });
-    await t.call("POST", "/v1/keys", { name: "manual", rotationPeriodSeconds: 3600 });
-    await t.call("POST", "/v1/keys/off/disable");
+    const ok = async (method: string, url: string, body?: unknown) => expect((await t.call(method, url, body)).status, url).toBeLessThan(300);
+    await ok("POST", "/v1/keys", { name: "off", rotationPeriodSeconds: 3600 });
+    await ok("POST", "/v1/keys", { name: "doomed", rotationPeriodSeconds: 3600 });
+    await ok("POST", "/v1/keys", { name: "manual", rotationPeriodSeconds: 3600 });
+    await ok("POST", "/v1/keys/off/disable");
+    await ok("POST", "/v1/keys/doomed/schedule-deletion", { pendingWindowDays: 7 });
     t.clock.advance(HOUR / 2);
-    await t.call("POST", "/v1/keys/manual/rotate");
+    await ok("POST", "/v1/keys/manual/rotate");
     t.clock.advance(HOUR / 2);
     expect(await t.app.jobs.rotateDue()).toEqual([]);
     t.clock.advance(HOUR / 2);
     expect(await t.app.jobs.rotateDue()).toHaveLength(1);
     expect(await primary("manual")).toBe(3);
     expect(await primary("off")).toBe(1);
+    expect(await primary("doomed")).toBe(1);
   });
 
   it("old ciphertext still decrypts after automatic rotations", async () => {
