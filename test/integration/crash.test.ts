@@ -66,6 +66,7 @@ describe("crash safety", () => {
     expect(ackedVersion.size).toBe(keys.length);
     expect(ackedKeys.length).toBeGreaterThan(0);
     expect(ackedCiphertexts.length).toBeGreaterThan(0);
+    expect(ackedTokens.length).toBeGreaterThan(0);
 
     server = await startServer(args);
     const restarted = server.url;

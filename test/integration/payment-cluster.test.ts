@@ -73,6 +73,7 @@ describe("payment cluster scenario", () => {
     const outside = await tessera(["policy", "simulate", "--role", "payment-vm", "--action", "kms:Decrypt", "--resource", "payment-db", "--context", "app=payment", "--source", "192.168.1.5", "--json"]);
     expect(JSON.parse(outside.stdout)).toMatchObject({ allowed: false, reason: "default-deny", unmet: [{ sid: "decrypt-db-password", failed: ["sourceCidr"] }] });
 
+    const vmTokens = new Map<string, string>();
     for (const vm of ["pay-1", "pay-2", "pay-3"]) {
       // Operator (or the provisioning system) mints a single-use join token per VM.
       const jt = await tessera(["join-token", "create", "--role", "payment-vm", "--ttl", "15m", "--vm-id", vm, "--json"]);
@@ -85,6 +86,7 @@ describe("payment cluster scenario", () => {
       expect(enrolled.code, enrolled.stderr).toBe(0);
       const login = JSON.parse(enrolled.stdout);
       expect(login).toMatchObject({ vmId: vm, role: "payment-vm", authMethod: "cert" });
+      vmTokens.set(vm, login.token);
       expect(statSync(join(vmDir, "key.pem")).mode & 0o777).toBe(0o600);
       // The join token is spent.
       expect((await tessera(["login", "join", "--token", joinToken, "--dir", join(dir, "again"), "--json"], { token: null })).code).toBe(1);
@@ -121,9 +123,13 @@ describe("payment cluster scenario", () => {
       }
     }
 
-    // Decommission a VM: its certificates and tokens stop at once.
+    // Decommission a VM: its certificates and tokens stop at once; the other VMs keep working.
     const revoked = await tessera(["cert", "revoke", "--vm-id", "pay-2", "--json"]);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ certificates: 1, tokens: 1 });
+    const decryptAs = (vm: string) => tessera(["decrypt", "--context", "app=payment", ciphertext, "--json"], { token: vmTokens.get(vm)! });
+    const [gone, kept] = [await decryptAs("pay-2"), await decryptAs("pay-1")];
+    expect([gone.code, JSON.parse(gone.stdout).error.code]).toEqual([1, "Unauthenticated"]);
+    expect([kept.code, Buffer.from(JSON.parse(kept.stdout).plaintext, "base64").toString()]).toEqual([0, "correct horse battery staple"]);
     const caPem = await tessera(["ca"]);
     expect(caPem.stdout).toContain("BEGIN CERTIFICATE");
     expect(readFileSync(join(dir, "pay-1", "ca.pem"), "utf8").trim()).toBe(caPem.stdout.trim());
