@@ -75,6 +75,7 @@ describe("verifyTrail", () => {
     const signer = createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 32);
     const lines = chain(2, (seq, prev) => finishRecord(request(seq, prev)));
     expect((await verifyTrail(chunks(lines), { publicKey: pem })).problem).toMatchObject({ code: "open-tail", seq: 2 });
+    expect(await verifyTrail(chunks(lines), { publicKey: pem, allowOpenTail: true })).toMatchObject({ ok: true, lastSeq: 2, unsignedTail: 2 });
     const head = JSON.parse(lines[1]!).hash as string;
     const c = { seq: 3, time: "t", kind: "checkpoint", covers: { seq: 2, hash: head }, signer, final: true, prev: head, hash: "" } as Omit<CheckpointRecord, "signature">;
     const signed = { ...c, signature: sign(null, checkpointMessage(c), privateKey).toString("base64") } as CheckpointRecord;

@@ -57,7 +57,14 @@ describe("parseGrantsJson", () => {
     ["an unknown field", '[{"actions":["kms:Encrypt"],"resources":["a"],"effect":"Allow"}]'],
     ["an unknown action", '[{"actions":["kms:Nope"],"resources":["a"]}]'],
   ])("refuses %s", (_why, text) => {
-    expect(() => parseGrantsJson(text)).toThrow(Error);
+    // A deliberate refusal (a plain Error the CLI prints as a usage error), not a crash on the input.
+    let thrown: unknown;
+    try {
+      parseGrantsJson(text);
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as Error | undefined)?.constructor).toBe(Error);
   });
 });
 

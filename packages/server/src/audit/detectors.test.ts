@@ -81,15 +81,21 @@ describe("anomaly detectors", () => {
   });
 
   it("retiring-version: decrypting with a version older than the primary, once per version and principal", () => {
-    const alerts = run({ ...quiet, primaryVersion: (id) => (id === "k1" ? 3 : undefined) }, [
+    const other = { id: "cert:02", displayName: "pay-2", role: "payment-vm" };
+    const records = [
       rec({ at: T0, keyVersion: 3 }),
       rec({ at: T0 + 1000, keyVersion: 1 }),
       rec({ at: T0 + 2000, keyVersion: 1 }),
       rec({ at: T0 + 3000, keyVersion: 2 }),
-    ]);
-    expect(alerts.map((a) => [a.detector, a.subject, a.message.includes("version 1") || a.message.includes("version 2")])).toEqual([
-      ["retiring-version", "k1", true],
-      ["retiring-version", "k1", true],
+      rec({ at: T0 + 4000, keyVersion: 1, principal: other }),
+      rec({ at: T0 + 5000, keyVersion: 1, principal: other }),
+    ];
+    const alerts = run({ ...quiet, primaryVersion: (id) => (id === "k1" ? 3 : undefined) }, records).filter((a) => a.detector === "retiring-version");
+    // The first use of version 1 and of version 2 by cert:01, and the first use of version 1 by cert:02.
+    expect(alerts.map((a) => [a.subject, a.seqs])).toEqual([
+      ["k1", [records[1]!.seq]],
+      ["k1", [records[3]!.seq]],
+      ["k1", [records[4]!.seq]],
     ]);
   });
 });

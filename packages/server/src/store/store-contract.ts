@@ -526,12 +526,16 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
       it("never expose a half-done transaction to concurrent readers", async () => {
         const a = keyRow();
         const b = keyRow();
+        let firstWritten!: () => void;
+        const halfDone = new Promise<void>((resolve) => (firstWritten = resolve));
         const writing = store.transaction(async (tx) => {
           await tx.keys.insert(a);
+          firstWritten();
           await tick(20);
           await tx.keys.insert(b);
         });
-        await tick(5);
+        // Read only once the transaction holds one of its two rows (an adapter may make the read wait for it).
+        await halfDone;
         const seen = await store.keys.list(10);
         await writing;
         expect([0, 2]).toContain(seen.length);
