@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock, SqliteStore, buildApp, resolveConfig, type TesseraApp } from "@tessera/server";
+import { ConfigError, ManualClock, SqliteStore, buildApp, resolveConfig, type TesseraApp } from "@tessera/server";
 import { httpsCall, keyAndCsr, type CallOptions } from "../helpers/mtls.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -177,12 +177,13 @@ describe("join token → instance certificate → mutual TLS", () => {
 });
 
 describe("the TLS listener's client certificate setting", () => {
-  it("listener.client_auth defaults to request and accepts none", () => {
+  it("listener.client_auth defaults to request, accepts none and refuses anything else, naming the field", () => {
     const base = { storage: { sqlite: { path: "t.db" } } };
     const tls = { address: "0.0.0.0:8200", tls_cert_file: "tls.crt", tls_key_file: "tls.key" };
     expect(resolveConfig({ ...base, listener: tls }, "/etc/tessera").tls?.clientAuth).toBe("request");
     expect(resolveConfig({ ...base, listener: { ...tls, client_auth: "none" } }, "/etc/tessera").tls?.clientAuth).toBe("none");
-    expect(() => resolveConfig({ ...base, listener: { ...tls, client_auth: "require" } }, "/etc/tessera")).toThrow(/client_auth/);
+    expect(() => resolveConfig({ ...base, listener: { ...tls, client_auth: "require" } }, "/etc/tessera")).toThrow(ConfigError);
+    expect(() => resolveConfig({ ...base, listener: { ...tls, client_auth: "require" } }, "/etc/tessera")).toThrow(/listener\.client_auth/);
     expect(resolveConfig({ ...base, trust_domain: "pay.example" , listener: tls }, "/").trustDomain).toBe("pay.example");
   });
 

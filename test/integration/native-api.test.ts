@@ -2,6 +2,7 @@
  * The native API end to end, in process (inject) against a real SQLite file: key lifecycle,
  * envelope operations, rotation, tokens, seal/restart/unseal, and bad input of every kind.
  */
+import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, unb64, type TestApp } from "../helpers/app.js";
 import { randomnessProblems } from "../helpers/randomness.js";
@@ -261,9 +262,15 @@ describe("tampered and malformed ciphertext is InvalidCiphertext, never a 500", 
       const r = await decrypt(m.toString("base64"), { k: "v" });
       expect([r.status, r.body.error.code], `byte ${i}`).toEqual([400, "InvalidCiphertext"]);
     }
-    for (const len of [0, 1, 2, 22, 23, 35, 50, bytes.length - 1]) {
+    // Every prefix: inside the header, inside the 24-byte nonce, and short of the tag (v2's minimum is 63 bytes).
+    for (const len of [0, 1, 2, 22, 23, 35, 46, 47, 50, 51, 62, 63, bytes.length - 1]) {
       const r = await decrypt(bytes.subarray(0, len).toString("base64"), { k: "v" });
-      expect(r.body.error.code, `length ${len}`).toBe(len === 0 ? "InvalidCiphertext" : "InvalidCiphertext");
+      expect([r.status, r.body.error?.code], `length ${len}`).toEqual([400, "InvalidCiphertext"]);
+    }
+    // Garbage: random bytes, and random bytes behind this ciphertext's own header.
+    for (const garbage of [randomBytes(bytes.length), Buffer.concat([bytes.subarray(0, 23), randomBytes(bytes.length - 23)])]) {
+      const r = await decrypt(garbage.toString("base64"), { k: "v" });
+      expect([r.status, r.body.error?.code]).toEqual([400, "InvalidCiphertext"]);
     }
     expect((await decrypt(c.ciphertext, { k: "w" })).body.error.code).toBe("InvalidCiphertext");
     expect((await decrypt(c.ciphertext)).body.error.code).toBe("InvalidCiphertext");
@@ -314,7 +321,7 @@ describe("bad input is refused with a typed error and changes nothing", () => {
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body).error.code).toBe("InvalidInput");
     const text = await t.app.http.inject({ method: "POST", url: "/v1/keys", headers: { "x-tessera-token": t.rootToken, "content-type": "text/plain" }, payload: "name=x" });
-    expect(JSON.parse(text.body).error.code).toBe("InvalidInput");
+    expect([text.statusCode, JSON.parse(text.body).error.code]).toEqual([400, "InvalidInput"]);
     const big = await t.app.http.inject({
       method: "POST",
       url: "/v1/keys",
