@@ -233,12 +233,14 @@ describe.each(allAlgorithms)("envelope with %s", (algorithm) => {
 });
 
 describe("derived mode", () => {
-  it("derives a different message key per context (the material alone does not open it)", () => {
+  it("v1: the material alone does not open a derived ciphertext, even with the header's algorithm ignored", () => {
     const ct = encrypt("AES_256_GCM_DERIVED", Buffer.from("x"), { vm: "a" });
-    // Re-label as plain AES_256_GCM: the header is authenticated, but also the key differs.
+    // Re-labelled as plain AES_256_GCM: refused, if only because the header is authenticated.
     const relabelled = Buffer.from(ct);
     relabelled[2] = algorithmIds.AES_256_GCM;
     expectInvalidCiphertext(() => open(relabelled, material, { vm: "a" }));
+    // Opened as plain AES_256_GCM with the header intact: refused because the message key is not the material.
+    expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(ct), algorithm: "AES_256_GCM" }, material, { vm: "a" }));
   });
 
   it("v2: the material alone does not open a derived ciphertext, even with the header's algorithm ignored", () => {
