@@ -120,6 +120,9 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     expect(del).toMatchObject({ KeyState: "PendingDeletion", PendingWindowInDays: 7 });
     expect(await fails(admin.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: bytes("x") })))).toBe("KMSInvalidStateException");
     await admin.send(new CancelKeyDeletionCommand({ KeyId: md.KeyId }));
+    // As AWS KMS does: a cancelled deletion leaves the key Disabled, with no deletion date.
+    const cancelled = (await admin.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!;
+    expect([cancelled.KeyState, cancelled.Enabled, cancelled.DeletionDate]).toEqual(["Disabled", false, undefined]);
 
     await native("POST", "/v1/keys", { name: "second" });
     const listed = await admin.send(new ListKeysCommand({ Limit: 1 }));
