@@ -8,7 +8,9 @@
  * - a test body with no assertion: no call of anything named `expect…` or `assert…` (helpers such as
  *   `expectCode` count), nor of a function of the same file that makes one, so it passes whatever the
  *   code does. A test whose assertions truly live elsewhere (an imported helper with another name)
- *   says so inside its body, with a reason: `// test-hygiene: asserts in <helper> (<why>)`.
+ *   says so inside its body, with a reason: `// test-hygiene: asserts in <helper> (<why>)`;
+ * - a test body that returns early under a condition (`if (!available) return;`): it passes silently
+ *   where it checked nothing. Use `it.skipIf(…)` / `it.runIf(…)`, which report the skip.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -121,6 +123,14 @@ function hygieneProblems(file: string, text: string): string[] {
         if (fn !== undefined && !containsAssertion(fn.body, asserting) && !ESCAPE_HATCH.test(fn.body.getFullText(source))) {
           problems.push(`${at(n)}: test "${name}" asserts nothing (no expect…/assert… call)`);
         }
+        if (fn !== undefined && ts.isBlock(fn.body)) {
+          for (const statement of fn.body.statements) {
+            const then = ts.isIfStatement(statement) ? statement.thenStatement : undefined;
+            if (then !== undefined && (ts.isReturnStatement(then) || (ts.isBlock(then) && then.statements.some(ts.isReturnStatement)))) {
+              problems.push(`${at(statement)}: test "${name}" returns early under a condition — use it.skipIf/it.runIf`);
+            }
+          }
+        }
       }
     }
     ts.forEachChild(n, visit);
@@ -138,7 +148,7 @@ describe("test hygiene", () => {
     expect(files.filter((f) => f.startsWith("test/integration/")).length).toBeGreaterThan(10);
   });
 
-  it("flags bare toThrow() and tests without assertions, and nothing else", () => {
+  it("flags bare toThrow(), tests without assertions and silent early returns, and nothing else", () => {
     const sample = [
       'it("calls only", () => { run(); });',
       'it("rejects anything", async () => { await expect(p).rejects.toThrow(); });',
@@ -157,6 +167,8 @@ describe("test hygiene", () => {
       'it("through local helpers", () => { indirect(1); });',
       'it("hatch without a reason", () => { h(); // test-hygiene: asserts in h',
       "});",
+      'it("silently skipped", () => { if (!tool) return; expect(run()).toBe(0); });',
+      'it("loops and returns", () => { for (const x of xs) { if (x) return; } expect(1).toBe(1); });',
     ].join("\n");
     expect(hygieneProblems("sample.ts", sample)).toEqual([
       'sample.ts:1: test "calls only" asserts nothing (no expect…/assert… call)',
@@ -166,10 +178,11 @@ describe("test hygiene", () => {
       'sample.ts:8: test "table, empty" asserts nothing (no expect…/assert… call)',
       'sample.ts:12: test "nested" asserts nothing (no expect…/assert… call)',
       'sample.ts:16: test "hatch without a reason" asserts nothing (no expect…/assert… call)',
+      'sample.ts:18: test "silently skipped" returns early under a condition — use it.skipIf/it.runIf',
     ]);
   });
 
-  it("no test source has a bare toThrow() or a test that asserts nothing", () => {
+  it("no test source has a bare toThrow(), a test that asserts nothing or one that returns early", () => {
     const problems = testSources().flatMap((f) => hygieneProblems(f, readFileSync(join(root, f), "utf8")));
     expect(problems).toEqual([]);
   });
