@@ -83,7 +83,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       throw err;
     }
-    devCaPath = join(dataDir, "ca.pem");
+    // Absolute: the printed `export TESSERA_CACERT=…` must work from any directory the user runs the CLI in.
+    devCaPath = resolvePath(dataDir, "ca.pem");
   }
 
   const store = new SqliteStore({ path: config.sqlitePath });
@@ -116,7 +117,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   if (dev) {
     process.stdout.write(
       `${devCaPath ? DEV_WARNING.replace("Plain HTTP", "HTTPS with a dev CA") : DEV_WARNING}\n\n` +
-        `Tessera ${opts.data ? `(data in ${opts.data})` : "(temporary state, deleted on exit)"} listening on ${address}\n\n` +
+        `Tessera ${opts.data ? `(data in ${resolvePath(opts.data)})` : "(temporary state, deleted on exit)"} listening on ${address}\n\n` +
         `    Unseal key: ${dev.unsealKey}\n` +
         `    Root token: ${dev.rootToken}\n\n` +
         `    export TESSERA_ADDR='${address}'\n` +

@@ -36,6 +36,9 @@ async function readJson(cli: Cli, path: string): Promise<unknown> {
   }
 }
 
+/** Logins and certificate commands prove themselves with something other than a Tessera token. */
+const OTHER_CREDENTIAL = { credential: "other" } as const;
+
 const strings = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerIdentityCommands(program: Command, cli: Cli): void {
@@ -189,7 +192,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         const { client, out } = cli.connect(cmd);
         const secret = o.secretId === "-" ? await readSecret(cli.io, "Secret id: ") : o.secretId;
         printLogin(out, await client.loginAppRole(o.roleId, secret));
-      }),
+      }, OTHER_CREDENTIAL),
     );
   withGlobalOptions(login.command("jwt").summary("log in with a signed workload token (JWT/OIDC)").requiredOption("--role <role>").requiredOption("--jwt-file <file>", "file holding the JWT ('-' for stdin)"))
     .addHelpText("after", examples("tessera login jwt --role gce-app --jwt-file /run/identity/token"))
@@ -198,7 +201,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         const { client, out } = cli.connect(cmd);
         const jwt = (await readInput(cli.io, o.jwtFile)).toString("utf8").trim();
         printLogin(out, await client.loginJwt(o.role, jwt));
-      }),
+      }, OTHER_CREDENTIAL),
     );
   // `--token` here is the join token (as the issue's `tessera login join --token …` says), so this
   // command takes --address and --json itself instead of the global options.
@@ -214,7 +217,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
     .option("--dir <dir>", "where to write key and certificates", DEFAULT_DIR)
     .addOption(new Option("--address <url>", "address of the Tessera server").env("TESSERA_ADDR").default("http://127.0.0.1:8200"))
     .addOption(new Option("--ca-cert <file>", "PEM CA certificate to trust for the server's TLS certificate").env("TESSERA_CACERT"))
-    .option("--json", "print the result as JSON")
+    .option("--json", "print the result as JSON (a failure: the error body, on stderr)")
     .addHelpText("after", examples("tessera login join --token tsj_… --vm-id web-7 --json"))
     .action(
       cli.action(async (o: { token: string; vmId?: string; dir: string; caCert?: string }, cmd: Command) => {
@@ -237,7 +240,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
           printLogin(out, r.token);
           out.note(`Enrolled ${r.vmId} (serial ${r.serial}); certificate valid until ${r.expiresAt}, stored in ${o.dir}.`);
         }
-      }),
+      }, OTHER_CREDENTIAL),
     );
   const mtlsOptions = (c: Command) => c.option("--dir <dir>", "directory with key.pem and cert.pem", DEFAULT_DIR);
   withGlobalOptions(mtlsOptions(login.command("cert").summary("log in with this VM's instance certificate (mutual TLS)"))).action(
@@ -245,7 +248,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       const out = cli.output(cmd);
       const client = await (await mtls()).certificateClient(cli.globals(cmd), o.dir);
       printLogin(out, await client.certLogin());
-    }),
+    }, OTHER_CREDENTIAL),
   );
 
   // ── cert, ca, join-token ─────────────────────────────────────────────────────────────────────
@@ -262,7 +265,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       await writeFile(join(o.dir, "ca.pem"), r.caCertificate);
       if (out.json) out.data(r);
       else out.line(`Renewed: serial ${r.serial}, valid until ${r.expiresAt}.`);
-    }),
+    }, OTHER_CREDENTIAL),
   );
   withGlobalOptions(cert.command("revoke").summary("revoke a certificate, or every certificate and token of a VM").option("--serial <serial>").option("--vm-id <id>")).action(
     cli.action(async (o: { serial?: string; vmId?: string }, cmd: Command) => {

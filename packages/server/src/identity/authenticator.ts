@@ -3,7 +3,7 @@
  * one of: a Tessera token (any adapter), an instance certificate presented over mutual TLS, or an
  * AWS SigV4 signature made with an access key (AWS-compatible API).
  */
-import { TesseraError } from "@tessera/protocol";
+import { TOKEN_REFUSALS, TesseraError } from "@tessera/protocol";
 import type { Principal } from "./principal.js";
 import type { TokenService } from "./token-service.js";
 
@@ -43,6 +43,6 @@ export class Authenticator {
     if (ctx.token !== undefined) return this.tokens.authenticate(ctx.token);
     if (ctx.sigv4 !== undefined && this.sigv4 !== undefined) return this.sigv4.authenticate(ctx.sigv4, ctx.source);
     if (ctx.clientCertificate !== undefined && this.certificates !== undefined) return this.certificates.authenticate(ctx.clientCertificate, ctx.source);
-    return Promise.reject(new TesseraError("Unauthenticated"));
+    return Promise.reject(new TesseraError("Unauthenticated", TOKEN_REFUSALS.missing));
   }
 }
