@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-import { ConfigError, isLoopback, loadConfigFile, parseAddress, type ServerConfig } from "./config/config.js";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, type ServerConfig } from "./config/config.js";
 import { SqliteStore } from "./store/index.js";
 
 export interface ServerCommandOptions {
@@ -73,7 +73,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   }
 
   const audit = { ...config.audit, ...(opts.auditFile !== undefined && { file: { path: resolvePath(opts.auditFile) } }) };
-  let https: AppOptions["https"] = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), clientAuth: config.tls.clientAuth } : null;
+  let https: AppOptions["https"] = config.tls ? { ...readTlsFiles(config.tls), clientAuth: config.tls.clientAuth } : null;
   let devCaPath: string | undefined;
   if (opts.dev && opts.devTls === true) {
     const dataDir = opts.data ?? tempDir!;
