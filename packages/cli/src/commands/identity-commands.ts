@@ -5,15 +5,15 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { LoginResponse, SimulateRequest } from "@tessera/protocol";
+import { DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, type LoginResponse, type SimulateRequest } from "@tessera/protocol";
 import { Option, type Command } from "commander";
-import { collectPair, integer, parseDuration } from "../args.js";
+import { collect, collectPair, integer, oneOf, parseDuration } from "../args.js";
 import type { Cli } from "../cli.js";
 import { readInput, readSecret } from "../io.js";
 import type { Output } from "../output.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
-import { collectClaim, issuerBody, jwtUnbound, roleBody, type IssuerOptions, type RoleOptions } from "../identity-args.js";
+import { AUTH_METHODS, collectClaim, issuerBody, jwtUnbound, roleBody, type IssuerOptions, type RoleOptions } from "../identity-args.js";
 
 const DEFAULT_DIR = join(homedir(), ".tessera");
 /** Loaded only by the commands that need X.509 (keeps every other command's start-up fast). */
@@ -85,7 +85,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       .option("--role <role>", "simulate a principal of this role")
       .option("--accessor <accessor>", "simulate the principal of this existing token")
       .addOption(new Option("--attr <key=value>", "principal attribute (vm_id=…); repeat for more").argParser(collectPair))
-      .option("--auth-method <method>", "cert, jwt, approle, access-key, token")
+      .addOption(new Option("--auth-method <method>", "how the principal logged in (default token)").choices(AUTH_METHODS))
       .requiredOption("--action <action>", "e.g. kms:Decrypt")
       .option("--resource <key>", "key name or id")
       .addOption(contextOption())
@@ -412,7 +412,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       .option("--jwks-file <path>", "a JWKS file on the server's machine")
       .option("--jwks <file|->", "a JWKS file here ('-' for stdin), sent to the server inline")
       .option("--audience <aud>", "accepted audience (required); repeat for more", strings)
-      .option("--algorithm <alg>", "allowed algorithm (default RS256, ES256, EdDSA, PS256; never none or HS*); repeat", strings)
+      .addOption(new Option("--algorithm <alg>", `allowed algorithm, one of ${JWT_ALGORITHMS.join(", ")} (default ${DEFAULT_JWT_ALGORITHMS.join(", ")}); repeat`).argParser(collect(oneOf(JWT_ALGORITHMS))))
       .addOption(new Option("--clock-skew <seconds>", "tolerance for exp, nbf, iat (default 60)").argParser(integer(0, 300)))
       .addOption(new Option("--refresh-cooldown <seconds>", "least time between JWKS refetches on an unknown kid (default 30)").argParser(integer(0, 3600))),
   )
