@@ -4,14 +4,14 @@
  * `--ca-cert`/`TESSERA_CACERT`; and `--dev-tls` printed `export TESSERA_CACERT='dev/ca.pem'`, a path
  * relative to wherever the server was started, which fails from any other directory.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { TesseraClient, connectionProblem } from "@tessera/client";
 import { isTesseraError } from "@tessera/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli-process.js";
-import { startServer, type ServerProcess } from "../helpers/server-process.js";
+import { REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-tls-hint-"));
 const elsewhere = join(dir, "elsewhere");
@@ -42,6 +42,13 @@ describe("--dev-tls and an untrusted server certificate", () => {
     const err = await new TesseraClient({ address: server.url }).sealStatus().then(() => undefined, (e: unknown) => e);
     expect(isTesseraError(err) && err.code).toBe("Unavailable");
     expect(connectionProblem(err)).toBe("untrusted-certificate");
+  });
+
+  it("the README's \"Running it for real\" says how to trust a private CA", () => {
+    const readme = readFileSync(join(REPO, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Running it for real"), readme.indexOf("## Documentation"));
+    expect(section).toContain("TESSERA_CACERT");
+    expect(section).toContain("--ca-cert");
   });
 
   it("the CLI names --ca-cert and TESSERA_CACERT when the certificate is not trusted", async () => {
