@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run the TypeScript sources directly; spawned servers and CLIs run the built dist.
     alias: {
       "@tessera/protocol": src("protocol"),
+      "@tessera/audit": src("audit"),
       "@tessera/server": src("server"),
       "@tessera/client": src("client"),
     },

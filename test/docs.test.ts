@@ -1,9 +1,14 @@
-/** Every error code is documented in docs/api.md with the status the native adapter maps it to. */
+/**
+ * Every error code is documented in docs/api.md with the status the native adapter maps it to, and
+ * docs/policy.md names the resource every action is authorised on.
+ */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { TesseraError, errorCatalogue, errorCodes } from "@tessera/protocol";
+import { TesseraError, actions, errorCatalogue, errorCodes } from "@tessera/protocol";
 import { toTesseraError } from "../packages/server/src/api/native/errors.js";
 import { awsErrors } from "../packages/server/src/api/aws/aws-api.js";
+import { actionResourceTypes } from "../packages/server/src/policy/action-resources.js";
+import { resourceTypes } from "../packages/server/src/policy/resource.js";
 
 const apiDoc = readFileSync(new URL("../docs/api.md", import.meta.url), "utf8");
 const table = apiDoc.slice(apiDoc.indexOf("<!-- error-catalogue:start -->"), apiDoc.indexOf("<!-- error-catalogue:end -->"));
@@ -27,5 +32,32 @@ describe("error catalogue", () => {
   it("the native adapter passes every code through unchanged", () => {
     for (const code of errorCodes) expect(toTesseraError(new TesseraError(code)).code).toBe(code);
     expect(toTesseraError(new Error("boom")).code).toBe("Internal");
+  });
+});
+
+describe("docs/policy.md", () => {
+  const policyDoc = readFileSync(new URL("../docs/policy.md", import.meta.url), "utf8");
+  const rows = policyDoc
+    .slice(policyDoc.indexOf("<!-- action-resources:start -->"), policyDoc.indexOf("<!-- action-resources:end -->"))
+    .split("\n")
+    .filter((l) => l.startsWith("| `"));
+  const ticks = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+
+  it("lists every action once, with the resource types the code authorises it on", () => {
+    const documented = new Map<string, string[]>();
+    for (const row of rows) {
+      const [, actionCell, resourceCell] = row.split("|");
+      const types = [...new Set(ticks(resourceCell!).map((r) => r.split("/")[0]!))].sort();
+      for (const action of ticks(actionCell!)) {
+        expect(documented.has(action), `${action} is listed twice`).toBe(false);
+        documented.set(action, types);
+      }
+    }
+    const expected = actions.filter((a) => actionResourceTypes[a].length > 0).map((a) => [a, [...actionResourceTypes[a]].sort()] as const);
+    expect([...documented].sort()).toEqual([...expected].sort());
+  });
+
+  it("names every resource type", () => {
+    for (const type of resourceTypes) expect(policyDoc).toContain(`| \`${type}`);
   });
 });

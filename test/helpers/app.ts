@@ -61,3 +61,18 @@ export async function startTestApp(options: { shares?: number; threshold?: numbe
 
 export const b64 = (s: string | Uint8Array): string => Buffer.from(s).toString("base64");
 export const unb64 = (s: string): string => Buffer.from(s, "base64").toString("utf8");
+
+/** A token for a principal of `role`, minted directly as a login method would (for tests about what the role may do, not how it logs in). */
+export async function roleToken(t: TestApp, role: string, attributes: Record<string, string> = {}): Promise<string> {
+  const issued = await t.app.tokens.issue({
+    kind: "service",
+    displayName: role,
+    role,
+    authMethod: "approle",
+    attributes,
+    source: "127.0.0.1",
+    subject: null,
+    ttlSeconds: 3600,
+  });
+  return issued.token;
+}

@@ -9,7 +9,7 @@ import { AUDIT_OUTCOMES, DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS } from "@tessera
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../packages/cli/src/main.js";
 import { AUTH_METHODS } from "../../packages/cli/src/identity-args.js";
-import { authMethods } from "../../packages/server/src/identity/principal.js";
+import { authMethods } from "../../packages/server/src/principal/principal.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { runCli } from "../helpers/cli-process.js";
 

@@ -60,8 +60,27 @@ describe("tessera policy", () => {
     expect(deny.code).toBe(0);
     expect(deny.text).toMatch(/^denied: explicit-deny \(policy app, statement 1 "never-other"\)$/);
     const none = tessera(["policy", "simulate", "--role", "sim", "--action", "kms:Decrypt", "--resource", "app-key", "--attr", "vm_id=vm-1", "--source", "10.0.0.1", "--time", "2026-01-05T12:00:00Z"]);
-    expect([none.code, none.text]).toEqual([0, "denied: default-deny"]);
+    expect([none.code, none.text]).toEqual([0, "denied: default-deny (no statement allows kms:Decrypt on key/app-key)"]);
     expect(tessera(["policy", "simulate", "--action", "kms:Encrypt"]).code).toBe(2);
+  });
+
+  it("says which conditions failed on a default deny, and warns about administrator-equivalent actions", () => {
+    const net = { statements: [{ sid: "office", effect: "allow", actions: ["kms:Encrypt"], resources: ["app-key"], conditions: { sourceCidr: ["10.0.0.0/8"], authMethod: ["cert"] } }] };
+    expect(tessera(["policy", "put", "office", "-"], { input: JSON.stringify(net) }).code).toBe(0);
+    expect(tessera(["role", "create", "office", "--policy", "office"]).code).toBe(0);
+    const denied = tessera(["policy", "simulate", "--role", "office", "--action", "kms:Encrypt", "--resource", "app-key", "--source", "192.168.1.5", "--auth-method", "approle"]);
+    expect(denied.text.split("\n")).toEqual([
+      "denied: default-deny (statements allow kms:Encrypt on key/app-key, but their conditions failed)",
+      '  policy office, statement 0 "office": failed sourceCidr, authMethod',
+    ]);
+    const admin = tessera(["policy", "simulate", "--role", "operator", "--action", "policy:PutPolicy", "--resource", "policy/orders-app"]);
+    expect(admin.text.split("\n")[0]).toBe('allowed: allow (policy operator, statement 0 "operator-all")');
+    expect(admin.text.split("\n")[1]).toMatch(/^warning: policy:PutPolicy is administrator-equivalent: /);
+    const json = tessera(["policy", "simulate", "--role", "operator", "--action", "policy:PutRole", "--resource", "role/x", "--json"]).json();
+    expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(["administrator-equivalent"]);
+    // Resources are typed: a policy resource for a key action is refused, naming the field.
+    const wrong = tessera(["policy", "simulate", "--role", "operator", "--action", "kms:Encrypt", "--resource", "policy/x", "--json"]);
+    expect([wrong.code, wrong.json().error]).toEqual([1, expect.objectContaining({ code: "InvalidInput", field: "/resource" })]);
   });
 });
 

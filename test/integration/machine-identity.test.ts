@@ -6,7 +6,6 @@
 import "reflect-metadata";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, SqliteStore, buildApp, resolveConfig, type TesseraApp } from "@tessera/server";
+import { httpsCall, keyAndCsr, type CallOptions } from "../helpers/mtls.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
@@ -26,44 +26,7 @@ let serverCa: Buffer;
 let root = "";
 let unsealShare = "";
 
-interface Identity {
-  key: string;
-  cert: string;
-}
-
-function call(method: string, path: string, options: { body?: unknown; token?: string; identity?: Identity } = {}): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url + path,
-      {
-        method,
-        ca: serverCa,
-        ...(options.identity && { cert: options.identity.cert, key: options.identity.key }),
-        agent: false,
-        headers: {
-          ...(options.token && { "x-tessera-token": options.token }),
-          ...(options.body !== undefined && { "content-type": "application/json" }),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (d) => (text += d));
-        res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
-      },
-    );
-    req.on("error", reject);
-    req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
-  });
-}
-
-/** A key pair made locally and a CSR for it, as `tessera login join` does. */
-async function keyAndCsr(name = "vm") {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${name}`, keys, signingAlgorithm: ALG });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n`;
-  return { key, csr: csr.toString("pem") };
-}
+const call = (method: string, path: string, options: CallOptions = {}) => httpsCall(url, serverCa, method, path, options);
 
 async function enrol(joinToken: string, vmId?: string) {
   const { key, csr } = await keyAndCsr();
@@ -166,7 +129,7 @@ describe("join token → instance certificate → mutual TLS", () => {
 
     // An unbound join token cannot claim the id of a VM that already enrolled; a bound one can re-enrol it.
     const claim = await enrol(await joinToken(), "vm-1");
-    expect([claim.r.body.error.code, claim.r.body.error.field]).toEqual(["InvalidInput", "/vmId"]);
+    expect([claim.r.status, claim.r.body.error.code, claim.r.body.error.field]).toEqual([409, "AlreadyExists", "/vmId"]);
     expect((await enrol(await joinToken({ vmId: "vm-1" }))).r.status).toBe(200);
     expect((await enrol(await joinToken(), "vm-fresh")).r.body.vmId).toBe("vm-fresh");
   });
@@ -175,10 +138,16 @@ describe("join token → instance certificate → mutual TLS", () => {
     const a = await enrol(await joinToken({ vmId: "vm-a" }));
     const b = await enrol(await joinToken({ vmId: "vm-b" }));
     const aToken = a.r.body.token.token as string;
-    expect((await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} })).status).toBe(200);
+    const aLogin = await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} });
+    expect(aLogin.status).toBe(200);
+    const aLoginToken = aLogin.body.token as string;
+    for (const token of [aToken, aLoginToken]) expect((await call("GET", "/v1/auth/tokens/self", { token })).status).toBe(200);
 
-    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { serial: a.r.body.serial } })).body).toEqual({ certificates: 1, tokens: 0 });
+    // vm-a holds two tokens obtained with its certificate: the one from joining and the one from its
+    // certificate login. Revoking the serial revokes the certificate and both tokens, at once.
+    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { serial: a.r.body.serial } })).body).toEqual({ certificates: 1, tokens: 2 });
     expect((await call("POST", "/v1/auth/cert/login", { identity: a.identity, body: {} })).body.error.code).toBe("Unauthenticated");
+    for (const token of [aToken, aLoginToken]) expect((await call("GET", "/v1/auth/tokens/self", { token })).body.error.code).toBe("Unauthenticated");
 
     const vmB = b.r.body.token.token as string;
     expect((await call("GET", "/v1/auth/tokens/self", { token: vmB })).status).toBe(200);
@@ -186,11 +155,8 @@ describe("join token → instance certificate → mutual TLS", () => {
     expect(revoked.body).toEqual({ certificates: 1, tokens: 1 });
     expect((await call("POST", "/v1/auth/cert/login", { identity: b.identity, body: {} })).body.error.code).toBe("Unauthenticated");
     expect((await call("GET", "/v1/auth/tokens/self", { token: vmB })).body.error.code).toBe("Unauthenticated");
-    // Revoking a serial leaves the VM's separately issued token alone until the VM is revoked.
-    expect((await call("GET", "/v1/auth/tokens/self", { token: aToken })).status).toBe(200);
-    // vm-a holds two tokens: the one from joining and the one from its certificate login.
-    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { vmId: "vm-a" } })).body.tokens).toBe(2);
-    expect((await call("GET", "/v1/auth/tokens/self", { token: aToken })).body.error.code).toBe("Unauthenticated");
+    // Nothing of vm-a is left for a revocation of the whole VM.
+    expect((await call("POST", "/v1/auth/certs/revoke", { token: root, body: { vmId: "vm-a" } })).body).toEqual({ certificates: 0, tokens: 0 });
   });
 
   it("join tokens are listed without their secret, expire, and can be revoked", async () => {

@@ -71,7 +71,7 @@ describe("payment cluster scenario", () => {
     const sim = await tessera(["policy", "simulate", "--role", "payment-vm", "--action", "kms:Decrypt", "--resource", "payment-db", "--context", "app=payment", "--source", "10.4.0.9", "--json"]);
     expect(JSON.parse(sim.stdout)).toMatchObject({ allowed: true, sid: "decrypt-db-password" });
     const outside = await tessera(["policy", "simulate", "--role", "payment-vm", "--action", "kms:Decrypt", "--resource", "payment-db", "--context", "app=payment", "--source", "192.168.1.5", "--json"]);
-    expect(JSON.parse(outside.stdout)).toMatchObject({ allowed: false, reason: "default-deny" });
+    expect(JSON.parse(outside.stdout)).toMatchObject({ allowed: false, reason: "default-deny", unmet: [{ sid: "decrypt-db-password", failed: ["sourceCidr"] }] });
 
     for (const vm of ["pay-1", "pay-2", "pay-3"]) {
       // Operator (or the provisioning system) mints a single-use join token per VM.

@@ -158,10 +158,14 @@ describe("policies and roles", () => {
       policy: "payment-decrypt",
       statement: 0,
       sid: "decrypt-own",
+      resource: "key/payment-db",
     });
+    // A default deny names the statements that matched but whose conditions failed, and which.
     expect((await sim({ role: "payment-vm", attributes: { vm_id: "vm-1" }, action: "kms:Decrypt", resource: "payment-db", context: { vm: "vm-2" } })).body).toEqual({
       allowed: false,
       reason: "default-deny",
+      resource: "key/payment-db",
+      unmet: [{ policy: "payment-decrypt", statement: 0, sid: "decrypt-own", failed: ["encryptionContext.vm"] }],
     });
     expect((await sim({ role: "payment-vm", action: "kms:Decrypt", resource: "other" })).body).toMatchObject({ allowed: false, reason: "explicit-deny", policy: "no-other", sid: "block" });
     expect((await sim({ role: "nope", action: "kms:Decrypt" })).body.error.code).toBe("NotFound");

@@ -8,7 +8,7 @@ import { UsageError } from "./usage-error.js";
 
 /**
  * How a principal can have logged in, for `policy simulate --auth-method` — the server's own list
- * (`authMethods` in packages/server/src/identity/principal.ts; a test keeps the two equal).
+ * (`authMethods` in packages/server/src/principal/principal.ts; a test keeps the two equal).
  */
 export const AUTH_METHODS = Object.freeze(["token", "cert", "jwt", "approle", "access-key", "root"] as const);
 

@@ -17,7 +17,12 @@ export const actions = Object.freeze([
   "kms:Decrypt",
   "kms:GenerateDataKey",
   "kms:GenerateDataKeyWithoutPlaintext",
+  /** The ReEncrypt operation; in a policy it means both ReEncryptFrom and ReEncryptTo. */
   "kms:ReEncrypt",
+  /** ReEncrypt: decrypting under the source key. */
+  "kms:ReEncryptFrom",
+  /** ReEncrypt: encrypting under the destination key. */
+  "kms:ReEncryptTo",
   "kms:Derive",
   "kms:GenerateRandom",
   "kms:CreateAlias",

@@ -2,10 +2,17 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   CIPHERTEXT_MAGIC,
+  CURRENT_FORMAT_VERSION,
   HEADER_LENGTH,
   MAX_CONTEXT_BYTES,
   MIN_CIPHERTEXT_LENGTH,
+  MIN_CIPHERTEXT_LENGTH_V2,
+  NONCE_LENGTH_V2,
+  algorithmId,
   algorithmIds,
+  algorithmIdsV2,
+  formatVersionOf,
+  nonceLengthOf,
   assembleCiphertext,
   checkContext,
   encodeContext,
@@ -253,7 +260,7 @@ describe("parseCiphertext", () => {
     }
   });
 
-  it("rejects format versions other than 1, including 0", () => {
+  it("rejects unknown format versions, including 0, and a v1 body relabelled as v2", () => {
     for (const version of [0x00, 0x02, 0x03, 0x7f, 0xff]) {
       const bad = Uint8Array.from(minimal);
       bad[1] = version;
@@ -285,6 +292,105 @@ describe("parseCiphertext", () => {
       } catch (err) {
         messages.add((err as Error).message);
       }
+    }
+    expect(messages.size).toBe(1);
+  });
+});
+
+describe("format v2", () => {
+  const keyId = randomUUID();
+  const nonce = Uint8Array.from({ length: 24 }, (_, i) => 0xb0 + i);
+  const sealed = Uint8Array.from({ length: 16 }, (_, i) => i);
+  const minimal = assembleCiphertext(encodeHeader("XAES_256_GCM", keyId, 0xfffffffe), nonce, sealed);
+
+  it("has its own algorithm ids, none of them a v1 id, and is what new ciphertexts use", () => {
+    expect(algorithmIdsV2).toEqual({ XAES_256_GCM: 0x03, XAES_256_GCM_DERIVED: 0x04 });
+    expect(Object.isFrozen(algorithmIdsV2)).toBe(true);
+    const v1 = new Set<number>(Object.values(algorithmIds));
+    for (const id of Object.values(algorithmIdsV2)) expect(v1.has(id)).toBe(false);
+    expect(CURRENT_FORMAT_VERSION).toBe(2);
+  });
+
+  it("maps every algorithm to one format version, wire id and nonce length", () => {
+    expect(formatVersionOf("AES_256_GCM")).toBe(1);
+    expect(formatVersionOf("AES_256_GCM_DERIVED")).toBe(1);
+    expect(formatVersionOf("XAES_256_GCM")).toBe(2);
+    expect(formatVersionOf("XAES_256_GCM_DERIVED")).toBe(2);
+    expect(["AES_256_GCM", "AES_256_GCM_DERIVED", "XAES_256_GCM", "XAES_256_GCM_DERIVED"].map((a) => algorithmId(a as never))).toEqual([1, 2, 3, 4]);
+    expect(nonceLengthOf("AES_256_GCM")).toBe(12);
+    expect(nonceLengthOf("XAES_256_GCM_DERIVED")).toBe(NONCE_LENGTH_V2);
+  });
+
+  it("writes the v2 header: version 0x02 and the v2 algorithm id; v1 headers are unchanged", () => {
+    expect(hex(encodeHeader("XAES_256_GCM_DERIVED", "00112233-4455-6677-8899-aabbccddeeff", 0x01020304))).toBe(
+      "54" + "02" + "04" + "00112233445566778899aabbccddeeff" + "01020304",
+    );
+    expect(hex(encodeHeader("AES_256_GCM", "00112233-4455-6677-8899-aabbccddeeff", 1))).toBe("540101" + "00112233445566778899aabbccddeeff" + "00000001");
+  });
+
+  it("parses the smallest well-formed v2 ciphertext (header, 24-byte nonce, bare tag): 63 bytes", () => {
+    expect(minimal).toHaveLength(MIN_CIPHERTEXT_LENGTH_V2);
+    expect(MIN_CIPHERTEXT_LENGTH_V2).toBe(63);
+    const parsed = parseCiphertext(minimal);
+    expect(parsed).toMatchObject({ formatVersion: 2, algorithm: "XAES_256_GCM", keyId, keyVersion: 0xfffffffe });
+    expect(hex(parsed.header)).toBe(hex(minimal.subarray(0, HEADER_LENGTH)));
+    expect(hex(parsed.nonce)).toBe(hex(nonce));
+    expect(hex(parsed.sealed)).toBe(hex(sealed));
+  });
+
+  it("parses the derived v2 algorithm, and from a buffer at a non-zero offset", () => {
+    const ct = assembleCiphertext(encodeHeader("XAES_256_GCM_DERIVED", keyId, 1), nonce, sealed);
+    expect(parseCiphertext(ct).algorithm).toBe("XAES_256_GCM_DERIVED");
+    const backing = new Uint8Array(ct.length + 3);
+    backing.set(ct, 3);
+    expect(parseCiphertext(backing.subarray(3))).toMatchObject({ formatVersion: 2, keyId, keyVersion: 1 });
+  });
+
+  it("rejects every length below 63, although v1's minimum is 51", () => {
+    for (let n = 0; n < MIN_CIPHERTEXT_LENGTH_V2; n++) expectInvalidCiphertext(minimal.subarray(0, n));
+  });
+
+  it("rejects every algorithm id that is not a v2 id, v1's included", () => {
+    const known = new Set<number>(Object.values(algorithmIdsV2));
+    for (let id = 0; id < 256; id++) {
+      if (known.has(id)) continue;
+      const bad = Uint8Array.from(minimal);
+      bad[2] = id;
+      expectInvalidCiphertext(bad);
+    }
+  });
+
+  it("v1 does not accept v2's algorithm ids", () => {
+    for (const id of Object.values(algorithmIdsV2)) {
+      const bad = Uint8Array.from(minimal);
+      bad[1] = 0x01;
+      bad[2] = id;
+      expectInvalidCiphertext(bad);
+    }
+  });
+
+  it("rejects key version 0 and a wrong magic", () => {
+    const zeroVersion = Uint8Array.from(minimal);
+    zeroVersion.fill(0, 19, 23);
+    expectInvalidCiphertext(zeroVersion);
+    const magic = Uint8Array.from(minimal);
+    magic[0] = 0x55;
+    expectInvalidCiphertext(magic);
+  });
+
+  it("fails with the same message as v1 whatever was wrong", () => {
+    const messages = new Set<string>();
+    for (const bytes of [minimal.subarray(0, 62), Uint8Array.of(0x54, 0x02), Uint8Array.of(...minimal.subarray(0, 2), 0x01, ...minimal.subarray(3))]) {
+      try {
+        parseCiphertext(bytes);
+      } catch (err) {
+        messages.add((err as Error).message);
+      }
+    }
+    try {
+      parseCiphertext(new Uint8Array(10));
+    } catch (err) {
+      messages.add((err as Error).message);
     }
     expect(messages.size).toBe(1);
   });

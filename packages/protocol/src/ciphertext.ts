@@ -11,10 +11,17 @@
  * 23 12  nonce
  * 35  n  AEAD ciphertext ‖ 16-byte tag
  * ```
+ * v2 layout: the same 23-byte header with format version 0x02 and a v2 algorithm id
+ * ({@link algorithmIdsV2}), then a 24-byte nonce (XAES-256-GCM, https://c2sp.org/XAES-256-GCM),
+ * then AEAD ciphertext ‖ 16-byte tag. Random 192-bit nonces lift v1's limit of about 2^32 messages
+ * per key version (NIST SP 800-38D §8.3) to about 2^80.
+ *
  * The AEAD's additional data is the 23-byte header followed by {@link encodeContext}(context), so no
  * header byte and no context pair can change without the tag failing.
  *
  * Decoders are looked up by format version; a published decoder is never edited, only added to.
+ * Every algorithm belongs to exactly one format version, so its id alone says how to lay out and
+ * open a ciphertext; ids are never reused across versions.
  */
 import { TesseraError } from "./errors.js";
 
@@ -23,8 +30,13 @@ export const HEADER_LENGTH = 23;
 export const NONCE_LENGTH = 12;
 export const TAG_LENGTH = 16;
 export const MIN_CIPHERTEXT_LENGTH = HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH;
+/** The format version new ciphertexts are written in. */
+export const CURRENT_FORMAT_VERSION = 2;
+/** Format v2's nonce: 192 bits (XAES-256-GCM). */
+export const NONCE_LENGTH_V2 = 24;
+export const MIN_CIPHERTEXT_LENGTH_V2 = HEADER_LENGTH + NONCE_LENGTH_V2 + TAG_LENGTH;
 
-/** Wire algorithm ids. Values are fixed forever once published. */
+/** Format v1's wire algorithm ids. Values are fixed forever once published. */
 export const algorithmIds = Object.freeze({
   /** AES-256-GCM with the key version's material as the key. */
   AES_256_GCM: 0x01,
@@ -32,10 +44,42 @@ export const algorithmIds = Object.freeze({
   AES_256_GCM_DERIVED: 0x02,
 } as const);
 
-export type CiphertextAlgorithm = keyof typeof algorithmIds;
+/**
+ * Format v2's wire algorithm ids: XAES-256-GCM (C2SP) with a 192-bit nonce. New ids, never one of
+ * v1's, and valid only in a v2 ciphertext (as v1's are only in a v1 ciphertext).
+ */
+export const algorithmIdsV2 = Object.freeze({
+  /** XAES-256-GCM with the key version's material as the key. */
+  XAES_256_GCM: 0x03,
+  /** XAES-256-GCM with HKDF-SHA256(material, info = "tessera/v2/encrypt" ‖ context) as the key (derived-mode keys). */
+  XAES_256_GCM_DERIVED: 0x04,
+} as const);
+
+export type CiphertextAlgorithmV1 = keyof typeof algorithmIds;
+export type CiphertextAlgorithmV2 = keyof typeof algorithmIdsV2;
+export type CiphertextAlgorithm = CiphertextAlgorithmV1 | CiphertextAlgorithmV2;
+
+/** The wire id of any algorithm, whatever its format version. */
+export function algorithmId(algorithm: CiphertextAlgorithm): number {
+  return algorithm in algorithmIdsV2 ? algorithmIdsV2[algorithm as CiphertextAlgorithmV2] : algorithmIds[algorithm as CiphertextAlgorithmV1];
+}
+
+/** The format version an algorithm's ciphertexts are written in. */
+export function formatVersionOf(algorithm: CiphertextAlgorithm): 1 | 2 {
+  return algorithm in algorithmIdsV2 ? 2 : 1;
+}
+
+/** The nonce length of an algorithm's format version. */
+export function nonceLengthOf(algorithm: CiphertextAlgorithm): number {
+  return formatVersionOf(algorithm) === 2 ? NONCE_LENGTH_V2 : NONCE_LENGTH;
+}
 
 const algorithmById = new Map<number, CiphertextAlgorithm>(
   Object.entries(algorithmIds).map(([name, id]) => [id, name as CiphertextAlgorithm]),
+);
+
+const algorithmByIdV2 = new Map<number, CiphertextAlgorithmV2>(
+  Object.entries(algorithmIdsV2).map(([name, id]) => [id, name as CiphertextAlgorithmV2]),
 );
 
 export interface ParsedCiphertext {
@@ -73,6 +117,23 @@ const decoders: Readonly<Record<number, (bytes: Uint8Array) => ParsedCiphertext>
       sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH),
     };
   },
+  2: (bytes: Uint8Array): ParsedCiphertext => {
+    if (bytes.length < MIN_CIPHERTEXT_LENGTH_V2) throw invalid();
+    const algorithm = algorithmByIdV2.get(bytes[2]!);
+    if (algorithm === undefined) throw invalid();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const keyVersion = view.getUint32(19);
+    if (keyVersion === 0) throw invalid();
+    return {
+      formatVersion: 2,
+      algorithm,
+      keyId: uuidFromBytes(bytes.subarray(3, 19)),
+      keyVersion,
+      header: bytes.subarray(0, HEADER_LENGTH),
+      nonce: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + NONCE_LENGTH_V2),
+      sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH_V2),
+    };
+  },
 });
 
 /** Parses the layout of a ciphertext; throws `InvalidCiphertext` for anything malformed. */
@@ -83,15 +144,15 @@ export function parseCiphertext(bytes: Uint8Array): ParsedCiphertext {
   return decode(bytes);
 }
 
-/** Builds the v1 header for a key version and algorithm. */
+/** Builds the header for a key version and algorithm, in the algorithm's format version. */
 export function encodeHeader(algorithm: CiphertextAlgorithm, keyId: string, keyVersion: number): Uint8Array {
   if (!Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > 0xffffffff) {
     throw new RangeError("key version out of range");
   }
   const header = new Uint8Array(HEADER_LENGTH);
   header[0] = CIPHERTEXT_MAGIC;
-  header[1] = 1;
-  header[2] = algorithmIds[algorithm];
+  header[1] = formatVersionOf(algorithm);
+  header[2] = algorithmId(algorithm);
   header.set(uuidToBytes(keyId), 3);
   new DataView(header.buffer).setUint32(19, keyVersion);
   return header;

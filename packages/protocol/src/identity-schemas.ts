@@ -30,7 +30,11 @@ export const SimulateRequest = Type.Object(
     attributes: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: 64 })),
     authMethod: Type.Optional(Type.String({ maxLength: 32 })),
     action: Type.String({ minLength: 1, maxLength: 128 }),
-    /** Key name or id; omit for actions that name no key. */
+    /**
+     * Typed as in policies: `key/payment-db` (or a bare key name or id), `policy/orders-app`,
+     * `role/ci`, `TYPE/*` for a whole collection, or an unnamed resource such as `audit`; may be
+     * omitted for actions authorised on an unnamed resource only.
+     */
     resource: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     context: Type.Optional(Context),
     source: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -46,6 +50,18 @@ export const SimulateResponse = Type.Object({
   policy: Type.Optional(Type.String()),
   statement: Type.Optional(Type.Integer()),
   sid: Type.Optional(Type.String()),
+  /** The resource evaluated, typed: `key/payment-db`, `policy/*`, `audit`. */
+  resource: Type.Optional(Type.String()),
+  /**
+   * On a default deny: the allow statements that matched action and resource but whose conditions
+   * failed, and which (`sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `encryptionContext`,
+   * `encryptionContext.<key>`).
+   */
+  unmet: Type.Optional(
+    Type.Array(Type.Object({ policy: Type.String(), statement: Type.Integer(), sid: Type.Optional(Type.String()), failed: Type.Array(Type.String()) })),
+  ),
+  /** When allowed: what the action amounts to if it is more than it reads (e.g. `administrator-equivalent`). */
+  warnings: Type.Optional(Type.Array(Type.Object({ code: Type.String(), message: Type.String() }))),
 });
 export type SimulateResponse = Static<typeof SimulateResponse>;
 

@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./ciphertext.js";
+export * from "./base64.js";
 export * from "./schemas.js";
 export * from "./actions.js";
 export * from "./action-effects.js";

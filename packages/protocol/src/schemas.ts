@@ -238,7 +238,7 @@ export type BatchDecryptRequest = Static<typeof BatchDecryptRequest>;
 export const BatchDecryptResponse = Type.Object({ results: Type.Array(Type.Union([DecryptResponse, ItemError])) });
 export type BatchDecryptResponse = Static<typeof BatchDecryptResponse>;
 
-/** One allow statement of a token's grants: actions and key resources, `*` patterns allowed. */
+/** One allow statement of a token's grants: actions and typed resources as in policies (a bare pattern means keys), `*` patterns allowed. */
 export const Grant = Type.Object(
   {
     actions: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: "^[a-z]+:[A-Za-z*]+$|^\\*$" }), { minItems: 1, maxItems: 64 }),

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { AuditLog } from "./audit/audit-log.js";
 import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
-import { FileTrailReader } from "./audit/verify.js";
+import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";
@@ -20,6 +20,7 @@ import { MachineIdentity } from "./identity/machine-identity.js";
 import { MachineIdentityService } from "./service/machine-identity-service.js";
 import { TokenService } from "./identity/token-service.js";
 import { PolicyService } from "./policy/index.js";
+import { RoleDirectory } from "./principal/index.js";
 import { Door } from "./service/door.js";
 import { IdentityService } from "./service/identity-service.js";
 import { AuditService } from "./service/audit-service.js";
@@ -30,6 +31,9 @@ import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
+import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
+import { routerRefusals } from "./api/native/refusals.js";
+import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 
@@ -60,6 +64,11 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /**
+   * Throttling of the audit records of refused requests (service/refusal-log.ts): per-source and
+   * global token buckets, and how often suppressed ones are summarised (default 10 s).
+   */
+  refusals?: RefusalLogOptions & { summaryIntervalMs?: number };
 }
 
 export interface TesseraApp {
@@ -91,6 +100,9 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   await store.migrate();
   await barrier.load();
 
+  // The router's own refusals (bad percent-encoding, over-long parameters) are audited by the service,
+  // which exists only further down.
+  let refusalService: KmsService | undefined;
   const http = Fastify({
     logger: options.logger ?? false,
     // The service's audit entry is the request record; per-request framework logs would only cost.
@@ -100,6 +112,9 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     bodyLimit: MAX_BODY_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // Every name or reference the schemas accept (decoded) fits in a path parameter.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: routerRefusals(() => refusalService),
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
@@ -112,7 +127,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const keys = new KeyService(store, barrier, clock);
   const tokens = new TokenService(store.tokens, clock);
-  const policy = new PolicyService(store, clock);
+  const roles = new RoleDirectory(store.roles);
+  const policy = new PolicyService(store, roles, clock);
   const a = options.audit ?? {};
   const sinks: AuditSink[] = [];
   const report = (e: { level: "error" | "info"; message: string }) => http.log[e.level]({ audit: true }, e.message);
@@ -149,20 +165,32 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
   });
   auditLogRef = auditLog;
+  try {
+    // Repairs a torn tail a crash left, and records the repair, before anything else is written.
+    await auditLog.start();
+  } catch (err) {
+    await auditLog.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   const metrics = new Metrics({ sealed: () => barrier.sealed, auditQueueDepth: () => auditLog.queueDepth });
   metricsRef = metrics;
-  const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await policy.role(role)) !== undefined);
-  const approle = new AppRoleService(store.secretIds, policy, tokens, clock);
-  const jwt = new JwtService(store.jwtIssuers, policy, tokens, clock);
+  const accessKeys = new AccessKeyService(store.accessKeys, barrier, clock, async (role) => (await roles.role(role)) !== undefined);
+  const approle = new AppRoleService(store.secretIds, roles, tokens, clock);
+  const jwt = new JwtService(store.jwtIssuers, roles, tokens, clock);
   const ca = new CertificateAuthority(store, barrier, clock, options.trustDomain ?? "tessera.local");
-  const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, policy, tokens, clock);
+  const machineIdentity = new MachineIdentity(ca, store.joinTokens, store.certificates, roles, tokens, clock);
   const aws = options.aws ?? { region: "us-east-1", accountId: "000000000000" };
-  const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock));
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, clock });
-  const service = new KmsService({ barrier, keys, tokens, policy, door, clock });
+  const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock, barrier));
+  const { summaryIntervalMs = 10_000, ...buckets } = options.refusals ?? {};
+  const refusals = new RefusalLog(auditLog, clock, buckets);
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
+  refusalService = service;
   const identity = new IdentityService({
     door,
     policy,
+    roles,
     tokens,
     approle,
     jwt,
@@ -183,6 +211,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
+      { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -216,6 +245,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       closed = true;
       await scheduler.stop();
       await http.close();
+      // Refusals counted but not yet summarised go into the trail before it closes.
+      await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
       await auditLog.close();
       barrier.sealNow();

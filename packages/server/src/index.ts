@@ -5,5 +5,6 @@ export { SqliteStore } from "./store/index.js";
 export type { Store } from "./store/index.js";
 export { ManualClock, systemClock, type Clock } from "./clock.js";
 export type { AuditEntry } from "./audit/auditor.js";
-export type { AuditSink, SinkBatch } from "./audit/sinks.js";
-export { verifyTrail, fileLines, type VerifyReport, type TrailChunk } from "./audit/verify.js";
+export { FileSink, openTrailFile, type AuditSink, type SinkBatch, type SinkRepair, type TrailFile } from "./audit/sinks.js";
+// The record format and verification live in @tessera/audit (no native dependency): the CLI uses them without the server.
+export { verifyTrail, fileLines, checkLine, type VerifyReport, type VerifyProblemCode, type TrailChunk } from "@tessera/audit";

@@ -1,5 +1,6 @@
 /** `tessera audit verify|query|hash|public-key`. */
 import { readFile } from "node:fs/promises";
+import { fileLines, verifyTrail } from "@tessera/audit";
 import { AUDIT_OUTCOMES } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
@@ -17,18 +18,29 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .description(
         "Verify an audit trail: from JSON-lines files (offline; give every file of a rotated trail) or, with --server, " +
           "the database trail of the server at --address. Prints OK with counts and the time range, or the first bad " +
-          "record and what is wrong with it. Exit code 0 only when everything checks.",
+          "record and what is wrong with it. Exit code 0 only when everything checks.\n\n" +
+          "Offline, the trail must end in the final checkpoint a clean shutdown writes: a copy that was cut short " +
+          "fails with an open tail unless --allow-open-tail is given (the trail of a running server). --server " +
+          "checks the trail against the server's head instead. Pin the public key out of band (--public-key): a key " +
+          "fetched from the server proves only that the server signed the trail.",
       )
       .option("--file <file>", "a trail file; repeat for rotated files", (v: string, p: string[] | undefined) => [...(p ?? []), v])
-      .option("--public-key <pem-file>", "checkpoint public key (from `tessera audit public-key`) to check signatures")
+      .option("--public-key <pem-file>", "checkpoint public key (from `tessera audit public-key`, kept apart from the server) to check signatures")
+      .option("--allow-open-tail", "accept a trail that does not end in a final checkpoint (a live server's files)")
       .option("--server", "verify the server's database trail, its head and its signatures"),
   )
-    .addHelpText("after", examples("tessera audit verify --file /var/log/tessera/audit.jsonl --public-key audit.pub", "tessera audit verify --server"))
+    .addHelpText(
+      "after",
+      examples(
+        "tessera audit verify --file /var/lib/tessera/audit/audit.jsonl --public-key audit.pub",
+        "tessera audit verify --file /var/lib/tessera/audit/audit.jsonl --public-key audit.pub --allow-open-tail   # server running",
+        "tessera audit verify --server --public-key audit.pub",
+      ),
+    )
     .action(
-      cli.action(async (o: { file?: string[]; publicKey?: string; server?: boolean }, cmd: Command) => {
+      cli.action(async (o: { file?: string[]; publicKey?: string; allowOpenTail?: boolean; server?: boolean }, cmd: Command) => {
         if ((o.file === undefined) === (o.server !== true)) throw new UsageError("give --file (one or more) or --server");
         const out = cli.output(cmd);
-        const { verifyTrail, fileLines } = await import("@tessera/server");
         let publicKey = o.publicKey === undefined ? undefined : await readFile(o.publicKey, "utf8");
         let report;
         if (o.server === true) {
@@ -48,15 +60,17 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
               after = page.nextAfter;
             }
           }
-          report = await verifyTrail(serverLines(), { publicKey, ...(head !== null && { expectHead: head }) });
+          // A live server's trail is open; its head (read first) is what catches a cut tail.
+          report = await verifyTrail(serverLines(), { publicKey, allowOpenTail: true, ...(head !== null && { expectHead: head }) });
         } else {
-          report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }) });
+          report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true });
         }
         if (out.json) out.data(report);
         else if (report.ok) {
           out.line(`OK: ${report.entries} entries, ${report.checkpoints} checkpoints, seq ${report.firstSeq ?? 0}–${report.lastSeq ?? 0}, ${report.firstTime ?? "-"} … ${report.lastTime ?? "-"}`);
           if (publicKey === undefined) out.note("signatures not checked: give --public-key");
-          if (report.unsignedTail > 0) out.note(`${report.unsignedTail} entries after the last checkpoint are not yet covered by a signature`);
+          if (report.repairs > 0) out.note(`${report.repairs} repair records: the server repaired a sink after a crash (see docs/audit.md)`);
+          if (!report.final) out.note(`open tail: ${report.unsignedTail} records after the last checkpoint${report.lastCheckpointSeq === null ? "" : `, seq ${report.lastCheckpointSeq}`}, not yet covered by a signature`);
         } else out.line(`FAILED at seq ${report.problem!.seq ?? "?"} (${report.problem!.where}): ${report.problem!.what}`);
         return report.ok ? 0 : 1;
       }),

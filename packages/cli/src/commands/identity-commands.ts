@@ -87,12 +87,15 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       .addOption(new Option("--attr <key=value>", "principal attribute (vm_id=…); repeat for more").argParser(collectPair))
       .addOption(new Option("--auth-method <method>", "how the principal logged in (default token)").choices(AUTH_METHODS))
       .requiredOption("--action <action>", "e.g. kms:Decrypt")
-      .option("--resource <key>", "key name or id")
+      .option("--resource <resource>", "key name or id, or a typed resource: key/NAME, policy/NAME, role/NAME, policy/*, audit …")
       .addOption(contextOption())
       .option("--source <ip>", "caller address")
       .option("--time <iso>", "request time, e.g. 2026-01-05T21:00:00+08:00"),
   )
-    .addHelpText("after", examples("tessera policy simulate --role payment-vm --attr vm_id=vm-1 --action kms:Decrypt --resource payment-db --context vm=vm-1 --source 10.0.3.7"))
+    .addHelpText("after", examples(
+        "tessera policy simulate --role payment-vm --attr vm_id=vm-1 --action kms:Decrypt --resource payment-db --context vm=vm-1 --source 10.0.3.7",
+        "tessera policy simulate --role team-admin --action policy:PutPolicy --resource policy/orders-app",
+      ))
     .action(
       cli.action(async (o: { role?: string; accessor?: string; attr?: Record<string, string>; authMethod?: string; action: string; resource?: string; context?: Record<string, string>; source?: string; time?: string }, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
@@ -112,8 +115,15 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         };
         const d = await client.simulate(req);
         if (out.json) return out.data(d);
-        const where = d.policy === undefined ? "" : ` (policy ${d.policy}, statement ${d.statement}${d.sid ? ` "${d.sid}"` : ""})`;
-        out.line(`${d.allowed ? "allowed" : "denied"}: ${d.reason}${where}`);
+        const statement = (s: { policy?: string; statement?: number; sid?: string }) => `policy ${s.policy}, statement ${s.statement}${s.sid ? ` "${s.sid}"` : ""}`;
+        const on = `${o.action} on ${d.resource ?? o.resource ?? "?"}`;
+        if (d.reason === "default-deny") {
+          // Say why nothing allowed it: no statement matched, or which matched but failed which conditions.
+          const unmet = d.unmet ?? [];
+          out.line(unmet.length === 0 ? `denied: default-deny (no statement allows ${on})` : `denied: default-deny (statements allow ${on}, but their conditions failed)`);
+          for (const u of unmet) out.line(`  ${statement(u)}: failed ${u.failed.join(", ")}`);
+        } else out.line(`${d.allowed ? "allowed" : "denied"}: ${d.reason}${d.policy === undefined ? "" : ` (${statement(d)})`}`);
+        for (const w of d.warnings ?? []) out.line(`warning: ${o.action} is ${w.code}: ${w.message}`);
       }),
     );
 

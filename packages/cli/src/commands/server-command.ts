@@ -1,11 +1,12 @@
 /**
- * `tessera server`: runs a server in this process. The server package is loaded only here, so
- * every other command starts without it.
+ * `tessera server`: runs a server in this process. The server package is loaded only here, at run
+ * time (`load-server.ts`), so every other command starts without it and the CLI installs without it.
  */
 import type { Command } from "commander";
 import type { Cli } from "../cli.js";
 import { examples } from "../options.js";
 import { UsageError } from "../usage-error.js";
+import { loadServer } from "./load-server.js";
 
 interface ServerOptions {
   dev?: boolean;
@@ -48,7 +49,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
         if (dev === (opts.config !== undefined)) throw new UsageError("give exactly one of --dev or --config FILE");
         const devOnly = (["listen", "devRootToken", "data", "devTls"] as const).filter((name) => opts[name] !== undefined);
         if (!dev && devOnly.length > 0) throw new UsageError("--listen, --dev-root-token, --data and --dev-tls need --dev; with --config, set them in the file");
-        const { runServer } = await import("@tessera/server");
+        const { runServer } = await loadServer();
         await runServer({
           dev,
           ...(opts.listen === undefined ? {} : { listen: opts.listen }),

@@ -58,11 +58,13 @@ export function registerTokenCommands(program: Command, cli: Cli): void {
           "token is shown only this once; the accessor names it later (lookup, revoke) without revealing " +
           "it.\n\n" +
           `Each --allow is one grant, ${ALLOW_SYNTAX}: comma-separated actions (kms:Encrypt, kms:*, *), a ` +
-          `colon, and comma-separated key resources (names, ids, or patterns such as orders-* or *). The ` +
+          `colon, and comma-separated resources (key names, ids, or patterns such as orders-* or *; other ` +
+          `types are written TYPE/NAME, e.g. alias/orders-* — docs/policy.md). The ` +
           `resources follow the LAST colon, since every action contains one itself:\n` +
           "  kms:Encrypt,kms:Decrypt:payment-db    encrypt and decrypt with payment-db\n" +
           "  kms:GenerateDataKey:orders-*,billing  data keys under billing and orders-…\n" +
-          "  kms:*:*                               every kms action on every key\n\n" +
+          "  kms:*:*                               every kms action on everything\n" +
+          "  kms:*:key/*                           every kms action on every key\n\n" +
           `--grants-file takes the API's form instead: a JSON array of {"actions": [...], "resources": [...]}. ` +
           `Without any grant the token can only look itself up.`,
       )

@@ -14,17 +14,25 @@
  *   backoff and recovers by itself.
  * - Sensitive values (encryption-context values, token accessors) are stored only as HMAC-SHA256
  *   under the audit key, which is sealed with everything else.
+ * - Start-up (`start`, also run before the first batch): every sink repairs what a crash left (a torn
+ *   tail), a sink that missed records another holds gets them copied in, and each repair is written
+ *   to the trail as a `repair` record before anything else. Repair records are never dropped: a batch
+ *   that fails keeps them queued first.
+ * - The checkpoint key pair is checked at every unseal: the public key is derived from the sealed
+ *   private key, and a stored public key that differs (edited metadata) refuses the unseal. The public
+ *   key served for verification is always the derived one.
+ * - `close` writes a final checkpoint (when unsealed) and accepts nothing after it.
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
 import type { AuditEntry, AuditRecorder } from "./auditor.js";
-import { GENESIS, checkpointMessage, seal, type AuditRecord, type CheckpointRecord, type RequestRecord } from "./record.js";
-import type { AuditSink } from "./sinks.js";
+import { GENESIS, checkLine, checkpointMessage, finishRecord, type AuditRecord, type CheckpointRecord, type RepairRecord, type RequestRecord } from "@tessera/audit";
+import type { AuditSink, SinkRepair } from "./sinks.js";
 
 const KEYS_META = "audit-keys";
 const HMAC_AAD = Buffer.from("tessera/audit-hmac-key/v1", "utf8");
@@ -33,7 +41,25 @@ const SIGNING_AAD = Buffer.from("tessera/audit-signing-key/v1", "utf8");
 interface StoredKeys {
   hmacKey: string;
   signingKey: string;
+  /** A copy, compared with the one derived from `signingKey` at every unseal. */
   publicKey: string;
+}
+
+interface AuditKeys {
+  hmac: Buffer;
+  signing: KeyObject;
+  /** SPKI PEM, derived from `signing`. */
+  publicKey: string;
+  signer: string;
+}
+
+/** The stored PEM names the same public key as `spki` (DER). A PEM that does not parse does not. */
+function samePublicKey(pem: unknown, spki: Buffer): boolean {
+  try {
+    return typeof pem === "string" && createPublicKey(pem).export({ type: "spki", format: "der" }).equals(spki);
+  } catch {
+    return false;
+  }
 }
 
 export interface AuditLogOptions {
@@ -50,7 +76,7 @@ export interface AuditLogOptions {
 }
 
 interface Pending {
-  entry: AuditEntry | { checkpoint: true };
+  entry: AuditEntry | { checkpoint: true; final: boolean } | { repair: SinkRepair };
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -59,7 +85,10 @@ export class AuditLog implements AuditRecorder {
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private head: { seq: number; hash: string } | undefined;
-  private keys: { hmac: Buffer; signing: KeyObject; publicKey: string; signer: string } | undefined;
+  private keys: AuditKeys | undefined;
+  private recovery: Promise<void> | undefined;
+  private repairsDurable: Promise<void> = Promise.resolve();
+  private closed = false;
   private failing = false;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
@@ -83,6 +112,19 @@ export class AuditLog implements AuditRecorder {
       if (this.keys) zero(this.keys.hmac);
       this.keys = undefined;
     });
+    // Refuses an unseal whose stored public key is not the sealed signing key's (creates the keys on first unseal).
+    barrier.addUnsealCheck(async (root) => zero((await this.openKeys(root)).hmac));
+  }
+
+  /**
+   * Start-up: repairs the sinks after a crash and makes the repair records durable. Call before
+   * serving; throws (`Unavailable`) if the repairs cannot be recorded in time.
+   */
+  async start(): Promise<void> {
+    if (this.sinks.length === 0) return;
+    await this.recovered();
+    this.kick();
+    await this.repairsDurable;
   }
 
   get enabled(): boolean {
@@ -97,15 +139,19 @@ export class AuditLog implements AuditRecorder {
   /** Records one request's entry; resolves once it is durable in every sink. */
   record(entry: AuditEntry): Promise<void> {
     if (this.sinks.length === 0) return Promise.resolve();
+    if (this.closed) return Promise.reject(new TesseraError("Unavailable", "the audit log is closed"));
     if (this.pending.length >= this.maxPending) return Promise.reject(new TesseraError("Unavailable", "the audit log is not keeping up; request refused"));
     return this.enqueue(entry);
   }
 
-  /** Appends a signed checkpoint covering the current head (needs the unsealed signing key). */
-  async checkpoint(): Promise<void> {
-    if (this.sinks.length === 0 || this.barrier.sealed) return;
+  /**
+   * Appends a signed checkpoint covering the current head (needs the unsealed signing key). `final`
+   * marks the end of the trail at a clean shutdown (only `close` sets it).
+   */
+  async checkpoint(options: { final?: boolean } = {}): Promise<void> {
+    if (this.sinks.length === 0 || this.barrier.sealed || this.closed) return;
     await this.loadKeys();
-    await this.enqueue({ checkpoint: true });
+    await this.enqueue({ checkpoint: true, final: options.final === true });
   }
 
   /** The audit key's HMAC of a value, as stored in the trail (for investigators). */
@@ -123,6 +169,10 @@ export class AuditLog implements AuditRecorder {
   private enqueue(entry: Pending["entry"]): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.pending.push({ entry, resolve, reject }));
     this.kick();
+    return this.withTimeout(done);
+  }
+
+  private withTimeout(done: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TesseraError("Unavailable", "the audit log could not be written in time")), this.timeoutMs);
@@ -138,26 +188,107 @@ export class AuditLog implements AuditRecorder {
     });
   }
 
-  private async startHead(): Promise<{ seq: number; hash: string }> {
-    if (this.head !== undefined) return this.head;
+  /** Runs the start-up recovery once (again after a failure). */
+  private recovered(): Promise<void> {
+    this.recovery ??= this.recover().catch((err: unknown) => {
+      this.recovery = undefined;
+      throw err;
+    });
+    return this.recovery;
+  }
+
+  /**
+   * Lets each sink repair a torn tail, finds the chain head (the furthest sink), copies records into
+   * a sink that misses them from one that has them, and queues a repair record for each repair first.
+   */
+  private async recover(): Promise<void> {
+    const repairs: SinkRepair[] = [];
+    for (const sink of this.sinks) repairs.push(...((await sink.recover?.()) ?? []));
+    const heads = new Map<AuditSink, { seq: number; hash: string }>();
     let best = { seq: 0, hash: GENESIS };
     for (const sink of this.sinks) {
       const line = await sink.lastLine();
       if (line === undefined) continue;
       const last = JSON.parse(line) as { seq: number; hash: string };
+      heads.set(sink, { seq: last.seq, hash: last.hash });
       if (last.seq > best.seq) best = { seq: last.seq, hash: last.hash };
     }
+    for (const [sink, head] of heads) {
+      if (head.seq >= best.seq) continue;
+      const copied = await this.fill(sink, head, best.seq, heads);
+      if (copied !== undefined) repairs.push(copied);
+    }
     this.head = best;
-    return best;
+    if (repairs.length > 0) {
+      const queued: Promise<void>[] = [];
+      const entries = repairs.map((repair) => {
+        let entry!: Pending;
+        queued.push(new Promise<void>((resolve, reject) => (entry = { entry: { repair }, resolve, reject })));
+        return entry;
+      });
+      // Repair records go first: nothing else may be written before the trail says what was repaired.
+      this.pending.unshift(...entries);
+      this.repairsDurable = this.withTimeout(Promise.all(queued).then(() => undefined));
+      // Awaited by `start`; when recovery ran lazily instead, a timeout here must not crash the process.
+      this.repairsDurable.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Copies records after `head` up to `to` into a sink that missed them (a crash between two sinks'
+   * writes of one batch), from a sink that has them; each copied line must chain on. Returns the
+   * repair, or undefined (reported) when no sink can supply them: the sink then has a gap.
+   */
+  private async fill(sink: AuditSink, head: { seq: number; hash: string }, to: number, heads: Map<AuditSink, { seq: number }>): Promise<SinkRepair | undefined> {
+    const source = this.sinks.find((s) => s.linesAfter !== undefined && (heads.get(s)?.seq ?? 0) >= to);
+    const gap = `audit sink ${sink.name} ends at seq ${head.seq} but the trail reaches ${to}`;
+    if (source === undefined) {
+      this.report({ level: "error", message: `${gap}; no sink can supply the missing records, so it has a gap` });
+      return undefined;
+    }
+    const digest = createHash("sha256");
+    let bytes = 0;
+    let prev = head;
+    let broken: string | undefined;
+    while (prev.seq < to && broken === undefined) {
+      const records: { seq: number; time: string; line: string }[] = [];
+      for (const line of await source.linesAfter!(prev.seq, 1000)) {
+        const c = checkLine(line, prev);
+        if (!c.ok) {
+          broken = `${source.name} does not continue the chain at seq ${prev.seq + 1} (${c.what})`;
+          break;
+        }
+        if (c.seq > to) break;
+        records.push({ seq: c.seq, time: c.time, line });
+        prev = { seq: c.seq, hash: c.hash };
+      }
+      if (records.length === 0) break;
+      await sink.write({ records });
+      for (const r of records) {
+        digest.update(`${r.line}\n`);
+        bytes += Buffer.byteLength(r.line) + 1;
+      }
+    }
+    if (prev.seq < to) this.report({ level: "error", message: `${gap}; ${broken ?? `${source.name} ends early`}, so after seq ${prev.seq} it has a gap` });
+    if (bytes === 0) return undefined;
+    this.report({ level: "info", message: `${gap}: copied ${prev.seq - head.seq} records from ${source.name}` });
+    return { sink: sink.name, repair: "copied-missing", afterSeq: head.seq, bytes, sha256: digest.digest("hex"), savedAs: null };
   }
 
   private async flushLoop(): Promise<void> {
     let backoff = 50;
     while (this.pending.length > 0) {
+      try {
+        await this.recovered();
+      } catch (err) {
+        for (const p of this.pending.splice(0)) p.reject(new TesseraError("Unavailable", "the audit log could not be opened", { cause: err }));
+        this.reportFailure(err);
+        return;
+      }
       const batch = this.pending.splice(0);
       let lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[];
       try {
-        lines = await this.chain(batch, await this.startHead());
+        lines = await this.chain(batch, this.head!);
       } catch (err) {
         for (const p of batch) p.reject(err);
         continue;
@@ -185,15 +316,21 @@ export class AuditLog implements AuditRecorder {
         backoff = 50;
       } catch (err) {
         for (const sink of written) await sink.rollback().catch(() => undefined);
-        for (const p of batch) p.reject(new TesseraError("Unavailable", "the audit log could not be written", { cause: err }));
-        if (!this.failing) {
-          this.failing = true;
-          this.report({ level: "error", message: `audit sink failed, requests are refused until it recovers: ${(err as Error).message}` });
-        }
+        // Repair records stay queued first (retried); everything else in the batch is refused.
+        const repairs = this.closed ? [] : batch.filter((p) => "repair" in p.entry);
+        this.pending.unshift(...repairs);
+        for (const p of batch) if (!repairs.includes(p)) p.reject(new TesseraError("Unavailable", "the audit log could not be written", { cause: err }));
+        this.reportFailure(err);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 2000);
       }
     }
+  }
+
+  private reportFailure(err: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.report({ level: "error", message: `audit sink failed, requests are refused until it recovers: ${(err as Error).message}` });
   }
 
   /** Turns a batch into chained records, continuing from `head`. */
@@ -206,8 +343,10 @@ export class AuditLog implements AuditRecorder {
       if ("checkpoint" in p.entry) {
         if (keys === undefined) throw new TesseraError("Sealed");
         const time = iso(this.clock.now());
-        const c: Omit<CheckpointRecord, "hash" | "signature"> = { seq: seq + 1, time, kind: "checkpoint", covers: { seq, hash }, signer: keys.signer, prev: hash };
+        const c: Omit<CheckpointRecord, "hash" | "signature"> = { seq: seq + 1, time, kind: "checkpoint", covers: { seq, hash }, signer: keys.signer, ...(p.entry.final && { final: true }), prev: hash };
         record = { ...c, signature: sign(null, checkpointMessage(c), keys.signing).toString("base64"), hash: "" };
+      } else if ("repair" in p.entry) {
+        record = { seq: seq + 1, time: iso(this.clock.now()), kind: "repair", ...p.entry.repair, prev: hash, hash: "" } satisfies RepairRecord;
       } else {
         const e = p.entry;
         const hmac: Record<string, string> = {};
@@ -231,11 +370,12 @@ export class AuditLog implements AuditRecorder {
           errorCode: e.errorCode,
           latencyMs: e.latencyMs,
           hmac,
+          ...(e.detail !== undefined && { detail: { ...e.detail } }),
           prev: hash,
           hash: "",
         } satisfies RequestRecord;
       }
-      const line = seal(record);
+      const line = finishRecord(record);
       out.push({ seq: record.seq, time: record.time, line, hash: record.hash, record });
       seq = record.seq;
       hash = record.hash;
@@ -243,13 +383,20 @@ export class AuditLog implements AuditRecorder {
     return out;
   }
 
-  /** The HMAC and checkpoint keys, created once (race-free) and kept sealed under the root key. */
   private async loadKeys(): Promise<void> {
     if (this.keys !== undefined) return;
-    const root = this.barrier.rootKey();
+    this.keys = await this.openKeys(this.barrier.rootKey());
+  }
+
+  /**
+   * The HMAC and checkpoint keys, created once (race-free) and kept sealed under the root key. The
+   * public key is derived from the sealed private key; the stored copy is only compared with it, so
+   * editing the database's metadata cannot change what `audit verify --server` checks against.
+   */
+  private async openKeys(root: Buffer): Promise<AuditKeys> {
     let stored = await this.store.meta.get<StoredKeys>(KEYS_META);
     if (stored === undefined) {
-      const hmacKey = random(32);
+      const hmacKey = secretBytes(32);
       const { privateKey, publicKey } = generateKeyPairSync("ed25519");
       const pkcs8 = privateKey.export({ type: "pkcs8", format: "der" });
       const candidate: StoredKeys = {
@@ -268,17 +415,26 @@ export class AuditLog implements AuditRecorder {
     const pkcs8 = openRecord(root, Buffer.from(stored.signingKey, "base64"), SIGNING_AAD);
     try {
       const signing = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
-      const spki = createPublicKey(stored.publicKey).export({ type: "spki", format: "der" });
+      const spki = createPublicKey(signing).export({ type: "spki", format: "der" });
+      if (!samePublicKey(stored.publicKey, spki)) {
+        throw new TesseraError(
+          "InvalidState",
+          "the audit public key stored in the database is not the public key of the sealed audit signing key: the database was altered; refusing to unseal",
+        );
+      }
+      const publicKey = createPublicKey(signing).export({ type: "spki", format: "pem" }).toString();
       const signer = createHash("sha256").update(spki).digest("hex").slice(0, 32);
-      this.keys = { hmac: openRecord(root, Buffer.from(stored.hmacKey, "base64"), HMAC_AAD), signing, publicKey: stored.publicKey, signer };
+      return { hmac: openRecord(root, Buffer.from(stored.hmacKey, "base64"), HMAC_AAD), signing, publicKey, signer };
     } finally {
       zero(pkcs8);
     }
   }
 
-  /** Writes a final checkpoint and closes the sinks (shutdown). */
+  /** Writes the final checkpoint (when unsealed), refuses records after it, and closes the sinks (shutdown). */
   async close(): Promise<void> {
-    await this.checkpoint().catch(() => undefined);
+    const final = this.checkpoint({ final: true });
+    this.closed = true;
+    await final.catch(() => undefined);
     await this.flushing;
     for (const sink of this.sinks) await sink.close().catch(() => undefined);
   }

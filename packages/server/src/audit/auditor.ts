@@ -21,7 +21,16 @@ export interface AuditEntry {
   latencyMs: number;
   /** Sensitive request values (e.g. `context.vm`), stored as HMAC-SHA256 under the audit key. */
   sensitive?: Record<string, string>;
+  /**
+   * Non-sensitive facts about the request, stored as given: why an adapter refused it (`reason`,
+   * e.g. a SigV4 failure's typed reason), `method`, `route` (the route pattern, never the URL),
+   * `operation`, and for a summary of throttled refusals `suppressed` (a count) and `since`.
+   */
+  detail?: AuditDetail;
 }
+
+/** Values an adapter chose to record in the clear: never anything a caller could use to smuggle a secret in. */
+export type AuditDetail = Readonly<Record<string, string | number>>;
 
 /** The door's view of the audit log: one awaited call per request; a throw fails the request. */
 export interface AuditRecorder {

@@ -8,7 +8,7 @@
  * per role or per key).
  */
 import { compileWindow, inWindow, type CompiledWindow } from "../policy/policy-document.js";
-import type { RecordPrincipal, RequestRecord } from "./record.js";
+import type { RecordPrincipal, RequestRecord } from "@tessera/audit";
 
 /** What the detectors read of a durable request record. */
 export type StreamRecord = Pick<RequestRecord, "seq" | "time" | "source" | "action" | "keyId" | "keyVersion" | "outcome" | "errorCode"> & {

@@ -3,7 +3,7 @@
  * audit records — so they count exactly what the trail holds. Labels are actions and outcomes only:
  * never key ids, principals or addresses.
  */
-import type { RequestRecord } from "./record.js";
+import type { RequestRecord } from "@tessera/audit";
 
 const BUCKETS_MS = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000];
 

@@ -2,23 +2,32 @@
  * Where audit records go. A sink writes a batch durably or throws, and can roll a batch back when
  * another sink failed it, so every sink holds the same gapless chain.
  */
-import { closeSync, mkdirSync, openSync, renameSync, statSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
-import { dirname } from "node:path";
+import { createHash } from "node:crypto";
+import { closeSync, constants, mkdirSync, openSync, renameSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { AuditRepo, Store } from "../store/index.js";
+import { checkLine, type RepairRecord } from "@tessera/audit";
 
 export interface SinkBatch {
   records: readonly { seq: number; time: string; line: string }[];
 }
 
+/** A repair a sink made at start (recorded in the trail as a `repair` record). */
+export type SinkRepair = Pick<RepairRecord, "sink" | "repair" | "afterSeq" | "bytes" | "sha256" | "savedAs">;
+
 export interface AuditSink {
   readonly name: string;
-  /** Makes the batch durable (or throws). Called with one batch at a time, in order. */
+  /** Makes the batch durable (or throws, leaving nothing of it behind). Called with one batch at a time, in order. */
   write(batch: SinkBatch): Promise<void>;
   /** Undoes the last written batch (another sink failed it). */
   rollback(): Promise<void>;
   /** The last durable record's line, to continue the chain after a restart; undefined if empty. */
   lastLine(): Promise<string | undefined>;
+  /** At start, before `lastLine` and any write: repairs what a crash left (a torn tail) and says what it did. */
+  recover?(): Promise<SinkRepair[]>;
+  /** Up to `limit` lines after `seq`, ascending: a sink that has them can fill another that missed them. */
+  linesAfter?(seq: number, limit: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -42,31 +51,66 @@ export class DatabaseSink implements AuditSink {
     return this.store.audit.last();
   }
 
+  async linesAfter(seq: number, limit: number): Promise<string[]> {
+    return (await this.store.audit.list(seq, limit)).map((r) => r.line);
+  }
+
   async close(): Promise<void> {}
 }
 
+/** The slice of a file handle the file sink uses; `node:fs/promises` FileHandle is one. */
+export interface TrailFile {
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  stat(): Promise<{ size: number; ino: number; nlink: number }>;
+  close(): Promise<void>;
+}
+
 /**
- * Append-only JSON-lines file, `datasync`ed per batch. Rotates by size: the full file is renamed to
- * `<path>.<first seq of the next file>` … in practice `<path>.<n>` with n increasing, and the chain
- * continues in the new file. Notices when its file was deleted or replaced (Vault's silent failure)
- * and starts a new one at the path, reporting it.
+ * Opens (creating, 0600) the trail file for positional reads and writes. Not O_APPEND: with O_APPEND
+ * Linux ignores the position, and the sink must write exactly at the end it knows to be durable.
+ */
+export const openTrailFile = (path: string): Promise<TrailFile> => open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+
+/**
+ * JSON-lines file, `datasync`ed per batch. Rotates by size: the full file is renamed to
+ * `<path>.<first seq of the next file, 12 digits>` and the chain continues in the new file. Notices
+ * when its file was deleted or replaced (Vault's silent failure) and starts a new one at the path,
+ * reporting it.
+ *
+ * Invariants:
+ * - `size` is the end of the last durable batch. A batch is written at `size` with positional
+ *   writes, looping on short writes, then datasynced; only then does `size` move. A write or sync
+ *   that fails leaves the batch refused, and the file is cut back to `size` (truncate + datasync)
+ *   before anything else is written (`dirty` until that succeeded), so no torn record ever stays
+ *   between two batches.
+ * - The file is never truncated to more than its length, so a stale size cannot pad it with NULs.
+ * - At start (`recover`) a torn tail a crash left — a final line without newline, or lines that do
+ *   not parse or do not chain — is cut back to the last complete record; the cut bytes are kept in
+ *   `torn-<name>.<seq>` beside the trail and the repair is reported for the trail.
  */
 export class FileSink implements AuditSink {
   readonly name = "file";
-  private handle: FileHandle | undefined;
+  private handle: TrailFile | undefined;
+  private ino = -1;
   private size = 0;
   private batchStart = 0;
+  /** Bytes past `size` may be on disk (a failed write or a rollback that could not finish). */
+  private dirty = false;
 
   constructor(
     private readonly path: string,
     private readonly maxBytes: number,
     private readonly report: (message: string) => void,
+    private readonly openFile: (path: string) => Promise<TrailFile> = openTrailFile,
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     closeSync(openSync(path, "a", 0o600));
   }
 
-  private async ensureOpen(): Promise<FileHandle> {
+  private async ensureOpen(): Promise<TrailFile> {
     if (this.handle !== undefined) {
       const st = await this.handle.stat();
       let current: { ino: number } | undefined;
@@ -75,46 +119,101 @@ export class FileSink implements AuditSink {
       } catch {
         current = undefined;
       }
-      if (st.nlink === 0 || current === undefined || current.ino !== st.ino) {
+      if (st.nlink === 0 || current === undefined || current.ino !== this.ino) {
         this.report(`audit file ${this.path} was deleted or replaced; writing to a new file at that path`);
         await this.handle.close().catch(() => undefined);
         this.handle = undefined;
       }
     }
     if (this.handle === undefined) {
-      // a+: appends always go to the end; reads are needed to find the chain head after a restart.
-      this.handle = await open(this.path, "a+", 0o600);
-      this.size = (await this.handle.stat()).size;
+      const fh = await this.openFile(this.path);
+      const st = await fh.stat();
+      this.handle = fh;
+      this.ino = st.ino;
+      this.size = st.size;
+      this.dirty = false;
     }
     return this.handle;
   }
 
+  /** Cuts the file back to `size` (the end of the last durable batch) and syncs that. */
+  private async restore(fh: TrailFile): Promise<void> {
+    const { size } = await fh.stat();
+    if (size > this.size) await fh.truncate(this.size);
+    else if (size < this.size) {
+      // Shorter than what was durable: someone cut it. Continue at its real end, never pad with NULs.
+      this.report(`audit file ${this.path} is shorter than its last durable batch (${size} < ${this.size} bytes): it was cut outside Tessera`);
+      this.size = size;
+    }
+    await fh.datasync();
+    this.dirty = false;
+  }
+
   async write(batch: SinkBatch): Promise<void> {
     let fh = await this.ensureOpen();
+    if (this.dirty) await this.restore(fh);
     if (this.size >= this.maxBytes) {
       await fh.close();
       this.handle = undefined;
       renameSync(this.path, `${this.path}.${String(batch.records[0]?.seq ?? 0).padStart(12, "0")}`);
       fh = await this.ensureOpen();
     }
-    const text = batch.records.map((r) => r.line).join("\n") + "\n";
+    const bytes = Buffer.from(batch.records.map((r) => r.line).join("\n") + "\n", "utf8");
     this.batchStart = this.size;
+    this.dirty = true;
     try {
-      await fh.write(text, null, "utf8");
+      await writeFully(fh, bytes, this.size);
       await fh.datasync();
-      this.size += Buffer.byteLength(text);
     } catch (err) {
-      // Leave no partial line behind.
-      await fh.truncate(this.batchStart).catch(() => undefined);
+      // Leave no partial record behind; if even that fails, the next write tries again first.
+      await this.restore(fh).catch(() => undefined);
       throw err;
     }
+    this.size += bytes.length;
+    this.dirty = false;
   }
 
   async rollback(): Promise<void> {
     if (this.handle === undefined) return;
-    await this.handle.truncate(this.batchStart);
-    await this.handle.datasync();
     this.size = this.batchStart;
+    this.dirty = true;
+    await this.restore(this.handle);
+  }
+
+  async recover(): Promise<SinkRepair[]> {
+    const fh = await this.ensureOpen();
+    const { end, lastSeq } = await completeRecords(fh, this.size);
+    if (end === this.size) return [];
+    const torn = Buffer.alloc(this.size - end);
+    await readFully(fh, torn, end);
+    const savedAs = await this.keepAside(torn, lastSeq);
+    this.batchStart = end;
+    this.size = end;
+    this.dirty = true;
+    await this.restore(fh);
+    this.report(`audit file ${this.path} had a torn tail after seq ${lastSeq} (${torn.length} bytes, a crash during a write): cut back to the last complete record${savedAs === null ? "" : `, the cut bytes kept in ${savedAs}`}`);
+    return [{ sink: this.name, repair: "cut-torn-tail", afterSeq: lastSeq, bytes: torn.length, sha256: createHash("sha256").update(torn).digest("hex"), savedAs }];
+  }
+
+  /** Keeps a cut tail for investigation; a name that rotation, queries and `audit.jsonl*` globs never pick up. */
+  private async keepAside(torn: Buffer, afterSeq: number): Promise<string | null> {
+    for (let n = 0; n < 100; n++) {
+      const name = `torn-${basename(this.path)}.${String(afterSeq).padStart(12, "0")}${n === 0 ? "" : `-${n}`}`;
+      let fh: TrailFile | undefined;
+      try {
+        fh = await open(join(dirname(this.path), name), "wx", 0o600);
+        await writeFully(fh, torn, 0);
+        await fh.datasync();
+        return name;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") continue;
+        this.report(`could not keep the torn tail of ${this.path}: ${(err as Error).message}`);
+        return null;
+      } finally {
+        await fh?.close().catch(() => undefined);
+      }
+    }
+    return null;
   }
 
   async lastLine(): Promise<string | undefined> {
@@ -122,7 +221,7 @@ export class FileSink implements AuditSink {
     if (this.size === 0) return undefined;
     const length = Math.min(this.size, 1 << 16);
     const buf = Buffer.alloc(length);
-    await fh.read(buf, 0, length, this.size - length);
+    await readFully(fh, buf, this.size - length);
     const lines = buf.toString("utf8").trimEnd().split("\n");
     return lines[lines.length - 1];
   }
@@ -131,6 +230,50 @@ export class FileSink implements AuditSink {
     await this.handle?.close();
     this.handle = undefined;
   }
+}
+
+/** Writes every byte at `position`, looping on short writes; a write that makes no progress fails. */
+async function writeFully(fh: Pick<TrailFile, "write">, bytes: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten <= 0) throw Object.assign(new Error("audit file write made no progress"), { code: "EIO" });
+    done += bytesWritten;
+  }
+}
+
+async function readFully(fh: Pick<TrailFile, "read">, buf: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+    if (bytesRead <= 0) throw new Error("audit file is shorter than expected while reading it");
+    done += bytesRead;
+  }
+}
+
+/**
+ * The end (byte offset) of the file's complete, chained records and the last one's seq: where a
+ * torn tail starts. The first line anchors the chain (its predecessor is in a rotated file).
+ */
+async function completeRecords(fh: Pick<TrailFile, "read">, size: number): Promise<{ end: number; lastSeq: number }> {
+  let prev: { seq: number; hash: string } | undefined;
+  let end = 0;
+  let carry = Buffer.alloc(0);
+  for (let pos = 0; pos < size; ) {
+    const chunk = Buffer.alloc(Math.min(1 << 20, size - pos));
+    await readFully(fh, chunk, pos);
+    pos += chunk.length;
+    const data = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    const dataStart = pos - data.length;
+    let start = 0;
+    for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
+      const c = checkLine(data.toString("utf8", start, nl), prev);
+      if (!c.ok) return { end, lastSeq: prev?.seq ?? 0 };
+      prev = { seq: c.seq, hash: c.hash };
+      start = nl + 1;
+      end = dataStart + start;
+    }
+    carry = Buffer.from(data.subarray(start));
+  }
+  return { end, lastSeq: prev?.seq ?? 0 };
 }
 
 /** Standard output, one JSON line per record (for log collectors; not durable by itself). */

@@ -1,11 +1,11 @@
 /**
  * AES-256-GCM through node:crypto (OpenSSL). 96-bit random nonces, 128-bit tags.
- * A key version encrypts at most 2^32 messages under random nonces before rotation is due
- * (NIST SP 800-38D §8.3); docs/architecture.md states the limit.
+ * A key encrypts at most 2^32 messages under random 96-bit nonces (NIST SP 800-38D §8.3); format v2
+ * lifts that with XAES-256-GCM (xaes.ts), which runs this GCM under a per-message subkey.
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
-import { fillRandom, random } from "./secrets.js";
+import { fillNonce, nonce as randomNonce } from "./random.js";
 
 export const AES_256_KEY_LENGTH = 32;
 export const GCM_NONCE_LENGTH = 12;
@@ -17,7 +17,7 @@ export interface Sealed {
   sealed: Buffer;
 }
 
-export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = random(GCM_NONCE_LENGTH)): Sealed {
+export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomNonce(GCM_NONCE_LENGTH)): Sealed {
   if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
@@ -34,12 +34,20 @@ export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Arr
  */
 export function aesGcmSealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, offset: number, nonce?: Uint8Array): void {
   if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
-  if (nonce === undefined) fillRandom(out, offset, GCM_NONCE_LENGTH);
+  if (nonce === undefined) fillNonce(out, offset, GCM_NONCE_LENGTH);
   else if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
   else out.set(nonce, offset);
-  const cipher = createCipheriv("aes-256-gcm", key, out.subarray(offset, offset + GCM_NONCE_LENGTH), { authTagLength: GCM_TAG_LENGTH });
+  gcmSealAt(key, out.subarray(offset, offset + GCM_NONCE_LENGTH), plaintext, aad, out, offset + GCM_NONCE_LENGTH);
+}
+
+/**
+ * The GCM core: encrypts under `iv` and writes ciphertext ‖ tag at `at` of `out`. The IV's
+ * uniqueness under `key` is the caller's job — only aesGcmSealInto (random IV) and XAES (a fresh
+ * subkey per message) call it.
+ */
+export function gcmSealAt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, at: number): void {
+  const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: GCM_TAG_LENGTH });
   cipher.setAAD(aad);
-  let at = offset + GCM_NONCE_LENGTH;
   const body = cipher.update(plaintext);
   body.copy(out, at);
   at += body.length;

@@ -1,3 +1,5 @@
 export * from "./aead.js";
 export * from "./hkdf.js";
+export * from "./random.js";
 export * from "./secrets.js";
+export * from "./xaes.js";

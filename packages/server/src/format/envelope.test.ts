@@ -1,6 +1,7 @@
 /**
- * Envelope format: the v1 vectors in test/vectors/ciphertext-v1.json (generated once by an
- * independent implementation of docs/formats.md), plus behaviour the vectors cannot show.
+ * Envelope format: the v1 and v2 vectors in test/vectors/ciphertext-v1.json and ciphertext-v2.json
+ * (each generated once by an independent implementation of docs/formats.md), plus behaviour the
+ * vectors cannot show.
  */
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -10,9 +11,11 @@ import {
   type EncryptionContext,
   TesseraError,
   algorithmIds,
+  algorithmIdsV2,
   encodeContext,
   parseCiphertext,
 } from "@tessera/protocol";
+import { XaesKey } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "./envelope.js";
 
 interface PositiveVector {
@@ -50,7 +53,13 @@ const vectors = JSON.parse(readFileSync(new URL("../../../../test/vectors/cipher
   negative: NegativeVector[];
 };
 
+const vectorsV2 = JSON.parse(readFileSync(new URL("../../../../test/vectors/ciphertext-v2.json", import.meta.url), "utf8")) as {
+  positive: PositiveVector[];
+  negative: NegativeVector[];
+};
+
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
+const allAlgorithms = [...Object.keys(algorithmIds), ...Object.keys(algorithmIdsV2)] as CiphertextAlgorithm[];
 
 /** The whole decrypt path a service runs: parse the wire bytes, then open them. */
 function open(ciphertext: Uint8Array, material: Uint8Array, context: EncryptionContext | undefined): Buffer {
@@ -69,35 +78,35 @@ function expectInvalidCiphertext(attempt: () => unknown): void {
   expect((thrown as TesseraError).code).toBe("InvalidCiphertext");
 }
 
-describe("ciphertext v1 vectors", () => {
-  it("cover both algorithms, empty and non-ASCII contexts, empty and 4096-byte plaintexts", () => {
-    const algorithms = new Set(vectors.positive.map((v) => v.algorithm));
-    expect(algorithms).toEqual(new Set(Object.keys(algorithmIds)));
-    for (const algorithm of algorithms) {
-      const mine = vectors.positive.filter((v) => v.algorithm === algorithm);
-      expect(mine.some((v) => Object.keys(v.context).length === 0)).toBe(true);
-      expect(mine.some((v) => Object.keys(v.context).length > 1 && /[^\x00-\x7f]/.test(JSON.stringify(v.context)))).toBe(true);
-      expect(mine.some((v) => v.plaintext === "")).toBe(true);
-      expect(mine.some((v) => v.plaintext.length === 4096 * 2)).toBe(true);
-    }
-    expect(vectors.negative.length).toBeGreaterThanOrEqual(20);
-    expect(vectors.derive.length).toBeGreaterThanOrEqual(1);
-  });
+/** Each algorithm has vectors with an empty and a non-ASCII multi-pair context, an empty and a 4096-byte plaintext. */
+function expectCoverage(positive: PositiveVector[], algorithms: string[]): void {
+  expect(new Set(positive.map((v) => v.algorithm))).toEqual(new Set(algorithms));
+  for (const algorithm of algorithms) {
+    const mine = positive.filter((v) => v.algorithm === algorithm);
+    expect(mine.some((v) => Object.keys(v.context).length === 0)).toBe(true);
+    expect(mine.some((v) => Object.keys(v.context).length > 1 && /[^\x00-\x7f]/.test(JSON.stringify(v.context)))).toBe(true);
+    expect(mine.some((v) => v.plaintext === "")).toBe(true);
+    expect(mine.some((v) => v.plaintext.length === 4096 * 2)).toBe(true);
+  }
+}
 
-  describe.each(vectors.positive)("positive: $description", (v) => {
+/** The checks every format's vector file gets: positive vectors parse, open and re-encrypt to the same bytes; negative ones fail. */
+function describeVectors(set: { positive: PositiveVector[]; negative: NegativeVector[] }, formatVersion: 1 | 2): void {
+  describe.each(set.positive)("positive: $description", (v) => {
     const bytes = Buffer.from(v.ciphertext, "base64");
 
     it("is canonical standard base64", () => {
       expect(bytes.toString("base64")).toBe(v.ciphertext);
     });
 
-    it("parses to the named algorithm, key id, key version and nonce", () => {
+    it("parses to its format version and the named algorithm, key id, key version and nonce", () => {
       const parsed = parseCiphertext(bytes);
-      expect(parsed.formatVersion).toBe(1);
+      expect(parsed.formatVersion).toBe(formatVersion);
       expect(parsed.algorithm).toBe(v.algorithm);
       expect(parsed.keyId).toBe(v.keyId);
       expect(parsed.keyVersion).toBe(v.keyVersion);
       expect(Buffer.from(parsed.nonce).toString("hex")).toBe(v.nonce);
+      expect(parsed.nonce).toHaveLength(formatVersion === 1 ? 12 : 24);
       expect(parsed.sealed.length).toBe(v.plaintext.length / 2 + 16);
     });
 
@@ -128,18 +137,40 @@ describe("ciphertext v1 vectors", () => {
     });
   });
 
-  describe.each(vectors.derive)("derive: $description", (v) => {
-    it("deriveWorkKey reproduces the output", () => {
-      expect(deriveWorkKey(hex(v.material), v.context, v.length).toString("hex")).toBe(v.output);
-    });
-  });
-
-  describe.each(vectors.negative)("negative: $description", (v) => {
+  describe.each(set.negative)("negative: $description", (v) => {
     it(`fails with ${v.expectedError}`, () => {
       expect(v.expectedError).toBe("InvalidCiphertext");
       expectInvalidCiphertext(() => open(Buffer.from(v.ciphertext, "base64"), hex(v.material), v.context));
     });
   });
+}
+
+describe("ciphertext v1 vectors", () => {
+  it("cover both algorithms, empty and non-ASCII contexts, empty and 4096-byte plaintexts", () => {
+    expectCoverage(vectors.positive, Object.keys(algorithmIds));
+    expect(vectors.negative.length).toBeGreaterThanOrEqual(20);
+    expect(vectors.derive.length).toBeGreaterThanOrEqual(1);
+  });
+
+  describeVectors(vectors, 1);
+
+  describe.each(vectors.derive)("derive: $description", (v) => {
+    it("deriveWorkKey reproduces the output", () => {
+      expect(deriveWorkKey(hex(v.material), v.context, v.length).toString("hex")).toBe(v.output);
+    });
+  });
+});
+
+describe("ciphertext v2 vectors", () => {
+  it("cover both algorithms, empty and non-ASCII contexts, empty and 4096-byte plaintexts, the largest key version", () => {
+    expectCoverage(vectorsV2.positive, Object.keys(algorithmIdsV2));
+    for (const algorithm of Object.keys(algorithmIdsV2)) {
+      expect(vectorsV2.positive.some((v) => v.algorithm === algorithm && v.keyVersion === 2 ** 32 - 1)).toBe(true);
+    }
+    expect(vectorsV2.negative.length).toBeGreaterThanOrEqual(40);
+  });
+
+  describeVectors(vectorsV2, 2);
 });
 
 const material = randomBytes(32);
@@ -149,7 +180,7 @@ function encrypt(algorithm: CiphertextAlgorithm, plaintext: Uint8Array, context:
   return encryptEnvelope({ algorithm, keyId, keyVersion: 1, material: m, plaintext, context });
 }
 
-describe.each(Object.keys(algorithmIds) as CiphertextAlgorithm[])("envelope with %s", (algorithm) => {
+describe.each(allAlgorithms)("envelope with %s", (algorithm) => {
   it("round-trips", () => {
     const plaintext = randomBytes(100);
     expect(open(encrypt(algorithm, plaintext, { a: "b" }), material, { a: "b" }).equals(plaintext)).toBe(true);
@@ -209,6 +240,75 @@ describe("derived mode", () => {
     relabelled[2] = algorithmIds.AES_256_GCM;
     expectInvalidCiphertext(() => open(relabelled, material, { vm: "a" }));
   });
+
+  it("v2: the material alone does not open a derived ciphertext, even with the header's algorithm ignored", () => {
+    const ct = encrypt("XAES_256_GCM_DERIVED", Buffer.from("x"), { vm: "a" });
+    const relabelled = Buffer.from(ct);
+    relabelled[2] = algorithmIdsV2.XAES_256_GCM;
+    expectInvalidCiphertext(() => open(relabelled, material, { vm: "a" }));
+    expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(ct), algorithm: "XAES_256_GCM" }, material, { vm: "a" }));
+  });
+});
+
+describe("format v2 beside v1", () => {
+  it("lays out header (version 2, v2 algorithm id), 24-byte nonce, ciphertext, tag", () => {
+    const ct = encryptEnvelope({ algorithm: "XAES_256_GCM", keyId, keyVersion: 9, material, plaintext: Buffer.from("abc"), context: undefined });
+    expect(ct).toHaveLength(23 + 24 + 3 + 16);
+    expect([ct[0], ct[1], ct[2]]).toEqual([0x54, 0x02, 0x03]);
+    expect(ct.readUInt32BE(19)).toBe(9);
+  });
+
+  it("a v1 and a v2 ciphertext of the same message open with the same material; neither opens as the other", () => {
+    for (const [v1, v2] of [
+      ["AES_256_GCM", "XAES_256_GCM"],
+      ["AES_256_GCM_DERIVED", "XAES_256_GCM_DERIVED"],
+    ] as const) {
+      const a = encrypt(v1, Buffer.from("same"), { vm: "a" });
+      const b = encrypt(v2, Buffer.from("same"), { vm: "a" });
+      expect(open(a, material, { vm: "a" }).toString()).toBe("same");
+      expect(open(b, material, { vm: "a" }).toString()).toBe("same");
+      expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(a), algorithm: v2 }, material, { vm: "a" }));
+      expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(b), algorithm: v1 }, material, { vm: "a" }));
+    }
+  });
+
+  it("a prepared XAES key gives the same bytes as the material, and derived mode ignores it", () => {
+    const prepared = new XaesKey(material);
+    try {
+      const nonce = randomBytes(24);
+      const base = { keyId, keyVersion: 3, material, plaintext: Buffer.from("p"), nonce };
+      const raw = encryptEnvelope({ ...base, algorithm: "XAES_256_GCM", context: { a: "b" } });
+      const fast = encryptEnvelope({ ...base, algorithm: "XAES_256_GCM", context: { a: "b" }, prepared });
+      expect(fast.equals(raw)).toBe(true);
+      expect(decryptEnvelope(parseCiphertext(raw), material, { a: "b" }, prepared).toString()).toBe("p");
+      // A prepared key of other material would fail, so "same bytes" above proves it was used, and here that it was not.
+      const other = new XaesKey(randomBytes(32));
+      const derived = encryptEnvelope({ ...base, algorithm: "XAES_256_GCM_DERIVED", context: { a: "b" }, prepared: other });
+      expect(derived.equals(encryptEnvelope({ ...base, algorithm: "XAES_256_GCM_DERIVED", context: { a: "b" } }))).toBe(true);
+      expect(decryptEnvelope(parseCiphertext(derived), material, { a: "b" }, other).toString()).toBe("p");
+      expectInvalidCiphertext(() => decryptEnvelope(parseCiphertext(raw), material, { a: "b" }, other));
+      other.destroy();
+    } finally {
+      prepared.destroy();
+    }
+  });
+
+  it("v2 ciphertexts: every single-bit flip is InvalidCiphertext, for both algorithms and several lengths", () => {
+    let flips = 0;
+    for (const algorithm of Object.keys(algorithmIdsV2) as CiphertextAlgorithm[]) {
+      for (const length of [0, 1, 16, 33]) {
+        const context = { vm_id: "vm-1", "東京": "" };
+        const ct = encrypt(algorithm, randomBytes(length), context);
+        for (let bit = 0; bit < ct.length * 8; bit++) {
+          const bad = Uint8Array.from(ct);
+          bad[bit >> 3]! ^= 1 << (bit & 7);
+          expectInvalidCiphertext(() => open(bad, material, context));
+          flips++;
+        }
+      }
+    }
+    expect(flips).toBe(2 * 8 * (4 * 63 + 0 + 1 + 16 + 33));
+  }, 60_000);
 });
 
 describe("deriveWorkKey", () => {
@@ -230,6 +330,8 @@ describe("deriveWorkKey", () => {
     const work = deriveWorkKey(material, context, 32);
     const ct = encrypt("AES_256_GCM_DERIVED", Buffer.from("x"), context);
     expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(ct), algorithm: "AES_256_GCM" }, work, context));
+    const v2 = encrypt("XAES_256_GCM_DERIVED", Buffer.from("x"), context);
+    expectInvalidCiphertext(() => decryptEnvelope({ ...parseCiphertext(v2), algorithm: "XAES_256_GCM" }, work, context));
   });
 });
 
@@ -242,10 +344,10 @@ describe("property: every single-byte mutation is InvalidCiphertext", () => {
     return out;
   };
 
-  it("holds for 500 random ciphertexts, every position, random XOR masks", () => {
-    const algorithms = Object.keys(algorithmIds) as CiphertextAlgorithm[];
+  it("holds for 1000 random ciphertexts of both format versions, every position, random XOR masks", () => {
+    const algorithms = allAlgorithms;
     let mutations = 0;
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 1000; i++) {
       const algorithm = algorithms[i % algorithms.length]!;
       const m = randomBytes(32);
       const context = randomContext();
@@ -269,6 +371,6 @@ describe("property: every single-byte mutation is InvalidCiphertext", () => {
       expectInvalidCiphertext(() => open(ct.subarray(0, randomInt(0, ct.length)), m, context));
       expectInvalidCiphertext(() => open(Uint8Array.of(...ct, randomInt(0, 256)), m, context));
     }
-    expect(mutations).toBeGreaterThan(500 * 51);
+    expect(mutations).toBeGreaterThan(500 * 51 + 500 * 63);
   }, 120_000);
 });

@@ -1,23 +1,40 @@
 /**
  * Encrypts and decrypts Tessera ciphertexts (layout in @tessera/protocol, docs/formats.md).
  * `material` is one key version's 32-byte secret; this module never stores it.
+ *
+ * Each algorithm is a suite: where its AEAD key comes from (the material, or HKDF of it and the
+ * context) and which AEAD seals (AES-256-GCM for format v1, XAES-256-GCM for v2). New encryptions
+ * use v2 algorithms; v1 suites stay so that v1 ciphertexts open forever.
  */
 import {
   HEADER_LENGTH,
-  NONCE_LENGTH,
   TAG_LENGTH,
   type CiphertextAlgorithm,
   type EncryptionContext,
   type ParsedCiphertext,
   encodeContext,
   encodeHeader,
+  nonceLengthOf,
 } from "@tessera/protocol";
-import { aesGcmOpen, aesGcmSealInto, hkdfSha256, zero } from "../crypto/index.js";
+import { type XaesKey, aesGcmOpen, aesGcmSealInto, hkdfSha256, xaesGcmOpen, xaesGcmSealInto, zero } from "../crypto/index.js";
 
-const ENCRYPT_INFO = Buffer.from("tessera/v1/encrypt", "utf8");
 const DERIVE_INFO = Buffer.from("tessera/v1/derive", "utf8");
 const EMPTY = new Uint8Array(0);
 const EMPTY_CONTEXT = encodeContext(undefined);
+
+interface Suite {
+  aead: "AES-256-GCM" | "XAES-256-GCM";
+  /** HKDF info prefix of derived mode (the message key is HKDF(material, info ‖ context)); absent: the material itself. */
+  derivedInfo?: Buffer;
+}
+
+const suites: Readonly<Record<CiphertextAlgorithm, Suite>> = Object.freeze({
+  AES_256_GCM: { aead: "AES-256-GCM" },
+  AES_256_GCM_DERIVED: { aead: "AES-256-GCM", derivedInfo: Buffer.from("tessera/v1/encrypt", "utf8") },
+  XAES_256_GCM: { aead: "XAES-256-GCM" },
+  // A label of its own: a v2 derived key never equals the v1 derived key of the same context.
+  XAES_256_GCM_DERIVED: { aead: "XAES-256-GCM", derivedInfo: Buffer.from("tessera/v2/encrypt", "utf8") },
+});
 
 /** The canonical encoding of a context; the empty context's is shared (the hot path's common case). */
 function contextBytes(context: EncryptionContext | undefined): Uint8Array {
@@ -26,14 +43,10 @@ function contextBytes(context: EncryptionContext | undefined): Uint8Array {
   return EMPTY_CONTEXT;
 }
 
-/** The AEAD key for a message: the material itself, or HKDF(material, context) in derived mode. */
-function messageKey(algorithm: CiphertextAlgorithm, material: Uint8Array, encodedContext: Uint8Array): { key: Uint8Array; owned: boolean } {
-  switch (algorithm) {
-    case "AES_256_GCM":
-      return { key: material, owned: false };
-    case "AES_256_GCM_DERIVED":
-      return { key: hkdfSha256(material, EMPTY, Buffer.concat([ENCRYPT_INFO, encodedContext]), 32), owned: true };
-  }
+/** The AEAD key for a message: the material itself, or HKDF(material, info ‖ context) in derived mode. */
+function messageKey(suite: Suite, material: Uint8Array, encodedContext: Uint8Array): { key: Uint8Array; owned: boolean } {
+  if (suite.derivedInfo === undefined) return { key: material, owned: false };
+  return { key: hkdfSha256(material, EMPTY, Buffer.concat([suite.derivedInfo, encodedContext]), 32), owned: true };
 }
 
 export interface EncryptParams {
@@ -47,32 +60,43 @@ export interface EncryptParams {
   nonce?: Uint8Array;
   /** The header for (algorithm, keyId, keyVersion), when the caller has it cached. */
   header?: Uint8Array;
+  /** `material` prepared as an XAES-256-GCM key, when the caller caches one (used by XAES_256_GCM only). */
+  prepared?: XaesKey;
 }
 
-/** Builds the whole ciphertext in one buffer: header ‖ nonce ‖ AES-GCM output ‖ tag. */
+/** Builds the whole ciphertext in one buffer: header ‖ nonce ‖ AEAD output ‖ tag. */
 export function encryptEnvelope(p: EncryptParams): Buffer {
+  const suite = suites[p.algorithm];
   const header = p.header ?? encodeHeader(p.algorithm, p.keyId, p.keyVersion);
   const context = contextBytes(p.context);
-  const { key, owned } = messageKey(p.algorithm, p.material, context);
+  const { key, owned } = messageKey(suite, p.material, context);
   try {
     const aad = Buffer.allocUnsafe(header.length + context.length);
     aad.set(header, 0);
     aad.set(context, header.length);
-    const out = Buffer.allocUnsafe(HEADER_LENGTH + NONCE_LENGTH + p.plaintext.length + TAG_LENGTH);
+    const out = Buffer.allocUnsafe(HEADER_LENGTH + nonceLengthOf(p.algorithm) + p.plaintext.length + TAG_LENGTH);
     out.set(header, 0);
-    aesGcmSealInto(key, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
+    if (suite.aead === "AES-256-GCM") aesGcmSealInto(key, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
+    // The prepared key stands for the material only: a derived-mode key is made per message.
+    else xaesGcmSealInto(owned || p.prepared === undefined ? key : p.prepared, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
     return out;
   } finally {
     if (owned) zero(key);
   }
 }
 
-/** Opens a parsed ciphertext; wrong key, context or any changed byte → `InvalidCiphertext`. */
-export function decryptEnvelope(parsed: ParsedCiphertext, material: Uint8Array, context: EncryptionContext | undefined): Buffer {
+/**
+ * Opens a parsed ciphertext; wrong key, context or any changed byte → `InvalidCiphertext`.
+ * `prepared` is `material` prepared as an XAES-256-GCM key, when the caller caches one.
+ */
+export function decryptEnvelope(parsed: ParsedCiphertext, material: Uint8Array, context: EncryptionContext | undefined, prepared?: XaesKey): Buffer {
+  const suite = suites[parsed.algorithm];
   const encoded = contextBytes(context);
-  const { key, owned } = messageKey(parsed.algorithm, material, encoded);
+  const { key, owned } = messageKey(suite, material, encoded);
   try {
-    return aesGcmOpen(key, parsed.nonce, parsed.sealed, Buffer.concat([parsed.header, encoded]));
+    const aad = Buffer.concat([parsed.header, encoded]);
+    if (suite.aead === "AES-256-GCM") return aesGcmOpen(key, parsed.nonce, parsed.sealed, aad);
+    return xaesGcmOpen(owned || prepared === undefined ? key : prepared, parsed.nonce, parsed.sealed, aad);
   } finally {
     if (owned) zero(key);
   }

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { TesseraError, type AccessKeyInfo, type CreateAccessKeyResponse } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { AccessKeyRepo, AccessKeyRow } from "../store/index.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const aad = (id: string) => Buffer.from(`tessera/access-key/v1|${id}`, "utf8");
@@ -25,7 +25,12 @@ function newAccessKeyId(): string {
 
 /** 40 characters of base64 (240 bits), the shape AWS SDKs expect. */
 function newSecret(): string {
-  return randomBytes(30).toString("base64");
+  const bytes = secretBytes(30);
+  try {
+    return bytes.toString("base64");
+  } finally {
+    zero(bytes);
+  }
 }
 
 const info = (row: AccessKeyRow): AccessKeyInfo => ({
@@ -44,6 +49,8 @@ export interface ResolvedAccessKey {
 
 export class AccessKeyService {
   private readonly cache = new Map<string, ResolvedAccessKey>();
+  /** Bumped by every eviction: a resolve that read its row before one does not cache what it read. */
+  private generation = 0;
 
   constructor(
     private readonly repo: AccessKeyRepo,
@@ -98,9 +105,14 @@ export class AccessKeyService {
   async resolve(id: string): Promise<ResolvedAccessKey> {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
+    const generation = this.generation;
     const row = await this.repo.get(id);
     if (row === undefined) throw new TesseraError("Unauthenticated", "unknown access key", { cause: { reason: "unknown-access-key" } });
     if (row.state !== "Active") throw new TesseraError("Unauthenticated", "the access key is inactive", { cause: { reason: "inactive-access-key" } });
+    // A concurrent resolve may have cached the key while this one read the row: keep one copy of the
+    // secret, the cached one, so the copy that sealing zeroes is the only one there is.
+    const raced = this.cache.get(id);
+    if (raced !== undefined) return raced;
     const secret = openRecord(this.barrier.rootKey(), row.secret, aad(id));
     const resolved: ResolvedAccessKey = {
       secret,
@@ -117,17 +129,20 @@ export class AccessKeyService {
         loginSource: "",
       },
     };
-    this.cache.set(id, resolved);
+    // Disabled, deleted or sealed while the row was read: answer this request, remember nothing.
+    if (generation === this.generation) this.cache.set(id, resolved);
     return resolved;
   }
 
   private evict(id: string): void {
+    this.generation++;
     const c = this.cache.get(id);
     if (c !== undefined) zero(c.secret);
     this.cache.delete(id);
   }
 
   private clear(): void {
+    this.generation++;
     for (const c of this.cache.values()) zero(c.secret);
     this.cache.clear();
   }

@@ -5,21 +5,22 @@
 import { TesseraError, type CreateSecretIdRequest, type LoginResponse, type SecretIdResponse } from "@tessera/protocol";
 import { randomId } from "../crypto/index.js";
 import { isoOrNull, type Clock } from "../clock.js";
-import { DEFAULT_TOKEN_TTL_SECONDS, type PolicyService } from "../policy/policy-service.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, type RoleDirectory } from "../principal/index.js";
 import type { SpendableRepo } from "../store/index.js";
 import { addressIn, parseCidrs } from "../policy/cidr.js";
 import { hashSecret, type TokenService } from "./token-service.js";
+import { noChangeHook, type BeforeChange } from "./before-change.js";
 
 export class AppRoleService {
   constructor(
     private readonly secretIds: SpendableRepo,
-    private readonly policy: PolicyService,
+    private readonly roles: Pick<RoleDirectory, "role" | "byApproleId">,
     private readonly tokens: TokenService,
     private readonly clock: Clock,
   ) {}
 
   private async approleOf(role: string) {
-    const r = await this.policy.role(role);
+    const r = await this.roles.role(role);
     if (r === undefined) throw new TesseraError("NotFound", `no role named "${role}"`);
     if (r.approle?.roleId === undefined) throw new TesseraError("InvalidState", `role "${role}" has no approle settings; add "approle": {} to it`);
     return { role: r, approle: r.approle as typeof r.approle & { roleId: string } };
@@ -55,15 +56,20 @@ export class AppRoleService {
   }
 
   /** Every failure is the same `Unauthenticated`, so a caller cannot probe which part was wrong. */
-  async login(roleId: string, secretId: string, source: string): Promise<{ response: LoginResponse; role: string }> {
+  /**
+   * Checks the role id and secret id; only then announces the change (`beforeChange`: the door's
+   * intent record), spends the secret id and issues a token. A wrong credential changes nothing.
+   */
+  async login(roleId: string, secretId: string, source: string, beforeChange: BeforeChange = noChangeHook): Promise<{ response: LoginResponse; role: string }> {
     const denied = () => new TesseraError("Unauthenticated", "invalid role id or secret id");
-    const found = await this.policy.roleByApproleId(roleId);
+    const found = await this.roles.byApproleId(roleId);
     if (found === undefined) throw denied();
     const hash = hashSecret(secretId);
     const row = await this.secretIds.getByHash(hash);
     if (row === undefined || row.role !== found.name) throw denied();
     const cidrs = (row.metadata["cidrs"] as string[] | undefined) ?? [];
     if (cidrs.length > 0 && !addressIn(parseCidrs(cidrs, "/cidrs"), source)) throw denied();
+    await beforeChange();
     if ((await this.secretIds.spend(hash, this.clock.now())) === undefined) throw denied();
     const ttl = found.role.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     const response = await this.tokens.issue({

@@ -4,7 +4,7 @@
  * AWS SigV4 signature made with an access key (AWS-compatible API).
  */
 import { TOKEN_REFUSALS, TesseraError } from "@tessera/protocol";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 import type { TokenService } from "./token-service.js";
 
 /** The parts of a SigV4-signed HTTP request the verifier needs (see identity/sigv4.ts). */
@@ -33,6 +33,12 @@ export interface CredentialAuthenticator<C> {
 }
 
 export class Authenticator {
+  /**
+   * One SigV4 verification per request: the AWS adapter authenticates before it reads the body, and
+   * the operation's door then gets the same verdict for the same context object (never another's).
+   */
+  private readonly verified = new WeakMap<CallContext, Promise<Principal>>();
+
   constructor(
     private readonly tokens: TokenService,
     private readonly certificates?: CredentialAuthenticator<Buffer>,
@@ -41,7 +47,14 @@ export class Authenticator {
 
   authenticate(ctx: CallContext): Promise<Principal> {
     if (ctx.token !== undefined) return this.tokens.authenticate(ctx.token);
-    if (ctx.sigv4 !== undefined && this.sigv4 !== undefined) return this.sigv4.authenticate(ctx.sigv4, ctx.source);
+    if (ctx.sigv4 !== undefined && this.sigv4 !== undefined) {
+      let verdict = this.verified.get(ctx);
+      if (verdict === undefined) {
+        verdict = this.sigv4.authenticate(ctx.sigv4, ctx.source);
+        this.verified.set(ctx, verdict);
+      }
+      return verdict;
+    }
     if (ctx.clientCertificate !== undefined && this.certificates !== undefined) return this.certificates.authenticate(ctx.clientCertificate, ctx.source);
     return Promise.reject(new TesseraError("Unauthenticated", TOKEN_REFUSALS.missing));
   }

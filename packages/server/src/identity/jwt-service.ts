@@ -18,9 +18,10 @@ import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, t
 import { DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, JwtIssuerConfig, TesseraError, type JwtIssuerInfo, type LoginResponse } from "@tessera/protocol";
 import { iso, type Clock } from "../clock.js";
 import { globMatch } from "../policy/glob.js";
-import { DEFAULT_TOKEN_TTL_SECONDS, NAME_PATTERN, type PolicyService, type RoleBody } from "../policy/policy-service.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, NAME_PATTERN, type RoleBody, type RoleDirectory } from "../principal/index.js";
 import type { DocumentRepo } from "../store/index.js";
 import type { TokenService } from "./token-service.js";
+import { noChangeHook, type BeforeChange } from "./before-change.js";
 
 export { JwtIssuerConfig };
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
@@ -165,7 +166,7 @@ export class JwtService {
 
   constructor(
     private readonly issuers: DocumentRepo,
-    private readonly policy: Pick<PolicyService, "role">,
+    private readonly roles: Pick<RoleDirectory, "role">,
     private readonly tokens: Pick<TokenService, "issue">,
     private readonly clock: Clock,
   ) {}
@@ -229,9 +230,9 @@ export class JwtService {
    * Verifies `jwt` for `roleName` and issues a token. Every failure is `Unauthenticated`; the message
    * says which check failed (useful to the operator) but never echoes the token.
    */
-  async login(roleName: string, jwt: string, source: string): Promise<LoginResponse> {
+  async login(roleName: string, jwt: string, source: string, beforeChange: BeforeChange = noChangeHook): Promise<LoginResponse> {
     const denied = (reason: string) => new TesseraError("Unauthenticated", `JWT login refused: ${reason}`);
-    const role: RoleBody | undefined = await this.policy.role(roleName);
+    const role: RoleBody | undefined = await this.roles.role(roleName);
     if (role?.jwt === undefined) throw denied(`role "${roleName}" does not exist or has no jwt binding`);
     let set: KeySet | undefined;
     try {
@@ -277,6 +278,7 @@ export class JwtService {
     const jwtLeft = Math.max(1, Math.floor((payload.exp! * 1000 - now) / 1000));
     const ttl = Math.min(role.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS, jwtLeft);
     const maxTtl = Math.max(ttl, Math.min(role.tokenMaxTtlSeconds ?? ttl, jwtLeft));
+    await beforeChange();
     return this.tokens.issue({
       kind: "workload",
       displayName: `jwt:${sub}`.slice(0, 256),

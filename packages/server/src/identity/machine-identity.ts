@@ -4,19 +4,28 @@
  * An operator mints a join token bound to a role (stored hashed, spent in one SQL statement, so a
  * second use always fails). A VM generates its key pair locally and exchanges the token and a CSR for
  * a short-lived certificate naming `spiffe://<trust domain>/vm/<vm id>`; the certificate's serial,
- * VM and role are recorded. Presenting that certificate over TLS authenticates the VM; revoking the
- * VM or the serial stops it at once (an in-memory revocation set, updated by every revocation here).
+ * VM and role are recorded. Presenting that certificate over TLS authenticates the VM.
+ *
+ * Invariants:
+ * - A VM id is claimed by its first certificate, atomically in the store: a join that only asks for
+ *   an id gets it only if no VM ever had it, however many joins race for it.
+ * - Every token obtained with a certificate (at join, by certificate login) is bound to its serial in
+ *   storage and cannot be stored once the certificate is revoked; revoking the serial, the VM or
+ *   the role revokes the certificate first, then its tokens, so none outlives the revocation.
+ * - Revoked serials are kept in an in-memory set, updated by every revocation here, so a revoked
+ *   certificate fails on its next request through this node.
  */
 import { randomBytes } from "node:crypto";
 import { TesseraError, type CreateJoinTokenResponse, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import { randomId } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
-import { DEFAULT_TOKEN_TTL_SECONDS, type PolicyService } from "../policy/policy-service.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, type RoleDirectory } from "../principal/index.js";
 import type { CertificateRepo, SpendableRepo } from "../store/index.js";
 import type { CredentialAuthenticator } from "./authenticator.js";
 import { VM_ID_PATTERN, type CertificateAuthority } from "./ca.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 import { hashSecret, type TokenService } from "./token-service.js";
+import { noChangeHook, type BeforeChange } from "./before-change.js";
 
 export const DEFAULT_CERT_TTL_SECONDS = 86_400;
 export const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 900;
@@ -29,7 +38,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
     readonly ca: CertificateAuthority,
     private readonly joinTokens: SpendableRepo,
     private readonly certificates: CertificateRepo,
-    private readonly policy: PolicyService,
+    private readonly roles: Pick<RoleDirectory, "role">,
     private readonly tokens: TokenService,
     private readonly clock: Clock,
   ) {}
@@ -37,7 +46,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   // ── join tokens ──────────────────────────────────────────────────────────────────────────────
 
   async createJoinToken(role: string, options: { ttlSeconds?: number; uses?: number; vmId?: string }): Promise<CreateJoinTokenResponse> {
-    if ((await this.policy.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
+    if ((await this.roles.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
     if (options.vmId !== undefined && !VM_ID_PATTERN.test(options.vmId)) {
       throw new TesseraError("InvalidInput", "vm ids are 1–128 letters, digits and _ . -", { field: "/vmId" });
     }
@@ -79,8 +88,16 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   // ── enrolment ────────────────────────────────────────────────────────────────────────────────
 
   /** Spends a join token and issues the VM's first certificate and a token. */
-  async join(joinToken: string, csr: string, requestedVmId: string | undefined, source: string): Promise<EnrolledCertificate & { token: LoginResponse }> {
-    const spent = await this.joinTokens.spend(hashSecret(joinToken), this.clock.now());
+  async join(joinToken: string, csr: string, requestedVmId: string | undefined, source: string, beforeChange: BeforeChange = noChangeHook): Promise<EnrolledCertificate & { token: LoginResponse }> {
+    const hash = hashSecret(joinToken);
+    // An unknown, spent or expired token is refused before anything is announced or changed.
+    const known = await this.joinTokens.getByHash(hash);
+    const now = this.clock.now();
+    if (known === undefined || known.usesLeft === 0 || (known.expiresAt !== null && known.expiresAt <= now)) {
+      throw new TesseraError("Unauthenticated", "the join token is unknown, expired or already used");
+    }
+    await beforeChange();
+    const spent = await this.joinTokens.spend(hash, now);
     if (spent === undefined) throw new TesseraError("Unauthenticated", "the join token is unknown, expired or already used");
     const bound = spent.metadata["vmId"] as string | undefined;
     if (bound !== undefined && requestedVmId !== undefined && requestedVmId !== bound) {
@@ -89,26 +106,32 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
     const vmId = bound ?? requestedVmId ?? `vm-${randomBytes(8).toString("hex")}`;
     // A VM may pick its own id only if no VM has used it: otherwise any join token for the role could
     // claim another VM's identity (and its `${principal.vm_id}`-bound ciphertexts). Re-enrolling an
-    // existing id takes a join token an operator bound to it.
-    if (bound === undefined && requestedVmId !== undefined && (await this.certificates.listByVm(vmId)).length > 0) {
-      throw new TesseraError("InvalidInput", `vm id "${vmId}" is already enrolled; re-enrol it with a join token bound to it (--vm-id)`, { field: "/vmId" });
-    }
-    const enrolled = await this.enrol(spent.role, vmId, csr);
+    // existing id takes a join token an operator bound to it. The store settles the claim atomically.
+    const enrolled = await this.enrol(spent.role, vmId, csr, bound === undefined ? "new" : "any");
     const token = await this.tokenFor(enrolled, source);
     return { ...enrolled, token };
   }
 
-  private async enrol(role: string, vmId: string, csr: string): Promise<EnrolledCertificate> {
-    const settings = await this.policy.role(role);
+  /** Issues and records a certificate; `claim: "new"` refuses (AlreadyExists) an id any VM has had. */
+  private async enrol(role: string, vmId: string, csr: string, claim: "new" | "any"): Promise<EnrolledCertificate> {
+    const settings = await this.roles.role(role);
     if (settings === undefined) throw new TesseraError("Unauthenticated", `role "${role}" no longer exists`);
     const issued = await this.ca.issue(csr, vmId, settings.certTtlSeconds ?? DEFAULT_CERT_TTL_SECONDS);
-    await this.certificates.insert({ serial: issued.serial, vmId, role, notBefore: issued.notBefore, notAfter: issued.notAfter, revokedAt: null, createdAt: this.clock.now() });
+    const row = { serial: issued.serial, vmId, role, notBefore: issued.notBefore, notAfter: issued.notAfter, revokedAt: null, createdAt: this.clock.now() };
+    if (claim === "any") {
+      await this.certificates.insert(row);
+    } else if (!(await this.certificates.claimAndInsert(row))) {
+      // The certificate just signed is dropped unrecorded: a certificate without a row authenticates nothing.
+      throw new TesseraError("AlreadyExists", `vm id "${vmId}" is already enrolled; re-enrol it with a join token bound to it (--vm-id)`, { field: "/vmId" });
+    }
     return { certificate: issued.certificate, caCertificate: await this.ca.certificate(), serial: issued.serial, vmId, role, expiresAt: iso(issued.notAfter) };
   }
 
   private async tokenFor(c: { vmId: string; role: string; serial: string }, source: string): Promise<LoginResponse> {
-    const settings = await this.policy.role(c.role);
-    const ttl = settings?.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    const settings = await this.roles.role(c.role);
+    // A role deleted since the certificate was checked: its certificates are being revoked.
+    if (settings === undefined) throw new TesseraError("Unauthenticated", `role "${c.role}" no longer exists`);
+    const ttl = settings.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     return this.tokens.issue({
       kind: "vm",
       displayName: c.vmId,
@@ -117,25 +140,32 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       attributes: { vm_id: c.vmId, serial: c.serial },
       source,
       subject: c.vmId,
+      certificateSerial: c.serial,
       ttlSeconds: ttl,
-      maxTtlSeconds: settings?.tokenMaxTtlSeconds ?? ttl,
+      maxTtlSeconds: settings.tokenMaxTtlSeconds ?? ttl,
     });
   }
 
   /** A certificate-authenticated VM exchanges its certificate for a token. */
-  async login(principal: Principal, source: string): Promise<LoginResponse> {
+  async login(principal: Principal, source: string, beforeChange: BeforeChange = noChangeHook): Promise<LoginResponse> {
     if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "log in with a client certificate over TLS");
+    await beforeChange();
     return this.tokenFor({ vmId: principal.attributes["vm_id"]!, role: principal.role!, serial: principal.attributes["serial"]! }, source);
   }
 
   /** A VM renews with its current, valid certificate: a new certificate for the same VM and role. */
-  async renew(principal: Principal, csr: string): Promise<EnrolledCertificate> {
+  async renew(principal: Principal, csr: string, beforeChange: BeforeChange = noChangeHook): Promise<EnrolledCertificate> {
     if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "renew with the current client certificate over TLS");
-    return this.enrol(principal.role!, principal.attributes["vm_id"]!, csr);
+    await beforeChange();
+    return this.enrol(principal.role!, principal.attributes["vm_id"]!, csr, "any");
   }
 
   // ── revocation ───────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Revokes one certificate (by serial) or every certificate of a VM, and the tokens obtained with
+   * them. The certificates go first: from then on no token bound to them can be stored.
+   */
   async revoke(target: { serial?: string; vmId?: string }): Promise<{ certificates: number; tokens: number }> {
     const now = this.clock.now();
     const set = await this.revokedSet();
@@ -146,7 +176,8 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       await this.certificates.revoke(serial, now);
       set.add(serial);
       this.known.delete(serial);
-      return { certificates: 1, tokens: 0 };
+      const tokens = await this.tokens.revokeCertificate(serial);
+      return { certificates: row.revokedAt === null ? 1 : 0, tokens };
     }
     if (target.vmId !== undefined) {
       const rows = await this.certificates.listByVm(target.vmId);

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { TesseraError, isTesseraError } from "@tessera/protocol";
 import { ManualClock } from "../clock.js";
 import type { SigV4Request } from "./authenticator.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 import { SigV4Verifier, canonicalRequest, deriveSigningKey, stringToSign, type SigV4Reason } from "./sigv4.js";
 
 // The example credentials and values of the AWS SigV4 documentation.
@@ -96,7 +96,8 @@ async function signed(
   return { method: "POST", path: "/", query: "", headers, body: Buffer.from(body) };
 }
 
-const verifier = () => new SigV4Verifier(accessKeys, "us-east-1", new ManualClock(NOW));
+const noSeal = { onSeal: () => undefined };
+const verifier = () => new SigV4Verifier(accessKeys, "us-east-1", new ManualClock(NOW), noSeal);
 
 async function refusal(req: SigV4Request | Promise<SigV4Request>): Promise<{ reason: SigV4Reason; awsType: string }> {
   try {
@@ -142,12 +143,30 @@ describe("SigV4Verifier", () => {
 
     const unsignedHost = await signed();
     unsignedHost.headers = { ...unsignedHost.headers, authorization: String(unsignedHost.headers["authorization"]).replace("host;", "") };
-    expect(await refusal(unsignedHost)).toEqual({ reason: "malformed", awsType: "IncompleteSignatureException" });
+    // As AWS's JSON services answer it: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+    expect(await refusal(unsignedHost)).toEqual({ reason: "unsigned-header", awsType: "InvalidSignatureException" });
     const noAuth = await signed();
     noAuth.headers = { ...noAuth.headers, authorization: undefined };
     expect((await refusal(noAuth)).reason).toBe("malformed");
+    const unsignedTarget = await signed();
+    unsignedTarget.headers = { ...unsignedTarget.headers, authorization: String(unsignedTarget.headers["authorization"]).replace(";x-amz-target", "") };
+    expect(await refusal(unsignedTarget)).toEqual({ reason: "unsigned-header", awsType: "InvalidSignatureException" });
+    const absent = await signed();
+    absent.headers = { ...absent.headers, "content-type": undefined };
+    expect(await refusal(absent)).toEqual({ reason: "malformed", awsType: "IncompleteSignatureException" });
     const noDate = await signed();
     noDate.headers = { ...noDate.headers, "x-amz-date": undefined };
     expect((await refusal(noDate)).awsType).toBe("IncompleteSignatureException");
+  });
+
+  it("passes on failures that are not about the caller (a sealed server) instead of calling the key unknown", async () => {
+    const sealed = new SigV4Verifier(
+      { resolve: async () => Promise.reject(new TesseraError("Sealed")) },
+      "us-east-1",
+      new ManualClock(NOW),
+      noSeal,
+    );
+    const err = await sealed.authenticate(await signed(), "x").catch((e: unknown) => e);
+    expect(isTesseraError(err) && err.code).toBe("Sealed");
   });
 });

@@ -5,20 +5,31 @@
  * and a constant-time comparison. Every failure is `Unauthenticated`; `cause.awsType` carries the
  * exception name AWS would answer with, for the AWS adapter, and `cause.reason` the precise reason
  * (several reasons share one AWS name, as AWS answers them).
+ *
+ * Invariants:
+ * - `host` and `x-amz-date` are always signed, and `x-amz-target` whenever the request has one: the
+ *   target names the operation, so an unsigned one would let a captured DescribeKey be replayed as
+ *   ScheduleKeyDeletion.
+ * - A header named in SignedHeaders must be in the request (it is not signed as empty).
+ * - Derived signing keys are cached per access key and day, and zeroed and forgotten when the
+ *   server seals (the secrets they derive from are sealed too).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { TesseraError } from "@tessera/protocol";
+import { TesseraError, isTesseraError } from "@tessera/protocol";
+import { zero } from "../crypto/index.js";
 import type { Clock } from "../clock.js";
+import type { Barrier } from "../seal/index.js";
 import type { AccessKeyService } from "./access-key-service.js";
 import type { CredentialAuthenticator, SigV4Request } from "./authenticator.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../principal/index.js";
 
 const MAX_SKEW_MS = 5 * 60_000;
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
 
 export type SigV4Failure = "IncompleteSignatureException" | "InvalidSignatureException" | "UnrecognizedClientException";
 export type SigV4Reason =
-  | "malformed" // no or incomplete Authorization header, unsigned host/x-amz-date, date not matching the scope
+  | "malformed" // no or incomplete Authorization header, unsigned x-amz-date, a signed header missing, date not matching the scope
+  | "unsigned-header" // host, or a present x-amz-target, is not among the signed headers
   | "clock-skew" // x-amz-date more than 5 minutes from the server's clock
   | "wrong-scope" // region or service in the credential scope is not this server's
   | "unknown-access-key"
@@ -28,6 +39,8 @@ export type SigV4Reason =
 
 const AWS_TYPE: Record<SigV4Reason, SigV4Failure> = {
   malformed: "IncompleteSignatureException",
+  // As AWS's JSON services answer an unsigned Host ("'Host' or ':authority' must be a 'SignedHeader'").
+  "unsigned-header": "InvalidSignatureException",
   "clock-skew": "InvalidSignatureException",
   "wrong-scope": "InvalidSignatureException",
   "unknown-access-key": "UnrecognizedClientException",
@@ -76,8 +89,16 @@ function amzDateMs(d: string): number {
 
 /** kSigning = HMAC chain over "AWS4"‖secret, date, region, service, "aws4_request". */
 export function deriveSigningKey(secret: Buffer, date: string, region: string, service: string): Buffer {
-  const kDate = hmac(Buffer.concat([Buffer.from("AWS4"), secret]), date);
-  return hmac(hmac(hmac(kDate, region), service), "aws4_request");
+  const keyed = Buffer.concat([Buffer.from("AWS4"), secret]);
+  const kDate = hmac(keyed, date);
+  const kRegion = hmac(kDate, region);
+  const kService = hmac(kRegion, service);
+  try {
+    return hmac(kService, "aws4_request");
+  } finally {
+    // The intermediate keys derive from the secret as much as the result does.
+    zero(keyed, kDate, kRegion, kService);
+  }
 }
 
 /** The canonical request (method, path, query, signed headers, their list, payload hash). */
@@ -104,7 +125,10 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     private readonly accessKeys: Pick<AccessKeyService, "resolve">,
     private readonly region: string,
     private readonly clock: Clock,
-  ) {}
+    barrier: Pick<Barrier, "onSeal">,
+  ) {
+    barrier.onSeal(() => this.forgetSigningKeys());
+  }
 
   async authenticate(req: SigV4Request, source: string): Promise<Principal> {
     const auth = headerValue(req.headers["authorization"]);
@@ -113,9 +137,13 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = m as unknown as string[];
     const amzDate = headerValue(req.headers["x-amz-date"]);
     const signedHeaders = signedHeaderList!.split(";");
-    if (!signedHeaders.includes("host") || !signedHeaders.includes("x-amz-date") || amzDate === "") {
-      throw refuse("malformed", "host and x-amz-date must be signed");
+    if (!signedHeaders.includes("host")) throw refuse("unsigned-header", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+    if (req.headers["x-amz-target"] !== undefined && !signedHeaders.includes("x-amz-target")) {
+      throw refuse("unsigned-header", "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
     }
+    if (!signedHeaders.includes("x-amz-date") || amzDate === "") throw refuse("malformed", "x-amz-date must be present and signed");
+    const absent = signedHeaders.find((h) => req.headers[h] === undefined);
+    if (absent !== undefined) throw refuse("malformed", `'${absent}' is named as a SignedHeader, but it does not exist in the HTTP request.`);
     const when = amzDateMs(amzDate);
     if (Number.isNaN(when) || amzDate.slice(0, 8) !== scopeDate) throw refuse("malformed", "x-amz-date does not match the credential scope");
     if (Math.abs(when - this.clock.now()) > MAX_SKEW_MS) throw refuse("clock-skew", "Signature expired: the request time is more than 5 minutes from the server's clock");
@@ -126,6 +154,8 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     try {
       resolved = await this.accessKeys.resolve(accessKeyId!);
     } catch (err) {
+      // Sealed, Unavailable …: not a verdict on the caller, and not to be disguised as one.
+      if (!isTesseraError(err) || err.code !== "Unauthenticated") throw err;
       const inactive = (err as { cause?: { reason?: string } }).cause?.reason === "inactive-access-key";
       throw refuse(inactive ? "inactive-access-key" : "unknown-access-key", "The security token included in the request is invalid.");
     }
@@ -136,8 +166,9 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     let cached = this.signingKeys.get(cacheKey);
     // The cache entry is tied to the secret object: a re-resolved (rotated, re-enabled) key derives anew.
     if (cached === undefined || cached.secret !== resolved.secret) {
+      if (cached !== undefined) zero(cached.key);
       cached = { secret: resolved.secret, key: deriveSigningKey(resolved.secret, scopeDate!, region!, service!) };
-      if (this.signingKeys.size > 10_000) this.signingKeys.clear();
+      if (this.signingKeys.size > 10_000) this.forgetSigningKeys();
       this.signingKeys.set(cacheKey, cached);
     }
     const kSigning = cached.key;
@@ -150,5 +181,11 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
       throw refuse("body-hash-mismatch", "The body does not match x-amz-content-sha256.");
     }
     return { ...resolved.principal, loginSource: source };
+  }
+
+  /** Zeroes and forgets every derived signing key. */
+  private forgetSigningKeys(): void {
+    for (const c of this.signingKeys.values()) zero(c.key);
+    this.signingKeys.clear();
   }
 }

@@ -2,18 +2,20 @@
  * Tokens: random 256-bit bearer secrets. Storage keeps only SHA-256(token) (tokens carry full entropy,
  * so an unsalted fast hash cannot be brute-forced) and an accessor that names the token without being
  * it. Every login method ends here: it proves an identity, then `issue` mints a short-lived token that
- * carries the principal (kind, role, auth method, attributes, source). Lookups hit a small cache that
- * every revocation path clears.
+ * carries the principal (kind, role, auth method, attributes, source). A token obtained with an
+ * instance certificate is bound to its serial, so revoking the certificate revokes the token. Lookups
+ * hit a small cache that every revocation path clears.
  */
 import { TOKEN_REFUSALS, TesseraError, type CreateTokenRequest, type Grant, type TokenInfo, type TokenSelector } from "@tessera/protocol";
 import { randomId, sha256 } from "../crypto/index.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import { globMatch } from "../policy/glob.js";
+import { validateGrants } from "../policy/policy-service.js";
+import { parseResourcePattern, patternCovers } from "../policy/resource.js";
 import type { Repositories, TokenRepo, TokenRow } from "../store/index.js";
-import type { AuthMethod, Principal, PrincipalKind } from "./principal.js";
+import { DEFAULT_TOKEN_TTL_SECONDS, type AuthMethod, type Principal, type PrincipalKind } from "../principal/index.js";
 
 export const TOKEN_PREFIX = "tsr_";
-export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 const CACHE_MS = 30_000;
 const MAX_CACHE = 10_000;
 
@@ -64,6 +66,8 @@ export interface TokenSpec {
   attributes: Record<string, string>;
   source: string;
   subject: string | null;
+  /** The instance certificate the login presented (join, certificate login): its revocation revokes the token. */
+  certificateSerial?: string;
   grants?: Grant[];
   ttlSeconds: number;
   /** Renewals may extend the token up to this lifetime from its creation; undefined = not renewable. */
@@ -72,6 +76,8 @@ export interface TokenSpec {
 
 export class TokenService {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Bumped by every revocation, so a lookup that read a row before the revocation does not cache it. */
+  private generation = 0;
 
   constructor(
     private readonly tokens: TokenRepo,
@@ -89,6 +95,7 @@ export class TokenService {
     if (cached !== undefined && cached.until > now) {
       principal = cached.principal;
     } else {
+      const generation = this.generation;
       const row = await this.tokens.getByHash(hash);
       if (row === undefined) {
         this.cache.delete(hash);
@@ -96,7 +103,7 @@ export class TokenService {
       }
       principal = principalFromRow(row);
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
-      this.cache.set(hash, { principal, until: now + CACHE_MS });
+      if (generation === this.generation) this.cache.set(hash, { principal, until: now + CACHE_MS });
     }
     if (principal.expiresAt !== null && principal.expiresAt <= now) {
       this.cache.delete(hash);
@@ -122,6 +129,7 @@ export class TokenService {
       attributes: {},
       source: "",
       subject: null,
+      certificateSerial: null,
       ttlSeconds: null,
       maxExpiresAt: null,
     });
@@ -146,6 +154,7 @@ export class TokenService {
       attributes: spec.attributes,
       source: spec.source,
       subject: spec.subject,
+      certificateSerial: spec.certificateSerial ?? null,
       ttlSeconds: spec.maxTtlSeconds === undefined ? null : spec.ttlSeconds,
       maxExpiresAt: spec.maxTtlSeconds === undefined ? null : now + spec.maxTtlSeconds * 1000,
     };
@@ -158,6 +167,7 @@ export class TokenService {
    * requested grant must be covered by one of its own grants, and the child keeps the parent's role.
    */
   async create(parent: Principal, req: CreateTokenRequest, source: string): Promise<TokenInfo & { token: string }> {
+    validateGrants(req.grants);
     if (!parent.root) {
       for (const g of req.grants) {
         if (!parent.grants.some((own) => covers(own, g))) {
@@ -188,7 +198,7 @@ export class TokenService {
     if (row.ttlSeconds === null || row.maxExpiresAt === null) throw new TesseraError("InvalidState", "this token is not renewable; log in again");
     const expiresAt = Math.min(this.clock.now() + row.ttlSeconds * 1000, row.maxExpiresAt);
     await this.tokens.setExpiry(row.accessor, expiresAt);
-    this.cache.clear();
+    this.forget();
     return tokenInfo({ ...row, expiresAt });
   }
 
@@ -199,21 +209,34 @@ export class TokenService {
   async revoke(selector: TokenSelector): Promise<void> {
     const row = await this.find(selector);
     await this.tokens.deleteByAccessor(row.accessor);
-    this.cache.delete(row.hash);
+    this.forget();
   }
 
   /** Revokes every live token of a role (role deleted or its access withdrawn). */
   async revokeRole(role: string, tx: Pick<Repositories, "tokens"> = { tokens: this.tokens }): Promise<number> {
     const n = await tx.tokens.deleteByRole(role);
-    this.cache.clear();
+    this.forget();
     return n;
   }
 
   /** Revokes every live token issued to one VM or entity. */
   async revokeSubject(subject: string, tx: Pick<Repositories, "tokens"> = { tokens: this.tokens }): Promise<number> {
     const n = await tx.tokens.deleteBySubject(subject);
-    this.cache.clear();
+    this.forget();
     return n;
+  }
+
+  /** Revokes every token obtained with one instance certificate (the certificate was revoked). */
+  async revokeCertificate(serial: string): Promise<number> {
+    const n = await this.tokens.deleteByCertificate(serial);
+    this.forget();
+    return n;
+  }
+
+  /** Drops every cached lookup, and any lookup still in flight from before this call. */
+  private forget(): void {
+    this.generation++;
+    this.cache.clear();
   }
 
   /** The accessor a selector names, for authorisation of self-revocation. */
@@ -239,9 +262,16 @@ export class TokenService {
   }
 }
 
-/** `own` covers `wanted` when every action and resource of `wanted` is matched by `own`'s patterns literally. */
+/**
+ * `own` covers `wanted` when every action of `wanted` is matched by `own`'s action patterns literally
+ * and every resource pattern of `wanted` is covered by one of `own`'s, type by type (policy/resource.ts).
+ */
 function covers(own: Grant, wanted: Grant): boolean {
   const within = (patterns: readonly string[], value: string) =>
     patterns.some((p) => p === "*" || p === value || (!value.includes("*") && globMatch(p, value)));
-  return wanted.actions.every((a) => within(own.actions, a)) && wanted.resources.every((r) => within(own.resources, r));
+  const pattern = (text: string) => parseResourcePattern(text, "/grants", false);
+  return (
+    wanted.actions.every((a) => within(own.actions, a)) &&
+    wanted.resources.every((r) => own.resources.some((o) => patternCovers(pattern(o), pattern(r))))
+  );
 }

@@ -17,7 +17,7 @@ import {
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
@@ -76,8 +76,12 @@ export class KeyService {
     await this.store.aliases.insert({ name, keyId, createdAt: now, updatedAt: now });
   }
 
-  async updateAlias(name: string, keyId: string): Promise<void> {
-    if (!(await this.store.aliases.update(name, keyId, this.clock.now()))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  /** Points alias `name` at `keyId` if it still points at `expected` (else `Conflict`: it moved meanwhile). */
+  async updateAlias(name: string, keyId: string, expected: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await aliasPointingAt(tx, name, expected);
+      if (!(await tx.aliases.update(name, keyId, this.clock.now()))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+    });
   }
 
   async aliasTarget(name: string): Promise<string> {
@@ -86,8 +90,12 @@ export class KeyService {
     return a.keyId;
   }
 
-  async deleteAlias(name: string): Promise<void> {
-    if (!(await this.store.aliases.delete(name))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  /** Deletes alias `name` if it still points at `expected` (else `Conflict`). */
+  async deleteAlias(name: string, expected: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await aliasPointingAt(tx, name, expected);
+      if (!(await tx.aliases.delete(name))) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+    });
   }
 
   listAliases(keyId?: string) {
@@ -188,8 +196,8 @@ export class KeyService {
     return this.writeRow(ref, (row) => lifecycle.scheduleDeletion(row, this.clock.now(), windowDays));
   }
 
-  cancelDeletion(ref: string): Promise<KeyMetadata> {
-    return this.writeRow(ref, (row) => lifecycle.cancelDeletion(row));
+  cancelDeletion(ref: string, restore: lifecycle.CancelRestore = "prior"): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.cancelDeletion(row, restore));
   }
 
   setMinDecryptionVersion(ref: string, version: number): Promise<KeyMetadata> {
@@ -288,6 +296,7 @@ export class KeyService {
       plaintext,
       context,
       header: handle.header(algorithm, row.primaryVersion),
+      ...(algorithm === "XAES_256_GCM" && { prepared: handle.xaesKey(row.primaryVersion) }),
     });
     this.usage.record(row.id, row.primaryVersion);
     return { keyId: row.id, keyVersion: row.primaryVersion, ciphertext };
@@ -302,12 +311,12 @@ export class KeyService {
     const { row } = handle;
     throwIfUnusable(row);
     const version = handle.versions.get(parsed.keyVersion);
-    if (version === undefined || parsed.algorithm !== (row.derived ? "AES_256_GCM_DERIVED" : "AES_256_GCM")) {
+    if (version === undefined || !(row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS).has(parsed.algorithm)) {
       throw new TesseraError("InvalidCiphertext");
     }
     const material = handle.material(parsed.keyVersion);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
-    const plaintext = decryptEnvelope(parsed, material, context);
+    const plaintext = decryptEnvelope(parsed, material, context, parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined);
     const refusal = versionRefusal(row, version);
     if (refusal !== undefined) {
       zero(plaintext);
@@ -336,7 +345,7 @@ export class KeyService {
   // ── internals ────────────────────────────────────────────────────────────────────────────────
 
   private newVersion(root: Uint8Array, keyId: string, version: number, now: number): VersionRow {
-    const material = random(MATERIAL_LENGTH);
+    const material = secretBytes(MATERIAL_LENGTH);
     try {
       return {
         keyId,
@@ -386,6 +395,12 @@ export class KeyService {
   }
 }
 
+async function aliasPointingAt(tx: Pick<Repositories, "aliases">, name: string, expected: string): Promise<void> {
+  const a = await tx.aliases.get(name);
+  if (a === undefined) throw new TesseraError("NotFound", `alias ${name} does not exist`);
+  if (a.keyId !== expected) throw new TesseraError("Conflict", `alias ${name} changed while the request was being authorised; try again`);
+}
+
 function validateAliasName(name: string): void {
   if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(name) || name.startsWith("alias/aws/")) {
     throw new TesseraError("InvalidInput", "alias names are alias/ followed by letters, digits, / _ - (not alias/aws/…)", { field: "/AliasName" });
@@ -396,12 +411,19 @@ function isUuidLike(value: string): boolean {
   return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value);
 }
 
+/**
+ * What a key's ciphertexts may be: every format version's algorithm for its mode decrypts (v1
+ * ciphertexts keep opening forever); new encryptions use format v2 (XAES-256-GCM, docs/formats.md).
+ */
+const PLAIN_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM", "XAES_256_GCM"]);
+const DERIVED_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM_DERIVED", "XAES_256_GCM_DERIVED"]);
+
 function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): CiphertextAlgorithm {
-  if (!row.derived) return "AES_256_GCM";
+  if (!row.derived) return "XAES_256_GCM";
   if (context === undefined || Object.keys(context).length === 0) {
     throw new TesseraError("InvalidInput", `key ${row.name} is in derived mode: an encryption context is required`, { field: "/context" });
   }
-  return "AES_256_GCM_DERIVED";
+  return "XAES_256_GCM_DERIVED";
 }
 
 function throwIfUnusable(row: KeyRow): void {

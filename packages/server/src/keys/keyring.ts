@@ -1,10 +1,15 @@
 /**
  * The in-memory keyring: key rows with their versions' material, decrypted under the root key on
- * first use and kept while unsealed, so encrypt/decrypt touch no storage. Sealing zeroes every
- * buffer. Writes go through KeyService, which invalidates the entry it changed.
+ * first use and kept while unsealed, so encrypt/decrypt touch no storage. Writes go through
+ * KeyService, which invalidates the entry it changed.
+ *
+ * Invariant: sealing zeroes and forgets every handle this keyring ever handed out that is not yet
+ * wiped — cached ones, ones invalidated by a write but still in their grace period, and snapshots of
+ * loads that raced with a write — with everything derived from their material (prepared XAES keys)
+ * and their cached headers. Nothing secret survives a seal.
  */
-import { TesseraError, algorithmIds, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { TesseraError, algorithmId, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
+import { XaesKey, zero } from "../crypto/index.js";
 import { keyVersionAad, openRecord } from "../format/keyring-record.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
@@ -13,6 +18,8 @@ import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js
 export class KeyHandle {
   private wiped = false;
   private readonly headers = new Map<number, Uint8Array>();
+  /** Versions' material prepared as XAES-256-GCM keys (format v2's per-key precomputation); destroyed with the material. */
+  private readonly prepared = new Map<number, XaesKey>();
 
   constructor(
     readonly row: KeyRow,
@@ -27,9 +34,21 @@ export class KeyHandle {
     return this.materials.get(version);
   }
 
+  /** A version's material prepared for XAES-256-GCM (created on first use), or undefined like {@link material}. */
+  xaesKey(version: number): XaesKey | undefined {
+    const material = this.material(version);
+    if (material === undefined) return undefined;
+    let prepared = this.prepared.get(version);
+    if (prepared === undefined) {
+      prepared = new XaesKey(material);
+      this.prepared.set(version, prepared);
+    }
+    return prepared;
+  }
+
   /** The ciphertext header for one of this key's versions (cached: it is the same for every message). */
   header(algorithm: CiphertextAlgorithm, version: number): Uint8Array {
-    const slot = version * 256 + algorithmIds[algorithm];
+    const slot = version * 256 + algorithmId(algorithm);
     let h = this.headers.get(slot);
     if (h === undefined) {
       h = encodeHeader(algorithm, this.row.id, version);
@@ -41,7 +60,10 @@ export class KeyHandle {
   wipe(): void {
     this.wiped = true;
     for (const m of this.materials.values()) zero(m);
+    for (const p of this.prepared.values()) p.destroy();
     this.materials.clear();
+    this.prepared.clear();
+    this.headers.clear();
   }
 }
 
@@ -49,6 +71,8 @@ export class Keyring {
   private readonly byId = new Map<string, KeyHandle>();
   private readonly idByName = new Map<string, string>();
   private readonly loading = new Map<string, Promise<KeyHandle | undefined>>();
+  /** Handles no longer cached but possibly still used by in-flight requests; wiped after a grace period, or at once on seal. */
+  private readonly retiring = new Set<KeyHandle>();
   /** Bumped on every invalidation so a load that raced with a write is not cached. */
   private generation = 0;
 
@@ -99,7 +123,7 @@ export class Keyring {
     const handle = new KeyHandle(row, new Map(versions.map((v) => [v.version, { ...v, material: null }])), materials);
     if (generation !== this.generation || this.barrier.sealed) {
       // A write or a seal happened while loading: hand out this snapshot once, cache nothing.
-      setTimeout(() => handle.wipe(), 1000).unref();
+      this.retire(handle);
       return handle;
     }
     this.byId.set(id, handle);
@@ -114,9 +138,21 @@ export class Keyring {
     if (handle !== undefined) {
       this.byId.delete(id);
       this.idByName.delete(handle.row.name);
-      // In-flight requests may still hold the handle; let them finish before zeroing.
-      setTimeout(() => handle.wipe(), 1000).unref();
+      this.retire(handle);
     }
+  }
+
+  /** In-flight requests may still hold the handle; let them finish before zeroing (a seal does not wait). */
+  private retire(handle: KeyHandle): void {
+    if (this.barrier.sealed) {
+      handle.wipe();
+      return;
+    }
+    this.retiring.add(handle);
+    setTimeout(() => {
+      this.retiring.delete(handle);
+      handle.wipe();
+    }, 1000).unref();
   }
 
   /** The primary version of a cached key, without loading anything (for the audit detectors). */
@@ -124,10 +160,13 @@ export class Keyring {
     return this.byId.get(id)?.row.primaryVersion;
   }
 
+  /** Zeroes and forgets every handle, cached or retiring (on seal). */
   clear(): void {
     this.generation++;
     for (const h of this.byId.values()) h.wipe();
+    for (const h of this.retiring) h.wipe();
     this.byId.clear();
     this.idByName.clear();
+    this.retiring.clear();
   }
 }

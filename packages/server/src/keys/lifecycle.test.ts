@@ -56,6 +56,13 @@ describe("key state machine", () => {
     expect(l.cancelDeletion(l.scheduleDeletion(row("Enabled"), NOW)).state).toBe("Enabled");
   });
 
+  it("cancelling as AWS KMS does leaves the key Disabled, whatever it was, and clears the deletion date", () => {
+    for (const prior of ["Enabled", "Disabled"] as const) {
+      const cancelled = l.cancelDeletion(l.scheduleDeletion(row(prior), NOW), "Disabled");
+      expect([cancelled.state, cancelled.deletionDate, cancelled.priorState]).toEqual(["Disabled", null, null]);
+    }
+  });
+
   it("the pending window is 7–30 days, default 30", () => {
     expect(l.scheduleDeletion(row("Enabled"), NOW).deletionDate).toBe(NOW + 30 * l.DAY_MS);
     expect(code(() => l.scheduleDeletion(row("Enabled"), NOW, 6))).toBe("InvalidInput");

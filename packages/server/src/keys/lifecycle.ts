@@ -3,7 +3,7 @@
  * new row with `revision + 1` (the store's compare-and-set) or throws `InvalidState`.
  *
  *   Enabled ⇄ Disabled;  Enabled | Disabled → PendingDeletion (7–30 days) → Destroyed
- *   PendingDeletion → (cancel) the state it came from
+ *   PendingDeletion → (cancel) the state it came from, or Disabled (as AWS KMS does)
  */
 import { TesseraError, type KeyState } from "@tessera/protocol";
 import type { KeyRow, VersionRow } from "../store/index.js";
@@ -37,9 +37,13 @@ export function scheduleDeletion(row: KeyRow, now: number, windowDays = DEFAULT_
   return next(row, { state: "PendingDeletion", priorState: row.state, deletionDate: now + windowDays * DAY_MS });
 }
 
-export function cancelDeletion(row: KeyRow): KeyRow {
+/** What a cancelled deletion returns the key to: the state before scheduling (native), or `Disabled` (AWS KMS). */
+export type CancelRestore = "prior" | "Disabled";
+
+export function cancelDeletion(row: KeyRow, restore: CancelRestore = "prior"): KeyRow {
   if (row.state !== "PendingDeletion") refuse(row, "cancel deletion");
-  const restored: KeyState = row.priorState === "Enabled" || row.priorState === "Disabled" ? row.priorState : "Disabled";
+  const prior: KeyState = row.priorState === "Enabled" || row.priorState === "Disabled" ? row.priorState : "Disabled";
+  const restored = restore === "prior" ? prior : "Disabled";
   return next(row, { state: restored, priorState: null, deletionDate: null });
 }
 

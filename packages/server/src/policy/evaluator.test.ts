@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Principal } from "../identity/principal.js";
+import type { Principal } from "../principal/index.js";
 import { evaluate, type RequestFacts } from "./evaluator.js";
 import { compilePolicy, inWindow } from "./policy-document.js";
+import { resources } from "./resource.js";
 
 const principal = (overrides: Partial<Principal> = {}): Principal => ({
   id: "acc_1",
@@ -19,7 +20,7 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
 const facts = (overrides: Partial<RequestFacts> = {}): RequestFacts => ({
   principal: principal(),
   action: "kms:Decrypt",
-  resource: { keyId: "6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11", name: "payment-db" },
+  resource: resources.key("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11", "payment-db"),
   source: "10.1.2.3",
   time: Date.UTC(2026, 0, 5, 3),
   ...overrides,
@@ -38,7 +39,7 @@ describe("evaluate", () => {
     expect(evaluate(facts({ action: "kms:Encrypt" }), [p]).allowed).toBe(false);
     const byId = policy([{ effect: "allow", actions: ["kms:*"], resources: ["6f1c0b8e-*"] }]);
     expect(evaluate(facts(), [byId]).allowed).toBe(true);
-    expect(evaluate(facts({ resource: { name: "orders" } }), [p]).allowed).toBe(false);
+    expect(evaluate(facts({ resource: resources.newKey("orders") }), [p]).allowed).toBe(false);
   });
 
   it("an applicable deny anywhere wins, and is named", () => {

@@ -1,20 +1,17 @@
 /**
  * Policy evaluation. Default deny; an applicable deny statement wins over any allow; root may do
- * everything. A statement applies when its action pattern matches, a resource pattern matches the
- * key's id or name (actions that name no key match any resource), and every condition holds.
- * The decision names the statement that decided, for the simulator and the audit trail.
+ * everything. A statement applies when one of its action patterns matches the action, one of its
+ * resource patterns matches the (typed) resource — a pattern matches only resources of its own type
+ * (resource.ts) — and every condition holds. The decision names the statement that decided, for the
+ * simulator and the audit trail; asked to explain, a default deny also names the allow statements
+ * that matched action and resource but failed conditions, and which conditions failed.
  */
 import type { Action, EncryptionContext } from "@tessera/protocol";
-import type { Principal } from "../identity/principal.js";
+import type { Principal } from "../principal/index.js";
 import { addressIn } from "./cidr.js";
 import { globMatch } from "./glob.js";
 import { inWindow, type CompiledPolicy, type CompiledStatement } from "./policy-document.js";
-
-/** What an action is applied to: a key (matched by id or name) or nothing key-specific. */
-export interface Resource {
-  keyId?: string;
-  name?: string;
-}
+import { patternMatches, type Resource } from "./resource.js";
 
 export interface RequestFacts {
   principal: Principal;
@@ -28,12 +25,23 @@ export interface RequestFacts {
   encryptionContext?: EncryptionContext | undefined;
 }
 
+/** An allow statement that matched action and resource but not its conditions. */
+export interface UnmetStatement {
+  policy: string;
+  statement: number;
+  sid?: string;
+  /** `sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `encryptionContext` (none given) or `encryptionContext.<key>`. */
+  failed: string[];
+}
+
 export interface Decision {
   allowed: boolean;
   reason: "root" | "allow" | "explicit-deny" | "default-deny";
   policy?: string;
   statement?: number;
   sid?: string;
+  /** Only when explaining a default deny. */
+  unmet?: UnmetStatement[];
 }
 
 /** The value of `${principal.<name>}`, or undefined when the principal has no such attribute. */
@@ -63,41 +71,60 @@ function expand(template: string, p: Principal): string | undefined {
   return missing ? undefined : out;
 }
 
-function conditionsHold(s: CompiledStatement, f: RequestFacts): boolean {
-  if (s.sourceCidr && !addressIn(s.sourceCidr, f.source)) return false;
-  if (s.authMethod && !s.authMethod.includes(f.principal.authMethod)) return false;
-  if (s.withinHours && !inWindow(s.withinHours, f.time)) return false;
-  if (s.outsideHours && inWindow(s.outsideHours, f.time)) return false;
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The conditions of `s` that do not hold: all of them with `all`, else at most the first. */
+function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): readonly string[] {
+  if (!s.sourceCidr && !s.authMethod && !s.withinHours && !s.outsideHours && !s.encryptionContext) return NONE;
+  const failed: string[] = [];
+  /** Records a failed condition; true when the caller should stop looking. */
+  const fail = (name: string): boolean => {
+    failed.push(name);
+    return !all;
+  };
+  if (s.sourceCidr && !addressIn(s.sourceCidr, f.source) && fail("sourceCidr")) return failed;
+  if (s.authMethod && !s.authMethod.includes(f.principal.authMethod) && fail("authMethod")) return failed;
+  if (s.withinHours && !inWindow(s.withinHours, f.time) && fail("withinHours")) return failed;
+  if (s.outsideHours && inWindow(s.outsideHours, f.time) && fail("outsideHours")) return failed;
   if (s.encryptionContext) {
     const ctx = f.encryptionContext;
-    if (ctx === undefined) return false;
+    if (ctx === undefined) {
+      fail("encryptionContext");
+      return failed;
+    }
     for (const [key, expected] of Object.entries(s.encryptionContext)) {
-      if (!Object.hasOwn(ctx, key)) return false;
+      if (!Object.hasOwn(ctx, key)) {
+        if (fail(`encryptionContext.${key}`)) return failed;
+        continue;
+      }
       if (expected === "*") continue;
       const want = expand(expected, f.principal);
-      if (want === undefined || ctx[key] !== want) return false;
+      if ((want === undefined || ctx[key] !== want) && fail(`encryptionContext.${key}`)) return failed;
     }
   }
-  return true;
+  return failed;
 }
 
-function applies(s: CompiledStatement, f: RequestFacts): boolean {
-  if (!s.actions.some((a) => globMatch(a, f.action))) return false;
-  const names = [f.resource.keyId, f.resource.name].filter((n): n is string => n !== undefined);
-  if (names.length > 0 && !s.resources.some((r) => names.some((n) => globMatch(r, n)))) return false;
-  return conditionsHold(s, f);
+function matches(s: CompiledStatement, f: RequestFacts): boolean {
+  return s.actions.some((a) => globMatch(a, f.action)) && s.resources.some((r) => patternMatches(r, f.resource));
 }
 
-export function evaluate(f: RequestFacts, policies: readonly CompiledPolicy[]): Decision {
+export function evaluate(f: RequestFacts, policies: readonly CompiledPolicy[], options: { explain?: boolean } = {}): Decision {
   if (f.principal.root) return { allowed: true, reason: "root" };
   let allow: Decision | undefined;
+  const unmet: UnmetStatement[] = [];
   for (const p of policies) {
     for (const s of p.statements) {
-      if (!applies(s, f)) continue;
+      if (!matches(s, f)) continue;
+      const failed = failedConditions(s, f, options.explain === true);
       const decided = { policy: p.name, statement: s.index, ...(s.sid !== undefined && { sid: s.sid }) };
+      if (failed.length > 0) {
+        if (options.explain === true && s.effect === "allow") unmet.push({ ...decided, failed: [...failed] });
+        continue;
+      }
       if (s.effect === "deny") return { allowed: false, reason: "explicit-deny", ...decided };
       allow ??= { allowed: true, reason: "allow", ...decided };
     }
   }
-  return allow ?? { allowed: false, reason: "default-deny" };
+  return allow ?? { allowed: false, reason: "default-deny", ...(options.explain === true && { unmet }) };
 }

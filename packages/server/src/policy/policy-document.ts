@@ -13,8 +13,11 @@
 import type { BlockList } from "node:net";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { TesseraError, actions } from "@tessera/protocol";
+import { TesseraError, actions, type Action } from "@tessera/protocol";
+import { actionResourceTypes } from "./action-resources.js";
 import { parseCidrs } from "./cidr.js";
+import { globMatch } from "./glob.js";
+import { formatPattern, parseResourcePattern, typeSpelling, type ResourcePattern, type ResourceType } from "./resource.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -49,6 +52,7 @@ export const Statement = Type.Object(
     sid: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     effect: Type.Union([Type.Literal("allow"), Type.Literal("deny")]),
     actions: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 128 }),
+    /** Typed patterns: `key/orders-*`, `policy/orders-*`, `audit`, `*`; a bare pattern means keys. */
     resources: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 256 }),
     conditions: Type.Optional(Conditions),
   },
@@ -73,8 +77,9 @@ export interface CompiledStatement {
   sid: string | undefined;
   index: number;
   effect: "allow" | "deny";
+  /** Action patterns, with `kms:ReEncrypt` read as ReEncryptFrom and ReEncryptTo. */
   actions: readonly string[];
-  resources: readonly string[];
+  resources: readonly ResourcePattern[];
   sourceCidr: BlockList | undefined;
   withinHours: CompiledWindow | undefined;
   outsideHours: CompiledWindow | undefined;
@@ -132,8 +137,22 @@ export function compileWindow(w: Static<typeof TimeWindow>, field: string): Comp
 const ACTION_PATTERN = /^(\*|[a-z]+:(\*|[A-Za-z]+\*?))$/;
 const PLACEHOLDER = /\$\{([^}]*)\}/g;
 
-/** Validates a policy document; throws `InvalidInput` naming the exact field at fault. */
-export function compilePolicy(name: string, doc: unknown): CompiledPolicy {
+/** `kms:ReEncrypt` in a policy (the operation's name, and what older policies say) means both of its halves. */
+function expandAction(a: string): string[] {
+  return a === "kms:ReEncrypt" ? ["kms:ReEncryptFrom", "kms:ReEncryptTo"] : [a];
+}
+
+/**
+ * Validates a policy document; throws `InvalidInput` naming the exact field at fault.
+ *
+ * `strict` is for writes: besides the schema it refuses resource patterns of unknown types, and a
+ * statement part that can never take effect — a resource pattern of a type none of the statement's
+ * actions acts on, or an action none of its resource patterns can match (such as `audit:Read` on
+ * `orders-*`, which is a key pattern). Stored documents compile without it, so a document written
+ * before resources had types keeps loading, its bare patterns meaning keys.
+ */
+export function compilePolicy(name: string, doc: unknown, options: { strict?: boolean } = {}): CompiledPolicy {
+  const strict = options.strict === true;
   const first = Value.Errors(PolicyDocument, doc).First();
   if (first !== undefined) {
     const field = first.path || "/";
@@ -149,6 +168,8 @@ export function compilePolicy(name: string, doc: unknown): CompiledPolicy {
         if (!ACTION_PATTERN.test(a)) throw invalid(`${at}/actions/${j}`, `"${a}" is not an action like kms:Decrypt or kms:*`);
         if (!a.includes("*") && !known.has(a)) throw invalid(`${at}/actions/${j}`, `unknown action "${a}"`);
       });
+      const resources = s.resources.map((r, j) => parseResourcePattern(r, `${at}/resources/${j}`, strict));
+      if (strict) checkEffective(s.actions, resources, at);
       const c = s.conditions ?? {};
       const cidrs = c.sourceCidr && parseCidrs(c.sourceCidr, `${at}/conditions/sourceCidr`);
       for (const [k, v] of Object.entries(c.encryptionContext ?? {})) {
@@ -162,8 +183,8 @@ export function compilePolicy(name: string, doc: unknown): CompiledPolicy {
         sid: s.sid,
         index: i,
         effect: s.effect,
-        actions: s.actions,
-        resources: s.resources,
+        actions: s.actions.flatMap(expandAction),
+        resources,
         sourceCidr: cidrs,
         withinHours: c.withinHours && compileWindow(c.withinHours, `${at}/conditions/withinHours`),
         outsideHours: c.outsideHours && compileWindow(c.outsideHours, `${at}/conditions/outsideHours`),
@@ -172,6 +193,26 @@ export function compilePolicy(name: string, doc: unknown): CompiledPolicy {
       };
     }),
   };
+}
+
+/** Refuses an action none of the statement's resource patterns can match, and a pattern no action acts on. */
+function checkEffective(patterns: readonly string[], resources: readonly ResourcePattern[], at: string): void {
+  if (!resources.some((r) => r.type === "*")) {
+    patterns.forEach((p, j) => {
+      if (p.includes("*")) return;
+      const wanted: readonly ResourceType[] = expandAction(p).flatMap((e) => actionResourceTypes[e as Action]);
+      if (!resources.some((r) => r.type !== "*" && wanted.includes(r.type))) {
+        throw invalid(`${at}/actions/${j}`, `${p} acts on ${wanted.map(typeSpelling).join(" or ")} resources, and none of this statement's resources is one (bare patterns like orders-* mean keys)`);
+      }
+    });
+  }
+  const matched = actions.filter((a) => patterns.some((p) => expandAction(p).some((e) => globMatch(e, a))));
+  const types = new Set(matched.flatMap((a) => actionResourceTypes[a]));
+  resources.forEach((r, j) => {
+    if (r.type !== "*" && !types.has(r.type)) {
+      throw invalid(`${at}/resources/${j}`, `"${formatPattern(r)}" is a ${r.type} resource, but no action of this statement acts on one`);
+    }
+  });
 }
 
 /** Weekday (0 = Sunday) and minute of the day of an instant in a time zone. */

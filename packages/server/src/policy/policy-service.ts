@@ -1,92 +1,45 @@
 /**
- * Policies and roles: storage, validation, the compiled-policy cache and the authorisation decision.
+ * Policies and role administration: storage, validation, the compiled-policy cache and the
+ * authorisation decision.
  *
  * A role names the policies that apply to every principal that logs in with it, and the lifetime of
- * the tokens it gets. Policy and role writes invalidate the cache at once, so a change takes effect on
- * the next request. The built-in `operator` policy and role (full administration) can only be changed
- * or removed with `force`, so nobody locks themselves out by accident; the root token is never
- * subject to policy.
+ * the tokens it gets (principal/roles.ts reads roles; writes are here, because they check policies).
+ * Policy and role writes invalidate the caches at once, so a change takes effect on the next request.
+ * The built-in `operator` policy and role (full administration) can only be changed or removed with
+ * `force`, so nobody locks themselves out by accident; the root token is never subject to policy.
+ * Policies named `@…` belong to AWS key policies (key-policy.ts): callers never write, delete or
+ * attach them; PutKeyPolicy replaces them in one transaction.
  */
 import { randomUUID } from "node:crypto";
-import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { TesseraError, type Action, type Grant } from "@tessera/protocol";
 import type { Clock } from "../clock.js";
-import type { Principal } from "../identity/principal.js";
+import { NAME_PATTERN, OPERATOR, RoleBody, roleInfo, type Principal, type RoleDirectory, type RoleInfo } from "../principal/index.js";
 import type { Repositories, Store } from "../store/index.js";
+import { actionResourceTypes } from "./action-resources.js";
 import { evaluate, type Decision, type RequestFacts } from "./evaluator.js";
-import { compilePolicy, type CompiledPolicy, type PolicyDocument } from "./policy-document.js";
-
-export const OPERATOR = "operator";
-export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$";
+import { belongsToKeyPolicy, isServerPolicyName, keyPolicyName, KEY_POLICY_PREFIX } from "./key-policy.js";
+import { compilePolicy, type CompiledPolicy, type PolicyDocument, type Statement } from "./policy-document.js";
+import { formatResource } from "./resource.js";
 
 const OPERATOR_POLICY: PolicyDocument = {
   statements: [{ sid: "operator-all", effect: "allow", actions: ["*"], resources: ["*"] }],
 };
 
-export const RoleBody = Type.Object(
-  {
-    description: Type.Optional(Type.String({ maxLength: 1024 })),
-    policies: Type.Array(Type.String({ pattern: NAME_PATTERN }), { maxItems: 64 }),
-    /** Lifetime of tokens issued at login, and the ceiling renewals may reach. */
-    tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 32 * 86400 })),
-    tokenMaxTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 366 * 86400 })),
-    /** Lifetime of instance certificates issued to VMs that join with this role. */
-    certTtlSeconds: Type.Optional(Type.Integer({ minimum: 300, maximum: 90 * 86400 })),
-    /** JWT login binding: which issuer, which claims must match, which claims become attributes. */
-    jwt: Type.Optional(
-      Type.Object(
-        {
-          issuer: Type.String({ pattern: NAME_PATTERN }),
-          boundAudiences: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 16 })),
-          boundClaims: Type.Optional(
-            Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 64 })]), {
-              propertyNames: { minLength: 1, maxLength: 256 },
-              maxProperties: 32,
-            }),
-          ),
-          claimsToAttributes: Type.Optional(
-            Type.Record(Type.String(), Type.String({ pattern: "^[A-Za-z0-9_]{1,64}$" }), { propertyNames: { minLength: 1, maxLength: 256 }, maxProperties: 32 }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    /** AppRole: the role id (public) is generated; secret ids are created separately. */
-    approle: Type.Optional(
-      Type.Object(
-        {
-          roleId: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
-          secretIdTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 366 * 86400 })),
-          secretIdUses: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-          boundCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type RoleBody = Static<typeof RoleBody>;
-
-export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
-
-export interface RoleInfo extends RoleBody {
-  name: string;
-  createdAt: string;
-  updatedAt: string;
-}
+const reservedName = (field: string) =>
+  new TesseraError("InvalidInput", `policies named ${KEY_POLICY_PREFIX}… belong to AWS key policies; change the key policy (PutKeyPolicy) instead`, { field });
 
 function checkName(name: string, what: string): void {
+  if (what === "policy" && isServerPolicyName(name)) throw reservedName("/name");
   if (!new RegExp(NAME_PATTERN).test(name)) throw new TesseraError("InvalidInput", `${what} names are 1–128 letters, digits and _ . @ -`, { field: "/name" });
 }
 
 export class PolicyService {
   private readonly compiled = new Map<string, CompiledPolicy | null>();
-  private readonly roles = new Map<string, RoleBody | null>();
 
   constructor(
     private readonly store: Pick<Store, "policies" | "roles" | "transaction">,
+    private readonly roles: RoleDirectory,
     private readonly clock: Clock,
   ) {}
 
@@ -104,7 +57,7 @@ export class PolicyService {
     if (name === OPERATOR && !force) {
       throw new TesseraError("InvalidState", `"${OPERATOR}" is the built-in administration policy; changing it needs force (it can lock operators out)`);
     }
-    compilePolicy(name, document);
+    compilePolicy(name, document, { strict: true });
     const now = this.clock.now();
     const existing = await this.store.policies.get(name);
     await this.store.policies.put({ name, body: document, createdAt: existing?.createdAt ?? now, updatedAt: now });
@@ -123,6 +76,7 @@ export class PolicyService {
   }
 
   async deletePolicy(name: string, force = false): Promise<void> {
+    if (isServerPolicyName(name)) throw reservedName("/name");
     if (name === OPERATOR && !force) throw new TesseraError("InvalidState", `"${OPERATOR}" is built in; deleting it needs force`);
     const users = (await this.store.roles.list()).filter((r) => (r.body as RoleBody).policies.includes(name)).map((r) => r.name);
     if (users.length > 0 && !force) {
@@ -134,6 +88,10 @@ export class PolicyService {
 
   // ── roles ────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Creates or replaces a role. Key-policy attachments (`@…` policies) are the key policy's to change:
+   * they are kept whether or not the body repeats them, and a body may not name one the role lacks.
+   */
   async putRole(name: string, body: unknown, force = false): Promise<RoleInfo> {
     checkName(name, "role");
     const first = Value.Errors(RoleBody, body).First();
@@ -142,60 +100,88 @@ export class PolicyService {
     if (name === OPERATOR && !force && !role.policies.includes(OPERATOR)) {
       throw new TesseraError("InvalidState", `removing the "${OPERATOR}" policy from the "${OPERATOR}" role needs force (it can lock operators out)`);
     }
+    const existing = await this.store.roles.get(name);
+    const attached = ((existing?.body as RoleBody | undefined)?.policies ?? []).filter(isServerPolicyName);
     for (const [i, p] of role.policies.entries()) {
-      if ((await this.store.policies.get(p)) === undefined) throw new TesseraError("InvalidInput", `no policy named "${p}"`, { field: `/policies/${i}` });
+      if (isServerPolicyName(p)) {
+        if (!attached.includes(p)) throw reservedName(`/policies/${i}`);
+      } else if (!new RegExp(NAME_PATTERN).test(p) || (await this.store.policies.get(p)) === undefined) {
+        throw new TesseraError("InvalidInput", `no policy named "${p}"`, { field: `/policies/${i}` });
+      }
     }
+    role.policies = [...role.policies.filter((p) => !isServerPolicyName(p)), ...attached];
     if (role.tokenMaxTtlSeconds !== undefined && role.tokenTtlSeconds !== undefined && role.tokenMaxTtlSeconds < role.tokenTtlSeconds) {
       throw new TesseraError("InvalidInput", "tokenMaxTtlSeconds must be at least tokenTtlSeconds", { field: "/tokenMaxTtlSeconds" });
     }
     const now = this.clock.now();
-    const existing = await this.store.roles.get(name);
     if (role.approle !== undefined) {
       // The role id is public but stable: keep the existing one unless the caller sets it.
       const previous = (existing?.body as RoleBody | undefined)?.approle?.roleId;
       role.approle.roleId ??= previous ?? randomUUID();
     }
     await this.store.roles.put({ name, body: role, createdAt: existing?.createdAt ?? now, updatedAt: now });
-    this.roles.delete(name);
-    return this.roleInfo(name, role, existing?.createdAt ?? now, now);
+    this.roles.forget(name);
+    return roleInfo(name, role, existing?.createdAt ?? now, now);
   }
 
   async getRole(name: string): Promise<RoleInfo> {
-    const row = await this.store.roles.get(name);
-    if (row === undefined) throw new TesseraError("NotFound", `no role named "${name}"`);
-    return this.roleInfo(name, row.body as RoleBody, row.createdAt, row.updatedAt);
+    const info = await this.roles.get(name);
+    if (info === undefined) throw new TesseraError("NotFound", `no role named "${name}"`);
+    return info;
   }
 
-  /** The role's settings, cached; undefined when it does not exist. */
-  async role(name: string): Promise<RoleBody | undefined> {
-    if (this.roles.has(name)) return this.roles.get(name) ?? undefined;
-    const row = await this.store.roles.get(name);
-    const body = (row?.body as RoleBody | undefined) ?? null;
-    this.roles.set(name, body);
-    return body ?? undefined;
+  listRoles(): Promise<string[]> {
+    return this.roles.names();
   }
 
-  async roleByApproleId(roleId: string): Promise<{ name: string; role: RoleBody } | undefined> {
-    for (const r of await this.store.roles.list()) {
-      const body = r.body as RoleBody;
-      if (body.approle?.roleId === roleId) return { name: r.name, role: body };
-    }
-    return undefined;
-  }
-
-  async listRoles(): Promise<string[]> {
-    return (await this.store.roles.list()).map((r) => r.name);
-  }
-
-  /** Deletes a role. The caller revokes the role's tokens, secret ids, access keys and certificates. */
+  /**
+   * Deletes a role and the key-policy policies made for it. The caller revokes the role's tokens,
+   * secret ids, access keys and certificates.
+   */
   async deleteRole(name: string, force = false): Promise<void> {
     if (name === OPERATOR && !force) throw new TesseraError("InvalidState", `"${OPERATOR}" is built in; deleting it needs force`);
-    if (!(await this.store.roles.delete(name))) throw new TesseraError("NotFound", `no role named "${name}"`);
-    this.roles.delete(name);
+    await this.store.transaction(async (tx) => {
+      const row = await tx.roles.get(name);
+      if (row === undefined || !(await tx.roles.delete(name))) throw new TesseraError("NotFound", `no role named "${name}"`);
+      for (const p of (row.body as RoleBody).policies.filter(isServerPolicyName)) await tx.policies.delete(p);
+    });
+    this.roles.forget(name);
+    this.compiled.clear();
   }
 
-  private roleInfo(name: string, role: RoleBody, createdAt: number, updatedAt: number): RoleInfo {
-    return { name, ...role, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
+  // ── AWS key policies (key-policy.ts) ─────────────────────────────────────────────────────────
+
+  /**
+   * Replaces the translation of key `keyId`'s key policy, in one transaction: every role loses the
+   * key's previous policies, each role in `byRole` gets its new one, and the document is stored.
+   * Unknown roles are refused before anything is written.
+   */
+  async replaceKeyPolicy(keyId: string, byRole: ReadonlyMap<string, Statement[]>, document: string): Promise<void> {
+    const fresh = new Map([...byRole].map(([role, statements]) => [role, { name: keyPolicyName(keyId, role), body: { statements } }]));
+    for (const { name, body } of fresh.values()) compilePolicy(name, body, { strict: true });
+    const touched: string[] = [];
+    await this.store.transaction(async (tx) => {
+      for (const role of fresh.keys()) {
+        if ((await tx.roles.get(role)) === undefined) {
+          throw new TesseraError("InvalidInput", `no role named "${role}"`, { cause: { awsType: "MalformedPolicyDocumentException" } });
+        }
+      }
+      const now = this.clock.now();
+      for (const p of await tx.policies.list()) if (belongsToKeyPolicy(p.name, keyId)) await tx.policies.delete(p.name);
+      for (const { name, body } of fresh.values()) await tx.policies.put({ name, body, createdAt: now, updatedAt: now });
+      for (const row of await tx.roles.list()) {
+        const role = row.body as RoleBody;
+        const kept = role.policies.filter((p) => !belongsToKeyPolicy(p, keyId));
+        const mine = fresh.get(row.name);
+        const policies = mine === undefined ? kept : [...kept, mine.name];
+        if (policies.length === role.policies.length && policies.every((p, i) => p === role.policies[i])) continue;
+        await tx.roles.put({ ...row, body: { ...role, policies }, updatedAt: now });
+        touched.push(row.name);
+      }
+      await tx.meta.put(`key-policy:${keyId}`, document);
+    });
+    for (const name of touched) this.roles.forget(name);
+    this.compiled.clear();
   }
 
   // ── decisions ────────────────────────────────────────────────────────────────────────────────
@@ -212,7 +198,7 @@ export class PolicyService {
   async policiesFor(principal: Principal): Promise<CompiledPolicy[]> {
     const out: CompiledPolicy[] = [];
     if (principal.role !== null) {
-      const role = await this.role(principal.role);
+      const role = await this.roles.role(principal.role);
       for (const name of role?.policies ?? []) {
         const p = await this.compiledPolicy(name);
         if (p !== undefined) out.push(p);
@@ -222,24 +208,33 @@ export class PolicyService {
     return out;
   }
 
-  async decide(facts: RequestFacts): Promise<Decision> {
+  async decide(facts: RequestFacts, options: { explain?: boolean } = {}): Promise<Decision> {
     if (facts.principal.root) return { allowed: true, reason: "root" };
-    return evaluate(facts, await this.policiesFor(facts.principal));
+    return evaluate(facts, await this.policiesFor(facts.principal), options);
   }
 
-  /** Throws `AccessDenied` unless allowed. */
+  /**
+   * Throws `AccessDenied` unless allowed. An action asked about a resource of a type it is never
+   * authorised on is a programming error (`Internal`), never a decision.
+   */
   async authorize(facts: RequestFacts): Promise<Decision> {
+    assertResourceType(facts);
     const d = await this.decide(facts);
-    if (!d.allowed) {
-      const target = facts.resource.name ?? facts.resource.keyId;
-      throw new TesseraError("AccessDenied", target === undefined ? `not allowed to ${facts.action}` : `not allowed to ${facts.action} on ${target}`);
-    }
+    if (!d.allowed) throw new TesseraError("AccessDenied", `not allowed to ${facts.action} on ${formatResource(facts.resource)}`);
     return d;
   }
 
   /** Is `action` allowed on `resource` at all (ignoring conditions that need request facts)? Used for listing. */
   async allows(principal: Principal, action: Action, resource: RequestFacts["resource"], source: string): Promise<boolean> {
-    return (await this.decide({ principal, action, resource, source, time: this.clock.now() })).allowed;
+    const facts = { principal, action, resource, source, time: this.clock.now() };
+    assertResourceType(facts);
+    return (await this.decide(facts)).allowed;
+  }
+}
+
+function assertResourceType(facts: Pick<RequestFacts, "action" | "resource">): void {
+  if (!actionResourceTypes[facts.action].includes(facts.resource.type)) {
+    throw new TesseraError("Internal", `${facts.action} is not authorised on ${facts.resource.type} resources`);
   }
 }
 
@@ -249,9 +244,25 @@ const grantCache = new WeakMap<readonly Grant[], CompiledPolicy>();
 function grantsPolicy(grants: readonly Grant[]): CompiledPolicy {
   let p = grantCache.get(grants);
   if (p === undefined) {
-    p = compilePolicy("token", { statements: grants.map((g) => ({ effect: "allow", actions: [...g.actions], resources: [...g.resources] })) });
+    p = compilePolicy("token", grantsDocument(grants));
     grantCache.set(grants, p);
   }
   return p;
 }
 
+const grantsDocument = (grants: readonly Grant[]): PolicyDocument => ({
+  statements: grants.map((g) => ({ effect: "allow", actions: [...g.actions], resources: [...g.resources] })),
+});
+
+/** Validates a new token's grants as policy writes are validated; the field names the grant at fault. */
+export function validateGrants(grants: readonly Grant[]): void {
+  try {
+    compilePolicy("token", grantsDocument(grants), { strict: true });
+  } catch (err) {
+    if (err instanceof TesseraError && err.field !== undefined) {
+      const field = err.field.replace(/^\/statements\//, "/grants/");
+      throw new TesseraError("InvalidInput", err.message.replace(/^\/statements\//, "/grants/"), { field });
+    }
+    throw err;
+  }
+}

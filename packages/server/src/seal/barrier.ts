@@ -4,7 +4,7 @@
  * barrier seals so caches of decrypted material can be zeroed.
  */
 import { TESSERA_VERSION, TesseraError, type SealStatus } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import type { Repositories, Store } from "../store/index.js";
 import type { InitOptions, Seal, SealRecord } from "./seal.js";
 
@@ -16,6 +16,7 @@ export class Barrier {
   private root: Buffer | undefined;
   private readonly sealListeners: (() => void)[] = [];
   private readonly unsealListeners: (() => void)[] = [];
+  private readonly unsealChecks: ((rootKey: Buffer) => Promise<void>)[] = [];
 
   constructor(
     private readonly store: Pick<Store, "meta" | "transaction">,
@@ -46,6 +47,14 @@ export class Barrier {
     this.unsealListeners.push(listener);
   }
 
+  /**
+   * A check that runs with the reconstructed root key before the barrier opens: if it throws, the
+   * key is zeroed, the barrier stays sealed and the unseal fails with that error.
+   */
+  addUnsealCheck(check: (rootKey: Buffer) => Promise<void>): void {
+    this.unsealChecks.push(check);
+  }
+
   /** Progress is the seal's own count of held shares, so every caller sees shares still pending. */
   status(): SealStatus {
     const d = this.record === undefined ? { threshold: 0, shares: 0 } : this.seal.describe(this.record);
@@ -65,7 +74,7 @@ export class Barrier {
    * (the root token) in the same transaction. Leaves the barrier sealed. Returns the seal's secrets.
    */
   async initialize(options: InitOptions, alsoWrite: (tx: Repositories) => Promise<void>): Promise<string[]> {
-    const rootKey = random(ROOT_KEY_LENGTH);
+    const rootKey = secretBytes(ROOT_KEY_LENGTH);
     try {
       const { record, secrets } = await this.seal.protect(rootKey, options);
       await this.store.transaction(async (tx) => {
@@ -86,6 +95,18 @@ export class Barrier {
     if (!this.sealed) return this.status();
     const result = await this.seal.submit(this.record, input);
     if (result.rootKey !== undefined) {
+      try {
+        for (const check of this.unsealChecks) await check(result.rootKey);
+      } catch (err) {
+        zero(result.rootKey);
+        this.seal.reset();
+        throw err;
+      }
+      if (!this.sealed) {
+        // Another unseal finished while the checks ran.
+        zero(result.rootKey);
+        return this.status();
+      }
       this.root = result.rootKey;
       for (const l of this.unsealListeners) l();
     }

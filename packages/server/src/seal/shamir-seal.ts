@@ -9,7 +9,7 @@
  */
 import { combine, split } from "shamir-secret-sharing";
 import { TesseraError } from "@tessera/protocol";
-import { equalBytes, random, zero } from "../crypto/index.js";
+import { equalBytes, secretBytes, zero } from "../crypto/index.js";
 import { ROOT_KEY_AAD, openRecord, sealRecord } from "../format/keyring-record.js";
 import type { InitOptions, ProtectResult, Seal, SealRecord, UnsealProgress } from "./seal.js";
 
@@ -38,7 +38,7 @@ export class ShamirSeal implements Seal {
   async protect(rootKey: Uint8Array, options: InitOptions): Promise<ProtectResult> {
     const { shares, threshold } = options;
     validateShamirParameters(shares, threshold);
-    const unsealKey = random(UNSEAL_KEY_LENGTH);
+    const unsealKey = secretBytes(UNSEAL_KEY_LENGTH);
     // The library takes and returns plain Uint8Arrays: copies that are zeroed with the rest.
     const input = new Uint8Array(unsealKey);
     let parts: Uint8Array[] = [];

@@ -4,6 +4,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { AlertCenter } from "../audit/alerts.js";
 import type { Metrics } from "../audit/metrics.js";
 import { iso, type Clock } from "../clock.js";
+import { resources } from "../policy/index.js";
 import type { AuditRepo } from "../store/index.js";
 
 /** Where queries read the trail: the database sink, or the file sink when the database one is off. */
@@ -33,7 +34,7 @@ export class AuditService {
 
   listAlerts(ctx: CallContext, all: boolean, limit: number) {
     return this.door.run(ctx, "audit:Read", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       const rows = await this.alerts.list(!all, Math.min(limit, 1000));
       return { alerts: rows.map((r) => ({ id: r.id, time: r.time, detector: r.detector, ...r.body, acknowledgedAt: r.ackedAt, acknowledgedBy: r.ackedBy })) };
     });
@@ -41,7 +42,7 @@ export class AuditService {
 
   ackAlert(ctx: CallContext, id: string): Promise<void> {
     return this.door.run(ctx, "audit:AckAlert", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       if (!(await this.alerts.ack(id, iso(this.clock.now()), s.principal.displayName))) throw new TesseraError("NotFound", "no such alert");
     });
   }
@@ -54,7 +55,7 @@ export class AuditService {
   /** Records from the database sink, filtered, oldest first; `nextAfter` pages on. */
   query(ctx: CallContext, q: AuditQuery): Promise<{ records: unknown[]; nextAfter: number | null }> {
     return this.door.run(ctx, "audit:Read", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       const limit = Math.min(q.limit ?? 100, 1000);
       const out: unknown[] = [];
       let after = q.after ?? 0;
@@ -84,7 +85,7 @@ export class AuditService {
   /** The raw trail lines from the database, for `tessera audit verify --server`. */
   lines(ctx: CallContext, after: number, limit: number): Promise<{ lines: string[]; nextAfter: number | null }> {
     return this.door.run(ctx, "audit:Read", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       const rows = await this.repo.list(after, Math.min(limit, 10_000));
       return { lines: rows.map((r) => r.line), nextAfter: rows.length === 0 ? null : rows[rows.length - 1]!.seq };
     });
@@ -92,7 +93,7 @@ export class AuditService {
 
   head(ctx: CallContext): Promise<{ seq: number; hash: string } | null> {
     return this.door.run(ctx, "audit:Read", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       const last = await this.repo.last();
       if (last === undefined) return null;
       const r = JSON.parse(last) as { seq: number; hash: string };
@@ -102,14 +103,14 @@ export class AuditService {
 
   publicKey(ctx: CallContext): Promise<{ publicKey: string }> {
     return this.door.run(ctx, "audit:Read", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       return { publicKey: await this.log.publicKey() };
     });
   }
 
   hash(ctx: CallContext, value: string): Promise<{ hmac: string }> {
     return this.door.run(ctx, "audit:Read", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.audit);
       if (value.length === 0) throw new TesseraError("InvalidInput", "value must not be empty", { field: "/value" });
       return { hmac: await this.log.hmacOf(value) };
     });

@@ -24,10 +24,11 @@ import { randomUUID } from "node:crypto";
 import { iso, type Clock } from "../clock.js";
 import type { AuditEntry, AuditRecorder } from "../audit/auditor.js";
 import type { Authenticator, CallContext } from "../identity/authenticator.js";
-import type { Principal } from "../identity/principal.js";
-import type { Decision, PolicyService, Resource } from "../policy/index.js";
+import type { Principal } from "../principal/index.js";
+import { resources, type Decision, type PolicyService, type Resource } from "../policy/index.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
+import type { Refusal, RefusalLog } from "./refusal-log.js";
 
 export type { CallContext };
 
@@ -36,7 +37,7 @@ export interface Scope {
   readonly principal: Principal;
   readonly ctx: CallContext;
   /**
-   * Checks the principal may do the door's action (or `action`) on `resource`, with the request's
+   * Checks the principal may do the door's action (or `action`) on `resource` (typed: policy/resource.ts), with the request's
    * encryption context for context conditions. Throws `AccessDenied`.
    */
   authorize(resource: Resource | KeyHandle, options?: { action?: Action; context?: EncryptionContext | undefined }): Promise<Decision>;
@@ -55,6 +56,22 @@ export interface Scope {
 export interface OpenScope {
   ctx: CallContext;
   identify(principal: Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod">): void;
+  /**
+   * With `credentialFirst`: the operation has checked its credential and is about to change state —
+   * the door makes the intent record durable now (or throws, and nothing may change).
+   */
+  beforeChange(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Init: answer once the change is made even if the outcome record is lost (the intent is durable). */
+  answerOnceChanged?: boolean;
+  /**
+   * Logins: the operation checks the caller's credential before it changes anything and calls
+   * `beforeChange` in between, so a wrong credential writes no intent; its refusal is throttled
+   * like any unauthenticated request. Without it the intent is written before the operation starts.
+   */
+  credentialFirst?: boolean;
 }
 
 export interface DoorDeps {
@@ -63,10 +80,12 @@ export interface DoorDeps {
   authenticator: Authenticator;
   policy: PolicyService;
   auditor: AuditRecorder;
+  /** Where requests refused before any operation are recorded (throttled under a flood). */
+  refusals: Pick<RefusalLog, "record">;
   clock: Clock;
 }
 
-const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? { keyId: r.row.id, name: r.row.name } : r);
+const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? resources.key(r.row.id, r.row.name) : r);
 
 type AuditedPrincipal = Pick<Principal, "id" | "kind" | "displayName" | "role" | "authMethod">;
 
@@ -105,7 +124,7 @@ export class Door {
         ctx,
         authorize: async (resource, o = {}) => {
           const r = asResource(resource);
-          if (r.keyId !== undefined && keyId === null) keyId = r.keyId;
+          if (r.type === "key" && r.id !== null && keyId === null) keyId = r.id;
           if (o.context !== undefined && sensitive === undefined) {
             sensitive = {};
             for (const [k, v] of Object.entries(o.context)) sensitive[`context.${k}`] = v;
@@ -126,7 +145,7 @@ export class Door {
           try {
             return await this.d.keys.resolve(ref);
           } catch (err) {
-            if (isTesseraError(err) && err.code === "NotFound" && !(await this.d.policy.allows(p, a, { keyId: ref, name: ref }, ctx.source))) {
+            if (isTesseraError(err) && err.code === "NotFound" && !(await this.d.policy.allows(p, a, resources.keyRef(ref), ctx.source))) {
               throw new TesseraError("AccessDenied", `not allowed to ${a} on ${ref}`);
             }
             throw err;
@@ -147,27 +166,35 @@ export class Door {
     } catch (err) {
       failure = err;
     }
-    await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive);
+    if (failure !== undefined && principal === null) {
+      // Refused before anyone was authenticated (sealed, no or bad credential): nothing was done,
+      // and such requests are what a flood is made of — recorded through the throttle.
+      await this.d.refusals.record(ctx, failure, {}, action);
+    } else await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive);
     if (failure !== undefined) throw failure;
     return result as T;
   }
 
   /** Operations that carry their own proof (init, unseal, logins): audited, not token-authenticated. */
-  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>, options: { answerOnceChanged?: boolean } = {}): Promise<T> {
+  async open<T>(ctx: CallContext, action: LoginAction, op: (scope: OpenScope) => Promise<T>, options: OpenOptions = {}): Promise<T> {
     const started = performance.now();
     let who: AuditedPrincipal | null = null;
     let result: T | undefined;
     let failure: unknown;
+    let intent: Promise<void> | undefined;
+    const beforeChange = (): Promise<void> => (intent ??= changesState(action) ? this.intent(ctx, action, started, who, null) : Promise.resolve());
     try {
-      // The credential is checked inside the operation, which may then change state at once
-      // (spend a join token, issue a token): the intent comes first.
-      if (changesState(action)) await this.intent(ctx, action, started, null, null);
-      result = await op({ ctx, identify: (p) => (who = p) });
+      if (options.credentialFirst !== true) await beforeChange();
+      result = await op({ ctx, identify: (p) => (who = p), beforeChange });
+      // Defence in depth, as `run` checks authorisation: a credential-first operation that succeeded
+      // must have announced its change.
+      if (intent === undefined && changesState(action)) throw new TesseraError("Internal", `operation ${action} completed without announcing its change`);
     } catch (err) {
       failure = err;
     }
     try {
-      await this.audit(ctx, action, started, failure, who, null, null);
+      if (failure !== undefined && intent === undefined) await this.d.refusals.record(ctx, failure, who === null ? {} : { principal: who }, action);
+      else await this.audit(ctx, action, started, failure, who, null, null);
     } catch (err) {
       // Init's answer is the only copy of the unseal shares and the root token: once its intent is
       // durable and the change made, withholding the answer would leave a server nobody can unseal.
@@ -197,26 +224,20 @@ export class Door {
     return result as T;
   }
 
-  /** Records a request an adapter refused before it reached an operation (e.g. a malformed body). */
-  async rejected(ctx: CallContext, err: unknown): Promise<void> {
-    await this.audit(ctx, "api:Rejected", performance.now(), err, null, null, null);
+  /**
+   * Records a request an adapter refused before it reached an operation (no route, malformed body,
+   * failed signature …) as `api:Rejected`: on its own, or — once its source refuses too often —
+   * counted into a summary record (service/refusal-log.ts). Throws `Unavailable` if its record
+   * cannot be written.
+   */
+  rejected(ctx: CallContext, err: unknown, refusal?: Refusal): Promise<void> {
+    return this.d.refusals.record(ctx, err, refusal);
   }
 
   /** The durable record that a state change is about to be attempted; throws `Unavailable` (nothing changed) if it cannot be written. */
   private async intent(ctx: CallContext, action: AuditEntry["action"], started: number, principal: AuditedPrincipal | null, keyId: string | null): Promise<void> {
     try {
-      await this.d.auditor.record({
-        time: iso(this.d.clock.now()),
-        requestId: ctx.requestId,
-        principal: principal === null ? null : auditedPrincipal(principal),
-        source: ctx.source,
-        action,
-        keyId,
-        keyVersion: null,
-        outcome: "intent",
-        errorCode: null,
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      });
+      await this.d.auditor.record(this.entry(ctx, action, started, principal, keyId, null, "intent", null));
     } catch (err) {
       throw new TesseraError("Unavailable", "the audit log could not be written; nothing was changed", { cause: err });
     }
@@ -234,7 +255,27 @@ export class Door {
   ): Promise<void> {
     const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
     const denied = code === "AccessDenied" || code === "Unauthenticated" || code === "InvalidUnsealKey";
-    const entry: AuditEntry = {
+    const entry = this.entry(ctx, action, started, principal, keyId, keyVersion, code === null ? "allowed" : denied ? "denied" : "error", code);
+    if (sensitive !== undefined) entry.sensitive = sensitive;
+    try {
+      await this.d.auditor.record(entry);
+    } catch (err) {
+      // Fail closed: an answer whose audit entry could not be written is not given.
+      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
+    }
+  }
+
+  private entry(
+    ctx: CallContext,
+    action: AuditEntry["action"],
+    started: number,
+    principal: AuditedPrincipal | null,
+    keyId: string | null,
+    keyVersion: number | null,
+    outcome: AuditEntry["outcome"],
+    errorCode: string | null,
+  ): AuditEntry {
+    return {
       time: iso(this.d.clock.now()),
       requestId: ctx.requestId,
       principal: principal === null ? null : auditedPrincipal(principal),
@@ -242,17 +283,10 @@ export class Door {
       action,
       keyId,
       keyVersion,
-      outcome: code === null ? "allowed" : denied ? "denied" : "error",
-      errorCode: code,
+      outcome,
+      errorCode,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      ...(sensitive !== undefined && { sensitive }),
     };
-    try {
-      await this.d.auditor.record(entry);
-    } catch (err) {
-      // Fail closed: an answer whose audit entry could not be written is not given.
-      throw new TesseraError("Unavailable", "the audit log could not be written; the request was not completed", { cause: err });
-    }
   }
 }
 

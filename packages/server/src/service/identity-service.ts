@@ -5,7 +5,9 @@
  */
 import {
   TesseraError,
+  actions,
   type AccessKeyInfo,
+  type Action,
   type CreateAccessKeyResponse,
   type CreateSecretIdRequest,
   type LoginResponse,
@@ -19,9 +21,20 @@ import type { Clock } from "../clock.js";
 import type { AccessKeyService } from "../identity/access-key-service.js";
 import type { AppRoleService } from "../identity/approle-service.js";
 import type { JwtService } from "../identity/jwt-service.js";
-import { authMethods, type AuthMethod, type Principal } from "../identity/principal.js";
+import { authMethods, type AuthMethod, type Principal, type RoleDirectory, type RoleInfo } from "../principal/index.js";
 import { principalFromRow, type TokenService } from "../identity/token-service.js";
-import type { PolicyService, RoleInfo } from "../policy/index.js";
+import {
+  EVERY,
+  actionResourceTypes,
+  escalations,
+  formatResource,
+  parseResource,
+  resourceFor,
+  resources,
+  typeSpelling,
+  type PolicyService,
+  type Resource,
+} from "../policy/index.js";
 import { defaultKeyPolicy, translateKeyPolicy } from "../policy/key-policy.js";
 import type { KeyService } from "../keys/index.js";
 import type { Store } from "../store/index.js";
@@ -30,6 +43,7 @@ import type { CallContext, Door } from "./door.js";
 export interface IdentityServiceDeps {
   door: Door;
   policy: PolicyService;
+  roles: Pick<RoleDirectory, "role">;
   tokens: TokenService;
   approle: AppRoleService;
   jwt: JwtService;
@@ -48,28 +62,28 @@ export class IdentityService {
 
   putPolicy(ctx: CallContext, name: string, document: unknown, force: boolean): Promise<PolicyInfo> {
     return this.d.door.run(ctx, "policy:PutPolicy", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.policy(name));
       return this.d.policy.putPolicy(name, document, force);
     });
   }
 
   getPolicy(ctx: CallContext, name: string): Promise<PolicyInfo> {
     return this.d.door.run(ctx, "policy:GetPolicy", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.policy(name));
       return this.d.policy.getPolicy(name);
     });
   }
 
   listPolicies(ctx: CallContext): Promise<{ names: string[] }> {
     return this.d.door.run(ctx, "policy:ListPolicies", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.every("policy"));
       return { names: await this.d.policy.listPolicies() };
     });
   }
 
   deletePolicy(ctx: CallContext, name: string, force: boolean): Promise<void> {
     return this.d.door.run(ctx, "policy:DeletePolicy", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.policy(name));
       await this.d.policy.deletePolicy(name, force);
     });
   }
@@ -78,21 +92,21 @@ export class IdentityService {
 
   putRole(ctx: CallContext, name: string, body: unknown, force: boolean): Promise<RoleInfo> {
     return this.d.door.run(ctx, "policy:PutRole", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.role(name));
       return this.d.policy.putRole(name, body, force);
     });
   }
 
   getRole(ctx: CallContext, name: string): Promise<RoleInfo> {
     return this.d.door.run(ctx, "policy:GetRole", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.role(name));
       return this.d.policy.getRole(name);
     });
   }
 
   listRoles(ctx: CallContext): Promise<{ names: string[] }> {
     return this.d.door.run(ctx, "policy:ListRoles", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.every("role"));
       return { names: await this.d.policy.listRoles() };
     });
   }
@@ -100,33 +114,48 @@ export class IdentityService {
   /** Deleting a role withdraws everything issued under it: tokens, secret ids, access keys, certificates. */
   deleteRole(ctx: CallContext, name: string, force: boolean): Promise<void> {
     return this.d.door.run(ctx, "policy:DeleteRole", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.role(name));
       await this.d.policy.deleteRole(name, force);
+      // Certificates before tokens: once they are revoked no certificate login can store a new token.
+      await this.d.store.certificates.revokeRole(name, this.d.clock.now());
       await this.d.tokens.revokeRole(name);
       await this.d.store.secretIds.deleteByRole(name);
       await this.d.store.joinTokens.deleteByRole(name);
       await this.d.accessKeys.deleteRole(name);
-      await this.d.store.certificates.revokeRole(name, this.d.clock.now());
       await this.d.onRoleDeleted?.(name);
     });
   }
 
   // ── simulator ────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Evaluates a hypothetical request. The answer names the statement that decided; a default deny
+   * names the allow statements whose conditions failed, and which; an allowed action that is worth
+   * more than it reads (escalations in policy/action-resources.ts) carries a warning.
+   */
   simulate(ctx: CallContext, req: SimulateRequest): Promise<SimulateResponse> {
     return this.d.door.run(ctx, "policy:Simulate", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.every("policy"));
+      if (!(actions as readonly string[]).includes(req.action)) {
+        throw new TesseraError("InvalidInput", `unknown action "${req.action}"; actions are listed in docs/policy.md, e.g. kms:Decrypt`, { field: "/action" });
+      }
+      if (req.action === "kms:ReEncrypt") {
+        throw new TesseraError("InvalidInput", "ReEncrypt is authorised as kms:ReEncryptFrom (source key) and kms:ReEncryptTo (destination key): simulate each", { field: "/action" });
+      }
+      const action = req.action as Action;
       let principal: Principal;
       if (req.accessor !== undefined) {
         const row = await this.d.store.tokens.getByAccessor(req.accessor);
         if (row === undefined) throw new TesseraError("NotFound", "no token with that accessor", { field: "/accessor" });
         principal = principalFromRow(row);
       } else {
-        if (req.role !== undefined && (await this.d.policy.role(req.role)) === undefined) {
+        if (req.role !== undefined && (await this.d.roles.role(req.role)) === undefined) {
           throw new TesseraError("NotFound", `no role named "${req.role}"`, { field: "/role" });
         }
         const method = (req.authMethod ?? "token") as AuthMethod;
-        if (!authMethods.includes(method)) throw new TesseraError("InvalidInput", `unknown auth method "${req.authMethod}"`, { field: "/authMethod" });
+        if (!authMethods.includes(method)) {
+          throw new TesseraError("InvalidInput", `unknown auth method "${req.authMethod}"; one of ${authMethods.join(", ")}`, { field: "/authMethod" });
+        }
         principal = {
           id: "simulated",
           kind: "token",
@@ -141,23 +170,34 @@ export class IdentityService {
         };
       }
       if (req.attributes !== undefined && req.accessor !== undefined) principal = { ...principal, attributes: { ...principal.attributes, ...req.attributes } };
-      let resource = {};
-      if (req.resource !== undefined) {
-        // Match a key by both its name and id when it exists; otherwise match the text as given.
-        const handle = await this.d.keys.resolve(req.resource).catch(() => undefined);
-        resource = handle ? { keyId: handle.row.id, name: handle.row.name } : { name: req.resource };
-      }
+      const resource = await this.simulatedResource(action, req.resource);
       const time = req.time === undefined ? this.d.clock.now() : Date.parse(req.time);
-      const decision = await this.d.policy.decide({
-        principal,
-        action: req.action as Parameters<PolicyService["decide"]>[0]["action"],
-        resource,
-        source: req.source ?? ctx.source,
-        time,
-        encryptionContext: req.context,
-      });
-      return decision;
+      const decision = await this.d.policy.decide(
+        { principal, action, resource, source: req.source ?? ctx.source, time, encryptionContext: req.context },
+        { explain: true },
+      );
+      const warning = decision.allowed ? escalations[action] : undefined;
+      return { ...decision, resource: formatResource(resource), ...(warning !== undefined && { warnings: [warning] }) };
     });
+  }
+
+  /** The simulator's resource: typed as in policies; a key that exists is matched by its name and id. */
+  private async simulatedResource(action: Action, text: string | undefined): Promise<Resource> {
+    const types = actionResourceTypes[action];
+    if (text === undefined) {
+      const only = types.length === 1 ? resourceFor(types[0]!) : undefined;
+      if (only === undefined) {
+        throw new TesseraError("InvalidInput", `${action} is authorised on ${types.map(typeSpelling).join(" or ")}: name the resource`, { field: "/resource" });
+      }
+      return only;
+    }
+    const resource = parseResource(text, "/resource");
+    if (!types.includes(resource.type)) {
+      throw new TesseraError("InvalidInput", `${action} is authorised on ${types.join(" or ")} resources, not ${resource.type}`, { field: "/resource" });
+    }
+    if (resource.type !== "key" || resource.name === EVERY) return resource;
+    const handle = await this.d.keys.resolve(resource.name!).catch(() => undefined);
+    return handle === undefined ? resource : resources.key(handle.row.id, handle.row.name);
   }
 
   // ── tokens ───────────────────────────────────────────────────────────────────────────────────
@@ -181,38 +221,43 @@ export class IdentityService {
 
   readRoleId(ctx: CallContext, role: string): Promise<{ role: string; roleId: string }> {
     return this.d.door.run(ctx, "auth:ReadRoleId", async (s) => {
-      await s.authorize({ name: role });
+      await s.authorize(resources.role(role));
       return this.d.approle.roleId(role);
     });
   }
 
   createSecretId(ctx: CallContext, role: string, req: CreateSecretIdRequest): Promise<SecretIdResponse> {
     return this.d.door.run(ctx, "auth:CreateSecretId", async (s) => {
-      await s.authorize({ name: role });
+      await s.authorize(resources.role(role));
       return this.d.approle.createSecretId(role, req);
     });
   }
 
   revokeSecretId(ctx: CallContext, accessor: string): Promise<void> {
     return this.d.door.run(ctx, "auth:RevokeSecretId", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.secretId);
       await this.d.approle.revokeSecretId(accessor);
     });
   }
 
   loginAppRole(ctx: CallContext, roleId: string, secretId: string): Promise<LoginResponse> {
-    return this.d.door.open(ctx, "auth:Login", async (o) => {
-      const { response, role } = await this.d.approle.login(roleId, secretId, ctx.source);
-      o.identify({ id: response.accessor, kind: "service", displayName: response.displayName, role, authMethod: "approle" });
-      return response;
-    });
+    return this.d.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const { response, role } = await this.d.approle.login(roleId, secretId, ctx.source, o.beforeChange);
+        o.identify({ id: response.accessor, kind: "service", displayName: response.displayName, role, authMethod: "approle" });
+        return response;
+      },
+      { credentialFirst: true },
+    );
   }
 
   // ── JWT / OIDC ───────────────────────────────────────────────────────────────────────────────
 
   putJwtIssuer(ctx: CallContext, name: string, config: unknown) {
     return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.jwtIssuer(name));
       return this.d.jwt.putIssuer(name, config);
     });
   }
@@ -222,7 +267,7 @@ export class IdentityService {
       ctx,
       "auth:ConfigureJwt",
       async (s) => {
-        await s.authorize({ name });
+        await s.authorize(resources.jwtIssuer(name));
         return this.d.jwt.getIssuer(name);
       },
       { readOnly: true },
@@ -234,7 +279,7 @@ export class IdentityService {
       ctx,
       "auth:ConfigureJwt",
       async (s) => {
-        await s.authorize({});
+        await s.authorize(resources.every("jwt-issuer"));
         return { names: await this.d.jwt.listIssuers() };
       },
       { readOnly: true },
@@ -243,45 +288,33 @@ export class IdentityService {
 
   deleteJwtIssuer(ctx: CallContext, name: string): Promise<void> {
     return this.d.door.run(ctx, "auth:ConfigureJwt", async (s) => {
-      await s.authorize({ name });
+      await s.authorize(resources.jwtIssuer(name));
       await this.d.jwt.deleteIssuer(name);
     });
   }
 
   loginJwt(ctx: CallContext, role: string, jwt: string): Promise<LoginResponse> {
-    return this.d.door.open(ctx, "auth:Login", async (o) => {
-      const response = await this.d.jwt.login(role, jwt, ctx.source);
-      o.identify({ id: response.accessor, kind: "workload", displayName: response.displayName, role, authMethod: "jwt" });
-      return response;
-    });
+    return this.d.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const response = await this.d.jwt.login(role, jwt, ctx.source, o.beforeChange);
+        o.identify({ id: response.accessor, kind: "workload", displayName: response.displayName, role, authMethod: "jwt" });
+        return response;
+      },
+      { credentialFirst: true },
+    );
   }
 
   // ── AWS key policies (mapped onto role policies; policy/key-policy.ts) ───────────────────────
 
+  /** Translates the key policy and replaces the key's previous translation in one transaction. */
   putKeyPolicy(ctx: CallContext, keyRef: string, json: string, accountId: string): Promise<void> {
     return this.d.door.run(ctx, "kms:PutKeyPolicy", async (s) => {
       const handle = await s.resolveKey(keyRef);
       await s.authorize(handle);
-      const id = handle.row.id;
-      const { byRole } = translateKeyPolicy(json, id, accountId);
-      for (const role of byRole.keys()) {
-        if ((await this.d.policy.role(role)) === undefined) throw new TesseraError("InvalidInput", `no role named "${role}"`, { cause: { awsType: "MalformedPolicyDocumentException" } });
-      }
-      const prefix = `key.${id}.`;
-      for (const name of await this.d.policy.listRoles()) {
-        const role = await this.d.policy.role(name);
-        const old = role?.policies.filter((p) => p.startsWith(prefix)) ?? [];
-        if (role === undefined || old.length === 0 || byRole.has(name)) continue;
-        await this.d.policy.putRole(name, { ...role, policies: role.policies.filter((p) => !p.startsWith(prefix)) }, true);
-        for (const p of old) await this.d.policy.deletePolicy(p, true);
-      }
-      for (const [name, statements] of byRole) {
-        const policyName = `${prefix}${name}`;
-        await this.d.policy.putPolicy(policyName, { statements });
-        const role = (await this.d.policy.role(name))!;
-        if (!role.policies.includes(policyName)) await this.d.policy.putRole(name, { ...role, policies: [...role.policies, policyName] }, true);
-      }
-      await this.d.store.meta.put(`key-policy:${id}`, json);
+      const { byRole } = translateKeyPolicy(json, handle.row.id, accountId);
+      await this.d.policy.replaceKeyPolicy(handle.row.id, byRole, json);
     });
   }
 
@@ -297,28 +330,28 @@ export class IdentityService {
 
   createAccessKey(ctx: CallContext, role: string, description: string | undefined): Promise<CreateAccessKeyResponse> {
     return this.d.door.run(ctx, "auth:CreateAccessKey", async (s) => {
-      await s.authorize({ name: role });
+      await s.authorize(resources.role(role));
       return this.d.accessKeys.create(role, description);
     });
   }
 
   listAccessKeys(ctx: CallContext): Promise<{ accessKeys: AccessKeyInfo[] }> {
     return this.d.door.run(ctx, "auth:ListAccessKeys", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.every("access-key"));
       return { accessKeys: await this.d.accessKeys.list() };
     });
   }
 
   setAccessKeyState(ctx: CallContext, id: string, state: "Active" | "Inactive"): Promise<AccessKeyInfo> {
     return this.d.door.run(ctx, "auth:UpdateAccessKey", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.accessKey(id));
       return this.d.accessKeys.setState(id, state);
     });
   }
 
   deleteAccessKey(ctx: CallContext, id: string): Promise<void> {
     return this.d.door.run(ctx, "auth:DeleteAccessKey", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.accessKey(id));
       await this.d.accessKeys.delete(id);
     });
   }

@@ -41,19 +41,23 @@ import {
   type UnsealRequest,
   type UpdateKeyRequest,
 } from "@tessera/protocol";
-import { random, zero } from "../crypto/index.js";
+import { secretBytes, zero } from "../crypto/index.js";
 import { iso, type Clock } from "../clock.js";
-import type { PolicyService } from "../policy/index.js";
+import { resources, type PolicyService, type Resource } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
 import { Door, type CallContext, type Scope } from "./door.js";
+import type { Refusal } from "./refusal-log.js";
+import type { Authenticator } from "../identity/authenticator.js";
+import type { Principal } from "../principal/index.js";
 
 export type { CallContext };
-import { toMetadata, type KeyHandle, type KeyService } from "../keys/index.js";
+import { toMetadata, type CancelRestore, type KeyHandle, type KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
 import { validateShamirParameters } from "../seal/index.js";
 
 export interface KmsServiceDeps {
   barrier: Barrier;
+  authenticator: Pick<Authenticator, "authenticate">;
   keys: KeyService;
   tokens: TokenService;
   policy: PolicyService;
@@ -88,9 +92,19 @@ export class KmsService {
     return this.d.door;
   }
 
-  /** Audits a request the adapter refused before calling any operation (bad JSON, schema). */
-  rejected(ctx: CallContext, err: unknown): Promise<void> {
-    return this.door.rejected(ctx, err);
+  /** Audits a request the adapter refused before calling any operation (bad JSON, schema, no route …). */
+  rejected(ctx: CallContext, err: unknown, refusal?: Refusal): Promise<void> {
+    return this.door.rejected(ctx, err, refusal);
+  }
+
+  /**
+   * Verifies a request's credentials before the adapter looks at its body (the AWS API: an unsigned
+   * caller learns nothing about what a body should be). The operation's door reuses the verdict.
+   * Sealed first, as in the door.
+   */
+  async authenticate(ctx: CallContext): Promise<Principal> {
+    this.d.barrier.assertUnsealed();
+    return this.d.authenticator.authenticate(ctx);
   }
 
   // ── system ───────────────────────────────────────────────────────────────────────────────────
@@ -130,7 +144,7 @@ export class KmsService {
       ctx,
       "sys:Seal",
       async (s) => {
-        await s.authorize({});
+        await s.authorize(resources.sys);
         await this.d.keys.usage.flush().catch(() => undefined);
         this.d.barrier.sealNow();
         return this.d.barrier.status();
@@ -143,7 +157,7 @@ export class KmsService {
 
   createKey(ctx: CallContext, req: CreateKeyRequest): Promise<KeyMetadata> {
     return this.door.run(ctx, "kms:CreateKey", async (s) => {
-      await s.authorize({ name: req.name });
+      await s.authorize(resources.newKey(req.name));
       const meta = await this.d.keys.create(req);
       s.note(meta.keyId, meta.primaryVersion);
       return meta;
@@ -152,10 +166,10 @@ export class KmsService {
 
   listKeys(ctx: CallContext, limit: number, marker: string | undefined): Promise<ListKeysResponse> {
     return this.door.run(ctx, "kms:ListKeys", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.every("key"));
       const { rows, nextMarker } = await this.d.keys.list(limit, marker);
       const visible = [];
-      for (const r of rows) if (await this.d.policy.allows(s.principal, "kms:DescribeKey", { keyId: r.id, name: r.name }, ctx.source)) visible.push(r);
+      for (const r of rows) if (await this.d.policy.allows(s.principal, "kms:DescribeKey", resources.key(r.id, r.name), ctx.source)) visible.push(r);
       return { keys: visible.map(toMetadata), nextMarker };
     });
   }
@@ -176,31 +190,35 @@ export class KmsService {
   }
 
   updateKey(ctx: CallContext, ref: string, req: UpdateKeyRequest): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:UpdateKey", ref, () => this.d.keys.update(ref, req));
+    return this.adminWrite(ctx, "kms:UpdateKey", ref, (id) => this.d.keys.update(id, req));
   }
 
   rotateKey(ctx: CallContext, ref: string): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:RotateKey", ref, () => this.d.keys.rotate(ref));
+    return this.adminWrite(ctx, "kms:RotateKey", ref, (id) => this.d.keys.rotate(id));
   }
 
   enableKey(ctx: CallContext, ref: string): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:EnableKey", ref, () => this.d.keys.enable(ref));
+    return this.adminWrite(ctx, "kms:EnableKey", ref, (id) => this.d.keys.enable(id));
   }
 
   disableKey(ctx: CallContext, ref: string): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:DisableKey", ref, () => this.d.keys.disable(ref));
+    return this.adminWrite(ctx, "kms:DisableKey", ref, (id) => this.d.keys.disable(id));
   }
 
   scheduleKeyDeletion(ctx: CallContext, ref: string, pendingWindowDays: number | undefined): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:ScheduleKeyDeletion", ref, () => this.d.keys.scheduleDeletion(ref, pendingWindowDays));
+    return this.adminWrite(ctx, "kms:ScheduleKeyDeletion", ref, (id) => this.d.keys.scheduleDeletion(id, pendingWindowDays));
   }
 
-  cancelKeyDeletion(ctx: CallContext, ref: string): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:CancelKeyDeletion", ref, () => this.d.keys.cancelDeletion(ref));
+  /**
+   * Cancels a pending deletion. The native API restores the state the key had before (`"prior"`);
+   * the AWS API leaves it `Disabled`, as AWS KMS does.
+   */
+  cancelKeyDeletion(ctx: CallContext, ref: string, restore: CancelRestore = "prior"): Promise<KeyMetadata> {
+    return this.adminWrite(ctx, "kms:CancelKeyDeletion", ref, (id) => this.d.keys.cancelDeletion(id, restore));
   }
 
   setMinDecryptionVersion(ctx: CallContext, ref: string, version: number): Promise<KeyMetadata> {
-    return this.adminWrite(ctx, "kms:UpdateKey", ref, () => this.d.keys.setMinDecryptionVersion(ref, version));
+    return this.adminWrite(ctx, "kms:UpdateKey", ref, (id) => this.d.keys.setMinDecryptionVersion(id, version));
   }
 
   setVersionState(ctx: CallContext, ref: string, version: number, state: "Enabled" | "Disabled"): Promise<KeyVersionInfo> {
@@ -212,10 +230,12 @@ export class KmsService {
     });
   }
 
-  private adminWrite(ctx: CallContext, action: Action, ref: string, write: () => Promise<KeyMetadata>): Promise<KeyMetadata> {
+  /** Resolves `ref` once and writes the key it resolved to: an alias moved meanwhile changes nothing. */
+  private adminWrite(ctx: CallContext, action: Action, ref: string, write: (keyId: string) => Promise<KeyMetadata>): Promise<KeyMetadata> {
     return this.door.run(ctx, action, async (s) => {
-      await s.authorize(await s.resolveKey(ref));
-      const meta = await write();
+      const handle = await s.resolveKey(ref);
+      await s.authorize(handle);
+      const meta = await write(handle.row.id);
       s.note(meta.keyId, meta.primaryVersion);
       return meta;
     });
@@ -223,8 +243,13 @@ export class KmsService {
 
   // ── aliases ──────────────────────────────────────────────────────────────────────────────────
 
+  // Alias writes authorise the alias first, so a caller without rights on it learns nothing about
+  // whether it exists; then each key involved, resolved once: the write names the key ids that were
+  // authorised and fails with Conflict if the alias moved meanwhile.
+
   createAlias(ctx: CallContext, name: string, keyRef: string): Promise<void> {
     return this.door.run(ctx, "kms:CreateAlias", async (s) => {
+      await s.authorize(resources.alias(name));
       const handle = await s.resolveKey(keyRef);
       await s.authorize(handle);
       await this.d.keys.createAlias(name, handle.row.id);
@@ -233,19 +258,32 @@ export class KmsService {
 
   updateAlias(ctx: CallContext, name: string, keyRef: string): Promise<void> {
     return this.door.run(ctx, "kms:UpdateAlias", async (s) => {
+      await s.authorize(resources.alias(name));
+      const current = await this.d.keys.aliasTarget(name);
+      await s.authorize(await this.aliasedKey(current));
       const handle = await s.resolveKey(keyRef);
       await s.authorize(handle);
-      const current = await this.d.keys.resolve(await this.d.keys.aliasTarget(name));
-      await s.authorize(current);
-      await this.d.keys.updateAlias(name, handle.row.id);
+      await this.d.keys.updateAlias(name, handle.row.id, current);
     });
   }
 
   deleteAlias(ctx: CallContext, name: string): Promise<void> {
     return this.door.run(ctx, "kms:DeleteAlias", async (s) => {
-      await s.authorize(await this.d.keys.resolve(await this.d.keys.aliasTarget(name)));
-      await this.d.keys.deleteAlias(name);
+      await s.authorize(resources.alias(name));
+      const current = await this.d.keys.aliasTarget(name);
+      await s.authorize(await this.aliasedKey(current));
+      await this.d.keys.deleteAlias(name, current);
     });
+  }
+
+  /** The key an alias points at, by id and name (by id alone if the key is gone). */
+  private async aliasedKey(keyId: string): Promise<KeyHandle | Resource> {
+    try {
+      return await this.d.keys.resolve(keyId);
+    } catch (err) {
+      if (isTesseraError(err) && err.code === "NotFound") return resources.keyId(keyId);
+      throw err;
+    }
   }
 
   listAliases(ctx: CallContext, keyRef: string | undefined): Promise<{ name: string; keyId: string; createdAt: string; updatedAt: string }[]> {
@@ -255,7 +293,7 @@ export class KmsService {
         const handle = await s.resolveKey(keyRef);
         await s.authorize(handle);
         keyId = handle.row.id;
-      } else await s.authorize({});
+      } else await s.authorize(resources.every("alias"));
       return (await this.d.keys.listAliases(keyId)).map((a) => ({ name: a.name, keyId: a.keyId, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt) }));
     });
   }
@@ -290,7 +328,7 @@ export class KmsService {
   }
 
   /** Parses, resolves, authorises and opens a ciphertext. */
-  private async decryptWith(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: Action) {
+  private async decryptWith(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: "kms:Decrypt") {
     const { parsed, handle } = await this.openCiphertext(s, ciphertextB64, context, expectedKey, action);
     const out = this.d.keys.decrypt(handle, parsed, context);
     s.note(out.keyId, out.keyVersion);
@@ -298,13 +336,13 @@ export class KmsService {
   }
 
   /** Parses a ciphertext, resolves its key and authorises the caller on it — no cryptography yet. */
-  private async openCiphertext(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: Action) {
-    checkContext(context, action === "kms:ReEncrypt" ? "/sourceContext" : "/context");
+  private async openCiphertext(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: "kms:Decrypt" | "kms:ReEncryptFrom") {
+    checkContext(context, action === "kms:ReEncryptFrom" ? "/sourceContext" : "/context");
     const bytes = Buffer.from(ciphertextB64, "base64");
     const { parsed, handle } = await this.d.keys.resolveCiphertext(bytes);
     // Authorise against the ciphertext's key before any cryptography; an unknown key is
     // authorised by its id so that callers without rights learn nothing about it.
-    await s.authorize(handle ?? { keyId: parsed.keyId }, { action, context });
+    await s.authorize(handle ?? resources.keyId(parsed.keyId), { action, context });
     if (expectedKey !== undefined) {
       const expected = await s.resolveKey(expectedKey, action);
       if (handle === undefined || expected.row.id !== handle.row.id) {
@@ -337,7 +375,7 @@ export class KmsService {
     const handle = await s.resolveKey(ref);
     await s.authorize(handle, { context: req.context });
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
-    const dataKey = random(length);
+    const dataKey = secretBytes(length);
     try {
       const enc = this.d.keys.encrypt(handle, dataKey, req.context);
       s.note(enc.keyId, enc.keyVersion);
@@ -350,12 +388,13 @@ export class KmsService {
 
   reEncrypt(ctx: CallContext, req: ReEncryptRequest): Promise<ReEncryptResponse> {
     return this.door.run(ctx, "kms:ReEncrypt", async (s) => {
-      const opened = await this.openCiphertext(s, req.ciphertext, req.sourceContext, req.sourceKeyId, "kms:ReEncrypt");
-      // Both ends are authorised before anything is decrypted.
+      // Both ends are authorised before anything is decrypted, each under its own action (AWS's
+      // names): ReEncryptFrom on the source key, ReEncryptTo on the destination.
+      const opened = await this.openCiphertext(s, req.ciphertext, req.sourceContext, req.sourceKeyId, "kms:ReEncryptFrom");
       checkContext(req.destinationContext, "/destinationContext");
-      const destination = req.destinationKeyId === undefined ? opened.handle : await s.resolveKey(req.destinationKeyId);
+      const destination = req.destinationKeyId === undefined ? opened.handle : await s.resolveKey(req.destinationKeyId, "kms:ReEncryptTo");
       if (destination === undefined) throw new TesseraError("InvalidCiphertext");
-      await s.authorize(destination, { context: req.destinationContext });
+      await s.authorize(destination, { action: "kms:ReEncryptTo", context: req.destinationContext });
       const source = this.d.keys.decrypt(opened.handle, opened.parsed, req.sourceContext);
       try {
         const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext);
@@ -386,8 +425,8 @@ export class KmsService {
 
   generateRandom(ctx: CallContext, numberOfBytes: number): Promise<GenerateRandomResponse> {
     return this.door.run(ctx, "kms:GenerateRandom", async (s) => {
-      await s.authorize({});
-      return { plaintext: b64AndZero(random(numberOfBytes)) };
+      await s.authorize(resources.random);
+      return { plaintext: b64AndZero(secretBytes(numberOfBytes)) };
     });
   }
 
@@ -419,7 +458,7 @@ export class KmsService {
       ctx,
       "auth:CreateToken",
       async (s) => {
-        await s.authorize({});
+        await s.authorize(resources.token);
         return this.d.tokens.create(s.principal, req, ctx.source);
       },
       { whileSealed: true },
@@ -443,7 +482,7 @@ export class KmsService {
       ctx,
       "auth:LookupToken",
       async (s) => {
-        await s.authorize({});
+        await s.authorize(resources.token);
         return this.d.tokens.lookup(selector);
       },
       { whileSealed: true },
@@ -457,11 +496,11 @@ export class KmsService {
       async (s) => {
         const accessor = await this.d.tokens.accessorOf(selector).catch(async (err: unknown) => {
           // Without the right to revoke others, a caller learns nothing about tokens that are not its own.
-          if (!(await this.d.policy.allows(s.principal, "auth:RevokeToken", {}, ctx.source))) throw new TesseraError("AccessDenied", "not allowed to auth:RevokeToken");
+          if (!(await this.d.policy.allows(s.principal, "auth:RevokeToken", resources.token, ctx.source))) throw new TesseraError("AccessDenied", "not allowed to auth:RevokeToken");
           throw err;
         });
         if (accessor === s.principal.id) await s.permitSelf();
-        else await s.authorize({});
+        else await s.authorize(resources.token);
         await this.d.tokens.revoke({ accessor });
       },
       { whileSealed: true },

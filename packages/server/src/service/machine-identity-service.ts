@@ -1,6 +1,7 @@
 /** Join tokens, enrolment, certificate login/renewal and revocation through the door. */
 import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import type { MachineIdentity } from "../identity/machine-identity.js";
+import { resources } from "../policy/index.js";
 import type { CallContext, Door } from "./door.js";
 
 export class MachineIdentityService {
@@ -11,32 +12,37 @@ export class MachineIdentityService {
 
   createJoinToken(ctx: CallContext, req: { role: string; ttlSeconds?: number; uses?: number; vmId?: string }) {
     return this.door.run(ctx, "auth:CreateJoinToken", async (s) => {
-      await s.authorize({ name: req.role });
+      await s.authorize(resources.role(req.role));
       return this.machines.createJoinToken(req.role, req);
     });
   }
 
   listJoinTokens(ctx: CallContext): Promise<{ joinTokens: JoinTokenInfo[] }> {
     return this.door.run(ctx, "auth:ListJoinTokens", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.joinToken);
       return { joinTokens: await this.machines.listJoinTokens() };
     });
   }
 
   revokeJoinToken(ctx: CallContext, accessor: string): Promise<void> {
     return this.door.run(ctx, "auth:RevokeJoinToken", async (s) => {
-      await s.authorize({});
+      await s.authorize(resources.joinToken);
       await this.machines.revokeJoinToken(accessor);
     });
   }
 
   /** Open: the join token is the credential. A spent or unknown token is refused and audited. */
   join(ctx: CallContext, req: { joinToken: string; csr: string; vmId?: string }): Promise<EnrolledCertificate & { token: LoginResponse }> {
-    return this.door.open(ctx, "auth:Login", async (o) => {
-      const enrolled = await this.machines.join(req.joinToken, req.csr, req.vmId, ctx.source);
-      o.identify({ id: `cert:${enrolled.serial}`, kind: "vm", displayName: enrolled.vmId, role: enrolled.role, authMethod: "cert" });
-      return enrolled;
-    });
+    return this.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const enrolled = await this.machines.join(req.joinToken, req.csr, req.vmId, ctx.source, o.beforeChange);
+        o.identify({ id: `cert:${enrolled.serial}`, kind: "vm", displayName: enrolled.vmId, role: enrolled.role, authMethod: "cert" });
+        return enrolled;
+      },
+      { credentialFirst: true },
+    );
   }
 
   /**
@@ -44,20 +50,30 @@ export class MachineIdentityService {
    * refused rather than silently ignored.
    */
   certLogin(ctx: CallContext): Promise<LoginResponse> {
-    return this.door.open(ctx, "auth:Login", async (o) => {
-      const principal = await this.certificatePrincipal(ctx);
-      o.identify(principal);
-      return this.machines.login(principal, ctx.source);
-    });
+    return this.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const principal = await this.certificatePrincipal(ctx);
+        o.identify(principal);
+        return this.machines.login(principal, ctx.source, o.beforeChange);
+      },
+      { credentialFirst: true },
+    );
   }
 
   /** A new certificate for the same VM and role, over mTLS with the current, valid certificate. */
   renew(ctx: CallContext, csr: string): Promise<EnrolledCertificate> {
-    return this.door.open(ctx, "auth:Login", async (o) => {
-      const principal = await this.certificatePrincipal(ctx);
-      o.identify(principal);
-      return this.machines.renew(principal, csr);
-    });
+    return this.door.open(
+      ctx,
+      "auth:Login",
+      async (o) => {
+        const principal = await this.certificatePrincipal(ctx);
+        o.identify(principal);
+        return this.machines.renew(principal, csr, o.beforeChange);
+      },
+      { credentialFirst: true },
+    );
   }
 
   private certificatePrincipal(ctx: CallContext) {
@@ -71,7 +87,7 @@ export class MachineIdentityService {
       ctx,
       "auth:RevokeCertificate",
       async (s) => {
-        await s.authorize({});
+        await s.authorize(resources.certificate);
         return this.machines.revoke(target);
       },
     );

@@ -15,11 +15,17 @@ export interface SystemJobsDeps {
   door: Pick<Door, "system">;
   keys: Pick<KeyService, "dueForRotation" | "rotateIfDue" | "dueForDestruction" | "destroyIfDue">;
   tokens: Pick<TokenService, "purgeExpired">;
-  store: Pick<Store, "joinTokens" | "secretIds">;
+  store: Pick<Store, "joinTokens" | "secretIds" | "eraseDeleted">;
   clock: Clock;
 }
 
 export class SystemJobs {
+  /**
+   * Destroyed material may still sit in the store's files until `eraseDeleted` succeeds. True at
+   * start, so the first run after a restart (or a crash between destruction and erasure) erases too.
+   */
+  private erasePending = true;
+
   constructor(private readonly d: SystemJobsDeps) {}
 
   /** Rotates every key whose period has elapsed; returns the ids rotated now. */
@@ -31,11 +37,24 @@ export class SystemJobs {
     return rotated;
   }
 
-  /** Destroys (crypto-shreds) every key whose pending-deletion window has passed; returns their ids. */
+  /**
+   * Destroys (crypto-shreds) every key whose pending-deletion window has passed; returns their ids.
+   * Then erases the destroyed material from the store's files (free pages, write-ahead log), retrying
+   * on later runs until that succeeds: crypto-shredding only helps if no copy of the files made from
+   * now on can hold the material.
+   */
   async destroyDue(): Promise<string[]> {
     const destroyed: string[] = [];
-    for (const id of await this.d.keys.dueForDestruction()) {
-      if (await this.d.door.system("kms:DestroyKey", id, () => this.d.keys.destroyIfDue(id))) destroyed.push(id);
+    try {
+      for (const id of await this.d.keys.dueForDestruction()) {
+        if (await this.d.door.system("kms:DestroyKey", id, () => this.d.keys.destroyIfDue(id))) {
+          destroyed.push(id);
+          this.erasePending = true;
+        }
+      }
+    } finally {
+      // Also after a failed or sealed run: what was destroyed before must not wait for a later one.
+      if (this.erasePending) this.erasePending = !(await this.d.store.eraseDeleted());
     }
     return destroyed;
   }

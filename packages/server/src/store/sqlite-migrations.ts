@@ -141,4 +141,28 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       CREATE INDEX aliases_key ON aliases (key_id);
     `,
   },
+  {
+    // Tokens obtained with an instance certificate name it, so revoking the certificate revokes them.
+    // Tokens already issued name it in their attributes; those of certificates revoked before this
+    // migration are dropped now (they should have died with their certificate).
+    id: 6,
+    sql: `
+      ALTER TABLE tokens ADD COLUMN certificate_serial TEXT;
+      UPDATE tokens SET certificate_serial = json_extract(attributes, '$.serial') WHERE auth_method = 'cert';
+      DELETE FROM tokens WHERE certificate_serial IN (SELECT serial FROM certificates WHERE revoked_at IS NOT NULL);
+      CREATE INDEX tokens_certificate ON tokens (certificate_serial);
+    `,
+  },
+  {
+    // One row per VM id ever enrolled: the primary key makes claiming an id atomic. Every id that
+    // already has a certificate is claimed by it.
+    id: 7,
+    sql: `
+      CREATE TABLE vm_ids (
+        vm_id      TEXT PRIMARY KEY,
+        claimed_at INTEGER NOT NULL
+      );
+      INSERT INTO vm_ids (vm_id, claimed_at) SELECT vm_id, MIN(created_at) FROM certificates GROUP BY vm_id;
+    `,
+  },
 ]);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -30,6 +30,10 @@ storeContract("sqlite (file)", fileStore, {
     paths.set(reopened, path);
     return reopened;
   },
+  rawFiles(store) {
+    const path = paths.get(store)!;
+    return [path, `${path}-wal`].filter((p) => existsSync(p)).map((p) => readFileSync(p));
+  },
 });
 
 describe("SqliteStore specifics", () => {
@@ -54,6 +58,39 @@ describe("SqliteStore specifics", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("binds existing certificate tokens to their serial and claims enrolled VM ids when upgrading", async () => {
+    const path = join(dir, "upgrade-identity.db");
+    const old = new DatabaseSync(path);
+    old.exec("CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    for (const m of sqliteMigrations.filter((m) => m.id <= 5)) {
+      old.exec(m.sql);
+      old.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)").run(m.id, 0);
+    }
+    const cert = old.prepare("INSERT INTO certificates (serial, vm_id, role, not_before, not_after, revoked_at, created_at) VALUES (?, ?, 'r', 0, 9e12, ?, ?)");
+    cert.run("0a", "vm-live", null, 5);
+    cert.run("0b", "vm-live", null, 3);
+    cert.run("0c", "vm-gone", 7, 1);
+    const token = old.prepare(
+      "INSERT INTO tokens (hash, accessor, display_name, root, grants, created_at, expires_at, kind, role, auth_method, attributes, subject) VALUES (?, ?, 'vm', 0, '[]', 0, 9e12, 'vm', 'r', ?, ?, ?)",
+    );
+    token.run("h1", "a-live", "cert", JSON.stringify({ vm_id: "vm-live", serial: "0a" }), "vm-live");
+    token.run("h2", "a-revoked", "cert", JSON.stringify({ vm_id: "vm-gone", serial: "0c" }), "vm-gone");
+    token.run("h3", "a-approle", "approle", "{}", null);
+    old.close();
+
+    const store = track(new SqliteStore({ path }));
+    expect((await store.tokens.getByAccessor("a-live"))?.certificateSerial).toBe("0a");
+    // A token of a certificate revoked before the upgrade should have died with it.
+    expect(await store.tokens.getByAccessor("a-revoked")).toBeUndefined();
+    expect((await store.tokens.getByAccessor("a-approle"))?.certificateSerial).toBeNull();
+    expect(await store.tokens.deleteByCertificate("0a")).toBe(1);
+    // Every VM id that had a certificate is claimed, revoked or not.
+    const cert2 = (vmId: string) => ({ serial: `n-${vmId}`, vmId, role: "r", notBefore: 0, notAfter: 1, revokedAt: null, createdAt: 9 });
+    expect(await store.certificates.claimAndInsert(cert2("vm-live"))).toBe(false);
+    expect(await store.certificates.claimAndInsert(cert2("vm-gone"))).toBe(false);
+    expect(await store.certificates.claimAndInsert(cert2("vm-new"))).toBe(true);
   });
 
   it("refuses to open a database migrated by a newer Tessera", async () => {

@@ -1,6 +1,8 @@
 /**
  * Embedded SQLite store (Node's built-in `node:sqlite`, WAL, synchronous=FULL so an acknowledged
- * commit survives a crash or power loss). One connection per process; `node:sqlite` is synchronous,
+ * commit survives a crash or power loss; secure_delete=ON so deleted and overwritten content is
+ * zeroed in the page instead of left in its free space — the WAL's older frames still hold it until
+ * `eraseDeleted()` resets the log). One connection per process; `node:sqlite` is synchronous,
  * so async transactions are serialised by a queue: while one transaction is open no other statement
  * runs on the connection. The file itself is guarded by SQLite's own locking against other processes.
  */
@@ -13,6 +15,7 @@ import type {
   AlertRow,
   AuditRepo,
   CertificateRepo,
+  CertificateRow,
   DocumentRepo,
   KeyRepo,
   KeyRow,
@@ -78,6 +81,7 @@ interface TokenRecord {
   attributes: string;
   source: string;
   subject: string | null;
+  certificate_serial: string | null;
   ttl_seconds: number | null;
   max_expires_at: number | null;
 }
@@ -167,6 +171,7 @@ const tokenFromRecord = (r: TokenRecord): TokenRow => ({
   attributes: JSON.parse(r.attributes) as Record<string, string>,
   source: r.source,
   subject: r.subject,
+  certificateSerial: r.certificate_serial,
   ttlSeconds: r.ttl_seconds,
   maxExpiresAt: r.max_expires_at,
 });
@@ -244,12 +249,16 @@ class SqliteRepositories implements Repositories {
       versionUse: db.prepare(
         `UPDATE key_versions SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ? AND version = ?`,
       ),
+      // One statement: a token bound to a certificate is written only while that certificate is
+      // recorded and unrevoked, so no revocation can slip between a check and the insert.
       tokenInsert: db.prepare(
-        `INSERT INTO tokens (hash, accessor, display_name, root, grants, created_at, expires_at, kind, role, auth_method, attributes, source, subject, ttl_seconds, max_expires_at)
-         VALUES (@hash, @accessor, @display_name, @root, @grants, @created_at, @expires_at, @kind, @role, @auth_method, @attributes, @source, @subject, @ttl_seconds, @max_expires_at)`,
+        `INSERT INTO tokens (hash, accessor, display_name, root, grants, created_at, expires_at, kind, role, auth_method, attributes, source, subject, certificate_serial, ttl_seconds, max_expires_at)
+         SELECT @hash, @accessor, @display_name, @root, @grants, @created_at, @expires_at, @kind, @role, @auth_method, @attributes, @source, @subject, @certificate_serial, @ttl_seconds, @max_expires_at
+         WHERE @certificate_serial IS NULL OR EXISTS (SELECT 1 FROM certificates WHERE serial = @certificate_serial AND revoked_at IS NULL)`,
       ),
       tokenDeleteRole: db.prepare(`DELETE FROM tokens WHERE role = ?`),
       tokenDeleteSubject: db.prepare(`DELETE FROM tokens WHERE subject = ?`),
+      tokenDeleteCertificate: db.prepare(`DELETE FROM tokens WHERE certificate_serial = ?`),
       tokenSetExpiry: db.prepare(`UPDATE tokens SET expires_at = ? WHERE accessor = ?`),
       tokenByHash: db.prepare(`SELECT * FROM tokens WHERE hash = ?`),
       tokenByAccessor: db.prepare(`SELECT * FROM tokens WHERE accessor = ?`),
@@ -324,7 +333,7 @@ class SqliteRepositories implements Repositories {
 
     this.tokens = {
       async insert(t) {
-        s.tokenInsert.run({
+        const written = s.tokenInsert.run({
           hash: t.hash,
           accessor: t.accessor,
           display_name: t.displayName,
@@ -338,9 +347,11 @@ class SqliteRepositories implements Repositories {
           attributes: JSON.stringify(t.attributes),
           source: t.source,
           subject: t.subject,
+          certificate_serial: t.certificateSerial,
           ttl_seconds: t.ttlSeconds,
           max_expires_at: t.maxExpiresAt,
         });
+        if (written.changes === 0) throw new TesseraError("Unauthenticated", "client certificate refused: revoked");
       },
       async getByHash(hash) {
         const r = s.tokenByHash.get(hash) as TokenRecord | undefined;
@@ -361,6 +372,9 @@ class SqliteRepositories implements Repositories {
       },
       async deleteBySubject(subject) {
         return Number(s.tokenDeleteSubject.run(subject).changes);
+      },
+      async deleteByCertificate(serial) {
+        return Number(s.tokenDeleteCertificate.run(serial).changes);
       },
       async setExpiry(accessor, expiresAt) {
         s.tokenSetExpiry.run(expiresAt, accessor);
@@ -482,6 +496,22 @@ function certificateRepo(db: Db): CertificateRepo {
   const insert = db.prepare(
     `INSERT INTO certificates (serial, vm_id, role, not_before, not_after, revoked_at, created_at) VALUES (@serial, @vm_id, @role, @not_before, @not_after, @revoked_at, @created_at)`,
   );
+  // The primary key of vm_ids is what settles a contested claim; `changes` says who got it.
+  const claim = db.prepare(`INSERT INTO vm_ids (vm_id, claimed_at) VALUES (?, ?) ON CONFLICT (vm_id) DO NOTHING`);
+  /** Claim and certificate commit together or not at all: a savepoint nests in an open transaction too. */
+  const atomically = <T>(fn: () => T): T => {
+    db.exec("SAVEPOINT certificate_claim");
+    try {
+      const result = fn();
+      db.exec("RELEASE certificate_claim");
+      return result;
+    } catch (err) {
+      db.exec("ROLLBACK TO certificate_claim");
+      db.exec("RELEASE certificate_claim");
+      throw err;
+    }
+  };
+  const params = (c: CertificateRow) => ({ serial: c.serial, vm_id: c.vmId, role: c.role, not_before: c.notBefore, not_after: c.notAfter, revoked_at: c.revokedAt, created_at: c.createdAt });
   const get = db.prepare(`SELECT * FROM certificates WHERE serial = ?`);
   const byVm = db.prepare(`SELECT * FROM certificates WHERE vm_id = ? ORDER BY created_at`);
   const revoke = db.prepare(`UPDATE certificates SET revoked_at = COALESCE(revoked_at, ?) WHERE serial = ?`);
@@ -490,7 +520,17 @@ function certificateRepo(db: Db): CertificateRepo {
   const revoked = db.prepare(`SELECT serial FROM certificates WHERE revoked_at IS NOT NULL AND not_after > ?`);
   return {
     async insert(c) {
-      insert.run({ serial: c.serial, vm_id: c.vmId, role: c.role, not_before: c.notBefore, not_after: c.notAfter, revoked_at: c.revokedAt, created_at: c.createdAt });
+      atomically(() => {
+        claim.run(c.vmId, c.createdAt);
+        insert.run(params(c));
+      });
+    },
+    async claimAndInsert(c) {
+      return atomically(() => {
+        if (claim.run(c.vmId, c.createdAt).changes === 0) return false;
+        insert.run(params(c));
+        return true;
+      });
     },
     async get(serial) {
       const r = get.get(serial) as Rec | undefined;
@@ -657,6 +697,8 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(options.path, { timeout: 1000 });
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = FULL");
+    // Per connection: every connection this store opens must set it, or its deletes leave remnants.
+    this.db.exec("PRAGMA secure_delete = ON");
     this.db.exec("PRAGMA foreign_keys = ON");
     this.migrateSync();
     this.repos = new SqliteRepositories(this.db);
@@ -715,6 +757,19 @@ export class SqliteStore implements Store {
         if (this.db.isTransaction) this.db.exec("ROLLBACK");
         throw err;
       }
+    });
+  }
+
+  /**
+   * `wal_checkpoint(TRUNCATE)`: copies every committed page (already zeroed where content was
+   * deleted, by secure_delete) into the database file, then truncates the WAL to zero bytes, so
+   * neither file keeps an older page image. `busy` = 1 means a reader of another connection kept
+   * it from finishing. An in-memory database has no files: nothing to do.
+   */
+  eraseDeleted(): Promise<boolean> {
+    return this.queue.run(async () => {
+      const result = this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | undefined;
+      return result === undefined || result.busy === 0;
     });
   }
 

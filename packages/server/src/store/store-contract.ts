@@ -11,7 +11,7 @@
  * retries on `Conflict` (retryable by the catalogue), so an adapter may serialise with locks or
  * with optimistic checks, but must never lose an update.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
 import type { KeyRow, Repositories, SpendableRow, Store, TokenRow, VersionRow } from "./store.js";
@@ -24,6 +24,12 @@ export interface StoreContractOptions {
    * contract checks that committed data survives it.
    */
   reopen?: (store: Store) => Promise<Store>;
+  /**
+   * The bytes of every file the adapter keeps `store`'s database in, as a copy of them would have
+   * them (SQLite: the database file and its write-ahead log). When given, the contract checks that
+   * `eraseDeleted()` leaves nothing of destroyed material there.
+   */
+  rawFiles?: (store: Store) => Buffer[];
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -82,6 +88,7 @@ export function tokenRow(overrides: Partial<TokenRow> = {}): TokenRow {
     attributes: { vm_id: "vm-1" },
     source: "10.0.0.7",
     subject: "vm-1",
+    certificateSerial: null,
     ttlSeconds: 3600,
     maxExpiresAt: T0 + 24 * HOUR,
     ...overrides,
@@ -350,6 +357,45 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
       });
     });
 
+    describe("erasing deleted data", () => {
+      it("keeps every committed row, and may be called again and again", async () => {
+        const key = keyRow();
+        await store.keys.insert(key);
+        await store.versions.insert(versionRow(key.id, 1));
+        expect(await store.eraseDeleted()).toBe(true);
+        expect(await store.eraseDeleted()).toBe(true);
+        expect(await store.keys.get(key.id)).toEqual(key);
+        expect(await store.versions.get(key.id, 1)).toEqual(versionRow(key.id, 1));
+      });
+
+      if (options.rawFiles !== undefined) {
+        const rawFiles = options.rawFiles;
+        it("leaves no 16-byte piece of destroyed material in the store's files", async () => {
+          // Many keys on shared pages, used (each use rewrites the row) and then half destroyed.
+          const keys = Array.from({ length: 24 }, () => ({ row: keyRow(), material: randomBytes(61) }));
+          for (const k of keys) {
+            await store.keys.insert(k.row);
+            await store.versions.insert(versionRow(k.row.id, 1, { material: k.material }));
+          }
+          for (const k of keys) await store.versions.recordUse(k.row.id, 1, 1, T0 + 1);
+          const destroyed = keys.filter((_, i) => i % 2 === 0);
+          await store.transaction(async (tx) => {
+            for (const k of destroyed) {
+              const v = (await tx.versions.get(k.row.id, 1))!;
+              await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: T0 + 2 });
+            }
+          });
+          expect(await store.eraseDeleted()).toBe(true);
+
+          const files = rawFiles(store);
+          const held = (secret: Buffer) =>
+            Array.from({ length: secret.length - 15 }, (_, i) => secret.subarray(i, i + 16)).some((w) => files.some((f) => f.includes(w)));
+          expect(destroyed.filter((k) => held(k.material))).toEqual([]);
+          expect(keys.filter((k) => !destroyed.includes(k)).every((k) => held(k.material))).toBe(true);
+        });
+      }
+    });
+
     describe("tokens", () => {
       it("returns an inserted token by hash and by accessor", async () => {
         const t = tokenRow({ root: true, expiresAt: T0 + HOUR, grants: [{ actions: ["kms:*"], resources: ["key/*", "alias/x"] }, { actions: [], resources: [] }] });
@@ -594,6 +640,60 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.certificates.revokeRole("r2", T0 + 2)).toBe(2);
         expect((await store.certificates.listRevoked(T0 + 10)).sort()).toEqual(["01", "02", "03"]);
         expect((await store.certificates.listByVm("vm-a")).map((c) => c.serial)).toEqual(["01", "02"]);
+      });
+
+      it("claims a VM id once: of many concurrent first enrolments exactly one is recorded", async () => {
+        const cert = (serial: string, vmId = "vm-contested") => ({ serial, vmId, role: "r1", notBefore: T0, notAfter: T0 + HOUR, revokedAt: null, createdAt: T0 });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.certificates.claimAndInsert(cert(`c${i}`))));
+        expect(results.filter((won) => won)).toHaveLength(1);
+        const winner = `c${results.indexOf(true)}`;
+        // No certificate row for any loser.
+        expect((await store.certificates.listByVm("vm-contested")).map((c) => c.serial)).toEqual([winner]);
+        for (let i = 0; i < 20; i++) if (`c${i}` !== winner) expect(await store.certificates.get(`c${i}`)).toBeUndefined();
+        // Still claimed after revocation; a recorded renewal neither needs nor changes the claim.
+        await store.certificates.revokeVm("vm-contested", T0 + 1);
+        expect(await store.certificates.claimAndInsert(cert("late"))).toBe(false);
+        await store.certificates.insert(cert("renewed"));
+        expect((await store.certificates.listByVm("vm-contested")).map((c) => c.serial)).toEqual([winner, "renewed"]);
+      });
+
+      it("a certificate recorded with insert claims its VM id too", async () => {
+        const cert = (serial: string) => ({ serial, vmId: "vm-bound", role: "r1", notBefore: T0, notAfter: T0 + HOUR, revokedAt: null, createdAt: T0 });
+        await store.certificates.insert(cert("b1"));
+        expect(await store.certificates.claimAndInsert(cert("b2"))).toBe(false);
+        expect(await store.certificates.get("b2")).toBeUndefined();
+        expect(await store.certificates.claimAndInsert({ ...cert("f1"), vmId: "vm-free" })).toBe(true);
+      });
+
+      it("a token bound to a certificate is stored only while that certificate is unrevoked, and dies with it", async () => {
+        const cert = { serial: "0c", vmId: "vm-t", role: "r1", notBefore: T0, notAfter: T0 + HOUR, revokedAt: null, createdAt: T0 };
+        await store.certificates.insert(cert);
+        const bound = tokenRow({ subject: "vm-t", certificateSerial: "0c", attributes: { vm_id: "vm-t", serial: "0c" } });
+        const other = tokenRow({ subject: "vm-t", certificateSerial: null });
+        await store.tokens.insert(bound);
+        await store.tokens.insert(other);
+        expect(await store.tokens.getByHash(bound.hash)).toEqual(bound);
+        await expectCode(store.tokens.insert(tokenRow({ certificateSerial: "unknown" })), "Unauthenticated");
+
+        expect(await store.certificates.revoke("0c", T0 + 1)).toBe(true);
+        const late = tokenRow({ certificateSerial: "0c" });
+        await expectCode(store.tokens.insert(late), "Unauthenticated");
+        expect(await store.tokens.getByAccessor(late.accessor)).toBeUndefined();
+        // The same holds inside a transaction, which then rolls back as a whole.
+        const key = keyRow();
+        await expectCode(
+          store.transaction(async (tx) => {
+            await tx.keys.insert(key);
+            await tx.tokens.insert(tokenRow({ certificateSerial: "0c" }));
+          }),
+          "Unauthenticated",
+        );
+        expect(await store.keys.get(key.id)).toBeUndefined();
+
+        expect(await store.tokens.deleteByCertificate("0c")).toBe(1);
+        expect(await store.tokens.getByHash(bound.hash)).toBeUndefined();
+        expect(await store.tokens.getByHash(other.hash)).toEqual(other);
+        expect(await store.tokens.deleteByCertificate("0c")).toBe(0);
       });
 
       it("aliases point at keys, are unique, move between keys and are listed per key", async () => {

@@ -59,6 +59,11 @@ export interface TokenRow {
   source: string;
   /** The VM (or other entity) the token speaks for, so revoking the VM revokes its tokens. */
   subject: string | null;
+  /**
+   * Serial of the instance certificate the token was obtained with (at join or by certificate
+   * login), so revoking that certificate revokes the token; null for every other login.
+   */
+  certificateSerial: string | null;
   /** Lifetime granted on each renewal, and the latest time renewals may reach; null = not renewable. */
   ttlSeconds: number | null;
   maxExpiresAt: number | null;
@@ -117,8 +122,21 @@ export interface CertificateRow {
   createdAt: number;
 }
 
+/**
+ * Instance certificates, and the VM ids they were issued to. A VM id is *claimed* by the first
+ * certificate recorded for it and stays claimed (revocation does not release it), so an id a VM
+ * has used can never be taken by a join that merely asks for it.
+ */
 export interface CertificateRepo {
+  /** Records a certificate (renewal, or re-enrolment the operator bound to the id), claiming its VM id if unclaimed. */
   insert(row: CertificateRow): Promise<void>;
+  /**
+   * Claims a VM id never claimed before and records its first certificate, in one atomic step
+   * settled by the database (a unique VM id), not by a prior read: when the id is already claimed —
+   * by an earlier enrolment or a concurrent one — nothing is written and the answer is false. Of
+   * any number of concurrent calls for one id, exactly one answers true.
+   */
+  claimAndInsert(row: CertificateRow): Promise<boolean>;
   get(serial: string): Promise<CertificateRow | undefined>;
   listByVm(vmId: string): Promise<CertificateRow[]>;
   /** Revokes one certificate; false when there is no such serial. */
@@ -174,6 +192,12 @@ export interface VersionRepo {
 }
 
 export interface TokenRepo {
+  /**
+   * Stores a token. A token bound to a certificate (`certificateSerial`) is stored only if that
+   * certificate is recorded and not revoked, checked in the same atomic step as the insert, so a
+   * login that races the certificate's revocation cannot leave a live token behind: otherwise it
+   * throws `Unauthenticated` and writes nothing.
+   */
   insert(row: TokenRow): Promise<void>;
   getByHash(hash: string): Promise<TokenRow | undefined>;
   getByAccessor(accessor: string): Promise<TokenRow | undefined>;
@@ -181,6 +205,8 @@ export interface TokenRepo {
   deleteExpired(now: number): Promise<number>;
   deleteByRole(role: string): Promise<number>;
   deleteBySubject(subject: string): Promise<number>;
+  /** Deletes every token obtained with one certificate; returns how many. */
+  deleteByCertificate(serial: string): Promise<number>;
   setExpiry(accessor: string, expiresAt: number): Promise<void>;
 }
 
@@ -263,5 +289,12 @@ export interface Store extends Repositories {
    * none do. A thrown error rolls back and is rethrown.
    */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Makes what was deleted or overwritten before the call unrecoverable from the store's own files:
+   * no byte of it remains in free space or in a write-ahead log, so a copy of the files taken
+   * afterwards cannot hold destroyed key material. Called after key material is destroyed. Resolves
+   * false when it cannot finish now (another reader still holds the log); call it again later.
+   */
+  eraseDeleted(): Promise<boolean>;
   close(): Promise<void>;
 }

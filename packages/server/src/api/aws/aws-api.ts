@@ -5,11 +5,16 @@
  * (base64) and errors. docs/aws-compatibility.md lists what is supported and every difference.
  */
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { TesseraError, isTesseraError, type ErrorCode, type KeyMetadata } from "@tessera/protocol";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { TesseraError, isTesseraError, type KeyMetadata } from "@tessera/protocol";
 import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
+import type { Refusal } from "../../service/refusal-log.js";
+import { AwsError, sendAwsError, validation } from "./aws-errors.js";
+import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
+
+export { awsErrors } from "./aws-errors.js";
 
 export interface AwsApiOptions {
   service: KmsService;
@@ -18,67 +23,10 @@ export interface AwsApiOptions {
   accountId: string;
 }
 
-type Json = Record<string, unknown>;
-
-/** Tessera error codes as AWS exception names and statuses. */
-export const awsErrors: Readonly<Record<ErrorCode, { type: string; status: number }>> = Object.freeze({
-  InvalidInput: { type: "ValidationException", status: 400 },
-  InvalidCiphertext: { type: "InvalidCiphertextException", status: 400 },
-  IncorrectKey: { type: "IncorrectKeyException", status: 400 },
-  Unauthenticated: { type: "UnrecognizedClientException", status: 400 },
-  AccessDenied: { type: "AccessDeniedException", status: 400 },
-  NotFound: { type: "NotFoundException", status: 400 },
-  AlreadyExists: { type: "AlreadyExistsException", status: 400 },
-  InvalidState: { type: "KMSInvalidStateException", status: 400 },
-  Disabled: { type: "DisabledException", status: 400 },
-  Conflict: { type: "ConflictException", status: 400 },
-  Destroyed: { type: "KMSInvalidStateException", status: 400 },
-  TooLarge: { type: "ValidationException", status: 400 },
-  InvalidUnsealKey: { type: "ValidationException", status: 400 },
-  NotInitialized: { type: "KMSInternalException", status: 500 },
-  Sealed: { type: "KMSInternalException", status: 500 },
-  Unavailable: { type: "KMSInternalException", status: 500 },
-  Internal: { type: "KMSInternalException", status: 500 },
-});
-
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
-const validation = (message: string) => new AwsError("ValidationException", message);
+/** The AWS API's own body limit (AWS KMS's request size limit is far below it). */
+const MAX_BODY_BYTES = 1024 * 1024;
+const TARGET = /^TrentService\.([A-Za-z0-9]{1,64})$/;
 const epochSeconds = (iso: string | null) => (iso === null ? undefined : Date.parse(iso) / 1000);
-
-function str(body: Json, field: string, required: true): string;
-function str(body: Json, field: string, required?: false): string | undefined;
-function str(body: Json, field: string, required = false): string | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) {
-    if (required) throw validation(`1 validation error detected: Value null at '${field[0]!.toLowerCase()}${field.slice(1)}' failed to satisfy constraint: Member must not be null`);
-    return undefined;
-  }
-  if (typeof v !== "string") throw validation(`${field} must be a string`);
-  return v;
-}
-
-function int(body: Json, field: string): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw validation(`${field} must be an integer`);
-  return v;
-}
-
-function context(body: Json, field: string): Record<string, string> | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) throw validation(`${field} must be a map of strings`);
-  return v as Record<string, string>;
-}
 
 export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<void> {
   const arn = (keyId: string) => `arn:aws:kms:${o.region}:${o.accountId}:key/${keyId}`;
@@ -87,7 +35,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
   const keyRef = (id: string): string => {
     const m = /^arn:aws[a-z-]*:kms:([^:]*):([^:]*):(key|alias)\/(.+)$/.exec(id);
     if (m !== null) {
-      if (m[1] !== o.region || m[2] !== o.accountId) throw new AwsError("NotFoundException", `${id} is not in this region and account`);
+      if (m[1] !== o.region || m[2] !== o.accountId) throw new AwsError("NotFoundException", `${id} is not in this region and account`, "NotFound", "other-account");
       return m[3] === "alias" ? `alias/${m[4]!}` : m[4]!;
     }
     return id;
@@ -114,9 +62,9 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
   const ops: Record<string, (ctx: CallContext, b: Json) => Promise<Json>> = {
     async CreateKey(ctx, b) {
       const spec = str(b, "KeySpec") ?? str(b, "CustomerMasterKeySpec") ?? "SYMMETRIC_DEFAULT";
-      if (spec !== "SYMMETRIC_DEFAULT") throw new AwsError("UnsupportedOperationException", `KeySpec ${spec} is not supported (Tessera has symmetric keys only so far)`);
+      if (spec !== "SYMMETRIC_DEFAULT") throw unsupported(`KeySpec ${spec} is not supported (Tessera has symmetric keys only so far)`);
       const usage = str(b, "KeyUsage") ?? "ENCRYPT_DECRYPT";
-      if (usage !== "ENCRYPT_DECRYPT") throw new AwsError("UnsupportedOperationException", `KeyUsage ${usage} is not supported`);
+      if (usage !== "ENCRYPT_DECRYPT") throw unsupported(`KeyUsage ${usage} is not supported`);
       const tags = tagsIn(b["Tags"]);
       const name = `aws-${randomUUID().replaceAll("-", "").slice(0, 16)}`;
       const k = await o.service.createKey(ctx, { name, description: str(b, "Description") ?? "", ...(tags && { tags }) });
@@ -149,17 +97,18 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return { KeyId: arn(k.keyId), DeletionDate: epochSeconds(k.deletionDate), KeyState: k.state, PendingWindowInDays: days ?? 30 };
     },
     async CancelKeyDeletion(ctx, b) {
-      const k = await o.service.cancelKeyDeletion(ctx, keyRef(str(b, "KeyId", true)));
+      // AWS KMS leaves a key whose deletion was cancelled Disabled (the native API restores its prior state).
+      const k = await o.service.cancelKeyDeletion(ctx, keyRef(str(b, "KeyId", true)), "Disabled");
       return { KeyId: arn(k.keyId) };
     },
     async Encrypt(ctx, b) {
-      const r = await o.service.encrypt(ctx, keyRef(str(b, "KeyId", true)), { plaintext: str(b, "Plaintext", true), ...ctxOf(b, "EncryptionContext") });
+      const r = await o.service.encrypt(ctx, keyRef(str(b, "KeyId", true)), { plaintext: blob(b, "Plaintext", 1), ...ctxOf(b, "EncryptionContext") });
       return { CiphertextBlob: r.ciphertext, KeyId: arn(r.keyId), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     },
     async Decrypt(ctx, b) {
       algorithm(b, "EncryptionAlgorithm");
       const keyId = str(b, "KeyId");
-      const r = await o.service.decrypt(ctx, { ciphertext: str(b, "CiphertextBlob", true), ...ctxOf(b, "EncryptionContext"), ...(keyId !== undefined && { keyId: keyRef(keyId) }) });
+      const r = await o.service.decrypt(ctx, { ciphertext: blob(b, "CiphertextBlob", 1), ...ctxOf(b, "EncryptionContext"), ...(keyId !== undefined && { keyId: keyRef(keyId) }) });
       return { KeyId: arn(r.keyId), Plaintext: r.plaintext, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     },
     async ReEncrypt(ctx, b) {
@@ -167,7 +116,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       algorithm(b, "DestinationEncryptionAlgorithm");
       const source = str(b, "SourceKeyId");
       const r = await o.service.reEncrypt(ctx, {
-        ciphertext: str(b, "CiphertextBlob", true),
+        ciphertext: blob(b, "CiphertextBlob", 1),
         destinationKeyId: keyRef(str(b, "DestinationKeyId", true)),
         ...(source !== undefined && { sourceKeyId: keyRef(source) }),
         ...(context(b, "SourceEncryptionContext") && { sourceContext: context(b, "SourceEncryptionContext")! }),
@@ -278,7 +227,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     },
     async GetKeyPolicy(ctx, b) {
       const name = str(b, "PolicyName") ?? "default";
-      if (name !== "default") throw new AwsError("NotFoundException", "the only key policy is named default");
+      if (name !== "default") throw new AwsError("NotFoundException", "the only key policy is named default", "NotFound", "no-such-policy");
       return { Policy: await o.identity.getKeyPolicy(ctx, keyRef(str(b, "KeyId", true)), o.accountId), PolicyName: "default" };
     },
     async PutKeyPolicy(ctx, b) {
@@ -292,16 +241,34 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return { PolicyNames: ["default"], Truncated: false };
     },
     async GenerateDataKeyPair() {
-      throw new AwsError("UnsupportedOperationException", "GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet");
+      throw unsupported("GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet", "unsupported-operation");
     },
   };
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, request, reply) => sendAwsError(request, reply, err));
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
+  app.setErrorHandler(async (err, request, reply) => {
+    // Refusals the handler makes, and the door's, are audited where they happen; an error here that
+    // is neither is the framework's (body over the limit, broken Content-Length): audit it now.
+    if (err instanceof AwsError || isTesseraError(err)) return sendAwsError(request, reply, err);
+    const refused = frameworkRefusal(err);
+    if (refused.status >= 500) request.log.error({ err, requestId: request.id }, "AWS API request failed");
+    const ctx: CallContext = { token: undefined, source: request.ip, requestId: request.id };
+    try {
+      await o.service.rejected(ctx, refused.toTesseraError(), { detail: { reason: refused.reason } });
+    } catch (auditErr) {
+      return sendAwsError(request, reply, auditErr);
+    }
+    return sendAwsError(request, reply, refused);
+  });
 
+  /**
+   * Order matters: the signature is verified before anything about the body or the operation is
+   * looked at, so an unsigned caller learns only that it is unsigned (and a body that does not match
+   * its signed hash is a signature failure, whatever it contains). Every refusal on the way is
+   * audited as `api:Rejected` before it is answered.
+   */
   app.post("/", async (request: FastifyRequest<{ Body: Buffer | undefined }>, reply) => {
-    const target = request.headers["x-amz-target"];
     const raw = request.body ?? Buffer.alloc(0);
     const [path = "/", query = ""] = request.url.split("?", 2) as [string, string?];
     const ctx: CallContext = {
@@ -310,25 +277,51 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       source: request.ip,
       requestId: request.id,
     };
-    if (typeof target !== "string" || !target.startsWith("TrentService.")) {
-      throw new AwsError("UnknownOperationException", "X-Amz-Target must name a TrentService operation");
+    const targets = headerValues(request.raw.rawHeaders, "x-amz-target");
+    const named = targets.length === 1 ? TARGET.exec(targets[0]!)?.[1] : undefined;
+    type Caller = NonNullable<Refusal["principal"]>;
+    const refusal = (reason: string | undefined, principal?: Caller): Refusal => ({
+      ...(principal !== undefined && { principal }),
+      // Only names of operations Tessera has: the trail holds no caller-chosen text.
+      detail: { ...(reason !== undefined && { reason }), ...(named !== undefined && Object.hasOwn(ops, named) && { operation: named }) },
+    });
+
+    let principal: Caller;
+    try {
+      principal = await o.service.authenticate(ctx);
+    } catch (thrown) {
+      // Anything but a catalogue error is a fault of ours: answered as internal, recorded once.
+      const err = isTesseraError(thrown) ? thrown : new TesseraError("Internal", undefined, { cause: thrown });
+      const reason = (err.cause as { reason?: unknown } | undefined)?.reason;
+      await o.service.rejected(ctx, err, refusal(typeof reason === "string" ? reason : undefined));
+      throw err;
     }
-    const name = target.slice("TrentService.".length);
-    const op = Object.hasOwn(ops, name) ? ops[name] : undefined;
-    if (op === undefined) throw new AwsError("UnsupportedOperationException", `${name} is not supported by Tessera (see docs/aws-compatibility.md)`);
+
+    let op: (typeof ops)[string];
     let body: Json;
     try {
-      body = raw.length === 0 ? {} : (JSON.parse(raw.toString("utf8")) as Json);
-    } catch {
-      throw new AwsError("SerializationException", "the request body is not JSON");
+      if (targets.length !== 1) {
+        throw new AwsError("UnknownOperationException", "send exactly one X-Amz-Target header naming a TrentService operation", "InvalidInput", targets.length === 0 ? "missing-target" : "duplicate-target");
+      }
+      if (named === undefined) throw new AwsError("UnknownOperationException", "X-Amz-Target must name a TrentService operation", "InvalidInput", "unknown-target");
+      if (!Object.hasOwn(ops, named)) throw unsupported(`${named} is not supported by Tessera (see docs/aws-compatibility.md)`, "unsupported-operation");
+      op = ops[named]!;
+      body = parseBody(raw);
+    } catch (err) {
+      await o.service.rejected(ctx, (err as AwsError).toTesseraError(), refusal((err as AwsError).reason, principal));
+      throw err;
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AwsError("SerializationException", "the request body must be a JSON object");
     try {
       const result = await op(ctx, body);
       return reply.code(200).type("application/x-amz-json-1.1").send(JSON.stringify(result));
     } catch (err) {
-      // Validation done here (before the door) must still leave an audit record.
-      if (err instanceof AwsError) await o.service.rejected(ctx, new TesseraError("InvalidInput", err.message)).catch(() => undefined);
+      // Validation done here (before the door) must still leave an audit record; the door's own
+      // refusals were recorded by the door.
+      if (err instanceof AwsError) await o.service.rejected(ctx, err.toTesseraError(), refusal(err.reason, principal));
+      else if (!isTesseraError(err)) {
+        request.log.error({ err, requestId: request.id }, "AWS API request failed");
+        await o.service.rejected(ctx, new TesseraError("Internal"), refusal("internal", principal));
+      }
       throw err;
     }
   });
@@ -359,37 +352,35 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
   }
 }
 
-function tagsIn(v: unknown): Record<string, string> | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw validation("Tags must be a list");
-  const out: Record<string, string> = {};
-  for (const t of v as { TagKey?: unknown; TagValue?: unknown }[]) {
-    if (typeof t?.TagKey !== "string" || typeof t.TagValue !== "string") throw validation("each tag needs TagKey and TagValue strings");
-    out[t.TagKey] = t.TagValue;
+/** The request body as a JSON object (an empty body is `{}`). */
+function parseBody(raw: Buffer): Json {
+  let body: unknown;
+  try {
+    body = raw.length === 0 ? {} : JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new AwsError("SerializationException", "the request body is not JSON", "InvalidInput", "not-json");
   }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new AwsError("SerializationException", "the request body must be a JSON object", "InvalidInput", "not-json-object");
+  }
+  return body as Json;
+}
+
+/** Every value of a header, from the raw header lines (Node joins or drops duplicates in `headers`). */
+function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) out.push(rawHeaders[i + 1]!);
   return out;
 }
 
-function sendAwsError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  let type: string;
-  let status: number;
-  let message: string;
-  if (err instanceof AwsError) ({ type, status, message } = err);
-  else if (isTesseraError(err)) {
-    ({ type, status } = awsErrors[err.code]);
-    const awsType = (err.cause as { awsType?: string } | undefined)?.awsType;
-    if (awsType !== undefined) type = awsType;
-    message = status >= 500 ? "Internal error." : err.message;
-    if (status >= 500) request.log.error({ err: err.cause ?? err, requestId: request.id }, "AWS API request failed");
-  } else if (typeof (err as { statusCode?: number }).statusCode === "number" && (err as { statusCode: number }).statusCode < 500) {
-    type = "ValidationException";
-    status = 400;
-    message = "the request could not be parsed";
-  } else {
-    type = "KMSInternalException";
-    status = 500;
-    message = "Internal error.";
-    request.log.error({ err, requestId: request.id }, "AWS API request failed");
+const unsupported = (message: string, reason = "unsupported-parameter") => new AwsError("UnsupportedOperationException", message, "InvalidInput", reason);
+
+/** A framework error (body over the limit, unreadable body) as the refusal it is; anything else is internal. */
+function frameworkRefusal(err: unknown): AwsError {
+  const e = err as { code?: string; statusCode?: number };
+  if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return new AwsError("ValidationException", `the request body is larger than ${MAX_BODY_BYTES} bytes`, "TooLarge", "body-too-large");
   }
-  return reply.code(status).type("application/x-amz-json-1.1").header("x-amzn-requestid", request.id).send(JSON.stringify({ __type: type, message }));
+  if (typeof e.statusCode === "number" && e.statusCode < 500) return new AwsError("SerializationException", "the request could not be read", "InvalidInput", "unreadable");
+  return new AwsError("KMSInternalException", "Internal error.", "Internal", "internal", 500);
 }

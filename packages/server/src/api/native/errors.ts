@@ -4,7 +4,14 @@
  * ever sees `{"error": {"code", "message", …}}`.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { TesseraError, errorCatalogue, isTesseraError, type ErrorBody } from "@tessera/protocol";
+import { KeyRef, TesseraError, errorCatalogue, isTesseraError, type ErrorBody } from "@tessera/protocol";
+
+/**
+ * The longest path parameter any route accepts, decoded: a key reference (id, name up to 128, or
+ * `alias/NAME` up to 256). The router is configured with it (app.ts), so every name the API accepts
+ * can be used in every route.
+ */
+export const MAX_PATH_PARAM_LENGTH: number = KeyRef.maxLength!;
 
 interface ValidationIssue {
   instancePath?: string;
@@ -59,6 +66,10 @@ export function toTesseraError(err: unknown): TesseraError {
     return new TesseraError("InvalidInput", validationMessage(issue, field), { field });
   }
   switch (e.code) {
+    case "FST_ERR_BAD_URL":
+      return new TesseraError("InvalidInput", "the URL is not validly percent-encoded");
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new TesseraError("InvalidInput", `a path parameter is longer than any name Tessera accepts (${MAX_PATH_PARAM_LENGTH} characters)`);
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new TesseraError("TooLarge", "the request body is too large");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
@@ -72,6 +83,29 @@ export function toTesseraError(err: unknown): TesseraError {
     return new TesseraError("InvalidInput", "the request could not be parsed");
   }
   return new TesseraError("Internal", undefined, { cause: err });
+}
+
+/**
+ * Why a request was refused before any operation, for its audit record's `detail.reason`: a word
+ * from a fixed list, never text from the request.
+ */
+export function refusalReason(err: unknown): string {
+  const e = err as FastifyError & { validation?: unknown[] };
+  if (Array.isArray(e.validation)) return "invalid-field";
+  switch (e.code) {
+    case "FST_ERR_BAD_URL":
+      return "bad-url";
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return "param-too-long";
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return "body-too-large";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "media-type";
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return "not-json";
+  }
+  return err instanceof SyntaxError ? "not-json" : "unparsable";
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type, type TSchema } from "@sinclair/typebox";
 import * as S from "@tessera/protocol";
-import { TESSERA_VERSION, TesseraError, isTesseraError } from "@tessera/protocol";
+import { TESSERA_VERSION, isTesseraError } from "@tessera/protocol";
 import type { CallContext, KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import { callContext } from "./context.js";
@@ -15,7 +15,8 @@ import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
-import { sendError, toTesseraError } from "./errors.js";
+import { sendError } from "./errors.js";
+import { refuseFrameworkError, refuseNoRoute } from "./refusals.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 
 const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
@@ -41,14 +42,8 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
   app.setErrorHandler(async (err, request, reply) => {
     // Errors thrown by the service were audited by the door; anything else (bad JSON, schema
     // violations, body too large) never reached it and is audited here, fail closed like the rest.
-    if (!isTesseraError(err)) {
-      try {
-        await service.rejected(callContext(request), toTesseraError(err));
-      } catch (auditErr) {
-        return sendError(request, reply, auditErr);
-      }
-    }
-    return sendError(request, reply, err);
+    if (isTesseraError(err)) return sendError(request, reply, err);
+    return refuseFrameworkError(service, err, request, reply);
   });
   // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`.
   app.addHook("preValidation", async (request) => {
@@ -60,7 +55,7 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
     if (body.length === 0) done(null, undefined);
     else json(request, body as string, done);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new TesseraError("NotFound", `no route ${request.method} ${request.url.split("?")[0]}`)));
+  app.setNotFoundHandler((request, reply) => refuseNoRoute(service, request, reply));
 
   const ok = (schema: TSchema) => ({ 200: schema, "4xx": S.ErrorResponse, "5xx": S.ErrorResponse });
   type Req<B = unknown, P = Record<string, string>, Q = Record<string, string>> = FastifyRequest<{ Body: B; Params: P; Querystring: Q }>;

@@ -5,7 +5,12 @@
  * record without `hash`: the fields in the fixed order below, `hmac` keys sorted. Each record's
  * `prev` is the previous record's `hash` (the first record's `prev` is 64 zeros), so the trail is a
  * hash chain: editing, deleting, inserting or reordering any record breaks it. Checkpoint records sign
- * the chain head with Ed25519, so a trail cannot be rewritten wholesale without the signing key.
+ * the chain head with Ed25519, so a trail cannot be rewritten wholesale without the signing key; the
+ * checkpoint written at a clean shutdown is marked `final` (signed too), so a trail cut short after it
+ * shows as an open tail.
+ *
+ * Verification reads a line's own bytes (`splitLine`), never re-serialises it: a field added to a kind
+ * later (or a new kind, or a new `outcome` value) needs no change to verification.
  */
 import { createHash } from "node:crypto";
 
@@ -39,6 +44,8 @@ export interface RequestRecord extends RecordBase {
   latencyMs: number;
   /** HMAC-SHA256 (hex, audit key) of sensitive request values, e.g. `context.vm`, `token`. */
   hmac: Record<string, string>;
+  /** Non-sensitive facts in the clear (auditor.ts `AuditDetail`); absent from records that have none. */
+  detail?: Record<string, string | number>;
 }
 
 export interface CheckpointRecord extends RecordBase {
@@ -47,17 +54,40 @@ export interface CheckpointRecord extends RecordBase {
   covers: { seq: number; hash: string };
   /** Fingerprint (SHA-256 of the SPKI DER, hex, first 16 bytes) of the signing key. */
   signer: string;
-  /** Ed25519 signature (base64) over `tessera-audit-checkpoint|<seq>|<hash>|<time>`. */
+  /** Ed25519 signature (base64) over `tessera-audit-checkpoint|<seq>|<hash>|<time>`, plus `|final` when final. */
   signature: string;
+  /**
+   * Present, and `true`, only on the checkpoint written at a clean shutdown: the trail ends here (until
+   * the next start chains on). Absent otherwise, so earlier checkpoints keep their exact bytes.
+   */
+  final?: true;
 }
 
-export type AuditRecord = RequestRecord | CheckpointRecord;
+/**
+ * The server's record of a repair it made to a sink at start, after a crash: a torn tail cut back to
+ * the last complete record, or records that other sinks held copied into one that missed them.
+ */
+export interface RepairRecord extends RecordBase {
+  kind: "repair";
+  /** The sink repaired (`file`, `database` …). */
+  sink: string;
+  repair: "cut-torn-tail" | "copied-missing";
+  /** The sink's last complete record before the repair (0 for none). */
+  afterSeq: number;
+  /** Bytes cut (or copied) and their SHA-256 (hex). */
+  bytes: number;
+  sha256: string;
+  /** Where the cut bytes were kept (a file name beside the trail), or null. */
+  savedAs: string | null;
+}
 
-export const checkpointMessage = (c: Pick<CheckpointRecord, "covers" | "time">): Buffer =>
-  Buffer.from(`tessera-audit-checkpoint|${c.covers.seq}|${c.covers.hash}|${c.time}`, "utf8");
+export type AuditRecord = RequestRecord | CheckpointRecord | RepairRecord;
 
-function sortedObject(o: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+export const checkpointMessage = (c: Pick<CheckpointRecord, "covers" | "time" | "final">): Buffer =>
+  Buffer.from(`tessera-audit-checkpoint|${c.covers.seq}|${c.covers.hash}|${c.time}${c.final === true ? "|final" : ""}`, "utf8");
+
+function sortedObject<V>(o: Record<string, V>): Record<string, V> {
+  const out: Record<string, V> = {};
   for (const k of Object.keys(o).sort()) out[k] = o[k]!;
   return out;
 }
@@ -72,6 +102,21 @@ export function canonicalBody(r: AuditRecord): string {
       covers: { seq: r.covers.seq, hash: r.covers.hash },
       signer: r.signer,
       signature: r.signature,
+      ...(r.final === true && { final: true }),
+      prev: r.prev,
+    });
+  }
+  if (r.kind === "repair") {
+    return JSON.stringify({
+      seq: r.seq,
+      time: r.time,
+      kind: r.kind,
+      sink: r.sink,
+      repair: r.repair,
+      afterSeq: r.afterSeq,
+      bytes: r.bytes,
+      sha256: r.sha256,
+      savedAs: r.savedAs,
       prev: r.prev,
     });
   }
@@ -92,6 +137,8 @@ export function canonicalBody(r: AuditRecord): string {
     errorCode: r.errorCode,
     latencyMs: r.latencyMs,
     hmac: sortedObject(r.hmac),
+    // Only present when there is detail, so records without it keep the form they always had.
+    ...(r.detail !== undefined && Object.keys(r.detail).length > 0 && { detail: sortedObject(r.detail) }),
     prev: r.prev,
   });
 }
@@ -108,7 +155,7 @@ export function recordLine(r: AuditRecord): string {
 export const lineOf = (body: string, hash: string): string => `${body.slice(0, -1)},"hash":"${hash}"}`;
 
 /** Fills in `hash` and returns the sink line, serialising the record once. */
-export function seal(r: AuditRecord): string {
+export function finishRecord(r: AuditRecord): string {
   const body = canonicalBody(r);
   r.hash = createHash("sha256").update(body).digest("hex");
   return lineOf(body, r.hash);

@@ -1,0 +1,122 @@
+import { actions, type Action } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import type { Principal } from "../principal/index.js";
+import { actionResourceTypes, escalations, keyPolicyActions, keyScopedActions } from "./action-resources.js";
+import { evaluate } from "./evaluator.js";
+import { compilePolicy } from "./policy-document.js";
+import { resourceFor, resources, type Resource, type ResourceType } from "./resource.js";
+
+const principal: Principal = {
+  id: "acc_1",
+  kind: "service",
+  displayName: "app",
+  root: false,
+  role: "app",
+  authMethod: "approle",
+  attributes: {},
+  grants: [],
+  expiresAt: null,
+  loginSource: "10.0.0.1",
+};
+
+/** A resource of each type as call sites build them: one named, and the whole collection. */
+function samples(type: ResourceType): Resource[] {
+  const unnamed = resourceFor(type);
+  if (unnamed !== undefined) return [unnamed];
+  switch (type) {
+    case "key":
+      return [resources.key("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11", "orders-db"), resources.keyId("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11"), resources.newKey("orders-new"), resources.every("key")];
+    case "alias":
+      return [resources.alias("alias/orders"), resources.every("alias")];
+    case "policy":
+      return [resources.policy("orders-app"), resources.every("policy")];
+    case "role":
+      return [resources.role("orders-app"), resources.every("role")];
+    case "access-key":
+      return [resources.accessKey("TSRKORDERS"), resources.every("access-key")];
+    case "jwt-issuer":
+      return [resources.jwtIssuer("orders-idp"), resources.every("jwt-issuer")];
+    default:
+      throw new Error(`no samples for ${type}`);
+  }
+}
+
+const allowed = (statement: { actions: string[]; resources: string[] }, action: Action, resource: Resource) =>
+  evaluate({ principal, action, resource, source: "10.0.0.1", time: 0 }, [compilePolicy("p", { statements: [{ effect: "allow", ...statement }] })]).allowed;
+
+describe("a statement scoped to keys never grants anything but kms actions on keys", () => {
+  // Adding an action means deciding here, on purpose, whether a statement about keys may grant it.
+  const expectedKeyScoped = [
+    "kms:CreateKey", "kms:DescribeKey", "kms:ListKeys", "kms:UpdateKey", "kms:RotateKey", "kms:EnableKey", "kms:DisableKey",
+    "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:EnableKeyVersion", "kms:DisableKeyVersion", "kms:Encrypt", "kms:Decrypt",
+    "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Derive",
+    "kms:GetKeyPolicy", "kms:PutKeyPolicy",
+  ];
+
+  it("the key-scoped actions are exactly the kms actions on keys", () => {
+    expect([...keyScopedActions].sort()).toEqual([...expectedKeyScoped].sort());
+  });
+
+  for (const pattern of ["key/*", "orders-*", "*-db", "6f1c0b8e-*"]) {
+    it(`every action × every resource it is authorised on: "*" on ${pattern} allows only key resources`, () => {
+      for (const action of actions) {
+        for (const type of actionResourceTypes[action]) {
+          for (const resource of samples(type)) {
+            const got = allowed({ actions: ["*"], resources: [pattern] }, action, resource);
+            if (type !== "key") expect({ action, resource, got }).toEqual({ action, resource, got: false });
+          }
+        }
+      }
+    });
+  }
+
+  it("so with key/* a caller can complete only the key-scoped actions (alias writes also need alias/…)", () => {
+    const completes = actions.filter((action) => {
+      const types = actionResourceTypes[action];
+      if (types.length === 0) return false;
+      // Alias writes authorise every type they list; ListAliases any one of them.
+      const need = action === "kms:ListAliases" ? types.slice(0, 1) : types;
+      return need.every((type) => samples(type).every((r) => allowed({ actions: ["*"], resources: ["key/*"] }, action, r)));
+    });
+    expect(completes.sort()).toEqual([...expectedKeyScoped, "kms:ListAliases"].sort());
+    expect(completes.every((a) => a.startsWith("kms:"))).toBe(true);
+  });
+
+  it("every action is authorised on at least one resource type, except the ReEncrypt operation name", () => {
+    expect(actions.filter((a) => actionResourceTypes[a].length === 0)).toEqual(["kms:ReEncrypt"]);
+  });
+
+  it("a key policy grants a subset of the key-scoped actions (plus kms:ReEncrypt, read as both halves)", () => {
+    expect(keyPolicyActions.every((a) => keyScopedActions.includes(a) || a === "kms:ReEncrypt")).toBe(true);
+    expect(keyPolicyActions).not.toContain("kms:CreateKey");
+    expect(keyPolicyActions).not.toContain("kms:ListKeys");
+  });
+
+  it("administrator-equivalent actions are never key-scoped", () => {
+    for (const [action, w] of Object.entries(escalations)) {
+      if (w!.code === "administrator-equivalent" || w!.code === "role-equivalent") expect(keyScopedActions).not.toContain(action);
+    }
+  });
+});
+
+describe("typed patterns", () => {
+  it("`*` alone still means every resource of every type", () => {
+    for (const action of actions) for (const type of actionResourceTypes[action]) for (const r of samples(type)) expect(allowed({ actions: ["*"], resources: ["*"] }, action, r)).toBe(true);
+  });
+
+  it("a listing is granted only by a pattern that covers the whole type", () => {
+    expect(allowed({ actions: ["policy:ListPolicies"], resources: ["policy/*"] }, "policy:ListPolicies", resources.every("policy"))).toBe(true);
+    expect(allowed({ actions: ["policy:ListPolicies"], resources: ["policy/orders-*"] }, "policy:ListPolicies", resources.every("policy"))).toBe(false);
+    expect(allowed({ actions: ["kms:ListKeys"], resources: ["orders-*"] }, "kms:ListKeys", resources.every("key"))).toBe(false);
+    expect(allowed({ actions: ["kms:ListKeys"], resources: ["key/*"] }, "kms:ListKeys", resources.every("key"))).toBe(true);
+  });
+
+  it("kms:ReEncrypt in a policy means both halves; kms:ReEncrypt* matches both", () => {
+    const key = resources.key("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11", "orders-db");
+    for (const pattern of ["kms:ReEncrypt", "kms:ReEncrypt*"]) {
+      expect(allowed({ actions: [pattern], resources: ["orders-*"] }, "kms:ReEncryptFrom", key)).toBe(true);
+      expect(allowed({ actions: [pattern], resources: ["orders-*"] }, "kms:ReEncryptTo", key)).toBe(true);
+    }
+    expect(allowed({ actions: ["kms:ReEncryptFrom"], resources: ["orders-*"] }, "kms:ReEncryptTo", key)).toBe(false);
+  });
+});

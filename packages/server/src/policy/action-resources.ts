@@ -1,0 +1,117 @@
+/**
+ * What each action is authorised on. The table is total over protocol's `actions`, so a new action
+ * does not compile until someone decides its resource type — and with it whether a statement about
+ * keys may grant it.
+ *
+ * Invariant (test/security/untyped-resources.test.ts and action-resources.test.ts): a statement whose
+ * resources are all keys (`key/…` or bare patterns) grants only `keyScopedActions` — kms actions on
+ * keys — never administration of policies, roles, credentials, the audit trail or the server.
+ */
+import { actions, type Action } from "@tessera/protocol";
+import type { ResourceType } from "./resource.js";
+
+export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[]>> = Object.freeze({
+  "kms:CreateKey": ["key"],
+  "kms:DescribeKey": ["key"],
+  "kms:ListKeys": ["key"],
+  "kms:UpdateKey": ["key"],
+  "kms:RotateKey": ["key"],
+  "kms:EnableKey": ["key"],
+  "kms:DisableKey": ["key"],
+  "kms:ScheduleKeyDeletion": ["key"],
+  "kms:CancelKeyDeletion": ["key"],
+  "kms:EnableKeyVersion": ["key"],
+  "kms:DisableKeyVersion": ["key"],
+  "kms:Encrypt": ["key"],
+  "kms:Decrypt": ["key"],
+  "kms:GenerateDataKey": ["key"],
+  "kms:GenerateDataKeyWithoutPlaintext": ["key"],
+  // The ReEncrypt operation is authorised as ReEncryptFrom on the source and ReEncryptTo on the
+  // destination; in a policy, `kms:ReEncrypt` means both (policy-document.ts).
+  "kms:ReEncrypt": [],
+  "kms:ReEncryptFrom": ["key"],
+  "kms:ReEncryptTo": ["key"],
+  "kms:Derive": ["key"],
+  "kms:GenerateRandom": ["random"],
+  // Alias writes need the action on the alias and on each key involved.
+  "kms:CreateAlias": ["alias", "key"],
+  "kms:UpdateAlias": ["alias", "key"],
+  "kms:DeleteAlias": ["alias", "key"],
+  // Listing one key's aliases is authorised on the key, listing all on alias/*.
+  "kms:ListAliases": ["key", "alias"],
+  "kms:GetKeyPolicy": ["key"],
+  "kms:PutKeyPolicy": ["key"],
+  "auth:CreateToken": ["token"],
+  "auth:LookupToken": ["token"],
+  // Renewing is self-service only (every token may renew itself); it is never granted on others.
+  "auth:RenewToken": ["token"],
+  "auth:RevokeToken": ["token"],
+  "auth:CreateJoinToken": ["role"],
+  "auth:ListJoinTokens": ["join-token"],
+  "auth:RevokeJoinToken": ["join-token"],
+  "auth:RevokeCertificate": ["certificate"],
+  "auth:ConfigureJwt": ["jwt-issuer"],
+  "auth:ReadRoleId": ["role"],
+  "auth:CreateSecretId": ["role"],
+  "auth:RevokeSecretId": ["secret-id"],
+  "auth:CreateAccessKey": ["role"],
+  "auth:ListAccessKeys": ["access-key"],
+  "auth:UpdateAccessKey": ["access-key"],
+  "auth:DeleteAccessKey": ["access-key"],
+  "policy:PutPolicy": ["policy"],
+  "policy:GetPolicy": ["policy"],
+  "policy:ListPolicies": ["policy"],
+  "policy:DeletePolicy": ["policy"],
+  "policy:PutRole": ["role"],
+  "policy:GetRole": ["role"],
+  "policy:ListRoles": ["role"],
+  "policy:DeleteRole": ["role"],
+  // The simulator answers for every principal, so it reads every policy.
+  "policy:Simulate": ["policy"],
+  "audit:Read": ["audit"],
+  "audit:AckAlert": ["audit"],
+  "sys:Seal": ["sys"],
+});
+
+/** kms actions authorised on keys only. */
+export const keyScopedActions: readonly Action[] = Object.freeze(
+  actions.filter((a) => actionResourceTypes[a].length === 1 && actionResourceTypes[a][0] === "key"),
+);
+
+/**
+ * What an AWS key policy may grant on its own key: the key-scoped actions that act on one existing key
+ * (not CreateKey or ListKeys), plus `kms:ReEncrypt`, which a policy reads as ReEncryptFrom and ReEncryptTo.
+ */
+export const keyPolicyActions: readonly Action[] = Object.freeze([
+  ...keyScopedActions.filter((a) => a !== "kms:CreateKey" && a !== "kms:ListKeys"),
+  "kms:ReEncrypt" as const,
+]);
+
+export type EscalationWarning = "administrator-equivalent" | "role-equivalent" | "key-owner-equivalent";
+
+/**
+ * Actions whose grant is worth more than it reads, with what it amounts to. The simulator reports
+ * these when it allows one (docs/policy.md, "Administrator-equivalent actions").
+ */
+export const escalations: Readonly<Partial<Record<Action, { code: EscalationWarning; message: string }>>> = Object.freeze({
+  "policy:PutPolicy": {
+    code: "administrator-equivalent",
+    message: "writing a policy that a role names changes what that role may do; whoever may write policies may grant anything",
+  },
+  "policy:PutRole": {
+    code: "administrator-equivalent",
+    message: "a role may be given any existing policy, operator included; whoever may write roles may grant anything",
+  },
+  "policy:DeletePolicy": {
+    code: "administrator-equivalent",
+    message: "deleting a policy a role names (with force) lifts its deny statements",
+  },
+  "auth:ConfigureJwt": {
+    code: "administrator-equivalent",
+    message: "an issuer whose signing keys the caller chooses logs in to every role bound to that issuer",
+  },
+  "auth:CreateSecretId": { code: "role-equivalent", message: "a secret id logs in as the role: as powerful as the role it names" },
+  "auth:CreateAccessKey": { code: "role-equivalent", message: "an access key signs as the role: as powerful as the role it names" },
+  "auth:CreateJoinToken": { code: "role-equivalent", message: "a join token enrols a VM in the role: as powerful as the role it names" },
+  "kms:PutKeyPolicy": { code: "key-owner-equivalent", message: "a key policy may grant any role every action on this key" },
+});
