@@ -25,7 +25,7 @@
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
-import { secretBytes, zero } from "../crypto/index.js";
+import { secretBytes, secretKey, zero } from "../crypto/index.js";
 import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
@@ -47,6 +47,8 @@ interface StoredKeys {
 
 interface AuditKeys {
   hmac: Buffer;
+  /** `hmac` as a KeyObject: the fast path of createHmac (crypto/secret-key.ts); dropped with the rest on seal. */
+  hmacKey: KeyObject;
   signing: KeyObject;
   /** SPKI PEM, derived from `signing`. */
   publicKey: string;
@@ -157,7 +159,7 @@ export class AuditLog implements AuditRecorder {
   /** The audit key's HMAC of a value, as stored in the trail (for investigators). */
   async hmacOf(value: string): Promise<string> {
     await this.loadKeys();
-    return createHmac("sha256", this.keys!.hmac).update(value, "utf8").digest("hex");
+    return createHmac("sha256", this.keys!.hmacKey).update(value, "utf8").digest("hex");
   }
 
   /** The checkpoint public key (SPKI PEM), for offline verification. */
@@ -350,7 +352,7 @@ export class AuditLog implements AuditRecorder {
       } else {
         const e = p.entry;
         const hmac: Record<string, string> = {};
-        const mac = (v: string) => (keys === undefined ? "unavailable-while-sealed" : createHmac("sha256", keys.hmac).update(v, "utf8").digest("hex"));
+        const mac = (v: string) => (keys === undefined ? "unavailable-while-sealed" : createHmac("sha256", keys.hmacKey).update(v, "utf8").digest("hex"));
         for (const [k, v] of Object.entries(e.sensitive ?? {})) hmac[k] = mac(v);
         const principal =
           e.principal === null
@@ -424,7 +426,8 @@ export class AuditLog implements AuditRecorder {
       }
       const publicKey = createPublicKey(signing).export({ type: "spki", format: "pem" }).toString();
       const signer = createHash("sha256").update(spki).digest("hex").slice(0, 32);
-      return { hmac: openRecord(root, Buffer.from(stored.hmacKey, "base64"), HMAC_AAD), signing, publicKey, signer };
+      const hmac = openRecord(root, Buffer.from(stored.hmacKey, "base64"), HMAC_AAD);
+      return { hmac, hmacKey: secretKey(hmac), signing, publicKey, signer };
     } finally {
       zero(pkcs8);
     }

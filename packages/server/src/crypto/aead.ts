@@ -6,6 +6,7 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 import { fillNonce, nonce as randomNonce } from "./random.js";
+import { keyLength, secretKey, type SecretKeyInput } from "./secret-key.js";
 
 export const AES_256_KEY_LENGTH = 32;
 export const GCM_NONCE_LENGTH = 12;
@@ -17,10 +18,10 @@ export interface Sealed {
   sealed: Buffer;
 }
 
-export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomNonce(GCM_NONCE_LENGTH)): Sealed {
-  if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
+export function aesGcmSeal(key: SecretKeyInput, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomNonce(GCM_NONCE_LENGTH)): Sealed {
+  if (keyLength(key) !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
-  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
+  const cipher = createCipheriv("aes-256-gcm", secretKey(key), nonce, { authTagLength: GCM_TAG_LENGTH });
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
   const final = cipher.final();
@@ -32,8 +33,8 @@ export function aesGcmSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Arr
  * Seals into a caller's buffer: writes nonce ‖ ciphertext ‖ tag at `offset` of `out` (which must have
  * room for 12 + plaintext + 16 bytes). A random nonce unless `nonce` is given (test vectors only).
  */
-export function aesGcmSealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, offset: number, nonce?: Uint8Array): void {
-  if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
+export function aesGcmSealInto(key: SecretKeyInput, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, offset: number, nonce?: Uint8Array): void {
+  if (keyLength(key) !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce === undefined) fillNonce(out, offset, GCM_NONCE_LENGTH);
   else if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError("AES-GCM nonce must be 12 bytes");
   else out.set(nonce, offset);
@@ -45,8 +46,8 @@ export function aesGcmSealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint
  * uniqueness under `key` is the caller's job — only aesGcmSealInto (random IV) and XAES (a fresh
  * subkey per message) call it.
  */
-export function gcmSealAt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, at: number): void {
-  const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: GCM_TAG_LENGTH });
+export function gcmSealAt(key: SecretKeyInput, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, at: number): void {
+  const cipher = createCipheriv("aes-256-gcm", secretKey(key), iv, { authTagLength: GCM_TAG_LENGTH });
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
   body.copy(out, at);
@@ -58,12 +59,12 @@ export function gcmSealAt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array
 }
 
 /** Opens an AES-256-GCM box; any failure is `InvalidCiphertext` with no detail. */
-export function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
-  if (key.length !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
+export function aesGcmOpen(key: SecretKeyInput, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (keyLength(key) !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce.length !== GCM_NONCE_LENGTH || sealed.length < GCM_TAG_LENGTH) throw new TesseraError("InvalidCiphertext");
   const tagAt = sealed.length - GCM_TAG_LENGTH;
   try {
-    const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
+    const decipher = createDecipheriv("aes-256-gcm", secretKey(key), nonce, { authTagLength: GCM_TAG_LENGTH });
     decipher.setAAD(aad);
     decipher.setAuthTag(sealed.subarray(tagAt));
     const body = decipher.update(sealed.subarray(0, tagAt));

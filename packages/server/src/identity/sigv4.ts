@@ -14,9 +14,9 @@
  * - Derived signing keys are cached per access key and day, and zeroed and forgotten when the
  *   server seals (the secrets they derive from are sealed too).
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
 import { TesseraError, isTesseraError } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { secretKey, zero } from "../crypto/index.js";
 import type { Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { AccessKeyService } from "./access-key-service.js";
@@ -119,7 +119,7 @@ export function stringToSign(amzDate: string, scope: string, canonical: string):
 
 export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
   /** Derived signing keys per access key and day (valid for that scope only, as AWS's own clients cache them). */
-  private readonly signingKeys = new Map<string, { secret: Buffer; key: Buffer }>();
+  private readonly signingKeys = new Map<string, { secret: Buffer; key: Buffer; keyObject: KeyObject }>();
 
   constructor(
     private readonly accessKeys: Pick<AccessKeyService, "resolve">,
@@ -167,12 +167,13 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     // The cache entry is tied to the secret object: a re-resolved (rotated, re-enabled) key derives anew.
     if (cached === undefined || cached.secret !== resolved.secret) {
       if (cached !== undefined) zero(cached.key);
-      cached = { secret: resolved.secret, key: deriveSigningKey(resolved.secret, scopeDate!, region!, service!) };
+      const key = deriveSigningKey(resolved.secret, scopeDate!, region!, service!);
+      // The KeyObject is the fast path of createHmac on Node 24 (crypto/secret-key.ts).
+      cached = { secret: resolved.secret, key, keyObject: secretKey(key) };
       if (this.signingKeys.size > 10_000) this.forgetSigningKeys();
       this.signingKeys.set(cacheKey, cached);
     }
-    const kSigning = cached.key;
-    const expected = createHmac("sha256", kSigning).update(stringToSign(amzDate, scope, canonical)).digest();
+    const expected = createHmac("sha256", cached.keyObject).update(stringToSign(amzDate, scope, canonical)).digest();
     const given = Buffer.from(signature!, "hex");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw refuse("bad-signature", "The request signature we calculated does not match the signature you provided.");
