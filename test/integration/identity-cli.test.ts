@@ -80,7 +80,7 @@ describe("tessera policy", () => {
     expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(["administrator-equivalent"]);
     // Resources are typed: a policy resource for a key action is refused, naming the field.
     const wrong = tessera(["policy", "simulate", "--role", "operator", "--action", "kms:Encrypt", "--resource", "policy/x", "--json"]);
-    expect([wrong.code, wrong.json().error]).toEqual([1, expect.objectContaining({ code: "InvalidInput", field: "/resource" })]);
+    expect([wrong.code, wrong.error()]).toEqual([1, expect.objectContaining({ code: "InvalidInput", field: "/resource" })]);
   });
 });
 
