@@ -34,11 +34,11 @@ export interface ServerProcess {
  */
 export async function startServer(
   args: string[],
-  options: { port?: number; scheme?: "http" | "https"; ready?: "listening" | "unsealed"; env?: NodeJS.ProcessEnv } = {},
+  options: { port?: number; scheme?: "http" | "https"; ready?: "listening" | "unsealed"; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const finalArgs = args.map((a) => a.replace("{port}", String(port)));
-  const proc = spawn(process.execPath, [BIN, "server", ...finalArgs], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [BIN, "server", ...finalArgs], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], ...(options.cwd !== undefined && { cwd: options.cwd }) });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));

@@ -19,6 +19,8 @@ interface Result {
   stderr: string;
   text: string;
   json: () => any;
+  /** The error body a failed `--json` command printed on stderr. */
+  error: () => any;
 }
 
 let server: ChildProcess;
@@ -52,7 +54,8 @@ function tessera(args: string[], options: { input?: string | Buffer; token?: str
     child.once("error", reject);
     child.once("close", (code) => {
       const stdout = Buffer.concat(out);
-      resolve({ code, stdout, stderr: Buffer.concat(err).toString(), text: stdout.toString().trim(), json: () => JSON.parse(stdout.toString()) });
+      const stderr = Buffer.concat(err).toString();
+      resolve({ code, stdout, stderr, text: stdout.toString().trim(), json: () => JSON.parse(stdout.toString()), error: () => JSON.parse(stderr).error });
     });
     child.stdin.end(options.input ?? "");
   });
@@ -146,7 +149,7 @@ describe("tessera CLI against a dev server", () => {
   it("refuses a ciphertext whose context differs", async () => {
     const result = await tessera(["decrypt", "--json", "--context", "vm=web-8", v1FromArgument]);
     expect(result.code).toBe(1);
-    expect(result.json().error.code).toBe("InvalidCiphertext");
+    expect(result.error().code).toBe("InvalidCiphertext");
   });
 
   it("re-encrypts an old ciphertext under the primary version", async () => {
@@ -164,7 +167,7 @@ describe("tessera CLI against a dev server", () => {
 
     const refused = await tessera(["decrypt", "--json", ...context, v1FromArgument]);
     expect(refused.code).toBe(1);
-    expect(refused.json().error.code).toBe("Disabled");
+    expect(refused.error().code).toBe("Disabled");
 
     const text = await tessera(["decrypt", ...context, v1FromArgument]);
     expect(text.code).toBe(1);
@@ -230,22 +233,22 @@ describe("tessera CLI against a dev server", () => {
 
     const denied = await tessera(["encrypt", "--key", "other-key", "--json", "no"], { token });
     expect(denied.code).toBe(1);
-    expect(denied.json().error.code).toBe("AccessDenied");
+    expect(denied.error().code).toBe("AccessDenied");
     const deniedAdmin = await tessera(["key", "create", "mine", "--json"], { token });
-    expect(deniedAdmin.json().error.code).toBe("AccessDenied");
+    expect(deniedAdmin.error().code).toBe("AccessDenied");
 
     const self = await tessera(["token", "lookup", "--json"], { token });
     expect(self.json()).toMatchObject({ accessor, displayName: "web-7", root: false });
 
     expect((await tessera(["token", "revoke", "--accessor", accessor])).code).toBe(0);
     const revoked = await tessera(["encrypt", "--key", key, "--json", "ok"], { token });
-    expect(revoked.json().error.code).toBe("Unauthenticated");
+    expect(revoked.error().code).toBe("Unauthenticated");
   });
 
   it("refuses requests without a token", async () => {
     const result = await tessera(["key", "list", "--json"], { token: null });
     expect(result.code).toBe(1);
-    expect(result.json().error.code).toBe("Unauthenticated");
+    expect(result.error().code).toBe("Unauthenticated");
   });
 
   it("exits 2 for usage errors", async () => {
@@ -272,7 +275,7 @@ describe("tessera CLI against a dev server", () => {
     expect((await tessera(["operator", "seal"])).code).toBe(0);
     expect((await tessera(["status"])).code).toBe(2);
     const sealedUse = await tessera(["encrypt", "--key", key, "--json", "x"]);
-    expect(sealedUse.json().error.code).toBe("Sealed");
+    expect(sealedUse.error().code).toBe("Sealed");
 
     const share = /Unseal key:\s*(\S+)/.exec(serverOutput)?.[1];
     expect(share, "dev server prints its unseal key").toBeDefined();

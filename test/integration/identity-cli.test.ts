@@ -18,7 +18,7 @@ function tessera(args: string[], options: { input?: string; token?: string | nul
   const token = options.token === undefined ? ROOT : options.token;
   if (token !== null) env["TESSERA_TOKEN"] = token;
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, encoding: "utf8", env, input: options.input ?? "", timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, text: r.stdout.trim(), json: () => JSON.parse(r.stdout) };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, text: r.stdout.trim(), json: () => JSON.parse(r.stdout), error: () => JSON.parse(r.stderr).error };
 }
 
 const POLICY = {
@@ -47,7 +47,7 @@ describe("tessera policy", () => {
 
     const bad = tessera(["policy", "put", "broken", "-", "--json"], { input: JSON.stringify({ statements: [{ effect: "maybe", actions: ["kms:Encrypt"], resources: ["*"] }] }) });
     expect(bad.code).toBe(1);
-    expect(bad.json().error).toMatchObject({ code: "InvalidInput", field: "/statements/0/effect" });
+    expect(bad.error()).toMatchObject({ code: "InvalidInput", field: "/statements/0/effect" });
     expect(tessera(["policy", "put", "broken", "-"], { input: "{not json" }).code).toBe(2);
   });
 
@@ -80,7 +80,7 @@ describe("tessera policy", () => {
     expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(["administrator-equivalent"]);
     // Resources are typed: a policy resource for a key action is refused, naming the field.
     const wrong = tessera(["policy", "simulate", "--role", "operator", "--action", "kms:Encrypt", "--resource", "policy/x", "--json"]);
-    expect([wrong.code, wrong.json().error]).toEqual([1, expect.objectContaining({ code: "InvalidInput", field: "/resource" })]);
+    expect([wrong.code, wrong.error()]).toEqual([1, expect.objectContaining({ code: "InvalidInput", field: "/resource" })]);
   });
 });
 
@@ -111,7 +111,7 @@ describe("AppRole through the CLI", () => {
       ["policy", "list"],
     ]) {
       const r = tessera([...args, "--json"], { token });
-      expect([r.code, r.json().error.code], args.join(" ")).toEqual([1, "AccessDenied"]);
+      expect([r.code, r.error().code], args.join(" ")).toEqual([1, "AccessDenied"]);
     }
     const renewed = tessera(["token", "renew", "--json"], { token });
     expect([renewed.code, renewed.json().renewable]).toEqual([0, true]);
@@ -119,7 +119,7 @@ describe("AppRole through the CLI", () => {
     const again = tessera(["login", "approle", "--role-id", roleId, "--secret-id", secret.json().secretId, "--json"], { token: null });
     expect(again.json()).toMatchObject({ token: expect.stringMatching(/^tsr_/), role: "ci", authMethod: "approle" });
     const spent = tessera(["login", "approle", "--role-id", roleId, "--secret-id", secret.json().secretId, "--json"], { token: null });
-    expect([spent.code, spent.json().error.code]).toEqual([1, "Unauthenticated"]);
+    expect([spent.code, spent.error().code]).toEqual([1, "Unauthenticated"]);
 
     const revocable = tessera(["approle", "secret-id", "create", "ci", "--json"]).json();
     expect(tessera(["approle", "secret-id", "revoke", revocable.accessor]).code).toBe(0);
@@ -162,7 +162,7 @@ describe("JWT through the CLI", () => {
     const noSource = tessera(["auth", "jwt", "issuer", "put", "x", "--issuer", "i", "--audience", "a"]);
     expect(noSource.code).toBe(2);
     const insecure = tessera(["auth", "jwt", "issuer", "put", "x", "--issuer", "i", "--jwks-url", "http://idp.example.com/jwks", "--audience", "a", "--json"]);
-    expect(insecure.json().error).toMatchObject({ code: "InvalidInput", field: "/jwksUrl" });
+    expect(insecure.error()).toMatchObject({ code: "InvalidInput", field: "/jwksUrl" });
 
     const role = tessera(["role", "create", "wl", "--policy", "app", "--jwt-issuer", "idp", "--bound-claim", "sub=spiffe://prod/*", "--claim-attr", "vm.name=vm_id"]);
     expect([role.code, role.stderr]).toEqual([0, ""]);
@@ -184,7 +184,7 @@ describe("JWT through the CLI", () => {
     expect(tessera(["encrypt", "--key", "app-key", "hi"], { token: login.json().token }).code).toBe(0);
 
     const refused = tessera(["login", "jwt", "--role", "wl", "--jwt-file", "-", "--json"], { input: jwt.slice(0, -4) + "AAAA", token: null });
-    expect([refused.code, refused.json().error.code]).toEqual([1, "Unauthenticated"]);
+    expect([refused.code, refused.error().code]).toEqual([1, "Unauthenticated"]);
     expect(tessera(["auth", "jwt", "issuer", "delete", "idp"]).code).toBe(0);
     expect(tessera(["login", "jwt", "--role", "wl", "--jwt-file", "-"], { input: jwt, token: null }).code).toBe(1);
   });

@@ -17,7 +17,7 @@ const vmDir = join(dir, "vm");
 const rootToken = "root-mi-cli-token";
 let server: ServerProcess;
 
-function tessera(args: string[], o: { token?: string | null; input?: string; caCert?: boolean } = {}): Promise<{ code: number | null; text: string; stderr: string; json: () => any }> {
+function tessera(args: string[], o: { token?: string | null; input?: string; caCert?: boolean } = {}): Promise<{ code: number | null; text: string; stderr: string; json: () => any; error: () => any }> {
   const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_ADDR: server.url };
   delete env["TESSERA_TOKEN"];
   delete env["TESSERA_CACERT"];
@@ -31,7 +31,7 @@ function tessera(args: string[], o: { token?: string | null; input?: string; caC
     child.stdout.on("data", (c) => (out += c));
     child.stderr.on("data", (c) => (err += c));
     child.once("error", reject);
-    child.once("close", (code) => resolve({ code, text: out.trim(), stderr: err, json: () => JSON.parse(out) }));
+    child.once("close", (code) => resolve({ code, text: out.trim(), stderr: err, json: () => JSON.parse(out), error: () => JSON.parse(err).error }));
     child.stdin.end(o.input ?? "");
   });
 }
@@ -74,7 +74,7 @@ describe("tessera join-token / login join / login cert / cert renew / cert revok
 
     // The join token is spent.
     const again = await tessera(["login", "join", "--token", joinToken.joinToken, "--dir", join(dir, "vm2"), "--json"], { token: null });
-    expect([again.code, again.json().error.code]).toEqual([1, "Unauthenticated"]);
+    expect([again.code, again.error().code]).toEqual([1, "Unauthenticated"]);
 
     // Certificate → token, and that token decrypts the VM's own secret.
     const login = await tessera(["login", "cert", "--dir", vmDir, "--json"]);
@@ -92,7 +92,7 @@ describe("tessera join-token / login join / login cert / cert renew / cert revok
     const revoked = await tessera(["cert", "revoke", "--vm-id", "pay-1", "--json"]);
     expect(revoked.json()).toMatchObject({ certificates: 2 });
     const refused = await tessera(["login", "cert", "--dir", vmDir, "--json"]);
-    expect([refused.code, refused.json().error.code]).toEqual([1, "Unauthenticated"]);
-    expect((await tessera(["decrypt", "--context", "vm=pay-1", ciphertext, "--json"], { token: vmToken })).json().error.code).toBe("Unauthenticated");
+    expect([refused.code, refused.error().code]).toEqual([1, "Unauthenticated"]);
+    expect((await tessera(["decrypt", "--context", "vm=pay-1", ciphertext, "--json"], { token: vmToken })).error().code).toBe("Unauthenticated");
   }, 60_000);
 });

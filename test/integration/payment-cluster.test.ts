@@ -119,7 +119,7 @@ describe("payment cluster scenario", () => {
         ["decrypt", "--context", "app=other", ciphertext],
       ]) {
         const r = await tessera([...args, "--json"], { token: login.token });
-        expect([r.code, JSON.parse(r.stdout).error.code], args.join(" ")).toEqual([1, "AccessDenied"]);
+        expect([r.code, JSON.parse(r.stderr).error.code], args.join(" ")).toEqual([1, "AccessDenied"]);
       }
     }
 

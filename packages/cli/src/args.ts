@@ -82,3 +82,14 @@ export function collectPair(value: string, previous: Record<string, string> | un
 export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
+
+/**
+ * A parser for an option whose value is one of a fixed set; a wrong value is a usage error that
+ * lists the allowed ones. (Commander's `.choices()` does the same for options given once.)
+ */
+export function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new InvalidArgumentError(`Allowed: ${allowed.join(", ")}.`);
+  };
+}

@@ -21,6 +21,15 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** How a command is wrapped by {@link Cli.action}. */
+export interface ActionOptions {
+  /**
+   * What the command proves itself with: a Tessera token (default), or something else — a role id and
+   * secret id, a JWT, a join token, an instance certificate — for which "no token given" is no hint.
+   */
+  credential?: "token" | "other";
+}
+
 /** An action's exit code; `undefined` means 0. */
 export type ActionResult = number | undefined | void;
 
@@ -64,7 +73,7 @@ export class Cli {
    * Wraps an action: usage errors go to commander (which prints them and exits 2 through the
    * exit override); other errors are reported and give exit code 1.
    */
-  action<A extends unknown[]>(fn: (...args: A) => Promise<ActionResult>): (...args: A) => Promise<void> {
+  action<A extends unknown[]>(fn: (...args: A) => Promise<ActionResult>, options: ActionOptions = {}): (...args: A) => Promise<void> {
     return async (...args: A): Promise<void> => {
       const cmd = args[args.length - 1] as Command;
       try {
@@ -72,7 +81,8 @@ export class Cli {
       } catch (err) {
         if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: "tessera.usage" });
         const { json, token } = this.globals(cmd);
-        this.exitCode = reportError(this.io, err, { json: json === true, tokenGiven: token !== undefined && token !== "" });
+        const tokenMissing = options.credential !== "other" && (token === undefined || token === "");
+        this.exitCode = reportError(this.io, err, { json: json === true, tokenMissing });
       }
     };
   }

@@ -23,8 +23,16 @@ export const ALLOW_SYNTAX = "ACTION[,ACTION...]:RESOURCE[,RESOURCE...]";
 /** An action name or a `*` pattern; exact names must be known, so typos fail here rather than never match. */
 function checkAction(action: string): string | undefined {
   if (!ACTION_PATTERN.test(action)) return `"${action}" is not an action (such as kms:Encrypt, kms:* or *)`;
-  if (!action.includes("*") && !known.has(action)) return `Unknown action "${action}"`;
+  if (!action.includes("*") && !known.has(action)) return `Unknown action "${action}" (${knownNear(action)})`;
   return undefined;
+}
+
+/** The allowed actions of the same service (`kms:…`), or the services when that one is unknown. */
+function knownNear(action: string): string {
+  const service = action.slice(0, action.indexOf(":") + 1);
+  const same = knownActions.filter((a) => a.startsWith(service));
+  if (same.length > 0) return `${service.slice(0, -1)} actions: ${same.join(", ")}`;
+  return `services: ${[...new Set(knownActions.map((a) => a.slice(0, a.indexOf(":"))))].join(", ")}`;
 }
 
 function list(text: string): string[] {

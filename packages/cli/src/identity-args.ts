@@ -6,6 +6,12 @@ import { InvalidArgumentError } from "commander";
 import { parsePair } from "./args.js";
 import { UsageError } from "./usage-error.js";
 
+/**
+ * How a principal can have logged in, for `policy simulate --auth-method` — the server's own list
+ * (`authMethods` in packages/server/src/principal/principal.ts; a test keeps the two equal).
+ */
+export const AUTH_METHODS = Object.freeze(["token", "cert", "jwt", "approle", "access-key", "root"] as const);
+
 /** `--bound-claim claim=pattern`, repeatable; the same claim twice accepts any of its patterns. */
 export function collectClaim(value: string, previous: Record<string, string | string[]> | undefined): Record<string, string | string[]> {
   const [claim, pattern] = parsePair(value);

@@ -153,12 +153,13 @@ describe("requests and output", () => {
     expect(result.stderr).toMatch(/^Error \[AccessDenied\]: /);
   });
 
-  it("prints the error body on stdout under --json", async () => {
+  it("prints the error body on stderr under --json, and nothing on stdout", async () => {
     const body = { error: { code: "InvalidInput", message: "bad", field: "/context", requestId: "r2" } };
     answerWith(400, body);
     const result = await run(["random", "--json", "--address", address, "--token", "t"]);
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout.toString())).toEqual(body);
+    expect(result.stdout.length).toBe(0);
+    expect(JSON.parse(result.stderr)).toEqual(body);
   });
 
   it("never echoes the token in an error", async () => {
@@ -176,7 +177,8 @@ describe("requests and output", () => {
     await new Promise((resolve) => closed.close(resolve));
     const result = await run(["status", "--address", `http://127.0.0.1:${port}`, "--json"]);
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout.toString()).error.code).toBe("Unavailable");
+    expect(result.stdout.length).toBe(0);
+    expect(JSON.parse(result.stderr).error.code).toBe("Unavailable");
   });
 
   it.each([

@@ -27,6 +27,6 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   } catch (err) {
     // Help and --version end with exit code 0; every other commander exit is a usage error.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    return reportError(io, err, { json: false, tokenGiven: true });
+    return reportError(io, err, { json: false, tokenMissing: false });
   }
 }

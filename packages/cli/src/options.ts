@@ -19,7 +19,7 @@ export function withGlobalOptions(cmd: Command): Command {
     )
     .addOption(new Option("--token <token>", "token to authenticate with").env("TESSERA_TOKEN").helpGroup(group))
     .addOption(new Option("--ca-cert <file>", "PEM CA certificate to trust for the server's TLS certificate").env("TESSERA_CACERT").helpGroup(group))
-    .addOption(new Option("--json", "print the result (or the error body) as JSON with the API's field names").helpGroup(group));
+    .addOption(new Option("--json", "print the result as JSON with the API's field names (a failure: the error body, on stderr)").helpGroup(group));
 }
 
 /** A repeatable `--context key=value` (or another name) building an encryption context. */

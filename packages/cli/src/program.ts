@@ -35,6 +35,7 @@ export function buildProgram(cli: Cli): Command {
       "\nEnvironment:\n" +
         "  TESSERA_ADDR   server address (default http://127.0.0.1:8200); --address overrides it\n" +
         "  TESSERA_TOKEN  token to authenticate with; --token overrides it\n" +
+        "  TESSERA_CACERT PEM file of the CA that issued the server's TLS certificate; --ca-cert overrides it\n" +
         "\nEvery command that talks to a server takes --address, --token and --json after its name.\n" +
         "Exit codes: 0 success, 1 the request failed, 2 usage error (and `status`: sealed).\n" +
         examples(

@@ -3,6 +3,7 @@
  * every failure into a {@link TesseraError} (see response-error.ts for error answers).
  */
 import { TesseraError } from "@tessera/protocol";
+import { describeConnectionProblem } from "./connection-error.js";
 import { errorFromResponse } from "./response-error.js";
 import { tlsFetch, type TlsOptions } from "./tls-fetch.js";
 
@@ -95,6 +96,9 @@ export class HttpTransport {
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
       return `no answer within ${this.#timeoutMs} ms`;
     }
+    // TLS failures come with OpenSSL's internal text; known ones are named plainly (the code stays in `cause`).
+    const known = describeConnectionProblem(err);
+    if (known !== undefined) return known;
     // Node's fetch reports "fetch failed" and keeps the socket error (ECONNREFUSED, ENOTFOUND …) as cause.
     const cause = err instanceof Error ? err.cause : undefined;
     if (cause instanceof Error) {

@@ -6,3 +6,4 @@ export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type Ro
 export { TesseraResponseError } from "./response-error.js";
 export { DEFAULT_TIMEOUT_MS } from "./http.js";
 export { tlsFetch, type TlsOptions } from "./tls-fetch.js";
+export { connectionProblem, describeConnectionProblem, type ConnectionProblem } from "./connection-error.js";

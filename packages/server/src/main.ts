@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-import { ConfigError, isLoopback, loadConfigFile, parseAddress, type ServerConfig } from "./config/config.js";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, type ServerConfig } from "./config/config.js";
 import { SqliteStore } from "./store/index.js";
 
 export interface ServerCommandOptions {
@@ -73,7 +73,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   }
 
   const audit = { ...config.audit, ...(opts.auditFile !== undefined && { file: { path: resolvePath(opts.auditFile) } }) };
-  let https: AppOptions["https"] = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), clientAuth: config.tls.clientAuth } : null;
+  let https: AppOptions["https"] = config.tls ? { ...readTlsFiles(config.tls), clientAuth: config.tls.clientAuth } : null;
   let devCaPath: string | undefined;
   if (opts.dev && opts.devTls === true) {
     const dataDir = opts.data ?? tempDir!;
@@ -83,7 +83,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       throw err;
     }
-    devCaPath = join(dataDir, "ca.pem");
+    // Absolute: the printed `export TESSERA_CACERT=…` must work from any directory the user runs the CLI in.
+    devCaPath = resolvePath(dataDir, "ca.pem");
   }
 
   const store = new SqliteStore({ path: config.sqlitePath });
@@ -116,7 +117,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   if (dev) {
     process.stdout.write(
       `${devCaPath ? DEV_WARNING.replace("Plain HTTP", "HTTPS with a dev CA") : DEV_WARNING}\n\n` +
-        `Tessera ${opts.data ? `(data in ${opts.data})` : "(temporary state, deleted on exit)"} listening on ${address}\n\n` +
+        `Tessera ${opts.data ? `(data in ${resolvePath(opts.data)})` : "(temporary state, deleted on exit)"} listening on ${address}\n\n` +
         `    Unseal key: ${dev.unsealKey}\n` +
         `    Root token: ${dev.rootToken}\n\n` +
         `    export TESSERA_ADDR='${address}'\n` +

@@ -1,7 +1,8 @@
 /** `tessera audit verify|query|hash|public-key`. */
 import { readFile } from "node:fs/promises";
 import { fileLines, verifyTrail } from "@tessera/audit";
-import type { Command } from "commander";
+import { AUDIT_OUTCOMES } from "@tessera/protocol";
+import { Option, type Command } from "commander";
 import { integer } from "../args.js";
 import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";
@@ -84,7 +85,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .option("--principal <id|name|role>")
       .option("--key <key-id>")
       .option("--action <action>", "e.g. kms:Decrypt")
-      .option("--outcome <outcome>", "allowed, denied, error, or intent (a change about to be attempted)")
+      .addOption(new Option("--outcome <outcome>", "allowed, denied (authentication or policy), error (any other refusal or failure), or intent (a change about to be attempted)").choices(AUDIT_OUTCOMES))
       .option("--after <seq>", "page after this sequence number", integer(0))
       .option("--limit <n>", "at most this many (default 100)", integer(1, 1000)),
   )

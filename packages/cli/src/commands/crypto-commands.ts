@@ -160,16 +160,17 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       .summary("re-encrypt under another key or version")
       .description(
         "Decrypt and encrypt again inside Tessera, so the plaintext never leaves it: under the same key's " +
-          "primary version (after a rotation), or under another key with --to. Prints the new ciphertext.",
+          "primary version (after a rotation), or under another key with --to. The new ciphertext is bound to " +
+          "the same --context entries unless --to-context gives others. Prints the new ciphertext.",
       )
       .argument("[ciphertext]", "base64 ciphertext; omit to read it from --in or stdin")
       .addOption(contextOption("--context <key=value>", "encryption context of the ciphertext; repeat for more"))
       .option("--key <key>", "refuse unless the ciphertext belongs to this key")
       .option("--to <key>", "key to encrypt under (default: the ciphertext's own key)")
-      .addOption(contextOption("--to-context <key=value>", "encryption context for the new ciphertext; repeat for more"))
+      .addOption(contextOption("--to-context <key=value>", "encryption context for the new ciphertext (default: the --context entries); repeat for more"))
       .option("--in <file>", "read the ciphertext from FILE ('-' for stdin)"),
   )
-    .addHelpText("after", examples("tessera reencrypt --context vm=web-7 VAHx3…", "tessera reencrypt --to archive --in old.enc > new.enc"))
+    .addHelpText("after", examples("tessera reencrypt --context vm=web-7 --in card.enc   # still bound to vm=web-7", "tessera reencrypt --to archive --in old.enc > new.enc", "tessera reencrypt --context vm=web-7 --to-context vm=web-8 --in card.enc"))
     .action(
       cli.action(async (ciphertext: string | undefined, opts: ReEncryptOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
@@ -178,7 +179,8 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
           ...given("sourceContext", opts.context),
           ...given("sourceKeyId", opts.key),
           ...given("destinationKeyId", opts.to),
-          ...given("destinationContext", opts.toContext),
+          // The API's default is no context at all; a CLI user who named one means to keep it.
+          ...given("destinationContext", opts.toContext ?? opts.context),
         });
         if (out.json) out.data(result);
         else out.line(result.ciphertext);

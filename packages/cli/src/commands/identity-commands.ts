@@ -5,15 +5,15 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { LoginResponse, SimulateRequest } from "@tessera/protocol";
+import { DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, type LoginResponse, type SimulateRequest } from "@tessera/protocol";
 import { Option, type Command } from "commander";
-import { collectPair, integer, parseDuration } from "../args.js";
+import { collect, collectPair, integer, oneOf, parseDuration } from "../args.js";
 import type { Cli } from "../cli.js";
 import { readInput, readSecret } from "../io.js";
 import type { Output } from "../output.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
-import { collectClaim, issuerBody, jwtUnbound, roleBody, type IssuerOptions, type RoleOptions } from "../identity-args.js";
+import { AUTH_METHODS, collectClaim, issuerBody, jwtUnbound, roleBody, type IssuerOptions, type RoleOptions } from "../identity-args.js";
 
 const DEFAULT_DIR = join(homedir(), ".tessera");
 /** Loaded only by the commands that need X.509 (keeps every other command's start-up fast). */
@@ -35,6 +35,9 @@ async function readJson(cli: Cli, path: string): Promise<unknown> {
     throw new UsageError(`${path} is not JSON: ${(err as Error).message}`);
   }
 }
+
+/** Logins and certificate commands prove themselves with something other than a Tessera token. */
+const OTHER_CREDENTIAL = { credential: "other" } as const;
 
 const strings = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -82,7 +85,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       .option("--role <role>", "simulate a principal of this role")
       .option("--accessor <accessor>", "simulate the principal of this existing token")
       .addOption(new Option("--attr <key=value>", "principal attribute (vm_id=…); repeat for more").argParser(collectPair))
-      .option("--auth-method <method>", "cert, jwt, approle, access-key, token")
+      .addOption(new Option("--auth-method <method>", "how the principal logged in (default token)").choices(AUTH_METHODS))
       .requiredOption("--action <action>", "e.g. kms:Decrypt")
       .option("--resource <resource>", "key name or id, or a typed resource: key/NAME, policy/NAME, role/NAME, policy/*, audit …")
       .addOption(contextOption())
@@ -199,7 +202,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         const { client, out } = cli.connect(cmd);
         const secret = o.secretId === "-" ? await readSecret(cli.io, "Secret id: ") : o.secretId;
         printLogin(out, await client.loginAppRole(o.roleId, secret));
-      }),
+      }, OTHER_CREDENTIAL),
     );
   withGlobalOptions(login.command("jwt").summary("log in with a signed workload token (JWT/OIDC)").requiredOption("--role <role>").requiredOption("--jwt-file <file>", "file holding the JWT ('-' for stdin)"))
     .addHelpText("after", examples("tessera login jwt --role gce-app --jwt-file /run/identity/token"))
@@ -208,7 +211,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
         const { client, out } = cli.connect(cmd);
         const jwt = (await readInput(cli.io, o.jwtFile)).toString("utf8").trim();
         printLogin(out, await client.loginJwt(o.role, jwt));
-      }),
+      }, OTHER_CREDENTIAL),
     );
   // `--token` here is the join token (as the issue's `tessera login join --token …` says), so this
   // command takes --address and --json itself instead of the global options.
@@ -224,7 +227,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
     .option("--dir <dir>", "where to write key and certificates", DEFAULT_DIR)
     .addOption(new Option("--address <url>", "address of the Tessera server").env("TESSERA_ADDR").default("http://127.0.0.1:8200"))
     .addOption(new Option("--ca-cert <file>", "PEM CA certificate to trust for the server's TLS certificate").env("TESSERA_CACERT"))
-    .option("--json", "print the result as JSON")
+    .option("--json", "print the result as JSON (a failure: the error body, on stderr)")
     .addHelpText("after", examples("tessera login join --token tsj_… --vm-id web-7 --json"))
     .action(
       cli.action(async (o: { token: string; vmId?: string; dir: string; caCert?: string }, cmd: Command) => {
@@ -247,7 +250,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
           printLogin(out, r.token);
           out.note(`Enrolled ${r.vmId} (serial ${r.serial}); certificate valid until ${r.expiresAt}, stored in ${o.dir}.`);
         }
-      }),
+      }, OTHER_CREDENTIAL),
     );
   const mtlsOptions = (c: Command) => c.option("--dir <dir>", "directory with key.pem and cert.pem", DEFAULT_DIR);
   withGlobalOptions(mtlsOptions(login.command("cert").summary("log in with this VM's instance certificate (mutual TLS)"))).action(
@@ -255,7 +258,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       const out = cli.output(cmd);
       const client = await (await mtls()).certificateClient(cli.globals(cmd), o.dir);
       printLogin(out, await client.certLogin());
-    }),
+    }, OTHER_CREDENTIAL),
   );
 
   // ── cert, ca, join-token ─────────────────────────────────────────────────────────────────────
@@ -272,7 +275,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       await writeFile(join(o.dir, "ca.pem"), r.caCertificate);
       if (out.json) out.data(r);
       else out.line(`Renewed: serial ${r.serial}, valid until ${r.expiresAt}.`);
-    }),
+    }, OTHER_CREDENTIAL),
   );
   withGlobalOptions(cert.command("revoke").summary("revoke a certificate, or every certificate and token of a VM").option("--serial <serial>").option("--vm-id <id>")).action(
     cli.action(async (o: { serial?: string; vmId?: string }, cmd: Command) => {
@@ -419,7 +422,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       .option("--jwks-file <path>", "a JWKS file on the server's machine")
       .option("--jwks <file|->", "a JWKS file here ('-' for stdin), sent to the server inline")
       .option("--audience <aud>", "accepted audience (required); repeat for more", strings)
-      .option("--algorithm <alg>", "allowed algorithm (default RS256, ES256, EdDSA, PS256; never none or HS*); repeat", strings)
+      .addOption(new Option("--algorithm <alg>", `allowed algorithm, one of ${JWT_ALGORITHMS.join(", ")} (default ${DEFAULT_JWT_ALGORITHMS.join(", ")}); repeat`).argParser(collect(oneOf(JWT_ALGORITHMS))))
       .addOption(new Option("--clock-skew <seconds>", "tolerance for exp, nbf, iat (default 60)").argParser(integer(0, 300)))
       .addOption(new Option("--refresh-cooldown <seconds>", "least time between JWKS refetches on an unknown kid (default 30)").argParser(integer(0, 3600))),
   )

@@ -11,6 +11,7 @@
  * }
  * ```
  */
+import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -202,6 +203,43 @@ function detectorOptions(a: ConfigFile["alerts"]): DetectorOptions {
         : { ...(a.denial_burst.threshold !== undefined && { threshold: a.denial_burst.threshold }), ...(a.denial_burst.window_seconds !== undefined && { windowSeconds: a.denial_burst.window_seconds }) };
   }
   return o;
+}
+
+/**
+ * Reads the listener's certificate and key, naming the configuration field and path at fault: a
+ * missing or unreadable file, a file that is not PEM of the right kind, or a key that does not
+ * belong to the certificate.
+ */
+export function readTlsFiles(tls: NonNullable<ServerConfig["tls"]>): { cert: Buffer; key: Buffer } {
+  const read = (field: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (code ?? (err as Error).message);
+      throw new ConfigError(`listener.${field}: cannot read "${path}": ${why}`);
+    }
+  };
+  const cert = read("tls_cert_file", tls.certFile);
+  const key = read("tls_key_file", tls.keyFile);
+  let certificate: X509Certificate;
+  try {
+    // TLS takes PEM only; X509Certificate alone would also accept DER.
+    if (!cert.includes("-----BEGIN CERTIFICATE-----")) throw new Error("not PEM");
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw new ConfigError(`listener.tls_cert_file: "${tls.certFile}" is not a PEM certificate`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError(`listener.tls_key_file: "${tls.keyFile}" is not a PEM private key (unencrypted)`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new ConfigError(`listener.tls_key_file: "${tls.keyFile}" is not the key of the certificate in listener.tls_cert_file`);
+  }
+  return { cert, key };
 }
 
 export function loadConfigFile(path: string): ServerConfig {

@@ -3,7 +3,7 @@
  * one of: a Tessera token (any adapter), an instance certificate presented over mutual TLS, or an
  * AWS SigV4 signature made with an access key (AWS-compatible API).
  */
-import { TesseraError } from "@tessera/protocol";
+import { TOKEN_REFUSALS, TesseraError } from "@tessera/protocol";
 import type { Principal } from "../principal/index.js";
 import type { TokenService } from "./token-service.js";
 
@@ -56,6 +56,6 @@ export class Authenticator {
       return verdict;
     }
     if (ctx.clientCertificate !== undefined && this.certificates !== undefined) return this.certificates.authenticate(ctx.clientCertificate, ctx.source);
-    return Promise.reject(new TesseraError("Unauthenticated"));
+    return Promise.reject(new TesseraError("Unauthenticated", TOKEN_REFUSALS.missing));
   }
 }

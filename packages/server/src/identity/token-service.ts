@@ -6,7 +6,7 @@
  * instance certificate is bound to its serial, so revoking the certificate revokes the token. Lookups
  * hit a small cache that every revocation path clears.
  */
-import { TesseraError, type CreateTokenRequest, type Grant, type TokenInfo, type TokenSelector } from "@tessera/protocol";
+import { TOKEN_REFUSALS, TesseraError, type CreateTokenRequest, type Grant, type TokenInfo, type TokenSelector } from "@tessera/protocol";
 import { randomId, sha256 } from "../crypto/index.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import { globMatch } from "../policy/glob.js";
@@ -86,7 +86,8 @@ export class TokenService {
 
   /** Resolves a bearer token to its principal, or throws `Unauthenticated`. */
   async authenticate(token: string | undefined): Promise<Principal> {
-    if (token === undefined || token.length === 0 || token.length > 256) throw new TesseraError("Unauthenticated");
+    if (token === undefined || token.length === 0) throw new TesseraError("Unauthenticated", TOKEN_REFUSALS.missing);
+    if (token.length > 256) throw new TesseraError("Unauthenticated", TOKEN_REFUSALS.unknown);
     const hash = hashSecret(token);
     const now = this.clock.now();
     const cached = this.cache.get(hash);
@@ -98,7 +99,7 @@ export class TokenService {
       const row = await this.tokens.getByHash(hash);
       if (row === undefined) {
         this.cache.delete(hash);
-        throw new TesseraError("Unauthenticated");
+        throw new TesseraError("Unauthenticated", TOKEN_REFUSALS.unknown);
       }
       principal = principalFromRow(row);
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
@@ -106,7 +107,8 @@ export class TokenService {
     }
     if (principal.expiresAt !== null && principal.expiresAt <= now) {
       this.cache.delete(hash);
-      throw new TesseraError("Unauthenticated", "the token has expired");
+      // Only the holder of the secret can get here (rows are found by its hash): no existence leak.
+      throw new TesseraError("Unauthenticated", TOKEN_REFUSALS.expired);
     }
     return principal;
   }

@@ -55,7 +55,8 @@ export class Barrier {
     this.unsealChecks.push(check);
   }
 
-  status(progress = 0): SealStatus {
+  /** Progress is the seal's own count of held shares, so every caller sees shares still pending. */
+  status(): SealStatus {
     const d = this.record === undefined ? { threshold: 0, shares: 0 } : this.seal.describe(this.record);
     return {
       initialized: this.initialized,
@@ -63,7 +64,7 @@ export class Barrier {
       sealType: this.record?.type ?? null,
       threshold: d.threshold,
       shares: d.shares,
-      progress: this.sealed ? progress : 0,
+      progress: this.sealed ? this.seal.pending() : 0,
       version: TESSERA_VERSION,
     };
   }
@@ -109,7 +110,7 @@ export class Barrier {
       this.root = result.rootKey;
       for (const l of this.unsealListeners) l();
     }
-    return this.status(result.progress);
+    return this.status();
   }
 
   resetUnseal(): SealStatus {

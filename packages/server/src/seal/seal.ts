@@ -38,6 +38,8 @@ export interface Seal {
   submit(record: SealRecord, input: string | undefined): Promise<UnsealProgress>;
   /** Forgets partial progress (submitted shares). */
   reset(): void;
+  /** How many inputs are held towards the threshold right now (0 once unsealed or reset). */
+  pending(): number;
   /** Threshold and share count to report in status. */
   describe(record: SealRecord): { threshold: number; shares: number };
 }

@@ -33,7 +33,7 @@ export function validateShamirParameters(shares: number, threshold: number): voi
 
 export class ShamirSeal implements Seal {
   readonly type = "shamir";
-  private pending: Buffer[] = [];
+  private held: Buffer[] = [];
 
   async protect(rootKey: Uint8Array, options: InitOptions): Promise<ProtectResult> {
     const { shares, threshold } = options;
@@ -63,28 +63,32 @@ export class ShamirSeal implements Seal {
   }
 
   reset(): void {
-    zero(...this.pending);
-    this.pending = [];
+    zero(...this.held);
+    this.held = [];
+  }
+
+  pending(): number {
+    return this.held.length;
   }
 
   async submit(record: SealRecord, input: string | undefined): Promise<UnsealProgress> {
     const r = record as ShamirRecord;
-    if (input === undefined) return { progress: this.pending.length, threshold: r.threshold };
+    if (input === undefined) return { progress: this.held.length, threshold: r.threshold };
     const share = decodeShare(input, r.threshold === 1 ? UNSEAL_KEY_LENGTH : UNSEAL_KEY_LENGTH + 1);
-    if (this.pending.some((p) => equalBytes(p, share))) {
+    if (this.held.some((p) => equalBytes(p, share))) {
       zero(share);
       throw new TesseraError("InvalidInput", "this share was already submitted", { field: "/share" });
     }
-    this.pending.push(share);
-    if (this.pending.length < r.threshold) return { progress: this.pending.length, threshold: r.threshold };
+    this.held.push(share);
+    if (this.held.length < r.threshold) return { progress: this.held.length, threshold: r.threshold };
 
     let unsealKey: Uint8Array | undefined;
-    const copies = this.pending.map((p) => new Uint8Array(p));
+    const copies = this.held.map((p) => new Uint8Array(p));
     try {
       if (r.threshold === 1) {
-        unsealKey = Buffer.from(this.pending[0]!);
+        unsealKey = Buffer.from(this.held[0]!);
       } else {
-        if (new Set(this.pending.map((p) => p[p.length - 1])).size !== this.pending.length) {
+        if (new Set(this.held.map((p) => p[p.length - 1])).size !== this.held.length) {
           throw new TesseraError("InvalidUnsealKey", "two of the shares are the same share index; progress reset");
         }
         unsealKey = await combine(copies);

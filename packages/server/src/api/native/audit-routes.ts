@@ -17,7 +17,7 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
       principal: Type.Optional(Type.String({ maxLength: 256 })),
       key: Type.Optional(Type.String({ maxLength: 64 })),
       action: Type.Optional(Type.String({ maxLength: 64 })),
-      outcome: Type.Optional(Type.Union([Type.Literal("allowed"), Type.Literal("denied"), Type.Literal("error"), Type.Literal("intent")])),
+      outcome: Type.Optional(Type.Union(S.AUDIT_OUTCOMES.map((o) => Type.Literal(o)))),
       after: Type.Optional(Int),
       limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })),
     },

@@ -42,6 +42,18 @@ function validationMessage(issue: ValidationIssue, field: string): string {
   }
 }
 
+/**
+ * The values a field accepts when its schema is an enum or a union of literals (`anyOf` of `const`s),
+ * read from the issues Ajv reports for that field; `undefined` for any other kind of schema — a
+ * union with a non-literal branch reports other keywords there, and is not listed as if it were one.
+ */
+function allowedValues(issues: readonly ValidationIssue[], instancePath: string | undefined): string[] | undefined {
+  const here = issues.filter((i) => i.instancePath === instancePath);
+  if (!here.every((i) => i.keyword === "const" || i.keyword === "enum" || i.keyword === "anyOf")) return undefined;
+  const values = here.flatMap((i) => (i.keyword === "const" ? [i.params?.["allowedValue"]] : i.keyword === "enum" ? ((i.params?.["allowedValues"] as unknown[] | undefined) ?? []) : []));
+  return values.length > 0 ? values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))) : undefined;
+}
+
 /** Converts anything thrown while handling a request into a catalogue error. */
 export function toTesseraError(err: unknown): TesseraError {
   if (isTesseraError(err)) return err;
@@ -49,6 +61,8 @@ export function toTesseraError(err: unknown): TesseraError {
   if (Array.isArray(e.validation) && e.validation.length > 0) {
     const issue = e.validation[0]!;
     const field = fieldOf(issue, e.validationContext);
+    const allowed = allowedValues(e.validation, issue.instancePath);
+    if (allowed !== undefined) return new TesseraError("InvalidInput", `${field} must be one of: ${allowed.join(", ")}`, { field });
     return new TesseraError("InvalidInput", validationMessage(issue, field), { field });
   }
   switch (e.code) {
