@@ -32,17 +32,6 @@ const DEV_SERVER_FLAGS: Readonly<Record<string, readonly string[]>> = Object.fre
   "docs/machine-identity.md": ["--dev-tls"],
 });
 
-/**
- * Blocks on pages this change could not edit, with the reason their `not-run` marker should give;
- * each entry goes away when its page gets the marker. Keyed by page and the block's first line.
- */
-const NOT_RUN_PENDING_MARKER: Readonly<Record<string, { firstCommand: string; reason: string }>> = Object.freeze({
-  "docs/performance.md": {
-    firstCommand: "npm run bench",
-    reason: "runs the benchmarks from the repository for minutes; not a dev-server snippet",
-  },
-});
-
 const ROOT_TOKEN = "snippets-root-token";
 const SCRIPT_TIMEOUT_MS = 300_000;
 
@@ -55,10 +44,7 @@ function pages(): string[] {
 }
 
 function blocksOf(page: string): ShellBlock[] {
-  const blocks = shellBlocks(readFileSync(join(REPO, page), "utf8"));
-  const pending = NOT_RUN_PENDING_MARKER[page];
-  if (pending === undefined) return blocks;
-  return blocks.map((b) => (b.notRun === undefined && b.lines[0]?.startsWith(pending.firstCommand) ? { ...b, notRun: pending.reason } : b));
+  return shellBlocks(readFileSync(join(REPO, page), "utf8"));
 }
 
 const work = mkdtempSync(join(tmpdir(), "tessera-snippets-"));

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * `npm test` runs this first: the system tools the suite drives (README snippets use bash, curl and
+ * jq; TLS tests make throwaway certificates with openssl) are installed from Debian's packages when
+ * missing, so the README's test command works on a fresh machine. Nothing is installed when they are
+ * all present; without root or apt-get it names what is missing and stops.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+
+const TOOLS = Object.freeze({ bash: "bash", curl: "curl", jq: "jq", openssl: "openssl" });
+
+const missing = Object.entries(TOOLS).filter(([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status !== 0);
+if (missing.length > 0) {
+  const packages = missing.map(([, pkg]) => pkg);
+  const canInstall = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
+  if (!canInstall) {
+    console.error(`npm test needs ${missing.map(([cmd]) => cmd).join(", ")} on PATH; install ${packages.join(" ")} (e.g. sudo apt-get install -y ${packages.join(" ")})`);
+    process.exit(1);
+  }
+  console.error(`installing the test suite's system tools: ${packages.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env });
+}
