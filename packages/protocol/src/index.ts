@@ -7,6 +7,7 @@ export * from "./action-effects.js";
 export * from "./identity-schemas.js";
 export * from "./machine-schemas.js";
 export * from "./jwt-schemas.js";
+export * from "./server-options.js";
 export * from "./token-refusals.js";
 export * from "./audit-outcomes.js";
 export const TESSERA_VERSION = "0.1.0";

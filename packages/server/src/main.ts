@@ -7,27 +7,11 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
 import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, type ServerConfig } from "./config/config.js";
+import type { ServerRunOptions } from "@tessera/protocol";
 import { SqliteStore } from "./store/index.js";
 
-export interface ServerCommandOptions {
-  dev: boolean;
-  listen?: string;
-  devRootToken?: string;
-  data?: string;
-  config?: string;
-  /** Also write the audit trail to this JSON-lines file (any mode). */
-  auditFile?: string;
-  /**
-   * Dev only: serve HTTPS with a certificate for 127.0.0.1/localhost issued by Tessera's own CA, and
-   * request client certificates (so instance certificates work). The CA certificate goes to DATA/ca.pem.
-   */
-  devTls?: boolean;
-  /**
-   * Shut down (cleanly) when the process that started the server exits, even by SIGKILL — `npm start`
-   * uses it so that killing npm never leaves an orphaned dev server holding the port.
-   */
-  exitWithParent?: boolean;
-}
+/** The options of `tessera server` (the CLI's contract with the server, in protocol). */
+export type ServerCommandOptions = ServerRunOptions;
 
 interface DevState {
   unsealKey: string;

@@ -3,18 +3,9 @@
  * at run time. The CLI does not depend on the server package: a VM installs the CLI (to enrol, to
  * encrypt, to verify a trail offline) without the server and its dependencies.
  */
+import type { ServerRunOptions } from "@tessera/protocol";
 
-/** What `tessera server` hands the server (`ServerCommandOptions` of @tessera/server). */
-export interface ServerRunOptions {
-  dev: boolean;
-  listen?: string;
-  devRootToken?: string;
-  data?: string;
-  config?: string;
-  auditFile?: string;
-  devTls?: boolean;
-  exitWithParent?: boolean;
-}
+export type { ServerRunOptions };
 
 /** The slice of @tessera/server the CLI calls. */
 export interface ServerModule {

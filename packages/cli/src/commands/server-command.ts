@@ -6,18 +6,10 @@ import type { Command } from "commander";
 import type { Cli } from "../cli.js";
 import { examples } from "../options.js";
 import { UsageError } from "../usage-error.js";
-import { loadServer } from "./load-server.js";
+import { loadServer, type ServerRunOptions } from "./load-server.js";
 
-interface ServerOptions {
-  dev?: boolean;
-  listen?: string;
-  devRootToken?: string;
-  data?: string;
-  config?: string;
-  auditFile?: string;
-  devTls?: boolean;
-  exitWithParent?: boolean;
-}
+/** Commander's parsed options: every flag optional, `--dev` included. */
+type ServerOptions = Partial<ServerRunOptions>;
 
 export function registerServerCommand(program: Command, cli: Cli): void {
   program

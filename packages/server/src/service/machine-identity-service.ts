@@ -1,6 +1,7 @@
 /** Join tokens, enrolment, certificate login/renewal and revocation through the door. */
 import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
 import type { MachineIdentity } from "../identity/machine-identity.js";
+import type { Principal } from "../principal/index.js";
 import { resources } from "../policy/index.js";
 import type { CallContext, Door } from "./door.js";
 
@@ -50,27 +51,23 @@ export class MachineIdentityService {
    * refused rather than silently ignored.
    */
   certLogin(ctx: CallContext): Promise<LoginResponse> {
-    return this.door.open(
-      ctx,
-      "auth:Login",
-      async (o) => {
-        const principal = await this.certificatePrincipal(ctx);
-        o.identify(principal);
-        return this.machines.login(principal, ctx.source, o.beforeChange);
-      },
-      { credentialFirst: true },
-    );
+    return this.withCertificate(ctx, (principal, beforeChange) => this.machines.login(principal, ctx.source, beforeChange));
   }
 
   /** A new certificate for the same VM and role, over mTLS with the current, valid certificate. */
   renew(ctx: CallContext, csr: string): Promise<EnrolledCertificate> {
+    return this.withCertificate(ctx, (principal, beforeChange) => this.machines.renew(principal, csr, beforeChange));
+  }
+
+  /** An open operation whose credential is the presented instance certificate, audited as a login. */
+  private withCertificate<T>(ctx: CallContext, op: (principal: Principal, beforeChange: () => Promise<void>) => Promise<T>): Promise<T> {
     return this.door.open(
       ctx,
       "auth:Login",
       async (o) => {
         const principal = await this.certificatePrincipal(ctx);
         o.identify(principal);
-        return this.machines.renew(principal, csr, o.beforeChange);
+        return op(principal, o.beforeChange);
       },
       { credentialFirst: true },
     );
