@@ -128,7 +128,8 @@ describe("payment cluster scenario", () => {
     expect(JSON.parse(revoked.stdout)).toMatchObject({ certificates: 1, tokens: 1 });
     const decryptAs = (vm: string) => tessera(["decrypt", "--context", "app=payment", ciphertext, "--json"], { token: vmTokens.get(vm)! });
     const [gone, kept] = [await decryptAs("pay-2"), await decryptAs("pay-1")];
-    expect([gone.code, JSON.parse(gone.stdout).error.code]).toEqual([1, "Unauthenticated"]);
+    // A failed command writes nothing on stdout; with --json its error body goes to stderr.
+    expect([gone.code, gone.stdout, JSON.parse(gone.stderr).error.code]).toEqual([1, "", "Unauthenticated"]);
     expect([kept.code, Buffer.from(JSON.parse(kept.stdout).plaintext, "base64").toString()]).toEqual([0, "correct horse battery staple"]);
     const caPem = await tessera(["ca"]);
     expect(caPem.stdout).toContain("BEGIN CERTIFICATE");
