@@ -1,5 +1,5 @@
 /** Helpers for secret bytes: constant-time comparison, hashing of high-entropy tokens, zeroing. */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 
 /** Overwrites key material in place. Call in `finally` once a buffer is no longer needed. */
 export function zero(...buffers: (Uint8Array | undefined | null)[]): void {
@@ -12,5 +12,5 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function sha256(data: Uint8Array | string): Buffer {
-  return createHash("sha256").update(data).digest();
+  return hash("sha256", data, "buffer");
 }

@@ -130,8 +130,10 @@ export class CertificateAuthority {
     const ca = await this.ca();
     const now = this.clock.now();
     const serial = randomBytes(16).toString("hex");
-    // Serial numbers are positive integers: clear the top bit.
-    const positiveSerial = (parseInt(serial.slice(0, 2), 16) & 0x7f).toString(16).padStart(2, "0") + serial.slice(2);
+    // Serial numbers are positive integers of at most 20 octets (RFC 5280 §4.1.2.2): the first byte is
+    // kept in 0x01–0x7f, so the top bit is clear and no leading zero makes the DER encoding shorter
+    // (or the next byte's top bit a sign).
+    const positiveSerial = ((parseInt(serial.slice(0, 2), 16) & 0x7f) || 0x01).toString(16).padStart(2, "0") + serial.slice(2);
     const notBefore = now - 60_000;
     const notAfter = now + lifetimeSeconds * 1000;
     const cert = await x509.X509CertificateGenerator.create({

@@ -14,7 +14,7 @@
  * - Derived signing keys are cached per access key and day, and zeroed and forgotten when the
  *   server seals (the secrets they derive from are sealed too).
  */
-import { createHash, createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHmac, hash, timingSafeEqual, type KeyObject } from "node:crypto";
 import { TesseraError, isTesseraError } from "@tessera/protocol";
 import { secretKey, zero } from "../crypto/index.js";
 import type { Clock } from "../clock.js";
@@ -53,7 +53,7 @@ function refuse(reason: SigV4Reason, message: string): TesseraError {
   return new TesseraError("Unauthenticated", message, { cause: { awsType: AWS_TYPE[reason], reason } });
 }
 
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: string | Buffer) => hash("sha256", data, "hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
 
 /** RFC 3986 encoding as SigV4 wants it (everything but unreserved characters). */
