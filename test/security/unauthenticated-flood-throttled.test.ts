@@ -66,4 +66,37 @@ describe("refusals before authentication", () => {
     const records = (await trail(t)).slice(before);
     expect(records.filter((x) => x["action"] === "auth:Login").map((x) => x["outcome"])).toEqual(["denied"]);
   });
+
+  it("init on an initialised server and unseal attempts draw on the caller's refusal budget", async () => {
+    t = await startTestApp();
+    const before = (await trail(t)).length;
+    for (let i = 0; i < 50; i++) {
+      const r = await t.call("POST", "/v1/sys/init", { shares: 1, threshold: 1 }, null);
+      expect(r.body.error.code).toBe("InvalidState");
+    }
+    let records = (await trail(t)).slice(before).filter((r) => r["action"] === "sys:Init");
+    // Refused before anything was announced: no intents, and only the per-source burst on their own.
+    expect(records.filter((r) => r["outcome"] === "intent")).toEqual([]);
+    expect(records).toHaveLength(20);
+
+    expect((await t.call("POST", "/v1/sys/seal")).status).toBe(200);
+    const wrong = Buffer.alloc(32, 7).toString("base64");
+    const answers: string[] = [];
+    for (let i = 0; i < 60; i++) answers.push((await t.call("POST", "/v1/sys/unseal", { share: wrong }, null)).body.error?.code ?? "ok");
+    // The source's budget for unauthenticated changes (20 at once; the test app's own unseal took one):
+    // 19 attempts are tried (and written: intent and outcome), the other 41 refused and counted.
+    expect(answers.filter((c) => c === "InvalidUnsealKey")).toHaveLength(19);
+    expect(answers.filter((c) => c === "Unavailable")).toHaveLength(41);
+    await t.app.scheduler.runOnce("refusal-summaries");
+    // The budget comes back with time: the operators' own shares still unseal.
+    t.clock.advance(30_000);
+    await t.unseal();
+    expect(t.app.barrier.sealed).toBe(false);
+    records = (await trail(t)).slice(before);
+    const unseals = records.filter((r) => r["action"] === "sys:Unseal");
+    // 19 tried wrong shares and the operators' real one announced their change.
+    expect(unseals.filter((r) => r["outcome"] === "intent")).toHaveLength(20);
+    const summarised = records.filter((r) => r["action"] === "api:Rejected" && r["errorCode"] === "Unavailable").reduce((n, r) => n + (r["detail"]?.["suppressed"] ?? 0), 0);
+    expect(unseals.filter((r) => r["errorCode"] === "Unavailable").length + summarised).toBe(41);
+  });
 });

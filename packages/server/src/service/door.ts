@@ -72,6 +72,13 @@ export interface OpenOptions {
    * like any unauthenticated request. Without it the intent is written before the operation starts.
    */
   credentialFirst?: boolean;
+  /**
+   * Anyone can call it and it changes state without a credential the server can check first
+   * (unseal shares are only known good at the threshold): its intent and outcome records draw on
+   * the caller's refusal budget, so a flood of attempts cannot fill the audit disk. Over budget →
+   * `Unavailable`, counted like any refusal.
+   */
+  rateLimited?: boolean;
 }
 
 export interface DoorDeps {
@@ -81,7 +88,7 @@ export interface DoorDeps {
   policy: PolicyService;
   auditor: AuditRecorder;
   /** Where requests refused before any operation are recorded (throttled under a flood). */
-  refusals: Pick<RefusalLog, "record">;
+  refusals: Pick<RefusalLog, "record" | "take">;
   clock: Clock;
 }
 
@@ -184,6 +191,9 @@ export class Door {
     let intent: Promise<void> | undefined;
     const beforeChange = (): Promise<void> => (intent ??= changesState(action) ? this.intent(ctx, action, started, who, null) : Promise.resolve());
     try {
+      if (options.rateLimited === true && !this.d.refusals.take(ctx.source)) {
+        throw new TesseraError("Unavailable", "too many attempts from this address; try again in a few seconds");
+      }
       if (options.credentialFirst !== true) await beforeChange();
       result = await op({ ctx, identify: (p) => (who = p), beforeChange });
       // Defence in depth, as `run` checks authorisation: a credential-first operation that succeeded

@@ -119,24 +119,36 @@ export class KmsService {
 
   /** First start: creates the root key, the seal record and the root token. Open (no token). */
   async init(ctx: CallContext, req: InitRequest, rootTokenSecret?: string): Promise<InitResponse> {
-    return this.door.open(ctx, "sys:Init", async () => {
-      validateShamirParameters(req.shares, req.threshold);
-      if (this.d.barrier.initialized) throw new TesseraError("InvalidState", "Tessera is already initialised");
-      let rootToken = "";
-      const shares = await this.d.barrier.initialize(req, async (tx) => {
-        rootToken = await this.d.tokens.createRoot(tx, rootTokenSecret);
-        await this.d.policy.createBuiltins(tx);
-      });
-      return { shares, rootToken, threshold: req.threshold };
-    }, { answerOnceChanged: true });
+    return this.door.open(
+      ctx,
+      "sys:Init",
+      async (o) => {
+        validateShamirParameters(req.shares, req.threshold);
+        // An initialised server refuses before anything is announced: repeated attempts are refusals.
+        if (this.d.barrier.initialized) throw new TesseraError("InvalidState", "Tessera is already initialised");
+        await o.beforeChange();
+        let rootToken = "";
+        const shares = await this.d.barrier.initialize(req, async (tx) => {
+          rootToken = await this.d.tokens.createRoot(tx, rootTokenSecret);
+          await this.d.policy.createBuiltins(tx);
+        });
+        return { shares, rootToken, threshold: req.threshold };
+      },
+      { answerOnceChanged: true, credentialFirst: true },
+    );
   }
 
   /** Adds an unseal share (or resets progress). Open, like Vault: shares are the credential. */
   async unseal(ctx: CallContext, req: UnsealRequest): Promise<SealStatus> {
-    return this.door.open(ctx, "sys:Unseal", async () => {
-      if (req.reset === true) return this.d.barrier.resetUnseal();
-      return this.d.barrier.unseal(req.share);
-    });
+    return this.door.open(
+      ctx,
+      "sys:Unseal",
+      async () => {
+        if (req.reset === true) return this.d.barrier.resetUnseal();
+        return this.d.barrier.unseal(req.share);
+      },
+      { rateLimited: true },
+    );
   }
 
   async seal(ctx: CallContext): Promise<SealStatus> {

@@ -93,6 +93,7 @@ const outcomeOf = (code: string): Outcome => (code === "AccessDenied" || code ==
 export class RefusalLog {
   private readonly o: Required<RefusalLogOptions>;
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly changeBuckets = new Map<string, TokenBucket>();
   private readonly global: TokenBucket;
   private pending = new Map<string, Pending>();
 
@@ -178,6 +179,26 @@ export class RefusalLog {
     });
     if (failure !== undefined) throw failure;
     return written;
+  }
+
+  /**
+   * Takes one token of `source`'s budget for unauthenticated changes — a request that is about to
+   * write records of its own (an unseal attempt: intent and outcome). False when it is spent: the
+   * caller refuses the request, and the refusal is counted like any other. A budget of its own per
+   * source, and no global one: refusals from elsewhere, or a flood from many addresses, cannot use
+   * up the operators' attempts to unseal.
+   */
+  take(source: string): boolean {
+    const now = this.clock.now();
+    let bucket = this.changeBuckets.get(source);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.o.perSource, now);
+      if (this.changeBuckets.size >= this.o.maxSources) this.changeBuckets.delete(this.changeBuckets.keys().next().value!);
+    } else this.changeBuckets.delete(source);
+    this.changeBuckets.set(source, bucket);
+    if (!bucket.has(now)) return false;
+    bucket.take();
+    return true;
   }
 
   private admit(source: string, now: number): boolean {
