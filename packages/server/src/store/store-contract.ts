@@ -25,11 +25,12 @@ export interface StoreContractOptions {
    */
   reopen?: (store: Store) => Promise<Store>;
   /**
-   * The bytes of every file the adapter keeps `store`'s database in, as a copy of them would have
-   * them (SQLite: the database file and its write-ahead log). When given, the contract checks that
+   * The bytes of every file `eraseDeleted()` promises to clear, as a copy of them would have them
+   * (SQLite: the database file and its write-ahead log; PostgreSQL: the files of the tables that
+   * hold sealed material — not its WAL, see postgres-store.ts). When given, the contract checks that
    * `eraseDeleted()` leaves nothing of destroyed material there.
    */
-  rawFiles?: (store: Store) => Buffer[];
+  rawFiles?: (store: Store) => Buffer[] | Promise<Buffer[]>;
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -388,7 +389,7 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
           });
           expect(await store.eraseDeleted()).toBe(true);
 
-          const files = rawFiles(store);
+          const files = await rawFiles(store);
           const held = (secret: Buffer) =>
             Array.from({ length: secret.length - 15 }, (_, i) => secret.subarray(i, i + 16)).some((w) => files.some((f) => f.includes(w)));
           expect(destroyed.filter((k) => held(k.material))).toEqual([]);
