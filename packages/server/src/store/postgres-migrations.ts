@@ -7,6 +7,9 @@
  * SQLite), sealed material BYTEA. Text that is ordered or compared by range is COLLATE "C" (byte order,
  * as SQLite compares), whatever the database's default collation.
  */
+/** The transaction-scoped advisory lock that orders security-state changes (migration 9). */
+export const STATE_LOCK = 0x7465_7373_6501;
+
 export const postgresMigrations: readonly { id: number; sql: string }[] = Object.freeze([
   {
     id: 1,
@@ -173,6 +176,96 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
     sql: `
       ALTER TABLE keys ADD COLUMN key_usage TEXT NOT NULL DEFAULT 'ENCRYPT_DECRYPT';
       UPDATE keys SET key_spec = 'SYMMETRIC_DEFAULT' WHERE key_spec = 'AES_256';
+    `,
+  },
+  {
+    // Counterpart of SQLite's 9: the feed of security-state changes (written by triggers), leases,
+    // nodes, and one audit chain per node. Here each change also NOTIFYs channel tessera_state with
+    // "<version> <scope>", so listening nodes invalidate their caches without polling.
+    //
+    // Versions must be commit-ordered, or a reader could pass a version whose transaction commits
+    // later: the trigger takes a transaction-scoped advisory lock before drawing the version, so
+    // transactions that change security state take turns from their first change to their commit
+    // (they wait — never a serialization failure, which a row counter would cause at REPEATABLE READ).
+    id: 9,
+    sql: `
+      CREATE SEQUENCE state_version;
+      CREATE TABLE state_changes (
+        version BIGINT PRIMARY KEY,
+        scope   TEXT NOT NULL,
+        at      BIGINT NOT NULL
+      );
+      CREATE INDEX state_changes_at ON state_changes (at);
+      CREATE FUNCTION tessera_note_change(change_scope TEXT) RETURNS void LANGUAGE plpgsql AS $fn$
+      DECLARE v BIGINT;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${STATE_LOCK});
+        v := nextval('state_version');
+        INSERT INTO state_changes (version, scope, at) VALUES (v, change_scope, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT);
+        PERFORM pg_notify('tessera_state', v || ' ' || change_scope);
+      END $fn$;
+      CREATE FUNCTION tessera_row_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE r RECORD;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+        CASE TG_TABLE_NAME
+          WHEN 'keys' THEN PERFORM tessera_note_change('key:' || r.id);
+          WHEN 'key_versions' THEN PERFORM tessera_note_change('key:' || r.key_id);
+          WHEN 'documents' THEN PERFORM tessera_note_change('doc:' || r.collection);
+          WHEN 'access_keys' THEN PERFORM tessera_note_change('access-key:' || r.id);
+          WHEN 'meta' THEN PERFORM tessera_note_change('meta:' || r.name);
+          ELSE PERFORM tessera_note_change(TG_TABLE_NAME);
+        END CASE;
+        RETURN NULL;
+      END $fn$;
+      -- Token deletions and updates: one change per statement, and none when every deleted row had
+      -- already expired (the purge).
+      CREATE FUNCTION tessera_tokens_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM gone WHERE expires_at IS NULL OR expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
+          PERFORM tessera_note_change('tokens');
+        END IF;
+        RETURN NULL;
+      END $fn$;
+      CREATE FUNCTION tessera_statement_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM changed) THEN PERFORM tessera_note_change(TG_ARGV[0]); END IF;
+        RETURN NULL;
+      END $fn$;
+      CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE ON keys FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER key_versions_inserted AFTER INSERT ON key_versions FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER key_versions_updated AFTER UPDATE OF state, material, destroyed_at ON key_versions FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION tessera_tokens_deleted();
+      CREATE TRIGGER tokens_updated AFTER UPDATE ON tokens REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION tessera_statement_changed('tokens');
+      CREATE TRIGGER documents_changed AFTER INSERT OR UPDATE OR DELETE ON documents FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER certificates_updated AFTER UPDATE ON certificates REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION tessera_statement_changed('certificates');
+      CREATE TRIGGER access_keys_changed AFTER UPDATE OR DELETE ON access_keys FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER meta_changed AFTER INSERT OR UPDATE ON meta FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE TABLE nodes (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        instance   TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        last_seen  BIGINT NOT NULL
+      );
+      CREATE TABLE audit_chains (
+        node   TEXT COLLATE "C" NOT NULL,
+        seq    BIGINT NOT NULL,
+        time   TEXT COLLATE "C" NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (node, seq)
+      );
+      INSERT INTO audit_chains (node, seq, time, record) SELECT '', seq, time, record FROM audit_entries;
+      DROP TABLE audit_entries;
+      CREATE INDEX audit_chains_time ON audit_chains (node, time);
     `,
   },
 ]);

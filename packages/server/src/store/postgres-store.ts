@@ -24,11 +24,18 @@ import type {
   AlertRow,
   AuditRepo,
   CertificateRepo,
+  ChangeFeed,
+  ChangeSubscriber,
+  ChangeSubscription,
   CertificateRow,
   DocumentRepo,
   KeyRepo,
   KeyRow,
+  LeaseRepo,
+  LeaseRow,
   MetaRepo,
+  NodeRepo,
+  NodeRow,
   Repositories,
   SpendableRepo,
   SpendableRow,
@@ -39,6 +46,7 @@ import type {
   VersionRow,
 } from "./store.js";
 import { runPostgresMigrations } from "./postgres-migrate.js";
+import { PostgresListener } from "./postgres-listener.js";
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database (a password in the URL works, but prefer `password`). */
@@ -52,6 +60,8 @@ export interface PostgresStoreOptions {
   timeoutMs?: number;
   /** `application_name` the connections show in pg_stat_activity. */
   applicationName?: string;
+  /** The audit chain this node appends to: its node id. */
+  auditChain?: string;
 }
 
 /** int8 (BIGINT) arrives as a string by default; every BIGINT here is a time or a counter well below 2^53. */
@@ -718,35 +728,132 @@ function alertRepo(run: Runner): AlertRepo {
   };
 }
 
-function auditRepo(run: Runner): AuditRepo {
+function auditRepo(run: Runner, chain: string): AuditRepo {
+  const list = (other: string, after: number, limit: number, from: string, to: string) =>
+    run
+      .query<{ seq: number; record: string }>(
+        "audit_list",
+        `SELECT seq, record FROM audit_chains WHERE node = $1 AND seq > $2 AND time >= $3 AND time <= $4 ORDER BY seq LIMIT $5`,
+        [other, after, from, to, limit],
+      )
+      .then((r) => r.rows.map((x) => ({ seq: x.seq, line: x.record })));
   return {
     async append(records) {
       if (records.length === 0) return;
       // One statement for the batch: unnest keeps it a single round trip whatever its size.
-      await run.query("audit_append", `INSERT INTO audit_entries (seq, time, record) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, [
+      await run.query("audit_append", `INSERT INTO audit_chains (node, seq, time, record) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[])`, [
+        chain,
         records.map((r) => r.seq),
         records.map((r) => r.time),
         records.map((r) => r.line),
       ]);
     },
     async truncateAfter(seq) {
-      await run.query("audit_truncate", `DELETE FROM audit_entries WHERE seq > $1`, [seq]);
+      await run.query("audit_truncate", `DELETE FROM audit_chains WHERE node = $1 AND seq > $2`, [chain, seq]);
     },
     async last() {
-      return (await run.query<{ record: string }>("audit_last", `SELECT record FROM audit_entries ORDER BY seq DESC LIMIT 1`)).rows[0]?.record;
+      return (await run.query<{ record: string }>("audit_last", `SELECT record FROM audit_chains WHERE node = $1 ORDER BY seq DESC LIMIT 1`, [chain])).rows[0]?.record;
     },
-    async list(after, limit, range = {}) {
-      const r = await run.query<{ seq: number; record: string }>(
-        "audit_list",
-        `SELECT seq, record FROM audit_entries WHERE seq > $1 AND time >= $2 AND time <= $3 ORDER BY seq LIMIT $4`,
-        [after, range.from ?? "", range.to ?? "\uffff", limit],
+    list: (after, limit, range = {}) => list(chain, after, limit, range.from ?? "", range.to ?? "\uffff"),
+    async chains() {
+      return (await run.query<{ node: string }>("audit_chains", `SELECT DISTINCT node FROM audit_chains ORDER BY node`)).rows.map((r) => r.node);
+    },
+    listChain: (other, after, limit) => list(other, after, limit, "", "\uffff"),
+  };
+}
+
+/** The database's clock in ms since the epoch, read once per statement (clock_timestamp, not the transaction's start). */
+const DB_NOW = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
+
+function leaseRepo(run: Runner): LeaseRepo {
+  type Rec = { name: string; holder: string; epoch: number; expires_at: number };
+  const row = (r: Rec): LeaseRow => ({ name: r.name, holder: r.holder, epoch: r.epoch, expiresAt: r.expires_at });
+  return {
+    async acquire(name, holder, ttlMs) {
+      const r = await run.query<Rec>(
+        "lease_acquire",
+        `WITH t AS (SELECT ${DB_NOW} AS now)
+         INSERT INTO leases (name, holder, epoch, expires_at) SELECT $1, $2, 1, t.now + $3 FROM t
+         ON CONFLICT (name) DO UPDATE SET
+           epoch = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > (SELECT now FROM t) THEN leases.epoch ELSE leases.epoch + 1 END,
+           holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at <= (SELECT now FROM t)
+         RETURNING name, holder, epoch, expires_at`,
+        [name, holder, ttlMs],
       );
-      return r.rows.map((x) => ({ seq: x.seq, line: x.record }));
+      return r.rows[0] && row(r.rows[0]);
+    },
+    async release(name, holder, epoch) {
+      await run.query("lease_release", `UPDATE leases SET expires_at = ${DB_NOW} WHERE name = $1 AND holder = $2 AND epoch = $3`, [name, holder, epoch]);
+    },
+    async holds(name, holder, epoch) {
+      // FOR SHARE: a takeover (an UPDATE of this row) waits until this transaction ends, so work
+      // fenced by this check commits before anyone else can hold the lease. Called first in a
+      // transaction, the lock is taken with its snapshot.
+      const r = await run.query("lease_holds", `SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > ${DB_NOW} FOR SHARE`, [
+        name,
+        holder,
+        epoch,
+      ]);
+      return (r.rowCount ?? 0) > 0;
+    },
+    async get(name) {
+      const r = await run.query<Rec>("lease_get", `SELECT name, holder, epoch, expires_at FROM leases WHERE name = $1`, [name]);
+      return r.rows[0] && row(r.rows[0]);
     },
   };
 }
 
-function repositories(run: Runner): Repositories {
+function nodeRepo(run: Runner): NodeRepo {
+  type Rec = { id: string; instance: string; address: string; state: string; version: string; started_at: number; last_seen: number };
+  const cols = "id, instance, address, state, version, started_at, last_seen";
+  const row = (r: Rec): NodeRow => ({ id: r.id, instance: r.instance, address: r.address, state: r.state, version: r.version, startedAt: r.started_at, lastSeen: r.last_seen });
+  return {
+    async heartbeat(n) {
+      const r = await run.query<Rec>(
+        "node_heartbeat",
+        `INSERT INTO nodes (${cols}) VALUES ($1, $2, $3, $4, $5, $6, ${DB_NOW})
+         ON CONFLICT (id) DO UPDATE SET instance = excluded.instance, address = excluded.address, state = excluded.state, version = excluded.version,
+           started_at = excluded.started_at, last_seen = excluded.last_seen
+         RETURNING ${cols}`,
+        [n.id, n.instance, n.address, n.state, n.version, n.startedAt],
+      );
+      return row(r.rows[0]!);
+    },
+    async get(id) {
+      const r = await run.query<Rec>("node_get", `SELECT ${cols} FROM nodes WHERE id = $1`, [id]);
+      return r.rows[0] && row(r.rows[0]);
+    },
+    async list() {
+      return (await run.query<Rec>("node_list", `SELECT ${cols} FROM nodes ORDER BY id`)).rows.map(row);
+    },
+    async now() {
+      return (await run.query<{ now: number }>("db_now", `SELECT ${DB_NOW} AS now`)).rows[0]!.now;
+    },
+  };
+}
+
+function changeFeed(run: Runner): ChangeFeed {
+  return {
+    async since(after, limit) {
+      const r = await run.query<{ version: number; scope: string; oldest: number }>(
+        "changes_since",
+        `SELECT c.version, c.scope, o.oldest FROM (SELECT COALESCE(MIN(version), 0) AS oldest FROM state_changes) o
+         LEFT JOIN LATERAL (SELECT version, scope FROM state_changes WHERE version > $1 ORDER BY version LIMIT $2) c ON true`,
+        [after, limit],
+      );
+      return { changes: r.rows.filter((x) => x.version !== null).map((x) => ({ version: x.version, scope: x.scope })), oldest: r.rows[0]?.oldest ?? 0 };
+    },
+    async latest() {
+      return (await run.query<{ v: number }>("changes_latest", `SELECT COALESCE(MAX(version), 0) AS v FROM state_changes`)).rows[0]!.v;
+    },
+    async prune(before) {
+      return (await run.query("changes_prune", `DELETE FROM state_changes WHERE at < $1 AND version < (SELECT MAX(version) FROM state_changes)`, [before])).rowCount ?? 0;
+    },
+  };
+}
+
+function repositories(run: Runner, auditChain: string): Repositories {
   return {
     keys: keyRepo(run),
     versions: versionRepo(run),
@@ -759,9 +866,11 @@ function repositories(run: Runner): Repositories {
     secretIds: spendableRepo(run, "secret-ids"),
     certificates: certificateRepo(run),
     accessKeys: accessKeyRepo(run),
-    audit: auditRepo(run),
+    audit: auditRepo(run, auditChain),
     alerts: alertRepo(run),
     aliases: aliasRepo(run),
+    leases: leaseRepo(run),
+    nodes: nodeRepo(run),
   };
 }
 
@@ -792,7 +901,18 @@ export class PostgresStore implements Store {
     });
     // An idle pooled connection that dies (database restart) is dropped by the pool; the error is not ours to throw.
     this.pool.on("error", () => undefined);
-    Object.assign(this, repositories(new PoolRunner(this.pool)));
+    const runner = new PoolRunner(this.pool);
+    Object.assign(this, repositories(runner, options.auditChain ?? ""));
+    this.changes = changeFeed(runner);
+  }
+
+  readonly changes: ChangeFeed;
+
+  /** LISTENs on a dedicated connection (reconnecting with backoff) and pushes every committed change. */
+  subscribe(handlers: ChangeSubscriber): ChangeSubscription {
+    const listener = new PostgresListener(() => this.clientConfig(), handlers);
+    listener.start();
+    return listener;
   }
 
   /** Connection settings for a dedicated client (the notification listener), the same as the pool's. */
@@ -828,7 +948,7 @@ export class PostgresStore implements Store {
   }
 
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ", (client) => fn(repositories(new ClientRunner(client))));
+    return inTransaction(this.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ", (client) => fn(repositories(new ClientRunner(client), this.options.auditChain ?? "")));
   }
 
   /**
