@@ -36,6 +36,9 @@ import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
+import { CacheCoherence } from "./service/cache-coherence.js";
+import { JobLease } from "./service/job-lease.js";
+import { NodePresence } from "./service/node-presence.js";
 
 export interface AppOptions {
   store: Store;
@@ -69,6 +72,13 @@ export interface AppOptions {
    * global token buckets, and how often suppressed ones are summarised (default 10 s).
    */
   refusals?: RefusalLogOptions & { summaryIntervalMs?: number };
+  /**
+   * This node among several sharing one database: its id (which also names its audit chain — give
+   * the store the same one) and the address it listens on. Registers the node for `tessera status`.
+   */
+  node?: { id: string; address: string; heartbeatMs?: number };
+  /** The background-work lease (service/job-lease.ts). */
+  lease?: { ttlMs?: number; renewMs?: number };
 }
 
 export interface TesseraApp {
@@ -87,6 +97,10 @@ export interface TesseraApp {
   scheduler: Scheduler;
   /** The server's own audited changes (automatic rotation, destruction, purges). */
   jobs: SystemJobs;
+  /** Keeps this node's caches in step with changes committed elsewhere. */
+  coherence: CacheCoherence;
+  /** The background-work lease: jobs run only on its holder. */
+  lease: JobLease;
   /** Stops schedulers, flushes usage counters, closes the listener and the store. */
   close(): Promise<void>;
 }
@@ -184,8 +198,38 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock, barrier));
   const { summaryIntervalMs = 10_000, ...buckets } = options.refusals ?? {};
   const refusals = new RefusalLog(auditLog, clock, buckets);
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
-  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
+  // Every cache of security state, and what drops each when the database says it changed elsewhere.
+  const coherence = new CacheCoherence(store, {
+    key: (id) => keys.keyring.invalidate(id),
+    tokens: () => tokens.forget(),
+    policies: () => policy.forgetCompiled(),
+    roles: () => roles.forgetAll(),
+    certificates: () => machineIdentity.forgetRevocations(),
+    // The SigV4 signing keys derived from a secret are re-derived once the secret is resolved anew.
+    accessKey: (id) => accessKeys.evict(id),
+    meta: (name) => (name === "seal" ? barrier.refresh() : undefined),
+    all: () => {
+      keys.keyring.invalidateAll();
+      tokens.forget();
+      policy.forgetCompiled();
+      roles.forgetAll();
+      machineIdentity.forgetRevocations();
+      accessKeys.forgetAll();
+    },
+  });
+  await coherence.start();
+  // Before anything else a request does: caches hold nothing another node has changed since.
+  http.addHook("onRequest", (_request, _reply, done) => {
+    const synced = coherence.sync();
+    if (synced === undefined) done();
+    else synced.then(() => done(), done);
+  });
+  const presence = options.node === undefined ? undefined : new NodePresence(store.nodes, options.node.id, options.node.address, () => nodeState(barrier), { ...(options.node.heartbeatMs !== undefined && { intervalMs: options.node.heartbeatMs }) });
+  await presence?.start();
+  barrier.onSeal(() => void presence?.beat().catch(() => undefined));
+  barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle() });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, ...(presence !== undefined && { presence }) });
   refusalService = service;
   const identity = new IdentityService({
     door,
@@ -201,7 +245,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
   const machines = new MachineIdentityService(door, machineIdentity);
-  const jobs = new SystemJobs({ door, keys, tokens, store, clock });
+  const lease = new JobLease(store.leases, options.node?.id ?? "local", {
+    ...options.lease,
+    onChange: (holding, epoch) => http.log.info({ lease: holding, epoch }, holding ? "this node holds the background-work lease" : "this node gave up or lost the background-work lease"),
+  });
+  const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
@@ -212,6 +260,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
+      { name: "lease", intervalMs: lease.renewIntervalMs, run: () => lease.renew() },
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -240,17 +289,28 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     tokens,
     scheduler,
     jobs,
+    coherence,
+    lease,
     async close() {
       if (closed) return;
       closed = true;
       await scheduler.stop();
+      // Another node takes the background work over at once, not after the lease expires.
+      await lease.stop();
       await http.close();
       // Refusals counted but not yet summarised go into the trail before it closes.
       await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
       await auditLog.close();
       barrier.sealNow();
+      await presence?.stop();
+      await coherence.close();
       await store.close();
     },
   };
+}
+
+function nodeState(barrier: Barrier): string {
+  if (!barrier.initialized) return "uninitialized";
+  return barrier.sealed ? "sealed" : "unsealed";
 }

@@ -22,7 +22,11 @@ function printSealStatus(out: Output, status: SealStatus): void {
     ["Threshold", status.threshold],
     ["Unseal Progress", status.sealed ? `${status.progress}/${status.threshold}` : undefined],
     ["Version", status.version],
+    ["Node", status.node],
   ]);
+  for (const n of status.nodes ?? []) {
+    out.fields([[`Node ${n.id}`, `${n.state}${n.live ? "" : " (not live)"}, version ${n.version}, last seen ${n.lastSeen}`]]);
+  }
 }
 
 export function registerStatusCommand(program: Command, cli: Cli): void {

@@ -234,7 +234,8 @@ export class TokenService {
   }
 
   /** Drops every cached lookup, and any lookup still in flight from before this call. */
-  private forget(): void {
+  /** Drops every cached token (a revocation or renewal committed, here or on another node). */
+  forget(): void {
     this.generation++;
     this.cache.clear();
   }

@@ -199,6 +199,12 @@ export class Keyring {
     }, 1000).unref();
   }
 
+  /** Drops every key so each is reloaded on next use (changes this process cannot place); in-flight requests keep their handles. */
+  invalidateAll(): void {
+    for (const id of [...this.byId.keys()]) this.invalidate(id);
+    this.generation++;
+  }
+
   /** The primary version of a cached key, without loading anything (for the audit detectors). */
   cachedPrimary(id: string): number | undefined {
     return this.byId.get(id)?.row.primaryVersion;

@@ -105,4 +105,9 @@ export class RoleDirectory {
   forget(name: string): void {
     this.cache.delete(name);
   }
+
+  /** Drops every cached role (roles changed on another node). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
 }
