@@ -8,7 +8,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
 import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, type ServerConfig } from "./config/config.js";
 import type { ServerRunOptions } from "@tessera/protocol";
-import { SqliteStore } from "./store/index.js";
+import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
 
 /** The options of `tessera server` (the CLI's contract with the server, in protocol). */
 export type ServerCommandOptions = ServerRunOptions;
@@ -42,7 +42,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       host,
       port,
       tls: null,
-      sqlitePath: join(dataDir, "tessera.db"),
+      storage: { kind: "sqlite", path: join(dataDir, "tessera.db") },
+      leaseTtlMs: 15_000,
       logLevel: "warn",
       // A JSON-lines file fsynced per batch on the thread pool: durable without stalling requests.
       audit: { database: false, stdout: false, file: { path: join(dataDir, "audit", "audit.jsonl") } },
@@ -71,9 +72,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     devCaPath = resolvePath(dataDir, "ca.pem");
   }
 
-  const store = new SqliteStore({ path: config.sqlitePath });
+  const store = openStore(config);
   const app = await buildApp({
     store,
+    ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}` } }),
+    lease: { ttlMs: config.leaseTtlMs },
     logger: { level: config.logLevel },
     https,
     audit,
@@ -112,7 +115,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   } else {
     const s = app.barrier.status();
     process.stdout.write(
-      `Tessera listening on ${address} (storage ${config.sqlitePath}); ` +
+      `Tessera listening on ${address} (storage ${describeStorage(config)}); ` +
         (s.initialized ? "sealed: unseal with `tessera operator unseal`\n" : "not initialised: run `tessera operator init`\n"),
     );
   }
@@ -150,7 +153,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
  * serving app is then built with it. The CA certificate is written to DATA/ca.pem for clients.
  */
 async function devTlsCertificate(config: ServerConfig, audit: AppOptions["audit"], dataDir: string, rootToken: string | undefined): Promise<NonNullable<AppOptions["https"]>> {
-  const first = await buildApp({ store: new SqliteStore({ path: config.sqlitePath }), logger: false, ...(audit && { audit }), trustDomain: config.trustDomain });
+  const first = await buildApp({ store: openStore(config), logger: false, ...(audit && { audit }), trustDomain: config.trustDomain });
   try {
     await devInitAndUnseal(first, join(dataDir, "dev-state.json"), rootToken);
     const names = [...new Set(["127.0.0.1", "localhost", "::1", config.host])];
@@ -183,4 +186,27 @@ async function devInitAndUnseal(app: TesseraApp, statePath: string, rootToken: s
     throw new ConfigError("--dev-root-token differs from the root token this data directory was created with");
   }
   return state;
+}
+
+/** The configured store: SQLite (one node) or PostgreSQL (this node's audit chain named by its id). */
+export function openStore(config: Pick<ServerConfig, "storage" | "nodeId">): Store {
+  const s = config.storage;
+  if (s.kind === "sqlite") return new SqliteStore({ path: s.path });
+  return new PostgresStore({
+    url: s.url,
+    ...(s.password !== undefined && { password: s.password }),
+    ...(s.ssl !== undefined && { ssl: s.ssl }),
+    poolSize: s.poolSize,
+    timeoutMs: s.timeoutMs,
+    auditChain: config.nodeId ?? "",
+    applicationName: `tessera ${config.nodeId ?? ""}`.trim(),
+  });
+}
+
+/** Where the data is, for the start-up line: never the password. */
+function describeStorage(config: ServerConfig): string {
+  const s = config.storage;
+  if (s.kind === "sqlite") return s.path;
+  const u = new URL(s.url);
+  return `postgres ${u.host}${u.pathname}, node ${config.nodeId}`;
 }
