@@ -44,6 +44,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       tls: null,
       storage: { kind: "sqlite", path: join(dataDir, "tessera.db") },
       leaseTtlMs: 15_000,
+      heartbeatMs: 5000,
       logLevel: "warn",
       // A JSON-lines file fsynced per batch on the thread pool: durable without stalling requests.
       audit: { database: false, stdout: false, file: { path: join(dataDir, "audit", "audit.jsonl") } },
@@ -75,7 +76,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const store = openStore(config);
   const app = await buildApp({
     store,
-    ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}` } }),
+    ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },
     logger: { level: config.logLevel },
     https,

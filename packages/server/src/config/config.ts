@@ -76,6 +76,8 @@ export const ConfigSchema = Type.Object(
     ),
     /** How long the background-work lease lasts unrenewed: a crashed holder's work moves to another node after this. */
     lease_ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+    /** How often this node stamps its row in `nodes`; it counts as gone after three missed beats (and a restart under its id waits that long). */
+    heartbeat_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
     /** This node's id among several sharing one database (default: the host name). Names its audit chain. */
     node_id: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$" })),
     seal: Type.Optional(Type.Object({ type: Type.Literal("shamir") }, strict)),
@@ -139,6 +141,7 @@ export interface ServerConfig {
   /** Set for PostgreSQL storage (several nodes); undefined for SQLite (one node). */
   nodeId?: string;
   leaseTtlMs: number;
+  heartbeatMs: number;
   logLevel: NonNullable<ConfigFile["log_level"]>;
   audit: { database: boolean; file?: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
   schedulerIntervalMs: number;
@@ -263,6 +266,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!), clientAuth: c.listener.client_auth ?? "request" } : null,
     storage,
     leaseTtlMs: (c.lease_ttl_seconds ?? 15) * 1000,
+    heartbeatMs: (c.heartbeat_seconds ?? 5) * 1000,
     ...(storage.kind === "postgres" && { nodeId: c.node_id ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 63) }),
     logLevel: c.log_level ?? "info",
     // Default: a JSON-lines file beside the database (fsynced per batch off the event loop).

@@ -1,9 +1,10 @@
 /**
  * This node in the `nodes` table: its id, state (uninitialized / sealed / unsealed / stopped),
  * version and a heartbeat stamped by the database's clock, so `tessera status` through any node
- * lists every node it shares the database with. A node id names one process at a time: starting
- * while another instance with the same id has beaten within `staleMs` is refused, since two
- * processes appending to one audit chain would break it.
+ * lists every node it shares the database with. A node id names one process at a time, since two
+ * processes appending to one audit chain would break it: a node whose id another instance has
+ * beaten within `staleMs` waits out that window (a crashed predecessor, restarted by its supervisor,
+ * stops beating) and is refused only if the other instance is still beating after it.
  */
 import { randomUUID } from "node:crypto";
 import { TESSERA_VERSION } from "@tessera/protocol";
@@ -43,11 +44,18 @@ export class NodePresence {
     return this.options.staleMs ?? 3 * this.intervalMs;
   }
 
-  /** Registers the node (refusing a live duplicate id) and starts the heartbeat. */
+  /** Registers the node (refusing a live duplicate id, after waiting out a crashed one) and starts the heartbeat. */
   async start(): Promise<void> {
-    const existing = await this.nodes.get(this.id);
-    if (existing !== undefined && existing.state !== "stopped" && existing.instance !== this.instance && (await this.nodes.now()) - existing.lastSeen < this.staleMs) {
-      throw new Error(`node id "${this.id}" is in use by a running node (last seen ${new Date(existing.lastSeen).toISOString()}); give each node its own node_id`);
+    const first = await this.nodes.get(this.id);
+    const livesAt = async (row: NodeRow | undefined): Promise<number> =>
+      row === undefined || row.state === "stopped" || row.instance === this.instance ? 0 : Math.max(0, row.lastSeen + this.staleMs - (await this.nodes.now()));
+    const wait = await livesAt(first);
+    if (wait > 0) {
+      await new Promise((r) => setTimeout(r, wait + 50));
+      const again = await this.nodes.get(this.id);
+      if ((await livesAt(again)) > 0) {
+        throw new Error(`node id "${this.id}" is in use by a running node (last seen ${new Date(again!.lastSeen).toISOString()}); give each node its own node_id`);
+      }
     }
     await this.beat();
     this.timer = setInterval(() => void this.beat().catch(() => undefined), this.intervalMs);
