@@ -6,8 +6,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, type ServerConfig } from "./config/config.js";
-import type { ServerRunOptions } from "@tessera/protocol";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, resolveConfig, type ServerConfig } from "./config/config.js";
+import type { MigrateStorageOptions, MigrateStorageReport, ServerRunOptions } from "@tessera/protocol";
+import { migrateStorage } from "./store/migrate-storage.js";
 import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
 
 /** The options of `tessera server` (the CLI's contract with the server, in protocol). */
@@ -210,4 +211,25 @@ function describeStorage(config: ServerConfig): string {
   if (s.kind === "sqlite") return s.path;
   const u = new URL(s.url);
   return `postgres ${u.host}${u.pathname}, node ${config.nodeId}`;
+}
+
+/**
+ * `tessera operator migrate-storage`: copies a stopped node's SQLite database into an empty
+ * PostgreSQL database (store/migrate-storage.ts). The password comes from --password-file or
+ * PGPASSWORD, never from the URL, as in the configuration file.
+ */
+export async function runMigrateStorage(opts: MigrateStorageOptions): Promise<MigrateStorageReport> {
+  if (!opts.from.startsWith("sqlite:") || opts.from.length === "sqlite:".length) throw new ConfigError("--from: give sqlite:PATH (the database file of the stopped node)");
+  const sqlitePath = resolvePath(opts.from.slice("sqlite:".length));
+  if (!existsSync(sqlitePath)) throw new ConfigError(`--from: no such file "${sqlitePath}"`);
+  const url = opts.to.replace(/^postgres:(?=postgres(ql)?:\/\/)/, "");
+  const storage = resolveConfig(
+    { listener: { address: "127.0.0.1:0", insecure_http: true }, storage: { postgres: { url, ...(opts.passwordFile !== undefined && { password_file: resolvePath(opts.passwordFile) }) } }, audit: { stdout: true } },
+    process.cwd(),
+  ).storage;
+  if (storage.kind !== "postgres") throw new ConfigError("--to: give postgres:URL");
+  return migrateStorage(
+    { sqlitePath },
+    { url: storage.url, ...(storage.password !== undefined && { password: storage.password }), ...(storage.ssl !== undefined && { ssl: storage.ssl }), applicationName: "tessera migrate-storage" },
+  );
 }
