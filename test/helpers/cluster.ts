@@ -62,7 +62,8 @@ export async function startCluster(server: PostgresServer, options: ClusterOptio
         listener: { address: "127.0.0.1:{port}", insecure_http: true },
         storage: { postgres: { url: server.url(database), password_file: passwordFile, pool_size: 5, ...(options.timeoutMs !== undefined && { timeout_ms: options.timeoutMs }) } },
         node_id: id,
-        audit: { file: { path: join(dir, id, "audit.jsonl") } },
+        // Each node its own chain, in its file and in the database (where any node can read every chain).
+        audit: { database: true, file: { path: join(dir, id, "audit.jsonl") }, checkpoint_interval_seconds: 1 },
         log_level: "warn",
         scheduler_interval_seconds: options.schedulerIntervalSeconds ?? 1,
         lease_ttl_seconds: options.leaseTtlSeconds ?? 3,

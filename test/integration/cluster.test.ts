@@ -4,6 +4,8 @@
  * the very next request; background work runs on the lease holder only and moves when it dies;
  * `tessera status` through any node lists them all.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../helpers/cluster.js";
 import { runCli } from "../helpers/cli-process.js";
@@ -112,6 +114,55 @@ describe("status through any node", () => {
     } finally {
       const unsealed = await api(url(1), undefined, "POST", "/v1/sys/unseal", { share: c.share });
       expect(unsealed.body.sealed).toBe(false);
+    }
+  });
+});
+
+describe("one audit chain per node", () => {
+  type NodeReport = { node: string; ok: boolean; entries: number; checkpoints: number; problem?: { code: string; seq: number; where: string } };
+  const verify = async () => {
+    const pub = await api(url(0), c.rootToken, "GET", "/v1/audit/public-key");
+    const keyFile = join(c.dir, "audit.pub");
+    writeFileSync(keyFile, pub.body.publicKey);
+    const result = await runCli(["audit", "verify", "--server", "--public-key", keyFile, "--json"], { address: url(0), token: c.rootToken });
+    return { code: result.code, report: JSON.parse(result.stdout) as { ok: boolean; nodes: NodeReport[] } };
+  };
+
+  it("each node writes its own chain with checkpoints naming it; `audit verify --server` checks every chain and reports per node", async () => {
+    // Every node has answered requests and written a checkpoint (once a second) since.
+    for (const i of [0, 1, 2]) expect((await api(url(i), c.rootToken, "POST", "/v1/keys/shared/encrypt", { plaintext: b64("audited") })).status).toBe(200);
+    await expect
+      .poll(async () => Number((await c.db.query("SELECT count(DISTINCT node) AS n FROM audit_chains WHERE record LIKE '%\"kind\":\"checkpoint\"%'")).rows[0].n), { timeout: 10_000 })
+      .toBe(3);
+    const named = await c.db.query<{ node: string; record: string }>("SELECT DISTINCT ON (node) node, record FROM audit_chains WHERE record LIKE '%\"kind\":\"checkpoint\"%' ORDER BY node, seq DESC");
+    for (const row of named.rows) expect(JSON.parse(row.record).node).toBe(row.node);
+
+    const { code, report } = await verify();
+    expect(code).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(report.nodes.map((n) => [n.node, n.ok])).toEqual([
+      ["node-a", true],
+      ["node-b", true],
+      ["node-c", true],
+    ]);
+    for (const n of report.nodes) expect(n.checkpoints).toBeGreaterThan(0);
+  });
+
+  it("a record edited in one node's chain is located: that node's chain fails at that record, the others verify", async () => {
+    const target = await c.db.query<{ seq: number; record: string }>(
+      "SELECT seq, record FROM audit_chains WHERE node = 'node-b' AND record LIKE '%\"outcome\":\"allowed\"%' ORDER BY seq LIMIT 1",
+    );
+    const { seq, record } = target.rows[0]!;
+    await c.db.query("UPDATE audit_chains SET record = $1 WHERE node = 'node-b' AND seq = $2", [record.replace('"outcome":"allowed"', '"outcome":"denied"'), seq]);
+    try {
+      const { code, report } = await verify();
+      expect(code).toBe(1);
+      expect(report.ok).toBe(false);
+      const b = report.nodes.find((n) => n.node === "node-b")!;
+      expect(b.problem).toMatchObject({ code: "edited", seq: Number(seq) });
+      expect(report.nodes.filter((n) => n.node !== "node-b").map((n) => n.ok)).toEqual([true, true]);
+    } finally {
+      await c.db.query("UPDATE audit_chains SET record = $1 WHERE node = 'node-b' AND seq = $2", [record, seq]);
     }
   });
 });

@@ -166,6 +166,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const detectors = new AnomalyDetectors({ ...options.alerts?.detectors, primaryVersion: (id) => keys.keyring.cachedPrimary(id) }, (alert) => alertCenter.raise(alert));
   const auditLog = new AuditLog(sinks, store, barrier, clock, {
     ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+    ...(options.node !== undefined && { node: options.node.id }),
     report: (e) => {
       report(e);
       if (e.level === "error") alertCenter.raise({ detector: "audit-sink", severity: "high", subject: "audit", message: e.message, seqs: [], time: iso(clock.now()) });
@@ -270,7 +271,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, identity, machines, audit });
   await http.register(awsApi, { service, identity, region: aws.region, accountId: aws.accountId });
 
