@@ -24,6 +24,12 @@ export const actions = Object.freeze([
   /** ReEncrypt: encrypting under the destination key. */
   "kms:ReEncryptTo",
   "kms:Derive",
+  "kms:Sign",
+  "kms:Verify",
+  "kms:GetPublicKey",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:DeriveSharedSecret",
   "kms:GenerateRandom",
   "kms:CreateAlias",
   "kms:UpdateAlias",

@@ -29,6 +29,7 @@ import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
+import { AsymmetricService } from "./service/asymmetric-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
 import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
@@ -231,6 +232,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle() });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, ...(presence !== undefined && { presence }) });
+  const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
     door,
@@ -272,8 +274,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, identity, machines, audit });
-  await http.register(awsApi, { service, identity, region: aws.region, accountId: aws.accountId });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit });
+  await http.register(awsApi, { service, asymmetric, identity, region: aws.region, accountId: aws.accountId });
 
   let closed = false;
   return {

@@ -5,3 +5,6 @@ export * from "./secrets.js";
 export * from "./secret-key.js";
 export * from "./xaes.js";
 export * from "./key-pairs.js";
+export * from "./signers.js";
+export * from "./rsa-oaep.js";
+export * from "./ecdh.js";
