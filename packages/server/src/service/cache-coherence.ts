@@ -5,12 +5,15 @@
  *
  * The database writes every security-state change to a feed (store migration 9: triggers, in commit
  * order). This process applies each change it has not seen to its caches:
- * - push (PostgreSQL, listener live): the database notifies every listening node at commit; nothing
- *   is read per request. A node that changes state waits, before answering, until its own listener
- *   has heard the change (`settle`) — the other nodes' listeners were notified at the same moment.
- * - poll (SQLite; PostgreSQL while the listener is down): `sync()`, awaited before every request,
- *   reads the feed past the last version seen — one indexed query, shared by requests that arrive
- *   together. If it cannot read the feed the request fails `Unavailable`: fail closed, never stale.
+ * - per request (the default, SQLite and PostgreSQL): `sync()`, awaited before every request, reads
+ *   the feed past the last version seen — one indexed query, shared by requests that arrive together.
+ *   A request that arrives after a commit anywhere is served only after this node applied it.
+ * - push only (PostgreSQL, mode "notify", listener live): the database notifies every listening node
+ *   at commit; nothing is read per request. A node that changes state waits, before answering, until
+ *   its own listener has heard the change (`settle`) — the other nodes were notified at the same
+ *   moment, but each applies it only when its listener delivers it (a short window, not none).
+ *   In "notify" mode a node polls per request while its listener is down.
+ * If the feed cannot be read the request fails `Unavailable`: fail closed, never stale.
  *
  * Invariants: versions are commit-ordered and only grow, so reading the feed past `seen` returns
  * every change this process has not applied; when the feed no longer holds the versions after
@@ -36,6 +39,14 @@ export interface CacheTargets {
 export interface CoherenceOptions {
   /** How long a change's writer waits for its own notification before falling back to polling (default 2000 ms). */
   settleTimeoutMs?: number;
+  /**
+   * Read the feed before every request even while changes are pushed ("per-request", the default on
+   * PostgreSQL): no window at all between a commit elsewhere and this node's next request. "notify"
+   * trusts the push alone: no read per request, but a change reaches this node only when its listener
+   * delivers the notification — after the writer has answered, by however long the database and this
+   * node's event loop take to forward it (docs/cluster.md).
+   */
+  mode?: "per-request" | "notify";
 }
 
 const PAGE = 1000;
@@ -49,6 +60,7 @@ export class CacheCoherence {
   private next: Promise<void> | undefined;
   private readonly waiters = new Set<{ version: number; resolve: () => void }>();
   private readonly settleTimeoutMs: number;
+  private readonly mode: NonNullable<CoherenceOptions["mode"]>;
 
   constructor(
     private readonly store: { changes: ChangeFeed; subscribe?: Store["subscribe"] },
@@ -56,6 +68,7 @@ export class CacheCoherence {
     options: CoherenceOptions = {},
   ) {
     this.settleTimeoutMs = options.settleTimeoutMs ?? 2000;
+    this.mode = options.mode ?? "per-request";
   }
 
   /** True while changes are pushed (no per-request read). */
@@ -92,9 +105,11 @@ export class CacheCoherence {
    * `Unavailable` when the feed cannot be read (the caches may be stale, so nothing is served).
    */
   sync(): Promise<void> | undefined {
-    if (this.push) return undefined;
+    if (this.push && this.mode === "notify") return undefined;
     // A poll that started before this call may have missed a commit made just before it: wait for the next one.
-    this.next ??= (this.running ?? Promise.resolve()).then(() => {
+    // Chained on the running poll whether it succeeds or fails: a failed poll must not leave `next`
+    // settled as rejected for every later caller (the next poll reads the feed anew).
+    this.next ??= (this.running ?? Promise.resolve()).catch(() => undefined).then(() => {
       this.next = undefined;
       this.running = this.poll().finally(() => (this.running = undefined));
       return this.running;
@@ -108,7 +123,8 @@ export class CacheCoherence {
    * node. If the notification does not come in time, this node polls from then on.
    */
   async settle(): Promise<void> {
-    if (!this.push) return;
+    // Per request, every node reads the feed before serving: nothing to wait for.
+    if (!this.push || this.mode === "per-request") return;
     const latest = await this.store.changes.latest();
     if (this.seen >= latest) return;
     await new Promise<void>((resolve) => {

@@ -49,6 +49,8 @@ export async function migrateStorage(from: { sqlitePath: string }, to: PostgresS
   const source = new DatabaseSync(from.sqlitePath, { readOnly: true });
   const store = new PostgresStore(to);
   const target = new pg.Client(store.clientConfig());
+  // A connection lost mid-copy fails the query under way; without a listener it would also end the process.
+  target.on("error", () => undefined);
   await store.close();
   try {
     await target.connect();

@@ -173,13 +173,34 @@ class ClientRunner implements Runner {
  * BEGIN … COMMIT on a pooled connection. A connection whose transaction could not be rolled back
  * (it broke mid-way) is destroyed rather than returned to the pool.
  */
-async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * A client checked out of the pool, listening for errors while it is out: pg-pool removes its own
+ * listener on checkout, so a connection that dies between two queries (the database restarting
+ * while a transaction waits on other work) would emit an unheard 'error' and end the process. The
+ * error is kept instead and the client released as broken.
+ */
+async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: (broken?: Error) => void }> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
   } catch (err) {
     throw storageError(err);
   }
+  let failure: Error | undefined;
+  const onError = (err: Error) => (failure ??= err);
+  client.on("error", onError);
+  return {
+    client,
+    release: (broken) => {
+      client.off("error", onError);
+      client.release(broken ?? failure ?? false);
+    },
+  };
+}
+
+async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const out = await checkout(pool);
+  const client = out.client;
   let broken: Error | undefined;
   try {
     await client.query(begin);
@@ -194,7 +215,7 @@ async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.Po
     }
     throw storageError(err);
   } finally {
-    client.release(broken ?? false);
+    out.release(broken);
   }
 }
 
@@ -930,12 +951,7 @@ export class PostgresStore implements Store {
 
   /** Applies pending migrations under an advisory lock, so nodes starting together apply each once. */
   async migrate(): Promise<void> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw storageError(err);
-    }
+    const { client, release } = await checkout(this.pool);
     let broken: Error | undefined;
     try {
       await runPostgresMigrations(client);
@@ -943,7 +959,7 @@ export class PostgresStore implements Store {
       broken = err as Error;
       throw err;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 
@@ -961,12 +977,7 @@ export class PostgresStore implements Store {
    * held a snapshot from before the call, this resolves false and the destroy job calls again later.
    */
   async eraseDeleted(): Promise<boolean> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw storageError(err);
-    }
+    const { client, release } = await checkout(this.pool);
     let broken: Error | undefined;
     try {
       const started = (await client.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now;
@@ -983,7 +994,7 @@ export class PostgresStore implements Store {
       broken = err as Error;
       throw mapped;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 
