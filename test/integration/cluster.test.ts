@@ -316,13 +316,16 @@ describe("PostgreSQL restarts under load", () => {
       const recovered = async (i: number) => {
         const w = await timed(rc.nodes[i]!.url, token, "POST", "/v1/keys", { name: `back-${i}-${Date.now()}` });
         const r = await timed(rc.nodes[i]!.url, token, "POST", "/v1/keys/steady/encrypt", { plaintext: b64("x") });
-        return !("failed" in w) && w.status === 201 && !("failed" in r) && r.status === 200;
+        const ok = !("failed" in w) && w.status === 201 && !("failed" in r) && r.status === 200;
+        return ok;
       };
       await expect.poll(() => recovered(0), { timeout: 30_000, interval: 250 }).toBe(true);
       await expect.poll(() => recovered(1), { timeout: 30_000, interval: 250 }).toBe(true);
       stop = true;
       await Promise.all(workers);
 
+      // Both nodes lived through it.
+      for (const n of rc.nodes) expect(n.server.proc.exitCode, n.server.output().slice(-2000)).toBeNull();
       // Every answer was a success or a clean Unavailable: no hang, no dropped connection, no 500.
       const unclean = outcomes.filter((o) => !((typeof o.status === "number" && o.status < 300) || (o.status === 503 && o.code === "Unavailable")));
       expect(unclean).toEqual([]);

@@ -37,7 +37,7 @@ import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
-import { CacheCoherence } from "./service/cache-coherence.js";
+import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
 import { NodePresence } from "./service/node-presence.js";
 
@@ -80,6 +80,8 @@ export interface AppOptions {
   node?: { id: string; address: string; heartbeatMs?: number };
   /** The background-work lease (service/job-lease.ts). */
   lease?: { ttlMs?: number; renewMs?: number };
+  /** How caches learn of changes committed elsewhere (service/cache-coherence.ts; default per request). */
+  coherence?: CoherenceOptions;
 }
 
 export interface TesseraApp {
@@ -218,7 +220,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       machineIdentity.forgetRevocations();
       accessKeys.forgetAll();
     },
-  });
+  }, options.coherence);
   await coherence.start();
   // Before anything else a request does: caches hold nothing another node has changed since.
   http.addHook("onRequest", (_request, _reply, done) => {

@@ -79,6 +79,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },
+    ...(config.storage.kind === "postgres" && { coherence: { mode: config.storage.coherence } }),
     logger: { level: config.logLevel },
     https,
     audit,

@@ -53,6 +53,12 @@ export const ConfigSchema = Type.Object(
               pool_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
               /** Statement and connection timeout: past it a request fails Unavailable (503) instead of waiting. */
               timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000 })),
+              /**
+               * How this node learns of security-state changes other nodes commit (service/cache-coherence.ts):
+               * "per-request" (default) reads the change feed before every request — never stale;
+               * "notify" relies on LISTEN/NOTIFY alone — no read per request, a short window after a commit elsewhere.
+               */
+              coherence: Type.Optional(Type.Union([Type.Literal("per-request"), Type.Literal("notify")])),
               tls: Type.Optional(
                 Type.Object(
                   {
@@ -159,6 +165,7 @@ export type StorageConfig =
       password?: string;
       poolSize: number;
       timeoutMs: number;
+      coherence: "per-request" | "notify";
       /** TLS to the database: certificates read, verification on (node's TLS options). */
       ssl?: { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized: true };
     };
@@ -226,6 +233,7 @@ function storageConfig(s: ConfigFile["storage"], baseDir: string, env: NodeJS.Pr
     ...(password !== undefined && { password }),
     poolSize: p.pool_size ?? 10,
     timeoutMs: p.timeout_ms ?? 5000,
+    coherence: p.coherence ?? "per-request",
     ...(tls !== undefined && {
       ssl: {
         ...(tls.ca_file !== undefined && { ca: read("tls.ca_file", tls.ca_file) }),
