@@ -131,10 +131,17 @@ async function commitToRefusal(mode, a, b, token) {
   if (created.status !== 201) throw new Error(`create probe key: ${created.status} ${JSON.stringify(created.body)}`);
   const toRefusal = [];
   let lateAllowed = 0;
+  let staleEnabled = 0;
   for (let t = 0; t < trials; t++) {
     // B serves the key (cached, enabled) before each trial.
-    const ready = await call(b.url, token, "POST", `/v1/keys/${probeKey}/encrypt`, { plaintext });
-    if (ready.status !== 200) throw new Error(`probe key not usable on B: ${ready.status} ${JSON.stringify(ready.body)}`);
+    // (In "notify" mode B may still refuse right after A re-enabled the key: that is the window.)
+    for (let i = 0; ; i++) {
+      const ready = await call(b.url, token, "POST", `/v1/keys/${probeKey}/encrypt`, { plaintext });
+      if (ready.status === 200) break;
+      if (i === 0) staleEnabled++;
+      if (i > 200) throw new Error(`probe key not usable on B: ${ready.status} ${JSON.stringify(ready.body)}`);
+      await sleep(1);
+    }
     let ackedAt = Infinity;
     let refusedAt;
     const probe = (async () => {
@@ -160,7 +167,7 @@ async function commitToRefusal(mode, a, b, token) {
     if ((await call(a.url, token, "POST", `/v1/keys/${probeKey}/enable`)).status !== 200) throw new Error("enable failed");
   }
   toRefusal.sort((x, y) => x - y);
-  const line = `  disabled on A → refused on B (${mode})`.padEnd(36) + ` median ${quantile(toRefusal, 0.5).toFixed(1)} ms   p99 ${quantile(toRefusal, 0.99).toFixed(1)} ms   max ${toRefusal.at(-1).toFixed(1)} ms   (${trials} trials; allowed on B after A answered: ${lateAllowed})`;
+  const line = `  disabled on A → refused on B (${mode})`.padEnd(36) + ` median ${quantile(toRefusal, 0.5).toFixed(1)} ms   p99 ${quantile(toRefusal, 0.99).toFixed(1)} ms   max ${toRefusal.at(-1).toFixed(1)} ms   (${trials} trials; B allowed after A answered the disable: ${lateAllowed}; B refused right after A answered the enable: ${staleEnabled})`;
   console.log(line);
   return line;
 }
