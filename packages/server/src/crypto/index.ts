@@ -4,6 +4,7 @@ export * from "./random.js";
 export * from "./secrets.js";
 export * from "./secret-key.js";
 export * from "./xaes.js";
+export * from "./key-pairs.js";
 export * from "./hmac.js";
 export * from "./sm2-encrypt.js";
 export * from "./sm2-key.js";
