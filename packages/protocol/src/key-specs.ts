@@ -63,8 +63,20 @@ export const signingAlgorithms = Object.freeze({
 } as const satisfies Record<string, SigningAlgorithmInfo>);
 export type SigningAlgorithm = keyof typeof signingAlgorithms;
 
-/** MAC algorithms (HMAC keys) — none yet. */
-export const macAlgorithms = Object.freeze({} as const satisfies Record<string, object>);
+/** What the wire needs to know about a MAC algorithm. */
+export interface MacAlgorithmInfo {
+  /** Length in bytes of a MAC (the hash's output; Tessera never truncates a MAC). */
+  macLength: number;
+}
+
+/** MAC algorithms of HMAC keys (RFC 2104). HMAC_SM3 (GB/T 32905's SM3) is Tessera's; AWS has the SHA-2 four. */
+export const macAlgorithms = Object.freeze({
+  HMAC_SHA_224: { macLength: 28 },
+  HMAC_SHA_256: { macLength: 32 },
+  HMAC_SHA_384: { macLength: 48 },
+  HMAC_SHA_512: { macLength: 64 },
+  HMAC_SM3: { macLength: 32 },
+} as const satisfies Record<string, MacAlgorithmInfo>);
 export type MacAlgorithm = keyof typeof macAlgorithms;
 
 export const keyAgreementAlgorithms = Object.freeze({
@@ -104,9 +116,25 @@ const RSA_ENCRYPTION = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"] as const;
 
 const rsa = { material: "asymmetric", usages: { ENCRYPT_DECRYPT: RSA_ENCRYPTION, SIGN_VERIFY: RSA_SIGNING }, dataKeyPair: true } as const;
 
+const hmacKey = <A extends MacAlgorithm>(algorithm: A) =>
+  ({ material: "symmetric", usages: { GENERATE_VERIFY_MAC: [algorithm] }, defaultUsage: "GENERATE_VERIFY_MAC" }) as const;
+
 export const keySpecs = Object.freeze({
   /** AES-256 material, encrypted as Tessera's envelope (XAES-256-GCM). Tessera's older name: `AES_256`. */
   SYMMETRIC_DEFAULT: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
+  /**
+   * SM4 (GB/T 32907) 128-bit material, encrypted as Tessera's envelope format v3 (SM4-GCM, RFC 8998).
+   * Tessera's name: AWS has no SM4 spec — in its China Regions SYMMETRIC_DEFAULT itself is SM4 — so
+   * the encryption algorithm is SYMMETRIC_DEFAULT, as there.
+   */
+  SM4: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
+  /** HMAC keys (AWS's names): material as long as the hash's output, GenerateMac and VerifyMac only. */
+  HMAC_224: hmacKey("HMAC_SHA_224"),
+  HMAC_256: hmacKey("HMAC_SHA_256"),
+  HMAC_384: hmacKey("HMAC_SHA_384"),
+  HMAC_512: hmacKey("HMAC_SHA_512"),
+  /** HMAC with SM3 (Tessera only): 256-bit material. */
+  HMAC_SM3: hmacKey("HMAC_SM3"),
   RSA_2048: rsa,
   RSA_3072: rsa,
   RSA_4096: rsa,
@@ -204,5 +232,6 @@ export const KeyUsage = literalUnion<KeyUsage>(keyUsages);
 export const MessageType = literalUnion<MessageType>(messageTypes);
 export const EncryptionAlgorithm = literalUnion<EncryptionAlgorithm>(Object.keys(encryptionAlgorithms) as EncryptionAlgorithm[]);
 export const SigningAlgorithm = literalUnion<SigningAlgorithm>(Object.keys(signingAlgorithms) as SigningAlgorithm[]);
+export const MacAlgorithm = literalUnion<MacAlgorithm>(Object.keys(macAlgorithms) as MacAlgorithm[]);
 export const KeyAgreementAlgorithm = literalUnion<KeyAgreementAlgorithm>(Object.keys(keyAgreementAlgorithms) as KeyAgreementAlgorithm[]);
 export const DataKeyPairSpec = literalUnion<DataKeyPairSpec>(dataKeyPairSpecs);

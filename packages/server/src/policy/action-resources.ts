@@ -32,6 +32,8 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:ReEncryptFrom": ["key"],
   "kms:ReEncryptTo": ["key"],
   "kms:Derive": ["key"],
+  "kms:GenerateMac": ["key"],
+  "kms:VerifyMac": ["key"],
   "kms:GenerateRandom": ["random"],
   // Alias writes need the action on the alias and on each key involved.
   "kms:CreateAlias": ["alias", "key"],
