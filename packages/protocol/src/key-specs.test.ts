@@ -52,10 +52,28 @@ describe("the key-spec table", () => {
         "ML_DSA_44",
         "ML_DSA_65",
         "ML_DSA_87",
+        "HMAC_224",
+        "HMAC_256",
+        "HMAC_384",
+        "HMAC_512",
+        // Tessera's own: AWS has no SM4 spec (SYMMETRIC_DEFAULT is SM4 in its China Regions) and no SM3 MAC.
+        "SM4",
+        "HMAC_SM3",
       ].sort(),
     );
     expect(asymmetricKeySpecs).not.toContain("SYMMETRIC_DEFAULT");
-    expect(asymmetricKeySpecs).toHaveLength(keySpecNames.length - 1);
+    expect(asymmetricKeySpecs).toHaveLength(keySpecNames.length - 7);
+  });
+
+  it("gives HMAC keys GENERATE_VERIFY_MAC with their one algorithm, and SM4 keys ENCRYPT_DECRYPT with SYMMETRIC_DEFAULT", () => {
+    expect(algorithmsFor("HMAC_224", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_224"]);
+    expect(algorithmsFor("HMAC_256", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_256"]);
+    expect(algorithmsFor("HMAC_384", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_384"]);
+    expect(algorithmsFor("HMAC_512", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_512"]);
+    expect(algorithmsFor("HMAC_SM3", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SM3"]);
+    expect(algorithmsFor("HMAC_256", "ENCRYPT_DECRYPT")).toEqual([]);
+    expect(algorithmsFor("SM4", "ENCRYPT_DECRYPT")).toEqual(["SYMMETRIC_DEFAULT"]);
+    expect(algorithmsFor("SM4", "GENERATE_VERIFY_MAC")).toEqual([]);
   });
 
   it("lets each curve sign only with the hash of its size, as AWS", () => {
