@@ -2,6 +2,7 @@
  * `tessera key …`: create, list, show and manage keys and their versions. The key is always the
  * first argument, by name or id.
  */
+import type { CreateKeyRequest } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collectPair, integer, parseDuration, parseRotationPeriod } from "../args.js";
 import type { Cli } from "../cli.js";
@@ -21,16 +22,19 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
   const keyCommand = (name: string, summary: string, description: string, example: string): Command =>
     keys.command(name).summary(summary).description(description).argument("<key>", "key name or id").addHelpText("after", examples(example));
 
-  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean }
+  interface CreateOptions { spec?: string; usage?: string; description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean }
   withGlobalOptions(
     keys
       .command("create")
       .summary("create a key")
       .description(
-        "Create a symmetric key (AES-256) with its first version. With --rotation-period the key rotates " +
-          "itself: a new primary version each period, old versions kept for decryption.",
+        "Create a key with its first version: an AES-256 encryption key unless --spec names another kind " +
+          "(SM4, HMAC_224/256/384/512, HMAC_SM3, RSA_*, ECC_*, …; docs/api.md). With --rotation-period the key " +
+          "rotates itself: a new primary version each period, old versions kept for decryption.",
       )
       .argument("<name>", "unique name: letters, digits and / _ + = . @ -")
+      .option("--spec <spec>", "key spec (default SYMMETRIC_DEFAULT, AES-256)")
+      .option("--usage <usage>", "key usage, when the spec allows several (ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT)")
       .option("--description <text>", "what the key protects")
       .addOption(new Option("--tag <key=value>", "tag; repeat for more").argParser(collectPair))
       .addOption(new Option("--rotation-period <duration>", "rotate automatically, e.g. 90d, 12h (at least 1h)").argParser(parseDuration))
@@ -39,13 +43,20 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
   )
     .addHelpText(
       "after",
-      examples("tessera key create payment-db --description 'card vault' --tag team=payments --rotation-period 90d", "tessera key create vm-keys --derived"),
+      examples(
+        "tessera key create payment-db --description 'card vault' --tag team=payments --rotation-period 90d",
+        "tessera key create vm-keys --derived",
+        "tessera key create gm-db --spec SM4 --rotation-period 30d",
+        "tessera key create webhooks --spec HMAC_256",
+      ),
     )
     .action(
       cli.action(async (name: string, opts: CreateOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         const result = await client.createKey({
           name,
+          ...given("keySpec", opts.spec as CreateKeyRequest["keySpec"]),
+          ...given("keyUsage", opts.usage as CreateKeyRequest["keyUsage"]),
           ...given("description", opts.description),
           ...given("tags", opts.tag),
           ...given("rotationPeriodSeconds", opts.rotationPeriod),
