@@ -11,3 +11,4 @@ export * from "./sm2-key.js";
 export * from "./sm2-sign.js";
 export * from "./sm3.js";
 export * from "./sm4-gcm.js";
+export * from "./sm2-keyobject.js";

@@ -1,9 +1,10 @@
 /** SM2 beyond the standard's examples: round trips, every refusal the standard asks for, and key encodings. */
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { DerReader, TAG_SEQUENCE, tlv } from "./der.js";
 import { decodeCiphertext, encodeCiphertext, sm2Decrypt, sm2Encrypt, sm2Kdf } from "./sm2-encrypt.js";
 import { SM2_CURVE, Sm2KeyError, Sm2PrivateKey, Sm2PublicKey, scalarBytes } from "./sm2-key.js";
+import { generateSm2Pkcs8, isSm2Key, sm2PrivateKeyOf, sm2PublicKeyOf } from "./sm2-keyobject.js";
 import { decodeSignature, encodeSignature, sm2Digest, sm2Sign, sm2Verify } from "./sm2-sign.js";
 import { sm3Concat } from "./sm3.js";
 
@@ -190,5 +191,31 @@ describe("DER reader", () => {
     expect(r.readSmall()).toBe(1);
     r.end();
     expect(() => new DerReader(Buffer.from("3004020101", "hex")).enter(TAG_SEQUENCE)).toThrow(expect.objectContaining({ name: "DerError" }));
+  });
+});
+
+describe("SM2 keys as KeyObjects", () => {
+  it("an SM2 PKCS#8 parsed by node:crypto (OpenSSL's SM2 type, unnamed by Node) converts back to the same key, once", () => {
+    const ko = createPrivateKey({ key: key.toPkcs8(), format: "der", type: "pkcs8" });
+    expect(ko.asymmetricKeyType).toBeUndefined();
+    expect(isSm2Key(ko)).toBe(true);
+    const sm2 = sm2PrivateKeyOf(ko);
+    expect(sm2.scalar().equals(key.scalar())).toBe(true);
+    expect(sm2PrivateKeyOf(ko)).toBe(sm2);
+    const pub = createPublicKey(ko);
+    expect(sm2PublicKeyOf(pub).raw.equals(key.publicKey.raw)).toBe(true);
+    expect(sm2Verify(sm2PublicKeyOf(pub), { message: Buffer.from("m") }, sm2Sign(sm2, { message: Buffer.from("m") }))).toBe(true);
+  });
+
+  it("keys of other kinds are not SM2 keys", () => {
+    const p256 = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ed = generateKeyPairSync("ed25519");
+    for (const k of [p256.privateKey, p256.publicKey, ed.privateKey, createSecretKey(Buffer.alloc(16))]) expect(isSm2Key(k)).toBe(false);
+    expect(() => sm2PrivateKeyOf(p256.privateKey)).toThrow(Sm2KeyError);
+  });
+
+  it("generateSm2Pkcs8 makes a PKCS#8 that node:crypto and we both read", () => {
+    const der = generateSm2Pkcs8();
+    expect(sm2PrivateKeyOf(createPrivateKey({ key: der, format: "der", type: "pkcs8" })).toPkcs8().equals(der)).toBe(true);
   });
 });
