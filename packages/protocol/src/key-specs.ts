@@ -35,6 +35,8 @@ export const encryptionAlgorithms = Object.freeze({
   RSAES_OAEP_SHA_1: { maxPlaintextBytes: (bits: number) => bits / 8 - 2 * 20 - 2 },
   /** RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label. */
   RSAES_OAEP_SHA_256: { maxPlaintextBytes: (bits: number) => bits / 8 - 2 * 32 - 2 },
+  /** SM2 public-key encryption (GB/T 32918.4) with SM3; ciphertext GM/T 0009 DER, C1 ‖ C3 ‖ C2. At most 1024 bytes, as AWS. */
+  SM2PKE: { maxPlaintextBytes: () => 1024 },
 } as const satisfies Record<string, EncryptionAlgorithmInfo>);
 export type EncryptionAlgorithm = keyof typeof encryptionAlgorithms;
 
@@ -58,6 +60,11 @@ export const signingAlgorithms = Object.freeze({
   ECDSA_SHA_512: { messageTypes: ["RAW", "DIGEST"], digestLength: 64 },
   /** PureEdDSA (RFC 8032 §5.1): the message itself, never a digest. */
   ED25519_SHA_512: { messageTypes: ["RAW"] },
+  /**
+   * SM2 signatures (GB/T 32918.2) with SM3: RAW signs SM3(Z ‖ M), Z from the signer's distinguishing id
+   * (default `1234567812345678`); DIGEST is that 32-byte value computed by the caller (as AWS).
+   */
+  SM2DSA: { messageTypes: ["RAW", "DIGEST"], digestLength: 32 },
   /** ML-DSA (FIPS 204 §5.2, empty context): the message itself. AWS's EXTERNAL_MU is not offered. */
   ML_DSA_SHAKE_256: { messageTypes: ["RAW"] },
 } as const satisfies Record<string, SigningAlgorithmInfo>);
@@ -145,6 +152,8 @@ export const keySpecs = Object.freeze({
   ECC_SECG_P256K1: { material: "asymmetric", usages: { SIGN_VERIFY: ["ECDSA_SHA_256"] }, dataKeyPair: true },
   /** Ed25519 (AWS's name): signing only. */
   ECC_NIST_EDWARDS25519: { material: "asymmetric", usages: { SIGN_VERIFY: ["ED25519_SHA_512"] }, dataKeyPair: true },
+  /** SM2 (GB/T 32918, curve sm2p256v1): signing (SM2DSA) or encryption (SM2PKE), as AWS in its China Regions. */
+  SM2: { material: "asymmetric", usages: { SIGN_VERIFY: ["SM2DSA"], ENCRYPT_DECRYPT: ["SM2PKE"] }, dataKeyPair: true },
   ML_DSA_44: { material: "asymmetric", usages: { SIGN_VERIFY: ["ML_DSA_SHAKE_256"] } },
   ML_DSA_65: { material: "asymmetric", usages: { SIGN_VERIFY: ["ML_DSA_SHAKE_256"] } },
   ML_DSA_87: { material: "asymmetric", usages: { SIGN_VERIFY: ["ML_DSA_SHAKE_256"] } },

@@ -12,3 +12,4 @@ export * from "./sm2-sign.js";
 export * from "./sm3.js";
 export * from "./sm4-gcm.js";
 export * from "./sm2-keyobject.js";
+export * from "./sm2-operations.js";
