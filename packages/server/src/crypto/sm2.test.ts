@@ -5,6 +5,7 @@ import { DerReader, TAG_SEQUENCE, tlv } from "./der.js";
 import { decodeCiphertext, encodeCiphertext, sm2Decrypt, sm2Encrypt, sm2Kdf } from "./sm2-encrypt.js";
 import { SM2_CURVE, Sm2KeyError, Sm2PrivateKey, Sm2PublicKey, scalarBytes } from "./sm2-key.js";
 import { generateSm2Pkcs8, isSm2Key, sm2PrivateKeyOf, sm2PublicKeyOf } from "./sm2-keyobject.js";
+import { sm2PkeDecrypt, sm2PkeEncrypt, sm2Signer } from "./sm2-operations.js";
 import { decodeSignature, encodeSignature, sm2Digest, sm2Sign, sm2Verify } from "./sm2-sign.js";
 import { sm3Concat } from "./sm3.js";
 
@@ -217,5 +218,28 @@ describe("SM2 keys as KeyObjects", () => {
   it("generateSm2Pkcs8 makes a PKCS#8 that node:crypto and we both read", () => {
     const der = generateSm2Pkcs8();
     expect(sm2PrivateKeyOf(createPrivateKey({ key: der, format: "der", type: "pkcs8" })).toPkcs8().equals(der)).toBe(true);
+  });
+});
+
+describe("SM2 rows on KeyObjects", () => {
+  const ko = createPrivateKey({ key: key.toPkcs8(), format: "der", type: "pkcs8" });
+  const pubKo = createPublicKey(ko);
+  const m = Buffer.from("row message");
+
+  it("signs RAW with the default or a given id, and DIGEST = SM3(Z ‖ M); verify agrees and refuses mismatches", () => {
+    const raw = sm2Signer.sign(ko, m, "RAW");
+    expect(sm2Signer.verify(pubKo, m, "RAW", raw)).toBe(true);
+    expect(sm2Signer.verify(pubKo, sm2Digest(pub, { message: m }), "DIGEST", raw)).toBe(true);
+    const withId = sm2Signer.sign(ko, m, "RAW", Buffer.from("alice"));
+    expect(sm2Signer.verify(pubKo, m, "RAW", withId, Buffer.from("alice"))).toBe(true);
+    expect(sm2Signer.verify(pubKo, m, "RAW", withId)).toBe(false);
+    expect(() => sm2Signer.sign(ko, sm2Digest(pub, { message: m }), "DIGEST", Buffer.from("alice"))).toThrow(RangeError);
+    expect(sm2Signer.verify(pubKo, m, "DIGEST", raw)).toBe(false);
+  });
+
+  it("encrypts to the public KeyObject and decrypts with the private one", () => {
+    const ct = sm2PkeEncrypt(pubKo, m);
+    expect(sm2PkeDecrypt(ko, ct).equals(m)).toBe(true);
+    expect(() => sm2PkeDecrypt(createPrivateKey({ key: generateSm2Pkcs8(), format: "der", type: "pkcs8" }), ct)).toThrow(invalid);
   });
 });
