@@ -18,11 +18,16 @@ import type {
   DecryptResponse,
   DeriveRequest,
   DeriveResponse,
+  DeriveSharedSecretRequest,
+  DeriveSharedSecretResponse,
   EncryptRequest,
   EncryptResponse,
   GenerateDataKeyRequest,
   GenerateDataKeyResponse,
   GenerateDataKeyWithoutPlaintextResponse,
+  GenerateDataKeyPairRequest,
+  GenerateDataKeyPairResponse,
+  GenerateDataKeyPairWithoutPlaintextResponse,
   GenerateRandomRequest,
   GenerateRandomResponse,
   Health,
@@ -34,15 +39,20 @@ import type {
   KeyVersionInfo,
   ListKeysResponse,
   ListVersionsResponse,
+  PublicKeyResponse,
   ReEncryptRequest,
   ReEncryptResponse,
   ScheduleDeletionRequest,
   SealStatus,
   SetMinDecryptionVersionRequest,
+  SignRequest,
+  SignResponse,
   TokenInfo,
   TokenSelector,
   UnsealRequest,
   UpdateKeyRequest,
+  VerifyRequest,
+  VerifyResponse,
 } from "@tessera/protocol";
 import type {
   AccessKeyInfo,
@@ -189,6 +199,46 @@ export class TesseraClient {
    */
   verifyMac(key: string, req: VerifyMacRequest): Promise<VerifyMacResponse> {
     return this.#post(keyPath(key, "/verify-mac"), req);
+  }
+
+  // --- asymmetric keys ---------------------------------------------------------------------
+
+  /**
+   * Signs a message (≤ 4096 bytes) or, with `messageType: "DIGEST"`, its hash, with the key's primary
+   * version. Keep `keyVersion` with the signature: Verify needs it once the key has rotated.
+   *
+   * @example
+   * ```ts
+   * const { signature, keyVersion } = await tessera.sign("release-signer", { message: b64(data), signingAlgorithm: "ECDSA_SHA_256" });
+   * ```
+   */
+  sign(key: string, req: SignRequest): Promise<SignResponse> {
+    return this.#post(keyPath(key, "/sign"), req);
+  }
+
+  /** Checks a signature with one version (`keyVersion`, default the primary): `signatureValid` is false when it does not verify. */
+  verify(key: string, req: VerifyRequest): Promise<VerifyResponse> {
+    return this.#post(keyPath(key, "/verify"), req);
+  }
+
+  /** The public key (DER SubjectPublicKeyInfo, base64) of a version (default the primary), with the key's spec, usage and algorithms. */
+  getPublicKey(key: string, version?: number): Promise<PublicKeyResponse> {
+    return this.#get(keyPath(key, version === undefined ? "/public-key" : `/public-key?version=${version}`));
+  }
+
+  /** A fresh key pair: the private key (PKCS#8 DER) in the clear and encrypted under the symmetric key `key`, and the public key. */
+  generateDataKeyPair(key: string, req: GenerateDataKeyPairRequest): Promise<GenerateDataKeyPairResponse> {
+    return this.#post(keyPath(key, "/generate-data-key-pair"), req);
+  }
+
+  /** A fresh key pair whose private key is returned only encrypted under `key`. */
+  generateDataKeyPairWithoutPlaintext(key: string, req: GenerateDataKeyPairRequest): Promise<GenerateDataKeyPairWithoutPlaintextResponse> {
+    return this.#post(keyPath(key, "/generate-data-key-pair-without-plaintext"), req);
+  }
+
+  /** ECDH between the key (usage KEY_AGREEMENT) and a peer's public key (DER SPKI, base64): the raw shared secret. */
+  deriveSharedSecret(key: string, req: DeriveSharedSecretRequest): Promise<DeriveSharedSecretResponse> {
+    return this.#post(keyPath(key, "/derive-shared-secret"), req);
   }
 
   generateRandom(req: GenerateRandomRequest): Promise<GenerateRandomResponse> {

@@ -28,6 +28,12 @@ export const actions = Object.freeze([
   "kms:GenerateMac",
   /** VerifyMac with an HMAC key. */
   "kms:VerifyMac",
+  "kms:Sign",
+  "kms:Verify",
+  "kms:GetPublicKey",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:DeriveSharedSecret",
   "kms:GenerateRandom",
   "kms:CreateAlias",
   "kms:UpdateAlias",

@@ -29,6 +29,7 @@ import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
+import { AsymmetricService } from "./service/asymmetric-service.js";
 import { MacService } from "./service/mac-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
@@ -187,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const refusals = new RefusalLog(auditLog, clock, buckets);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
+  const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
     door,
@@ -224,8 +226,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
-  await http.register(nativeApi, { service, identity, machines, audit, macs });
-  await http.register(awsApi, { service, identity, macs, region: aws.region, accountId: aws.accountId });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs });
+  await http.register(awsApi, { service, asymmetric, identity, macs, region: aws.region, accountId: aws.accountId });
 
   let closed = false;
   return {

@@ -2,8 +2,8 @@
  * `tessera key …`: create, list, show and manage keys and their versions. The key is always the
  * first argument, by name or id.
  */
-import type { CreateKeyRequest } from "@tessera/protocol";
 import { Option, type Command } from "commander";
+import { keySpecNames, keyUsages, type KeySpec, type KeyUsage } from "@tessera/protocol";
 import { collectPair, integer, parseDuration, parseRotationPeriod } from "../args.js";
 import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";
@@ -22,19 +22,21 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
   const keyCommand = (name: string, summary: string, description: string, example: string): Command =>
     keys.command(name).summary(summary).description(description).argument("<key>", "key name or id").addHelpText("after", examples(example));
 
-  interface CreateOptions { spec?: string; usage?: string; description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean }
+  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean; spec?: KeySpec; usage?: KeyUsage }
   withGlobalOptions(
     keys
       .command("create")
       .summary("create a key")
       .description(
-        "Create a key with its first version: an AES-256 encryption key unless --spec names another kind " +
-          "(SM4, HMAC_224/256/384/512, HMAC_SM3, RSA_*, ECC_*, …; docs/api.md). With --rotation-period the key " +
-          "rotates itself: a new primary version each period, old versions kept for decryption.",
+        "Create a key with its first version: by default a symmetric key (SYMMETRIC_DEFAULT, AES-256); --spec SM4 " +
+          "for SM4-GCM, HMAC_224/256/384/512 or HMAC_SM3 for MAC keys, and with --usage an RSA, elliptic-curve, " +
+          "Ed25519, SM2 or ML-DSA key pair for signing, encryption or key agreement. With --rotation-period the key " +
+          "rotates itself: a new primary version (a new key pair) each period, old versions kept for decryption " +
+          "and verification.",
       )
       .argument("<name>", "unique name: letters, digits and / _ + = . @ -")
-      .option("--spec <spec>", "key spec (default SYMMETRIC_DEFAULT, AES-256)")
-      .option("--usage <usage>", "key usage, when the spec allows several (ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT)")
+      .addOption(new Option("--spec <spec>", "key spec (default SYMMETRIC_DEFAULT)").choices(keySpecNames))
+      .addOption(new Option("--usage <usage>", "key usage (required for asymmetric specs; implied for SM4 and HMAC)").choices(keyUsages))
       .option("--description <text>", "what the key protects")
       .addOption(new Option("--tag <key=value>", "tag; repeat for more").argParser(collectPair))
       .addOption(new Option("--rotation-period <duration>", "rotate automatically, e.g. 90d, 12h (at least 1h)").argParser(parseDuration))
@@ -48,6 +50,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
         "tessera key create vm-keys --derived",
         "tessera key create gm-db --spec SM4 --rotation-period 30d",
         "tessera key create webhooks --spec HMAC_256",
+        "tessera key create release-signer --spec ECC_NIST_P256 --usage SIGN_VERIFY",
       ),
     )
     .action(
@@ -55,8 +58,8 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
         const { client, out } = cli.connect(cmd);
         const result = await client.createKey({
           name,
-          ...given("keySpec", opts.spec as CreateKeyRequest["keySpec"]),
-          ...given("keyUsage", opts.usage as CreateKeyRequest["keyUsage"]),
+          ...given("keySpec", opts.spec),
+          ...given("keyUsage", opts.usage),
           ...given("description", opts.description),
           ...given("tags", opts.tag),
           ...given("rotationPeriodSeconds", opts.rotationPeriod),

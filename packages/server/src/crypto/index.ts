@@ -13,3 +13,6 @@ export * from "./sm3.js";
 export * from "./sm4-gcm.js";
 export * from "./sm2-keyobject.js";
 export * from "./sm2-operations.js";
+export * from "./signers.js";
+export * from "./rsa-oaep.js";
+export * from "./ecdh.js";

@@ -4,3 +4,4 @@ export { KeyHandle, Keyring } from "./keyring.js";
 export * as lifecycle from "./lifecycle.js";
 export type { CancelRestore } from "./lifecycle.js";
 export { MacOperations } from "./mac-operations.js";
+export { AsymmetricOperations, newDataKeyPair } from "./asymmetric-operations.js";

@@ -30,6 +30,7 @@ import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
 import { newKeyMaterial } from "./key-material.js";
+import { AsymmetricOperations } from "./asymmetric-operations.js";
 import { MacOperations } from "./mac-operations.js";
 const MAX_WRITE_ATTEMPTS = 5;
 
@@ -49,6 +50,8 @@ export interface Decrypted {
 export class KeyService {
   readonly keyring: Keyring;
   readonly usage: UsageRecorder;
+  /** Sign, Verify, GetPublicKey, RSA-OAEP and ECDH with asymmetric keys. */
+  readonly asymmetric: AsymmetricOperations;
   /** GenerateMac and VerifyMac (HMAC keys). */
   readonly macs: MacOperations;
 
@@ -59,6 +62,7 @@ export class KeyService {
   ) {
     this.keyring = new Keyring(store, barrier);
     this.usage = new UsageRecorder(store, clock);
+    this.asymmetric = new AsymmetricOperations(this.usage);
     this.macs = new MacOperations(this.usage);
   }
 
@@ -351,7 +355,7 @@ export class KeyService {
     const material = handle.material(parsed.keyVersion);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
     const plaintext = decryptEnvelope(parsed, material, context, parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined);
-    const refusal = versionRefusal(row, version);
+    const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) {
       zero(plaintext);
       throw refusal;
@@ -369,7 +373,7 @@ export class KeyService {
     const v = keyVersion ?? row.primaryVersion;
     const version = handle.versions.get(v);
     if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
-    const refusal = versionRefusal(row, version);
+    const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) throw refusal;
     const material = handle.material(v);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
@@ -471,15 +475,6 @@ function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): Ciph
 function throwIfUnusable(row: KeyRow): void {
   const err = lifecycle.usableKeyError(row);
   if (err !== undefined) throw err;
-}
-
-function versionRefusal(row: KeyRow, v: VersionRow): TesseraError | undefined {
-  if (v.state === "Destroyed") return new TesseraError("Destroyed", `version ${v.version} of key ${row.name} has been destroyed`);
-  if (v.version < row.minDecryptionVersion) {
-    return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is retired (minDecryptionVersion is ${row.minDecryptionVersion})`);
-  }
-  if (v.state === "Disabled") return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is disabled`);
-  return undefined;
 }
 
 export function toMetadata(row: KeyRow): KeyMetadata {
