@@ -3,6 +3,10 @@
  * of `@tessera/protocol`. Methods only shape URLs and bodies; validation happens on the server.
  */
 import type {
+  GenerateMacRequest,
+  GenerateMacResponse,
+  VerifyMacRequest,
+  VerifyMacResponse,
   BatchDecryptRequest,
   BatchDecryptResponse,
   BatchEncryptRequest,
@@ -174,6 +178,27 @@ export class TesseraClient {
   /** A key derived (HKDF) from one of `key`'s versions and `req.context`; same inputs, same key. */
   derive(key: string, req: DeriveRequest): Promise<DeriveResponse> {
     return this.#post(keyPath(key, "/derive"), req);
+  }
+
+  /**
+   * The HMAC of a message under an HMAC key (HMAC_224/256/384/512, HMAC_SM3). The response names the
+   * key version that made it; keep it with the MAC to verify after a rotation.
+   *
+   * @example
+   * ```ts
+   * const { mac, keyVersion } = await client.generateMac("webhook-signing", { message: b64(body), macAlgorithm: "HMAC_SHA_256" });
+   * ```
+   */
+  generateMac(key: string, req: GenerateMacRequest): Promise<GenerateMacResponse> {
+    return this.#post(keyPath(key, "/generate-mac"), req);
+  }
+
+  /**
+   * Checks a MAC against one version of an HMAC key (`keyVersion`, else the primary), in constant
+   * time. A MAC that does not verify resolves with `macValid: false`; it does not throw.
+   */
+  verifyMac(key: string, req: VerifyMacRequest): Promise<VerifyMacResponse> {
+    return this.#post(keyPath(key, "/verify-mac"), req);
   }
 
   // --- asymmetric keys ---------------------------------------------------------------------

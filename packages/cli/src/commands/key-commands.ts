@@ -28,14 +28,15 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       .command("create")
       .summary("create a key")
       .description(
-        "Create a key with its first version: by default a symmetric key (SYMMETRIC_DEFAULT, AES-256); with " +
-          "--spec and --usage an RSA, elliptic-curve, Ed25519 or ML-DSA key pair for signing, encryption or key " +
-          "agreement. With --rotation-period the key rotates itself: a new primary version (a new key pair) each " +
-          "period, old versions kept for decryption and verification.",
+        "Create a key with its first version: by default a symmetric key (SYMMETRIC_DEFAULT, AES-256); --spec SM4 " +
+          "for SM4-GCM, HMAC_224/256/384/512 or HMAC_SM3 for MAC keys, and with --usage an RSA, elliptic-curve, " +
+          "Ed25519, SM2 or ML-DSA key pair for signing, encryption or key agreement. With --rotation-period the key " +
+          "rotates itself: a new primary version (a new key pair) each period, old versions kept for decryption " +
+          "and verification.",
       )
       .argument("<name>", "unique name: letters, digits and / _ + = . @ -")
       .addOption(new Option("--spec <spec>", "key spec (default SYMMETRIC_DEFAULT)").choices(keySpecNames))
-      .addOption(new Option("--usage <usage>", "key usage (required for asymmetric specs)").choices(keyUsages))
+      .addOption(new Option("--usage <usage>", "key usage (required for asymmetric specs; implied for SM4 and HMAC)").choices(keyUsages))
       .option("--description <text>", "what the key protects")
       .addOption(new Option("--tag <key=value>", "tag; repeat for more").argParser(collectPair))
       .addOption(new Option("--rotation-period <duration>", "rotate automatically, e.g. 90d, 12h (at least 1h)").argParser(parseDuration))
@@ -47,6 +48,8 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       examples(
         "tessera key create payment-db --description 'card vault' --tag team=payments --rotation-period 90d",
         "tessera key create vm-keys --derived",
+        "tessera key create gm-db --spec SM4 --rotation-period 30d",
+        "tessera key create webhooks --spec HMAC_256",
         "tessera key create release-signer --spec ECC_NIST_P256 --usage SIGN_VERIFY",
       ),
     )

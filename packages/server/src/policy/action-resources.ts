@@ -32,6 +32,8 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:ReEncryptFrom": ["key"],
   "kms:ReEncryptTo": ["key"],
   "kms:Derive": ["key"],
+  "kms:GenerateMac": ["key"],
+  "kms:VerifyMac": ["key"],
   "kms:Sign": ["key"],
   "kms:Verify": ["key"],
   "kms:GetPublicKey": ["key"],

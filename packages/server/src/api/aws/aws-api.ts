@@ -13,12 +13,15 @@ import {
   isKeySpec,
   isTesseraError,
   keyUsages,
+  macAlgorithms,
   type EncryptionAlgorithm,
   type KeyMetadata,
   type KeyUsage,
+  type MacAlgorithm,
 } from "@tessera/protocol";
 import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
+import type { MacService } from "../../service/mac-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { AwsError, sendAwsError, validation } from "./aws-errors.js";
@@ -32,6 +35,7 @@ export interface AwsApiOptions {
   service: KmsService;
   asymmetric: AsymmetricService;
   identity: IdentityService;
+  macs: MacService;
   region: string;
   accountId: string;
 }
@@ -119,6 +123,16 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       // AWS KMS leaves a key whose deletion was cancelled Disabled (the native API restores its prior state).
       const k = await o.service.cancelKeyDeletion(ctx, keyRef(str(b, "KeyId", true)), "Disabled");
       return { KeyId: arn(k.keyId) };
+    },
+    async GenerateMac(ctx, b) {
+      const r = await o.macs.generateMac(ctx, keyRef(str(b, "KeyId", true)), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b) });
+      return { KeyId: arn(r.keyId), Mac: r.mac, MacAlgorithm: r.macAlgorithm };
+    },
+    async VerifyMac(ctx, b) {
+      const r = await o.macs.verifyMac(ctx, keyRef(str(b, "KeyId", true)), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b), mac: blob(b, "Mac", 1) });
+      // AWS answers a MAC that does not verify with an exception; the door recorded the (successful) check.
+      if (!r.macValid) throw new TesseraError("InvalidInput", "the MAC does not verify", { cause: { awsType: "KMSInvalidMacException" } });
+      return { KeyId: arn(r.keyId), MacValid: true, MacAlgorithm: r.macAlgorithm };
     },
     async Encrypt(ctx, b) {
       const encryptionAlgorithm = oneOf<EncryptionAlgorithm>(b, "EncryptionAlgorithm", encryptionAlgorithmNames);
@@ -371,6 +385,13 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     const name = str(b, "AliasName", true);
     if (!name.startsWith("alias/")) throw validation("AliasName must begin with alias/");
     return name;
+  }
+
+  /** MacAlgorithm, required: one of the table's (HMAC_SM3 too — AWS SDKs pass unknown enum values through). */
+  function macAlgorithm(b: Json): MacAlgorithm {
+    const a = str(b, "MacAlgorithm", true);
+    if (!Object.hasOwn(macAlgorithms, a)) throw validation(`MacAlgorithm must be one of ${Object.keys(macAlgorithms).join(", ")}`);
+    return a as MacAlgorithm;
   }
 
   function algorithm(b: Json, field: string) {
