@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { Cli } from "./cli.js";
 import { registerCryptoCommands } from "./commands/crypto-commands.js";
 import { registerKeyCommands } from "./commands/key-commands.js";
+import { registerDistributionCommands } from "./commands/distribution-commands.js";
 import { registerOperatorCommands, registerStatusCommand } from "./commands/operator-commands.js";
 import { registerServerCommand } from "./commands/server-command.js";
 import { registerTokenCommands } from "./commands/token-commands.js";
@@ -48,6 +49,7 @@ export function buildProgram(cli: Cli): Command {
 
   registerCryptoCommands(program, cli);
   registerKeyCommands(program, cli);
+  registerDistributionCommands(program, cli);
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);
   registerAuditCommands(program, cli);

@@ -16,6 +16,8 @@ import type {
   DeriveResponse,
   EncryptRequest,
   EncryptResponse,
+  ExportWrappedRequest,
+  ExportWrappedResponse,
   GenerateDataKeyRequest,
   GenerateDataKeyResponse,
   GenerateDataKeyWithoutPlaintextResponse,
@@ -30,6 +32,8 @@ import type {
   KeyVersionInfo,
   ListKeysResponse,
   ListVersionsResponse,
+  PairwisePskRequest,
+  PairwisePskResponse,
   ReEncryptRequest,
   ReEncryptResponse,
   ScheduleDeletionRequest,
@@ -164,6 +168,34 @@ export class TesseraClient {
   /** A key derived (HKDF) from one of `key`'s versions and `req.context`; same inputs, same key. */
   derive(key: string, req: DeriveRequest): Promise<DeriveResponse> {
     return this.#post(keyPath(key, "/derive"), req);
+  }
+
+  /**
+   * Exports a version's material (keys created `exportable`), a fresh data key or a derived key,
+   * encrypted to `req.recipientPublicKey` — never in plaintext. The answer names everything the
+   * recipient needs to open it (docs/distribution.md).
+   *
+   * @example
+   * ```ts
+   * const out = await tessera.exportWrapped("vm-keys", {
+   *   recipientPublicKey: readFileSync("recipient.pub.pem", "utf8"),
+   *   algorithm: "hpke-x25519",
+   *   export: "derived-key",
+   *   context: { vm: "web-7" },
+   * });
+   * // open out.encapsulatedKey / out.wrappedKey with the private key, info and aad (RFC 9180 base mode)
+   * ```
+   */
+  exportWrapped(key: string, req: ExportWrappedRequest): Promise<ExportWrappedResponse> {
+    return this.#post(keyPath(key, "/export"), req);
+  }
+
+  /**
+   * The pre-shared key this VM shares with `req.peer` under `key` for a purpose: the peer gets the
+   * same bytes by asking with this VM's id. Use it as a TLS PSK (`identity` names it for the server side).
+   */
+  pairwisePsk(key: string, req: PairwisePskRequest): Promise<PairwisePskResponse> {
+    return this.#post(keyPath(key, "/psk"), req);
   }
 
   generateRandom(req: GenerateRandomRequest): Promise<GenerateRandomResponse> {

@@ -31,6 +31,15 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "kms:ReEncryptTo": "read",
   "kms:Derive": "read",
   "kms:GenerateRandom": "read",
+  // Export changes nothing stored, like Decrypt: what makes it safe is that its answer — material
+  // wrapped to a public key — is withheld until its outcome record is durable (the door fails closed),
+  // so no export leaves unaudited. An intent record would add nothing but a second write.
+  "kms:ExportWrapped": "read",
+  "kms:DerivePsk": "read",
+  // Import parameters create a one-time credential (the import token); importing writes material.
+  "kms:GetParametersForImport": "write",
+  "kms:ImportKeyMaterial": "write",
+  "kms:DeleteImportedKeyMaterial": "write",
   "kms:CreateAlias": "write",
   "kms:UpdateAlias": "write",
   "kms:DeleteAlias": "write",

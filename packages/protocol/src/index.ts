@@ -2,6 +2,7 @@ export * from "./errors.js";
 export * from "./ciphertext.js";
 export * from "./base64.js";
 export * from "./schemas.js";
+export * from "./distribution-schemas.js";
 export * from "./actions.js";
 export * from "./action-effects.js";
 export * from "./identity-schemas.js";

@@ -29,6 +29,7 @@ import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
+import { DistributionService } from "./service/distribution-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
 import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
@@ -201,6 +202,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
   const machines = new MachineIdentityService(door, machineIdentity);
+  const distribution = new DistributionService({ door, keys });
   const jobs = new SystemJobs({ door, keys, tokens, store, clock });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
@@ -222,7 +224,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
-  await http.register(nativeApi, { service, identity, machines, audit });
+  await http.register(nativeApi, { service, identity, machines, audit, distribution });
   await http.register(awsApi, { service, identity, region: aws.region, accountId: aws.accountId });
 
   let closed = false;

@@ -20,6 +20,7 @@ import {
 import { secretBytes, zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
+import { derivePairwisePsk, pskIdentity } from "../format/pairwise-psk.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
@@ -328,9 +329,35 @@ export class KeyService {
 
   /** HKDF work key from a version's material and a caller context (docs/formats.md). */
   derive(handle: KeyHandle, context: EncryptionContext, length: number, keyVersion: number | undefined): { keyVersion: number; key: Buffer } {
+    throwIfUnusable(handle.row);
+    if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
+    const { version, material } = this.usableVersion(handle, keyVersion);
+    return { keyVersion: version, key: deriveWorkKey(material, context, length) };
+  }
+
+  /**
+   * A copy of a version's material for wrapped export (the caller zeroes it). Only keys created
+   * `exportable` give their material; exportability is fixed at creation.
+   */
+  exportMaterial(handle: KeyHandle, keyVersion: number | undefined): { keyVersion: number; material: Buffer } {
     const { row } = handle;
     throwIfUnusable(row);
-    if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
+    if (!row.exportable) throw notExportable(row);
+    const { version, material } = this.usableVersion(handle, keyVersion);
+    return { keyVersion: version, material: Buffer.from(material) };
+  }
+
+  /** The pairwise pre-shared key of two VM ids and a purpose (format/pairwise-psk.ts). */
+  derivePsk(handle: KeyHandle, parties: { self: string; peer: string; purpose: string }, keyVersion: number | undefined): { keyVersion: number; psk: Buffer; identity: string } {
+    throwIfUnusable(handle.row);
+    const { version, material } = this.usableVersion(handle, keyVersion);
+    const p = { keyId: handle.row.id, keyVersion: version, ...parties };
+    return { keyVersion: version, psk: derivePairwisePsk(material, p), identity: pskIdentity(p) };
+  }
+
+  /** A version that may be used now (default: the primary), and its material; counts the use. */
+  private usableVersion(handle: KeyHandle, keyVersion: number | undefined): { version: number; material: Buffer } {
+    const { row } = handle;
     const v = keyVersion ?? row.primaryVersion;
     const version = handle.versions.get(v);
     if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
@@ -339,7 +366,7 @@ export class KeyService {
     const material = handle.material(v);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
     this.usage.record(row.id, v);
-    return { keyVersion: v, key: deriveWorkKey(material, context, length) };
+    return { version: v, material };
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
@@ -429,6 +456,11 @@ function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): Ciph
 function throwIfUnusable(row: KeyRow): void {
   const err = lifecycle.usableKeyError(row);
   if (err !== undefined) throw err;
+}
+
+/** Exportability is a property the key was created with: asking a non-exportable key is a usage error. */
+function notExportable(row: KeyRow): TesseraError {
+  return new TesseraError("InvalidState", `key ${row.name} was not created exportable; its material cannot be exported`);
 }
 
 function versionRefusal(row: KeyRow, v: VersionRow): TesseraError | undefined {

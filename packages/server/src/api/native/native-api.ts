@@ -13,6 +13,8 @@ import { identityRoutes } from "./identity-routes.js";
 import { jwtRoutes } from "./jwt-routes.js";
 import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
+import { distributionRoutes } from "./distribution-routes.js";
+import type { DistributionService } from "../../service/distribution-service.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
@@ -32,9 +34,10 @@ export interface NativeApiOptions {
   identity: IdentityService;
   machines: MachineIdentityService;
   audit: AuditService;
+  distribution: DistributionService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit, distribution }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -163,4 +166,5 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
+  await distributionRoutes(app, { distribution });
 }
