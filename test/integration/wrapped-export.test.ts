@@ -4,7 +4,7 @@
  * none of Tessera's — opening each algorithm's answer. What it opens is checked against what the
  * server gives by other routes: Derive for material and derived keys, Decrypt for data keys.
  */
-import { createHash, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
+import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,12 +90,34 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
     expect(JSON.parse(decrypted.stdout).plaintext).toBe(dataKey.toString("base64"));
   });
 
+  it.each([
+    ["ECC_NIST_P256", "hpke-x25519", "ec", { namedCurve: "prime256v1" }],
+    ["RSA_3072", "rsa-oaep-aes-kwp", "rsa", { modulusLength: 3072 }],
+    ["ECC_NIST_EDWARDS25519", "hpke-xwing", "ed25519", {}],
+  ] as const)("exports an exportable %s key's private key as PKCS#8 with %s", async (keySpec, algorithm, type, details) => {
+    const name = `pair-${keySpec.toLowerCase()}`;
+    const created = await fetch(`${server.url}/v1/keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tessera-token": rootToken },
+      body: JSON.stringify({ name, keySpec, keyUsage: "SIGN_VERIFY", exportable: true }),
+    });
+    expect(created.status).toBe(201);
+    const prefix = await recipient(algorithm);
+    const first = await exportTo(prefix, [name, "--algorithm", algorithm]);
+    const second = await exportTo(prefix, [name, "--algorithm", algorithm]);
+    const [a, b] = [await unwrap(prefix, first.file), await unwrap(prefix, second.file)];
+    const privateKey = createPrivateKey({ key: a, format: "der", type: "pkcs8" });
+    expect(privateKey.asymmetricKeyType).toBe(type);
+    expect(privateKey.asymmetricKeyDetails).toMatchObject(details);
+    expect(a.equals(b)).toBe(true);
+  });
+
   it("refuses the material of a key not created exportable, and exports nothing", async () => {
     const prefix = await recipient("hpke-x25519");
     const r = await cli(["key", "export", "vm-keys", "--wrap-to", `${prefix}.pub.pem`, "--algorithm", "hpke-x25519", "--json"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(JSON.parse(r.stderr).error.code).toBe("InvalidState");
+    expect(JSON.parse(r.stderr).error.code).toBe("InvalidKeyUsage");
   });
 
   it.each([

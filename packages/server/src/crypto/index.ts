@@ -7,3 +7,4 @@ export * from "./xaes.js";
 export * from "./key-wrap.js";
 export * from "./recipient-key.js";
 export * from "./export-wrap.js";
+export * from "./key-pairs.js";

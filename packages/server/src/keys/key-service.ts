@@ -9,6 +9,10 @@
 import { randomUUID } from "node:crypto";
 import {
   TesseraError,
+  canonicalKeySpec,
+  checkKeyUsage,
+  creationUsage,
+  isAsymmetricKeySpec,
   parseCiphertext,
   type CiphertextAlgorithm,
   type CreateKeyRequest,
@@ -17,7 +21,7 @@ import {
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
-import { secretBytes, zero } from "../crypto/index.js";
+import { zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
 import { derivePairwisePsk, pskIdentity } from "../format/pairwise-psk.js";
@@ -27,8 +31,7 @@ import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js"
 import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
-
-const MATERIAL_LENGTH = 32;
+import { newKeyMaterial } from "./key-material.js";
 const MAX_WRITE_ATTEMPTS = 5;
 
 export interface Encrypted {
@@ -145,6 +148,14 @@ export class KeyService {
 
   async create(req: CreateKeyRequest): Promise<KeyMetadata> {
     if (isUuidLike(req.name)) throw new TesseraError("InvalidInput", "a key name must not look like a key id", { field: "/name" });
+    const keySpec = canonicalKeySpec(req.keySpec ?? "SYMMETRIC_DEFAULT");
+    const keyUsage = creationUsage(keySpec, req.keyUsage);
+    if (req.derived === true && keySpec !== "SYMMETRIC_DEFAULT") {
+      throw new TesseraError("InvalidInput", "derived mode is for SYMMETRIC_DEFAULT keys only", { field: "/derived" });
+    }
+    this.barrier.assertUnsealed();
+    // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
+    const material = await newKeyMaterial(keySpec);
     const root = this.barrier.rootKey();
     const now = this.clock.now();
     const id = randomUUID();
@@ -153,7 +164,8 @@ export class KeyService {
       name: req.name,
       description: req.description ?? "",
       tags: { ...(req.tags ?? {}) },
-      keySpec: req.keySpec ?? "AES_256",
+      keySpec,
+      keyUsage,
       state: "Enabled",
       priorState: null,
       derived: req.derived ?? false,
@@ -167,7 +179,12 @@ export class KeyService {
       destroyedAt: null,
       revision: 1,
     };
-    const version = this.newVersion(root, id, 1, now);
+    let version: VersionRow;
+    try {
+      version = newVersion(root, id, 1, now, material);
+    } finally {
+      zero(material);
+    }
     await this.store.transaction(async (tx) => {
       await tx.keys.insert(row);
       await tx.versions.insert(version);
@@ -175,14 +192,20 @@ export class KeyService {
     return toMetadata(row);
   }
 
-  rotate(ref: string): Promise<KeyMetadata> {
-    return this.write(ref, async (tx, row) => {
-      const now = this.clock.now();
-      const next = lifecycle.rotate(row, now);
-      await tx.keys.update(next);
-      await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now));
-      return next;
-    });
+  /** Makes a new primary version: new random material, or a new key pair for an asymmetric key. */
+  async rotate(ref: string): Promise<KeyMetadata> {
+    const material = await newKeyMaterial((await this.resolve(ref)).row.keySpec);
+    try {
+      return await this.write(ref, async (tx, row) => {
+        const now = this.clock.now();
+        const next = lifecycle.rotate(row, now);
+        await tx.keys.update(next);
+        await tx.versions.insert(newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now, material));
+        return next;
+      });
+    } finally {
+      zero(material);
+    }
   }
 
   enable(ref: string): Promise<KeyMetadata> {
@@ -241,19 +264,25 @@ export class KeyService {
    */
   async rotateIfDue(id: string): Promise<number | null> {
     let rotated: number | null = null;
+    let material: Buffer | undefined;
     try {
+      // Only keys listed as due get here, so the material (a key pair, maybe) is rarely made for nothing.
+      material = await newKeyMaterial((await this.resolve(id)).row.keySpec);
+      const fresh = material;
       await this.write(id, async (tx, row) => {
         const next = lifecycle.nextRotationAt(row);
         if (next === null || next > this.clock.now()) return undefined;
         const rotatedRow = lifecycle.rotate(row, this.clock.now());
         await tx.keys.update(rotatedRow);
-        await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now()));
+        await tx.versions.insert(newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now(), fresh));
         rotated = rotatedRow.primaryVersion;
         return rotatedRow;
       });
     } catch (err) {
       // Disabled or deleted since it was listed: nothing is due any more.
       if (!(err instanceof TesseraError && (err.code === "InvalidState" || err.code === "NotFound"))) throw err;
+    } finally {
+      if (material !== undefined) zero(material);
     }
     return rotated;
   }
@@ -286,6 +315,7 @@ export class KeyService {
   encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined): Encrypted {
     const { row } = handle;
     throwIfUnusable(row);
+    checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const algorithm = algorithmFor(row, context);
     const material = handle.material(row.primaryVersion);
     if (material === undefined) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
@@ -311,6 +341,7 @@ export class KeyService {
     if (handle === undefined) throw new TesseraError("InvalidCiphertext");
     const { row } = handle;
     throwIfUnusable(row);
+    checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const version = handle.versions.get(parsed.keyVersion);
     if (version === undefined || !(row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS).has(parsed.algorithm)) {
       throw new TesseraError("InvalidCiphertext");
@@ -330,64 +361,58 @@ export class KeyService {
   /** HKDF work key from a version's material and a caller context (docs/formats.md). */
   derive(handle: KeyHandle, context: EncryptionContext, length: number, keyVersion: number | undefined): { keyVersion: number; key: Buffer } {
     throwIfUnusable(handle.row);
+    checkKeyUsage(handle.row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
-    const { version, material } = this.usableVersion(handle, keyVersion);
-    return { keyVersion: version, key: deriveWorkKey(material, context, length) };
+    const v = this.usableVersion(handle, keyVersion);
+    return { keyVersion: v, key: deriveWorkKey(this.symmetricMaterial(handle, v), context, length) };
   }
 
   /**
-   * A copy of a version's material for wrapped export (the caller zeroes it). Only keys created
-   * `exportable` give their material; exportability is fixed at creation.
+   * A copy of a version's material for wrapped export, which the caller zeroes: the key bytes of a
+   * symmetric key, the private key as PKCS#8 DER of an asymmetric one. Only keys created `exportable`
+   * give their material; exportability is fixed at creation, so asking another key is a usage error.
    */
   exportMaterial(handle: KeyHandle, keyVersion: number | undefined): { keyVersion: number; material: Buffer } {
     const { row } = handle;
     throwIfUnusable(row);
-    if (!row.exportable) throw notExportable(row);
-    const { version, material } = this.usableVersion(handle, keyVersion);
-    return { keyVersion: version, material: Buffer.from(material) };
+    if (!row.exportable) throw new TesseraError("InvalidKeyUsage", `key ${row.name} was not created exportable; its material cannot be exported`);
+    const v = this.usableVersion(handle, keyVersion);
+    if (isAsymmetricKeySpec(row.keySpec)) {
+      const privateKey = handle.privateKey(v);
+      if (privateKey === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
+      return { keyVersion: v, material: privateKey.export({ type: "pkcs8", format: "der" }) };
+    }
+    return { keyVersion: v, material: Buffer.from(this.symmetricMaterial(handle, v)) };
   }
 
   /** The pairwise pre-shared key of two VM ids and a purpose (format/pairwise-psk.ts). */
   derivePsk(handle: KeyHandle, parties: { self: string; peer: string; purpose: string }, keyVersion: number | undefined): { keyVersion: number; psk: Buffer; identity: string } {
     throwIfUnusable(handle.row);
-    const { version, material } = this.usableVersion(handle, keyVersion);
-    const p = { keyId: handle.row.id, keyVersion: version, ...parties };
-    return { keyVersion: version, psk: derivePairwisePsk(material, p), identity: pskIdentity(p) };
+    checkKeyUsage(handle.row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
+    const v = this.usableVersion(handle, keyVersion);
+    const p = { keyId: handle.row.id, keyVersion: v, ...parties };
+    return { keyVersion: v, psk: derivePairwisePsk(this.symmetricMaterial(handle, v), p), identity: pskIdentity(p) };
   }
 
-  /** A version that may be used now (default: the primary), and its material; counts the use. */
-  private usableVersion(handle: KeyHandle, keyVersion: number | undefined): { version: number; material: Buffer } {
+  /** A version that may be used now (default: the primary); counts the use. */
+  private usableVersion(handle: KeyHandle, keyVersion: number | undefined): number {
     const { row } = handle;
     const v = keyVersion ?? row.primaryVersion;
     const version = handle.versions.get(v);
     if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
     const refusal = versionRefusal(row, version);
     if (refusal !== undefined) throw refusal;
-    const material = handle.material(v);
-    if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
     this.usage.record(row.id, v);
-    return { version: v, material };
+    return v;
+  }
+
+  private symmetricMaterial(handle: KeyHandle, v: number): Buffer {
+    const material = handle.material(v);
+    if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${handle.row.name} has been destroyed`);
+    return material;
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
-
-  private newVersion(root: Uint8Array, keyId: string, version: number, now: number): VersionRow {
-    const material = secretBytes(MATERIAL_LENGTH);
-    try {
-      return {
-        keyId,
-        version,
-        state: "Enabled",
-        createdAt: now,
-        material: sealRecord(root, material, keyVersionAad(keyId, version)),
-        lastUsedAt: null,
-        useCount: 0,
-        destroyedAt: null,
-      };
-    } finally {
-      zero(material);
-    }
-  }
 
   private writeRow(ref: string, change: (row: KeyRow) => KeyRow): Promise<KeyMetadata> {
     return this.write(ref, async (tx, row) => {
@@ -420,6 +445,20 @@ export class KeyService {
       }
     }
   }
+}
+
+/** A version row holding `material` sealed under the root key, bound to its key id and version (the caller zeroes `material`). */
+function newVersion(root: Uint8Array, keyId: string, version: number, now: number, material: Uint8Array): VersionRow {
+  return {
+    keyId,
+    version,
+    state: "Enabled",
+    createdAt: now,
+    material: sealRecord(root, material, keyVersionAad(keyId, version)),
+    lastUsedAt: null,
+    useCount: 0,
+    destroyedAt: null,
+  };
 }
 
 async function aliasPointingAt(tx: Pick<Repositories, "aliases">, name: string, expected: string): Promise<void> {
@@ -458,11 +497,6 @@ function throwIfUnusable(row: KeyRow): void {
   if (err !== undefined) throw err;
 }
 
-/** Exportability is a property the key was created with: asking a non-exportable key is a usage error. */
-function notExportable(row: KeyRow): TesseraError {
-  return new TesseraError("InvalidState", `key ${row.name} was not created exportable; its material cannot be exported`);
-}
-
 function versionRefusal(row: KeyRow, v: VersionRow): TesseraError | undefined {
   if (v.state === "Destroyed") return new TesseraError("Destroyed", `version ${v.version} of key ${row.name} has been destroyed`);
   if (v.version < row.minDecryptionVersion) {
@@ -479,6 +513,7 @@ export function toMetadata(row: KeyRow): KeyMetadata {
     description: row.description,
     tags: row.tags,
     keySpec: row.keySpec,
+    keyUsage: row.keyUsage,
     state: row.state,
     derived: row.derived,
     exportable: row.exportable,
