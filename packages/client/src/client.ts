@@ -23,6 +23,9 @@ import type {
   GenerateDataKeyWithoutPlaintextResponse,
   GenerateRandomRequest,
   GenerateRandomResponse,
+  GetParametersForImportRequest,
+  GetParametersForImportResponse,
+  ImportKeyMaterialRequest,
   Health,
   InitRequest,
   InitResponse,
@@ -196,6 +199,25 @@ export class TesseraClient {
    */
   pairwisePsk(key: string, req: PairwisePskRequest): Promise<PairwisePskResponse> {
     return this.#post(keyPath(key, "/psk"), req);
+  }
+
+  /**
+   * BYOK: a one-time RSA wrapping key (DER SubjectPublicKeyInfo, base64) and an import token for a
+   * key created with `origin: "EXTERNAL"`. Wrap the material to the key as `wrappingAlgorithm` says
+   * and pass both to {@link importKeyMaterial} within 24 hours, to the same server.
+   */
+  getParametersForImport(key: string, req: GetParametersForImportRequest): Promise<GetParametersForImportResponse> {
+    return this.#post(keyPath(key, "/import-parameters"), req);
+  }
+
+  /** BYOK: imports wrapped material as the key's new primary version (the first import enables it). */
+  importKeyMaterial(key: string, req: ImportKeyMaterialRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/import"), req);
+  }
+
+  /** BYOK: deletes every version's imported material; the key is PendingImport again. */
+  deleteImportedKeyMaterial(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/delete-imported-material"));
   }
 
   generateRandom(req: GenerateRandomRequest): Promise<GenerateRandomResponse> {

@@ -3,13 +3,23 @@
  * `tessera psk` (a pre-shared key two VMs share). Nothing here prints key material in the clear
  * except the PSK, which is the caller's own key for its own channel.
  */
-import { X509Certificate } from "node:crypto";
-import { exportAlgorithms, type ExportAlgorithm, type ExportWrappedRequest } from "@tessera/protocol";
+import { X509Certificate, createPublicKey } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import {
+  exportAlgorithms,
+  importWrappingAlgorithms,
+  importWrappingKeySpecs,
+  type ExportAlgorithm,
+  type ExportWrappedRequest,
+  type ImportWrappingAlgorithm,
+  type ImportWrappingKeySpec,
+} from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collectPair, integer } from "../args.js";
 import type { Cli } from "../cli.js";
 import { readInput } from "../io.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
+import { printKey } from "./key-output.js";
 import { UsageError } from "../usage-error.js";
 
 /**
@@ -117,6 +127,91 @@ export function registerDistributionCommands(program: Command, cli: Cli): void {
         const result = await client.pairwisePsk(opts.key, { peer: opts.peer, ...given("purpose", opts.purpose), ...given("keyVersion", opts.version) });
         if (out.json) out.data(result);
         else out.line(result.psk);
+      }),
+    );
+
+  interface ParamsOptions { algorithm: ImportWrappingAlgorithm; spec?: ImportWrappingKeySpec; publicKeyOut?: string; tokenOut?: string }
+  withGlobalOptions(
+    keys
+      .command("import-params")
+      .summary("get a one-time wrapping key and import token for BYOK")
+      .description(
+        "For a key created with --origin external: a one-time RSA wrapping key and an import token (single " +
+          "use, valid 24 hours, on this server only). Wrap your key material to the public key with " +
+          "--algorithm and import it with `tessera key import` (docs/distribution.md shows the openssl commands).",
+      )
+      .argument("<key>", "key name or id")
+      .addOption(new Option("--algorithm <alg>", "how the material will be wrapped").choices(importWrappingAlgorithms).makeOptionMandatory())
+      .addOption(new Option("--spec <spec>", "wrapping key size (default RSA_4096)").choices(importWrappingKeySpecs))
+      .option("--public-key-out <file>", "write the wrapping public key there as PEM")
+      .option("--token-out <file>", "write the import token there (raw bytes, mode 0600)"),
+  )
+    .addHelpText(
+      "after",
+      examples("tessera key import-params byok-1 --algorithm RSA_AES_KEY_WRAP_SHA_256 --public-key-out wrapping.pem --token-out token.bin"),
+    )
+    .action(
+      cli.action(async (key: string, opts: ParamsOptions, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const r = await client.getParametersForImport(key, { wrappingAlgorithm: opts.algorithm, ...given("wrappingKeySpec", opts.spec) });
+        const pem = createPublicKey({ key: Buffer.from(r.publicKey, "base64"), format: "der", type: "spki" }).export({ type: "spki", format: "pem" }).toString();
+        if (opts.publicKeyOut !== undefined) await writeFile(opts.publicKeyOut, pem);
+        if (opts.tokenOut !== undefined) await writeFile(opts.tokenOut, Buffer.from(r.importToken, "base64"), { mode: 0o600 });
+        if (out.json) return out.data(r);
+        out.fields([
+          ["keyId", r.keyId],
+          ["wrappingAlgorithm", r.wrappingAlgorithm],
+          ["wrappingKeySpec", r.wrappingKeySpec],
+          ["parametersValidTo", r.parametersValidTo],
+          ["importToken", opts.tokenOut === undefined ? r.importToken : undefined],
+        ]);
+        if (opts.publicKeyOut === undefined) out.line(pem.trimEnd());
+      }),
+    );
+
+  interface ImportOptions { token: string; material: string }
+  withGlobalOptions(
+    keys
+      .command("import")
+      .summary("import wrapped key material (BYOK)")
+      .description(
+        "Import key material wrapped to the key's import parameters: the first import makes version 1 and " +
+          "enables the key; each later import is a new primary version (imported keys rotate this way only). " +
+          "--material is the wrapped bytes as written by openssl (raw, not base64).",
+      )
+      .argument("<key>", "key name or id")
+      .requiredOption("--token <file>", "the import token (raw bytes, as --token-out wrote it)")
+      .requiredOption("--material <file>", "the wrapped key material (raw bytes)"),
+  )
+    .addHelpText("after", examples("tessera key import byok-1 --token token.bin --material material.wrapped"))
+    .action(
+      cli.action(async (key: string, opts: ImportOptions, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const importToken = (await readInput(cli.io, opts.token)).toString("base64");
+        const encryptedKeyMaterial = (await readInput(cli.io, opts.material)).toString("base64");
+        const result = await client.importKeyMaterial(key, { importToken, encryptedKeyMaterial });
+        if (out.json) out.data(result);
+        else printKey(out, result);
+      }),
+    );
+
+  withGlobalOptions(
+    keys
+      .command("delete-imported-material")
+      .summary("delete a key's imported material (BYOK)")
+      .description(
+        "Erase every version's imported material (its ciphertexts no longer decrypt) and return the key to " +
+          "PendingImport; importing again makes a new version.",
+      )
+      .argument("<key>", "key name or id"),
+  )
+    .addHelpText("after", examples("tessera key delete-imported-material byok-1"))
+    .action(
+      cli.action(async (key: string, _opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const result = await client.deleteImportedKeyMaterial(key);
+        if (out.json) out.data(result);
+        else printKey(out, result);
       }),
     );
 }

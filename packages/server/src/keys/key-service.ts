@@ -18,6 +18,7 @@ import {
   type CreateKeyRequest,
   type EncryptionContext,
   type KeyMetadata,
+  type KeySpec,
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
@@ -31,7 +32,7 @@ import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js"
 import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
-import { newKeyMaterial } from "./key-material.js";
+import { keepMaterial, newKeyMaterial } from "./key-material.js";
 const MAX_WRITE_ATTEMPTS = 5;
 
 export interface Encrypted {
@@ -153,10 +154,9 @@ export class KeyService {
     if (req.derived === true && keySpec !== "SYMMETRIC_DEFAULT") {
       throw new TesseraError("InvalidInput", "derived mode is for SYMMETRIC_DEFAULT keys only", { field: "/derived" });
     }
+    const origin = req.origin ?? "TESSERA";
+    if (origin === "EXTERNAL" && req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
     this.barrier.assertUnsealed();
-    // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
-    const material = await newKeyMaterial(keySpec);
-    const root = this.barrier.rootKey();
     const now = this.clock.now();
     const id = randomUUID();
     const row: KeyRow = {
@@ -166,6 +166,7 @@ export class KeyService {
       tags: { ...(req.tags ?? {}) },
       keySpec,
       keyUsage,
+      origin,
       state: "Enabled",
       priorState: null,
       derived: req.derived ?? false,
@@ -179,6 +180,15 @@ export class KeyService {
       destroyedAt: null,
       revision: 1,
     };
+    if (origin === "EXTERNAL") {
+      // No material until it is imported: version 1 will be the first import.
+      const pending: KeyRow = { ...row, state: "PendingImport", primaryVersion: 0 };
+      await this.store.transaction((tx) => tx.keys.insert(pending));
+      return toMetadata(pending);
+    }
+    // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
+    const material = await newKeyMaterial(keySpec);
+    const root = this.barrier.rootKey();
     let version: VersionRow;
     try {
       version = newVersion(root, id, 1, now, material);
@@ -206,6 +216,41 @@ export class KeyService {
     } finally {
       zero(material);
     }
+  }
+
+  /**
+   * Imported material as the key's new primary version (the first import makes version 1 and enables
+   * a PendingImport key). `material` is checked against the key's spec; the caller zeroes it.
+   */
+  importMaterial(keyId: string, material: Buffer): Promise<KeyMetadata> {
+    return this.write(keyId, async (tx, row) => {
+      checkImportedMaterial(row.keySpec, material);
+      const now = this.clock.now();
+      const next = lifecycle.importMaterial(row, now);
+      await tx.keys.update(next);
+      await tx.versions.insert(newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now, material));
+      return next;
+    });
+  }
+
+  /**
+   * Deletes every version's imported material (crypto-shredding, as destruction does) and returns the
+   * key to PendingImport; importing again makes a new version. Ciphertexts of the deleted versions
+   * no longer decrypt.
+   */
+  async deleteImportedMaterial(keyId: string): Promise<KeyMetadata> {
+    const meta = await this.write(keyId, async (tx, row) => {
+      const now = this.clock.now();
+      const next = lifecycle.deleteImportedMaterial(row);
+      await tx.keys.update(next);
+      for (const v of await tx.versions.list(row.id)) {
+        if (v.material !== null) await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: now });
+      }
+      return next;
+    });
+    // Best effort now; the scheduled destroy job erases again whenever it runs.
+    await this.store.eraseDeleted().catch(() => false);
+    return meta;
   }
 
   enable(ref: string): Promise<KeyMetadata> {
@@ -448,6 +493,27 @@ export class KeyService {
 }
 
 /** A version row holding `material` sealed under the root key, bound to its key id and version (the caller zeroes `material`). */
+function importedKeysDoNotAutoRotate(): TesseraError {
+  return new TesseraError("InvalidInput", "keys of origin EXTERNAL do not rotate automatically: import new material to rotate them", {
+    field: "/rotationPeriodSeconds",
+    cause: { awsType: "UnsupportedOperationException" },
+  });
+}
+
+/** Imported material must be what the key's spec holds: the spec's length of bytes, or a PKCS#8 private key of its type. */
+function checkImportedMaterial(spec: KeySpec, material: Buffer): void {
+  try {
+    // keepMaterial zeroes what it is given (a copy here) and refuses material not of the spec.
+    const kept = keepMaterial(spec, Buffer.from(material));
+    if (kept.kind === "symmetric") zero(kept.bytes);
+  } catch {
+    throw new TesseraError("InvalidInput", `the imported material is not key material of spec ${spec}`, {
+      field: "/encryptedKeyMaterial",
+      cause: { awsType: "IncorrectKeyMaterialException" },
+    });
+  }
+}
+
 function newVersion(root: Uint8Array, keyId: string, version: number, now: number, material: Uint8Array): VersionRow {
   return {
     keyId,
@@ -514,6 +580,7 @@ export function toMetadata(row: KeyRow): KeyMetadata {
     tags: row.tags,
     keySpec: row.keySpec,
     keyUsage: row.keyUsage,
+    origin: row.origin,
     state: row.state,
     derived: row.derived,
     exportable: row.exportable,

@@ -15,6 +15,7 @@ import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
 import { distributionRoutes } from "./distribution-routes.js";
 import type { DistributionService } from "../../service/distribution-service.js";
+import type { ImportService } from "../../service/import-service.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
@@ -35,9 +36,10 @@ export interface NativeApiOptions {
   machines: MachineIdentityService;
   audit: AuditService;
   distribution: DistributionService;
+  imports: ImportService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit, distribution }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit, distribution, imports }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -166,5 +168,5 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
-  await distributionRoutes(app, { distribution });
+  await distributionRoutes(app, { distribution, imports });
 }
