@@ -169,7 +169,7 @@ export function registerDistributionCommands(program: Command, cli: Cli): void {
       }),
     );
 
-  interface ImportOptions { token: string; material: string }
+  interface ImportOptions { importToken: string; material: string }
   withGlobalOptions(
     keys
       .command("import")
@@ -180,14 +180,14 @@ export function registerDistributionCommands(program: Command, cli: Cli): void {
           "--material is the wrapped bytes as written by openssl (raw, not base64).",
       )
       .argument("<key>", "key name or id")
-      .requiredOption("--token <file>", "the import token (raw bytes, as --token-out wrote it)")
+      .requiredOption("--import-token <file>", "the import token (raw bytes, as --token-out wrote it)")
       .requiredOption("--material <file>", "the wrapped key material (raw bytes)"),
   )
-    .addHelpText("after", examples("tessera key import byok-1 --token token.bin --material material.wrapped"))
+    .addHelpText("after", examples("tessera key import byok-1 --import-token token.bin --material material.wrapped"))
     .action(
       cli.action(async (key: string, opts: ImportOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
-        const importToken = (await readInput(cli.io, opts.token)).toString("base64");
+        const importToken = (await readInput(cli.io, opts.importToken)).toString("base64");
         const encryptedKeyMaterial = (await readInput(cli.io, opts.material)).toString("base64");
         const result = await client.importKeyMaterial(key, { importToken, encryptedKeyMaterial });
         if (out.json) out.data(result);
