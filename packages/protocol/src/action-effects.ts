@@ -36,8 +36,10 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   // so no export leaves unaudited. An intent record would add nothing but a second write.
   "kms:ExportWrapped": "read",
   "kms:DerivePsk": "read",
-  // Import parameters create a one-time credential (the import token); importing writes material.
-  "kms:GetParametersForImport": "write",
+  // Import parameters change nothing stored: a one-time wrapping key and token held in memory,
+  // useless unless the answer — withheld until its outcome record is durable — reaches the caller.
+  // Importing material and deleting it are changes.
+  "kms:GetParametersForImport": "read",
   "kms:ImportKeyMaterial": "write",
   "kms:DeleteImportedKeyMaterial": "write",
   "kms:CreateAlias": "write",
