@@ -24,6 +24,16 @@ export const actions = Object.freeze([
   /** ReEncrypt: encrypting under the destination key. */
   "kms:ReEncryptTo",
   "kms:Derive",
+  /** GenerateMac with an HMAC key. */
+  "kms:GenerateMac",
+  /** VerifyMac with an HMAC key. */
+  "kms:VerifyMac",
+  "kms:Sign",
+  "kms:Verify",
+  "kms:GetPublicKey",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:DeriveSharedSecret",
   /** Key material, a data key or a derived key, encrypted to a caller-given public key (docs/distribution.md). */
   "kms:ExportWrapped",
   /** A pre-shared key for two VMs, derived from a key and both their ids (docs/distribution.md). */

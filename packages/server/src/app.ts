@@ -29,6 +29,8 @@ import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
+import { AsymmetricService } from "./service/asymmetric-service.js";
+import { MacService } from "./service/mac-service.js";
 import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
 import type { Store } from "./store/index.js";
@@ -188,6 +190,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const refusals = new RefusalLog(auditLog, clock, buckets);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
+  const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
     door,
@@ -205,6 +208,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const machines = new MachineIdentityService(door, machineIdentity);
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
+  const macs = new MacService(door, keys.macs);
   const jobs = new SystemJobs({ door, keys, tokens, store, clock });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
@@ -226,8 +230,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
-  await http.register(nativeApi, { service, identity, machines, audit, distribution, imports });
-  await http.register(awsApi, { service, identity, imports, region: aws.region, accountId: aws.accountId });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports });
+  await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
 
   let closed = false;
   return {

@@ -13,6 +13,10 @@ import { identityRoutes } from "./identity-routes.js";
 import { jwtRoutes } from "./jwt-routes.js";
 import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
+import { asymmetricRoutes } from "./asymmetric-routes.js";
+import type { AsymmetricService } from "../../service/asymmetric-service.js";
+import { macRoutes } from "./mac-routes.js";
+import type { MacService } from "../../service/mac-service.js";
 import { distributionRoutes } from "./distribution-routes.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { ImportService } from "../../service/import-service.js";
@@ -32,14 +36,16 @@ const ListQuery = Type.Object(
 
 export interface NativeApiOptions {
   service: KmsService;
+  asymmetric: AsymmetricService;
   identity: IdentityService;
   machines: MachineIdentityService;
   audit: AuditService;
+  macs: MacService;
   distribution: DistributionService;
   imports: ImportService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit, distribution, imports }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, distribution, imports }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -164,9 +170,11 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
     return reply.code(204).send();
   });
 
+  await asymmetricRoutes(app, { asymmetric });
   await identityRoutes(app, { identity });
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
+  await macRoutes(app, { macs });
   await distributionRoutes(app, { distribution, imports });
 }
