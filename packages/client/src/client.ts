@@ -3,6 +3,10 @@
  * of `@tessera/protocol`. Methods only shape URLs and bodies; validation happens on the server.
  */
 import type {
+  GenerateMacRequest,
+  GenerateMacResponse,
+  VerifyMacRequest,
+  VerifyMacResponse,
   BatchDecryptRequest,
   BatchDecryptResponse,
   BatchEncryptRequest,
@@ -18,6 +22,8 @@ import type {
   DeriveSharedSecretResponse,
   EncryptRequest,
   EncryptResponse,
+  ExportWrappedRequest,
+  ExportWrappedResponse,
   GenerateDataKeyRequest,
   GenerateDataKeyResponse,
   GenerateDataKeyWithoutPlaintextResponse,
@@ -26,6 +32,9 @@ import type {
   GenerateDataKeyPairWithoutPlaintextResponse,
   GenerateRandomRequest,
   GenerateRandomResponse,
+  GetParametersForImportRequest,
+  GetParametersForImportResponse,
+  ImportKeyMaterialRequest,
   Health,
   InitRequest,
   InitResponse,
@@ -35,6 +44,8 @@ import type {
   KeyVersionInfo,
   ListKeysResponse,
   ListVersionsResponse,
+  PairwisePskRequest,
+  PairwisePskResponse,
   PublicKeyResponse,
   ReEncryptRequest,
   ReEncryptResponse,
@@ -174,6 +185,74 @@ export class TesseraClient {
   /** A key derived (HKDF) from one of `key`'s versions and `req.context`; same inputs, same key. */
   derive(key: string, req: DeriveRequest): Promise<DeriveResponse> {
     return this.#post(keyPath(key, "/derive"), req);
+  }
+
+  /**
+   * Exports a version's material (keys created `exportable`), a fresh data key or a derived key,
+   * encrypted to `req.recipientPublicKey` — never in plaintext. The answer names everything the
+   * recipient needs to open it (docs/distribution.md).
+   *
+   * @example
+   * ```ts
+   * const out = await tessera.exportWrapped("vm-keys", {
+   *   recipientPublicKey: readFileSync("recipient.pub.pem", "utf8"),
+   *   algorithm: "hpke-x25519",
+   *   export: "derived-key",
+   *   context: { vm: "web-7" },
+   * });
+   * // open out.encapsulatedKey / out.wrappedKey with the private key, info and aad (RFC 9180 base mode)
+   * ```
+   */
+  exportWrapped(key: string, req: ExportWrappedRequest): Promise<ExportWrappedResponse> {
+    return this.#post(keyPath(key, "/export"), req);
+  }
+
+  /**
+   * The pre-shared key this VM shares with `req.peer` under `key` for a purpose: the peer gets the
+   * same bytes by asking with this VM's id. Use it as a TLS PSK (`identity` names it for the server side).
+   */
+  pairwisePsk(key: string, req: PairwisePskRequest): Promise<PairwisePskResponse> {
+    return this.#post(keyPath(key, "/psk"), req);
+  }
+
+  /**
+   * BYOK: a one-time RSA wrapping key (DER SubjectPublicKeyInfo, base64) and an import token for a
+   * key created with `origin: "EXTERNAL"`. Wrap the material to the key as `wrappingAlgorithm` says
+   * and pass both to {@link importKeyMaterial} within 24 hours, to the same server.
+   */
+  getParametersForImport(key: string, req: GetParametersForImportRequest): Promise<GetParametersForImportResponse> {
+    return this.#post(keyPath(key, "/import-parameters"), req);
+  }
+
+  /** BYOK: imports wrapped material as the key's new primary version (the first import enables it). */
+  importKeyMaterial(key: string, req: ImportKeyMaterialRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/import"), req);
+  }
+
+  /** BYOK: deletes every version's imported material; the key is PendingImport again. */
+  deleteImportedKeyMaterial(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/delete-imported-material"));
+  }
+
+  /**
+   * The HMAC of a message under an HMAC key (HMAC_224/256/384/512, HMAC_SM3). The response names the
+   * key version that made it; keep it with the MAC to verify after a rotation.
+   *
+   * @example
+   * ```ts
+   * const { mac, keyVersion } = await client.generateMac("webhook-signing", { message: b64(body), macAlgorithm: "HMAC_SHA_256" });
+   * ```
+   */
+  generateMac(key: string, req: GenerateMacRequest): Promise<GenerateMacResponse> {
+    return this.#post(keyPath(key, "/generate-mac"), req);
+  }
+
+  /**
+   * Checks a MAC against one version of an HMAC key (`keyVersion`, else the primary), in constant
+   * time. A MAC that does not verify resolves with `macValid: false`; it does not throw.
+   */
+  verifyMac(key: string, req: VerifyMacRequest): Promise<VerifyMacResponse> {
+    return this.#post(keyPath(key, "/verify-mac"), req);
   }
 
   // --- asymmetric keys ---------------------------------------------------------------------

@@ -24,12 +24,24 @@ export const actions = Object.freeze([
   /** ReEncrypt: encrypting under the destination key. */
   "kms:ReEncryptTo",
   "kms:Derive",
+  /** GenerateMac with an HMAC key. */
+  "kms:GenerateMac",
+  /** VerifyMac with an HMAC key. */
+  "kms:VerifyMac",
   "kms:Sign",
   "kms:Verify",
   "kms:GetPublicKey",
   "kms:GenerateDataKeyPair",
   "kms:GenerateDataKeyPairWithoutPlaintext",
   "kms:DeriveSharedSecret",
+  /** Key material, a data key or a derived key, encrypted to a caller-given public key (docs/distribution.md). */
+  "kms:ExportWrapped",
+  /** A pre-shared key for two VMs, derived from a key and both their ids (docs/distribution.md). */
+  "kms:DerivePsk",
+  /** BYOK: a one-time wrapping key and import token for a key of origin EXTERNAL. */
+  "kms:GetParametersForImport",
+  "kms:ImportKeyMaterial",
+  "kms:DeleteImportedKeyMaterial",
   "kms:GenerateRandom",
   "kms:CreateAlias",
   "kms:UpdateAlias",

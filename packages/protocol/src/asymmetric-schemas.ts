@@ -21,6 +21,11 @@ export const SignRequest = Type.Object(
     /** Default RAW. DIGEST: `message` is the hash of the message under the algorithm's hash. */
     messageType: Type.Optional(MessageType),
     signingAlgorithm: SigningAlgorithm,
+    /**
+     * SM2DSA only, RAW messages only: the signer's distinguishing id (GB/T 32918.2's ID_A, hashed into Z),
+     * as UTF-8 text; default `1234567812345678` (GM/T 0009's, AWS's and OpenSSL's `distid`). Verify needs the same id.
+     */
+    signerId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   },
   strict,
 );
@@ -42,6 +47,11 @@ export const VerifyRequest = Type.Object(
     signature: Base64,
     /** The version that made the signature (SignResponse.keyVersion); default the primary. Only that version is tried. */
     keyVersion: Type.Optional(KeyVersion),
+    /**
+     * SM2DSA only, RAW messages only: the signer's distinguishing id (GB/T 32918.2's ID_A, hashed into Z),
+     * as UTF-8 text; default `1234567812345678` (GM/T 0009's, AWS's and OpenSSL's `distid`). Verify needs the same id.
+     */
+    signerId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   },
   strict,
 );

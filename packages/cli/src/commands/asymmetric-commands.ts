@@ -54,7 +54,7 @@ const algorithmOption = () =>
 export function registerAsymmetricCommands(program: Command, cli: Cli): void {
   const group = "Asymmetric keys:";
 
-  interface SignOptions { key: string; algorithm: SigningAlgorithm; digest?: boolean; in?: string }
+  interface SignOptions { key: string; algorithm: SigningAlgorithm; digest?: boolean; in?: string; signerId?: string }
   withGlobalOptions(
     program
       .command("sign")
@@ -71,6 +71,7 @@ export function registerAsymmetricCommands(program: Command, cli: Cli): void {
       .requiredOption("--key <key>", "name or id of the key")
       .addOption(algorithmOption())
       .option("--digest", "the input is a digest (MessageType DIGEST), not the message")
+      .option("--signer-id <id>", "SM2DSA only: the signer's distinguishing id (default 1234567812345678, as OpenSSL's distid)")
       .option("--in <file>", "read the message bytes from FILE ('-' for stdin)"),
   )
     .addHelpText(
@@ -84,14 +85,14 @@ export function registerAsymmetricCommands(program: Command, cli: Cli): void {
       cli.action(async (message: string | undefined, opts: SignOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         const bytes = await readMessage(cli.io, message, opts.in);
-        const result = await client.sign(opts.key, { message: bytes.toString("base64"), signingAlgorithm: opts.algorithm, messageType: opts.digest === true ? "DIGEST" : "RAW" });
+        const result = await client.sign(opts.key, { message: bytes.toString("base64"), signingAlgorithm: opts.algorithm, messageType: opts.digest === true ? "DIGEST" : "RAW", ...given("signerId", opts.signerId) });
         if (out.json) return out.data(result);
         out.line(result.signature);
         out.note(`signed with version ${result.keyVersion} of ${result.keyId}`);
       }),
     );
 
-  interface VerifyOptions { key: string; algorithm: SigningAlgorithm; signature: string; digest?: boolean; in?: string; keyVersion?: number }
+  interface VerifyOptions { key: string; algorithm: SigningAlgorithm; signature: string; digest?: boolean; in?: string; keyVersion?: number; signerId?: string }
   withGlobalOptions(
     program
       .command("verify")
@@ -107,6 +108,7 @@ export function registerAsymmetricCommands(program: Command, cli: Cli): void {
       .requiredOption("--signature <base64|@file>", "the signature as base64, or @FILE holding it (base64 or raw bytes)")
       .option("--digest", "the input is a digest (MessageType DIGEST), not the message")
       .addOption(new Option("--key-version <n>", "the version that signed (default: the primary version)").argParser(integer(1)))
+      .option("--signer-id <id>", "SM2DSA only: the signer's distinguishing id (default 1234567812345678, as OpenSSL's distid)")
       .option("--in <file>", "read the message bytes from FILE ('-' for stdin)"),
   )
     .addHelpText("after", examples("tessera verify --key release-signer --algorithm ECDSA_SHA_256 --digest --signature @release.sig --in release.tar.gz.sha256"))
@@ -121,6 +123,7 @@ export function registerAsymmetricCommands(program: Command, cli: Cli): void {
           messageType: opts.digest === true ? "DIGEST" : "RAW",
           signature,
           ...given("keyVersion", opts.keyVersion),
+          ...given("signerId", opts.signerId),
         });
         if (out.json) out.data(result);
         else out.line(result.signatureValid ? "valid" : "invalid");

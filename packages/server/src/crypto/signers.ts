@@ -11,7 +11,7 @@
  *   verifies with the digest as the hash (ecdsa-digest.ts).
  *
  * Signatures are the standard encodings, so any implementation verifies them: RSA as RFC 8017, ECDSA
- * DER (RFC 3279 §2.2.3), Ed25519 RFC 8032 (64 bytes), ML-DSA FIPS 204. PSS uses MGF1 with the same
+ * DER (RFC 3279 §2.2.3), Ed25519 RFC 8032 (64 bytes), ML-DSA FIPS 204, SM2DSA DER (GB/T 35276). PSS uses MGF1 with the same
  * hash and a salt as long as the hash, as AWS does.
  */
 import { constants, privateEncrypt, publicDecrypt, sign, verify, type KeyObject } from "node:crypto";
@@ -19,14 +19,19 @@ import type { MessageType, SigningAlgorithm } from "@tessera/protocol";
 import { equalBytes } from "./secrets.js";
 import { pssSignDigest, pssVerifyDigest } from "./rsa-pss.js";
 import { ecdsaSignDigest, ecdsaVerifyDigest } from "./ecdsa-digest.js";
+import { sm2Signer } from "./sm2-operations.js";
 
 export type HashName = "sha256" | "sha384" | "sha512";
 
 export interface Signer {
-  /** Signs `message` (RAW) or the digest `message` (DIGEST; the caller checked its length). */
-  sign(privateKey: KeyObject, message: Uint8Array, messageType: MessageType): Buffer;
+  /**
+   * Signs `message` (RAW) or the digest `message` (DIGEST; the caller checked its length).
+   * `signerId` is SM2DSA's distinguishing id (RAW only); every other row ignores it, and the
+   * operations refuse it for them before calling.
+   */
+  sign(privateKey: KeyObject, message: Uint8Array, messageType: MessageType, signerId?: Uint8Array): Buffer;
   /** True only for a valid signature; every malformed input is simply false. */
-  verify(publicKey: KeyObject, message: Uint8Array, messageType: MessageType, signature: Uint8Array): boolean;
+  verify(publicKey: KeyObject, message: Uint8Array, messageType: MessageType, signature: Uint8Array, signerId?: Uint8Array): boolean;
 }
 
 /** DigestInfo prefixes: DER of AlgorithmIdentifier ‖ OCTET STRING header (RFC 8017 §9.2, note 1). */
@@ -97,4 +102,6 @@ export const signers: Readonly<Record<SigningAlgorithm, Signer>> = Object.freeze
   ECDSA_SHA_512: ecdsa("sha512"),
   ED25519_SHA_512: pure,
   ML_DSA_SHAKE_256: pure,
+  // GB/T 32918.2 with SM3 and a distinguishing id (default 1234567812345678): sm2-operations.ts.
+  SM2DSA: sm2Signer,
 });

@@ -33,6 +33,8 @@ import {
   privateKeyFromPkcs8,
   publicKeySpki,
   signers,
+  sm2PkeDecrypt,
+  sm2PkeEncrypt,
   zero,
   type OaepHash,
 } from "../crypto/index.js";
@@ -45,12 +47,22 @@ export interface SignInput {
   message: Uint8Array;
   messageType: MessageType;
   algorithm: SigningAlgorithm;
+  /** SM2DSA's distinguishing id for a RAW message; absent means the standard default. Refused for every other algorithm. */
+  signerId?: Uint8Array | undefined;
 }
 
-const OAEP_HASH: Record<Exclude<EncryptionAlgorithm, "SYMMETRIC_DEFAULT">, OaepHash> = {
-  RSAES_OAEP_SHA_1: "sha1",
-  RSAES_OAEP_SHA_256: "sha256",
+type AsymmetricEncryption = Exclude<EncryptionAlgorithm, "SYMMETRIC_DEFAULT">;
+
+/** Public-key encryption per algorithm: RSA-OAEP with its hash, or SM2PKE (GB/T 32918.4, GM/T 0009 DER). */
+const PUBLIC_KEY_ENCRYPTION: Record<AsymmetricEncryption, { encrypt(key: KeyObject, plaintext: Uint8Array): Buffer; decrypt(key: KeyObject, ciphertext: Uint8Array): Buffer }> = {
+  RSAES_OAEP_SHA_1: oaep("sha1"),
+  RSAES_OAEP_SHA_256: oaep("sha256"),
+  SM2PKE: { encrypt: sm2PkeEncrypt, decrypt: sm2PkeDecrypt },
 };
+
+function oaep(hash: OaepHash): (typeof PUBLIC_KEY_ENCRYPTION)[AsymmetricEncryption] {
+  return { encrypt: (key, plaintext) => oaepEncrypt(key, hash, plaintext), decrypt: (key, ciphertext) => oaepDecrypt(key, hash, ciphertext) };
+}
 
 export class AsymmetricOperations {
   constructor(private readonly usage: Pick<UsageRecorder, "record">) {}
@@ -61,7 +73,7 @@ export class AsymmetricOperations {
     checkKeyUsage(row, "SIGN_VERIFY", input.algorithm);
     checkMessage(input);
     const keyVersion = row.primaryVersion;
-    const signature = signers[input.algorithm].sign(privateKeyOf(handle, keyVersion), input.message, input.messageType);
+    const signature = signers[input.algorithm].sign(privateKeyOf(handle, keyVersion), input.message, input.messageType, input.signerId);
     this.usage.record(row.id, keyVersion);
     return { keyVersion, signature };
   }
@@ -73,7 +85,7 @@ export class AsymmetricOperations {
     checkKeyUsage(row, "SIGN_VERIFY", input.algorithm);
     checkMessage(input);
     const keyVersion = usableVersion(handle, input.keyVersion);
-    const valid = signers[input.algorithm].verify(publicKeyOf(handle, keyVersion).key, input.message, input.messageType, input.signature);
+    const valid = signers[input.algorithm].verify(publicKeyOf(handle, keyVersion).key, input.message, input.messageType, input.signature, input.signerId);
     this.usage.record(row.id, keyVersion);
     return { keyVersion, valid };
   }
@@ -89,29 +101,29 @@ export class AsymmetricOperations {
     return { keyVersion: v, der: publicKeyOf(handle, v).der };
   }
 
-  /** RSA-OAEP to the primary version's public key. */
+  /** RSA-OAEP or SM2PKE to the primary version's public key. */
   encrypt(handle: KeyHandle, algorithm: EncryptionAlgorithm, plaintext: Uint8Array): { keyVersion: number; ciphertext: Buffer } {
     const { row } = handle;
     usable(row);
     checkKeyUsage(row, "ENCRYPT_DECRYPT", algorithm);
-    const hash = oaepHashOf(algorithm);
+    const scheme = publicKeyEncryptionOf(algorithm);
     const keyVersion = row.primaryVersion;
     const publicKey = publicKeyOf(handle, keyVersion).key;
-    const max = maxOaepPlaintext(algorithm as keyof typeof OAEP_HASH, publicKey);
+    const max = maxPlaintext(algorithm as AsymmetricEncryption, publicKey);
     if (plaintext.length > max) throw new TesseraError("InvalidInput", `${algorithm} with this key encrypts at most ${max} bytes`, { field: "/plaintext" });
-    const ciphertext = oaepEncrypt(publicKey, hash, plaintext);
+    const ciphertext = scheme.encrypt(publicKey, plaintext);
     this.usage.record(row.id, keyVersion);
     return { keyVersion, ciphertext };
   }
 
-  /** RSA-OAEP decryption with one version (the caller's, else the primary); the plaintext is the caller's to zero. */
+  /** RSA-OAEP or SM2PKE decryption with one version (the caller's, else the primary); the plaintext is the caller's to zero. */
   decrypt(handle: KeyHandle, algorithm: EncryptionAlgorithm, ciphertext: Uint8Array, keyVersion: number | undefined): { keyVersion: number; plaintext: Buffer } {
     const { row } = handle;
     usable(row);
     checkKeyUsage(row, "ENCRYPT_DECRYPT", algorithm);
-    const hash = oaepHashOf(algorithm);
+    const scheme = publicKeyEncryptionOf(algorithm);
     const v = usableVersion(handle, keyVersion);
-    const plaintext = oaepDecrypt(privateKeyOf(handle, v), hash, ciphertext);
+    const plaintext = scheme.decrypt(privateKeyOf(handle, v), ciphertext);
     this.usage.record(row.id, v);
     return { keyVersion: v, plaintext };
   }
@@ -140,8 +152,12 @@ function usable(row: KeyRow): void {
   if (err !== undefined) throw err;
 }
 
-/** A DIGEST message only for an algorithm that signs one, of exactly its hash's length. */
+/** A DIGEST message only for an algorithm that signs one, of exactly its hash's length; a signer id only for SM2DSA over a RAW message. */
 function checkMessage(input: SignInput): void {
+  if (input.signerId !== undefined && (input.algorithm !== "SM2DSA" || input.messageType === "DIGEST")) {
+    const why = input.algorithm === "SM2DSA" ? "a DIGEST already includes the signer id (Z)" : `${input.algorithm} has no signer id`;
+    throw new TesseraError("InvalidInput", `signerId applies only to SM2DSA over a RAW message: ${why}`, { field: "/signerId" });
+  }
   const info = signingAlgorithms[input.algorithm] as { messageTypes: readonly MessageType[]; digestLength?: number };
   if (!info.messageTypes.includes(input.messageType)) {
     throw new TesseraError("InvalidInput", `${input.algorithm} signs ${info.messageTypes.join(" or ")} messages, not ${input.messageType}`, { field: "/messageType" });
@@ -177,12 +193,12 @@ function publicKeyOf(handle: KeyHandle, v: number): { key: KeyObject; der: Buffe
   return pub;
 }
 
-function oaepHashOf(algorithm: EncryptionAlgorithm): OaepHash {
+function publicKeyEncryptionOf(algorithm: EncryptionAlgorithm): (typeof PUBLIC_KEY_ENCRYPTION)[AsymmetricEncryption] {
   if (algorithm === "SYMMETRIC_DEFAULT") throw new TesseraError("InvalidKeyUsage", "SYMMETRIC_DEFAULT is not an asymmetric encryption algorithm");
-  return OAEP_HASH[algorithm];
+  return PUBLIC_KEY_ENCRYPTION[algorithm];
 }
 
-function maxOaepPlaintext(algorithm: keyof typeof OAEP_HASH, publicKey: KeyObject): number {
+function maxPlaintext(algorithm: AsymmetricEncryption, publicKey: KeyObject): number {
   return encryptionAlgorithms[algorithm].maxPlaintextBytes(publicKey.asymmetricKeyDetails?.modulusLength ?? 0);
 }
 

@@ -46,7 +46,7 @@ export class AsymmetricService {
       await s.authorize(handle);
       const message = decodeBytes(req.message, "/message", MAX_SIGN_MESSAGE_BYTES);
       try {
-        const out = this.d.keys.asymmetric.sign(handle, { message, messageType: req.messageType ?? "RAW", algorithm: req.signingAlgorithm });
+        const out = this.d.keys.asymmetric.sign(handle, { message, messageType: req.messageType ?? "RAW", algorithm: req.signingAlgorithm, signerId: signerIdOf(req) });
         s.note(handle.row.id, out.keyVersion);
         return { keyId: handle.row.id, keyVersion: out.keyVersion, signingAlgorithm: req.signingAlgorithm, signature: b64(out.signature) };
       } finally {
@@ -68,6 +68,7 @@ export class AsymmetricService {
           algorithm: req.signingAlgorithm,
           signature,
           keyVersion: req.keyVersion,
+          signerId: signerIdOf(req),
         });
         s.note(handle.row.id, out.keyVersion);
         return { keyId: handle.row.id, keyVersion: out.keyVersion, signingAlgorithm: req.signingAlgorithm, signatureValid: out.valid };
@@ -147,4 +148,9 @@ export class AsymmetricService {
       return { keyId: handle.row.id, keyVersion: out.keyVersion, keyAgreementAlgorithm: req.keyAgreementAlgorithm, sharedSecret: b64AndZero(out.sharedSecret) };
     });
   }
+}
+
+/** The SM2 distinguishing id as bytes (UTF-8), or undefined for the standard default. */
+function signerIdOf(req: { signerId?: string | undefined }): Uint8Array | undefined {
+  return req.signerId === undefined ? undefined : Buffer.from(req.signerId, "utf8");
 }

@@ -179,7 +179,12 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
     `,
   },
   {
-    // Counterpart of SQLite's 9: the feed of security-state changes (written by triggers), leases,
+    // Where a key's material comes from: generated here, or imported (BYOK, docs/distribution.md).
+    id: 9,
+    sql: `ALTER TABLE keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'TESSERA';`,
+  },
+  {
+    // Counterpart of SQLite's 10: the feed of security-state changes (written by triggers), leases,
     // nodes, and one audit chain per node. Here each change also NOTIFYs channel tessera_state with
     // "<version> <scope>", so listening nodes invalidate their caches without polling.
     //
@@ -187,7 +192,7 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
     // later: the trigger takes a transaction-scoped advisory lock before drawing the version, so
     // transactions that change security state take turns from their first change to their commit
     // (they wait — never a serialization failure, which a row counter would cause at REPEATABLE READ).
-    id: 9,
+    id: 10,
     sql: `
       CREATE SEQUENCE state_version;
       CREATE TABLE state_changes (

@@ -226,6 +226,7 @@ interface KeyRecord {
   tags: string;
   key_spec: string;
   key_usage: string;
+  origin: string;
   state: string;
   prior_state: string | null;
   derived: boolean;
@@ -241,7 +242,7 @@ interface KeyRecord {
 }
 
 const KEY_COLUMNS =
-  "id, name, description, tags, key_spec, key_usage, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
+  "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
 
 const keyFromRecord = (r: KeyRecord): KeyRow => ({
   id: r.id,
@@ -250,6 +251,7 @@ const keyFromRecord = (r: KeyRecord): KeyRow => ({
   tags: JSON.parse(r.tags) as Record<string, string>,
   keySpec: r.key_spec as KeyRow["keySpec"],
   keyUsage: r.key_usage as KeyRow["keyUsage"],
+  origin: r.origin as KeyRow["origin"],
   state: r.state as KeyRow["state"],
   priorState: r.prior_state as KeyRow["priorState"],
   derived: r.derived,
@@ -271,6 +273,7 @@ const keyValues = (k: KeyRow): unknown[] => [
   JSON.stringify(k.tags),
   k.keySpec,
   k.keyUsage,
+  k.origin,
   k.state,
   k.priorState,
   k.derived,
@@ -354,7 +357,7 @@ function keyRepo(run: Runner): KeyRepo {
       try {
         await run.query(
           "key_insert",
-          `INSERT INTO keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+          `INSERT INTO keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
           keyValues(row),
         );
       } catch (err) {
@@ -382,7 +385,7 @@ function keyRepo(run: Runner): KeyRepo {
       return r.rows.map(keyFromRecord);
     },
     async update(row) {
-      // Spec, usage, derivation, exportability and creation time never change: they are not in the SET list.
+      // Spec, usage, origin, derivation, exportability and creation time never change: they are not in the SET list.
       const r = await run.query(
         "key_update",
         `UPDATE keys SET name = $2, description = $3, tags = $4, state = $5, prior_state = $6, primary_version = $7, min_decryption_version = $8,

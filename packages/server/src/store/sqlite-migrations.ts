@@ -175,6 +175,12 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
     `,
   },
   {
+    // Where a key's material comes from: generated here, or imported (BYOK, docs/distribution.md).
+    // A key of origin EXTERNAL starts PendingImport, with no version until material is imported.
+    id: 9,
+    sql: `ALTER TABLE keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'TESSERA';`,
+  },
+  {
     // Several processes or nodes, one truth (docs/architecture.md, "Several nodes").
     // - state_changes: a feed of what changed in security state, written by triggers so no code path
     //   can forget it; each process reads it to invalidate its caches (token, policy, role, keyring,
@@ -184,7 +190,7 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
     // - leases: background work runs under one lease, timed by the database clock, fenced by epoch.
     // - nodes: every node's state, version and last heartbeat, for `tessera status`.
     // - audit_entries gains the chain (node id) each record belongs to: one hash chain per node.
-    id: 9,
+    id: 10,
     sql: `
       CREATE TABLE state_changes (
         version INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -15,6 +15,11 @@ import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
 import { asymmetricRoutes } from "./asymmetric-routes.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
+import { macRoutes } from "./mac-routes.js";
+import type { MacService } from "../../service/mac-service.js";
+import { distributionRoutes } from "./distribution-routes.js";
+import type { DistributionService } from "../../service/distribution-service.js";
+import type { ImportService } from "../../service/import-service.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
@@ -35,9 +40,12 @@ export interface NativeApiOptions {
   identity: IdentityService;
   machines: MachineIdentityService;
   audit: AuditService;
+  macs: MacService;
+  distribution: DistributionService;
+  imports: ImportService;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, distribution, imports }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -167,4 +175,6 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
+  await macRoutes(app, { macs });
+  await distributionRoutes(app, { distribution, imports });
 }
