@@ -181,7 +181,7 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
     sql: `ALTER TABLE keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'TESSERA';`,
   },
   {
-    // Several processes or nodes, one truth (docs/architecture.md, "Several nodes").
+    // Several processes or nodes, one truth (docs/cluster.md).
     // - state_changes: a feed of what changed in security state, written by triggers so no code path
     //   can forget it; each process reads it to invalidate its caches (token, policy, role, keyring,
     //   certificate and access-key caches). Usage counters, token issuance and audit rows are not
