@@ -1,9 +1,10 @@
 /**
  * Wrapped export end to end: a real dev server, `tessera key export` as a subprocess, and the
- * recipient program in examples/ — which uses its own libraries (node:crypto, hpke, @panva/hpke-noble),
- * none of Tessera's — opening each algorithm's answer. What it opens is checked against what the
+ * recipient program in examples/ — which uses its own libraries (node:crypto, hpke, @panva/hpke-noble,
+ * the openssl command line and sm-crypto-v2 for sm2pke), none of Tessera's — opening each algorithm's answer. What it opens is checked against what the
  * server gives by other routes: Derive for material and derived keys, Decrypt for data keys.
  */
+import { execFileSync } from "node:child_process";
 import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,9 @@ const cli = (args: string[], token = rootToken) => runCli(args, { address: serve
 /** HKDF-SHA256 as docs/formats.md defines Derive, computed here from exported material. */
 const deriveLocally = (material: Buffer, context: Record<string, string>) =>
   Buffer.from(hkdfSync("sha256", material, Buffer.alloc(0), Buffer.concat([Buffer.from("tessera/v1/derive"), encodeContext(context)]), 32));
+
+/** An SM2 public key as `openssl genpkey -algorithm SM2` makes it (id-ecPublicKey, curve 1.2.156.10197.1.301). */
+const sm2PublicPem = (): string => execFileSync("openssl", ["pkey", "-pubout"], { input: execFileSync("openssl", ["genpkey", "-algorithm", "SM2"]), encoding: "utf8" });
 
 async function recipient(algorithm: string): Promise<string> {
   const prefix = join(dir, `${algorithm}-${randomBytes(4).toString("hex")}`);
@@ -62,10 +66,12 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
     const recipientSpki = readFileSync(`${prefix}.pub.pem`, "utf8").replace(/-----[^-]+-----|\s+/g, "");
     expect(answer).toMatchObject({ keyVersion: 1, algorithm, export: "key-material" });
     expect(answer.recipientSpkiSha256).toBe(createHash("sha256").update(Buffer.from(recipientSpki, "base64")).digest("hex"));
-    expect(Buffer.from(answer.info, "base64").toString()).toBe(
+    // The binding is info and aad for HPKE, only info (the OAEP label) for RSA, only aad (SM4-GCM's) for SM2.
+    const binding = algorithm === "sm2pke" ? answer.aad : answer.info;
+    expect(Buffer.from(binding, "base64").toString()).toBe(
       `tessera/v1/export|alg=${algorithm}|key=${answer.keyId}|version=1|export=key-material|recipient=${answer.recipientSpkiSha256}|context=-`,
     );
-    expect(answer.aad).toBe(algorithm === "rsa-oaep-aes-kwp" ? "" : answer.info);
+    expect([answer.info, answer.aad]).toEqual(algorithm === "rsa-oaep-aes-kwp" ? [binding, ""] : algorithm === "sm2pke" ? ["", binding] : [binding, binding]);
 
     const material = await unwrap(prefix, file, ["--key", answer.keyId, "--version", "1"]);
     expect(material.length).toBe(32);
@@ -125,9 +131,13 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
     ["a P-384 key for hpke-p256", "hpke-p256", () => generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey],
     ["an Ed25519 key for hpke-x25519", "hpke-x25519", () => generateKeyPairSync("ed25519").publicKey],
     ["an X25519 key for hpke-xwing", "hpke-xwing", () => generateKeyPairSync("x25519").publicKey],
+    ["a P-256 key for sm2pke", "sm2pke", () => generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey],
+    ["an SM2 key for hpke-p256", "hpke-p256", () => sm2PublicPem()],
+    ["an SM2 key for rsa-oaep-aes-kwp", "rsa-oaep-aes-kwp", () => sm2PublicPem()],
   ])("refuses %s as the recipient (InvalidInput)", async (_what, algorithm, make) => {
     const file = join(dir, `weak-${randomBytes(4).toString("hex")}.pem`);
-    writeFileSync(file, make().export({ type: "spki", format: "pem" }));
+    const key = make();
+    writeFileSync(file, typeof key === "string" ? key : key.export({ type: "spki", format: "pem" }));
     const r = await cli(["key", "export", "app-key", "--wrap-to", file, "--algorithm", algorithm, "--json"]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: "InvalidInput", field: "/recipientPublicKey" });
@@ -159,5 +169,71 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
     expect(m2.equals(m1)).toBe(false);
     const derivedV1 = await cli(["derive", "--key", "app-key", "--version", "1", "--context", "vm=web-7"]);
     expect(deriveLocally(m1, { vm: "web-7" }).toString("base64")).toBe(derivedV1.stdout.trim());
+  });
+});
+
+describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital envelope)", () => {
+  const b64flip = (value: string, at: number): string => {
+    const bytes = Buffer.from(value, "base64");
+    bytes[at < 0 ? bytes.length + at : at]! ^= 0x01;
+    return bytes.toString("base64");
+  };
+
+  async function refused(prefix: string, answer: object): Promise<string> {
+    const file = join(dir, `changed-${randomBytes(4).toString("hex")}.json`);
+    writeFileSync(file, JSON.stringify(answer));
+    const r = await runExample("unwrap-export.mjs", [prefix, file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    return r.stderr;
+  }
+
+  it("has the documented layout: encapsulatedKey is GM/T 0009 DER of 16 bytes, wrappedKey is nonce ‖ ciphertext ‖ tag, info is empty", async () => {
+    const prefix = await recipient("sm2pke");
+    const { answer } = await exportTo(prefix, ["vm-keys", "--derive", "vm=web-9", "--algorithm", "sm2pke"]);
+    const enc = Buffer.from(answer.encapsulatedKey, "base64");
+    expect(enc[0]).toBe(0x30); // SEQUENCE { x, y, C3 (32), C2 (16) }
+    expect(enc.subarray(-18).subarray(0, 2).toString("hex")).toBe("0410"); // OCTET STRING of the 16-byte C2
+    expect(Buffer.from(answer.wrappedKey, "base64").length).toBe(12 + 32 + 16);
+    expect(answer.info).toBe("");
+    // OpenSSL opens the encapsulated key to exactly 16 bytes, independent of the example.
+    writeFileSync(join(dir, "sm2-enc.der"), enc);
+    const sm4Key = execFileSync("openssl", ["pkeyutl", "-decrypt", "-inkey", `${prefix}.key.pem`, "-in", join(dir, "sm2-enc.der")]);
+    expect(sm4Key.length).toBe(16);
+  });
+
+  it("the recipient refuses a changed wrappedKey, encapsulatedKey or aad, and an answer for another SM2 key pair", async () => {
+    const prefix = await recipient("sm2pke");
+    const other = await recipient("sm2pke");
+    const { answer } = await exportTo(prefix, ["app-key", "--algorithm", "sm2pke"]);
+    expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 20) })).toContain("SM4-GCM refused wrappedKey");
+    expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, -1) })).toContain("SM4-GCM refused wrappedKey");
+    expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 0) })).toContain("SM4-GCM refused wrappedKey");
+    // The last byte is in C2 (the SM4 key), the 40th in C3 or the point: both fail SM2PKE's check.
+    expect(await refused(prefix, { ...answer, encapsulatedKey: b64flip(answer.encapsulatedKey, -1) })).toContain("openssl could not decrypt encapsulatedKey");
+    expect(await refused(prefix, { ...answer, encapsulatedKey: b64flip(answer.encapsulatedKey, 40) })).toContain("openssl could not decrypt encapsulatedKey");
+    // A binding that still names this key, version and recipient but another context: the tag fails.
+    const aad = Buffer.from(answer.aad, "base64").toString().replace("context=-", `context=${"0".repeat(64)}`);
+    expect(await refused(prefix, { ...answer, aad: Buffer.from(aad).toString("base64") })).toContain("SM4-GCM refused wrappedKey");
+    expect(await refused(prefix, { ...answer, keyVersion: 9 })).toContain("aad names version");
+    expect(await refused(other, answer)).toContain("aad names another recipient key");
+  });
+
+  it("binds key, version and recipient: each changes the aad, and each answer opens only as itself", async () => {
+    await cli(["key", "create", "sm-bind-a", "--exportable"]);
+    await cli(["key", "create", "sm-bind-b", "--exportable"]);
+    const [r1, r2] = [await recipient("sm2pke"), await recipient("sm2pke")];
+    const a1 = (await exportTo(r1, ["sm-bind-a", "--algorithm", "sm2pke"])).answer;
+    const b1 = (await exportTo(r1, ["sm-bind-b", "--algorithm", "sm2pke"])).answer;
+    const a1r2 = (await exportTo(r2, ["sm-bind-a", "--algorithm", "sm2pke"])).answer;
+    expect((await cli(["key", "rotate", "sm-bind-a"])).code).toBe(0);
+    const a2 = await exportTo(r1, ["sm-bind-a", "--algorithm", "sm2pke"]);
+    const field = (answer: any, name: string) => Buffer.from(answer.aad, "base64").toString().split("|").find((f: string) => f.startsWith(`${name}=`));
+    expect(field(b1, "key")).not.toBe(field(a1, "key"));
+    expect([field(a1, "version"), field(a2.answer, "version")]).toEqual(["version=1", "version=2"]);
+    expect(field(a1r2, "recipient")).not.toBe(field(a1, "recipient"));
+    // Version 2's aad on version 1's wrappedKey: the fields check (they were changed together) but the tag does not.
+    expect(await refused(r1, { ...a1, keyVersion: 2, aad: a2.answer.aad })).toContain("SM4-GCM refused wrappedKey");
+    expect((await unwrap(r1, a2.file)).length).toBe(32);
   });
 });
