@@ -5,7 +5,7 @@
  * server gives by other routes: Derive for material and derived keys, Decrypt for data keys.
  */
 import { execFileSync } from "node:child_process";
-import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,6 +116,56 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
     expect(privateKey.asymmetricKeyType).toBe(type);
     expect(privateKey.asymmetricKeyDetails).toMatchObject(details);
     expect(a.equals(b)).toBe(true);
+  });
+
+  describe("material of the other key types, through every algorithm", () => {
+    const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+      const res = await fetch(server.url + path, { method, headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: body === undefined ? undefined : JSON.stringify(body) });
+      expect(res.status, path).toBeLessThan(300);
+      return res.json();
+    };
+    const recipients = new Map<string, Promise<string>>();
+    const recipientFor = (algorithm: string) => recipients.get(algorithm) ?? (recipients.set(algorithm, recipient(algorithm)), recipients.get(algorithm)!);
+    const publicKeyOf = async (name: string) => (await api("GET", `/v1/keys/${name}/public-key`)).publicKey as string;
+    const spkiOf = (pkcs8: Buffer) => createPublicKey(createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" })).export({ type: "spki", format: "der" }).toString("base64");
+
+    /** What each spec's exported material must reproduce, checked against the server's own answer. */
+    const specs = {
+      SM4: {
+        keyUsage: "ENCRYPT_DECRYPT",
+        check: async (name: string, material: Buffer) => {
+          expect(material.length).toBe(16);
+          const info = Buffer.concat([Buffer.from("tessera/v1/derive"), encodeContext({ vm: "web-7" })]);
+          const derived = (await api("POST", `/v1/keys/${name}/derive`, { context: { vm: "web-7" } })).derivedKey;
+          expect(Buffer.from(hkdfSync("sm3", material, Buffer.alloc(0), info, 32)).toString("base64")).toBe(derived);
+        },
+      },
+      HMAC_256: {
+        keyUsage: "GENERATE_VERIFY_MAC",
+        check: async (name: string, material: Buffer) => {
+          expect(material.length).toBe(32);
+          const mac = (await api("POST", `/v1/keys/${name}/generate-mac`, { message: Buffer.from("m").toString("base64"), macAlgorithm: "HMAC_SHA_256" })).mac;
+          expect(createHmac("sha256", material).update("m").digest("base64")).toBe(mac);
+        },
+      },
+      SM2: { keyUsage: "SIGN_VERIFY", check: async (name: string, material: Buffer) => expect(spkiOf(material)).toBe(await publicKeyOf(name)) },
+      ML_DSA_44: { keyUsage: "SIGN_VERIFY", check: async (name: string, material: Buffer) => expect(spkiOf(material)).toBe(await publicKeyOf(name)) },
+    } as const;
+    const nameOf = (spec: string) => `other-${spec.toLowerCase().replace(/_/g, "-")}`;
+
+    beforeAll(async () => {
+      for (const [spec, { keyUsage }] of Object.entries(specs)) await api("POST", "/v1/keys", { name: nameOf(spec), keySpec: spec, keyUsage, exportable: true });
+    });
+
+    it.each(Object.keys(specs).flatMap((spec) => exportAlgorithms.map((algorithm) => [spec as keyof typeof specs, algorithm] as const)))(
+      "exports an exportable %s key's material with %s, and it reproduces what the server computes",
+      async (spec, algorithm) => {
+        const name = nameOf(spec);
+        const prefix = await recipientFor(algorithm);
+        const { file } = await exportTo(prefix, [name, "--algorithm", algorithm]);
+        await specs[spec].check(name, await unwrap(prefix, file));
+      },
+    );
   });
 
   it("refuses the material of a key not created exportable, and exports nothing", async () => {
