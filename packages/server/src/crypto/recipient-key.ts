@@ -93,10 +93,28 @@ function describe(key: KeyObject): string {
   return `a key of type ${key.asymmetricKeyType ?? "unknown"}`;
 }
 
+/**
+ * Recently used SM2 recipient keys by DER. An Sm2PublicKey precomputes multiples of its point on first
+ * use (about 13 ms, six times the encryption itself), so a VM exporting to its own key again reuses
+ * them. Public keys only; at most SM2_RECIPIENT_CACHE entries (each some tens of kB), oldest out first.
+ */
+const SM2_RECIPIENT_CACHE = 64;
+const sm2Recipients = new Map<string, Sm2PublicKey>();
+
 /** An SM2 public key from its SubjectPublicKeyInfo (node:crypto reads SM2 keys but cannot encrypt with them). */
 function sm2PublicKey(der: Buffer): Sm2PublicKey {
+  const id = der.toString("base64");
+  const cached = sm2Recipients.get(id);
+  if (cached !== undefined) {
+    sm2Recipients.delete(id);
+    sm2Recipients.set(id, cached);
+    return cached;
+  }
   try {
-    return Sm2PublicKey.fromSpki(der);
+    const key = Sm2PublicKey.fromSpki(der);
+    sm2Recipients.set(id, key);
+    if (sm2Recipients.size > SM2_RECIPIENT_CACHE) sm2Recipients.delete(sm2Recipients.keys().next().value!);
+    return key;
   } catch (err) {
     if (!(err instanceof Sm2KeyError)) throw err;
     throw invalid(`sm2pke needs an SM2 public key (id-ecPublicKey on curve 1.2.156.10197.1.301, as openssl genpkey -algorithm SM2 writes): ${err.message}`);
