@@ -295,8 +295,12 @@ export type InitRequest = Static<typeof InitRequest>;
 export const InitResponse = Type.Object({ shares: Type.Array(Type.String()), rootToken: Type.String(), threshold: Type.Integer() });
 export type InitResponse = Static<typeof InitResponse>;
 
+/**
+ * One unseal (or, with the PKCS#11 seal, recovery) share; `reset` discards those submitted so far;
+ * `migrate` submits a share of the stored seal while the server is configured for another seal type.
+ */
 export const UnsealRequest = Type.Object(
-  { share: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), reset: Type.Optional(Type.Boolean()) },
+  { share: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), reset: Type.Optional(Type.Boolean()), migrate: Type.Optional(Type.Boolean()) },
   { ...strict, minProperties: 1 },
 );
 export type UnsealRequest = Static<typeof UnsealRequest>;
@@ -309,6 +313,14 @@ export const SealStatus = Type.Object({
   shares: Type.Integer(),
   progress: Type.Integer(),
   version: Type.String(),
+  /** With the PKCS#11 seal the shares are recovery shares: the HSM unseals. */
+  recoveryShares: Type.Optional(Type.Boolean()),
+  /** Why the server has not unsealed itself (HSM unreachable, PIN refused …), while sealed. */
+  error: Type.Optional(Type.String()),
+  /** Storage is sealed with `from` and the server is configured for `to`: unseal with `migrate`. */
+  migration: Type.Optional(Type.Object({ from: Type.String(), to: Type.String() })),
+  /** A root rotation is under way (it resumes by itself). */
+  rootRotation: Type.Optional(Type.Boolean()),
 });
 export type SealStatus = Static<typeof SealStatus>;
 

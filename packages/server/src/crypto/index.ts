@@ -4,3 +4,4 @@ export * from "./random.js";
 export * from "./secrets.js";
 export * from "./secret-key.js";
 export * from "./xaes.js";
+export * from "./kem.js";

@@ -19,7 +19,8 @@ import {
 } from "@tessera/protocol";
 import { secretBytes, zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
-import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
+import { keyVersionAad } from "../format/keyring-record.js";
+import { versionMaterial } from "./sealed-versions.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
@@ -54,6 +55,7 @@ export class KeyService {
   ) {
     this.keyring = new Keyring(store, barrier);
     this.usage = new UsageRecorder(store, clock);
+    barrier.registerSealedData(versionMaterial);
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────────
@@ -144,7 +146,7 @@ export class KeyService {
 
   async create(req: CreateKeyRequest): Promise<KeyMetadata> {
     if (isUuidLike(req.name)) throw new TesseraError("InvalidInput", "a key name must not look like a key id", { field: "/name" });
-    const root = this.barrier.rootKey();
+    this.barrier.assertUnsealed();
     const now = this.clock.now();
     const id = randomUUID();
     const row: KeyRow = {
@@ -166,7 +168,7 @@ export class KeyService {
       destroyedAt: null,
       revision: 1,
     };
-    const version = this.newVersion(root, id, 1, now);
+    const version = this.newVersion(id, 1, now);
     await this.store.transaction(async (tx) => {
       await tx.keys.insert(row);
       await tx.versions.insert(version);
@@ -179,7 +181,7 @@ export class KeyService {
       const now = this.clock.now();
       const next = lifecycle.rotate(row, now);
       await tx.keys.update(next);
-      await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now));
+      await tx.versions.insert(this.newVersion(row.id, next.primaryVersion, now));
       return next;
     });
   }
@@ -246,7 +248,7 @@ export class KeyService {
         if (next === null || next > this.clock.now()) return undefined;
         const rotatedRow = lifecycle.rotate(row, this.clock.now());
         await tx.keys.update(rotatedRow);
-        await tx.versions.insert(this.newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now()));
+        await tx.versions.insert(this.newVersion(row.id, rotatedRow.primaryVersion, this.clock.now()));
         rotated = rotatedRow.primaryVersion;
         return rotatedRow;
       });
@@ -344,7 +346,7 @@ export class KeyService {
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
 
-  private newVersion(root: Uint8Array, keyId: string, version: number, now: number): VersionRow {
+  private newVersion(keyId: string, version: number, now: number): VersionRow {
     const material = secretBytes(MATERIAL_LENGTH);
     try {
       return {
@@ -352,7 +354,7 @@ export class KeyService {
         version,
         state: "Enabled",
         createdAt: now,
-        material: sealRecord(root, material, keyVersionAad(keyId, version)),
+        material: this.barrier.sealSecret(material, keyVersionAad(keyId, version)),
         lastUsedAt: null,
         useCount: 0,
         destroyedAt: null,

@@ -10,7 +10,7 @@
  */
 import { TesseraError, algorithmId, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
 import { XaesKey, zero } from "../crypto/index.js";
-import { keyVersionAad, openRecord } from "../format/keyring-record.js";
+import { keyVersionAad } from "../format/keyring-record.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
 
@@ -115,10 +115,10 @@ export class Keyring {
     const row = await this.repos.keys.get(id);
     if (row === undefined) return undefined;
     const versions = await this.repos.versions.list(id);
-    const root = this.barrier.rootKey();
+    const ring = this.barrier.ring();
     const materials = new Map<number, Buffer>();
     for (const v of versions) {
-      if (v.material !== null) materials.set(v.version, openRecord(root, v.material, keyVersionAad(id, v.version)));
+      if (v.material !== null) materials.set(v.version, ring.open(v.material, keyVersionAad(id, v.version)));
     }
     const handle = new KeyHandle(row, new Map(versions.map((v) => [v.version, { ...v, material: null }])), materials);
     if (generation !== this.generation || this.barrier.sealed) {
