@@ -292,7 +292,14 @@ export const InitRequest = Type.Object(
   strict,
 );
 export type InitRequest = Static<typeof InitRequest>;
-export const InitResponse = Type.Object({ shares: Type.Array(Type.String()), rootToken: Type.String(), threshold: Type.Integer() });
+/** `shares` are unseal shares, or recovery shares when `sealType` is pkcs11 (the HSM unsealed the server: `sealed` false). */
+export const InitResponse = Type.Object({
+  shares: Type.Array(Type.String()),
+  rootToken: Type.String(),
+  threshold: Type.Integer(),
+  sealType: Type.Optional(Type.String()),
+  sealed: Type.Optional(Type.Boolean()),
+});
 export type InitResponse = Static<typeof InitResponse>;
 
 /**

@@ -156,6 +156,16 @@ export class AuditLog implements AuditRecorder {
     await this.enqueue({ checkpoint: true, final: options.final === true });
   }
 
+  /**
+   * Writes a signed checkpoint and returns the trail's head, which is that checkpoint (a backup
+   * names it, so what it holds can be matched with the trail). Null when no sink is configured.
+   */
+  async checkpointHead(): Promise<{ seq: number; hash: string } | null> {
+    if (this.sinks.length === 0) return null;
+    await this.checkpoint();
+    return this.head === undefined ? null : { ...this.head };
+  }
+
   /** The audit key's HMAC of a value, as stored in the trail (for investigators). */
   async hmacOf(value: string): Promise<string> {
     await this.loadKeys();

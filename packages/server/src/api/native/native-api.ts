@@ -18,6 +18,7 @@ import type { MachineIdentityService } from "../../service/machine-identity-serv
 import { sendError } from "./errors.js";
 import { refuseFrameworkError, refuseNoRoute } from "./refusals.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
+import { sysRoutes, type SysRoutesOptions } from "./sys-routes.js";
 
 const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
 const VersionParams = Type.Object({ key: S.KeyRef, version: Type.String({ pattern: "^[1-9][0-9]{0,9}$" }) }, { additionalProperties: false });
@@ -32,9 +33,10 @@ export interface NativeApiOptions {
   identity: IdentityService;
   machines: MachineIdentityService;
   audit: AuditService;
+  sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -163,4 +165,5 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
+  await sysRoutes(app, sys);
 }
