@@ -27,8 +27,9 @@ export async function readShares(io: Io, count: number, what: string): Promise<s
 
 const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((v, i) => v ^ (b[i] ?? 0)));
 
+/** Progress for the person at the terminal (stderr); none under --json, whose stderr is the error body. */
 function progressLine(out: Output, text: string): void {
-  out.note(text);
+  if (!out.json) out.note(text);
 }
 
 export function registerRootOfTrustCommands(operator: Command, cli: Cli): void {
