@@ -102,6 +102,7 @@ export interface TesseraApp {
   autoUnseal: AutoUnseal;
   rotation: RootRotationService;
   backups: BackupService;
+  rekey: RekeyService;
   /** Stops schedulers, flushes usage counters, closes the listener and the store. */
   close(): Promise<void>;
 }
@@ -279,6 +280,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     autoUnseal,
     rotation,
     backups,
+    rekey,
     async close() {
       if (closed) return;
       closed = true;

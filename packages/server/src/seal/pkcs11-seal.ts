@@ -32,7 +32,7 @@ export interface Pkcs11SealOptions extends HsmOptions {
   /** The first encrypts; every one decrypts (HSM key rotation). */
   keyLabels: readonly string[];
   mechanism: Pkcs11Mechanism;
-  /** Create the AES-256 key at init when no key has the first label. */
+  /** Create the AES-256 key when no key has the first label (at init, or migrating onto the HSM). */
   generateKey: boolean;
 }
 
@@ -96,7 +96,8 @@ export class Pkcs11Seal implements Seal {
     const next = reescrow(escrow, escrowKey, roots);
     const label = this.o.keyLabels[0]!;
     const hsmRoots = this.hsm.use((p11, s) => {
-      const key = this.key(p11, s, label, false);
+      // generate_key also covers a migration from Shamir onto an HSM that has no key yet.
+      const key = this.key(p11, s, label, this.o.generateKey);
       return roots.map((r) => this.encrypt(p11, s, key, label, r, binding(r.id, next)));
     });
     return { type: "pkcs11", version: 1, roots: hsmRoots, escrow: next };

@@ -19,6 +19,11 @@ export class RekeyService {
     barrier.onSeal(() => this.clear());
   }
 
+  /** A rekey is in progress (for the server itself; callers ask `status`). */
+  get inProgress(): boolean {
+    return this.attempt !== undefined;
+  }
+
   status(ctx: CallContext): Promise<RekeyStatus> {
     return this.door.run(ctx, "sys:Rekey", async (s) => {
       await s.authorize(resources.sys);
