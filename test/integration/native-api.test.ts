@@ -33,7 +33,7 @@ const decrypt = (ciphertext: string, context?: Record<string, string>, token?: s
 describe("key lifecycle through the API", () => {
   it("create → encrypt → rotate → decrypt old and new → reencrypt → raise min version → old refused", async () => {
     const key = await createKey("payment-db", { description: "db password", tags: { team: "pay" } });
-    expect(key).toMatchObject({ name: "payment-db", state: "Enabled", primaryVersion: 1, minDecryptionVersion: 1, keySpec: "AES_256" });
+    expect(key).toMatchObject({ name: "payment-db", state: "Enabled", primaryVersion: 1, minDecryptionVersion: 1, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT" });
 
     const v1 = await encrypt("payment-db", "s3cret", { app: "db" });
     expect(v1.keyVersion).toBe(1);

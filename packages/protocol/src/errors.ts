@@ -19,6 +19,11 @@ export const errorCatalogue = Object.freeze({
     message: "The ciphertext is invalid, was tampered with, or does not match the encryption context.",
   },
   IncorrectKey: { status: 400, retryable: false, message: "The ciphertext was not encrypted under the key named in the request." },
+  InvalidKeyUsage: {
+    status: 400,
+    retryable: false,
+    message: "The key's usage or key spec does not allow this operation or algorithm.",
+  },
   Unauthenticated: { status: 401, retryable: false, message: "A valid token is required." },
   AccessDenied: { status: 403, retryable: false, message: "The caller is not allowed to perform this action on this resource." },
   NotFound: { status: 404, retryable: false, message: "The resource does not exist." },

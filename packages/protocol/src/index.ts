@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./ciphertext.js";
 export * from "./base64.js";
+export * from "./key-specs.js";
 export * from "./schemas.js";
 export * from "./actions.js";
 export * from "./action-effects.js";

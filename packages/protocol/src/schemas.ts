@@ -4,6 +4,7 @@
  * Bytes travel as standard base64; times as RFC 3339 strings.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { KeySpec, KeySpecInput, KeyUsage } from "./key-specs.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -40,8 +41,6 @@ export type KeyState = Static<typeof KeyState>;
 export const VersionState = Type.Union([Type.Literal("Enabled"), Type.Literal("Disabled"), Type.Literal("Destroyed")]);
 export type VersionState = Static<typeof VersionState>;
 
-export const KeySpec = Type.Literal("AES_256");
-export type KeySpec = Static<typeof KeySpec>;
 
 const Timestamp = Type.String({ format: "date-time" });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -60,6 +59,7 @@ export const KeyMetadata = Type.Object({
   description: Type.String(),
   tags: Tags,
   keySpec: KeySpec,
+  keyUsage: KeyUsage,
   state: KeyState,
   derived: Type.Boolean(),
   exportable: Type.Boolean(),
@@ -92,7 +92,10 @@ export const CreateKeyRequest = Type.Object(
     name: KeyName,
     description: Type.Optional(Type.String({ maxLength: 8192 })),
     tags: Type.Optional(Tags),
-    keySpec: Type.Optional(KeySpec),
+    /** Default `SYMMETRIC_DEFAULT`. */
+    keySpec: Type.Optional(KeySpecInput),
+    /** Required for specs with more than one usage and no default (asymmetric keys), as in AWS. */
+    keyUsage: Type.Optional(KeyUsage),
     rotationPeriodSeconds: Type.Optional(RotationPeriod),
     derived: Type.Optional(Type.Boolean()),
     exportable: Type.Optional(Type.Boolean()),

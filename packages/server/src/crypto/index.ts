@@ -5,3 +5,4 @@ export * from "./secrets.js";
 export * from "./secret-key.js";
 export * from "./xaes.js";
 export * from "./kem.js";
+export * from "./key-pairs.js";

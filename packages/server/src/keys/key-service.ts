@@ -9,6 +9,9 @@
 import { randomUUID } from "node:crypto";
 import {
   TesseraError,
+  canonicalKeySpec,
+  checkKeyUsage,
+  creationUsage,
   parseCiphertext,
   type CiphertextAlgorithm,
   type CreateKeyRequest,
@@ -17,18 +20,17 @@ import {
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
-import { secretBytes, zero } from "../crypto/index.js";
+import { zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad } from "../format/keyring-record.js";
 import { versionMaterial } from "./sealed-versions.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
-import type { Barrier } from "../seal/index.js";
+import type { Barrier, RootRing } from "../seal/index.js";
 import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
 import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
-
-const MATERIAL_LENGTH = 32;
+import { newKeyMaterial } from "./key-material.js";
 const MAX_WRITE_ATTEMPTS = 5;
 
 export interface Encrypted {
@@ -146,7 +148,15 @@ export class KeyService {
 
   async create(req: CreateKeyRequest): Promise<KeyMetadata> {
     if (isUuidLike(req.name)) throw new TesseraError("InvalidInput", "a key name must not look like a key id", { field: "/name" });
+    const keySpec = canonicalKeySpec(req.keySpec ?? "SYMMETRIC_DEFAULT");
+    const keyUsage = creationUsage(keySpec, req.keyUsage);
+    if (req.derived === true && keySpec !== "SYMMETRIC_DEFAULT") {
+      throw new TesseraError("InvalidInput", "derived mode is for SYMMETRIC_DEFAULT keys only", { field: "/derived" });
+    }
     this.barrier.assertUnsealed();
+    // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
+    const material = await newKeyMaterial(keySpec);
+    const ring = this.barrier.ring();
     const now = this.clock.now();
     const id = randomUUID();
     const row: KeyRow = {
@@ -154,7 +164,8 @@ export class KeyService {
       name: req.name,
       description: req.description ?? "",
       tags: { ...(req.tags ?? {}) },
-      keySpec: req.keySpec ?? "AES_256",
+      keySpec,
+      keyUsage,
       state: "Enabled",
       priorState: null,
       derived: req.derived ?? false,
@@ -168,7 +179,12 @@ export class KeyService {
       destroyedAt: null,
       revision: 1,
     };
-    const version = this.newVersion(id, 1, now);
+    let version: VersionRow;
+    try {
+      version = newVersion(ring, id, 1, now, material);
+    } finally {
+      zero(material);
+    }
     await this.store.transaction(async (tx) => {
       await tx.keys.insert(row);
       await tx.versions.insert(version);
@@ -176,14 +192,20 @@ export class KeyService {
     return toMetadata(row);
   }
 
-  rotate(ref: string): Promise<KeyMetadata> {
-    return this.write(ref, async (tx, row) => {
-      const now = this.clock.now();
-      const next = lifecycle.rotate(row, now);
-      await tx.keys.update(next);
-      await tx.versions.insert(this.newVersion(row.id, next.primaryVersion, now));
-      return next;
-    });
+  /** Makes a new primary version: new random material, or a new key pair for an asymmetric key. */
+  async rotate(ref: string): Promise<KeyMetadata> {
+    const material = await newKeyMaterial((await this.resolve(ref)).row.keySpec);
+    try {
+      return await this.write(ref, async (tx, row) => {
+        const now = this.clock.now();
+        const next = lifecycle.rotate(row, now);
+        await tx.keys.update(next);
+        await tx.versions.insert(newVersion(this.barrier.ring(), row.id, next.primaryVersion, now, material));
+        return next;
+      });
+    } finally {
+      zero(material);
+    }
   }
 
   enable(ref: string): Promise<KeyMetadata> {
@@ -242,19 +264,25 @@ export class KeyService {
    */
   async rotateIfDue(id: string): Promise<number | null> {
     let rotated: number | null = null;
+    let material: Buffer | undefined;
     try {
+      // Only keys listed as due get here, so the material (a key pair, maybe) is rarely made for nothing.
+      material = await newKeyMaterial((await this.resolve(id)).row.keySpec);
+      const fresh = material;
       await this.write(id, async (tx, row) => {
         const next = lifecycle.nextRotationAt(row);
         if (next === null || next > this.clock.now()) return undefined;
         const rotatedRow = lifecycle.rotate(row, this.clock.now());
         await tx.keys.update(rotatedRow);
-        await tx.versions.insert(this.newVersion(row.id, rotatedRow.primaryVersion, this.clock.now()));
+        await tx.versions.insert(newVersion(this.barrier.ring(), row.id, rotatedRow.primaryVersion, this.clock.now(), fresh));
         rotated = rotatedRow.primaryVersion;
         return rotatedRow;
       });
     } catch (err) {
       // Disabled or deleted since it was listed: nothing is due any more.
       if (!(err instanceof TesseraError && (err.code === "InvalidState" || err.code === "NotFound"))) throw err;
+    } finally {
+      if (material !== undefined) zero(material);
     }
     return rotated;
   }
@@ -287,6 +315,7 @@ export class KeyService {
   encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined): Encrypted {
     const { row } = handle;
     throwIfUnusable(row);
+    checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const algorithm = algorithmFor(row, context);
     const material = handle.material(row.primaryVersion);
     if (material === undefined) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
@@ -312,6 +341,7 @@ export class KeyService {
     if (handle === undefined) throw new TesseraError("InvalidCiphertext");
     const { row } = handle;
     throwIfUnusable(row);
+    checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const version = handle.versions.get(parsed.keyVersion);
     if (version === undefined || !(row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS).has(parsed.algorithm)) {
       throw new TesseraError("InvalidCiphertext");
@@ -332,6 +362,7 @@ export class KeyService {
   derive(handle: KeyHandle, context: EncryptionContext, length: number, keyVersion: number | undefined): { keyVersion: number; key: Buffer } {
     const { row } = handle;
     throwIfUnusable(row);
+    checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
     const v = keyVersion ?? row.primaryVersion;
     const version = handle.versions.get(v);
@@ -345,24 +376,6 @@ export class KeyService {
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
-
-  private newVersion(keyId: string, version: number, now: number): VersionRow {
-    const material = secretBytes(MATERIAL_LENGTH);
-    try {
-      return {
-        keyId,
-        version,
-        state: "Enabled",
-        createdAt: now,
-        material: this.barrier.sealSecret(material, keyVersionAad(keyId, version)),
-        lastUsedAt: null,
-        useCount: 0,
-        destroyedAt: null,
-      };
-    } finally {
-      zero(material);
-    }
-  }
 
   private writeRow(ref: string, change: (row: KeyRow) => KeyRow): Promise<KeyMetadata> {
     return this.write(ref, async (tx, row) => {
@@ -395,6 +408,21 @@ export class KeyService {
       }
     }
   }
+}
+
+/** A version row holding `material` sealed under the root key, bound to its key id and version (the caller zeroes `material`). */
+/** A version row with its material sealed under the ring's current root. */
+function newVersion(ring: Pick<RootRing, "seal">, keyId: string, version: number, now: number, material: Uint8Array): VersionRow {
+  return {
+    keyId,
+    version,
+    state: "Enabled",
+    createdAt: now,
+    material: ring.seal(material, keyVersionAad(keyId, version)),
+    lastUsedAt: null,
+    useCount: 0,
+    destroyedAt: null,
+  };
 }
 
 async function aliasPointingAt(tx: Pick<Repositories, "aliases">, name: string, expected: string): Promise<void> {
@@ -449,6 +477,7 @@ export function toMetadata(row: KeyRow): KeyMetadata {
     description: row.description,
     tags: row.tags,
     keySpec: row.keySpec,
+    keyUsage: row.keyUsage,
     state: row.state,
     derived: row.derived,
     exportable: row.exportable,

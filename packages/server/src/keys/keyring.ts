@@ -7,10 +7,16 @@
  * wiped — cached ones, ones invalidated by a write but still in their grace period, and snapshots of
  * loads that raced with a write — with everything derived from their material (prepared XAES keys)
  * and their cached headers. Nothing secret survives a seal.
+ *
+ * Asymmetric keys: a version's material is its private key (PKCS#8 DER). The keyring parses it once
+ * into a KeyObject, zeroes the DER at once, and keeps the KeyObject (and the public key derived from
+ * it) until the handle is wiped, which drops them (OpenSSL cleanses a KeyObject's key when freed).
  */
+import type { KeyObject } from "node:crypto";
 import { TesseraError, algorithmId, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
-import { XaesKey, zero } from "../crypto/index.js";
+import { XaesKey, publicKeySpki, zero } from "../crypto/index.js";
 import { keyVersionAad } from "../format/keyring-record.js";
+import { keepMaterial } from "./key-material.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
 
@@ -20,18 +26,45 @@ export class KeyHandle {
   private readonly headers = new Map<number, Uint8Array>();
   /** Versions' material prepared as XAES-256-GCM keys (format v2's per-key precomputation); destroyed with the material. */
   private readonly prepared = new Map<number, XaesKey>();
+  /** Public halves of asymmetric versions (derived on first use). */
+  private readonly publicKeys = new Map<number, { key: KeyObject; der: Buffer }>();
 
   constructor(
     readonly row: KeyRow,
     readonly versions: ReadonlyMap<number, VersionRow>,
+    /** Symmetric keys: each version's material. */
     private readonly materials: Map<number, Buffer>,
+    /** Asymmetric keys: each version's private key. */
+    private readonly privateKeys: Map<number, KeyObject> = new Map(),
   ) {}
 
-  /** Material of a version, or undefined when the version does not exist or is destroyed. */
-  material(version: number): Buffer | undefined {
-    // A handle wiped by a seal (or a superseding write) must never hand out zeroed bytes.
+  private assertUsable(): void {
+    // A handle wiped by a seal (or a superseding write) must never hand out zeroed bytes or dropped keys.
     if (this.wiped) throw new TesseraError("Sealed", "the keyring was sealed or changed during the request; retry");
+  }
+
+  /** Material of a version (symmetric keys), or undefined when the version does not exist or is destroyed. */
+  material(version: number): Buffer | undefined {
+    this.assertUsable();
     return this.materials.get(version);
+  }
+
+  /** Private key of a version (asymmetric keys), or undefined when the version does not exist or is destroyed. */
+  privateKey(version: number): KeyObject | undefined {
+    this.assertUsable();
+    return this.privateKeys.get(version);
+  }
+
+  /** Public key of a version (asymmetric keys) as a KeyObject and DER SubjectPublicKeyInfo, or undefined like {@link privateKey}. */
+  publicKey(version: number): { key: KeyObject; der: Buffer } | undefined {
+    const privateKey = this.privateKey(version);
+    if (privateKey === undefined) return undefined;
+    let pub = this.publicKeys.get(version);
+    if (pub === undefined) {
+      pub = publicKeySpki(privateKey);
+      this.publicKeys.set(version, pub);
+    }
+    return pub;
   }
 
   /** A version's material prepared for XAES-256-GCM (created on first use), or undefined like {@link material}. */
@@ -62,6 +95,8 @@ export class KeyHandle {
     for (const m of this.materials.values()) zero(m);
     for (const p of this.prepared.values()) p.destroy();
     this.materials.clear();
+    this.privateKeys.clear();
+    this.publicKeys.clear();
     this.prepared.clear();
     this.headers.clear();
   }
@@ -117,10 +152,19 @@ export class Keyring {
     const versions = await this.repos.versions.list(id);
     const ring = this.barrier.ring();
     const materials = new Map<number, Buffer>();
-    for (const v of versions) {
-      if (v.material !== null) materials.set(v.version, ring.open(v.material, keyVersionAad(id, v.version)));
+    const privateKeys = new Map<number, KeyObject>();
+    try {
+      for (const v of versions) {
+        if (v.material === null) continue;
+        const kept = keepMaterial(row.keySpec, ring.open(v.material, keyVersionAad(id, v.version)));
+        if (kept.kind === "symmetric") materials.set(v.version, kept.bytes);
+        else privateKeys.set(v.version, kept.privateKey);
+      }
+    } catch (err) {
+      for (const m of materials.values()) zero(m);
+      throw err;
     }
-    const handle = new KeyHandle(row, new Map(versions.map((v) => [v.version, { ...v, material: null }])), materials);
+    const handle = new KeyHandle(row, new Map(versions.map((v) => [v.version, { ...v, material: null }])), materials, privateKeys);
     if (generation !== this.generation || this.barrier.sealed) {
       // A write or a seal happened while loading: hand out this snapshot once, cache nothing.
       this.retire(handle);

@@ -165,4 +165,13 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       INSERT INTO vm_ids (vm_id, claimed_at) SELECT vm_id, MIN(created_at) FROM certificates GROUP BY vm_id;
     `,
   },
+  {
+    // Key specs and usages (protocol key-specs.ts): every key so far is a symmetric encryption key.
+    // Its spec takes AWS's name; `AES_256` stays accepted on input as an alias.
+    id: 8,
+    sql: `
+      ALTER TABLE keys ADD COLUMN key_usage TEXT NOT NULL DEFAULT 'ENCRYPT_DECRYPT';
+      UPDATE keys SET key_spec = 'SYMMETRIC_DEFAULT' WHERE key_spec = 'AES_256';
+    `,
+  },
 ]);

@@ -93,6 +93,25 @@ describe("SqliteStore specifics", () => {
     expect(await store.certificates.claimAndInsert(cert2("vm-new"))).toBe(true);
   });
 
+  it("renames AES_256 keys to SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT when upgrading to key specs", async () => {
+    const path = join(dir, "upgrade-key-specs.db");
+    const old = new DatabaseSync(path);
+    old.exec("CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    for (const m of sqliteMigrations.filter((m) => m.id <= 7)) {
+      old.exec(m.sql);
+      old.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)").run(m.id, 0);
+    }
+    old
+      .prepare(
+        "INSERT INTO keys (id, name, description, tags, key_spec, state, derived, exportable, created_at, primary_version, min_decryption_version, last_rotated_at, revision) VALUES (?, 'old', '', '{}', 'AES_256', 'Enabled', 0, 0, 1, 1, 1, 1, 1)",
+      )
+      .run("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11");
+    old.close();
+
+    const store = track(new SqliteStore({ path }));
+    expect(await store.keys.get("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11")).toMatchObject({ keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT" });
+  });
+
   it("refuses to open a database migrated by a newer Tessera", async () => {
     const path = join(dir, "newer.db");
     await new SqliteStore({ path }).close();

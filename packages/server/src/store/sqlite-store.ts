@@ -44,6 +44,7 @@ interface KeyRecord {
   description: string;
   tags: string;
   key_spec: string;
+  key_usage: string;
   state: string;
   prior_state: string | null;
   derived: number;
@@ -114,6 +115,7 @@ const keyFromRecord = (r: KeyRecord): KeyRow => ({
   description: r.description,
   tags: JSON.parse(r.tags) as Record<string, string>,
   keySpec: r.key_spec as KeyRow["keySpec"],
+  keyUsage: r.key_usage as KeyRow["keyUsage"],
   state: r.state as KeyRow["state"],
   priorState: r.prior_state as KeyRow["priorState"],
   derived: r.derived === 1,
@@ -134,6 +136,7 @@ const keyParams = (k: KeyRow) => ({
   description: k.description,
   tags: JSON.stringify(k.tags),
   key_spec: k.keySpec,
+  key_usage: k.keyUsage,
   state: k.state,
   prior_state: k.priorState,
   derived: k.derived ? 1 : 0,
@@ -222,10 +225,10 @@ class SqliteRepositories implements Repositories {
 
   constructor(db: Db) {
     const keyColumns =
-      "id, name, description, tags, key_spec, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
+      "id, name, description, tags, key_spec, key_usage, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
     const s = {
       keyInsert: db.prepare(
-        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
+        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
       ),
       keyGet: db.prepare(`SELECT ${keyColumns} FROM keys WHERE id = ?`),
       keyByName: db.prepare(`SELECT ${keyColumns} FROM keys WHERE name = ?`),

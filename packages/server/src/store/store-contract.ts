@@ -42,7 +42,8 @@ export function keyRow(overrides: Partial<KeyRow> = {}): KeyRow {
     name: `key-${id}`,
     description: "",
     tags: {},
-    keySpec: "AES_256",
+    keySpec: "SYMMETRIC_DEFAULT",
+    keyUsage: "ENCRYPT_DECRYPT",
     state: "Enabled",
     priorState: null,
     derived: false,
@@ -222,12 +223,12 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.keys.get(row.id)).toEqual(next);
       });
 
-      it("never changes a key's id, spec, derivation, exportability or creation time on update", async () => {
-        const row = keyRow();
+      it("never changes a key's id, spec, usage, derivation, exportability or creation time on update", async () => {
+        const row = keyRow({ keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY" });
         await store.keys.insert(row);
-        await store.keys.update({ ...row, derived: true, exportable: true, createdAt: T0 + 1, revision: 2 });
+        await store.keys.update({ ...row, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", derived: true, exportable: true, createdAt: T0 + 1, revision: 2 });
         const stored = await store.keys.get(row.id);
-        expect(stored).toMatchObject({ derived: false, exportable: false, createdAt: T0, keySpec: "AES_256", revision: 2 });
+        expect(stored).toMatchObject({ derived: false, exportable: false, createdAt: T0, keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", revision: 2 });
       });
 
       it("answers Conflict to an update from a stale or skipped revision and keeps the stored row", async () => {

@@ -6,7 +6,7 @@
  *
  * Times are integers: milliseconds since the Unix epoch.
  */
-import type { KeySpec, KeyState, VersionState } from "@tessera/protocol";
+import type { KeySpec, KeyState, KeyUsage, VersionState } from "@tessera/protocol";
 
 export interface KeyRow {
   id: string;
@@ -14,6 +14,8 @@ export interface KeyRow {
   description: string;
   tags: Record<string, string>;
   keySpec: KeySpec;
+  /** Fixed at creation; every operation checks it (protocol key-specs.ts). */
+  keyUsage: KeyUsage;
   state: KeyState;
   /** The state to return to when a pending deletion is cancelled. */
   priorState: KeyState | null;
@@ -35,7 +37,10 @@ export interface VersionRow {
   version: number;
   state: VersionState;
   createdAt: number;
-  /** The version's material sealed under the root key; null once destroyed. */
+  /**
+   * The version's material sealed under the root key (random bytes for symmetric specs, the private
+   * key as PKCS#8 DER for asymmetric ones); null once destroyed.
+   */
   material: Buffer | null;
   lastUsedAt: number | null;
   useCount: number;

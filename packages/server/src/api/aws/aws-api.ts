@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { TesseraError, isTesseraError, type KeyMetadata } from "@tessera/protocol";
+import { TesseraError, algorithmsFor, isKeySpec, isTesseraError, keyUsages, type KeyMetadata, type KeyUsage } from "@tessera/protocol";
 import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
@@ -48,26 +48,32 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     CreationDate: epochSeconds(k.createdAt),
     Enabled: k.state === "Enabled",
     Description: k.description,
-    KeyUsage: "ENCRYPT_DECRYPT",
+    KeyUsage: k.keyUsage,
     KeyState: k.state,
     ...(k.deletionDate !== null && { DeletionDate: epochSeconds(k.deletionDate) }),
     Origin: "AWS_KMS",
     KeyManager: "CUSTOMER",
-    CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
-    KeySpec: "SYMMETRIC_DEFAULT",
-    EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"],
+    CustomerMasterKeySpec: k.keySpec,
+    KeySpec: k.keySpec,
+    ...algorithmLists(k),
     MultiRegion: false,
   });
 
   const ops: Record<string, (ctx: CallContext, b: Json) => Promise<Json>> = {
     async CreateKey(ctx, b) {
       const spec = str(b, "KeySpec") ?? str(b, "CustomerMasterKeySpec") ?? "SYMMETRIC_DEFAULT";
-      if (spec !== "SYMMETRIC_DEFAULT") throw unsupported(`KeySpec ${spec} is not supported (Tessera has symmetric keys only so far)`);
-      const usage = str(b, "KeyUsage") ?? "ENCRYPT_DECRYPT";
-      if (usage !== "ENCRYPT_DECRYPT") throw unsupported(`KeyUsage ${usage} is not supported`);
+      if (!isKeySpec(spec)) throw unsupported(`KeySpec ${spec} is not supported (see docs/aws-compatibility.md)`);
+      const usage = str(b, "KeyUsage");
+      if (usage !== undefined && !(keyUsages as readonly string[]).includes(usage)) throw unsupported(`KeyUsage ${usage} is not supported`);
       const tags = tagsIn(b["Tags"]);
       const name = `aws-${randomUUID().replaceAll("-", "").slice(0, 16)}`;
-      const k = await o.service.createKey(ctx, { name, description: str(b, "Description") ?? "", ...(tags && { tags }) });
+      const k = await o.service.createKey(ctx, {
+        name,
+        description: str(b, "Description") ?? "",
+        keySpec: spec,
+        ...(usage !== undefined && { keyUsage: usage as KeyUsage }),
+        ...(tags && { tags }),
+      });
       return { KeyMetadata: metadata(k) };
     },
     async DescribeKey(ctx, b) {
@@ -350,6 +356,12 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     const a = str(b, field);
     if (a !== undefined && a !== "SYMMETRIC_DEFAULT") throw validation(`${field} must be SYMMETRIC_DEFAULT`);
   }
+}
+
+/** DescribeKey's algorithm lists: the algorithms of the key's usage, under AWS's field name for that usage. */
+function algorithmLists(k: KeyMetadata): Json {
+  const field = { ENCRYPT_DECRYPT: "EncryptionAlgorithms", SIGN_VERIFY: "SigningAlgorithms", GENERATE_VERIFY_MAC: "MacAlgorithms", KEY_AGREEMENT: "KeyAgreementAlgorithms" }[k.keyUsage];
+  return { [field]: [...algorithmsFor(k.keySpec, k.keyUsage)] };
 }
 
 /** The request body as a JSON object (an empty body is `{}`). */

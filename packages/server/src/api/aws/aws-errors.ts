@@ -10,6 +10,7 @@ export const awsErrors: Readonly<Record<ErrorCode, { type: string; status: numbe
   InvalidInput: { type: "ValidationException", status: 400 },
   InvalidCiphertext: { type: "InvalidCiphertextException", status: 400 },
   IncorrectKey: { type: "IncorrectKeyException", status: 400 },
+  InvalidKeyUsage: { type: "InvalidKeyUsageException", status: 400 },
   Unauthenticated: { type: "UnrecognizedClientException", status: 400 },
   AccessDenied: { type: "AccessDeniedException", status: 400 },
   NotFound: { type: "NotFoundException", status: 400 },
