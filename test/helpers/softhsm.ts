@@ -17,8 +17,8 @@ export interface SoftHsm {
   dir: string;
   conf: string;
   tokens: string;
-  /** Creates (and initialises) a token with this label. */
-  initToken(label: string): void;
+  /** Creates (and initialises) a token with this label and user PIN (USER_PIN unless given). */
+  initToken(label: string, pin?: string): void;
   /** Creates an AES-256 key with this label on the token, through the module. */
   generateKey(tokenLabel: string, keyLabel: string): void;
   /** A second user of the module in this process: what an HSM restart looks like to the seal (its sessions and login vanish). */
@@ -60,8 +60,8 @@ export function softHsm(): SoftHsm {
     dir,
     conf,
     tokens,
-    initToken(label) {
-      execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", USER_PIN], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "ignore" });
+    initToken(label, pin = USER_PIN) {
+      execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", pin], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "ignore" });
     },
     generateKey(tokenLabel, keyLabel) {
       withModule((m) => {

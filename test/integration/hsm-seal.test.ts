@@ -3,13 +3,15 @@
  * recovery shares and a generated key, restart and auto-unseal, the HSM unavailable then available,
  * a wrong PIN, a missing key, a tampered sealed root, an HSM restart under an unsealed node, key
  * label rotation, both mechanisms, migration from Shamir and back, rekey of the recovery shares, and
- * backup → restore into a fresh node.
+ * backup → restore into a fresh node, and rotate-root with a crash half way (resumed after the
+ * HSM unseals the restarted node by itself).
  */
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, Pkcs11Seal, ShamirSeal, SqliteStore, buildApp, type Pkcs11SealOptions, type Seal, type TesseraApp } from "@tessera/server";
+import { crashingStore } from "../fakes/crashing-store.js";
 import { SOFTHSM2_MODULE, USER_PIN, softHsm, type SoftHsm } from "../helpers/softhsm.js";
 
 let hsm: SoftHsm;
@@ -20,7 +22,7 @@ let n = 0;
 beforeAll(() => {
   hsm = softHsm();
   // Every token exists before the module is first initialised in this process.
-  for (const label of ["tessera", "kwp", "migrate", "other"]) hsm.initToken(label);
+  for (const label of ["tessera", "kwp", "migrate", "other", "rotate"]) hsm.initToken(label);
   hsm.generateKey("other", "tessera-root");
 });
 afterAll(() => {
@@ -335,6 +337,65 @@ describe("seal migration", () => {
       expect(await decrypt(plain, init.rootToken, ct)).toBe("kept across seals");
     } finally {
       await plain.close();
+    }
+  });
+});
+
+describe("rotate-root with the HSM seal and a crash half way", () => {
+  it("the restarted node unseals with the HSM, finishes the rotation by itself, and every key and the recovery shares work under the new root", async () => {
+    const db = join(dir, "rotate.db");
+    const o = options({ tokenLabel: "rotate", generateKey: true });
+    const hsmRoots = async (store: SqliteStore) => (await store.meta.get<{ roots: { id: string }[]; escrow: { roots: { id: string }[] } }>("seal"))!;
+    const inner = new SqliteStore({ path: db });
+    const crash = crashingStore(inner);
+    const first = await buildApp({ store: crash.store, clock, seal: await Pkcs11Seal.create(o), autoUnseal: { initialDelayMs: 50, maxDelayMs: 200 }, rootRotationBatch: 5 });
+    const init = (await call(first, "POST", "/v1/sys/init", { shares: 3, threshold: 2 })).body as { rootToken: string; shares: string[] };
+    const ciphertexts: string[] = [];
+    for (let i = 0; i < 20; i++) ciphertexts.push(await encrypt(first, init.rootToken, `r${i}`, `rotating ${i}`));
+    const oldRoot = (await hsmRoots(inner)).roots[0]!.id;
+
+    // Begin (1) + count (1) + two batches, then the process dies.
+    crash.crashAfter(4);
+    expect((await call(first, "POST", "/v1/sys/rotate-root", {}, init.rootToken)).status).toBeGreaterThanOrEqual(500);
+    expect(crash.crashed).toBe(true);
+    const halfWay = await hsmRoots(inner);
+    expect([halfWay.roots.map((r) => r.id), halfWay.escrow.roots.map((r) => r.id)]).toEqual([
+      [oldRoot, expect.not.stringMatching(oldRoot)],
+      [oldRoot, halfWay.roots[1]!.id],
+    ]);
+    await inner.close();
+    await first.close().catch(() => undefined);
+
+    const secondStore = new SqliteStore({ path: db });
+    const second = await buildApp({ store: secondStore, clock, seal: await Pkcs11Seal.create(o), autoUnseal: { initialDelayMs: 50, maxDelayMs: 200 }, rootRotationBatch: 5 });
+    try {
+      await untilUnsealed(second);
+      for (const [i, ct] of ciphertexts.entries()) expect(await decrypt(second, init.rootToken, ct)).toBe(`rotating ${i}`);
+      for (let i = 0; i < 100 && (await hsmRoots(secondStore)).roots.length > 1; i++) await new Promise((r) => setTimeout(r, 50));
+      const after = await hsmRoots(secondStore);
+      expect([after.roots.map((r) => r.id), after.escrow.roots.map((r) => r.id)]).toEqual([[halfWay.roots[1]!.id], [halfWay.roots[1]!.id]]);
+      const trail = (await call(second, "GET", "/v1/audit/entries?action=sys:RotateRoot", undefined, init.rootToken)).body.records as { outcome: string; principal: { id: string } }[];
+      expect(trail.filter((r) => r.principal.id === "tessera:system").map((r) => r.outcome)).toEqual(["intent", "allowed"]);
+    } finally {
+      await second.close();
+    }
+
+    // The new root alone: the HSM opens it, and so do the recovery shares (the escrow moved with it).
+    const third = await open(db, await Pkcs11Seal.create(o));
+    try {
+      await untilUnsealed(third);
+      expect(third.barrier.ring().ids).toEqual([halfWay.roots[1]!.id]);
+      for (const [i, ct] of ciphertexts.entries()) expect(await decrypt(third, init.rootToken, ct)).toBe(`rotating ${i}`);
+    } finally {
+      await third.close();
+    }
+    const byShares = await open(db, await Pkcs11Seal.create(options({ tokenLabel: "rotate", lib: join(dir, "missing.so") })));
+    try {
+      for (const share of init.shares.slice(1, 3)) await call(byShares, "POST", "/v1/sys/unseal", { share });
+      expect(byShares.barrier.ring().ids).toEqual([halfWay.roots[1]!.id]);
+      expect(await decrypt(byShares, init.rootToken, ciphertexts[7]!)).toBe("rotating 7");
+    } finally {
+      await byShares.close();
     }
   });
 });

@@ -153,7 +153,12 @@ export class Pkcs11Seal implements Seal {
     const escrowKey = escrowPublicKey(r.escrow);
     const current = this.o.keyLabels[0]!;
     const stale = r.roots.some((root) => root.keyLabel !== current || root.mechanism !== this.o.mechanism);
-    return { roots, escrow: r.escrow, escrowKey, ...(stale && { replacement: await this.reprotect(roots, r.escrow, escrowKey) }) };
+    try {
+      return { roots, escrow: r.escrow, escrowKey, ...(stale && { replacement: await this.reprotect(roots, r.escrow, escrowKey) }) };
+    } catch (err) {
+      for (const root of roots) zero(root.key);
+      throw err;
+    }
   }
 
   /** The secret-key object with this label; `refused` when missing (unless `generate`) or ambiguous. */
@@ -227,9 +232,17 @@ export class Pkcs11Seal implements Seal {
         const iv = Buffer.from(root.iv ?? "", "base64");
         if (iv.length !== GCM_IV_BYTES || ct.length !== ROOT_KEY_LENGTH + GCM_TAG_BYTES) throw refused();
         p11.C_DecryptInit(s, { mechanism: k.CKM_AES_GCM, parameter: { type: k.CK_PARAMS_GCM, iv, ivBits: GCM_IV_BYTES * 8, aad: bound, tagBits: GCM_TAG_BYTES * 8 } }, key);
-        const plain = Buffer.from(p11.C_Decrypt(s, ct, Buffer.alloc(ct.length)));
-        if (plain.length !== ROOT_KEY_LENGTH) throw refused();
-        return plain;
+        // The root is copied out; what pkcs11js answered with (a view of `out`) is zeroed, whatever happens.
+        const out = Buffer.alloc(ct.length);
+        let plain: Buffer | undefined;
+        try {
+          plain = p11.C_Decrypt(s, ct, out);
+          if (plain.length !== ROOT_KEY_LENGTH) throw refused();
+          return Buffer.from(plain);
+        } finally {
+          zero(out);
+          if (plain !== undefined) zero(plain);
+        }
       }
       const object = p11.C_UnwrapKey(s, { mechanism: k.CKM_AES_KEY_WRAP_PAD }, key, ct, [
         { type: k.CKA_CLASS, value: k.CKO_SECRET_KEY },
@@ -238,17 +251,18 @@ export class Pkcs11Seal implements Seal {
         { type: k.CKA_SENSITIVE, value: false },
         { type: k.CKA_EXTRACTABLE, value: true },
       ]);
-      let value: Buffer;
+      let value: Buffer | undefined;
       try {
-        value = Buffer.from(p11.C_GetAttributeValue(s, object, [{ type: k.CKA_VALUE }])[0]?.value ?? Buffer.alloc(0));
+        value = p11.C_GetAttributeValue(s, object, [{ type: k.CKA_VALUE }])[0]?.value;
       } finally {
         p11.C_DestroyObject(s, object);
       }
+      // `value` is the only copy of root ‖ hash outside the HSM: zeroed once the root is copied out.
       try {
-        if (value.length !== ROOT_KEY_LENGTH + 32 || !value.subarray(ROOT_KEY_LENGTH).equals(sha256(bound))) throw refused();
+        if (value === undefined || value.length !== ROOT_KEY_LENGTH + 32 || !value.subarray(ROOT_KEY_LENGTH).equals(sha256(bound))) throw refused();
         return Buffer.from(value.subarray(0, ROOT_KEY_LENGTH));
       } finally {
-        zero(value);
+        if (value !== undefined) zero(value);
       }
     } catch (err) {
       // Lost sessions are the connection's to retry; anything else the HSM said about this record is a refusal.

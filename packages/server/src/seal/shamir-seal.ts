@@ -59,8 +59,17 @@ export function openWithShares(record: SealRecord, shared: Uint8Array): Opened {
     } catch (err) {
       throw new TesseraError("InvalidUnsealKey", "the submitted shares do not unseal this Tessera; progress reset", { cause: err });
     }
-    const root: RootKey = { id: newRootKey().id, key };
-    const { escrow, publicKey } = escrowForSecret(shared, record.shares, record.threshold, [root]);
+    const fresh = newRootKey();
+    zero(fresh.key); // only its id is used: the root itself is the stored one
+    const root: RootKey = { id: fresh.id, key };
+    let escrowed: ReturnType<typeof escrowForSecret>;
+    try {
+      escrowed = escrowForSecret(shared, record.shares, record.threshold, [root]);
+    } catch (err) {
+      zero(key);
+      throw err;
+    }
+    const { escrow, publicKey } = escrowed;
     const replacement: ShamirRecord = { type: "shamir", version: 2, escrow };
     return { roots: [root], escrow, escrowKey: publicKey, replacement };
   }

@@ -7,6 +7,7 @@
  * the token). After `tessera operator seal` the node stays sealed until it restarts (as Vault does).
  */
 import { TesseraError } from "@tessera/protocol";
+import { zero } from "../crypto/index.js";
 import { HsmError, type Barrier } from "../seal/index.js";
 import type { Door } from "./door.js";
 
@@ -53,7 +54,14 @@ export class AutoUnseal {
     if (!b.sealProvider.auto || !b.initialized || !b.sealed || b.migration !== undefined) return !b.sealed;
     try {
       const opened = await b.autoOpen();
-      await this.door.system("sys:AutoUnseal", null, () => b.adopt(opened));
+      let adopting = false;
+      try {
+        await this.door.system("sys:AutoUnseal", null, () => ((adopting = true), b.adopt(opened)));
+      } catch (err) {
+        // adopt zeroes the roots itself when it fails; before it ran (no durable intent), they are ours to zero.
+        if (!adopting) for (const r of opened.roots) zero(r.key);
+        throw err;
+      }
       this.delay = this.o.initialDelayMs ?? 1000;
       this.o.log("info", "unsealed with the HSM");
       return true;
