@@ -4,6 +4,7 @@
  * ciphertexts there. Refused — with nothing changed, and audited — when the file was altered, cut
  * short, the shares are another Tessera's, or the target is initialised and `force` was not given.
  */
+import { createCipheriv, createPublicKey, encapsulate, hkdfSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,6 +126,42 @@ describe("restore into an empty node", () => {
     } finally {
       await target.close();
       await other.close();
+    }
+  });
+});
+
+describe("a forged backup", () => {
+  it("whose root was escrowed by someone without shares (the public key is in every header) is refused with the real shares", async () => {
+    // Everything a forger needs is public: the header names the seal record and its escrow public key.
+    // They escrow a root of their own to it (formats.md § The escrow), make it the backup's root, and
+    // wrap their backup key under it — only the escrow's MAC, keyed from the shares, tells it apart.
+    const headerLength = backup.readUInt32BE(5);
+    const header = JSON.parse(backup.subarray(9, 9 + headerLength).toString("utf8"));
+    const publicKey = createPublicKey({ key: Buffer.from(header.seal.escrow.publicKey, "base64"), format: "der", type: "spki" });
+    const forgedRoot = randomBytes(32);
+    const { sharedKey, ciphertext } = encapsulate(publicKey);
+    const wrapping = Buffer.from(hkdfSync("sha256", sharedKey, Buffer.alloc(0), "tessera/escrowed-root/v1", 32));
+    const keyringRecord = (key: Buffer, secret: Buffer, aad: string) => {
+      const nonce = randomBytes(12);
+      const c = createCipheriv("aes-256-gcm", key, nonce).setAAD(Buffer.from(aad));
+      const body = Buffer.concat([c.update(secret), c.final()]);
+      return Buffer.concat([Buffer.from([1]), nonce, body, c.getAuthTag()]).toString("base64");
+    };
+    const planted = { id: "root-f0f0f0f0f0f0", kem: Buffer.from(ciphertext).toString("base64"), sealed: keyringRecord(wrapping, forgedRoot, "tessera/escrowed-root/v1|id=root-f0f0f0f0f0f0") };
+    header.seal.escrow.roots.push(planted);
+    header.rootId = planted.id;
+    header.wrappedKey = keyringRecord(forgedRoot, randomBytes(32), `tessera/backup-key/v1|${header.backupId}`);
+    const forgedHeader = Buffer.from(JSON.stringify(header), "utf8");
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(forgedHeader.length);
+    const forged = Buffer.concat([backup.subarray(0, 5), length, forgedHeader, backup.subarray(9 + headerLength)]);
+    const target = await freshNode();
+    try {
+      const r = await restore(target, forged, { shares: source.shares.slice(0, 2) });
+      expect(r.body.error.code).toBe("InvalidUnsealKey");
+      expect(target.barrier.initialized).toBe(false);
+    } finally {
+      await target.close();
     }
   });
 });

@@ -6,6 +6,7 @@
  * backup → restore into a fresh node, and rotate-root with a crash half way (resumed after the
  * HSM unseals the restarted node by itself).
  */
+import { createPublicKey, encapsulate, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +154,34 @@ describe("the PKCS#11 seal", () => {
       expect(app.barrier.status()).toMatchObject({ sealed: true, error: expect.stringMatching(/does not open.*altered/) });
     } finally {
       await app.close();
+    }
+  });
+
+  it("a root planted in the recovery escrow (by a database writer, with the public key) refuses both the HSM and the recovery shares", async () => {
+    const copy = join(dir, "planted.db");
+    const store = new SqliteStore({ path: db });
+    const seal = (await store.meta.get<{ escrow: { publicKey: string; roots: object[] } }>("seal"))!;
+    await store.close();
+    const { ciphertext } = encapsulate(createPublicKey({ key: Buffer.from(seal.escrow.publicKey, "base64"), format: "der", type: "spki" }));
+    // The sealed part need not even open: the MAC check comes first.
+    const planted = { ...seal, escrow: { ...seal.escrow, roots: [...seal.escrow.roots, { id: "root-planted", kem: Buffer.from(ciphertext).toString("base64"), sealed: randomBytes(61).toString("base64") }] } };
+    await (await open(copy, new ShamirSeal())).close();
+    const store2 = new SqliteStore({ path: copy });
+    await store2.meta.put("seal", planted);
+    await store2.close();
+    const app = await open(copy, await Pkcs11Seal.create(options({ lib: join(dir, "missing.so") })));
+    try {
+      await call(app, "POST", "/v1/sys/unseal", { share: recovery[0] });
+      expect((await call(app, "POST", "/v1/sys/unseal", { share: recovery[1] })).body.error.code).toBe("InvalidUnsealKey");
+    } finally {
+      await app.close();
+    }
+    const withHsm = await open(copy, await Pkcs11Seal.create(options()));
+    try {
+      expect(await withHsm.autoUnseal.attempt()).toBe(false);
+      expect(withHsm.barrier.status()).toMatchObject({ sealed: true, error: expect.stringMatching(/escrow .*does not authenticate.*altered/) });
+    } finally {
+      await withHsm.close();
     }
   });
 

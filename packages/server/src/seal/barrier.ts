@@ -6,13 +6,12 @@
  * It also owns every change of the stored seal record — init, unseal upgrades, rekey, root rotation,
  * seal migration, restore — each a compare-and-set of `meta.seal`, so two writers never interleave.
  */
-import type { KeyObject } from "node:crypto";
 import { TESSERA_VERSION, TesseraError, type SealStatus } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
 import type { MetaRepo, Repositories, Store } from "../store/index.js";
 import { newRootKey, RootRing, type RootKey } from "./root-ring.js";
 import type { InitOptions, Opened, Seal, SealRecord } from "./seal.js";
-import { createEscrow, type EscrowRecord } from "./share-escrow.js";
+import { createEscrow, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
 import { openWithShares, quorumOf } from "./shamir-seal.js";
 import { ShareCollector } from "./shares.js";
 import type { SealedData } from "./sealed-data.js";
@@ -22,7 +21,8 @@ export const SEAL_META = "seal";
 export class Barrier {
   private stored: SealRecord | undefined;
   private ringOpen: RootRing | undefined;
-  private escrowKey: KeyObject | undefined;
+  /** The escrow's verified public key and MAC key while unsealed (zeroed on seal). */
+  private escrowKey: EscrowKeys | undefined;
   private problem: string | null = null;
   private readonly migrationShares = new ShareCollector();
   private readonly sealListeners: (() => void)[] = [];
@@ -169,6 +169,7 @@ export class Barrier {
       opened.replacement = await this.seal.reprotect(opened.roots, opened.escrow, opened.escrowKey);
     } catch (err) {
       for (const r of opened.roots) zero(r.key);
+      zeroEscrowKeys(opened.escrowKey);
       throw err;
     }
     await this.adopt(opened, record);
@@ -198,6 +199,7 @@ export class Barrier {
       if (!this.sealed) throw new TesseraError("InvalidState", "already unsealed");
     } catch (err) {
       ring.zero();
+      zeroEscrowKeys(opened.escrowKey);
       this.seal.reset();
       this.migrationShares.reset();
       if (err instanceof TesseraError && err.message === "already unsealed") return;
@@ -222,6 +224,7 @@ export class Barrier {
     if (this.ringOpen === undefined) return;
     this.ringOpen.zero();
     this.ringOpen = undefined;
+    zeroEscrowKeys(this.escrowKey);
     this.escrowKey = undefined;
     for (const l of this.sealListeners) l();
   }
@@ -253,10 +256,16 @@ export class Barrier {
   async rekey(options: InitOptions): Promise<string[]> {
     const ring = this.ring();
     const from = this.requireRecord();
-    const { escrow, secrets, publicKey } = await createEscrow(ring.all(), options.shares, options.threshold);
-    const next = await this.seal.reprotect(ring.all(), escrow, publicKey);
-    await this.compareAndSet(from, next);
-    this.escrowKey = publicKey;
+    const { escrow, secrets, escrowKey } = await createEscrow(ring.all(), options.shares, options.threshold);
+    try {
+      const next = await this.seal.reprotect(ring.all(), escrow, escrowKey);
+      await this.compareAndSet(from, next);
+    } catch (err) {
+      zeroEscrowKeys(escrowKey);
+      throw err;
+    }
+    zeroEscrowKeys(this.escrowKey);
+    this.escrowKey = escrowKey;
     return secrets;
   }
 
@@ -323,7 +332,7 @@ export class Barrier {
     await this.compareAndSet(from, next);
   }
 
-  private requireEscrowKey(): KeyObject {
+  private requireEscrowKey(): EscrowKeys {
     if (this.escrowKey === undefined) throw new TesseraError(this.initialized ? "Sealed" : "NotInitialized");
     return this.escrowKey;
   }

@@ -6,4 +6,4 @@ export { Barrier, SEAL_META } from "./barrier.js";
 export { RootRing, newRootKey, ROOT_KEY_LENGTH, type RootKey } from "./root-ring.js";
 export { ShareCollector } from "./shares.js";
 export { sealedMetaFields, type SealedData, type ResealBatch } from "./sealed-data.js";
-export type { EscrowRecord } from "./share-escrow.js";
+export { zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";

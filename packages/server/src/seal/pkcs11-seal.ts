@@ -10,9 +10,11 @@
  *   roots were moved or whose escrow was swapped does not open.
  * - Several key labels may be configured: the first encrypts, all decrypt. A root found under an older
  *   label (or mechanism) is re-encrypted with the first when the node unseals.
- * - Record: `{type: "pkcs11", version: 1, roots: [{id, keyLabel, mechanism, iv?, ct}], escrow}`.
+ * - The recovery escrow's MAC key (share-escrow.ts) is kept HSM-encrypted too (`escrowMac`, same
+ *   layout as a root, id `escrow-mac`), so an auto-unsealed node can authenticate the escrow it
+ *   rewrites on rotation; the escrow's MAC is checked at every HSM unseal.
+ * - Record: `{type: "pkcs11", version: 1, roots: [{id, keyLabel, mechanism, iv?, ct}], escrowMac, escrow}`.
  */
-import type { KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 import { sha256, zero } from "../crypto/index.js";
 import { HsmConnection, isSessionLost, type HsmOptions } from "./hsm-connection.js";
@@ -22,7 +24,7 @@ import { loadPkcs11js } from "./pkcs11-api.js";
 import type { RootKey } from "./root-ring.js";
 import { ROOT_KEY_LENGTH } from "./root-ring.js";
 import type { InitOptions, Opened, ProtectResult, Seal, SealRecord, UnsealProgress } from "./seal.js";
-import { createEscrow, escrowPublicKey, reescrow, type EscrowRecord } from "./share-escrow.js";
+import { createEscrow, escrowKeysVouched, reescrow, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
 import { openWithShares } from "./shamir-seal.js";
 import { ShareCollector } from "./shares.js";
 
@@ -49,9 +51,13 @@ export interface Pkcs11Record extends SealRecord {
   type: "pkcs11";
   version: 1;
   roots: HsmRoot[];
+  /** The recovery escrow's MAC key, encrypted by the HSM like a root (id `escrow-mac`). */
+  escrowMac: HsmRoot;
   /** The roots escrowed to the recovery shares. */
   escrow: EscrowRecord;
 }
+
+const ESCROW_MAC_ID = "escrow-mac";
 
 const GCM_IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;
@@ -88,19 +94,24 @@ export class Pkcs11Seal implements Seal {
   async protect(roots: readonly RootKey[], options: InitOptions): Promise<ProtectResult> {
     // Checks the HSM (and creates the key when asked) before any share exists.
     this.hsm.use((p11, s) => this.key(p11, s, this.o.keyLabels[0]!, this.o.generateKey));
-    const { escrow, secrets, publicKey } = await createEscrow(roots, options.shares, options.threshold);
-    return { record: await this.reprotect(roots, escrow, publicKey), secrets };
+    const { escrow, secrets, escrowKey } = await createEscrow(roots, options.shares, options.threshold);
+    try {
+      return { record: await this.reprotect(roots, escrow, escrowKey), secrets };
+    } finally {
+      zeroEscrowKeys(escrowKey);
+    }
   }
 
-  async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: KeyObject): Promise<Pkcs11Record> {
+  async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<Pkcs11Record> {
     const next = reescrow(escrow, escrowKey, roots);
     const label = this.o.keyLabels[0]!;
-    const hsmRoots = this.hsm.use((p11, s) => {
+    const macKey: RootKey = { id: ESCROW_MAC_ID, key: escrowKey.macKey };
+    const [hsmRoots, escrowMac] = this.hsm.use((p11, s) => {
       // generate_key also covers a migration from Shamir onto an HSM that has no key yet.
       const key = this.key(p11, s, label, this.o.generateKey);
-      return roots.map((r) => this.encrypt(p11, s, key, label, r, binding(r.id, next)));
+      return [roots.map((r) => this.encrypt(p11, s, key, label, r, binding(r.id, next))), this.encrypt(p11, s, key, label, macKey, binding(ESCROW_MAC_ID, next))] as const;
     });
-    return { type: "pkcs11", version: 1, roots: hsmRoots, escrow: next };
+    return { type: "pkcs11", version: 1, roots: hsmRoots, escrowMac, escrow: next };
   }
 
   reset(): void {
@@ -132,31 +143,38 @@ export class Pkcs11Seal implements Seal {
     return { opened: await this.openWithHsm(r), progress: threshold, threshold };
   }
 
-  /** Decrypts every root in the HSM; throws HsmError (unreachable: retry later; refused: do not). */
+  /**
+   * Decrypts every root and the escrow's MAC key in the HSM, and checks the escrow's MAC; throws
+   * HsmError (unreachable: retry later; refused: do not).
+   */
   private async openWithHsm(r: Pkcs11Record): Promise<Opened> {
     const roots: RootKey[] = [];
+    let macKey: Buffer | undefined;
+    const open = (p11: Pkcs11Instance, s: Handle, entry: HsmRoot): Buffer => {
+      if (!this.o.keyLabels.includes(entry.keyLabel)) {
+        throw new HsmError("refused", `${entry.id === ESCROW_MAC_ID ? "the escrow's MAC key" : `root ${entry.id}`} was sealed with HSM key "${entry.keyLabel}", which is not among the configured key labels (${this.o.keyLabels.join(", ")})`);
+      }
+      return this.decrypt(p11, s, this.key(p11, s, entry.keyLabel, false), entry, binding(entry.id, r.escrow));
+    };
     try {
+      if (r.escrowMac === undefined || r.escrowMac.id !== ESCROW_MAC_ID) throw new HsmError("refused", "the seal record has no HSM-encrypted escrow MAC key: it was altered");
       this.hsm.use((p11, s) => {
-        for (const root of r.roots) {
-          if (!this.o.keyLabels.includes(root.keyLabel)) {
-            throw new HsmError("refused", `root ${root.id} was sealed with HSM key "${root.keyLabel}", which is not among the configured key labels (${this.o.keyLabels.join(", ")})`);
-          }
-          const key = this.key(p11, s, root.keyLabel, false);
-          roots.push({ id: root.id, key: this.decrypt(p11, s, key, root, binding(root.id, r.escrow)) });
-        }
+        for (const root of r.roots) roots.push({ id: root.id, key: open(p11, s, root) });
+        macKey = open(p11, s, r.escrowMac);
       });
-    } catch (err) {
-      for (const root of roots) zero(root.key);
-      throw err;
-    }
-    // The HSM vouched for the escrow (its hash is in every root's binding).
-    const escrowKey = escrowPublicKey(r.escrow);
-    const current = this.o.keyLabels[0]!;
-    const stale = r.roots.some((root) => root.keyLabel !== current || root.mechanism !== this.o.mechanism);
-    try {
+      // The HSM vouched for the escrow's public key (its hash is in every binding); the MAC covers its roots.
+      let escrowKey: EscrowKeys;
+      try {
+        escrowKey = escrowKeysVouched(r.escrow, macKey!);
+      } catch (err) {
+        throw new HsmError("refused", `the recovery escrow in the seal record does not authenticate with the HSM's MAC key: it was altered (${this.hsm.where()})`, { cause: err });
+      }
+      const current = this.o.keyLabels[0]!;
+      const stale = [...r.roots, r.escrowMac].some((e) => e.keyLabel !== current || e.mechanism !== this.o.mechanism);
       return { roots, escrow: r.escrow, escrowKey, ...(stale && { replacement: await this.reprotect(roots, r.escrow, escrowKey) }) };
     } catch (err) {
       for (const root of roots) zero(root.key);
+      zero(macKey);
       throw err;
     }
   }

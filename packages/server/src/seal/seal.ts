@@ -6,9 +6,8 @@
  * shares for Shamir, recovery shares for PKCS#11 — which is what rekey, generate-root and seal
  * migration check a quorum against. The record a seal stores never reveals a root on its own.
  */
-import type { KeyObject } from "node:crypto";
 import type { RootKey } from "./root-ring.js";
-import type { EscrowRecord } from "./share-escrow.js";
+import type { EscrowKeys, EscrowRecord } from "./share-escrow.js";
 
 export type SealType = "shamir" | "pkcs11";
 
@@ -23,11 +22,14 @@ export interface ProtectResult {
   secrets: string[];
 }
 
-/** What opening a record yields: every root it holds (oldest first) and the escrow's verified public key. */
+/**
+ * What opening a record yields: every root it holds (oldest first), and the escrow's verified public
+ * key and MAC key. Whoever holds an Opened zeroes its roots and `escrowKey.macKey` when done with them.
+ */
 export interface Opened {
   roots: RootKey[];
   escrow: EscrowRecord;
-  escrowKey: KeyObject;
+  escrowKey: EscrowKeys;
   /** A record to store in place of the one opened (an old layout upgraded, an HSM key label rotated). */
   replacement?: SealRecord;
 }
@@ -57,10 +59,10 @@ export interface Seal {
    */
   submit(record: SealRecord, input: string | undefined): Promise<UnsealProgress>;
   /**
-   * A record of this seal's type holding `roots` (oldest first), escrowed with `escrow` under its
-   * verified public key: used by root rotation, rekey and migration. Needs no operator input.
+   * A record of this seal's type holding `roots` (oldest first), escrowed with `escrow`'s quorum under
+   * its verified keys: used by root rotation, rekey and migration. Needs no operator input.
    */
-  reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: KeyObject): Promise<SealRecord>;
+  reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<SealRecord>;
   /** Forgets partial progress (submitted shares). */
   reset(): void;
   /** How many inputs are held towards the threshold right now (0 once unsealed or reset). */

@@ -3,7 +3,9 @@ import { combine } from "shamir-secret-sharing";
 import { describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
 import { ROOT_KEY_AAD, sealRecord } from "../format/keyring-record.js";
+import { mlKem768PublicKey } from "../crypto/index.js";
 import { type LegacyShamirRecord, type ShamirRecord, ShamirSeal, openWithShares, quorumOf, validateShamirParameters } from "./shamir-seal.js";
+import { escrowRoot } from "./share-escrow.js";
 
 async function init(shares: number, threshold: number, rootKey: Buffer = randomBytes(32)) {
   const seal = new ShamirSeal();
@@ -86,10 +88,11 @@ describe("validateShamirParameters", () => {
 });
 
 describe("ShamirSeal.protect", () => {
-  it("stores only type, version and the escrow: share count, threshold, public key and the escrowed roots", async () => {
+  it("stores only type, version and the escrow: share count, threshold, public key, the escrowed roots and their MAC", async () => {
     const { record, secrets, rootKey } = await init(5, 3);
     expect(Object.keys(record).sort()).toEqual(["escrow", "type", "version"]);
-    expect(Object.keys(record.escrow).sort()).toEqual(["publicKey", "roots", "shares", "threshold"]);
+    expect(Object.keys(record.escrow).sort()).toEqual(["mac", "publicKey", "roots", "shares", "threshold"]);
+    expect(Buffer.from(record.escrow.mac, "base64")).toHaveLength(32);
     expect(record).toMatchObject({ type: "shamir", version: 2, escrow: { shares: 5, threshold: 3 } });
     expect(record.escrow.roots.map((r) => Object.keys(r).sort())).toEqual([["id", "kem", "sealed"]]);
     expect(quorumOf(record)).toEqual({ shares: 5, threshold: 3 });
@@ -304,6 +307,23 @@ describe("ShamirSeal.submit", () => {
     const other = await init(3, 2);
     const swapped: ShamirRecord = { ...record, escrow: { ...record.escrow, publicKey: other.record.escrow.publicKey } };
     await expectCode(submitAll(seal, swapped, secrets.slice(0, 2)), "InvalidUnsealKey");
+  });
+
+  it("a root planted by whoever can write the record (escrowed to the public key, which is public) is InvalidUnsealKey", async () => {
+    // Anyone who reads the record can encapsulate to its public key: without the escrow's MAC, this
+    // root would open with the real shares and become the current one — known to the planter.
+    const { seal, record, secrets } = await init(3, 2);
+    const planted = escrowRoot(mlKem768PublicKey(Buffer.from(record.escrow.publicKey, "base64")), { id: "root-planted", key: randomBytes(32) });
+    for (const roots of [[...record.escrow.roots, planted], [planted]]) {
+      const altered: ShamirRecord = { ...record, escrow: { ...record.escrow, roots } };
+      await expectCode(submitAll(seal, altered, secrets.slice(0, 2)), "InvalidUnsealKey");
+    }
+    // Editing the quorum, or dropping the MAC, fails the same way.
+    const { mac: _dropped, ...noMac } = record.escrow;
+    for (const escrow of [{ ...record.escrow, shares: 4 }, noMac as ShamirRecord["escrow"]]) {
+      await expectCode(submitAll(seal, { ...record, escrow }, secrets.slice(0, 2)), "InvalidUnsealKey");
+    }
+    expect((await submitAll(seal, record, secrets.slice(0, 2)))?.length).toBe(32);
   });
 
   it("the first layout (root under the unseal key) still unseals, and is upgraded to an escrow the same shares open", async () => {

@@ -10,13 +10,12 @@
  * threshold is reached or progress is reset, and are zeroed then; a wrong combination is detected
  * (derived public key, AEAD tags) and changes nothing.
  */
-import type { KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
 import { ROOT_KEY_AAD, openRecord } from "../format/keyring-record.js";
 import { newRootKey, type RootKey } from "./root-ring.js";
 import type { InitOptions, Opened, ProtectResult, Seal, SealRecord, UnsealProgress } from "./seal.js";
-import { createEscrow, escrowForSecret, openEscrow, reescrow, type EscrowRecord } from "./share-escrow.js";
+import { createEscrow, escrowForSecret, openEscrow, reescrow, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
 import { ShareCollector } from "./shares.js";
 
 export { validateShamirParameters } from "./shares.js";
@@ -69,13 +68,13 @@ export function openWithShares(record: SealRecord, shared: Uint8Array): Opened {
       zero(key);
       throw err;
     }
-    const { escrow, publicKey } = escrowed;
+    const { escrow, escrowKey } = escrowed;
     const replacement: ShamirRecord = { type: "shamir", version: 2, escrow };
-    return { roots: [root], escrow, escrowKey: publicKey, replacement };
+    return { roots: [root], escrow, escrowKey, replacement };
   }
   const escrow = record["escrow"] as EscrowRecord;
-  const { roots, publicKey } = openEscrow(escrow, shared);
-  return { roots, escrow, escrowKey: publicKey };
+  const { roots, escrowKey } = openEscrow(escrow, shared);
+  return { roots, escrow, escrowKey };
 }
 
 export class ShamirSeal implements Seal {
@@ -84,12 +83,13 @@ export class ShamirSeal implements Seal {
   private readonly collector = new ShareCollector();
 
   async protect(roots: readonly RootKey[], options: InitOptions): Promise<ProtectResult> {
-    const { escrow, secrets } = await createEscrow(roots, options.shares, options.threshold);
+    const { escrow, secrets, escrowKey } = await createEscrow(roots, options.shares, options.threshold);
+    zeroEscrowKeys(escrowKey); // the node is sealed after init: the unseal derives them again
     const record: ShamirRecord = { type: "shamir", version: 2, escrow };
     return { record, secrets };
   }
 
-  async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: KeyObject): Promise<ShamirRecord> {
+  async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<ShamirRecord> {
     return { type: "shamir", version: 2, escrow: reescrow(escrow, escrowKey, roots) };
   }
 

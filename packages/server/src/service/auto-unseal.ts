@@ -8,7 +8,7 @@
  */
 import { TesseraError } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
-import { HsmError, type Barrier } from "../seal/index.js";
+import { HsmError, zeroEscrowKeys, type Barrier } from "../seal/index.js";
 import type { Door } from "./door.js";
 
 export interface AutoUnsealOptions {
@@ -59,7 +59,10 @@ export class AutoUnseal {
         await this.door.system("sys:AutoUnseal", null, () => ((adopting = true), b.adopt(opened)));
       } catch (err) {
         // adopt zeroes the roots itself when it fails; before it ran (no durable intent), they are ours to zero.
-        if (!adopting) for (const r of opened.roots) zero(r.key);
+        if (!adopting) {
+          for (const r of opened.roots) zero(r.key);
+          zeroEscrowKeys(opened.escrowKey);
+        }
         throw err;
       }
       this.delay = this.o.initialDelayMs ?? 1000;

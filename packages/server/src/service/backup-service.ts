@@ -22,7 +22,7 @@ import { secretBytes, zero } from "../crypto/index.js";
 import { BackupReader, FrameWriter, backupKeyAad, encodeHeader, type BackupHeader } from "../format/backup-file.js";
 import { openRecord } from "../format/keyring-record.js";
 import { resources } from "../policy/index.js";
-import { HsmError, SEAL_META, ShareCollector, openWithShares, quorumOf, type Barrier, type Opened, type SealRecord } from "../seal/index.js";
+import { HsmError, SEAL_META, ShareCollector, openWithShares, quorumOf, zeroEscrowKeys, type Barrier, type Opened, type SealRecord } from "../seal/index.js";
 import type { SnapshotRow, Store, StoreSnapshot } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 
@@ -188,6 +188,7 @@ export class BackupService {
       return { backupId: header.backupId, createdAt: header.createdAt, rows: rowsRestored, sealType: record.type, sealed: this.d.barrier.sealed };
     } catch (err) {
       for (const r of opened.roots) zero(r.key);
+      zeroEscrowKeys(opened.escrowKey);
       throw err;
     }
   }

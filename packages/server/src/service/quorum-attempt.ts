@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
-import { ShareCollector, openWithShares, quorumOf, type Opened, type SealRecord } from "../seal/index.js";
+import { ShareCollector, openWithShares, quorumOf, zeroEscrowKeys, type Opened, type SealRecord } from "../seal/index.js";
 
 export class QuorumAttempt {
   readonly nonce = randomUUID();
@@ -43,4 +43,5 @@ export class QuorumAttempt {
 
 export function zeroOpened(opened: Opened | undefined): void {
   for (const r of opened?.roots ?? []) zero(r.key);
+  zeroEscrowKeys(opened?.escrowKey);
 }
