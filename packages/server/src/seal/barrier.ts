@@ -264,6 +264,11 @@ export class Barrier {
       zeroEscrowKeys(escrowKey);
       throw err;
     }
+    // The new shares are in force once stored: always hand them out. A node sealed meanwhile keeps no escrow keys.
+    if (this.ringOpen !== ring) {
+      zeroEscrowKeys(escrowKey);
+      return secrets;
+    }
     zeroEscrowKeys(this.escrowKey);
     this.escrowKey = escrowKey;
     return secrets;
@@ -281,6 +286,9 @@ export class Barrier {
     const next = new RootRing([...ring.all(), root]);
     try {
       await this.rewrite(next.all());
+      // Sealed while the record was written: the record holds both roots (the next unseal resumes the
+      // rotation), but this node must stay sealed — never re-open with a ring whose old root is zeroed.
+      if (this.ringOpen !== ring) throw new TesseraError("Sealed");
     } catch (err) {
       zero(root.key);
       throw err;
@@ -304,6 +312,8 @@ export class Barrier {
       await this.casIn(tx.meta, from, next);
     });
     this.stored = next;
+    // Sealed during the transaction: every root is zeroed already; stay sealed (the rotation is complete in storage).
+    if (this.ringOpen !== ring) throw new TesseraError("Sealed");
     const dropped = ring.all().slice(0, -1);
     this.ringOpen = keep;
     for (const r of dropped) zero(r.key);

@@ -22,7 +22,7 @@ import { secretBytes, zero } from "../crypto/index.js";
 import { BackupReader, FrameWriter, backupKeyAad, encodeHeader, type BackupHeader } from "../format/backup-file.js";
 import { openRecord } from "../format/keyring-record.js";
 import { resources } from "../policy/index.js";
-import { HsmError, SEAL_META, ShareCollector, openWithShares, quorumOf, zeroEscrowKeys, type Barrier, type Opened, type SealRecord } from "../seal/index.js";
+import { HsmError, SEAL_META, ShareCollector, openWithShares, quorumOf, zeroEscrowKeys, type Barrier, type Opened, type RootRing, type SealRecord } from "../seal/index.js";
 import type { SnapshotRow, Store, StoreSnapshot } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 
@@ -84,7 +84,9 @@ export class BackupService {
   }
 
   private async make(): Promise<BackupStream> {
-    const ring = this.d.barrier.ring();
+    // The ring is read again where the backup key is sealed: one kept across the awaits below would be
+    // zeroed by a seal meanwhile, and the backup key sealed under an all-zero "root".
+    const expected = this.d.barrier.ring().current.id;
     const audit = await this.d.audit.checkpointHead();
     let snapshot: StoreSnapshot | undefined;
     let seal: SealRecord | undefined;
@@ -96,7 +98,7 @@ export class BackupService {
       for await (const row of snapshot.rows("meta", 1000)) {
         if (row["name"] === SEAL_META) seal = JSON.parse(String(row["value"])) as SealRecord;
       }
-      if (seal !== undefined && !rootIds(seal).includes(ring.current.id)) seal = undefined;
+      if (seal !== undefined && !rootIds(seal).includes(expected)) seal = undefined;
     }
     if (snapshot === undefined || seal === undefined) {
       await snapshot?.close();
@@ -107,6 +109,17 @@ export class BackupService {
     let rows = 0;
     for (const t of snap.tables) rows += tables[t] = await snap.count(t);
     const backupId = randomUUID();
+    let ring: RootRing;
+    try {
+      ring = this.d.barrier.ring();
+    } catch (err) {
+      await snap.close();
+      throw err;
+    }
+    if (!rootIds(seal).includes(ring.current.id)) {
+      await snap.close();
+      throw new TesseraError("Conflict", "the root changed while the backup started; retry");
+    }
     const key = secretBytes(32);
     const header: BackupHeader = {
       format: "tessera-backup",
