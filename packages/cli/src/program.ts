@@ -5,6 +5,8 @@ import { TESSERA_VERSION } from "@tessera/protocol";
 import { Command } from "commander";
 import { Cli } from "./cli.js";
 import { registerCryptoCommands } from "./commands/crypto-commands.js";
+import { registerMacCommands } from "./commands/mac-commands.js";
+import { registerAsymmetricCommands } from "./commands/asymmetric-commands.js";
 import { registerKeyCommands } from "./commands/key-commands.js";
 import { registerOperatorCommands, registerStatusCommand } from "./commands/operator-commands.js";
 import { registerServerCommand } from "./commands/server-command.js";
@@ -47,6 +49,8 @@ export function buildProgram(cli: Cli): Command {
     );
 
   registerCryptoCommands(program, cli);
+  registerMacCommands(program, cli);
+  registerAsymmetricCommands(program, cli);
   registerKeyCommands(program, cli);
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);

@@ -3,6 +3,10 @@
  * of `@tessera/protocol`. Methods only shape URLs and bodies; validation happens on the server.
  */
 import type {
+  GenerateMacRequest,
+  GenerateMacResponse,
+  VerifyMacRequest,
+  VerifyMacResponse,
   BatchDecryptRequest,
   BatchDecryptResponse,
   BatchEncryptRequest,
@@ -14,11 +18,16 @@ import type {
   DecryptResponse,
   DeriveRequest,
   DeriveResponse,
+  DeriveSharedSecretRequest,
+  DeriveSharedSecretResponse,
   EncryptRequest,
   EncryptResponse,
   GenerateDataKeyRequest,
   GenerateDataKeyResponse,
   GenerateDataKeyWithoutPlaintextResponse,
+  GenerateDataKeyPairRequest,
+  GenerateDataKeyPairResponse,
+  GenerateDataKeyPairWithoutPlaintextResponse,
   GenerateRandomRequest,
   GenerateRandomResponse,
   Health,
@@ -30,11 +39,14 @@ import type {
   KeyVersionInfo,
   ListKeysResponse,
   ListVersionsResponse,
+  PublicKeyResponse,
   ReEncryptRequest,
   ReEncryptResponse,
   ScheduleDeletionRequest,
   SealStatus,
   SetMinDecryptionVersionRequest,
+  SignRequest,
+  SignResponse,
   TokenInfo,
   TokenSelector,
   UnsealRequest,
@@ -46,6 +58,8 @@ import type {
   RotateRootStatus,
   RestorePreamble,
   RestoreResult,
+  VerifyRequest,
+  VerifyResponse,
 } from "@tessera/protocol";
 import type {
   AccessKeyInfo,
@@ -173,6 +187,67 @@ export class TesseraClient {
   /** A key derived (HKDF) from one of `key`'s versions and `req.context`; same inputs, same key. */
   derive(key: string, req: DeriveRequest): Promise<DeriveResponse> {
     return this.#post(keyPath(key, "/derive"), req);
+  }
+
+  /**
+   * The HMAC of a message under an HMAC key (HMAC_224/256/384/512, HMAC_SM3). The response names the
+   * key version that made it; keep it with the MAC to verify after a rotation.
+   *
+   * @example
+   * ```ts
+   * const { mac, keyVersion } = await client.generateMac("webhook-signing", { message: b64(body), macAlgorithm: "HMAC_SHA_256" });
+   * ```
+   */
+  generateMac(key: string, req: GenerateMacRequest): Promise<GenerateMacResponse> {
+    return this.#post(keyPath(key, "/generate-mac"), req);
+  }
+
+  /**
+   * Checks a MAC against one version of an HMAC key (`keyVersion`, else the primary), in constant
+   * time. A MAC that does not verify resolves with `macValid: false`; it does not throw.
+   */
+  verifyMac(key: string, req: VerifyMacRequest): Promise<VerifyMacResponse> {
+    return this.#post(keyPath(key, "/verify-mac"), req);
+  }
+
+  // --- asymmetric keys ---------------------------------------------------------------------
+
+  /**
+   * Signs a message (≤ 4096 bytes) or, with `messageType: "DIGEST"`, its hash, with the key's primary
+   * version. Keep `keyVersion` with the signature: Verify needs it once the key has rotated.
+   *
+   * @example
+   * ```ts
+   * const { signature, keyVersion } = await tessera.sign("release-signer", { message: b64(data), signingAlgorithm: "ECDSA_SHA_256" });
+   * ```
+   */
+  sign(key: string, req: SignRequest): Promise<SignResponse> {
+    return this.#post(keyPath(key, "/sign"), req);
+  }
+
+  /** Checks a signature with one version (`keyVersion`, default the primary): `signatureValid` is false when it does not verify. */
+  verify(key: string, req: VerifyRequest): Promise<VerifyResponse> {
+    return this.#post(keyPath(key, "/verify"), req);
+  }
+
+  /** The public key (DER SubjectPublicKeyInfo, base64) of a version (default the primary), with the key's spec, usage and algorithms. */
+  getPublicKey(key: string, version?: number): Promise<PublicKeyResponse> {
+    return this.#get(keyPath(key, version === undefined ? "/public-key" : `/public-key?version=${version}`));
+  }
+
+  /** A fresh key pair: the private key (PKCS#8 DER) in the clear and encrypted under the symmetric key `key`, and the public key. */
+  generateDataKeyPair(key: string, req: GenerateDataKeyPairRequest): Promise<GenerateDataKeyPairResponse> {
+    return this.#post(keyPath(key, "/generate-data-key-pair"), req);
+  }
+
+  /** A fresh key pair whose private key is returned only encrypted under `key`. */
+  generateDataKeyPairWithoutPlaintext(key: string, req: GenerateDataKeyPairRequest): Promise<GenerateDataKeyPairWithoutPlaintextResponse> {
+    return this.#post(keyPath(key, "/generate-data-key-pair-without-plaintext"), req);
+  }
+
+  /** ECDH between the key (usage KEY_AGREEMENT) and a peer's public key (DER SPKI, base64): the raw shared secret. */
+  deriveSharedSecret(key: string, req: DeriveSharedSecretRequest): Promise<DeriveSharedSecretResponse> {
+    return this.#post(keyPath(key, "/derive-shared-secret"), req);
   }
 
   generateRandom(req: GenerateRandomRequest): Promise<GenerateRandomResponse> {

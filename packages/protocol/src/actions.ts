@@ -24,6 +24,16 @@ export const actions = Object.freeze([
   /** ReEncrypt: encrypting under the destination key. */
   "kms:ReEncryptTo",
   "kms:Derive",
+  /** GenerateMac with an HMAC key. */
+  "kms:GenerateMac",
+  /** VerifyMac with an HMAC key. */
+  "kms:VerifyMac",
+  "kms:Sign",
+  "kms:Verify",
+  "kms:GetPublicKey",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:DeriveSharedSecret",
   "kms:GenerateRandom",
   "kms:CreateAlias",
   "kms:UpdateAlias",

@@ -7,10 +7,12 @@ import {
   MAX_CONTEXT_BYTES,
   MIN_CIPHERTEXT_LENGTH,
   MIN_CIPHERTEXT_LENGTH_V2,
+  MIN_CIPHERTEXT_LENGTH_V3,
   NONCE_LENGTH_V2,
   algorithmId,
   algorithmIds,
   algorithmIdsV2,
+  algorithmIdsV3,
   formatVersionOf,
   nonceLengthOf,
   assembleCiphertext,
@@ -398,5 +400,32 @@ describe("format v2", () => {
       v1Minimal.subarray(0, 50),
     ];
     expect(new Set(failures.map(expectInvalidCiphertext)).size).toBe(1);
+  });
+});
+
+describe("format v3 (SM4-GCM)", () => {
+  const keyId = randomUUID();
+
+  it("has its own algorithm id, format version and 12-byte nonce", () => {
+    expect(algorithmIdsV3).toEqual({ SM4_GCM: 0x05 });
+    expect([algorithmId("SM4_GCM"), formatVersionOf("SM4_GCM"), nonceLengthOf("SM4_GCM")]).toEqual([0x05, 3, 12]);
+    expect(Array.from(encodeHeader("SM4_GCM", keyId, 9).subarray(0, 3))).toEqual([0x54, 3, 5]);
+  });
+
+  it("parses the smallest v3 ciphertext (51 bytes) and refuses one byte less", () => {
+    const smallest = assembleCiphertext(encodeHeader("SM4_GCM", keyId, 1), new Uint8Array(12), new Uint8Array(16));
+    expect(smallest).toHaveLength(MIN_CIPHERTEXT_LENGTH_V3);
+    expect(parseCiphertext(smallest)).toMatchObject({ formatVersion: 3, algorithm: "SM4_GCM", keyId, keyVersion: 1 });
+    expect(() => parseCiphertext(smallest.subarray(0, 50))).toThrow(expect.objectContaining({ code: "InvalidCiphertext" }));
+  });
+
+  it("refuses v1 and v2 algorithm ids in a v3 header, and the v3 id in v1 and v2 headers", () => {
+    const body = new Uint8Array(40);
+    for (const [version, id] of [[3, 0x01], [3, 0x03], [3, 0x04], [3, 0x06], [1, 0x05], [2, 0x05]] as const) {
+      const bytes = assembleCiphertext(encodeHeader("SM4_GCM", keyId, 1), new Uint8Array(24), body);
+      bytes[1] = version;
+      bytes[2] = id;
+      expect(() => parseCiphertext(bytes), `version ${version} id ${id}`).toThrow(expect.objectContaining({ code: "InvalidCiphertext" }));
+    }
   });
 });

@@ -16,6 +16,10 @@
  * then AEAD ciphertext ‖ 16-byte tag. Random 192-bit nonces lift v1's limit of about 2^32 messages
  * per key version (NIST SP 800-38D §8.3) to about 2^80.
  *
+ * v3 layout: the same 23-byte header with format version 0x03 and a v3 algorithm id
+ * ({@link algorithmIdsV3}), then a 12-byte nonce, then AEAD ciphertext ‖ 16-byte tag: SM4-GCM
+ * (RFC 8998 §3.1) for SM4 keys, the Chinese commercial block cipher beside AES.
+ *
  * The AEAD's additional data is the 23-byte header followed by {@link encodeContext}(context), so no
  * header byte and no context pair can change without the tag failing.
  *
@@ -55,23 +59,40 @@ export const algorithmIdsV2 = Object.freeze({
   XAES_256_GCM_DERIVED: 0x04,
 } as const);
 
+/**
+ * Format v3's wire algorithm ids: SM4-GCM (RFC 8998 §3.1, GB/T 32907 SM4 with NIST SP 800-38D GCM)
+ * with a 96-bit nonce, for SM4 keys. Valid only in a v3 ciphertext.
+ */
+export const algorithmIdsV3 = Object.freeze({
+  /** SM4-GCM with the key version's 16-byte material as the key. */
+  SM4_GCM: 0x05,
+} as const);
+
+/** Format v3's nonce: 96 bits (SM4-GCM). */
+export const NONCE_LENGTH_V3 = 12;
+export const MIN_CIPHERTEXT_LENGTH_V3 = HEADER_LENGTH + NONCE_LENGTH_V3 + TAG_LENGTH;
+
 export type CiphertextAlgorithmV1 = keyof typeof algorithmIds;
 export type CiphertextAlgorithmV2 = keyof typeof algorithmIdsV2;
-export type CiphertextAlgorithm = CiphertextAlgorithmV1 | CiphertextAlgorithmV2;
+export type CiphertextAlgorithmV3 = keyof typeof algorithmIdsV3;
+export type CiphertextAlgorithm = CiphertextAlgorithmV1 | CiphertextAlgorithmV2 | CiphertextAlgorithmV3;
 
 /** The wire id of any algorithm, whatever its format version. */
 export function algorithmId(algorithm: CiphertextAlgorithm): number {
+  if (algorithm in algorithmIdsV3) return algorithmIdsV3[algorithm as CiphertextAlgorithmV3];
   return algorithm in algorithmIdsV2 ? algorithmIdsV2[algorithm as CiphertextAlgorithmV2] : algorithmIds[algorithm as CiphertextAlgorithmV1];
 }
 
 /** The format version an algorithm's ciphertexts are written in. */
-export function formatVersionOf(algorithm: CiphertextAlgorithm): 1 | 2 {
+export function formatVersionOf(algorithm: CiphertextAlgorithm): 1 | 2 | 3 {
+  if (algorithm in algorithmIdsV3) return 3;
   return algorithm in algorithmIdsV2 ? 2 : 1;
 }
 
 /** The nonce length of an algorithm's format version. */
 export function nonceLengthOf(algorithm: CiphertextAlgorithm): number {
-  return formatVersionOf(algorithm) === 2 ? NONCE_LENGTH_V2 : NONCE_LENGTH;
+  const version = formatVersionOf(algorithm);
+  return version === 2 ? NONCE_LENGTH_V2 : version === 3 ? NONCE_LENGTH_V3 : NONCE_LENGTH;
 }
 
 const algorithmById = new Map<number, CiphertextAlgorithm>(
@@ -80,6 +101,10 @@ const algorithmById = new Map<number, CiphertextAlgorithm>(
 
 const algorithmByIdV2 = new Map<number, CiphertextAlgorithmV2>(
   Object.entries(algorithmIdsV2).map(([name, id]) => [id, name as CiphertextAlgorithmV2]),
+);
+
+const algorithmByIdV3 = new Map<number, CiphertextAlgorithmV3>(
+  Object.entries(algorithmIdsV3).map(([name, id]) => [id, name as CiphertextAlgorithmV3]),
 );
 
 export interface ParsedCiphertext {
@@ -132,6 +157,23 @@ const decoders: Readonly<Record<number, (bytes: Uint8Array) => ParsedCiphertext>
       header: bytes.subarray(0, HEADER_LENGTH),
       nonce: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + NONCE_LENGTH_V2),
       sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH_V2),
+    };
+  },
+  3: (bytes: Uint8Array): ParsedCiphertext => {
+    if (bytes.length < MIN_CIPHERTEXT_LENGTH_V3) throw invalid();
+    const algorithm = algorithmByIdV3.get(bytes[2]!);
+    if (algorithm === undefined) throw invalid();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const keyVersion = view.getUint32(19);
+    if (keyVersion === 0) throw invalid();
+    return {
+      formatVersion: 3,
+      algorithm,
+      keyId: uuidFromBytes(bytes.subarray(3, 19)),
+      keyVersion,
+      header: bytes.subarray(0, HEADER_LENGTH),
+      nonce: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + NONCE_LENGTH_V3),
+      sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH_V3),
     };
   },
 });

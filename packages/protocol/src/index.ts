@@ -3,6 +3,8 @@ export * from "./ciphertext.js";
 export * from "./base64.js";
 export * from "./key-specs.js";
 export * from "./schemas.js";
+export * from "./mac-schemas.js";
+export * from "./asymmetric-schemas.js";
 export * from "./actions.js";
 export * from "./action-effects.js";
 export * from "./identity-schemas.js";

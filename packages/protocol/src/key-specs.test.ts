@@ -52,10 +52,36 @@ describe("the key-spec table", () => {
         "ML_DSA_44",
         "ML_DSA_65",
         "ML_DSA_87",
+        "HMAC_224",
+        "HMAC_256",
+        "HMAC_384",
+        "HMAC_512",
+        // Tessera's own: AWS has no SM4 spec (SYMMETRIC_DEFAULT is SM4 in its China Regions) and no SM3 MAC.
+        "SM4",
+        "HMAC_SM3",
+        "SM2",
       ].sort(),
     );
     expect(asymmetricKeySpecs).not.toContain("SYMMETRIC_DEFAULT");
-    expect(asymmetricKeySpecs).toHaveLength(keySpecNames.length - 1);
+    expect(asymmetricKeySpecs).toHaveLength(keySpecNames.length - 7);
+  });
+
+  it("gives HMAC keys GENERATE_VERIFY_MAC with their one algorithm, and SM4 keys ENCRYPT_DECRYPT with SYMMETRIC_DEFAULT", () => {
+    expect(algorithmsFor("HMAC_224", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_224"]);
+    expect(algorithmsFor("HMAC_256", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_256"]);
+    expect(algorithmsFor("HMAC_384", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_384"]);
+    expect(algorithmsFor("HMAC_512", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SHA_512"]);
+    expect(algorithmsFor("HMAC_SM3", "GENERATE_VERIFY_MAC")).toEqual(["HMAC_SM3"]);
+    expect(algorithmsFor("HMAC_256", "ENCRYPT_DECRYPT")).toEqual([]);
+    expect(algorithmsFor("SM4", "ENCRYPT_DECRYPT")).toEqual(["SYMMETRIC_DEFAULT"]);
+    expect(algorithmsFor("SM4", "GENERATE_VERIFY_MAC")).toEqual([]);
+  });
+
+  it("gives SM2 keys SM2DSA (RAW or a 32-byte SM3 DIGEST) and SM2PKE, as AWS in its China Regions", () => {
+    expect(algorithmsFor("SM2", "SIGN_VERIFY")).toEqual(["SM2DSA"]);
+    expect(algorithmsFor("SM2", "ENCRYPT_DECRYPT")).toEqual(["SM2PKE"]);
+    expect(signingAlgorithms.SM2DSA).toEqual({ messageTypes: ["RAW", "DIGEST"], digestLength: 32 });
+    expect(encryptionAlgorithms.SM2PKE.maxPlaintextBytes()).toBe(1024);
   });
 
   it("lets each curve sign only with the hash of its size, as AWS", () => {
@@ -71,14 +97,15 @@ describe("the key-spec table", () => {
   it("allows DIGEST messages only for algorithms that sign a precomputed hash, each with its hash length", () => {
     for (const [name, a] of Object.entries(signingAlgorithms)) {
       const messageTypes: readonly string[] = a.messageTypes;
-      if (messageTypes.includes("DIGEST")) expect((a as { digestLength?: number }).digestLength, name).toBe(Number(name.slice(-3)) / 8);
+      // SM2DSA's digest is SM3(Z ‖ M): 32 bytes.
+      if (messageTypes.includes("DIGEST")) expect((a as { digestLength?: number }).digestLength, name).toBe(name === "SM2DSA" ? 32 : Number(name.slice(-3)) / 8);
       else expect(name).toMatch(/^(ED25519_SHA_512|ML_DSA_SHAKE_256)$/);
     }
   });
 
-  it("makes data key pairs of RSA, the NIST and SECG curves and Ed25519, not ML-DSA", () => {
+  it("makes data key pairs of RSA, the NIST and SECG curves, Ed25519 and SM2, not ML-DSA", () => {
     expect([...dataKeyPairSpecs].sort()).toEqual(
-      ["RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519"].sort(),
+      ["RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519", "SM2"].sort(),
     );
   });
 

@@ -35,6 +35,8 @@ export const encryptionAlgorithms = Object.freeze({
   RSAES_OAEP_SHA_1: { maxPlaintextBytes: (bits: number) => bits / 8 - 2 * 20 - 2 },
   /** RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label. */
   RSAES_OAEP_SHA_256: { maxPlaintextBytes: (bits: number) => bits / 8 - 2 * 32 - 2 },
+  /** SM2 public-key encryption (GB/T 32918.4) with SM3; ciphertext GM/T 0009 DER, C1 ‖ C3 ‖ C2. At most 1024 bytes, as AWS. */
+  SM2PKE: { maxPlaintextBytes: () => 1024 },
 } as const satisfies Record<string, EncryptionAlgorithmInfo>);
 export type EncryptionAlgorithm = keyof typeof encryptionAlgorithms;
 
@@ -58,13 +60,30 @@ export const signingAlgorithms = Object.freeze({
   ECDSA_SHA_512: { messageTypes: ["RAW", "DIGEST"], digestLength: 64 },
   /** PureEdDSA (RFC 8032 §5.1): the message itself, never a digest. */
   ED25519_SHA_512: { messageTypes: ["RAW"] },
+  /**
+   * SM2 signatures (GB/T 32918.2) with SM3: RAW signs SM3(Z ‖ M), Z from the signer's distinguishing id
+   * (default `1234567812345678`); DIGEST is that 32-byte value computed by the caller (as AWS).
+   */
+  SM2DSA: { messageTypes: ["RAW", "DIGEST"], digestLength: 32 },
   /** ML-DSA (FIPS 204 §5.2, empty context): the message itself. AWS's EXTERNAL_MU is not offered. */
   ML_DSA_SHAKE_256: { messageTypes: ["RAW"] },
 } as const satisfies Record<string, SigningAlgorithmInfo>);
 export type SigningAlgorithm = keyof typeof signingAlgorithms;
 
-/** MAC algorithms (HMAC keys) — none yet. */
-export const macAlgorithms = Object.freeze({} as const satisfies Record<string, object>);
+/** What the wire needs to know about a MAC algorithm. */
+export interface MacAlgorithmInfo {
+  /** Length in bytes of a MAC (the hash's output; Tessera never truncates a MAC). */
+  macLength: number;
+}
+
+/** MAC algorithms of HMAC keys (RFC 2104). HMAC_SM3 (GB/T 32905's SM3) is Tessera's; AWS has the SHA-2 four. */
+export const macAlgorithms = Object.freeze({
+  HMAC_SHA_224: { macLength: 28 },
+  HMAC_SHA_256: { macLength: 32 },
+  HMAC_SHA_384: { macLength: 48 },
+  HMAC_SHA_512: { macLength: 64 },
+  HMAC_SM3: { macLength: 32 },
+} as const satisfies Record<string, MacAlgorithmInfo>);
 export type MacAlgorithm = keyof typeof macAlgorithms;
 
 export const keyAgreementAlgorithms = Object.freeze({
@@ -104,9 +123,25 @@ const RSA_ENCRYPTION = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"] as const;
 
 const rsa = { material: "asymmetric", usages: { ENCRYPT_DECRYPT: RSA_ENCRYPTION, SIGN_VERIFY: RSA_SIGNING }, dataKeyPair: true } as const;
 
+const hmacKey = <A extends MacAlgorithm>(algorithm: A) =>
+  ({ material: "symmetric", usages: { GENERATE_VERIFY_MAC: [algorithm] }, defaultUsage: "GENERATE_VERIFY_MAC" }) as const;
+
 export const keySpecs = Object.freeze({
   /** AES-256 material, encrypted as Tessera's envelope (XAES-256-GCM). Tessera's older name: `AES_256`. */
   SYMMETRIC_DEFAULT: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
+  /**
+   * SM4 (GB/T 32907) 128-bit material, encrypted as Tessera's envelope format v3 (SM4-GCM, RFC 8998).
+   * Tessera's name: AWS has no SM4 spec — in its China Regions SYMMETRIC_DEFAULT itself is SM4 — so
+   * the encryption algorithm is SYMMETRIC_DEFAULT, as there.
+   */
+  SM4: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
+  /** HMAC keys (AWS's names): material as long as the hash's output, GenerateMac and VerifyMac only. */
+  HMAC_224: hmacKey("HMAC_SHA_224"),
+  HMAC_256: hmacKey("HMAC_SHA_256"),
+  HMAC_384: hmacKey("HMAC_SHA_384"),
+  HMAC_512: hmacKey("HMAC_SHA_512"),
+  /** HMAC with SM3 (Tessera only): 256-bit material. */
+  HMAC_SM3: hmacKey("HMAC_SM3"),
   RSA_2048: rsa,
   RSA_3072: rsa,
   RSA_4096: rsa,
@@ -117,6 +152,8 @@ export const keySpecs = Object.freeze({
   ECC_SECG_P256K1: { material: "asymmetric", usages: { SIGN_VERIFY: ["ECDSA_SHA_256"] }, dataKeyPair: true },
   /** Ed25519 (AWS's name): signing only. */
   ECC_NIST_EDWARDS25519: { material: "asymmetric", usages: { SIGN_VERIFY: ["ED25519_SHA_512"] }, dataKeyPair: true },
+  /** SM2 (GB/T 32918, curve sm2p256v1): signing (SM2DSA) or encryption (SM2PKE), as AWS in its China Regions. */
+  SM2: { material: "asymmetric", usages: { SIGN_VERIFY: ["SM2DSA"], ENCRYPT_DECRYPT: ["SM2PKE"] }, dataKeyPair: true },
   ML_DSA_44: { material: "asymmetric", usages: { SIGN_VERIFY: ["ML_DSA_SHAKE_256"] } },
   ML_DSA_65: { material: "asymmetric", usages: { SIGN_VERIFY: ["ML_DSA_SHAKE_256"] } },
   ML_DSA_87: { material: "asymmetric", usages: { SIGN_VERIFY: ["ML_DSA_SHAKE_256"] } },
@@ -204,5 +241,6 @@ export const KeyUsage = literalUnion<KeyUsage>(keyUsages);
 export const MessageType = literalUnion<MessageType>(messageTypes);
 export const EncryptionAlgorithm = literalUnion<EncryptionAlgorithm>(Object.keys(encryptionAlgorithms) as EncryptionAlgorithm[]);
 export const SigningAlgorithm = literalUnion<SigningAlgorithm>(Object.keys(signingAlgorithms) as SigningAlgorithm[]);
+export const MacAlgorithm = literalUnion<MacAlgorithm>(Object.keys(macAlgorithms) as MacAlgorithm[]);
 export const KeyAgreementAlgorithm = literalUnion<KeyAgreementAlgorithm>(Object.keys(keyAgreementAlgorithms) as KeyAgreementAlgorithm[]);
 export const DataKeyPairSpec = literalUnion<DataKeyPairSpec>(dataKeyPairSpecs);

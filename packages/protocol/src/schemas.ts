@@ -4,7 +4,7 @@
  * Bytes travel as standard base64; times as RFC 3339 strings.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { KeySpec, KeySpecInput, KeyUsage } from "./key-specs.js";
+import { EncryptionAlgorithm, KeySpec, KeySpecInput, KeyUsage } from "./key-specs.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -131,22 +131,48 @@ export type SetMinDecryptionVersionRequest = Static<typeof SetMinDecryptionVersi
 
 export const MAX_PLAINTEXT_BYTES = 4096;
 
-export const EncryptRequest = Type.Object({ plaintext: Base64, context: Type.Optional(Context) }, strict);
+export const EncryptRequest = Type.Object(
+  {
+    plaintext: Base64,
+    context: Type.Optional(Context),
+    /**
+     * Default SYMMETRIC_DEFAULT (Tessera's envelope). RSAES_OAEP_SHA_1/SHA_256 with an RSA
+     * ENCRYPT_DECRYPT key: the ciphertext is the raw OAEP output; no context.
+     */
+    encryptionAlgorithm: Type.Optional(EncryptionAlgorithm),
+  },
+  strict,
+);
 export type EncryptRequest = Static<typeof EncryptRequest>;
-export const EncryptResponse = Type.Object({ keyId: Type.String(), keyVersion: Type.Integer(), ciphertext: Type.String() });
+export const EncryptResponse = Type.Object({
+  keyId: Type.String(),
+  keyVersion: Type.Integer(),
+  ciphertext: Type.String(),
+  /** Present for asymmetric encryption. */
+  encryptionAlgorithm: Type.Optional(EncryptionAlgorithm),
+});
 export type EncryptResponse = Static<typeof EncryptResponse>;
 
 export const DecryptRequest = Type.Object(
   {
     ciphertext: Base64,
     context: Type.Optional(Context),
-    /** When given, the ciphertext must belong to this key (else `IncorrectKey`). */
+    /** When given, the ciphertext must belong to this key (else `IncorrectKey`). Required for asymmetric decryption. */
     keyId: Type.Optional(KeyRef),
+    /** Default SYMMETRIC_DEFAULT. RSAES_OAEP_*: `ciphertext` is raw OAEP output for `keyId`. */
+    encryptionAlgorithm: Type.Optional(EncryptionAlgorithm),
+    /** Asymmetric decryption: the version the ciphertext was encrypted to (EncryptResponse.keyVersion); default the primary. */
+    keyVersion: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   strict,
 );
 export type DecryptRequest = Static<typeof DecryptRequest>;
-export const DecryptResponse = Type.Object({ keyId: Type.String(), keyVersion: Type.Integer(), plaintext: Type.String() });
+export const DecryptResponse = Type.Object({
+  keyId: Type.String(),
+  keyVersion: Type.Integer(),
+  plaintext: Type.String(),
+  encryptionAlgorithm: Type.Optional(EncryptionAlgorithm),
+});
 export type DecryptResponse = Static<typeof DecryptResponse>;
 
 export const DataKeySpec = Type.Union([Type.Literal("AES_256"), Type.Literal("AES_128")]);

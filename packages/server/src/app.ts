@@ -29,6 +29,8 @@ import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
+import { AsymmetricService } from "./service/asymmetric-service.js";
+import { MacService } from "./service/mac-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
 import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
@@ -203,6 +205,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
   const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal });
+  const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
     door,
@@ -218,6 +221,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
   const machines = new MachineIdentityService(door, machineIdentity);
+  const macs = new MacService(door, keys.macs);
   const jobs = new SystemJobs({ door, keys, tokens, store, clock });
   const rekey = new RekeyService(door, barrier);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store);
@@ -257,8 +261,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
-  await http.register(nativeApi, { service, identity, machines, audit, sys: { rekey, generateRoot, rotation, backups } });
-  await http.register(awsApi, { service, identity, region: aws.region, accountId: aws.accountId });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(awsApi, { service, asymmetric, identity, macs, region: aws.region, accountId: aws.accountId });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 

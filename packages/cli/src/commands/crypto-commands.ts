@@ -6,7 +6,7 @@
  * `--json` prints the API response instead.
  */
 import { writeFile } from "node:fs/promises";
-import { MAX_PLAINTEXT_BYTES, type GenerateDataKeyWithoutPlaintextResponse } from "@tessera/protocol";
+import { MAX_PLAINTEXT_BYTES, encryptionAlgorithms, type EncryptionAlgorithm, type GenerateDataKeyWithoutPlaintextResponse } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collectPair, integer } from "../args.js";
 import type { Cli } from "../cli.js";
@@ -15,6 +15,8 @@ import { contextOption, examples, given, withGlobalOptions } from "../options.js
 import { UsageError } from "../usage-error.js";
 
 type Context = Record<string, string>;
+
+const encryptionAlgorithmOption = (description: string) => new Option("--algorithm <algorithm>", description).choices(Object.keys(encryptionAlgorithms));
 
 /** Raw bytes from the argument, `--in`, or stdin — in that order. */
 async function readPlaintext(io: Io, argument: string | undefined, file: string | undefined): Promise<Buffer> {
@@ -37,7 +39,7 @@ async function readCiphertext(io: Io, argument: string | undefined, file: string
 export function registerCryptoCommands(program: Command, cli: Cli): void {
   const group = "Cryptographic operations:";
 
-  interface EncryptOptions { key: string; context?: Context; in?: string }
+  interface EncryptOptions { key: string; context?: Context; in?: string; algorithm?: EncryptionAlgorithm }
   withGlobalOptions(
     program
       .command("encrypt")
@@ -51,12 +53,14 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       .argument("[plaintext]", "text to encrypt; omit to read bytes from --in or stdin")
       .requiredOption("--key <key>", "name or id of the key to encrypt under")
       .addOption(contextOption())
+      .addOption(encryptionAlgorithmOption("RSAES_OAEP_SHA_1 or _SHA_256 with an RSA ENCRYPT_DECRYPT key (default SYMMETRIC_DEFAULT)"))
       .option("--in <file>", "read the plaintext bytes from FILE ('-' for stdin)"),
   )
     .addHelpText(
       "after",
       examples(
         "tessera encrypt --key payment-db --context vm=web-7 'card 4111…'",
+        "tessera encrypt --key rsa-inbox --algorithm RSAES_OAEP_SHA_256 'for the inbox' --json",
         "tessera encrypt --key payment-db --in secret.bin > secret.enc",
         "echo -n s3cret | tessera encrypt --key payment-db --json",
       ),
@@ -65,13 +69,13 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       cli.action(async (plaintext: string | undefined, opts: EncryptOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         const bytes = await readPlaintext(cli.io, plaintext, opts.in);
-        const result = await client.encrypt(opts.key, { plaintext: bytes.toString("base64"), ...given("context", opts.context) });
+        const result = await client.encrypt(opts.key, { plaintext: bytes.toString("base64"), ...given("context", opts.context), ...given("encryptionAlgorithm", opts.algorithm) });
         if (out.json) out.data(result);
         else out.line(result.ciphertext);
       }),
     );
 
-  interface DecryptOptions { key?: string; context?: Context; in?: string; out?: string }
+  interface DecryptOptions { key?: string; context?: Context; in?: string; out?: string; algorithm?: EncryptionAlgorithm; keyVersion?: number }
   withGlobalOptions(
     program
       .command("decrypt")
@@ -86,6 +90,8 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       .argument("[ciphertext]", "base64 ciphertext; omit to read it from --in or stdin")
       .addOption(contextOption("--context <key=value>", "encryption context entry given when encrypting; repeat for more"))
       .option("--key <key>", "refuse (IncorrectKey) unless the ciphertext belongs to this key")
+      .addOption(encryptionAlgorithmOption("RSAES_OAEP_SHA_1 or _SHA_256 for an RSA ciphertext (needs --key)"))
+      .addOption(new Option("--key-version <n>", "RSA: the version the ciphertext was encrypted to (default: the primary)").argParser(integer(1)))
       .option("--in <file>", "read the ciphertext from FILE ('-' for stdin)")
       .option("--out <file>", "write the plaintext to FILE (mode 0600) instead of stdout"),
   )
@@ -101,7 +107,13 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       cli.action(async (ciphertext: string | undefined, opts: DecryptOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         if (out.json && opts.out !== undefined) throw new UsageError("--out and --json cannot be combined");
-        const request = { ciphertext: await readCiphertext(cli.io, ciphertext, opts.in), ...given("context", opts.context), ...given("keyId", opts.key) };
+        const request = {
+          ciphertext: await readCiphertext(cli.io, ciphertext, opts.in),
+          ...given("context", opts.context),
+          ...given("keyId", opts.key),
+          ...given("encryptionAlgorithm", opts.algorithm),
+          ...given("keyVersion", opts.keyVersion),
+        };
         const result = await client.decrypt(request);
         if (out.json) return out.data(result);
         const plaintext = Buffer.from(result.plaintext, "base64");

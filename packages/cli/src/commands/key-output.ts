@@ -22,6 +22,7 @@ export function printKey(out: Output, key: KeyMetadata): void {
     ["description", key.description],
     ["state", key.state],
     ["keySpec", key.keySpec],
+    ["keyUsage", key.keyUsage],
     ["primaryVersion", key.primaryVersion],
     ["minDecryptionVersion", key.minDecryptionVersion],
     ["rotationPeriod", rotation(key.rotationPeriodSeconds)],

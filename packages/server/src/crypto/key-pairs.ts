@@ -9,6 +9,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
 import type { AsymmetricKeySpec } from "@tessera/protocol";
+import { generateSm2Pkcs8, isSm2Key } from "./sm2-keyobject.js";
 
 export interface KeyPairType {
   /** A new private key as PKCS#8 DER; the caller seals it and zeroes the buffer. */
@@ -50,6 +51,8 @@ export const keyPairTypes: Readonly<Record<AsymmetricKeySpec, KeyPairType>> = Ob
   ECC_NIST_P521: ec("secp521r1"),
   ECC_SECG_P256K1: ec("secp256k1"),
   ECC_NIST_EDWARDS25519: ofType("ed25519"),
+  // node:crypto cannot generate GM/T SM2 keys it can use (sm2-keyobject.ts): ours, written as the PKCS#8 OpenSSL writes.
+  SM2: { generate: () => Promise.resolve(generateSm2Pkcs8()), matches: isSm2Key },
   ML_DSA_44: ofType("ml-dsa-44"),
   ML_DSA_65: ofType("ml-dsa-65"),
   ML_DSA_87: ofType("ml-dsa-87"),

@@ -1,5 +1,5 @@
 /**
- * Envelope format: the v1 and v2 vectors in test/vectors/ciphertext-v1.json and ciphertext-v2.json
+ * Envelope format: the v1, v2 and v3 vectors in test/vectors/ciphertext-v1.json, -v2.json and -v3.json
  * (each generated once by an independent implementation of docs/formats.md), plus behaviour the
  * vectors cannot show.
  */
@@ -12,6 +12,7 @@ import {
   TesseraError,
   algorithmIds,
   algorithmIdsV2,
+  algorithmIdsV3,
   encodeContext,
   parseCiphertext,
 } from "@tessera/protocol";
@@ -58,6 +59,11 @@ const vectorsV2 = JSON.parse(readFileSync(new URL("../../../../test/vectors/ciph
   negative: NegativeVector[];
 };
 
+const vectorsV3 = JSON.parse(readFileSync(new URL("../../../../test/vectors/ciphertext-v3.json", import.meta.url), "utf8")) as {
+  positive: PositiveVector[];
+  negative: NegativeVector[];
+};
+
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
 const allAlgorithms = [...Object.keys(algorithmIds), ...Object.keys(algorithmIdsV2)] as CiphertextAlgorithm[];
 
@@ -91,7 +97,7 @@ function expectCoverage(positive: PositiveVector[], algorithms: string[]): void 
 }
 
 /** The checks every format's vector file gets: positive vectors parse, open and re-encrypt to the same bytes; negative ones fail. */
-function describeVectors(set: { positive: PositiveVector[]; negative: NegativeVector[] }, formatVersion: 1 | 2): void {
+function describeVectors(set: { positive: PositiveVector[]; negative: NegativeVector[] }, formatVersion: 1 | 2 | 3): void {
   describe.each(set.positive)("positive: $description", (v) => {
     const bytes = Buffer.from(v.ciphertext, "base64");
 
@@ -106,7 +112,7 @@ function describeVectors(set: { positive: PositiveVector[]; negative: NegativeVe
       expect(parsed.keyId).toBe(v.keyId);
       expect(parsed.keyVersion).toBe(v.keyVersion);
       expect(Buffer.from(parsed.nonce).toString("hex")).toBe(v.nonce);
-      expect(parsed.nonce).toHaveLength(formatVersion === 1 ? 12 : 24);
+      expect(parsed.nonce).toHaveLength(formatVersion === 2 ? 24 : 12);
       expect(parsed.sealed.length).toBe(v.plaintext.length / 2 + 16);
     });
 
@@ -171,6 +177,46 @@ describe("ciphertext v2 vectors", () => {
   });
 
   describeVectors(vectorsV2, 2);
+});
+
+describe("ciphertext v3 vectors (SM4-GCM)", () => {
+  it("cover empty and non-ASCII contexts, empty and 4096-byte plaintexts, the largest key version, and wrong constructions", () => {
+    expectCoverage(vectorsV3.positive, Object.keys(algorithmIdsV3));
+    expect(vectorsV3.positive.some((v) => v.keyVersion === 2 ** 32 - 1)).toBe(true);
+    expect(vectorsV3.negative.filter((v) => v.description.startsWith("deliberately wrong construction")).length).toBeGreaterThanOrEqual(3);
+    expect(vectorsV3.negative.length).toBeGreaterThanOrEqual(25);
+  });
+
+  describeVectors(vectorsV3, 3);
+});
+
+describe("format v3 (SM4-GCM) beside v1 and v2", () => {
+  const sm4Material = randomBytes(16);
+  const sm4 = (plaintext: Uint8Array, context: EncryptionContext | undefined) =>
+    encryptEnvelope({ algorithm: "SM4_GCM", keyId: randomUUID(), keyVersion: 1, material: sm4Material, plaintext, context });
+
+  it("lays out header (version 3, algorithm 0x05), 12-byte nonce, ciphertext, tag; fresh nonces", () => {
+    const ct = sm4(Buffer.from("abc"), { a: "b" });
+    expect([ct[0], ct[1], ct[2]]).toEqual([0x54, 3, 0x05]);
+    expect(ct.length).toBe(23 + 12 + 3 + 16);
+    expect(open(ct, sm4Material, { a: "b" }).toString()).toBe("abc");
+    expect(Buffer.from(sm4(Buffer.from("abc"), { a: "b" })).equals(Buffer.from(ct))).toBe(false);
+  });
+
+  it("every single-bit flip is InvalidCiphertext, for several lengths", () => {
+    let flips = 0;
+    for (const length of [0, 1, 16, 33]) {
+      const context = { vm_id: "vm-1", "東京": "" };
+      const ct = sm4(randomBytes(length), context);
+      for (let bit = 0; bit < ct.length * 8; bit++) {
+        const bad = Uint8Array.from(ct);
+        bad[bit >> 3]! ^= 1 << (bit & 7);
+        expectInvalidCiphertext(() => open(bad, sm4Material, context));
+        flips++;
+      }
+    }
+    expect(flips).toBe(8 * (4 * 51 + 0 + 1 + 16 + 33));
+  }, 60_000);
 });
 
 const material = randomBytes(32);

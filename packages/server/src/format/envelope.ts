@@ -3,8 +3,9 @@
  * `material` is one key version's 32-byte secret; this module never stores it.
  *
  * Each algorithm is a suite: where its AEAD key comes from (the material, or HKDF of it and the
- * context) and which AEAD seals (AES-256-GCM for format v1, XAES-256-GCM for v2). New encryptions
- * use v2 algorithms; v1 suites stay so that v1 ciphertexts open forever.
+ * context) and which AEAD seals (AES-256-GCM for format v1, XAES-256-GCM for v2, SM4-GCM for v3).
+ * New encryptions under AES keys use v2 algorithms, under SM4 keys (16-byte material) v3; v1 suites
+ * stay so that v1 ciphertexts open forever.
  */
 import {
   HEADER_LENGTH,
@@ -16,14 +17,14 @@ import {
   encodeHeader,
   nonceLengthOf,
 } from "@tessera/protocol";
-import { type XaesKey, aesGcmOpen, aesGcmSealInto, hkdfSha256, xaesGcmOpen, xaesGcmSealInto, zero } from "../crypto/index.js";
+import { type XaesKey, aesGcmOpen, aesGcmSealInto, hkdfSha256, hkdfSm3, sm4GcmOpen, sm4GcmSealInto, xaesGcmOpen, xaesGcmSealInto, zero } from "../crypto/index.js";
 
 const DERIVE_INFO = Buffer.from("tessera/v1/derive", "utf8");
 const EMPTY = new Uint8Array(0);
 const EMPTY_CONTEXT = encodeContext(undefined);
 
 interface Suite {
-  aead: "AES-256-GCM" | "XAES-256-GCM";
+  aead: "AES-256-GCM" | "XAES-256-GCM" | "SM4-GCM";
   /** HKDF info prefix of derived mode (the message key is HKDF(material, info ‖ context)); absent: the material itself. */
   derivedInfo?: Buffer;
 }
@@ -34,6 +35,7 @@ const suites: Readonly<Record<CiphertextAlgorithm, Suite>> = Object.freeze({
   XAES_256_GCM: { aead: "XAES-256-GCM" },
   // A label of its own: a v2 derived key never equals the v1 derived key of the same context.
   XAES_256_GCM_DERIVED: { aead: "XAES-256-GCM", derivedInfo: Buffer.from("tessera/v2/encrypt", "utf8") },
+  SM4_GCM: { aead: "SM4-GCM" },
 });
 
 /** The canonical encoding of a context; the empty context's is shared (the hot path's common case). */
@@ -77,6 +79,7 @@ export function encryptEnvelope(p: EncryptParams): Buffer {
     const out = Buffer.allocUnsafe(HEADER_LENGTH + nonceLengthOf(p.algorithm) + p.plaintext.length + TAG_LENGTH);
     out.set(header, 0);
     if (suite.aead === "AES-256-GCM") aesGcmSealInto(key, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
+    else if (suite.aead === "SM4-GCM") sm4GcmSealInto(key, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
     // The prepared key stands for the material only: a derived-mode key is made per message.
     else xaesGcmSealInto(owned || p.prepared === undefined ? key : p.prepared, p.plaintext, aad, out, HEADER_LENGTH, p.nonce);
     return out;
@@ -96,6 +99,7 @@ export function decryptEnvelope(parsed: ParsedCiphertext, material: Uint8Array, 
   try {
     const aad = Buffer.concat([parsed.header, encoded]);
     if (suite.aead === "AES-256-GCM") return aesGcmOpen(key, parsed.nonce, parsed.sealed, aad);
+    if (suite.aead === "SM4-GCM") return sm4GcmOpen(key, parsed.nonce, parsed.sealed, aad);
     return xaesGcmOpen(owned || prepared === undefined ? key : prepared, parsed.nonce, parsed.sealed, aad);
   } finally {
     if (owned) zero(key);
@@ -104,9 +108,12 @@ export function decryptEnvelope(parsed: ParsedCiphertext, material: Uint8Array, 
 
 /**
  * A work key derived from a version's material and a caller context:
- * HKDF-SHA256(ikm = material, salt = empty, info = "tessera/v1/derive" ‖ encodeContext(context), L = length).
- * Distinct contexts give independent keys; a leaked work key reveals neither the material nor its siblings.
+ * HKDF-SHA256(ikm = material, salt = empty, info = "tessera/v1/derive" ‖ encodeContext(context), L = length),
+ * or HKDF-SM3 with the same inputs for SM4 keys (`hash: "sm3"`), so an SM4 key's derivations use the
+ * Chinese commercial algorithms only. Distinct contexts give independent keys; a leaked work key reveals
+ * neither the material nor its siblings.
  */
-export function deriveWorkKey(material: Uint8Array, context: EncryptionContext, length: number): Buffer {
-  return hkdfSha256(material, EMPTY, Buffer.concat([DERIVE_INFO, encodeContext(context)]), length);
+export function deriveWorkKey(material: Uint8Array, context: EncryptionContext, length: number, hash: "sha256" | "sm3" = "sha256"): Buffer {
+  const info = Buffer.concat([DERIVE_INFO, encodeContext(context)]);
+  return hash === "sm3" ? hkdfSm3(material, EMPTY, info, length) : hkdfSha256(material, EMPTY, info, length);
 }

@@ -3,3 +3,5 @@ export type { Encrypted, Decrypted } from "./key-service.js";
 export { KeyHandle, Keyring } from "./keyring.js";
 export * as lifecycle from "./lifecycle.js";
 export type { CancelRestore } from "./lifecycle.js";
+export { MacOperations } from "./mac-operations.js";
+export { AsymmetricOperations, newDataKeyPair } from "./asymmetric-operations.js";

@@ -12,6 +12,13 @@ import { keyPairTypes, privateKeyFromPkcs8, secretBytes, zero } from "../crypto/
 /** Material length in bytes of each symmetric spec. */
 export const symmetricKeyLengths: Readonly<Record<SymmetricKeySpec, number>> = Object.freeze({
   SYMMETRIC_DEFAULT: 32,
+  SM4: 16,
+  // HMAC keys: as long as the hash's output (RFC 2104 §3: shorter weakens, longer adds nothing).
+  HMAC_224: 28,
+  HMAC_256: 32,
+  HMAC_384: 48,
+  HMAC_512: 64,
+  HMAC_SM3: 32,
 });
 
 /** New material for a version of a key of `spec`; the caller seals it and zeroes the buffer. */

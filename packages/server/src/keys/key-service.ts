@@ -31,6 +31,8 @@ import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
 import { newKeyMaterial } from "./key-material.js";
+import { AsymmetricOperations } from "./asymmetric-operations.js";
+import { MacOperations } from "./mac-operations.js";
 const MAX_WRITE_ATTEMPTS = 5;
 
 export interface Encrypted {
@@ -49,6 +51,10 @@ export interface Decrypted {
 export class KeyService {
   readonly keyring: Keyring;
   readonly usage: UsageRecorder;
+  /** Sign, Verify, GetPublicKey, RSA-OAEP and ECDH with asymmetric keys. */
+  readonly asymmetric: AsymmetricOperations;
+  /** GenerateMac and VerifyMac (HMAC keys). */
+  readonly macs: MacOperations;
 
   constructor(
     private readonly store: Store,
@@ -58,6 +64,8 @@ export class KeyService {
     this.keyring = new Keyring(store, barrier);
     this.usage = new UsageRecorder(store, clock);
     barrier.registerSealedData(versionMaterial);
+    this.asymmetric = new AsymmetricOperations(this.usage);
+    this.macs = new MacOperations(this.usage);
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────────
@@ -343,13 +351,13 @@ export class KeyService {
     throwIfUnusable(row);
     checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const version = handle.versions.get(parsed.keyVersion);
-    if (version === undefined || !(row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS).has(parsed.algorithm)) {
+    if (version === undefined || !ciphertextAlgorithmsOf(row).has(parsed.algorithm)) {
       throw new TesseraError("InvalidCiphertext");
     }
     const material = handle.material(parsed.keyVersion);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
     const plaintext = decryptEnvelope(parsed, material, context, parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined);
-    const refusal = versionRefusal(row, version);
+    const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) {
       zero(plaintext);
       throw refusal;
@@ -367,12 +375,12 @@ export class KeyService {
     const v = keyVersion ?? row.primaryVersion;
     const version = handle.versions.get(v);
     if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
-    const refusal = versionRefusal(row, version);
+    const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) throw refusal;
     const material = handle.material(v);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
     this.usage.record(row.id, v);
-    return { keyVersion: v, key: deriveWorkKey(material, context, length) };
+    return { keyVersion: v, key: deriveWorkKey(material, context, length, row.keySpec === "SM4" ? "sm3" : "sha256") };
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
@@ -444,11 +452,22 @@ function isUuidLike(value: string): boolean {
 /**
  * What a key's ciphertexts may be: every format version's algorithm for its mode decrypts (v1
  * ciphertexts keep opening forever); new encryptions use format v2 (XAES-256-GCM, docs/formats.md).
+ * SM4 keys' ciphertexts are format v3 (SM4-GCM) only: an AES key never opens an SM4 ciphertext, nor
+ * the reverse, whatever a header says.
  */
 const PLAIN_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM", "XAES_256_GCM"]);
 const DERIVED_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM_DERIVED", "XAES_256_GCM_DERIVED"]);
+const SM4_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["SM4_GCM"]);
+const NO_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set();
+
+function ciphertextAlgorithmsOf(row: KeyRow): ReadonlySet<CiphertextAlgorithm> {
+  if (row.keySpec === "SM4") return SM4_ALGORITHMS;
+  if (row.keySpec !== "SYMMETRIC_DEFAULT") return NO_ALGORITHMS;
+  return row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS;
+}
 
 function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): CiphertextAlgorithm {
+  if (row.keySpec === "SM4") return "SM4_GCM";
   if (!row.derived) return "XAES_256_GCM";
   if (context === undefined || Object.keys(context).length === 0) {
     throw new TesseraError("InvalidInput", `key ${row.name} is in derived mode: an encryption context is required`, { field: "/context" });
@@ -459,15 +478,6 @@ function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): Ciph
 function throwIfUnusable(row: KeyRow): void {
   const err = lifecycle.usableKeyError(row);
   if (err !== undefined) throw err;
-}
-
-function versionRefusal(row: KeyRow, v: VersionRow): TesseraError | undefined {
-  if (v.state === "Destroyed") return new TesseraError("Destroyed", `version ${v.version} of key ${row.name} has been destroyed`);
-  if (v.version < row.minDecryptionVersion) {
-    return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is retired (minDecryptionVersion is ${row.minDecryptionVersion})`);
-  }
-  if (v.state === "Disabled") return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is disabled`);
-  return undefined;
 }
 
 export function toMetadata(row: KeyRow): KeyMetadata {

@@ -12,7 +12,7 @@
  * into a KeyObject, zeroes the DER at once, and keeps the KeyObject (and the public key derived from
  * it) until the handle is wiped, which drops them (OpenSSL cleanses a KeyObject's key when freed).
  */
-import type { KeyObject } from "node:crypto";
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { TesseraError, algorithmId, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
 import { XaesKey, publicKeySpki, zero } from "../crypto/index.js";
 import { keyVersionAad } from "../format/keyring-record.js";
@@ -26,6 +26,8 @@ export class KeyHandle {
   private readonly headers = new Map<number, Uint8Array>();
   /** Versions' material prepared as XAES-256-GCM keys (format v2's per-key precomputation); destroyed with the material. */
   private readonly prepared = new Map<number, XaesKey>();
+  /** Versions' material as KeyObjects, for HMAC keys (node:crypto is slower with raw key buffers: crypto/secret-key.ts). */
+  private readonly secretKeys = new Map<number, KeyObject>();
   /** Public halves of asymmetric versions (derived on first use). */
   private readonly publicKeys = new Map<number, { key: KeyObject; der: Buffer }>();
 
@@ -79,6 +81,18 @@ export class KeyHandle {
     return prepared;
   }
 
+  /** A version's material as a KeyObject (created on first use, dropped on wipe), or undefined like {@link material}. */
+  secretKey(version: number): KeyObject | undefined {
+    const material = this.material(version);
+    if (material === undefined) return undefined;
+    let key = this.secretKeys.get(version);
+    if (key === undefined) {
+      key = createSecretKey(material);
+      this.secretKeys.set(version, key);
+    }
+    return key;
+  }
+
   /** The ciphertext header for one of this key's versions (cached: it is the same for every message). */
   header(algorithm: CiphertextAlgorithm, version: number): Uint8Array {
     const slot = version * 256 + algorithmId(algorithm);
@@ -96,6 +110,7 @@ export class KeyHandle {
     for (const p of this.prepared.values()) p.destroy();
     this.materials.clear();
     this.privateKeys.clear();
+    this.secretKeys.clear();
     this.publicKeys.clear();
     this.prepared.clear();
     this.headers.clear();

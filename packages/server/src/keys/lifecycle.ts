@@ -111,3 +111,13 @@ export function usableKeyError(row: KeyRow): TesseraError | undefined {
       return new TesseraError("Destroyed", `key ${row.name} has been destroyed`);
   }
 }
+
+/** Why a version may not be used to decrypt, verify or agree keys (destroyed, retired, disabled), or undefined. */
+export function versionUseError(row: KeyRow, v: VersionRow): TesseraError | undefined {
+  if (v.state === "Destroyed") return new TesseraError("Destroyed", `version ${v.version} of key ${row.name} has been destroyed`);
+  if (v.version < row.minDecryptionVersion) {
+    return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is retired (minDecryptionVersion is ${row.minDecryptionVersion})`);
+  }
+  if (v.state === "Disabled") return new TesseraError("Disabled", `version ${v.version} of key ${row.name} is disabled`);
+  return undefined;
+}

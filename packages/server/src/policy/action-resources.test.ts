@@ -50,6 +50,8 @@ describe("a statement scoped to keys never grants anything but kms actions on ke
     "kms:CreateKey", "kms:DescribeKey", "kms:ListKeys", "kms:UpdateKey", "kms:RotateKey", "kms:EnableKey", "kms:DisableKey",
     "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:EnableKeyVersion", "kms:DisableKeyVersion", "kms:Encrypt", "kms:Decrypt",
     "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Derive",
+    "kms:GenerateMac", "kms:VerifyMac",
+    "kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext", "kms:DeriveSharedSecret",
     "kms:GetKeyPolicy", "kms:PutKeyPolicy",
   ];
 

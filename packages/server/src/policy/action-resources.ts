@@ -32,6 +32,15 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:ReEncryptFrom": ["key"],
   "kms:ReEncryptTo": ["key"],
   "kms:Derive": ["key"],
+  "kms:GenerateMac": ["key"],
+  "kms:VerifyMac": ["key"],
+  "kms:Sign": ["key"],
+  "kms:Verify": ["key"],
+  "kms:GetPublicKey": ["key"],
+  // Authorised on the symmetric key that encrypts the pair's private key.
+  "kms:GenerateDataKeyPair": ["key"],
+  "kms:GenerateDataKeyPairWithoutPlaintext": ["key"],
+  "kms:DeriveSharedSecret": ["key"],
   "kms:GenerateRandom": ["random"],
   // Alias writes need the action on the alias and on each key involved.
   "kms:CreateAlias": ["alias", "key"],

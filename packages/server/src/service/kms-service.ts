@@ -22,6 +22,7 @@ import {
   type DeriveRequest,
   type DeriveResponse,
   type EncryptRequest,
+  type EncryptionAlgorithm,
   type EncryptResponse,
   type GenerateDataKeyRequest,
   type GenerateDataKeyResponse,
@@ -46,6 +47,7 @@ import { iso, type Clock } from "../clock.js";
 import { resources, type PolicyService, type Resource } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
 import { Door, type CallContext, type Scope } from "./door.js";
+import { b64, b64AndZero, decodeBytes } from "./bytes.js";
 import type { Refusal } from "./refusal-log.js";
 import type { Authenticator } from "../identity/authenticator.js";
 import type { Principal } from "../principal/index.js";
@@ -65,26 +67,6 @@ export interface KmsServiceDeps {
   clock: Clock;
   /** With an auto seal (the HSM), init ends by unsealing with it. */
   autoUnseal?: { attempt(): Promise<boolean> };
-}
-
-function decodeBytes(b64: string, field: string, max: number): Buffer {
-  const bytes = Buffer.from(b64, "base64");
-  if (bytes.length > max) {
-    zero(bytes);
-    throw new TesseraError("TooLarge", `${field.slice(1)} must be at most ${max} bytes`, { field });
-  }
-  return bytes;
-}
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-
-/** Base64 of a secret buffer, which is zeroed once encoded. */
-function b64AndZero(bytes: Buffer): string {
-  try {
-    return bytes.toString("base64");
-  } finally {
-    zero(bytes);
-  }
 }
 
 export class KmsService {
@@ -331,8 +313,23 @@ export class KmsService {
     return this.door.run(ctx, "kms:Encrypt", async (s) => {
       const handle = await s.resolveKey(ref);
       await s.authorize(handle, { context: req.context });
+      const algorithm = req.encryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
+      if (algorithm !== "SYMMETRIC_DEFAULT") return this.encryptAsymmetric(s, handle, algorithm, req);
       return this.encryptWith(s, handle, req.plaintext, req.context);
     });
+  }
+
+  /** RSA-OAEP to the key's primary public key: the ciphertext is the raw OAEP output, with no context to bind. */
+  private encryptAsymmetric(s: Scope, handle: KeyHandle, algorithm: EncryptionAlgorithm, req: EncryptRequest): EncryptResponse {
+    noContext(req.context, "/context");
+    const plaintext = decodeBytes(req.plaintext, "/plaintext", MAX_PLAINTEXT_BYTES);
+    try {
+      const out = this.d.keys.asymmetric.encrypt(handle, algorithm, plaintext);
+      s.note(handle.row.id, out.keyVersion);
+      return { keyId: handle.row.id, keyVersion: out.keyVersion, ciphertext: b64(out.ciphertext), encryptionAlgorithm: algorithm };
+    } finally {
+      zero(plaintext);
+    }
   }
 
   private encryptWith(s: Scope, handle: KeyHandle, plaintextB64: string, context: EncryptRequest["context"]): EncryptResponse {
@@ -349,9 +346,26 @@ export class KmsService {
 
   decrypt(ctx: CallContext, req: DecryptRequest): Promise<DecryptResponse> {
     return this.door.run(ctx, "kms:Decrypt", async (s) => {
+      const algorithm = req.encryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
+      if (algorithm !== "SYMMETRIC_DEFAULT") return this.decryptAsymmetric(s, algorithm, req);
+      if (req.keyVersion !== undefined) {
+        throw new TesseraError("InvalidInput", "keyVersion is for asymmetric decryption (a Tessera ciphertext names its version)", { field: "/keyVersion" });
+      }
       const out = await this.decryptWith(s, req.ciphertext, req.context, req.keyId, "kms:Decrypt");
       return { keyId: out.keyId, keyVersion: out.keyVersion, plaintext: b64AndZero(out.plaintext) };
     });
+  }
+
+  /** RSA-OAEP: the key is the one named (a raw OAEP ciphertext names none), the version the one named or the primary. */
+  private async decryptAsymmetric(s: Scope, algorithm: EncryptionAlgorithm, req: DecryptRequest): Promise<DecryptResponse> {
+    if (req.keyId === undefined) throw new TesseraError("InvalidInput", `keyId is required to decrypt with ${algorithm}`, { field: "/keyId" });
+    noContext(req.context, "/context");
+    const handle = await s.resolveKey(req.keyId);
+    await s.authorize(handle);
+    const ciphertext = decodeBytes(req.ciphertext, "/ciphertext", MAX_RSA_CIPHERTEXT_BYTES);
+    const out = this.d.keys.asymmetric.decrypt(handle, algorithm, ciphertext, req.keyVersion);
+    s.note(handle.row.id, out.keyVersion);
+    return { keyId: handle.row.id, keyVersion: out.keyVersion, plaintext: b64AndZero(out.plaintext), encryptionAlgorithm: algorithm };
   }
 
   /** Parses, resolves, authorises and opens a ciphertext. */
@@ -532,6 +546,16 @@ export class KmsService {
       },
       { whileSealed: true },
     );
+  }
+}
+
+/** An RSA-4096 ciphertext is 512 bytes; nothing longer can decrypt. */
+const MAX_RSA_CIPHERTEXT_BYTES = 1024;
+
+/** Asymmetric encryption binds no encryption context (as AWS): one given is refused, not ignored. */
+function noContext(context: Record<string, string> | undefined, field: string): void {
+  if (context !== undefined && Object.keys(context).length > 0) {
+    throw new TesseraError("InvalidInput", "an encryption context applies to symmetric encryption only", { field });
   }
 }
 

@@ -6,19 +6,36 @@
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { TesseraError, algorithmsFor, isKeySpec, isTesseraError, keyUsages, type KeyMetadata, type KeyUsage } from "@tessera/protocol";
+import {
+  TesseraError,
+  algorithmsFor,
+  encryptionAlgorithms,
+  isKeySpec,
+  isTesseraError,
+  keyUsages,
+  macAlgorithms,
+  type EncryptionAlgorithm,
+  type KeyMetadata,
+  type KeyUsage,
+  type MacAlgorithm,
+} from "@tessera/protocol";
 import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
+import type { MacService } from "../../service/mac-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { AwsError, sendAwsError, validation } from "./aws-errors.js";
 import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
+import { algorithmListField, asymmetricOps, oneOf } from "./aws-asymmetric.js";
+import type { AsymmetricService } from "../../service/asymmetric-service.js";
 
 export { awsErrors } from "./aws-errors.js";
 
 export interface AwsApiOptions {
   service: KmsService;
+  asymmetric: AsymmetricService;
   identity: IdentityService;
+  macs: MacService;
   region: string;
   accountId: string;
 }
@@ -107,15 +124,35 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       const k = await o.service.cancelKeyDeletion(ctx, keyRef(str(b, "KeyId", true)), "Disabled");
       return { KeyId: arn(k.keyId) };
     },
+    async GenerateMac(ctx, b) {
+      const r = await o.macs.generateMac(ctx, keyRef(str(b, "KeyId", true)), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b) });
+      return { KeyId: arn(r.keyId), Mac: r.mac, MacAlgorithm: r.macAlgorithm };
+    },
+    async VerifyMac(ctx, b) {
+      const r = await o.macs.verifyMac(ctx, keyRef(str(b, "KeyId", true)), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b), mac: blob(b, "Mac", 1) });
+      // AWS answers a MAC that does not verify with an exception; the door recorded the (successful) check.
+      if (!r.macValid) throw new TesseraError("InvalidInput", "the MAC does not verify", { cause: { awsType: "KMSInvalidMacException" } });
+      return { KeyId: arn(r.keyId), MacValid: true, MacAlgorithm: r.macAlgorithm };
+    },
     async Encrypt(ctx, b) {
-      const r = await o.service.encrypt(ctx, keyRef(str(b, "KeyId", true)), { plaintext: blob(b, "Plaintext", 1), ...ctxOf(b, "EncryptionContext") });
-      return { CiphertextBlob: r.ciphertext, KeyId: arn(r.keyId), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      const encryptionAlgorithm = oneOf<EncryptionAlgorithm>(b, "EncryptionAlgorithm", encryptionAlgorithmNames);
+      const r = await o.service.encrypt(ctx, keyRef(str(b, "KeyId", true)), {
+        plaintext: blob(b, "Plaintext", 1),
+        ...ctxOf(b, "EncryptionContext"),
+        ...(encryptionAlgorithm !== undefined && { encryptionAlgorithm }),
+      });
+      return { CiphertextBlob: r.ciphertext, KeyId: arn(r.keyId), EncryptionAlgorithm: r.encryptionAlgorithm ?? "SYMMETRIC_DEFAULT" };
     },
     async Decrypt(ctx, b) {
-      algorithm(b, "EncryptionAlgorithm");
+      const encryptionAlgorithm = oneOf<EncryptionAlgorithm>(b, "EncryptionAlgorithm", encryptionAlgorithmNames);
       const keyId = str(b, "KeyId");
-      const r = await o.service.decrypt(ctx, { ciphertext: blob(b, "CiphertextBlob", 1), ...ctxOf(b, "EncryptionContext"), ...(keyId !== undefined && { keyId: keyRef(keyId) }) });
-      return { KeyId: arn(r.keyId), Plaintext: r.plaintext, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      const r = await o.service.decrypt(ctx, {
+        ciphertext: blob(b, "CiphertextBlob", 1),
+        ...ctxOf(b, "EncryptionContext"),
+        ...(keyId !== undefined && { keyId: keyRef(keyId) }),
+        ...(encryptionAlgorithm !== undefined && { encryptionAlgorithm }),
+      });
+      return { KeyId: arn(r.keyId), Plaintext: r.plaintext, EncryptionAlgorithm: r.encryptionAlgorithm ?? "SYMMETRIC_DEFAULT" };
     },
     async ReEncrypt(ctx, b) {
       algorithm(b, "SourceEncryptionAlgorithm");
@@ -246,9 +283,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
       return { PolicyNames: ["default"], Truncated: false };
     },
-    async GenerateDataKeyPair() {
-      throw unsupported("GenerateDataKeyPair needs asymmetric keys, which Tessera does not have yet", "unsupported-operation");
-    },
+    ...asymmetricOps(o, arn, keyRef),
   };
 
   app.removeAllContentTypeParsers();
@@ -352,6 +387,13 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     return name;
   }
 
+  /** MacAlgorithm, required: one of the table's (HMAC_SM3 too — AWS SDKs pass unknown enum values through). */
+  function macAlgorithm(b: Json): MacAlgorithm {
+    const a = str(b, "MacAlgorithm", true);
+    if (!Object.hasOwn(macAlgorithms, a)) throw validation(`MacAlgorithm must be one of ${Object.keys(macAlgorithms).join(", ")}`);
+    return a as MacAlgorithm;
+  }
+
   function algorithm(b: Json, field: string) {
     const a = str(b, field);
     if (a !== undefined && a !== "SYMMETRIC_DEFAULT") throw validation(`${field} must be SYMMETRIC_DEFAULT`);
@@ -360,8 +402,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
 
 /** DescribeKey's algorithm lists: the algorithms of the key's usage, under AWS's field name for that usage. */
 function algorithmLists(k: KeyMetadata): Json {
-  const field = { ENCRYPT_DECRYPT: "EncryptionAlgorithms", SIGN_VERIFY: "SigningAlgorithms", GENERATE_VERIFY_MAC: "MacAlgorithms", KEY_AGREEMENT: "KeyAgreementAlgorithms" }[k.keyUsage];
-  return { [field]: [...algorithmsFor(k.keySpec, k.keyUsage)] };
+  return { [algorithmListField[k.keyUsage]]: [...algorithmsFor(k.keySpec, k.keyUsage)] };
 }
 
 /** The request body as a JSON object (an empty body is `{}`). */
@@ -384,6 +425,8 @@ function headerValues(rawHeaders: readonly string[], name: string): string[] {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) out.push(rawHeaders[i + 1]!);
   return out;
 }
+
+const encryptionAlgorithmNames = Object.keys(encryptionAlgorithms) as EncryptionAlgorithm[];
 
 const unsupported = (message: string, reason = "unsupported-parameter") => new AwsError("UnsupportedOperationException", message, "InvalidInput", reason);
 

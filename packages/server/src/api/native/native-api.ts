@@ -13,6 +13,10 @@ import { identityRoutes } from "./identity-routes.js";
 import { jwtRoutes } from "./jwt-routes.js";
 import { certRoutes } from "./cert-routes.js";
 import { auditRoutes } from "./audit-routes.js";
+import { asymmetricRoutes } from "./asymmetric-routes.js";
+import type { AsymmetricService } from "../../service/asymmetric-service.js";
+import { macRoutes } from "./mac-routes.js";
+import type { MacService } from "../../service/mac-service.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
@@ -30,13 +34,15 @@ const ListQuery = Type.Object(
 
 export interface NativeApiOptions {
   service: KmsService;
+  asymmetric: AsymmetricService;
   identity: IdentityService;
   machines: MachineIdentityService;
   audit: AuditService;
+  macs: MacService;
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, identity, machines, audit, sys }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -161,9 +167,11 @@ export async function nativeApi(app: FastifyInstance, { service, identity, machi
     return reply.code(204).send();
   });
 
+  await asymmetricRoutes(app, { asymmetric });
   await identityRoutes(app, { identity });
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
   await sysRoutes(app, sys);
+  await macRoutes(app, { macs });
 }
