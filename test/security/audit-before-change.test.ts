@@ -11,7 +11,7 @@
  * A last check makes sure every action that changes state has a case here.
  */
 import "reflect-metadata";
-import { webcrypto } from "node:crypto";
+import { constants, createPublicKey, publicEncrypt, randomBytes, webcrypto } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -183,6 +183,16 @@ describe("nothing changes unaudited", () => {
     await provesAuditBeforeChange("kms:EnableKey", () => call("POST", "/v1/keys/k/enable"));
     await provesAuditBeforeChange("kms:ScheduleKeyDeletion", () => call("POST", "/v1/keys/doomed/schedule-deletion", { pendingWindowDays: 7 }));
     await provesAuditBeforeChange("kms:CancelKeyDeletion", () => call("POST", "/v1/keys/doomed/cancel-deletion"));
+  });
+
+  it("BYOK: importing key material and deleting it", async () => {
+    expect((await call("POST", "/v1/keys", { name: "byok", origin: "EXTERNAL" })).status).toBe(201);
+    const params = (await call("POST", "/v1/keys/byok/import-parameters", { wrappingAlgorithm: "RSAES_OAEP_SHA_256", wrappingKeySpec: "RSA_3072" })).body;
+    const wrappingKey = createPublicKey({ key: Buffer.from(params.publicKey, "base64"), format: "der", type: "spki" });
+    const encryptedKeyMaterial = publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, randomBytes(32)).toString("base64");
+    // The token is spent only after the intent is durable, so the refused first attempt leaves it usable.
+    await provesAuditBeforeChange("kms:ImportKeyMaterial", () => call("POST", "/v1/keys/byok/import", { importToken: params.importToken, encryptedKeyMaterial }));
+    await provesAuditBeforeChange("kms:DeleteImportedKeyMaterial", () => call("POST", "/v1/keys/byok/delete-imported-material"));
   });
 
   it("tokens, policies and roles", async () => {

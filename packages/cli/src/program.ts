@@ -8,6 +8,7 @@ import { registerCryptoCommands } from "./commands/crypto-commands.js";
 import { registerMacCommands } from "./commands/mac-commands.js";
 import { registerAsymmetricCommands } from "./commands/asymmetric-commands.js";
 import { registerKeyCommands } from "./commands/key-commands.js";
+import { registerDistributionCommands } from "./commands/distribution-commands.js";
 import { registerOperatorCommands, registerStatusCommand } from "./commands/operator-commands.js";
 import { registerServerCommand } from "./commands/server-command.js";
 import { registerTokenCommands } from "./commands/token-commands.js";
@@ -52,6 +53,7 @@ export function buildProgram(cli: Cli): Command {
   registerMacCommands(program, cli);
   registerAsymmetricCommands(program, cli);
   registerKeyCommands(program, cli);
+  registerDistributionCommands(program, cli);
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);
   registerAuditCommands(program, cli);

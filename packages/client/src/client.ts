@@ -22,6 +22,8 @@ import type {
   DeriveSharedSecretResponse,
   EncryptRequest,
   EncryptResponse,
+  ExportWrappedRequest,
+  ExportWrappedResponse,
   GenerateDataKeyRequest,
   GenerateDataKeyResponse,
   GenerateDataKeyWithoutPlaintextResponse,
@@ -30,6 +32,9 @@ import type {
   GenerateDataKeyPairWithoutPlaintextResponse,
   GenerateRandomRequest,
   GenerateRandomResponse,
+  GetParametersForImportRequest,
+  GetParametersForImportResponse,
+  ImportKeyMaterialRequest,
   Health,
   InitRequest,
   InitResponse,
@@ -39,6 +44,8 @@ import type {
   KeyVersionInfo,
   ListKeysResponse,
   ListVersionsResponse,
+  PairwisePskRequest,
+  PairwisePskResponse,
   PublicKeyResponse,
   ReEncryptRequest,
   ReEncryptResponse,
@@ -187,6 +194,53 @@ export class TesseraClient {
   /** A key derived (HKDF) from one of `key`'s versions and `req.context`; same inputs, same key. */
   derive(key: string, req: DeriveRequest): Promise<DeriveResponse> {
     return this.#post(keyPath(key, "/derive"), req);
+  }
+
+  /**
+   * Exports a version's material (keys created `exportable`), a fresh data key or a derived key,
+   * encrypted to `req.recipientPublicKey` — never in plaintext. The answer names everything the
+   * recipient needs to open it (docs/distribution.md).
+   *
+   * @example
+   * ```ts
+   * const out = await tessera.exportWrapped("vm-keys", {
+   *   recipientPublicKey: readFileSync("recipient.pub.pem", "utf8"),
+   *   algorithm: "hpke-x25519",
+   *   export: "derived-key",
+   *   context: { vm: "web-7" },
+   * });
+   * // open out.encapsulatedKey / out.wrappedKey with the private key, info and aad (RFC 9180 base mode)
+   * ```
+   */
+  exportWrapped(key: string, req: ExportWrappedRequest): Promise<ExportWrappedResponse> {
+    return this.#post(keyPath(key, "/export"), req);
+  }
+
+  /**
+   * The pre-shared key this VM shares with `req.peer` under `key` for a purpose: the peer gets the
+   * same bytes by asking with this VM's id. Use it as a TLS PSK (`identity` names it for the server side).
+   */
+  pairwisePsk(key: string, req: PairwisePskRequest): Promise<PairwisePskResponse> {
+    return this.#post(keyPath(key, "/psk"), req);
+  }
+
+  /**
+   * BYOK: a one-time RSA wrapping key (DER SubjectPublicKeyInfo, base64) and an import token for a
+   * key created with `origin: "EXTERNAL"`. Wrap the material to the key as `wrappingAlgorithm` says
+   * and pass both to {@link importKeyMaterial} within 24 hours, to the same server.
+   */
+  getParametersForImport(key: string, req: GetParametersForImportRequest): Promise<GetParametersForImportResponse> {
+    return this.#post(keyPath(key, "/import-parameters"), req);
+  }
+
+  /** BYOK: imports wrapped material as the key's new primary version (the first import enables it). */
+  importKeyMaterial(key: string, req: ImportKeyMaterialRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/import"), req);
+  }
+
+  /** BYOK: deletes every version's imported material; the key is PendingImport again. */
+  deleteImportedKeyMaterial(key: string): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/delete-imported-material"));
   }
 
   /**

@@ -39,6 +39,17 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "kms:GenerateDataKeyPairWithoutPlaintext": "read",
   "kms:DeriveSharedSecret": "read",
   "kms:GenerateRandom": "read",
+  // Export changes nothing stored, like Decrypt: what makes it safe is that its answer — material
+  // wrapped to a public key — is withheld until its outcome record is durable (the door fails closed),
+  // so no export leaves unaudited. An intent record would add nothing but a second write.
+  "kms:ExportWrapped": "read",
+  "kms:DerivePsk": "read",
+  // Import parameters change nothing stored: a one-time wrapping key and token held in memory,
+  // useless unless the answer — withheld until its outcome record is durable — reaches the caller.
+  // Importing material and deleting it are changes.
+  "kms:GetParametersForImport": "read",
+  "kms:ImportKeyMaterial": "write",
+  "kms:DeleteImportedKeyMaterial": "write",
   "kms:CreateAlias": "write",
   "kms:UpdateAlias": "write",
   "kms:DeleteAlias": "write",

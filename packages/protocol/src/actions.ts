@@ -34,6 +34,14 @@ export const actions = Object.freeze([
   "kms:GenerateDataKeyPair",
   "kms:GenerateDataKeyPairWithoutPlaintext",
   "kms:DeriveSharedSecret",
+  /** Key material, a data key or a derived key, encrypted to a caller-given public key (docs/distribution.md). */
+  "kms:ExportWrapped",
+  /** A pre-shared key for two VMs, derived from a key and both their ids (docs/distribution.md). */
+  "kms:DerivePsk",
+  /** BYOK: a one-time wrapping key and import token for a key of origin EXTERNAL. */
+  "kms:GetParametersForImport",
+  "kms:ImportKeyMaterial",
+  "kms:DeleteImportedKeyMaterial",
   "kms:GenerateRandom",
   "kms:CreateAlias",
   "kms:UpdateAlias",

@@ -55,7 +55,7 @@ export const SimulateResponse = Type.Object({
   /**
    * On a default deny: the allow statements that matched action and resource but whose conditions
    * failed, and which (`sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `encryptionContext`,
-   * `encryptionContext.<key>`).
+   * `encryptionContext.<key>`, `wrapToOwnCertificate`).
    */
   unmet: Type.Optional(
     Type.Array(Type.Object({ policy: Type.String(), statement: Type.Integer(), sid: Type.Optional(Type.String()), failed: Type.Array(Type.String()) })),

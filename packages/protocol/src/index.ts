@@ -5,6 +5,7 @@ export * from "./key-specs.js";
 export * from "./schemas.js";
 export * from "./mac-schemas.js";
 export * from "./asymmetric-schemas.js";
+export * from "./distribution-schemas.js";
 export * from "./actions.js";
 export * from "./action-effects.js";
 export * from "./identity-schemas.js";

@@ -24,13 +24,15 @@ import { RoleDirectory } from "./principal/index.js";
 import { Door } from "./service/door.js";
 import { IdentityService } from "./service/identity-service.js";
 import { AuditService } from "./service/audit-service.js";
-import { KeyService } from "./keys/index.js";
+import { ImportParameters, KeyService } from "./keys/index.js";
 import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
 import { MacService } from "./service/mac-service.js";
+import { DistributionService } from "./service/distribution-service.js";
+import { ImportService } from "./service/import-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
 import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
@@ -221,6 +223,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
   const machines = new MachineIdentityService(door, machineIdentity);
+  const distribution = new DistributionService({ door, keys });
+  const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
   const macs = new MacService(door, keys.macs);
   const jobs = new SystemJobs({ door, keys, tokens, store, clock });
   const rekey = new RekeyService(door, barrier);
@@ -261,8 +265,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, sys: { rekey, generateRoot, rotation, backups } });
-  await http.register(awsApi, { service, asymmetric, identity, macs, region: aws.region, accountId: aws.accountId });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 

@@ -22,7 +22,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
   const keyCommand = (name: string, summary: string, description: string, example: string): Command =>
     keys.command(name).summary(summary).description(description).argument("<key>", "key name or id").addHelpText("after", examples(example));
 
-  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean; spec?: KeySpec; usage?: KeyUsage }
+  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean; spec?: KeySpec; usage?: KeyUsage; origin?: "tessera" | "external" }
   withGlobalOptions(
     keys
       .command("create")
@@ -41,7 +41,11 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       .addOption(new Option("--tag <key=value>", "tag; repeat for more").argParser(collectPair))
       .addOption(new Option("--rotation-period <duration>", "rotate automatically, e.g. 90d, 12h (at least 1h)").argParser(parseDuration))
       .option("--derived", "derived mode: every encryption and derivation needs a context (HKDF per context)")
-      .option("--exportable", "allow the key's versions to be exported wrapped"),
+      .option("--exportable", "allow the key's versions to be exported wrapped")
+      .addOption(
+        new Option("--origin <origin>", "external: no material is generated; import it (tessera key import-params, key import)")
+          .choices(["tessera", "external"]),
+      ),
   )
     .addHelpText(
       "after",
@@ -65,6 +69,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
           ...given("rotationPeriodSeconds", opts.rotationPeriod),
           ...given("derived", opts.derived),
           ...given("exportable", opts.exportable),
+          ...given("origin", opts.origin === undefined ? undefined : (opts.origin.toUpperCase() as "TESSERA" | "EXTERNAL")),
         });
         if (out.json) out.data(result);
         else printKey(out, result);

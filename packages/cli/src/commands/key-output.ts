@@ -23,6 +23,7 @@ export function printKey(out: Output, key: KeyMetadata): void {
     ["state", key.state],
     ["keySpec", key.keySpec],
     ["keyUsage", key.keyUsage],
+    ["origin", key.origin === "EXTERNAL" ? "EXTERNAL" : undefined],
     ["primaryVersion", key.primaryVersion],
     ["minDecryptionVersion", key.minDecryptionVersion],
     ["rotationPeriod", rotation(key.rotationPeriodSeconds)],

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { X509Certificate as NodeX509, webcrypto } from "node:crypto";
+import { X509Certificate as NodeX509, createHash, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { isTesseraError } from "@tessera/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -86,7 +86,9 @@ describe("CertificateAuthority", () => {
     expect(cert.getExtension(x509.BasicConstraintsExtension)!.ca).toBe(false);
 
     const checked = await ca.check(Buffer.from(cert.rawData));
-    expect(checked).toEqual({ serial: issued.serial, vmId: "pay-1", notBefore: issued.notBefore, notAfter: issued.notAfter });
+    // The SHA-256 of the certificate's public key (what wrapToOwnCertificate compares) is that of the CSR's key.
+    const spkiSha256 = createHash("sha256").update(Buffer.from(cert.publicKey.rawData)).digest("hex");
+    expect(checked).toEqual({ serial: issued.serial, vmId: "pay-1", spkiSha256, notBefore: issued.notBefore, notAfter: issued.notAfter });
   });
 
   it("gives every certificate a distinct, positive serial", async () => {

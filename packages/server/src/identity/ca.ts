@@ -11,7 +11,7 @@ import { X509Certificate as NodeX509, randomBytes, webcrypto } from "node:crypto
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { TesseraError } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { spkiSha256, zero } from "../crypto/index.js";
 import type { Clock } from "../clock.js";
 import { sealedMetaFields, type Barrier } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
@@ -42,6 +42,8 @@ export interface IssuedCertificate {
 export interface PresentedCertificate {
   serial: string;
   vmId: string;
+  /** Hex SHA-256 of the certificate's DER SubjectPublicKeyInfo. */
+  spkiSha256: string;
   notBefore: number;
   notAfter: number;
 }
@@ -208,6 +210,6 @@ export class CertificateAuthority {
     const uri = (cert.subjectAltName ?? "").split(", ").find((n) => n.startsWith(prefix));
     const vmId = uri?.slice(prefix.length);
     if (vmId === undefined || !VM_ID_PATTERN.test(vmId)) throw denied("no VM identity of this trust domain");
-    return { serial: cert.serialNumber.toLowerCase(), vmId, notBefore, notAfter };
+    return { serial: cert.serialNumber.toLowerCase(), vmId, spkiSha256: spkiSha256(cert.publicKey), notBefore, notAfter };
   }
 }

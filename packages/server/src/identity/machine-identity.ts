@@ -15,9 +15,10 @@
  * - Revoked serials are kept in an in-memory set, updated by every revocation here, so a revoked
  *   certificate fails on its next request through this node.
  */
-import { randomBytes } from "node:crypto";
+import { X509Certificate, randomBytes } from "node:crypto";
 import { TesseraError, type CreateJoinTokenResponse, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
-import { randomId } from "../crypto/index.js";
+import { randomId, spkiSha256 } from "../crypto/index.js";
+import { CERT_SPKI_ATTRIBUTE } from "../policy/index.js";
 import { iso, type Clock } from "../clock.js";
 import { DEFAULT_TOKEN_TTL_SECONDS, type RoleDirectory } from "../principal/index.js";
 import type { CertificateRepo, SpendableRepo } from "../store/index.js";
@@ -108,7 +109,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
     // claim another VM's identity (and its `${principal.vm_id}`-bound ciphertexts). Re-enrolling an
     // existing id takes a join token an operator bound to it. The store settles the claim atomically.
     const enrolled = await this.enrol(spent.role, vmId, csr, bound === undefined ? "new" : "any");
-    const token = await this.tokenFor(enrolled, source);
+    const token = await this.tokenFor({ ...enrolled, spkiSha256: spkiSha256(new X509Certificate(enrolled.certificate).publicKey) }, source);
     return { ...enrolled, token };
   }
 
@@ -127,7 +128,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
     return { certificate: issued.certificate, caCertificate: await this.ca.certificate(), serial: issued.serial, vmId, role, expiresAt: iso(issued.notAfter) };
   }
 
-  private async tokenFor(c: { vmId: string; role: string; serial: string }, source: string): Promise<LoginResponse> {
+  private async tokenFor(c: { vmId: string; role: string; serial: string; spkiSha256: string }, source: string): Promise<LoginResponse> {
     const settings = await this.roles.role(c.role);
     // A role deleted since the certificate was checked: its certificates are being revoked.
     if (settings === undefined) throw new TesseraError("Unauthenticated", `role "${c.role}" no longer exists`);
@@ -137,7 +138,8 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       displayName: c.vmId,
       role: c.role,
       authMethod: "cert",
-      attributes: { vm_id: c.vmId, serial: c.serial },
+      // The certificate's public key, so a policy can limit wrapped export to it (wrapToOwnCertificate).
+      attributes: { vm_id: c.vmId, serial: c.serial, [CERT_SPKI_ATTRIBUTE]: c.spkiSha256 },
       source,
       subject: c.vmId,
       certificateSerial: c.serial,
@@ -150,7 +152,8 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
   async login(principal: Principal, source: string, beforeChange: BeforeChange = noChangeHook): Promise<LoginResponse> {
     if (principal.authMethod !== "cert") throw new TesseraError("Unauthenticated", "log in with a client certificate over TLS");
     await beforeChange();
-    return this.tokenFor({ vmId: principal.attributes["vm_id"]!, role: principal.role!, serial: principal.attributes["serial"]! }, source);
+    const a = principal.attributes;
+    return this.tokenFor({ vmId: a["vm_id"]!, role: principal.role!, serial: a["serial"]!, spkiSha256: a[CERT_SPKI_ATTRIBUTE]! }, source);
   }
 
   /** A VM renews with its current, valid certificate: a new certificate for the same VM and role. */
@@ -223,7 +226,7 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       root: false,
       role: known.role,
       authMethod: "cert",
-      attributes: { vm_id: known.vmId, serial: presented.serial },
+      attributes: { vm_id: known.vmId, serial: presented.serial, [CERT_SPKI_ATTRIBUTE]: presented.spkiSha256 },
       grants: [],
       expiresAt: presented.notAfter,
       loginSource: source,

@@ -5,3 +5,4 @@ export * as lifecycle from "./lifecycle.js";
 export type { CancelRestore } from "./lifecycle.js";
 export { MacOperations } from "./mac-operations.js";
 export { AsymmetricOperations, newDataKeyPair } from "./asymmetric-operations.js";
+export { ImportParameters, IMPORT_PARAMETERS_TTL_MS } from "./import-parameters.js";

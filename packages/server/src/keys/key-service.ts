@@ -12,17 +12,20 @@ import {
   canonicalKeySpec,
   checkKeyUsage,
   creationUsage,
+  isAsymmetricKeySpec,
   parseCiphertext,
   type CiphertextAlgorithm,
   type CreateKeyRequest,
   type EncryptionContext,
   type KeyMetadata,
+  type KeySpec,
   type KeyVersionInfo,
   type ParsedCiphertext,
 } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
 import { keyVersionAad } from "../format/keyring-record.js";
+import { derivePairwisePsk, pskIdentity } from "../format/pairwise-psk.js";
 import { versionMaterial } from "./sealed-versions.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import type { Barrier, RootRing } from "../seal/index.js";
@@ -30,7 +33,7 @@ import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js"
 import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
-import { newKeyMaterial } from "./key-material.js";
+import { keepMaterial, newKeyMaterial } from "./key-material.js";
 import { AsymmetricOperations } from "./asymmetric-operations.js";
 import { MacOperations } from "./mac-operations.js";
 const MAX_WRITE_ATTEMPTS = 5;
@@ -161,10 +164,9 @@ export class KeyService {
     if (req.derived === true && keySpec !== "SYMMETRIC_DEFAULT") {
       throw new TesseraError("InvalidInput", "derived mode is for SYMMETRIC_DEFAULT keys only", { field: "/derived" });
     }
+    const origin = req.origin ?? "TESSERA";
+    if (origin === "EXTERNAL" && req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
     this.barrier.assertUnsealed();
-    // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
-    const material = await newKeyMaterial(keySpec);
-    const ring = this.barrier.ring();
     const now = this.clock.now();
     const id = randomUUID();
     const row: KeyRow = {
@@ -174,6 +176,7 @@ export class KeyService {
       tags: { ...(req.tags ?? {}) },
       keySpec,
       keyUsage,
+      origin,
       state: "Enabled",
       priorState: null,
       derived: req.derived ?? false,
@@ -187,6 +190,15 @@ export class KeyService {
       destroyedAt: null,
       revision: 1,
     };
+    if (origin === "EXTERNAL") {
+      // No material until it is imported: version 1 will be the first import.
+      const pending: KeyRow = { ...row, state: "PendingImport", primaryVersion: 0 };
+      await this.store.transaction((tx) => tx.keys.insert(pending));
+      return toMetadata(pending);
+    }
+    // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
+    const material = await newKeyMaterial(keySpec);
+    const ring = this.barrier.ring();
     let version: VersionRow;
     try {
       version = newVersion(ring, id, 1, now, material);
@@ -214,6 +226,41 @@ export class KeyService {
     } finally {
       zero(material);
     }
+  }
+
+  /**
+   * Imported material as the key's new primary version (the first import makes version 1 and enables
+   * a PendingImport key). `material` is checked against the key's spec; the caller zeroes it.
+   */
+  importMaterial(keyId: string, material: Buffer): Promise<KeyMetadata> {
+    return this.write(keyId, async (tx, row) => {
+      checkImportedMaterial(row.keySpec, material);
+      const now = this.clock.now();
+      const next = lifecycle.importMaterial(row, now);
+      await tx.keys.update(next);
+      await tx.versions.insert(newVersion(this.barrier.ring(), row.id, next.primaryVersion, now, material));
+      return next;
+    });
+  }
+
+  /**
+   * Deletes every version's imported material (crypto-shredding, as destruction does) and returns the
+   * key to PendingImport; importing again makes a new version. Ciphertexts of the deleted versions
+   * no longer decrypt.
+   */
+  async deleteImportedMaterial(keyId: string): Promise<KeyMetadata> {
+    const meta = await this.write(keyId, async (tx, row) => {
+      const now = this.clock.now();
+      const next = lifecycle.deleteImportedMaterial(row);
+      await tx.keys.update(next);
+      for (const v of await tx.versions.list(row.id)) {
+        if (v.material !== null) await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: now });
+      }
+      return next;
+    });
+    // Best effort now; the scheduled destroy job erases again whenever it runs.
+    await this.store.eraseDeleted().catch(() => false);
+    return meta;
   }
 
   enable(ref: string): Promise<KeyMetadata> {
@@ -368,19 +415,56 @@ export class KeyService {
 
   /** HKDF work key from a version's material and a caller context (docs/formats.md). */
   derive(handle: KeyHandle, context: EncryptionContext, length: number, keyVersion: number | undefined): { keyVersion: number; key: Buffer } {
+    throwIfUnusable(handle.row);
+    checkKeyUsage(handle.row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
+    if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
+    const v = this.usableVersion(handle, keyVersion);
+    return { keyVersion: v, key: deriveWorkKey(this.symmetricMaterial(handle, v), context, length, handle.row.keySpec === "SM4" ? "sm3" : "sha256") };
+  }
+
+  /**
+   * A copy of a version's material for wrapped export, which the caller zeroes: the key bytes of a
+   * symmetric key, the private key as PKCS#8 DER of an asymmetric one. Only keys created `exportable`
+   * give their material; exportability is fixed at creation, so asking another key is a usage error.
+   */
+  exportMaterial(handle: KeyHandle, keyVersion: number | undefined): { keyVersion: number; material: Buffer } {
     const { row } = handle;
     throwIfUnusable(row);
-    checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
-    if (Object.keys(context).length === 0) throw new TesseraError("InvalidInput", "derive needs a non-empty context", { field: "/context" });
+    if (!row.exportable) throw new TesseraError("InvalidKeyUsage", `key ${row.name} was not created exportable; its material cannot be exported`);
+    const v = this.usableVersion(handle, keyVersion);
+    if (isAsymmetricKeySpec(row.keySpec)) {
+      const privateKey = handle.privateKey(v);
+      if (privateKey === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
+      return { keyVersion: v, material: privateKey.export({ type: "pkcs8", format: "der" }) };
+    }
+    return { keyVersion: v, material: Buffer.from(this.symmetricMaterial(handle, v)) };
+  }
+
+  /** The pairwise pre-shared key of two VM ids and a purpose (format/pairwise-psk.ts). */
+  derivePsk(handle: KeyHandle, parties: { self: string; peer: string; purpose: string }, keyVersion: number | undefined): { keyVersion: number; psk: Buffer; identity: string } {
+    throwIfUnusable(handle.row);
+    checkKeyUsage(handle.row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
+    const v = this.usableVersion(handle, keyVersion);
+    const p = { keyId: handle.row.id, keyVersion: v, ...parties };
+    return { keyVersion: v, psk: derivePairwisePsk(this.symmetricMaterial(handle, v), p), identity: pskIdentity(p) };
+  }
+
+  /** A version that may be used now (default: the primary); counts the use. */
+  private usableVersion(handle: KeyHandle, keyVersion: number | undefined): number {
+    const { row } = handle;
     const v = keyVersion ?? row.primaryVersion;
     const version = handle.versions.get(v);
     if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
     const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) throw refusal;
-    const material = handle.material(v);
-    if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
     this.usage.record(row.id, v);
-    return { keyVersion: v, key: deriveWorkKey(material, context, length, row.keySpec === "SM4" ? "sm3" : "sha256") };
+    return v;
+  }
+
+  private symmetricMaterial(handle: KeyHandle, v: number): Buffer {
+    const material = handle.material(v);
+    if (material === undefined) throw new TesseraError("Destroyed", `version ${v} of key ${handle.row.name} has been destroyed`);
+    return material;
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
@@ -418,8 +502,28 @@ export class KeyService {
   }
 }
 
-/** A version row holding `material` sealed under the root key, bound to its key id and version (the caller zeroes `material`). */
-/** A version row with its material sealed under the ring's current root. */
+function importedKeysDoNotAutoRotate(): TesseraError {
+  return new TesseraError("InvalidInput", "keys of origin EXTERNAL do not rotate automatically: import new material to rotate them", {
+    field: "/rotationPeriodSeconds",
+    cause: { awsType: "UnsupportedOperationException" },
+  });
+}
+
+/** Imported material must be what the key's spec holds: the spec's length of bytes, or a PKCS#8 private key of its type. */
+function checkImportedMaterial(spec: KeySpec, material: Buffer): void {
+  try {
+    // keepMaterial zeroes what it is given (a copy here) and refuses material not of the spec.
+    const kept = keepMaterial(spec, Buffer.from(material));
+    if (kept.kind === "symmetric") zero(kept.bytes);
+  } catch {
+    throw new TesseraError("InvalidInput", `the imported material is not key material of spec ${spec}`, {
+      field: "/encryptedKeyMaterial",
+      cause: { awsType: "IncorrectKeyMaterialException" },
+    });
+  }
+}
+
+/** A version row with its material sealed under the ring's current root, bound to its key id and version (the caller zeroes `material`). */
 function newVersion(ring: Pick<RootRing, "seal">, keyId: string, version: number, now: number, material: Uint8Array): VersionRow {
   return {
     keyId,
@@ -488,6 +592,7 @@ export function toMetadata(row: KeyRow): KeyMetadata {
     tags: row.tags,
     keySpec: row.keySpec,
     keyUsage: row.keyUsage,
+    origin: row.origin,
     state: row.state,
     derived: row.derived,
     exportable: row.exportable,

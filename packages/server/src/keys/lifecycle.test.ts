@@ -11,6 +11,7 @@ const row = (state: KeyState, extra: Partial<KeyRow> = {}): KeyRow => ({
   tags: {},
   keySpec: "SYMMETRIC_DEFAULT",
   keyUsage: "ENCRYPT_DECRYPT",
+  origin: "TESSERA",
   state,
   priorState: null,
   derived: false,

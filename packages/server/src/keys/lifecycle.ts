@@ -4,6 +4,9 @@
  *
  *   Enabled ⇄ Disabled;  Enabled | Disabled → PendingDeletion (7–30 days) → Destroyed
  *   PendingDeletion → (cancel) the state it came from, or Disabled (as AWS KMS does)
+ *   Keys of origin EXTERNAL: PendingImport → (import) Enabled; each later import is a new primary
+ *   version; deleting the imported material returns them to PendingImport. They never generate
+ *   material: no rotation but by import, no automatic rotation.
  */
 import { TesseraError, type KeyState } from "@tessera/protocol";
 import type { KeyRow, VersionRow } from "../store/index.js";
@@ -33,7 +36,7 @@ export function scheduleDeletion(row: KeyRow, now: number, windowDays = DEFAULT_
   if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
     throw new TesseraError("InvalidInput", "pendingWindowDays must be 7–30", { field: "/pendingWindowDays" });
   }
-  if (row.state !== "Enabled" && row.state !== "Disabled") refuse(row, "schedule deletion");
+  if (row.state !== "Enabled" && row.state !== "Disabled" && row.state !== "PendingImport") refuse(row, "schedule deletion");
   return next(row, { state: "PendingDeletion", priorState: row.state, deletionDate: now + windowDays * DAY_MS });
 }
 
@@ -42,8 +45,9 @@ export type CancelRestore = "prior" | "Disabled";
 
 export function cancelDeletion(row: KeyRow, restore: CancelRestore = "prior"): KeyRow {
   if (row.state !== "PendingDeletion") refuse(row, "cancel deletion");
-  const prior: KeyState = row.priorState === "Enabled" || row.priorState === "Disabled" ? row.priorState : "Disabled";
-  const restored = restore === "prior" ? prior : "Disabled";
+  const prior: KeyState = row.priorState === "Enabled" || row.priorState === "Disabled" || row.priorState === "PendingImport" ? row.priorState : "Disabled";
+  // A key with no material cannot be Disabled (which promises material): it returns to PendingImport.
+  const restored = prior === "PendingImport" ? prior : restore === "prior" ? prior : "Disabled";
   return next(row, { state: restored, priorState: null, deletionDate: null });
 }
 
@@ -53,10 +57,31 @@ export function destroy(row: KeyRow, now: number): KeyRow {
   return next(row, { state: "Destroyed", priorState: null, destroyedAt: now });
 }
 
-/** A new primary version. Keys pending deletion or destroyed do not rotate. */
+/** A new primary version. Keys pending deletion or destroyed do not rotate; imported keys rotate by import. */
 export function rotate(row: KeyRow, now: number): KeyRow {
+  if (row.origin === "EXTERNAL") {
+    throw new TesseraError("InvalidState", `key ${row.name} holds imported material: rotate it by importing new material`, { cause: { awsType: "UnsupportedOperationException" } });
+  }
   if (row.state !== "Enabled" && row.state !== "Disabled") refuse(row, "rotate");
   return next(row, { primaryVersion: row.primaryVersion + 1, lastRotatedAt: now });
+}
+
+/** Imported material becomes the new primary version; a PendingImport key is enabled by it. */
+export function importMaterial(row: KeyRow, now: number): KeyRow {
+  if (row.origin !== "EXTERNAL") {
+    throw new TesseraError("InvalidState", `key ${row.name} was not created with origin EXTERNAL`, { cause: { awsType: "UnsupportedOperationException" } });
+  }
+  if (row.state !== "PendingImport" && row.state !== "Enabled" && row.state !== "Disabled") refuse(row, "import key material");
+  return next(row, { state: row.state === "PendingImport" ? "Enabled" : row.state, primaryVersion: row.primaryVersion + 1, lastRotatedAt: now });
+}
+
+/** Deleting imported material: every version's material goes (the caller erases it), the key awaits an import. */
+export function deleteImportedMaterial(row: KeyRow): KeyRow {
+  if (row.origin !== "EXTERNAL") {
+    throw new TesseraError("InvalidState", `key ${row.name} was not created with origin EXTERNAL`, { cause: { awsType: "UnsupportedOperationException" } });
+  }
+  if (row.state !== "Enabled" && row.state !== "Disabled" && row.state !== "PendingImport") refuse(row, "delete imported key material");
+  return next(row, { state: "PendingImport" });
 }
 
 export function setMinDecryptionVersion(row: KeyRow, version: number): KeyRow {
@@ -71,6 +96,12 @@ export function setMinDecryptionVersion(row: KeyRow, version: number): KeyRow {
 
 export function update(row: KeyRow, changes: { description?: string; tags?: Record<string, string>; rotationPeriodSeconds?: number | null }, now: number): KeyRow {
   if (row.state === "Destroyed") refuse(row, "update");
+  if (row.origin === "EXTERNAL" && changes.rotationPeriodSeconds != null) {
+    throw new TesseraError("InvalidInput", "keys of origin EXTERNAL do not rotate automatically: import new material to rotate them", {
+      field: "/rotationPeriodSeconds",
+      cause: { awsType: "UnsupportedOperationException" },
+    });
+  }
   const turningOnRotation = changes.rotationPeriodSeconds != null && row.rotationPeriodSeconds === null;
   return next(row, {
     ...(changes.description !== undefined && { description: changes.description }),
@@ -103,6 +134,8 @@ export function usableKeyError(row: KeyRow): TesseraError | undefined {
   switch (row.state) {
     case "Enabled":
       return undefined;
+    case "PendingImport":
+      return new TesseraError("InvalidState", `key ${row.name} has no key material yet: import it first`);
     case "Disabled":
       return new TesseraError("Disabled", `key ${row.name} is disabled`);
     case "PendingDeletion":

@@ -1,7 +1,7 @@
 import { actions, type Action } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import type { Principal } from "../principal/index.js";
-import { actionResourceTypes, escalations, keyPolicyActions, keyScopedActions } from "./action-resources.js";
+import { actionResourceTypes, escalations, explicitOnlyActions, keyPolicyActions, keyScopedActions } from "./action-resources.js";
 import { evaluate } from "./evaluator.js";
 import { compilePolicy } from "./policy-document.js";
 import { resourceFor, resources, type Resource, type ResourceType } from "./resource.js";
@@ -52,7 +52,8 @@ describe("a statement scoped to keys never grants anything but kms actions on ke
     "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Derive",
     "kms:GenerateMac", "kms:VerifyMac",
     "kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext", "kms:DeriveSharedSecret",
-    "kms:GetKeyPolicy", "kms:PutKeyPolicy",
+    "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ExportWrapped", "kms:DerivePsk", "kms:GetParametersForImport", "kms:ImportKeyMaterial",
+    "kms:DeleteImportedKeyMaterial",
   ];
 
   it("the key-scoped actions are exactly the kms actions on keys", () => {
@@ -88,7 +89,8 @@ describe("a statement scoped to keys never grants anything but kms actions on ke
       const need = action === "kms:ListAliases" ? types.slice(0, 1) : types;
       return need.every((type) => samples(type).every((r) => allowed({ actions: ["*"], resources: ["key/*"] }, action, r)));
     });
-    expect(completes.sort()).toEqual([...expectedKeyScoped, "kms:ListAliases"].sort());
+    // Actions granted only by name (kms:ExportWrapped) are not completed by a wildcard action.
+    expect(completes.sort()).toEqual([...expectedKeyScoped.filter((a) => !explicitOnlyActions.has(a as Action)), "kms:ListAliases"].sort());
     expect(completes.every((a) => a.startsWith("kms:"))).toBe(true);
   });
 
@@ -112,8 +114,10 @@ describe("a statement scoped to keys never grants anything but kms actions on ke
 });
 
 describe("typed patterns", () => {
-  it("`*` alone still means every resource of every type", () => {
-    for (const action of actions) for (const type of actionResourceTypes[action]) for (const r of samples(type)) expect(allowed({ actions: ["*"], resources: ["*"] }, action, r)).toBe(true);
+  it("`*` alone still means every resource of every type (for every action a wildcard grants)", () => {
+    for (const action of actions) {
+      for (const type of actionResourceTypes[action]) for (const r of samples(type)) expect(allowed({ actions: ["*"], resources: ["*"] }, action, r)).toBe(!explicitOnlyActions.has(action));
+    }
   });
 
   it("a listing is granted only by a pattern that covers the whole type", () => {
@@ -130,5 +134,27 @@ describe("typed patterns", () => {
       expect(allowed({ actions: [pattern], resources: ["orders-*"] }, "kms:ReEncryptTo", key)).toBe(true);
     }
     expect(allowed({ actions: ["kms:ReEncryptFrom"], resources: ["orders-*"] }, "kms:ReEncryptTo", key)).toBe(false);
+  });
+});
+
+describe("actions granted only by name", () => {
+  const key = resources.key("6f1c0b8e-8c39-4c35-9d67-2a6f3d3b9a11", "orders-db");
+  const decide = (effect: "allow" | "deny", pattern: string) =>
+    evaluate({ principal, action: "kms:ExportWrapped", resource: key, source: "10.0.0.1", time: 0 }, [
+      compilePolicy("p", { statements: [{ effect: "allow", actions: ["kms:ExportWrapped"], resources: ["*"] }, ...(effect === "deny" ? [{ effect, actions: [pattern], resources: ["*"] }] : [])] }),
+    ]);
+
+  it("kms:ExportWrapped is one of them", () => {
+    expect([...explicitOnlyActions]).toEqual(["kms:ExportWrapped"]);
+  });
+
+  it("no wildcard in an allow statement grants it; naming it does", () => {
+    for (const pattern of ["*", "kms:*", "kms:Export*", "kms:ExportWrapped*"]) expect(allowed({ actions: [pattern], resources: ["*"] }, "kms:ExportWrapped", key)).toBe(false);
+    expect(allowed({ actions: ["kms:ExportWrapped"], resources: ["orders-*"] }, "kms:ExportWrapped", key)).toBe(true);
+  });
+
+  it("a wildcard deny still denies it (denies are never narrowed)", () => {
+    expect(decide("allow", "").allowed).toBe(true);
+    for (const pattern of ["*", "kms:*", "kms:Export*"]) expect(decide("deny", pattern)).toMatchObject({ allowed: false, reason: "explicit-deny" });
   });
 });

@@ -41,6 +41,11 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:GenerateDataKeyPair": ["key"],
   "kms:GenerateDataKeyPairWithoutPlaintext": ["key"],
   "kms:DeriveSharedSecret": ["key"],
+  "kms:ExportWrapped": ["key"],
+  "kms:DerivePsk": ["key"],
+  "kms:GetParametersForImport": ["key"],
+  "kms:ImportKeyMaterial": ["key"],
+  "kms:DeleteImportedKeyMaterial": ["key"],
   "kms:GenerateRandom": ["random"],
   // Alias writes need the action on the alias and on each key involved.
   "kms:CreateAlias": ["alias", "key"],
@@ -100,7 +105,14 @@ export const keyPolicyActions: readonly Action[] = Object.freeze([
   "kms:ReEncrypt" as const,
 ]);
 
-export type EscalationWarning = "administrator-equivalent" | "role-equivalent" | "key-owner-equivalent";
+/**
+ * Actions an allow statement grants only by naming them: `kms:*` and `*` do not reach them (a deny
+ * pattern does — denies are never narrowed). Exporting material is a decision to write down, not a
+ * side effect of a wildcard written for something else (docs/policy.md, "Actions granted only by name").
+ */
+export const explicitOnlyActions: ReadonlySet<Action> = new Set<Action>(["kms:ExportWrapped"]);
+
+export type EscalationWarning = "administrator-equivalent" | "role-equivalent" | "key-owner-equivalent" | "key-disclosure";
 
 /**
  * Actions whose grant is worth more than it reads, with what it amounts to. The simulator reports
@@ -127,4 +139,8 @@ export const escalations: Readonly<Partial<Record<Action, { code: EscalationWarn
   "auth:CreateAccessKey": { code: "role-equivalent", message: "an access key signs as the role: as powerful as the role it names" },
   "auth:CreateJoinToken": { code: "role-equivalent", message: "a join token enrols a VM in the role: as powerful as the role it names" },
   "kms:PutKeyPolicy": { code: "key-owner-equivalent", message: "a key policy may grant any role every action on this key" },
+  "kms:ExportWrapped": {
+    code: "key-disclosure",
+    message: "the caller receives key material (of exportable keys), data keys or derived keys, encrypted to a public key it chooses unless a wrapToOwnCertificate condition binds it",
+  },
 });

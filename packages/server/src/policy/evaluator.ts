@@ -9,6 +9,7 @@
 import type { Action, EncryptionContext } from "@tessera/protocol";
 import type { Principal } from "../principal/index.js";
 import { addressIn } from "./cidr.js";
+import { explicitOnlyActions } from "./action-resources.js";
 import { globMatch } from "./glob.js";
 import { inWindow, type CompiledPolicy, type CompiledStatement } from "./policy-document.js";
 import { patternMatches, type Resource } from "./resource.js";
@@ -23,14 +24,23 @@ export interface RequestFacts {
   time: number;
   /** The encryption context the request carries, for context conditions. */
   encryptionContext?: EncryptionContext | undefined;
+  /** Wrapped export: hex SHA-256 of the recipient's DER SubjectPublicKeyInfo, for `wrapToOwnCertificate`. */
+  wrapRecipient?: string | undefined;
 }
+
+/**
+ * The principal attribute naming the public key of the instance certificate a principal logged in
+ * with (hex SHA-256 of its DER SubjectPublicKeyInfo); set by certificate authentication and by the
+ * tokens it issues.
+ */
+export const CERT_SPKI_ATTRIBUTE = "cert_spki_sha256";
 
 /** An allow statement that matched action and resource but not its conditions. */
 export interface UnmetStatement {
   policy: string;
   statement: number;
   sid?: string;
-  /** `sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `encryptionContext` (none given) or `encryptionContext.<key>`. */
+  /** `sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `wrapToOwnCertificate`, `encryptionContext` (none given) or `encryptionContext.<key>`. */
   failed: string[];
 }
 
@@ -75,7 +85,7 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** The conditions of `s` that do not hold: all of them with `all`, else at most the first. */
 function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): readonly string[] {
-  if (!s.sourceCidr && !s.authMethod && !s.withinHours && !s.outsideHours && !s.encryptionContext) return NONE;
+  if (!s.sourceCidr && !s.authMethod && !s.withinHours && !s.outsideHours && !s.encryptionContext && !s.wrapToOwnCertificate) return NONE;
   const failed: string[] = [];
   /** Records a failed condition; true when the caller should stop looking. */
   const fail = (name: string): boolean => {
@@ -86,6 +96,7 @@ function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): 
   if (s.authMethod && !s.authMethod.includes(f.principal.authMethod) && fail("authMethod")) return failed;
   if (s.withinHours && !inWindow(s.withinHours, f.time) && fail("withinHours")) return failed;
   if (s.outsideHours && inWindow(s.outsideHours, f.time) && fail("outsideHours")) return failed;
+  if (s.wrapToOwnCertificate && !wrapsToOwnCertificate(f) && fail("wrapToOwnCertificate")) return failed;
   if (s.encryptionContext) {
     const ctx = f.encryptionContext;
     if (ctx === undefined) {
@@ -105,8 +116,19 @@ function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): 
   return failed;
 }
 
+/**
+ * Holds only for a request that wraps to a public key equal to the one in the instance certificate
+ * the caller logged in with; a request without a recipient, or a caller without a certificate, fails it.
+ */
+function wrapsToOwnCertificate(f: RequestFacts): boolean {
+  const own = principalAttribute(f.principal, CERT_SPKI_ATTRIBUTE);
+  return f.wrapRecipient !== undefined && own !== undefined && own !== "" && own === f.wrapRecipient;
+}
+
 function matches(s: CompiledStatement, f: RequestFacts): boolean {
-  return s.actions.some((a) => globMatch(a, f.action)) && s.resources.some((r) => patternMatches(r, f.resource));
+  // Actions granted only by name are matched by an allow statement that names them; denies match by pattern.
+  const named = s.effect === "allow" && explicitOnlyActions.has(f.action);
+  return s.actions.some((a) => (named ? a === f.action : globMatch(a, f.action))) && s.resources.some((r) => patternMatches(r, f.resource));
 }
 
 export function evaluate(f: RequestFacts, policies: readonly CompiledPolicy[], options: { explain?: boolean } = {}): Decision {

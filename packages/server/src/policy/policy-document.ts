@@ -36,6 +36,9 @@ export const Conditions = Type.Object(
     withinHours: Type.Optional(TimeWindow),
     outsideHours: Type.Optional(TimeWindow),
     authMethod: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 16 })),
+    wrapToOwnCertificate: Type.Optional(
+      Type.Literal(true, { description: "kms:ExportWrapped only to the public key of the instance certificate the caller logged in with" }),
+    ),
     encryptionContext: Type.Optional(
       Type.Record(Type.String(), Type.String({ maxLength: 4096 }), {
         propertyNames: { minLength: 1, maxLength: 1024 },
@@ -84,6 +87,7 @@ export interface CompiledStatement {
   withinHours: CompiledWindow | undefined;
   outsideHours: CompiledWindow | undefined;
   authMethod: readonly string[] | undefined;
+  wrapToOwnCertificate: boolean;
   encryptionContext: Readonly<Record<string, string>> | undefined;
 }
 
@@ -171,6 +175,9 @@ export function compilePolicy(name: string, doc: unknown, options: { strict?: bo
       const resources = s.resources.map((r, j) => parseResourcePattern(r, `${at}/resources/${j}`, strict));
       if (strict) checkEffective(s.actions, resources, at);
       const c = s.conditions ?? {};
+      if (strict && c.wrapToOwnCertificate === true && !s.actions.some((a) => expandAction(a).some((e) => globMatch(e, "kms:ExportWrapped")))) {
+        throw invalid(`${at}/conditions/wrapToOwnCertificate`, "holds only for kms:ExportWrapped, which none of this statement's actions is");
+      }
       const cidrs = c.sourceCidr && parseCidrs(c.sourceCidr, `${at}/conditions/sourceCidr`);
       for (const [k, v] of Object.entries(c.encryptionContext ?? {})) {
         for (const m of v.matchAll(PLACEHOLDER)) {
@@ -189,6 +196,7 @@ export function compilePolicy(name: string, doc: unknown, options: { strict?: bo
         withinHours: c.withinHours && compileWindow(c.withinHours, `${at}/conditions/withinHours`),
         outsideHours: c.outsideHours && compileWindow(c.outsideHours, `${at}/conditions/outsideHours`),
         authMethod: c.authMethod,
+        wrapToOwnCertificate: c.wrapToOwnCertificate === true,
         encryptionContext: c.encryptionContext,
       };
     }),

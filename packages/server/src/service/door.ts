@@ -40,7 +40,7 @@ export interface Scope {
    * Checks the principal may do the door's action (or `action`) on `resource` (typed: policy/resource.ts), with the request's
    * encryption context for context conditions. Throws `AccessDenied`.
    */
-  authorize(resource: Resource | KeyHandle, options?: { action?: Action; context?: EncryptionContext | undefined }): Promise<Decision>;
+  authorize(resource: Resource | KeyHandle, options?: AuthorizeOptions): Promise<Decision>;
   /** Resolves a key reference; a caller with no right to it learns only AccessDenied. */
   resolveKey(ref: string, action?: Action): Promise<KeyHandle>;
   /** Records the key version an operation used, for the audit entry. */
@@ -50,6 +50,13 @@ export interface Scope {
    * revoke itself. Like `authorize`, it writes the intent entry of a state-changing action.
    */
   permitSelf(): Promise<void>;
+}
+
+export interface AuthorizeOptions {
+  action?: Action;
+  context?: EncryptionContext | undefined;
+  /** Wrapped export: hex SHA-256 of the recipient's SubjectPublicKeyInfo (policy condition `wrapToOwnCertificate`). */
+  wrapRecipient?: string | undefined;
 }
 
 /** What an open operation may tell the audit entry about who logged in. */
@@ -143,6 +150,7 @@ export class Door {
             source: ctx.source,
             time: this.d.clock.now(),
             encryptionContext: o.context,
+            wrapRecipient: o.wrapRecipient,
           });
           authorized = true;
           if (writes) await beforeChange(p);

@@ -174,4 +174,10 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       UPDATE keys SET key_spec = 'SYMMETRIC_DEFAULT' WHERE key_spec = 'AES_256';
     `,
   },
+  {
+    // Where a key's material comes from: generated here, or imported (BYOK, docs/distribution.md).
+    // A key of origin EXTERNAL starts PendingImport, with no version until material is imported.
+    id: 9,
+    sql: `ALTER TABLE keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'TESSERA';`,
+  },
 ]);

@@ -45,6 +45,7 @@ interface KeyRecord {
   tags: string;
   key_spec: string;
   key_usage: string;
+  origin: string;
   state: string;
   prior_state: string | null;
   derived: number;
@@ -116,6 +117,7 @@ const keyFromRecord = (r: KeyRecord): KeyRow => ({
   tags: JSON.parse(r.tags) as Record<string, string>,
   keySpec: r.key_spec as KeyRow["keySpec"],
   keyUsage: r.key_usage as KeyRow["keyUsage"],
+  origin: r.origin as KeyRow["origin"],
   state: r.state as KeyRow["state"],
   priorState: r.prior_state as KeyRow["priorState"],
   derived: r.derived === 1,
@@ -137,6 +139,7 @@ const keyParams = (k: KeyRow) => ({
   tags: JSON.stringify(k.tags),
   key_spec: k.keySpec,
   key_usage: k.keyUsage,
+  origin: k.origin,
   state: k.state,
   prior_state: k.priorState,
   derived: k.derived ? 1 : 0,
@@ -225,10 +228,10 @@ class SqliteRepositories implements Repositories {
 
   constructor(db: Db) {
     const keyColumns =
-      "id, name, description, tags, key_spec, key_usage, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
+      "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
     const s = {
       keyInsert: db.prepare(
-        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
+        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @origin, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
       ),
       keyGet: db.prepare(`SELECT ${keyColumns} FROM keys WHERE id = ?`),
       keyByName: db.prepare(`SELECT ${keyColumns} FROM keys WHERE name = ?`),

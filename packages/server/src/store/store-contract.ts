@@ -44,6 +44,7 @@ export function keyRow(overrides: Partial<KeyRow> = {}): KeyRow {
     tags: {},
     keySpec: "SYMMETRIC_DEFAULT",
     keyUsage: "ENCRYPT_DECRYPT",
+    origin: "TESSERA",
     state: "Enabled",
     priorState: null,
     derived: false,
@@ -223,12 +224,12 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.keys.get(row.id)).toEqual(next);
       });
 
-      it("never changes a key's id, spec, usage, derivation, exportability or creation time on update", async () => {
-        const row = keyRow({ keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY" });
+      it("never changes a key's id, spec, usage, origin, derivation, exportability or creation time on update", async () => {
+        const row = keyRow({ keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", origin: "EXTERNAL" });
         await store.keys.insert(row);
-        await store.keys.update({ ...row, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", derived: true, exportable: true, createdAt: T0 + 1, revision: 2 });
+        await store.keys.update({ ...row, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", origin: "TESSERA", derived: true, exportable: true, createdAt: T0 + 1, revision: 2 });
         const stored = await store.keys.get(row.id);
-        expect(stored).toMatchObject({ derived: false, exportable: false, createdAt: T0, keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", revision: 2 });
+        expect(stored).toMatchObject({ derived: false, exportable: false, createdAt: T0, keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", origin: "EXTERNAL", revision: 2 });
       });
 
       it("answers Conflict to an update from a stale or skipped revision and keeps the stored row", async () => {

@@ -6,7 +6,7 @@
  *
  * Times are integers: milliseconds since the Unix epoch.
  */
-import type { KeySpec, KeyState, KeyUsage, VersionState } from "@tessera/protocol";
+import type { KeyOrigin, KeySpec, KeyState, KeyUsage, VersionState } from "@tessera/protocol";
 
 export interface KeyRow {
   id: string;
@@ -16,6 +16,8 @@ export interface KeyRow {
   keySpec: KeySpec;
   /** Fixed at creation; every operation checks it (protocol key-specs.ts). */
   keyUsage: KeyUsage;
+  /** TESSERA (material generated here) or EXTERNAL (imported; starts PendingImport). Fixed at creation. */
+  origin: KeyOrigin;
   state: KeyState;
   /** The state to return to when a pending deletion is cancelled. */
   priorState: KeyState | null;

@@ -10,11 +10,15 @@ import {
   TesseraError,
   algorithmsFor,
   encryptionAlgorithms,
+  importWrappingAlgorithms,
+  importWrappingKeySpecs,
   isKeySpec,
   isTesseraError,
   keyUsages,
   macAlgorithms,
   type EncryptionAlgorithm,
+  type ImportWrappingAlgorithm,
+  type ImportWrappingKeySpec,
   type KeyMetadata,
   type KeyUsage,
   type MacAlgorithm,
@@ -23,6 +27,7 @@ import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
 import type { MacService } from "../../service/mac-service.js";
 import type { IdentityService } from "../../service/identity-service.js";
+import type { ImportService } from "../../service/import-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { AwsError, sendAwsError, validation } from "./aws-errors.js";
 import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
@@ -36,6 +41,7 @@ export interface AwsApiOptions {
   asymmetric: AsymmetricService;
   identity: IdentityService;
   macs: MacService;
+  imports: ImportService;
   region: string;
   accountId: string;
 }
@@ -68,7 +74,9 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     KeyUsage: k.keyUsage,
     KeyState: k.state,
     ...(k.deletionDate !== null && { DeletionDate: epochSeconds(k.deletionDate) }),
-    Origin: "AWS_KMS",
+    Origin: k.origin === "EXTERNAL" ? "EXTERNAL" : "AWS_KMS",
+    // Imported material never expires in Tessera (docs/aws-compatibility.md).
+    ...(k.origin === "EXTERNAL" && k.state !== "PendingImport" && { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }),
     KeyManager: "CUSTOMER",
     CustomerMasterKeySpec: k.keySpec,
     KeySpec: k.keySpec,
@@ -82,16 +90,48 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       if (!isKeySpec(spec)) throw unsupported(`KeySpec ${spec} is not supported (see docs/aws-compatibility.md)`);
       const usage = str(b, "KeyUsage");
       if (usage !== undefined && !(keyUsages as readonly string[]).includes(usage)) throw unsupported(`KeyUsage ${usage} is not supported`);
+      const origin = str(b, "Origin") ?? "AWS_KMS";
+      if (origin !== "AWS_KMS" && origin !== "EXTERNAL") throw unsupported(`Origin ${origin} is not supported (AWS_KMS or EXTERNAL)`);
       const tags = tagsIn(b["Tags"]);
       const name = `aws-${randomUUID().replaceAll("-", "").slice(0, 16)}`;
       const k = await o.service.createKey(ctx, {
         name,
         description: str(b, "Description") ?? "",
         keySpec: spec,
+        ...(origin === "EXTERNAL" && { origin: "EXTERNAL" as const }),
         ...(usage !== undefined && { keyUsage: usage as KeyUsage }),
         ...(tags && { tags }),
       });
       return { KeyMetadata: metadata(k) };
+    },
+    async GetParametersForImport(ctx, b) {
+      const algorithm = str(b, "WrappingAlgorithm", true);
+      if (!(importWrappingAlgorithms as readonly string[]).includes(algorithm)) {
+        throw unsupported(`WrappingAlgorithm ${algorithm} is not supported (${importWrappingAlgorithms.join(" or ")})`);
+      }
+      const spec = str(b, "WrappingKeySpec", true);
+      if (!(importWrappingKeySpecs as readonly string[]).includes(spec)) throw unsupported(`WrappingKeySpec ${spec} is not supported (${importWrappingKeySpecs.join(" or ")})`);
+      const r = await o.imports.getParametersForImport(ctx, keyRef(str(b, "KeyId", true)), {
+        wrappingAlgorithm: algorithm as ImportWrappingAlgorithm,
+        wrappingKeySpec: spec as ImportWrappingKeySpec,
+      });
+      return { KeyId: arn(r.keyId), ImportToken: r.importToken, PublicKey: r.publicKey, ParametersValidTo: epochSeconds(r.parametersValidTo) };
+    },
+    async ImportKeyMaterial(ctx, b) {
+      const expiration = str(b, "ExpirationModel");
+      if (expiration !== undefined && expiration !== "KEY_MATERIAL_DOES_NOT_EXPIRE") throw unsupported("imported key material does not expire in Tessera: ExpirationModel must be KEY_MATERIAL_DOES_NOT_EXPIRE");
+      if (b["ValidTo"] !== undefined) throw unsupported("imported key material does not expire in Tessera: ValidTo is not supported");
+      const importType = str(b, "ImportType");
+      if (importType !== undefined && importType !== "EXISTING_KEY_MATERIAL" && importType !== "NEW_KEY_MATERIAL") throw validation("ImportType must be EXISTING_KEY_MATERIAL or NEW_KEY_MATERIAL");
+      const k = await o.imports.importKeyMaterial(ctx, keyRef(str(b, "KeyId", true)), {
+        importToken: blob(b, "ImportToken", 1),
+        encryptedKeyMaterial: blob(b, "EncryptedKeyMaterial", 1),
+      });
+      return { KeyId: arn(k.keyId), KeyMaterialId: String(k.primaryVersion) };
+    },
+    async DeleteImportedKeyMaterial(ctx, b) {
+      const k = await o.imports.deleteImportedKeyMaterial(ctx, keyRef(str(b, "KeyId", true)));
+      return { KeyId: arn(k.keyId) };
     },
     async DescribeKey(ctx, b) {
       return { KeyMetadata: metadata(await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)))) };

@@ -17,6 +17,9 @@ import { asymmetricRoutes } from "./asymmetric-routes.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import { macRoutes } from "./mac-routes.js";
 import type { MacService } from "../../service/mac-service.js";
+import { distributionRoutes } from "./distribution-routes.js";
+import type { DistributionService } from "../../service/distribution-service.js";
+import type { ImportService } from "../../service/import-service.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
@@ -39,10 +42,12 @@ export interface NativeApiOptions {
   machines: MachineIdentityService;
   audit: AuditService;
   macs: MacService;
+  distribution: DistributionService;
+  imports: ImportService;
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, sys }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -174,4 +179,5 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
   await auditRoutes(app, { audit });
   await sysRoutes(app, sys);
   await macRoutes(app, { macs });
+  await distributionRoutes(app, { distribution, imports });
 }

@@ -1,0 +1,124 @@
+/**
+ * Wrapped-export benchmark: operations per second of POST /v1/keys/{key}/export for each algorithm,
+ * through the API of a dev server in its own process (bench/tessera-server.mjs), beside Derive on the
+ * same key in the same run (the same door, policy and audit, with no public-key cryptography), and
+ * the bare cost of the wrapping alone in this process (the server's crypto/export-wrap.ts, no HTTP).
+ *
+ *   npm run build && node bench/export.mjs
+ *   BENCH_SECONDS=5             measured seconds per scenario (default 5)
+ *   BENCH_WARMUP_SECONDS=2      unmeasured warm-up before each (default 2)
+ *   BENCH_CONNECTIONS=16        concurrent keep-alive connections (default 16)
+ *
+ * Recipient keys are made here with node:crypto (X-Wing with @hpke/hybridkem-x-wing). The export kind
+ * is key-material (32 bytes), so every algorithm wraps the same payload.
+ */
+import { fork } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { XWing } from "@hpke/hybridkem-x-wing";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+const seconds = int("BENCH_SECONDS", 5);
+const warmup = int("BENCH_WARMUP_SECONDS", 2);
+const connections = int("BENCH_CONNECTIONS", 16);
+const rootToken = `tsr_bench_${randomBytes(16).toString("hex")}`;
+
+const pem = (k) => k.export({ type: "spki", format: "pem" }).toString();
+async function recipients() {
+  const xwing = await new XWing().generateKeyPair();
+  const raw = Buffer.from(await new XWing().serializePublicKey(xwing.publicKey));
+  const body = Buffer.concat([Buffer.from("300d060b2b0601040183e62d81c87a", "hex"), Buffer.from("038204c100", "hex"), raw]);
+  const spki = Buffer.concat([Buffer.from([0x30, 0x82, body.length >> 8, body.length & 0xff]), body]);
+  return {
+    "hpke-p256": pem(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey),
+    "hpke-x25519": pem(generateKeyPairSync("x25519").publicKey),
+    "hpke-xwing": `-----BEGIN PUBLIC KEY-----\n${spki.toString("base64").match(/.{1,64}/g).join("\n")}\n-----END PUBLIC KEY-----\n`,
+    "rsa-oaep-aes-kwp": pem(generateKeyPairSync("rsa", { modulusLength: 3072 }).publicKey),
+  };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function call(url, path, body, expect = 200) {
+  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: JSON.stringify(body) });
+  if (res.status !== expect) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+function load(url, path, body, duration) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: url + path, method: "POST", connections, duration, headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: JSON.stringify(body) },
+      (err, r) => {
+        if (err) return reject(err);
+        if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) return reject(new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`));
+        resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+      },
+    );
+  });
+}
+
+async function measure(url, path, body) {
+  if (warmup > 0) await load(url, path, body, warmup);
+  return load(url, path, body, seconds);
+}
+
+/** The wrapping alone, in this process, through the server's own module. */
+async function bare(algorithm, pemKey) {
+  const { parseRecipientKey, wrapToRecipient } = await import("../packages/server/dist/crypto/index.js");
+  const recipient = parseRecipientKey(pemKey, algorithm);
+  const payload = randomBytes(32);
+  const info = Buffer.from("tessera/v1/export|bench");
+  const aad = algorithm === "rsa-oaep-aes-kwp" ? Buffer.alloc(0) : info;
+  for (let i = 0; i < 50; i++) await wrapToRecipient(recipient, payload, info, aad);
+  const n = 500;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await wrapToRecipient(recipient, payload, info, aad);
+  return (n * 1000) / (performance.now() - t);
+}
+
+const port = await freePort();
+const server = fork(join(here, "tessera-server.mjs"), [], { env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken }, stdio: "ignore" });
+const url = `http://127.0.0.1:${port}`;
+try {
+  for (let deadline = Date.now() + 30_000; ; ) {
+    try {
+      if ((await fetch(`${url}/v1/sys/health`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error("tessera did not become healthy");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await call(url, "/v1/keys", { name: "bench-export", exportable: true }, 201);
+  const keys = await recipients();
+  const rows = [];
+  const derive = await measure(url, "/v1/keys/bench-export/derive", { context: { vm: "web-7" } });
+  rows.push({ operation: "derive (baseline)", ...derive, bare: NaN });
+  for (const [algorithm, recipientPublicKey] of Object.entries(keys)) {
+    const r = await measure(url, "/v1/keys/bench-export/export", { recipientPublicKey, algorithm });
+    rows.push({ operation: `export ${algorithm}`, ...r, bare: await bare(algorithm, recipientPublicKey) });
+  }
+  console.log(`connections ${connections}, ${seconds} s each after ${warmup} s warm-up; Node ${process.versions.node}`);
+  console.log("operation                     ops/s   p50 ms  p99 ms  ×derive  wrap alone ops/s");
+  for (const r of rows) {
+    console.log(
+      `${r.operation.padEnd(28)}${r.opsPerSecond.toFixed(0).padStart(7)}${String(r.p50).padStart(9)}${String(r.p99).padStart(8)}${(r.opsPerSecond / derive.opsPerSecond).toFixed(3).padStart(9)}${(Number.isNaN(r.bare) ? "-" : r.bare.toFixed(0)).padStart(18)}`,
+    );
+  }
+} finally {
+  server.kill("SIGTERM");
+}
