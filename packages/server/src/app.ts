@@ -40,6 +40,11 @@ import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
+import { AutoUnseal, type AutoUnsealOptions } from "./service/auto-unseal.js";
+import { BackupService } from "./service/backup-service.js";
+import { GenerateRootService } from "./service/generate-root-service.js";
+import { RekeyService } from "./service/rekey-service.js";
+import { RootRotationService } from "./service/root-rotation-service.js";
 
 export interface AppOptions {
   store: Store;
@@ -73,6 +78,12 @@ export interface AppOptions {
    * global token buckets, and how often suppressed ones are summarised (default 10 s).
    */
   refusals?: RefusalLogOptions & { summaryIntervalMs?: number };
+  /** Retry delays of the automatic unseal with an auto seal (the HSM). */
+  autoUnseal?: Omit<AutoUnsealOptions, "log">;
+  /** Records re-sealed per transaction by root rotation (default 500). */
+  rootRotationBatch?: number;
+  /** Scheduled backups into a directory, keeping the newest `keep`. */
+  backups?: { directory: string; intervalMs: number; keep: number } | null;
 }
 
 export interface TesseraApp {
@@ -91,6 +102,11 @@ export interface TesseraApp {
   scheduler: Scheduler;
   /** The server's own audited changes (automatic rotation, destruction, purges). */
   jobs: SystemJobs;
+  /** Unsealing with an auto seal (the HSM), with retries. */
+  autoUnseal: AutoUnseal;
+  rotation: RootRotationService;
+  backups: BackupService;
+  rekey: RekeyService;
   /** Stops schedulers, flushes usage counters, closes the listener and the store. */
   close(): Promise<void>;
 }
@@ -189,7 +205,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const { summaryIntervalMs = 10_000, ...buckets } = options.refusals ?? {};
   const refusals = new RefusalLog(auditLog, clock, buckets);
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
-  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock });
+  const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal });
   const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
@@ -210,6 +227,21 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
   const macs = new MacService(door, keys.macs);
   const jobs = new SystemJobs({ door, keys, tokens, store, clock });
+  const rekey = new RekeyService(door, barrier);
+  const generateRoot = new GenerateRootService(door, barrier, tokens, store);
+  const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
+  const backups = new BackupService({
+    door,
+    barrier,
+    store,
+    audit: auditLog,
+    clock,
+    onReplaced: () => {
+      tokens.forget();
+      policy.forgetAll();
+      machineIdentity.forgetRevocations();
+    },
+  });
 
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
@@ -220,18 +252,23 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
+      ...(options.backups ? [{ name: "backup", intervalMs: options.backups.intervalMs, run: () => backups.writeScheduled(options.backups!.directory, options.backups!.keep) }] : []),
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
   // Catch up at once after an unseal: rotations and destructions that fell due while sealed or down.
   barrier.onUnseal(() => {
     void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
+    // A root rotation that a crash or a seal interrupted finishes now.
+    void rotation.resumeIfUnderWay().catch((err: unknown) => http.log.error({ err }, "could not finish the root rotation under way; it resumes at the next unseal"));
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
+  // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
+  autoUnseal.start();
 
   let closed = false;
   return {
@@ -248,9 +285,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     tokens,
     scheduler,
     jobs,
+    autoUnseal,
+    rotation,
+    backups,
+    rekey,
     async close() {
       if (closed) return;
       closed = true;
+      autoUnseal.stop();
       await scheduler.stop();
       await http.close();
       // Refusals counted but not yet summarised go into the trail before it closes.
@@ -258,6 +300,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
       await auditLog.close();
       barrier.sealNow();
+      await barrier.sealProvider.close().catch(() => undefined);
       await store.close();
     },
   };

@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, type ServerConfig } from "./config/config.js";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, readHsmPin, readTlsFiles, type SealConfig, type ServerConfig } from "./config/config.js";
+import { Pkcs11Seal, ShamirSeal, type Seal } from "./seal/index.js";
 import type { ServerRunOptions } from "@tessera/protocol";
 import { SqliteStore } from "./store/index.js";
 
@@ -51,6 +52,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       trustDomain: "tessera.local",
       aws: { region: "us-east-1", accountId: "000000000000" },
       alerts: { webhooks: [], detectors: {} },
+      seal: { type: "shamir" },
+      backup: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -71,8 +74,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     devCaPath = resolvePath(dataDir, "ca.pem");
   }
 
+  const seal = await createSeal(config.seal, process.env);
   const store = new SqliteStore({ path: config.sqlitePath });
   const app = await buildApp({
+    seal,
+    backups: config.backup,
     store,
     logger: { level: config.logLevel },
     https,
@@ -111,10 +117,14 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     );
   } else {
     const s = app.barrier.status();
-    process.stdout.write(
-      `Tessera listening on ${address} (storage ${config.sqlitePath}); ` +
-        (s.initialized ? "sealed: unseal with `tessera operator unseal`\n" : "not initialised: run `tessera operator init`\n"),
-    );
+    const how = s.migration
+      ? `sealed with the ${s.migration.from} seal, configured for ${s.migration.to}: migrate with \`tessera operator unseal --migrate\``
+      : seal.auto
+        ? s.sealed
+          ? `sealed: unsealing with the HSM (${(seal as Pkcs11Seal).where()})`
+          : "unsealed with the HSM"
+        : "sealed: unseal with `tessera operator unseal`";
+    process.stdout.write(`Tessera listening on ${address} (storage ${config.sqlitePath}); ${s.initialized ? how : "not initialised: run `tessera operator init`"}\n`);
   }
 
   await new Promise<void>((resolveStop) => {
@@ -183,4 +193,23 @@ async function devInitAndUnseal(app: TesseraApp, statePath: string, rootToken: s
     throw new ConfigError("--dev-root-token differs from the root token this data directory was created with");
   }
   return state;
+}
+
+/** The configured seal; the PKCS#11 one loads pkcs11js (an optional dependency) only now. */
+async function createSeal(config: SealConfig, env: NodeJS.ProcessEnv): Promise<Seal> {
+  if (config.type === "shamir") return new ShamirSeal();
+  const pin = readHsmPin(config, env);
+  try {
+    return await Pkcs11Seal.create({
+      lib: config.lib,
+      ...(config.slot !== undefined && { slot: config.slot }),
+      ...(config.tokenLabel !== undefined && { tokenLabel: config.tokenLabel }),
+      pin,
+      keyLabels: config.keyLabels,
+      mechanism: config.mechanism,
+      generateKey: config.generateKey,
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

@@ -6,7 +6,8 @@
  * {
  *   "listener": { "address": "0.0.0.0:8200", "tls_cert_file": "/etc/tessera/tls.crt", "tls_key_file": "/etc/tessera/tls.key" },
  *   "storage": { "sqlite": { "path": "/var/lib/tessera/tessera.db" } },
- *   "seal": { "type": "shamir" },
+ *   "seal": { "pkcs11": { "lib": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "tessera", "key_label": "tessera-root" } },
+ *   "backup": { "directory": "/var/backups/tessera", "interval_seconds": 86400, "keep": 7 },
  *   "log_level": "info"
  * }
  * ```
@@ -36,7 +37,37 @@ export const ConfigSchema = Type.Object(
       strict,
     ),
     storage: Type.Object({ sqlite: Type.Object({ path: Type.String({ minLength: 1 }) }, strict) }, strict),
-    seal: Type.Optional(Type.Object({ type: Type.Literal("shamir") }, strict)),
+    /** `{ "type": "shamir" }` (the default) or `{ "pkcs11": {…} }`; the HSM PIN comes from TESSERA_HSM_PIN or `pin_file`, never from here. */
+    seal: Type.Optional(
+      Type.Union([
+        Type.Object({ type: Type.Literal("shamir") }, strict),
+        Type.Object(
+          {
+            pkcs11: Type.Object(
+              {
+                lib: Type.String({ minLength: 1 }),
+                slot: Type.Optional(Type.Integer({ minimum: 0 })),
+                token_label: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+                /** One label, or several: the first encrypts, all decrypt (HSM key rotation). */
+                key_label: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 16 })]),
+                mechanism: Type.Optional(Type.Union([Type.Literal("aes_gcm"), Type.Literal("aes_key_wrap_pad")])),
+                generate_key: Type.Optional(Type.Boolean()),
+                pin_file: Type.Optional(Type.String({ minLength: 1 })),
+              },
+              strict,
+            ),
+          },
+          strict,
+        ),
+      ]),
+    ),
+    /** Scheduled encrypted backups (docs/operations.md). */
+    backup: Type.Optional(
+      Type.Object(
+        { directory: Type.String({ minLength: 1 }), interval_seconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }), keep: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) },
+        strict,
+      ),
+    ),
     log_level: Type.Optional(
       Type.Union([Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")]),
     ),
@@ -101,7 +132,22 @@ export interface ServerConfig {
   trustDomain: string;
   aws: { region: string; accountId: string };
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
+  seal: SealConfig;
+  backup: { directory: string; intervalMs: number; keep: number } | null;
 }
+
+export type SealConfig =
+  | { type: "shamir" }
+  | {
+      type: "pkcs11";
+      lib: string;
+      slot?: number;
+      tokenLabel?: string;
+      keyLabels: string[];
+      mechanism: "aes_gcm" | "aes_key_wrap_pad";
+      generateKey: boolean;
+      pinFile?: string;
+    };
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -123,6 +169,10 @@ export function isLoopback(host: string): boolean {
 /** Validates a parsed config document and resolves relative paths against `baseDir`. */
 export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ConfigError("the configuration must be a JSON object");
+  const pkcs11Doc = (doc as { seal?: { pkcs11?: Record<string, unknown> } }).seal?.pkcs11;
+  if (pkcs11Doc !== undefined && typeof pkcs11Doc === "object" && pkcs11Doc !== null && "pin" in pkcs11Doc) {
+    throw new ConfigError('seal.pkcs11.pin: the HSM PIN is never read from the configuration file; set TESSERA_HSM_PIN or seal.pkcs11.pin_file');
+  }
   const first = Value.Errors(ConfigSchema, doc).First();
   if (first !== undefined) {
     const path = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
@@ -159,7 +209,44 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     trustDomain: c.trust_domain ?? "tessera.local",
     aws: { region: c.aws?.region ?? "us-east-1", accountId: c.aws?.account_id ?? "000000000000" },
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
+    seal: sealConfig(c.seal, baseDir),
+    backup: c.backup ? { directory: resolve(baseDir, c.backup.directory), intervalMs: c.backup.interval_seconds * 1000, keep: c.backup.keep ?? 7 } : null,
   };
+}
+
+function sealConfig(s: ConfigFile["seal"], baseDir: string): SealConfig {
+  if (s === undefined || !("pkcs11" in s)) return { type: "shamir" };
+  const p = s.pkcs11;
+  if ((p.slot === undefined) === (p.token_label === undefined)) throw new ConfigError("seal.pkcs11: give exactly one of slot or token_label");
+  return {
+    type: "pkcs11",
+    lib: p.lib,
+    ...(p.slot !== undefined && { slot: p.slot }),
+    ...(p.token_label !== undefined && { tokenLabel: p.token_label }),
+    keyLabels: typeof p.key_label === "string" ? [p.key_label] : p.key_label,
+    mechanism: p.mechanism ?? "aes_gcm",
+    generateKey: p.generate_key ?? false,
+    ...(p.pin_file !== undefined && { pinFile: resolve(baseDir, p.pin_file) }),
+  };
+}
+
+/**
+ * The HSM PIN: `TESSERA_HSM_PIN`, else the first line of `pin_file`. Never from the configuration
+ * file itself, never logged.
+ */
+export function readHsmPin(seal: Extract<SealConfig, { type: "pkcs11" }>, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env["TESSERA_HSM_PIN"];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (seal.pinFile === undefined) throw new ConfigError("the pkcs11 seal needs the HSM PIN: set TESSERA_HSM_PIN or seal.pkcs11.pin_file");
+  let text: string;
+  try {
+    text = readFileSync(seal.pinFile, "utf8");
+  } catch (err) {
+    throw new ConfigError(`seal.pkcs11.pin_file: cannot read "${seal.pinFile}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const pin = text.split(/\r?\n/)[0] ?? "";
+  if (pin === "") throw new ConfigError(`seal.pkcs11.pin_file: "${seal.pinFile}" is empty`);
+  return pin;
 }
 
 function detectorOptions(a: ConfigFile["alerts"]): DetectorOptions {

@@ -233,8 +233,8 @@ export class TokenService {
     return n;
   }
 
-  /** Drops every cached lookup, and any lookup still in flight from before this call. */
-  private forget(): void {
+  /** Drops every cached lookup, and any lookup still in flight from before this call (also: all state was restored). */
+  forget(): void {
     this.generation++;
     this.cache.clear();
   }

@@ -105,4 +105,9 @@ export class RoleDirectory {
   forget(name: string): void {
     this.cache.delete(name);
   }
+
+  /** Called after all state was replaced (a restore). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
 }
