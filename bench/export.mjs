@@ -9,7 +9,8 @@
  *   BENCH_WARMUP_SECONDS=2      unmeasured warm-up before each (default 2)
  *   BENCH_CONNECTIONS=16        concurrent keep-alive connections (default 16)
  *
- * Recipient keys are made here with node:crypto (X-Wing with @hpke/hybridkem-x-wing). The export kind
+ * Recipient keys are made here with node:crypto (X-Wing with @hpke/hybridkem-x-wing; SM2 as an EC key
+ * on the SM2 curve, whose SPKI is the id-ecPublicKey + sm2p256v1 form sm2pke takes). The export kind
  * is key-material (32 bytes), so every algorithm wraps the same payload.
  */
 import { fork } from "node:child_process";
@@ -38,6 +39,7 @@ async function recipients() {
     "hpke-x25519": pem(generateKeyPairSync("x25519").publicKey),
     "hpke-xwing": `-----BEGIN PUBLIC KEY-----\n${spki.toString("base64").match(/.{1,64}/g).join("\n")}\n-----END PUBLIC KEY-----\n`,
     "rsa-oaep-aes-kwp": pem(generateKeyPairSync("rsa", { modulusLength: 3072 }).publicKey),
+    sm2pke: pem(generateKeyPairSync("ec", { namedCurve: "SM2" }).publicKey),
   };
 }
 
@@ -82,11 +84,13 @@ async function bare(algorithm, pemKey) {
   const recipient = parseRecipientKey(pemKey, algorithm);
   const payload = randomBytes(32);
   const info = Buffer.from("tessera/v1/export|bench");
-  const aad = algorithm === "rsa-oaep-aes-kwp" ? Buffer.alloc(0) : info;
-  for (let i = 0; i < 50; i++) await wrapToRecipient(recipient, payload, info, aad);
+  // As format/export-binding.ts: RSA binds through info only, SM2 through aad only.
+  const empty = Buffer.alloc(0);
+  const [i, a] = algorithm === "rsa-oaep-aes-kwp" ? [info, empty] : algorithm === "sm2pke" ? [empty, info] : [info, info];
+  for (let k = 0; k < 50; k++) await wrapToRecipient(recipient, payload, i, a);
   const n = 500;
   const t = performance.now();
-  for (let i = 0; i < n; i++) await wrapToRecipient(recipient, payload, info, aad);
+  for (let k = 0; k < n; k++) await wrapToRecipient(recipient, payload, i, a);
   return (n * 1000) / (performance.now() - t);
 }
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Makes a recipient key pair for `tessera key export --wrap-to`, with the recipient's own libraries
-// (node:crypto, and `hpke` + `@panva/hpke-noble` for X-Wing): nothing of Tessera's.
+// (node:crypto, `hpke` + `@panva/hpke-noble` for X-Wing, the `openssl` command line for SM2): nothing
+// of Tessera's.
 //
 //   node examples/recipient-keygen.mjs ALGORITHM OUT_PREFIX
-//     ALGORITHM: hpke-p256 | hpke-x25519 | hpke-xwing | rsa-oaep-aes-kwp
+//     ALGORITHM: hpke-p256 | hpke-x25519 | hpke-xwing | rsa-oaep-aes-kwp | sm2pke
 //     writes OUT_PREFIX.key.pem (PKCS#8, mode 0600) and OUT_PREFIX.pub.pem (SubjectPublicKeyInfo)
 //
 // X-Wing keys use the OID draft-connolly-cfrg-xwing-kem gives them (1.3.6.1.4.1.62253.25722): the
 // public key's BIT STRING is the raw 1216-byte key, the private key's OCTET STRING the 32-byte seed.
+// SM2 keys are `openssl genpkey -algorithm SM2`'s: id-ecPublicKey on curve 1.2.156.10197.1.301.
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import * as HPKE from "hpke";
@@ -48,6 +51,11 @@ export async function recipientKeyPair(algorithm) {
     }
     case "hpke-xwing":
       return xwingKeyPair();
+    case "sm2pke": {
+      const privatePem = execFileSync("openssl", ["genpkey", "-algorithm", "SM2"], { encoding: "utf8" });
+      const publicPem = execFileSync("openssl", ["pkey", "-pubout"], { input: privatePem, encoding: "utf8" });
+      return { privatePem, publicPem };
+    }
     default:
       throw new Error(`unknown algorithm ${algorithm}`);
   }

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+import { ManualClock, SqliteStore, buildApp, type Seal, type TesseraApp } from "@tessera/server";
 
 export interface TestApp {
   app: TesseraApp;
@@ -18,10 +18,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock } = {}): Promise<TestApp> {
+/** `seal`: the seal provider (default Shamir); the same one serves every restart. */
+export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
-  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock });
+  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }) });
   const t: TestApp = {
     app: await open(),
     clock,

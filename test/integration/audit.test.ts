@@ -81,7 +81,7 @@ async function investigatorHmac(x: Harness, value: string): Promise<string> {
   const stored = await x.store.meta.get<{ hmacKey: string }>("audit-keys");
   const record = Buffer.from(stored!.hmacKey, "base64");
   expect(record[0]).toBe(0x01);
-  const decipher = createDecipheriv("aes-256-gcm", x.app.barrier.rootKey(), record.subarray(1, 13));
+  const decipher = createDecipheriv("aes-256-gcm", x.app.barrier.ring().current.key, record.subarray(1, 13));
   decipher.setAAD(Buffer.from("tessera/audit-hmac-key/v1", "utf8"));
   decipher.setAuthTag(record.subarray(record.length - 16));
   const key = Buffer.concat([decipher.update(record.subarray(13, record.length - 16)), decipher.final()]);

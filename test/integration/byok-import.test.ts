@@ -6,7 +6,7 @@
  * material the owner kept.
  */
 import { execFileSync } from "node:child_process";
-import { constants, createPrivateKey, createPublicKey, hkdfSync, publicEncrypt, randomBytes } from "node:crypto";
+import { constants, createCipheriv, createHmac, generateKeyPairSync, createPrivateKey, createPublicKey, hkdfSync, publicEncrypt, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +18,9 @@ import {
   DescribeKeyCommand,
   EnableKeyRotationCommand,
   EncryptCommand,
+  GenerateMacCommand,
   GetParametersForImportCommand,
+  GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
@@ -175,6 +177,88 @@ describe("BYOK through the CLI, material wrapped by openssl", () => {
   });
 });
 
+/** SM2 private key material as the owner makes it: openssl genpkey, then unencrypted PKCS#8 DER. */
+function sm2Pkcs8(tag: string): Buffer {
+  openssl("genpkey", "-algorithm", "SM2", "-out", `${tag}.pem`);
+  openssl("pkcs8", "-topk8", "-nocrypt", "-in", `${tag}.pem`, "-outform", "DER", "-out", `${tag}.pkcs8`);
+  return readFileSync(file(`${tag}.pkcs8`));
+}
+
+/** The DER SubjectPublicKeyInfo of a PKCS#8 private key, by openssl. */
+const publicOf = (pkcs8: Buffer): Buffer => execFileSync("openssl", ["pkey", "-inform", "DER", "-pubout", "-outform", "DER"], { input: pkcs8 });
+
+describe("BYOK of SM4, HMAC and SM2 material through the native API (CLI)", () => {
+  async function createExternal(name: string, keySpec: string, keyUsage: string): Promise<void> {
+    const created = await fetch(`${server.url}/v1/keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tessera-token": rootToken },
+      body: JSON.stringify({ name, keySpec, keyUsage, origin: "EXTERNAL" }),
+    });
+    expect(created.status).toBe(201);
+  }
+
+  async function importFile(name: string, material: Buffer, tag: string) {
+    writeFileSync(file(`${tag}.material`), material);
+    await importParams(name, "RSA_AES_KEY_WRAP_SHA_256", tag);
+    return cli(["key", "import", name, "--import-token", file(`${tag}.token`), "--material", awsKeyWrap(file(`${tag}.material`), tag), "--json"]);
+  }
+
+  it("imports 16 bytes of SM4 material: Derive equals HKDF-SM3 over the owner's copy, and encryption round-trips", async () => {
+    await createExternal("byok-sm4", "SM4", "ENCRYPT_DECRYPT");
+    const material = randomBytes(16);
+    const r = await importFile("byok-sm4", material, "sm4");
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ keySpec: "SM4", state: "Enabled", origin: "EXTERNAL" });
+    const info = Buffer.concat([Buffer.from("tessera/v1/derive"), encodeContext({ vm: "web-7" })]);
+    const derived = await json(["derive", "--key", "byok-sm4", "--context", "vm=web-7"]);
+    expect(derived.derivedKey).toBe(Buffer.from(hkdfSync("sm3", material, Buffer.alloc(0), info, 32)).toString("base64"));
+    const enc = await json(["encrypt", "--key", "byok-sm4", "sm4 secret"]);
+    expect(Buffer.from((await json(["decrypt", enc.ciphertext])).plaintext, "base64").toString()).toBe("sm4 secret");
+  });
+
+  it("imports 32 bytes of HMAC_256 material: GenerateMac equals HMAC-SHA-256 under the owner's copy", async () => {
+    await createExternal("byok-hmac", "HMAC_256", "GENERATE_VERIFY_MAC");
+    const material = randomBytes(32);
+    const r = await importFile("byok-hmac", material, "hmac");
+    expect(r.code, r.stderr).toBe(0);
+    const res = await fetch(`${server.url}/v1/keys/byok-hmac/generate-mac`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tessera-token": rootToken },
+      body: JSON.stringify({ message: Buffer.from("to be MACed").toString("base64"), macAlgorithm: "HMAC_SHA_256" }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { mac: string }).mac).toBe(createHmac("sha256", material).update("to be MACed").digest("base64"));
+  });
+
+  it("imports an SM2 private key (PKCS#8 from openssl genpkey -algorithm SM2): GetPublicKey is its public key", async () => {
+    await createExternal("byok-sm2", "SM2", "SIGN_VERIFY");
+    const pkcs8 = sm2Pkcs8("sm2a");
+    const r = await importFile("byok-sm2", pkcs8, "sm2");
+    expect(r.code, r.stderr).toBe(0);
+    const res = await fetch(`${server.url}/v1/keys/byok-sm2/public-key`, { headers: { "x-tessera-token": rootToken } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { publicKey: string }).publicKey).toBe(publicOf(pkcs8).toString("base64"));
+  });
+
+  it.each([
+    ["SM4", "ENCRYPT_DECRYPT", "32 bytes", () => randomBytes(32)],
+    ["SM4", "ENCRYPT_DECRYPT", "an SM2 private key", () => sm2Pkcs8("sm2-for-sm4")],
+    ["HMAC_256", "GENERATE_VERIFY_MAC", "16 bytes", () => randomBytes(16)],
+    ["HMAC_256", "GENERATE_VERIFY_MAC", "48 bytes", () => randomBytes(48)],
+    ["SM2", "SIGN_VERIFY", "an EC P-256 private key", () => createPrivateKeyPkcs8("P-256")],
+    ["SM2", "SIGN_VERIFY", "32 raw bytes", () => randomBytes(32)],
+  ])("refuses for %s material of the wrong length or type (%s, %s): InvalidInput, still PendingImport", async (keySpec, keyUsage, _what, make) => {
+    const name = `byok-wrong-${randomBytes(3).toString("hex")}`;
+    await createExternal(name, keySpec, keyUsage);
+    const r = await importFile(name, make(), name);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: "InvalidInput", field: "/encryptedKeyMaterial" });
+    expect((await json(["key", "show", name])).state).toBe("PendingImport");
+  });
+});
+
+const createPrivateKeyPkcs8 = (curve: string): Buffer => generateKeyPairSync("ec", { namedCurve: curve }).privateKey.export({ type: "pkcs8", format: "der" });
+
 describe("BYOK through the official AWS SDK", () => {
   let t: AwsTestApp;
   let kms: KMSClient;
@@ -225,5 +309,46 @@ describe("BYOK through the official AWS SDK", () => {
     expect(await awsError(kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" })))).toBe(
       "UnsupportedOperationException",
     );
+  });
+
+  /** RSA_AES_KEY_WRAP_SHA_256 by hand, as AWS documents it: RSA-OAEP-SHA-256 of an AES key ‖ AES-KWP of the material. */
+  function wrapKwp(publicKey: Uint8Array, material: Buffer): Buffer {
+    const aes = randomBytes(32);
+    const c = createCipheriv("id-aes256-wrap-pad", aes, Buffer.from("a65959a6", "hex"));
+    const wrapped = Buffer.concat([c.update(material), c.final()]);
+    return Buffer.concat([wrapOaep(publicKey, aes), wrapped]);
+  }
+
+  async function importAws(KeySpec: string, KeyUsage: string, material: Buffer): Promise<string> {
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: KeySpec as "SYMMETRIC_DEFAULT", KeyUsage: KeyUsage as "ENCRYPT_DECRYPT" }));
+    const KeyId = KeyMetadata!.KeyId!;
+    const params = await kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: "RSA_AES_KEY_WRAP_SHA_256", WrappingKeySpec: "RSA_3072" }));
+    await kms.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapKwp(params.PublicKey!, material) }));
+    return KeyId;
+  }
+
+  it("imports SM4 (Tessera's KeySpec, passed through), HMAC_256 and SM2 material, each usable as what it is", async () => {
+    const sm4 = await importAws("SM4", "ENCRYPT_DECRYPT", randomBytes(16));
+    const enc = await kms.send(new EncryptCommand({ KeyId: sm4, Plaintext: Buffer.from("sm4 via aws") }));
+    expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext!).toString()).toBe("sm4 via aws");
+
+    const hmacMaterial = randomBytes(32);
+    const hmac = await importAws("HMAC_256", "GENERATE_VERIFY_MAC", hmacMaterial);
+    const mac = await kms.send(new GenerateMacCommand({ KeyId: hmac, Message: Buffer.from("m"), MacAlgorithm: "HMAC_SHA_256" }));
+    expect(Buffer.from(mac.Mac!).equals(createHmac("sha256", hmacMaterial).update("m").digest())).toBe(true);
+
+    const pkcs8 = sm2Pkcs8("sm2-aws");
+    const sm2 = await importAws("SM2", "SIGN_VERIFY", pkcs8);
+    expect(Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId: sm2 }))).PublicKey!).equals(publicOf(pkcs8))).toBe(true);
+  });
+
+  it("answers material of the wrong length or type for SM4, HMAC_256 and SM2 with IncorrectKeyMaterialException", async () => {
+    for (const [KeySpec, KeyUsage, material] of [
+      ["SM4", "ENCRYPT_DECRYPT", randomBytes(32)],
+      ["HMAC_256", "GENERATE_VERIFY_MAC", randomBytes(16)],
+      ["SM2", "SIGN_VERIFY", createPrivateKeyPkcs8("P-256")],
+    ] as const) {
+      expect(await awsError(importAws(KeySpec, KeyUsage, material))).toBe("IncorrectKeyMaterialException");
+    }
   });
 });

@@ -4,12 +4,13 @@
  * channel over a real socket with the key, with no certificates. A third VM gets a different key, and
  * cannot pass itself off as one of the pair.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { hkdfSync, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeContext } from "@tessera/protocol";
 import { runCli } from "../helpers/cli-process.js";
 import { runExample, startExample } from "../helpers/examples.js";
 import { keyAndCsr } from "../helpers/mtls.js";
@@ -90,6 +91,43 @@ describe("tessera psk", () => {
     expect(JSON.parse(root.stderr).error.code).toBe("AccessDenied");
     const self = await cli(["psk", "--key", "mesh", "--peer", "web-7", "--json"], vmTokens["web-7"]!);
     expect(JSON.parse(self.stderr).error).toMatchObject({ code: "InvalidInput", field: "/peer" });
+  });
+});
+
+describe("tessera psk on the other key types", () => {
+  beforeAll(async () => {
+    expect((await api("POST", "/v1/keys", { name: "mesh-sm4", keySpec: "SM4", exportable: true })).status).toBe(201);
+    expect((await api("POST", "/v1/keys", { name: "mesh-hmac", keySpec: "HMAC_256", keyUsage: "GENERATE_VERIFY_MAC" })).status).toBe(201);
+    expect((await api("POST", "/v1/keys", { name: "mesh-sm2", keySpec: "SM2", keyUsage: "SIGN_VERIFY" })).status).toBe(201);
+    const statements = [{ effect: "allow", actions: ["kms:DerivePsk"], resources: ["key/mesh", "key/mesh-sm4", "key/mesh-hmac", "key/mesh-sm2"] }];
+    expect((await api("PUT", "/v1/policies/mesh-psk", { statements })).status).toBe(200);
+  });
+
+  it("an SM4 key gives a pair the same 32-byte PSK, HKDF-SHA256 over its 16-byte material as docs/formats.md defines", async () => {
+    const psk = async (vm: string, peer: string) => {
+      const r = await cli(["psk", "--key", "mesh-sm4", "--peer", peer, "--json"], vmTokens[vm]!);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const [a, b] = [await psk("web-7", "db-1"), await psk("db-1", "web-7")];
+    expect(a.psk).toBe(b.psk);
+    // The owner's copy of the material, through wrapped export, to recompute the PSK independently.
+    const prefix = join(dir, "sm4-recipient");
+    expect((await runExample("recipient-keygen.mjs", ["hpke-x25519", prefix])).code).toBe(0);
+    const exported = await cli(["key", "export", "mesh-sm4", "--wrap-to", `${prefix}.pub.pem`, "--algorithm", "hpke-x25519", "--json"], rootToken);
+    expect(exported.code, exported.stderr).toBe(0);
+    writeFileSync(`${prefix}.json`, exported.stdout);
+    const opened = await runExample("unwrap-export.mjs", [prefix, `${prefix}.json`]);
+    const material = Buffer.from(opened.stdout.trim(), "base64");
+    expect(material.length).toBe(16);
+    const info = Buffer.concat([Buffer.from("tessera/v1/psk"), encodeContext({ key: a.keyId, version: "1", a: "db-1", b: "web-7", purpose: "tls" })]);
+    expect(Buffer.from(hkdfSync("sha256", material, Buffer.alloc(0), info, 32)).toString("base64")).toBe(a.psk);
+  });
+
+  it.each(["mesh-hmac", "mesh-sm2"])("refuses a PSK from %s, which is not an ENCRYPT_DECRYPT symmetric key (InvalidKeyUsage)", async (key) => {
+    const r = await cli(["psk", "--key", key, "--peer", "db-1", "--json"], vmTokens["web-7"]!);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr).error.code).toBe("InvalidKeyUsage");
   });
 });
 

@@ -1,9 +1,21 @@
 /**
- * SM4 keys through the official AWS SDK: CreateKey with Tessera's KeySpec "SM4" (passed through the
+ * SM keys through the official AWS SDK: CreateKey with Tessera's KeySpec "SM4" (passed through the
  * SDK's enum), then Encrypt, Decrypt, GenerateDataKey and ReEncrypt with SYMMETRIC_DEFAULT exactly as
- * for an AES key — the CiphertextBlob is format v3 (SM4-GCM) and crosses to the native API.
+ * for an AES key — the CiphertextBlob is format v3 (SM4-GCM) and crosses to the native API; and SM2
+ * keys with AWS's China-Region names (SM2DSA with the default id, SM2PKE), checked by the native API.
  */
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GetPublicKeyCommand,
+  ReEncryptCommand,
+  SignCommand,
+  VerifyCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsTestApp, type AwsTestApp } from "../helpers/aws.js";
 
@@ -41,5 +53,36 @@ describe("SM4 keys through the AWS SDK", () => {
     const back = await admin.send(new ReEncryptCommand({ CiphertextBlob: toAes.CiphertextBlob!, DestinationKeyId: sm4 }));
     expect(Array.from(back.CiphertextBlob!.subarray(0, 3))).toEqual([0x54, 3, 5]);
     expect(Buffer.from((await admin.send(new DecryptCommand({ CiphertextBlob: back.CiphertextBlob! }))).Plaintext!).equals(Buffer.from(dk.Plaintext!))).toBe(true);
+  });
+});
+
+describe("SM2 keys through the AWS SDK", () => {
+  it("SM2DSA: Sign → Verify (and the native API agrees with the default id); a changed message is KMSInvalidSignatureException", async () => {
+    const k = (await admin.send(new CreateKeyCommand({ KeySpec: "SM2", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!;
+    expect(k).toMatchObject({ KeySpec: "SM2", SigningAlgorithms: ["SM2DSA"] });
+    const Message = Buffer.from("国密签名");
+    const signed = await admin.send(new SignCommand({ KeyId: k.KeyId, Message, SigningAlgorithm: "SM2DSA" }));
+    const ok = await admin.send(new VerifyCommand({ KeyId: k.KeyId, Message, Signature: signed.Signature, SigningAlgorithm: "SM2DSA" }));
+    expect(ok.SignatureValid).toBe(true);
+    const signature = Buffer.from(signed.Signature!).toString("base64");
+    const native = (signerId?: string) =>
+      t.call("POST", `/v1/keys/${k.KeyId}/verify`, { message: Message.toString("base64"), signingAlgorithm: "SM2DSA", signature, ...(signerId === undefined ? {} : { signerId }) });
+    expect((await native()).body.signatureValid).toBe(true);
+    expect((await native("1234567812345678")).body.signatureValid).toBe(true);
+    expect((await native("another-id")).body.signatureValid).toBe(false);
+    const refused = admin.send(new VerifyCommand({ KeyId: k.KeyId, Message: Buffer.from("changed"), Signature: signed.Signature, SigningAlgorithm: "SM2DSA" }));
+    await expect(refused).rejects.toMatchObject({ name: "KMSInvalidSignatureException" });
+    const pub = await admin.send(new GetPublicKeyCommand({ KeyId: k.KeyId }));
+    expect(pub).toMatchObject({ KeySpec: "SM2", KeyUsage: "SIGN_VERIFY", SigningAlgorithms: ["SM2DSA"] });
+  });
+
+  it("SM2PKE: Encrypt → Decrypt; a tampered blob is InvalidCiphertextException", async () => {
+    const k = (await admin.send(new CreateKeyCommand({ KeySpec: "SM2", KeyUsage: "ENCRYPT_DECRYPT" }))).KeyMetadata!;
+    const enc = await admin.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: Buffer.from("国密"), EncryptionAlgorithm: "SM2PKE" }));
+    const dec = await admin.send(new DecryptCommand({ KeyId: k.KeyId, CiphertextBlob: enc.CiphertextBlob, EncryptionAlgorithm: "SM2PKE" }));
+    expect(Buffer.from(dec.Plaintext!).toString()).toBe("国密");
+    const bad = Buffer.from(enc.CiphertextBlob!);
+    bad[bad.length - 1]! ^= 1;
+    await expect(admin.send(new DecryptCommand({ KeyId: k.KeyId, CiphertextBlob: bad, EncryptionAlgorithm: "SM2PKE" }))).rejects.toMatchObject({ name: "InvalidCiphertextException" });
   });
 });

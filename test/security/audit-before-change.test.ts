@@ -37,7 +37,8 @@ import {
   UpdateKeyDescriptionCommand,
 } from "@aws-sdk/client-kms";
 import { actionEffects } from "@tessera/protocol";
-import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
+import { ManualClock, Pkcs11Seal, ShamirSeal, SqliteStore, buildApp, type Seal, type TesseraApp } from "@tessera/server";
+import { SOFTHSM2_MODULE, USER_PIN, softHsm } from "../helpers/softhsm.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControllableSink } from "../fakes/controllable-sink.js";
 
@@ -314,6 +315,91 @@ describe("nothing changes unaudited", () => {
       });
       const mine = records().filter((r) => r["action"] === action);
       expect(mine.at(-1)?.["principal"], `${action} is audited under the system principal`).toMatchObject({ id: "tessera:system", kind: "system" });
+    }
+  });
+
+  it("the root of trust: generate-root, rotate-root, restore (forced and into an empty node), rekey", async () => {
+    // generate-root: starting keeps an attempt in memory; the share completing the quorum stores a new root token.
+    const attempt = async () => (await call("GET", "/v1/sys/generate-root", undefined, null)).body.started;
+    await provesAuditBeforeChange("sys:GenerateRoot", () => call("POST", "/v1/sys/generate-root/init", {}, null), { alsoCompare: attempt });
+    const nonce = (await call("GET", "/v1/sys/generate-root", undefined, null)).body.nonce;
+    await provesAuditBeforeChange("sys:GenerateRoot", () => call("POST", "/v1/sys/generate-root/update", { nonce, share }, null));
+
+    await provesAuditBeforeChange("sys:RotateRoot", () => call("POST", "/v1/sys/rotate-root"));
+
+    // A forced restore of a backup taken before a key was made: the key is gone afterwards.
+    const backup = (await app.http.inject({ method: "GET", url: "/v1/sys/backup", headers: { "x-tessera-token": root } })).rawPayload;
+    expect((await call("POST", "/v1/keys", { name: "after-backup" })).status).toBe(201);
+    const restore = async (target: TesseraApp, token: string | null): Promise<Answer> => {
+      const res = await target.http.inject({
+        method: "POST",
+        url: "/v1/sys/restore",
+        headers: { "content-type": "application/vnd.tessera.restore", ...(token !== null && { "x-tessera-token": token }) },
+        payload: Buffer.concat([Buffer.from(`${JSON.stringify({ shares: [share], force: true })}\n`), backup]),
+      });
+      return { status: res.statusCode, body: JSON.parse(res.body) };
+    };
+    await provesAuditBeforeChange("sys:Restore", () => restore(app, root));
+    expect((await call("GET", "/v1/keys/after-backup")).status).toBe(404);
+
+    // Into an empty node (its own database; the same trail sink).
+    covered.add("sys:RestoreEmpty");
+    const emptyDir = mkdtempSync(join(tmpdir(), "tessera-audit-restore-empty-"));
+    const empty = await buildApp({ store: new SqliteStore({ path: join(emptyDir, "t.db") }), clock, audit: { sinks: [sink] } });
+    try {
+      sink.failOnce((r) => r["action"] === "sys:RestoreEmpty" && r["outcome"] === "intent");
+      expect((await restore(empty, null)).body.error.code).toBe("Unavailable");
+      expect(empty.barrier.initialized).toBe(false);
+      const seen = sink.lines.length;
+      sink.failOnce((r) => r["action"] === "sys:RestoreEmpty" && r["outcome"] !== "intent");
+      expect((await restore(empty, null)).body.error.code).toBe("Unavailable");
+      expect(empty.barrier.initialized).toBe(true);
+      expect(records().slice(seen).filter((r) => r["action"] === "sys:RestoreEmpty").map((r) => r["outcome"])).toEqual(["intent"]);
+    } finally {
+      await empty.close();
+      rmSync(emptyDir, { recursive: true, force: true });
+    }
+
+    // Rekey last: the new shares are in the answer the lost outcome record withholds.
+    const rekeying = async () => app.rekey.inProgress;
+    await provesAuditBeforeChange("sys:Rekey", () => call("POST", "/v1/sys/rekey/init", { shares: 1, threshold: 1 }), { alsoCompare: rekeying });
+    const rekeyNonce = (await call("GET", "/v1/sys/rekey")).body.nonce;
+    covered.delete("sys:Rekey");
+    await provesAuditBeforeChange("sys:Rekey", () => call("POST", "/v1/sys/rekey/update", { nonce: rekeyNonce, share }));
+  });
+
+  it("the HSM seal: auto-unseal and seal migration", async () => {
+    const hsm = softHsm();
+    hsm.initToken("audit");
+    const hsmDir = mkdtempSync(join(tmpdir(), "tessera-audit-hsm-"));
+    const seal = () => Pkcs11Seal.create({ lib: SOFTHSM2_MODULE, tokenLabel: "audit", pin: USER_PIN, keyLabels: ["root"], mechanism: "aes_gcm", generateKey: true });
+    const open = async (s: Seal) => buildApp({ store: new SqliteStore({ path: join(hsmDir, "t.db") }), clock, seal: s, audit: { sinks: [sink] }, autoUnseal: { initialDelayMs: 3_600_000 } });
+    const changes = async (action: string, attempt: () => Promise<unknown>, changed: () => boolean) => {
+      covered.add(action);
+      sink.failOnce((r) => r["action"] === action && r["outcome"] === "intent");
+      await attempt();
+      expect(changed(), `${action}: nothing changed without a durable intent`).toBe(false);
+      const seen = sink.lines.length;
+      sink.failOnce((r) => r["action"] === action && r["outcome"] !== "intent");
+      await attempt();
+      expect(changed(), `${action}: the change was made`).toBe(true);
+      expect(records().slice(seen).filter((r) => r["action"] === action).map((r) => r["outcome"])).toEqual(["intent"]);
+    };
+    try {
+      // Shamir first, then migrated to the HSM with its share.
+      const shamir = await open(new ShamirSeal());
+      const hsmShare = (await shamir.http.inject({ method: "POST", url: "/v1/sys/init", headers: { "content-type": "application/json" }, payload: '{"shares":1,"threshold":1}' })).json().shares[0];
+      await shamir.close();
+      const migrating = await open(await seal());
+      const submit = (body: unknown) => migrating.http.inject({ method: "POST", url: "/v1/sys/unseal", headers: { "content-type": "application/json" }, payload: JSON.stringify(body) });
+      await changes("sys:MigrateSeal", () => submit({ share: hsmShare, migrate: true }), () => !migrating.barrier.sealed);
+      await migrating.close();
+      const auto = await open(await seal());
+      await changes("sys:AutoUnseal", () => auto.autoUnseal.attempt(), () => !auto.barrier.sealed);
+      await auto.close();
+    } finally {
+      hsm.close();
+      rmSync(hsmDir, { recursive: true, force: true });
     }
   });
 

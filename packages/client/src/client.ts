@@ -58,6 +58,13 @@ import type {
   TokenSelector,
   UnsealRequest,
   UpdateKeyRequest,
+  RekeyInitRequest,
+  RekeyStatus,
+  QuorumShareRequest,
+  GenerateRootStatus,
+  RotateRootStatus,
+  RestorePreamble,
+  RestoreResult,
   VerifyRequest,
   VerifyResponse,
 } from "@tessera/protocol";
@@ -136,10 +143,12 @@ function versionPath(key: string, version: number, action: "enable" | "disable")
  */
 export class TesseraClient {
   readonly #http: HttpTransport;
+  readonly #options: TesseraClientOptions;
 
   /** @throws TypeError when `address` is not an http(s) URL. */
   constructor(options: TesseraClientOptions) {
     this.#http = new HttpTransport(options);
+    this.#options = options;
   }
 
   /** The address this client sends requests to, as given. */
@@ -409,6 +418,65 @@ export class TesseraClient {
 
   sealStatus(): Promise<SealStatus> {
     return this.#get("/v1/sys/seal-status");
+  }
+
+  // --- root of trust: rekey, generate-root, rotate-root, backup, restore ------------------------
+
+  rekeyStatus(): Promise<RekeyStatus> {
+    return this.#get("/v1/sys/rekey");
+  }
+
+  /** Starts a rekey to `shares` new shares with `threshold`; a quorum of the current shares completes it. */
+  rekeyInit(req: RekeyInitRequest): Promise<RekeyStatus> {
+    return this.#post("/v1/sys/rekey/init", req);
+  }
+
+  /** Submits one current share; the answer completing the quorum holds the new shares (shown once). */
+  rekeyUpdate(req: QuorumShareRequest): Promise<RekeyStatus> {
+    return this.#post("/v1/sys/rekey/update", req);
+  }
+
+  rekeyCancel(): Promise<RekeyStatus> {
+    return this.#http.request({ method: "DELETE", path: "/v1/sys/rekey" });
+  }
+
+  generateRootStatus(): Promise<GenerateRootStatus> {
+    return this.#get("/v1/sys/generate-root");
+  }
+
+  /** Starts a root token generation; the answer holds the OTP that decodes the token at the end. */
+  generateRootInit(): Promise<GenerateRootStatus> {
+    return this.#post("/v1/sys/generate-root/init");
+  }
+
+  generateRootUpdate(req: QuorumShareRequest): Promise<GenerateRootStatus> {
+    return this.#post("/v1/sys/generate-root/update", req);
+  }
+
+  generateRootCancel(): Promise<GenerateRootStatus> {
+    return this.#http.request({ method: "DELETE", path: "/v1/sys/generate-root" });
+  }
+
+  /** Rotates the root key and re-seals everything under it; answers once done (allow minutes for large stores). */
+  rotateRoot(timeoutMs = 3_600_000): Promise<RotateRootStatus> {
+    return new HttpTransport({ ...this.#options, timeoutMs }).request({ method: "POST", path: "/v1/sys/rotate-root" });
+  }
+
+  rotateRootStatus(): Promise<RotateRootStatus> {
+    return this.#get("/v1/sys/rotate-root");
+  }
+
+  /** The encrypted backup file's bytes; `onBytes` reports progress as they arrive. */
+  async backup(onBytes?: (received: number) => void, timeoutMs = 3_600_000): Promise<{ bytes: Buffer; rows: number }> {
+    const { bytes, headers } = await this.#http.requestBytes({ method: "GET", path: "/v1/sys/backup", timeoutMs, ...(onBytes && { onBytes }) });
+    return { bytes, rows: Number(headers.get("x-tessera-backup-rows") ?? 0) };
+  }
+
+  /** Restores a backup file: with a quorum of its shares, or none when the node's HSM opens it. */
+  async restore(file: Uint8Array, preamble: RestorePreamble, timeoutMs = 3_600_000): Promise<RestoreResult> {
+    const body = Buffer.concat([Buffer.from(`${JSON.stringify(preamble)}\n`, "utf8"), file]);
+    const { bytes } = await this.#http.requestBytes({ method: "POST", path: "/v1/sys/restore", body, contentType: "application/vnd.tessera.restore", timeoutMs });
+    return JSON.parse(bytes.toString("utf8")) as RestoreResult;
   }
 
   /** Resolves for a sealed or uninitialised server too (HTTP 503 with the same body). */

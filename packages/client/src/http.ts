@@ -92,6 +92,48 @@ export class HttpTransport {
     throw errorFromResponse(status, text);
   }
 
+  /**
+   * Sends bytes and/or receives bytes (backups): `body` goes as `contentType`; a 2xx answer's bytes
+   * are returned (streamed through `onBytes` as they arrive, where the runtime streams), any other
+   * answer is turned into its TesseraError. `timeoutMs` overrides the transport's.
+   */
+  async requestBytes(req: { method: "GET" | "POST"; path: string; body?: Uint8Array; contentType?: string; timeoutMs?: number; onBytes?: (received: number) => void }): Promise<{ bytes: Buffer; headers: Headers }> {
+    const headers: Record<string, string> = { accept: "application/octet-stream, application/json" };
+    if (this.#token !== undefined) headers["x-tessera-token"] = this.#token;
+    if (req.contentType !== undefined) headers["content-type"] = req.contentType;
+    let response: Response;
+    let bytes: Buffer;
+    try {
+      response = await this.#fetch(this.#base + req.path, {
+        method: req.method,
+        headers,
+        ...(req.body !== undefined && { body: req.body }),
+        redirect: "manual",
+        signal: AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs),
+      });
+      if (response.body !== undefined && response.body !== null && typeof response.body.getReader === "function") {
+        const reader = response.body.getReader();
+        const chunks: Buffer[] = [];
+        let received = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          chunks.push(Buffer.from(value));
+          received += value.byteLength;
+          req.onBytes?.(received);
+        }
+        bytes = Buffer.concat(chunks);
+      } else {
+        bytes = Buffer.from(await response.arrayBuffer());
+        req.onBytes?.(bytes.length);
+      }
+    } catch (err) {
+      throw new TesseraError("Unavailable", `cannot reach Tessera at ${this.address}: ${this.#reason(err)}`, { cause: err });
+    }
+    if (response.status >= 200 && response.status < 300) return { bytes, headers: response.headers };
+    throw errorFromResponse(response.status, bytes.toString("utf8"));
+  }
+
   #reason(err: unknown): string {
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
       return `no answer within ${this.#timeoutMs} ms`;

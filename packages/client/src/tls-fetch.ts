@@ -46,14 +46,20 @@ export function tlsFetch(tls: TlsOptions): typeof fetch {
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("error", reject);
           res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            resolve({ status: res.statusCode ?? 0, text: () => Promise.resolve(text) } as Response);
+            const bytes = Buffer.concat(chunks);
+            const headers = new Headers(Object.entries(res.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
+            resolve({
+              status: res.statusCode ?? 0,
+              headers,
+              text: () => Promise.resolve(bytes.toString("utf8")),
+              arrayBuffer: () => Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+            } as Response);
           });
         },
       );
       // Same shape as global fetch's failures: the socket error is the cause.
       req.on("error", (err) => reject(signal?.aborted ? signal.reason : Object.assign(new TypeError("fetch failed"), { cause: err })));
-      req.end(typeof init.body === "string" ? init.body : undefined);
+      req.end(typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined);
     });
   return fetchLike as typeof fetch;
 }

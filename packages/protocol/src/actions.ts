@@ -77,6 +77,14 @@ export const actions = Object.freeze([
   "audit:Read",
   "audit:AckAlert",
   "sys:Seal",
+  /** Starting, continuing or cancelling a rekey (new unseal or recovery shares); also needs a quorum of shares. */
+  "sys:Rekey",
+  /** A new root key, with everything sealed under the old one re-sealed. */
+  "sys:RotateRoot",
+  /** Reading an encrypted backup of all state. */
+  "sys:Backup",
+  /** Replacing all state with a backup's (an initialised node, with `force`). */
+  "sys:Restore",
 ] as const);
 
 export type Action = (typeof actions)[number];
@@ -85,10 +93,21 @@ export type Action = (typeof actions)[number];
  * Actions recorded in the audit trail but never granted: logins prove identity themselves, and
  * `api:Rejected` is a request an adapter refused before it reached the door (malformed input).
  */
-export type LoginAction = "auth:Login" | "sys:Init" | "sys:Unseal" | "api:Rejected" | "audit:Alert";
+export type LoginAction =
+  | "auth:Login"
+  | "sys:Init"
+  | "sys:Unseal"
+  | "api:Rejected"
+  | "audit:Alert"
+  /** A new root token from a quorum of shares: the shares are the credential. */
+  | "sys:GenerateRoot"
+  /** Moving the root to the configured seal type with a quorum of the stored seal's shares. */
+  | "sys:MigrateSeal"
+  /** A restore into an uninitialised node: the backup and its root of trust are the credential. */
+  | "sys:RestoreEmpty";
 
 /**
  * Changes the server makes by itself (the scheduler), audited under the system principal and never
  * granted: automatic rotation is audited as `kms:RotateKey`; these name what no caller can request.
  */
-export type SystemAction = "kms:DestroyKey" | "auth:PurgeExpired";
+export type SystemAction = "kms:DestroyKey" | "auth:PurgeExpired" | "sys:AutoUnseal";

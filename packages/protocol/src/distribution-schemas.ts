@@ -8,7 +8,7 @@ import { Base64, Context } from "./schemas.js";
 const strict = { additionalProperties: false } as const;
 
 /** How exported bytes are encrypted to the recipient. Values go on the wire and never change. */
-export const exportAlgorithms = Object.freeze(["hpke-p256", "hpke-x25519", "hpke-xwing", "rsa-oaep-aes-kwp"] as const);
+export const exportAlgorithms = Object.freeze(["hpke-p256", "hpke-x25519", "hpke-xwing", "rsa-oaep-aes-kwp", "sm2pke"] as const);
 export type ExportAlgorithm = (typeof exportAlgorithms)[number];
 export const ExportAlgorithmSchema = Type.Union(exportAlgorithms.map((a) => Type.Literal(a)));
 
@@ -43,13 +43,13 @@ export const ExportWrappedResponse = Type.Object({
   export: Type.Union(exportKinds.map((k) => Type.Literal(k))),
   /** Hex SHA-256 of the recipient's DER SubjectPublicKeyInfo, as bound into `info` and `aad`. */
   recipientSpkiSha256: Type.String(),
-  /** HPKE `enc`, or the RSA-OAEP encryption of the ephemeral AES key (base64). */
+  /** HPKE `enc`, the RSA-OAEP encryption of the ephemeral AES key, or the SM2PKE (GM/T 0009 DER) encryption of the ephemeral SM4 key (base64). */
   encapsulatedKey: Type.String(),
-  /** The exported bytes: HPKE ciphertext, or AES-KWP (RFC 5649) under the ephemeral key (base64). */
+  /** The exported bytes: HPKE ciphertext, AES-KWP (RFC 5649) under the ephemeral key, or SM4-GCM nonce ‖ ciphertext ‖ tag under it (base64). */
   wrappedKey: Type.String(),
-  /** HPKE `info` (key schedule) or RSA-OAEP label, exactly as used (base64). */
+  /** HPKE `info` (key schedule) or RSA-OAEP label, exactly as used (base64); empty for sm2pke (SM2PKE takes no label). */
   info: Type.String(),
-  /** HPKE `aad`, exactly as used (base64); empty for rsa-oaep-aes-kwp (AES-KWP has no associated data). */
+  /** HPKE `aad` or SM4-GCM associated data, exactly as used (base64); empty for rsa-oaep-aes-kwp (AES-KWP has no associated data). */
   aad: Type.String(),
   /** data-key: the data key encrypted under the key, for `decrypt` later. */
   ciphertext: Type.Optional(Type.String()),

@@ -15,3 +15,4 @@ export * from "./server-options.js";
 export * from "./token-refusals.js";
 export * from "./audit-outcomes.js";
 export const TESSERA_VERSION = "0.1.0";
+export * from "./sys-schemas.js";

@@ -330,11 +330,22 @@ export const InitRequest = Type.Object(
   strict,
 );
 export type InitRequest = Static<typeof InitRequest>;
-export const InitResponse = Type.Object({ shares: Type.Array(Type.String()), rootToken: Type.String(), threshold: Type.Integer() });
+/** `shares` are unseal shares, or recovery shares when `sealType` is pkcs11 (the HSM unsealed the server: `sealed` false). */
+export const InitResponse = Type.Object({
+  shares: Type.Array(Type.String()),
+  rootToken: Type.String(),
+  threshold: Type.Integer(),
+  sealType: Type.Optional(Type.String()),
+  sealed: Type.Optional(Type.Boolean()),
+});
 export type InitResponse = Static<typeof InitResponse>;
 
+/**
+ * One unseal (or, with the PKCS#11 seal, recovery) share; `reset` discards those submitted so far;
+ * `migrate` submits a share of the stored seal while the server is configured for another seal type.
+ */
 export const UnsealRequest = Type.Object(
-  { share: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), reset: Type.Optional(Type.Boolean()) },
+  { share: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), reset: Type.Optional(Type.Boolean()), migrate: Type.Optional(Type.Boolean()) },
   { ...strict, minProperties: 1 },
 );
 export type UnsealRequest = Static<typeof UnsealRequest>;
@@ -362,6 +373,14 @@ export const SealStatus = Type.Object({
   /** The answering node's id, and every node sharing its database (each unseals on its own). */
   node: Type.Optional(Type.String()),
   nodes: Type.Optional(Type.Array(NodeStatus)),
+  /** With the PKCS#11 seal the shares are recovery shares: the HSM unseals. */
+  recoveryShares: Type.Optional(Type.Boolean()),
+  /** Why the server has not unsealed itself (HSM unreachable, PIN refused …), while sealed. */
+  error: Type.Optional(Type.String()),
+  /** Storage is sealed with `from` and the server is configured for `to`: unseal with `migrate`. */
+  migration: Type.Optional(Type.Object({ from: Type.String(), to: Type.String() })),
+  /** A root rotation is under way (it resumes by itself). */
+  rootRotation: Type.Optional(Type.Boolean()),
 });
 export type SealStatus = Static<typeof SealStatus>;
 

@@ -43,6 +43,11 @@ import { SigV4Verifier } from "./identity/sigv4.js";
 import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
 import { NodePresence } from "./service/node-presence.js";
+import { AutoUnseal, type AutoUnsealOptions } from "./service/auto-unseal.js";
+import { BackupService } from "./service/backup-service.js";
+import { GenerateRootService } from "./service/generate-root-service.js";
+import { RekeyService } from "./service/rekey-service.js";
+import { RootRotationService } from "./service/root-rotation-service.js";
 
 export interface AppOptions {
   store: Store;
@@ -85,6 +90,12 @@ export interface AppOptions {
   lease?: { ttlMs?: number; renewMs?: number };
   /** How caches learn of changes committed elsewhere (service/cache-coherence.ts; default per request). */
   coherence?: CoherenceOptions;
+  /** Retry delays of the automatic unseal with an auto seal (the HSM). */
+  autoUnseal?: Omit<AutoUnsealOptions, "log">;
+  /** Records re-sealed per transaction by root rotation (default 500). */
+  rootRotationBatch?: number;
+  /** Scheduled backups into a directory, keeping the newest `keep`. */
+  backups?: { directory: string; intervalMs: number; keep: number } | null;
 }
 
 export interface TesseraApp {
@@ -107,6 +118,11 @@ export interface TesseraApp {
   coherence: CacheCoherence;
   /** The background-work lease: jobs run only on its holder. */
   lease: JobLease;
+  /** Unsealing with an auto seal (the HSM), with retries. */
+  autoUnseal: AutoUnseal;
+  rotation: RootRotationService;
+  backups: BackupService;
+  rekey: RekeyService;
   /** Stops schedulers, flushes usage counters, closes the listener and the store. */
   close(): Promise<void>;
 }
@@ -236,7 +252,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   barrier.onSeal(() => void presence?.beat().catch(() => undefined));
   barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
   const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle() });
-  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, ...(presence !== undefined && { presence }) });
+  const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal, ...(presence !== undefined && { presence }) });
   const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
@@ -261,7 +278,27 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
   const macs = new MacService(door, keys.macs);
   const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
+  const rekey = new RekeyService(door, barrier);
+  const generateRoot = new GenerateRootService(door, barrier, tokens, store);
+  const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
+  const backups = new BackupService({
+    door,
+    barrier,
+    store,
+    audit: auditLog,
+    clock,
+    onReplaced: () => {
+      tokens.forget();
+      policy.forgetAll();
+      machineIdentity.forgetRevocations();
+    },
+  });
 
+  // Scheduled backups, like the other background work, run on the lease holder only (one node of a cluster).
+  const leasedBackup = async (): Promise<void> => {
+    if (!lease.holding) await lease.renew();
+    if (lease.holding) await backups.writeScheduled(options.backups!.directory, options.backups!.keep);
+  };
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
     [
@@ -272,18 +309,23 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
       { name: "lease", intervalMs: lease.renewIntervalMs, run: () => lease.renew() },
+      ...(options.backups ? [{ name: "backup", intervalMs: options.backups.intervalMs, run: () => leasedBackup() }] : []),
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
   // Catch up at once after an unseal: rotations and destructions that fell due while sealed or down.
   barrier.onUnseal(() => {
     void scheduler.runOnce("rotate").then(() => scheduler.runOnce("destroy"));
+    // A root rotation that a crash or a seal interrupted finishes now.
+    void rotation.resumeIfUnderWay().catch((err: unknown) => http.log.error({ err }, "could not finish the root rotation under way; it resumes at the next unseal"));
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
+  // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
+  autoUnseal.start();
 
   let closed = false;
   return {
@@ -302,9 +344,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     jobs,
     coherence,
     lease,
+    autoUnseal,
+    rotation,
+    backups,
+    rekey,
     async close() {
       if (closed) return;
       closed = true;
+      autoUnseal.stop();
       await scheduler.stop();
       // Another node takes the background work over at once, not after the lease expires.
       await lease.stop();
@@ -316,6 +363,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       barrier.sealNow();
       await presence?.stop();
       await coherence.close();
+      await barrier.sealProvider.close().catch(() => undefined);
       await store.close();
     },
   };

@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-import { ConfigError, isLoopback, loadConfigFile, parseAddress, readTlsFiles, resolveConfig, type ServerConfig } from "./config/config.js";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, readHsmPin, readTlsFiles, resolveConfig, type SealConfig, type ServerConfig } from "./config/config.js";
+import { Pkcs11Seal, ShamirSeal, type Seal } from "./seal/index.js";
 import type { MigrateStorageOptions, MigrateStorageReport, ServerRunOptions } from "@tessera/protocol";
 import { migrateStorage } from "./store/migrate-storage.js";
 import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
@@ -54,6 +55,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       trustDomain: "tessera.local",
       aws: { region: "us-east-1", accountId: "000000000000" },
       alerts: { webhooks: [], detectors: {} },
+      seal: { type: "shamir" },
+      backup: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -74,8 +77,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     devCaPath = resolvePath(dataDir, "ca.pem");
   }
 
+  const seal = await createSeal(config.seal, process.env);
   const store = openStore(config);
   const app = await buildApp({
+    seal,
+    backups: config.backup,
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },
@@ -117,10 +123,14 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     );
   } else {
     const s = app.barrier.status();
-    process.stdout.write(
-      `Tessera listening on ${address} (storage ${describeStorage(config)}); ` +
-        (s.initialized ? "sealed: unseal with `tessera operator unseal`\n" : "not initialised: run `tessera operator init`\n"),
-    );
+    const how = s.migration
+      ? `sealed with the ${s.migration.from} seal, configured for ${s.migration.to}: migrate with \`tessera operator unseal --migrate\``
+      : seal.auto
+        ? s.sealed
+          ? `sealed: unsealing with the HSM (${(seal as Pkcs11Seal).where()})`
+          : "unsealed with the HSM"
+        : "sealed: unseal with `tessera operator unseal`";
+    process.stdout.write(`Tessera listening on ${address} (storage ${describeStorage(config)}); ${s.initialized ? how : "not initialised: run `tessera operator init`"}\n`);
   }
 
   await new Promise<void>((resolveStop) => {
@@ -233,4 +243,23 @@ export async function runMigrateStorage(opts: MigrateStorageOptions): Promise<Mi
     { sqlitePath },
     { url: storage.url, ...(storage.password !== undefined && { password: storage.password }), ...(storage.ssl !== undefined && { ssl: storage.ssl }), applicationName: "tessera migrate-storage" },
   );
+}
+
+/** The configured seal; the PKCS#11 one loads pkcs11js (an optional dependency) only now. */
+async function createSeal(config: SealConfig, env: NodeJS.ProcessEnv): Promise<Seal> {
+  if (config.type === "shamir") return new ShamirSeal();
+  const pin = readHsmPin(config, env);
+  try {
+    return await Pkcs11Seal.create({
+      lib: config.lib,
+      ...(config.slot !== undefined && { slot: config.slot }),
+      ...(config.tokenLabel !== undefined && { tokenLabel: config.tokenLabel }),
+      pin,
+      keyLabels: config.keyLabels,
+      mechanism: config.mechanism,
+      generateKey: config.generateKey,
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

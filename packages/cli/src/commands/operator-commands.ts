@@ -10,6 +10,7 @@ import type { Output } from "../output.js";
 import { examples, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
 import { loadServer } from "./load-server.js";
+import { registerRootOfTrustCommands } from "./root-of-trust-commands.js";
 
 /** `tessera status` exits 2 when the server is sealed or not initialised, like `vault status`. */
 export const EXIT_SEALED = 2;
@@ -22,6 +23,10 @@ function printSealStatus(out: Output, status: SealStatus): void {
     ["Total Shares", status.shares],
     ["Threshold", status.threshold],
     ["Unseal Progress", status.sealed ? `${status.progress}/${status.threshold}` : undefined],
+    ["Recovery Shares", status.recoveryShares === true ? true : undefined],
+    ["Migration", status.migration ? `${status.migration.from} → ${status.migration.to} (tessera operator unseal --migrate)` : undefined],
+    ["Root Rotation", status.rootRotation === true ? "under way" : undefined],
+    ["Error", status.error],
     ["Version", status.version],
     ["Node", status.node],
   ]);
@@ -84,15 +89,21 @@ export function registerOperatorCommands(program: Command, cli: Cli): void {
         out.line();
         out.line(`Root Token: ${result.rootToken}`);
         out.line();
-        out.line(`Tessera is initialised and sealed. Unseal it with ${result.threshold} of these ${result.shares.length} shares:`);
-        out.line("  tessera operator unseal   (run once per share; it asks for the share)");
+        if (result.sealType === "pkcs11") out.line(`Tessera is initialised and ${result.sealed === false ? "unsealed with the HSM" : "sealed (the HSM could not be reached: see tessera status)"}.`);
+        else {
+          out.line(`Tessera is initialised and sealed. Unseal it with ${result.threshold} of these ${result.shares.length} shares:`);
+          out.line("  tessera operator unseal   (run once per share; it asks for the share)");
+        }
         out.line();
         out.line("These shares and the root token are shown only now and Tessera cannot show them again.");
+        if (result.sealType === "pkcs11") out.line("With the HSM seal these are recovery shares: the HSM unseals; a quorum of them rekeys, generates a root token, or recovers without the HSM.");
         out.line("Give each share to a different person and store each one apart from the others and from the");
         out.line("root token: anyone holding the threshold of shares can unseal every key. Use the root token to");
         out.line("create narrower tokens (`tessera token create`), then revoke it.");
       }),
     );
+
+  registerRootOfTrustCommands(operator, cli);
 
   withGlobalOptions(
     operator
@@ -104,19 +115,21 @@ export function registerOperatorCommands(program: Command, cli: Cli): void {
           "of shell history).",
       )
       .argument("[share]", "unseal share; omit to type or pipe it")
-      .option("--reset", "discard the shares submitted so far"),
+      .option("--reset", "discard the shares submitted so far")
+      .option("--migrate", "submit a share of the stored seal to move it to the configured seal type (Shamir ↔ HSM)"),
   )
     .addHelpText("after", examples("tessera operator unseal", "tessera operator unseal --reset"))
     .action(
-      cli.action(async (share: string | undefined, opts: { reset?: boolean }, cmd: Command) => {
+      cli.action(async (share: string | undefined, opts: { reset?: boolean; migrate?: boolean }, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         if (opts.reset === true && share !== undefined) throw new UsageError("give a share or --reset, not both");
-        let request: { reset: true } | { share: string };
-        if (opts.reset === true) request = { reset: true };
+        let request: { reset: true; migrate?: true } | { share: string; migrate?: true };
+        const migrate = opts.migrate === true ? { migrate: true as const } : {};
+        if (opts.reset === true) request = { reset: true, ...migrate };
         else {
           const value = share ?? (await readSecret(cli.io, "Unseal share (not shown): "));
           if (value === "") throw new UsageError("no unseal share given");
-          request = { share: value };
+          request = { share: value, ...migrate };
         }
         const status = await client.unseal(request);
         if (out.json) out.data(status);

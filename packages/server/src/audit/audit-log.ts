@@ -26,9 +26,8 @@
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 import { secretBytes, secretKey, zero } from "../crypto/index.js";
-import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
-import type { Barrier } from "../seal/index.js";
+import { sealedMetaFields, type Barrier, type RootRing } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
 import type { AuditEntry, AuditRecorder } from "./auditor.js";
 import { GENESIS, checkLine, checkpointMessage, finishRecord, type AuditRecord, type CheckpointRecord, type RepairRecord, type RequestRecord } from "@tessera/audit";
@@ -119,7 +118,8 @@ export class AuditLog implements AuditRecorder {
       this.keys = undefined;
     });
     // Refuses an unseal whose stored public key is not the sealed signing key's (creates the keys on first unseal).
-    barrier.addUnsealCheck(async (root) => zero((await this.openKeys(root)).hmac));
+    barrier.addUnsealCheck(async (ring) => zero((await this.openKeys(ring)).hmac));
+    barrier.registerSealedData(sealedMetaFields("audit keys", KEYS_META, [{ field: "hmacKey", aad: HMAC_AAD }, { field: "signingKey", aad: SIGNING_AAD }]));
   }
 
   /**
@@ -158,6 +158,16 @@ export class AuditLog implements AuditRecorder {
     if (this.sinks.length === 0 || this.barrier.sealed || this.closed) return;
     await this.loadKeys();
     await this.enqueue({ checkpoint: true, final: options.final === true });
+  }
+
+  /**
+   * Writes a signed checkpoint and returns the trail's head, which is that checkpoint (a backup
+   * names it, so what it holds can be matched with the trail). Null when no sink is configured.
+   */
+  async checkpointHead(): Promise<{ seq: number; hash: string } | null> {
+    if (this.sinks.length === 0) return null;
+    await this.checkpoint();
+    return this.head === undefined ? null : { ...this.head };
   }
 
   /** The audit key's HMAC of a value, as stored in the trail (for investigators). */
@@ -391,7 +401,7 @@ export class AuditLog implements AuditRecorder {
 
   private async loadKeys(): Promise<void> {
     if (this.keys !== undefined) return;
-    this.keys = await this.openKeys(this.barrier.rootKey());
+    this.keys = await this.openKeys(this.barrier.ring());
   }
 
   /**
@@ -399,15 +409,15 @@ export class AuditLog implements AuditRecorder {
    * public key is derived from the sealed private key; the stored copy is only compared with it, so
    * editing the database's metadata cannot change what `audit verify --server` checks against.
    */
-  private async openKeys(root: Buffer): Promise<AuditKeys> {
+  private async openKeys(ring: RootRing): Promise<AuditKeys> {
     let stored = await this.store.meta.get<StoredKeys>(KEYS_META);
     if (stored === undefined) {
       const hmacKey = secretBytes(32);
       const { privateKey, publicKey } = generateKeyPairSync("ed25519");
       const pkcs8 = privateKey.export({ type: "pkcs8", format: "der" });
       const candidate: StoredKeys = {
-        hmacKey: sealRecord(root, hmacKey, HMAC_AAD).toString("base64"),
-        signingKey: sealRecord(root, pkcs8, SIGNING_AAD).toString("base64"),
+        hmacKey: ring.seal(hmacKey, HMAC_AAD).toString("base64"),
+        signingKey: ring.seal(pkcs8, SIGNING_AAD).toString("base64"),
         publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
       };
       zero(hmacKey, pkcs8);
@@ -418,7 +428,7 @@ export class AuditLog implements AuditRecorder {
         return candidate;
       });
     }
-    const pkcs8 = openRecord(root, Buffer.from(stored.signingKey, "base64"), SIGNING_AAD);
+    const pkcs8 = ring.open(Buffer.from(stored.signingKey, "base64"), SIGNING_AAD);
     try {
       const signing = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
       const spki = createPublicKey(signing).export({ type: "spki", format: "der" });
@@ -430,7 +440,7 @@ export class AuditLog implements AuditRecorder {
       }
       const publicKey = createPublicKey(signing).export({ type: "spki", format: "pem" }).toString();
       const signer = createHash("sha256").update(spki).digest("hex").slice(0, 32);
-      const hmac = openRecord(root, Buffer.from(stored.hmacKey, "base64"), HMAC_AAD);
+      const hmac = ring.open(Buffer.from(stored.hmacKey, "base64"), HMAC_AAD);
       return { hmac, hmacKey: secretKey(hmac), signing, publicKey, signer };
     } finally {
       zero(pkcs8);

@@ -10,7 +10,8 @@
  *   // "storage": { "postgres": { "url": "postgres://tessera@db.internal:5432/tessera", "password_file": "/etc/tessera/pgpass",
  *   //                            "pool_size": 10, "tls": { "ca_file": "/etc/tessera/db-ca.pem" } } },
  *   // "node_id": "tessera-1",
- *   "seal": { "type": "shamir" },
+ *   "seal": { "pkcs11": { "lib": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "tessera", "key_label": "tessera-root" } },
+ *   "backup": { "directory": "/var/backups/tessera", "interval_seconds": 86400, "keep": 7 },
  *   "log_level": "info"
  * }
  * ```
@@ -86,7 +87,37 @@ export const ConfigSchema = Type.Object(
     heartbeat_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
     /** This node's id among several sharing one database (default: the host name). Names its audit chain. */
     node_id: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$" })),
-    seal: Type.Optional(Type.Object({ type: Type.Literal("shamir") }, strict)),
+    /** `{ "type": "shamir" }` (the default) or `{ "pkcs11": {…} }`; the HSM PIN comes from TESSERA_HSM_PIN or `pin_file`, never from here. */
+    seal: Type.Optional(
+      Type.Union([
+        Type.Object({ type: Type.Literal("shamir") }, strict),
+        Type.Object(
+          {
+            pkcs11: Type.Object(
+              {
+                lib: Type.String({ minLength: 1 }),
+                slot: Type.Optional(Type.Integer({ minimum: 0 })),
+                token_label: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+                /** One label, or several: the first encrypts, all decrypt (HSM key rotation). */
+                key_label: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 16 })]),
+                mechanism: Type.Optional(Type.Union([Type.Literal("aes_gcm"), Type.Literal("aes_key_wrap_pad")])),
+                generate_key: Type.Optional(Type.Boolean()),
+                pin_file: Type.Optional(Type.String({ minLength: 1 })),
+              },
+              strict,
+            ),
+          },
+          strict,
+        ),
+      ]),
+    ),
+    /** Scheduled encrypted backups (docs/operations.md). */
+    backup: Type.Optional(
+      Type.Object(
+        { directory: Type.String({ minLength: 1 }), interval_seconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }), keep: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) },
+        strict,
+      ),
+    ),
     log_level: Type.Optional(
       Type.Union([Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")]),
     ),
@@ -155,6 +186,8 @@ export interface ServerConfig {
   trustDomain: string;
   aws: { region: string; accountId: string };
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
+  seal: SealConfig;
+  backup: { directory: string; intervalMs: number; keep: number } | null;
 }
 
 export type StorageConfig =
@@ -168,6 +201,19 @@ export type StorageConfig =
       coherence: "per-request" | "notify";
       /** TLS to the database: certificates read, verification on (node's TLS options). */
       ssl?: { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized: true };
+    };
+
+export type SealConfig =
+  | { type: "shamir" }
+  | {
+      type: "pkcs11";
+      lib: string;
+      slot?: number;
+      tokenLabel?: string;
+      keyLabels: string[];
+      mechanism: "aes_gcm" | "aes_key_wrap_pad";
+      generateKey: boolean;
+      pinFile?: string;
     };
 
 export class ConfigError extends Error {
@@ -248,6 +294,10 @@ function storageConfig(s: ConfigFile["storage"], baseDir: string, env: NodeJS.Pr
 /** Validates a parsed config document and resolves relative paths against `baseDir`. */
 export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ConfigError("the configuration must be a JSON object");
+  const pkcs11Doc = (doc as { seal?: { pkcs11?: Record<string, unknown> } }).seal?.pkcs11;
+  if (pkcs11Doc !== undefined && typeof pkcs11Doc === "object" && pkcs11Doc !== null && "pin" in pkcs11Doc) {
+    throw new ConfigError('seal.pkcs11.pin: the HSM PIN is never read from the configuration file; set TESSERA_HSM_PIN or seal.pkcs11.pin_file');
+  }
   const first = Value.Errors(ConfigSchema, doc).First();
   if (first !== undefined) {
     const path = first.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
@@ -292,7 +342,44 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     trustDomain: c.trust_domain ?? "tessera.local",
     aws: { region: c.aws?.region ?? "us-east-1", accountId: c.aws?.account_id ?? "000000000000" },
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
+    seal: sealConfig(c.seal, baseDir),
+    backup: c.backup ? { directory: resolve(baseDir, c.backup.directory), intervalMs: c.backup.interval_seconds * 1000, keep: c.backup.keep ?? 7 } : null,
   };
+}
+
+function sealConfig(s: ConfigFile["seal"], baseDir: string): SealConfig {
+  if (s === undefined || !("pkcs11" in s)) return { type: "shamir" };
+  const p = s.pkcs11;
+  if ((p.slot === undefined) === (p.token_label === undefined)) throw new ConfigError("seal.pkcs11: give exactly one of slot or token_label");
+  return {
+    type: "pkcs11",
+    lib: p.lib,
+    ...(p.slot !== undefined && { slot: p.slot }),
+    ...(p.token_label !== undefined && { tokenLabel: p.token_label }),
+    keyLabels: typeof p.key_label === "string" ? [p.key_label] : p.key_label,
+    mechanism: p.mechanism ?? "aes_gcm",
+    generateKey: p.generate_key ?? false,
+    ...(p.pin_file !== undefined && { pinFile: resolve(baseDir, p.pin_file) }),
+  };
+}
+
+/**
+ * The HSM PIN: `TESSERA_HSM_PIN`, else the first line of `pin_file`. Never from the configuration
+ * file itself, never logged.
+ */
+export function readHsmPin(seal: Extract<SealConfig, { type: "pkcs11" }>, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env["TESSERA_HSM_PIN"];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (seal.pinFile === undefined) throw new ConfigError("the pkcs11 seal needs the HSM PIN: set TESSERA_HSM_PIN or seal.pkcs11.pin_file");
+  let text: string;
+  try {
+    text = readFileSync(seal.pinFile, "utf8");
+  } catch (err) {
+    throw new ConfigError(`seal.pkcs11.pin_file: cannot read "${seal.pinFile}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const pin = text.split(/\r?\n/)[0] ?? "";
+  if (pin === "") throw new ConfigError(`seal.pkcs11.pin_file: "${seal.pinFile}" is empty`);
+  return pin;
 }
 
 function detectorOptions(a: ConfigFile["alerts"]): DetectorOptions {

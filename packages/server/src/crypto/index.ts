@@ -4,6 +4,7 @@ export * from "./random.js";
 export * from "./secrets.js";
 export * from "./secret-key.js";
 export * from "./xaes.js";
+export * from "./kem.js";
 export * from "./key-wrap.js";
 export * from "./recipient-key.js";
 export * from "./export-wrap.js";

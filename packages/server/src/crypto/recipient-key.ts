@@ -4,11 +4,13 @@
  * binds into its `info` and `aad`, and what a `wrapToOwnCertificate` condition compares).
  *
  * Invariants: a key is accepted only for the one algorithm it fits — P-256 for hpke-p256, X25519 for
- * hpke-x25519, X-Wing for hpke-xwing, RSA (not RSA-PSS) of at least 3072 bits for rsa-oaep-aes-kwp —
+ * hpke-x25519, X-Wing for hpke-xwing, RSA (not RSA-PSS) of at least 3072 bits for rsa-oaep-aes-kwp,
+ * an SM2 key (id-ecPublicKey with curve 1.2.156.10197.1.301, a point on the curve) for sm2pke —
  * and the SHA-256 is taken over the DER the key was given in, re-encoded canonically.
  */
 import { KeyObject, createPublicKey, hash } from "node:crypto";
 import { TesseraError, type ExportAlgorithm } from "@tessera/protocol";
+import { Sm2KeyError, Sm2PublicKey } from "./sm2-key.js";
 
 /**
  * id-XWing, the OID draft-connolly-cfrg-xwing-kem gives X-Wing public keys: the SPKI's BIT STRING is
@@ -29,6 +31,8 @@ export interface RecipientKey {
   keyObject?: KeyObject;
   /** The raw public key HPKE's SerializePublicKey gives: uncompressed P-256 point, X25519 or X-Wing bytes. */
   raw?: Uint8Array;
+  /** The SM2 public key (sm2pke). */
+  sm2?: Sm2PublicKey;
 }
 
 /** Hex SHA-256 of a public key's DER SubjectPublicKeyInfo. */
@@ -50,6 +54,10 @@ function pemPublicKeyDer(pem: string): Buffer {
 export function parseRecipientKey(pem: string, algorithm: ExportAlgorithm): RecipientKey {
   const der = pemPublicKeyDer(pem);
   if (algorithm === "hpke-xwing") return { algorithm, spkiSha256: spkiSha256(der), raw: xwingPublicKey(der) };
+  if (algorithm === "sm2pke") {
+    const sm2 = sm2PublicKey(der);
+    return { algorithm, spkiSha256: spkiSha256(sm2.toSpki()), sm2 };
+  }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: der, format: "der", type: "spki" });
@@ -83,6 +91,34 @@ function describe(key: KeyObject): string {
   if (key.asymmetricKeyType === "ec") return `an EC key on ${d.namedCurve ?? "an unknown curve"}`;
   if (key.asymmetricKeyType === "rsa") return `an RSA key of ${d.modulusLength ?? 0} bits`;
   return `a key of type ${key.asymmetricKeyType ?? "unknown"}`;
+}
+
+/**
+ * Recently used SM2 recipient keys by DER. An Sm2PublicKey precomputes multiples of its point on first
+ * use (about 13 ms, six times the encryption itself), so a VM exporting to its own key again reuses
+ * them. Public keys only; at most SM2_RECIPIENT_CACHE entries (each some tens of kB), oldest out first.
+ */
+const SM2_RECIPIENT_CACHE = 64;
+const sm2Recipients = new Map<string, Sm2PublicKey>();
+
+/** An SM2 public key from its SubjectPublicKeyInfo (node:crypto reads SM2 keys but cannot encrypt with them). */
+function sm2PublicKey(der: Buffer): Sm2PublicKey {
+  const id = der.toString("base64");
+  const cached = sm2Recipients.get(id);
+  if (cached !== undefined) {
+    sm2Recipients.delete(id);
+    sm2Recipients.set(id, cached);
+    return cached;
+  }
+  try {
+    const key = Sm2PublicKey.fromSpki(der);
+    sm2Recipients.set(id, key);
+    if (sm2Recipients.size > SM2_RECIPIENT_CACHE) sm2Recipients.delete(sm2Recipients.keys().next().value!);
+    return key;
+  } catch (err) {
+    if (!(err instanceof Sm2KeyError)) throw err;
+    throw invalid(`sm2pke needs an SM2 public key (id-ecPublicKey on curve 1.2.156.10197.1.301, as openssl genpkey -algorithm SM2 writes): ${err.message}`);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isTesseraError } from "@tessera/protocol";
 import { ManualClock } from "../clock.js";
-import type { Barrier } from "../seal/index.js";
+import { RootRing, type Barrier } from "../seal/index.js";
 import type { AccessKeyRepo, AccessKeyRow } from "../store/index.js";
 import { AccessKeyService } from "./access-key-service.js";
 
@@ -36,12 +36,21 @@ class Repo implements AccessKeyRepo {
   async deleteByRole() {
     return 0;
   }
+  async replaceSecret() {
+    return false;
+  }
 }
 
 function setup() {
-  const root = randomBytes(32);
+  const ring = new RootRing([{ id: "root-test", key: randomBytes(32) }]);
   const sealListeners: (() => void)[] = [];
-  const barrier = { rootKey: () => root, onSeal: (l: () => void) => sealListeners.push(l) } as unknown as Barrier;
+  const barrier = {
+    assertUnsealed: () => undefined,
+    sealSecret: (secret: Uint8Array, aad: Uint8Array) => ring.seal(secret, aad),
+    openSecret: (record: Uint8Array, aad: Uint8Array) => ring.open(record, aad),
+    registerSealedData: () => undefined,
+    onSeal: (l: () => void) => sealListeners.push(l),
+  } as unknown as Barrier;
   const repo = new Repo();
   const service = new AccessKeyService(repo, barrier, new ManualClock(), async () => true);
   return { repo, service, seal: () => sealListeners.forEach((l) => l()) };

@@ -6,7 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { TesseraError, type AccessKeyInfo, type CreateAccessKeyResponse } from "@tessera/protocol";
 import { secretBytes, zero } from "../crypto/index.js";
-import { openRecord, sealRecord } from "../format/keyring-record.js";
 import { iso, type Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { AccessKeyRepo, AccessKeyRow } from "../store/index.js";
@@ -59,16 +58,29 @@ export class AccessKeyService {
     private readonly roleExists: (role: string) => Promise<boolean>,
   ) {
     barrier.onSeal(() => this.clear());
+    barrier.registerSealedData({
+      name: "access keys",
+      count: async (tx) => (await tx.accessKeys.list()).length,
+      async reseal(tx, ring) {
+        let resealed = 0;
+        const rows = await tx.accessKeys.list();
+        for (const row of rows) {
+          const next = ring.reseal(row.secret, aad(row.id));
+          if (next !== undefined && (await tx.accessKeys.replaceSecret(row.id, row.secret, next))) resealed++;
+        }
+        return { cursor: null, scanned: rows.length, resealed };
+      },
+    });
   }
 
   async create(role: string, description = ""): Promise<CreateAccessKeyResponse> {
     if (!(await this.roleExists(role))) throw new TesseraError("InvalidInput", `no role named "${role}"`, { field: "/role" });
-    const root = this.barrier.rootKey();
+    this.barrier.assertUnsealed();
     const id = newAccessKeyId();
     const secret = newSecret();
     const secretBytes = Buffer.from(secret, "utf8");
     try {
-      const row: AccessKeyRow = { id, secret: sealRecord(root, secretBytes, aad(id)), role, state: "Active", createdAt: this.clock.now(), description };
+      const row: AccessKeyRow = { id, secret: this.barrier.sealSecret(secretBytes, aad(id)), role, state: "Active", createdAt: this.clock.now(), description };
       await this.repo.insert(row);
       return { ...info(row), secretAccessKey: secret };
     } finally {
@@ -113,7 +125,7 @@ export class AccessKeyService {
     // secret, the cached one, so the copy that sealing zeroes is the only one there is.
     const raced = this.cache.get(id);
     if (raced !== undefined) return raced;
-    const secret = openRecord(this.barrier.rootKey(), row.secret, aad(id));
+    const secret = this.barrier.openSecret(row.secret, aad(id));
     const resolved: ResolvedAccessKey = {
       secret,
       principal: {

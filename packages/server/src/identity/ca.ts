@@ -12,9 +12,8 @@ import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { TesseraError } from "@tessera/protocol";
 import { spkiSha256, zero } from "../crypto/index.js";
-import { openRecord, sealRecord } from "../format/keyring-record.js";
 import type { Clock } from "../clock.js";
-import type { Barrier } from "../seal/index.js";
+import { sealedMetaFields, type Barrier } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -59,6 +58,7 @@ export class CertificateAuthority {
     readonly trustDomain: string,
   ) {
     barrier.onSeal(() => (this.loaded = undefined));
+    barrier.registerSealedData(sealedMetaFields("CA key", CA_META, [{ field: "sealedKey", aad: CA_AAD }]));
   }
 
   /** The CA certificate (PEM), creating the CA on first use. */
@@ -75,8 +75,7 @@ export class CertificateAuthority {
     if (this.loaded !== undefined) return this.loaded;
     let stored = await this.store.meta.get<StoredCa>(CA_META);
     if (stored === undefined) stored = await this.create();
-    const root = this.barrier.rootKey();
-    const pkcs8 = openRecord(root, Buffer.from(stored.sealedKey, "base64"), CA_AAD);
+    const pkcs8 = this.barrier.openSecret(Buffer.from(stored.sealedKey, "base64"), CA_AAD);
     try {
       const signingKey = await webcrypto.subtle.importKey("pkcs8", pkcs8, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
       this.loaded = { certificate: stored.certificate, node: new NodeX509(stored.certificate), signingKey: signingKey as CryptoKey };
@@ -87,7 +86,7 @@ export class CertificateAuthority {
   }
 
   private async create(): Promise<StoredCa> {
-    const root = this.barrier.rootKey();
+    this.barrier.assertUnsealed();
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
     const now = this.clock.now();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -104,7 +103,7 @@ export class CertificateAuthority {
       ],
     });
     const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-    const candidate: StoredCa = { certificate: cert.toString("pem"), sealedKey: sealRecord(root, pkcs8, CA_AAD).toString("base64") };
+    const candidate: StoredCa = { certificate: cert.toString("pem"), sealedKey: this.barrier.sealSecret(pkcs8, CA_AAD).toString("base64") };
     zero(pkcs8);
     // One CA, even if two requests (or two nodes) race to create it: the first write wins.
     return this.store.transaction(async (tx: { meta: MetaRepo }) => {

@@ -62,12 +62,12 @@ describe("asymmetric key versions", () => {
     expect(key).toMatchObject({ keySpec: spec, keyUsage: usageOf(spec) });
 
     const [sealed] = storedMaterial(key.keyId);
-    const der = openRecord(t.app.barrier.rootKey(), sealed!, keyVersionAad(key.keyId, 1));
+    const der = openRecord(t.app.barrier.ring().current.key, sealed!, keyVersionAad(key.keyId, 1));
     const stored = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
     expect(stored.asymmetricKeyType).toBe(expected[spec].type);
     expect(stored.asymmetricKeyDetails).toMatchObject(expected[spec].details ?? {});
     // Bound to its place: the same record does not open as another version or another key.
-    expect(() => openRecord(t.app.barrier.rootKey(), sealed!, keyVersionAad(key.keyId, 2))).toThrow(expect.objectContaining({ code: "InvalidCiphertext" }));
+    expect(() => openRecord(t.app.barrier.ring().current.key, sealed!, keyVersionAad(key.keyId, 2))).toThrow(expect.objectContaining({ code: "InvalidCiphertext" }));
 
     // The keyring holds the same key as a KeyObject and derives its public half.
     const handle = await t.app.keys.keyring.resolve(key.keyId);

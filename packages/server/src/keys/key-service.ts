@@ -24,10 +24,11 @@ import {
 } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
 import { decryptEnvelope, deriveWorkKey, encryptEnvelope } from "../format/envelope.js";
-import { keyVersionAad, sealRecord } from "../format/keyring-record.js";
+import { keyVersionAad } from "../format/keyring-record.js";
 import { derivePairwisePsk, pskIdentity } from "../format/pairwise-psk.js";
+import { versionMaterial } from "./sealed-versions.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
-import type { Barrier } from "../seal/index.js";
+import type { Barrier, RootRing } from "../seal/index.js";
 import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
 import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
@@ -72,6 +73,7 @@ export class KeyService {
   ) {
     this.keyring = new Keyring(store, barrier);
     this.usage = new UsageRecorder(store, clock);
+    barrier.registerSealedData(versionMaterial);
     this.asymmetric = new AsymmetricOperations(this.usage);
     this.macs = new MacOperations(this.usage);
   }
@@ -203,10 +205,10 @@ export class KeyService {
     }
     // Generated before anything is written: an RSA-4096 key pair takes a while, and no transaction waits for it.
     const material = await newKeyMaterial(keySpec);
-    const root = this.barrier.rootKey();
+    const ring = this.barrier.ring();
     let version: VersionRow;
     try {
-      version = newVersion(root, id, 1, now, material);
+      version = newVersion(ring, id, 1, now, material);
     } finally {
       zero(material);
     }
@@ -225,7 +227,7 @@ export class KeyService {
         const now = this.clock.now();
         const next = lifecycle.rotate(row, now);
         await tx.keys.update(next);
-        await tx.versions.insert(newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now, material));
+        await tx.versions.insert(newVersion(this.barrier.ring(), row.id, next.primaryVersion, now, material));
         return next;
       });
     } finally {
@@ -243,7 +245,7 @@ export class KeyService {
       const now = this.clock.now();
       const next = lifecycle.importMaterial(row, now);
       await tx.keys.update(next);
-      await tx.versions.insert(newVersion(this.barrier.rootKey(), row.id, next.primaryVersion, now, material));
+      await tx.versions.insert(newVersion(this.barrier.ring(), row.id, next.primaryVersion, now, material));
       return next;
     });
   }
@@ -334,7 +336,7 @@ export class KeyService {
         if (next === null || next > this.clock.now()) return undefined;
         const rotatedRow = lifecycle.rotate(row, this.clock.now());
         await tx.keys.update(rotatedRow);
-        await tx.versions.insert(newVersion(this.barrier.rootKey(), row.id, rotatedRow.primaryVersion, this.clock.now(), fresh));
+        await tx.versions.insert(newVersion(this.barrier.ring(), row.id, rotatedRow.primaryVersion, this.clock.now(), fresh));
         rotated = rotatedRow.primaryVersion;
         return rotatedRow;
       }, fence);
@@ -509,7 +511,6 @@ export class KeyService {
   }
 }
 
-/** A version row holding `material` sealed under the root key, bound to its key id and version (the caller zeroes `material`). */
 function importedKeysDoNotAutoRotate(): TesseraError {
   return new TesseraError("InvalidInput", "keys of origin EXTERNAL do not rotate automatically: import new material to rotate them", {
     field: "/rotationPeriodSeconds",
@@ -531,13 +532,14 @@ function checkImportedMaterial(spec: KeySpec, material: Buffer): void {
   }
 }
 
-function newVersion(root: Uint8Array, keyId: string, version: number, now: number, material: Uint8Array): VersionRow {
+/** A version row with its material sealed under the ring's current root, bound to its key id and version (the caller zeroes `material`). */
+function newVersion(ring: Pick<RootRing, "seal">, keyId: string, version: number, now: number, material: Uint8Array): VersionRow {
   return {
     keyId,
     version,
     state: "Enabled",
     createdAt: now,
-    material: sealRecord(root, material, keyVersionAad(keyId, version)),
+    material: ring.seal(material, keyVersionAad(keyId, version)),
     lastUsedAt: null,
     useCount: 0,
     destroyedAt: null,

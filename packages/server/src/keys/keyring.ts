@@ -15,7 +15,7 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { TesseraError, algorithmId, encodeHeader, isUuid, type CiphertextAlgorithm } from "@tessera/protocol";
 import { XaesKey, publicKeySpki, zero } from "../crypto/index.js";
-import { keyVersionAad, openRecord } from "../format/keyring-record.js";
+import { keyVersionAad } from "../format/keyring-record.js";
 import { keepMaterial } from "./key-material.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
@@ -168,13 +168,13 @@ export class Keyring {
     const row = await this.repos.keys.get(id);
     if (row === undefined) return undefined;
     const versions = await this.repos.versions.list(id);
-    const root = this.barrier.rootKey();
+    const ring = this.barrier.ring();
     const materials = new Map<number, Buffer>();
     const privateKeys = new Map<number, KeyObject>();
     try {
       for (const v of versions) {
         if (v.material === null) continue;
-        const kept = keepMaterial(row.keySpec, openRecord(root, v.material, keyVersionAad(id, v.version)));
+        const kept = keepMaterial(row.keySpec, ring.open(v.material, keyVersionAad(id, v.version)));
         if (kept.kind === "symmetric") materials.set(v.version, kept.bytes);
         else privateKeys.set(v.version, kept.privateKey);
       }

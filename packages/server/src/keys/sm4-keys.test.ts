@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeContext, parseCiphertext } from "@tessera/protocol";
 import { b64, startTestApp, type TestApp } from "../../../../test/helpers/app.js";
 import { sm4GcmOpen } from "../crypto/index.js";
-import { keyVersionAad, openRecord } from "../format/keyring-record.js";
+import { keyVersionAad } from "../format/keyring-record.js";
 
 let t: TestApp;
 beforeEach(async () => {
@@ -31,7 +31,7 @@ function material(keyId: string, version: number): Buffer {
   const db = new DatabaseSync(join(t.dir, "tessera.db"), { readOnly: true });
   try {
     const row = db.prepare("SELECT material FROM key_versions WHERE key_id = ? AND version = ?").get(keyId, version) as { material: Uint8Array };
-    return openRecord(t.app.barrier.rootKey(), Buffer.from(row.material), keyVersionAad(keyId, version));
+    return t.app.barrier.openSecret(Buffer.from(row.material), keyVersionAad(keyId, version));
   } finally {
     db.close();
   }

@@ -85,6 +85,10 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "audit:Read": ["audit"],
   "audit:AckAlert": ["audit"],
   "sys:Seal": ["sys"],
+  "sys:Rekey": ["sys"],
+  "sys:RotateRoot": ["sys"],
+  "sys:Backup": ["sys"],
+  "sys:Restore": ["sys"],
 });
 
 /** kms actions authorised on keys only. */

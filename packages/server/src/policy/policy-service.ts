@@ -43,6 +43,12 @@ export class PolicyService {
     private readonly clock: Clock,
   ) {}
 
+  /** Drops every compiled policy and cached role (all state was replaced: a restore). */
+  forgetAll(): void {
+    this.compiled.clear();
+    this.roles.forgetAll();
+  }
+
   /** Creates the built-in operator policy and role (at init, inside its transaction). */
   async createBuiltins(tx: Repositories): Promise<void> {
     const now = this.clock.now();

@@ -1,33 +1,45 @@
 /**
- * The barrier: holds the root key while unsealed and nothing while sealed. Everything that needs key
- * material asks the barrier for the root key and gets `Sealed` otherwise. Listeners hear when the
- * barrier seals so caches of decrypted material can be zeroed.
+ * The barrier: holds the root keys while unsealed and nothing while sealed. Everything that needs key
+ * material seals and opens its records through the barrier's root ring and gets `Sealed` otherwise.
+ * Listeners hear when the barrier seals so caches of decrypted material can be zeroed.
+ *
+ * It also owns every change of the stored seal record — init, unseal upgrades, rekey, root rotation,
+ * seal migration, restore — each a compare-and-set of `meta.seal`, so two writers never interleave.
  */
 import { TESSERA_VERSION, TesseraError, type SealStatus } from "@tessera/protocol";
-import { secretBytes, zero } from "../crypto/index.js";
-import type { Repositories, Store } from "../store/index.js";
-import type { InitOptions, Seal, SealRecord } from "./seal.js";
+import { zero } from "../crypto/index.js";
+import type { MetaRepo, Repositories, Store } from "../store/index.js";
+import { newRootKey, RootRing, type RootKey } from "./root-ring.js";
+import type { InitOptions, Opened, Seal, SealRecord } from "./seal.js";
+import { createEscrow, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
+import { openWithShares, quorumOf } from "./shamir-seal.js";
+import { ShareCollector } from "./shares.js";
+import type { SealedData } from "./sealed-data.js";
 
-const SEAL_META = "seal";
-export const ROOT_KEY_LENGTH = 32;
+export const SEAL_META = "seal";
 
 export class Barrier {
-  private record: SealRecord | undefined;
-  private root: Buffer | undefined;
+  private stored: SealRecord | undefined;
+  private ringOpen: RootRing | undefined;
+  /** The escrow's verified public key and MAC key while unsealed (zeroed on seal). */
+  private escrowKey: EscrowKeys | undefined;
+  private problem: string | null = null;
+  private readonly migrationShares = new ShareCollector();
   private readonly sealListeners: (() => void)[] = [];
   private readonly unsealListeners: (() => void)[] = [];
-  private readonly unsealChecks: ((rootKey: Buffer) => Promise<void>)[] = [];
+  private readonly unsealChecks: ((ring: RootRing) => Promise<void>)[] = [];
+  private readonly sealed_: SealedData[] = [];
 
   constructor(
     private readonly store: Pick<Store, "meta" | "transaction">,
     private readonly seal: Seal,
   ) {}
 
-  /** Reads the stored seal configuration; call once at start. */
+  /** Reads the stored seal record; call once at start (and after a restore replaced it). */
   async load(): Promise<void> {
-    this.record = await this.store.meta.get<SealRecord>(SEAL_META);
-    if (this.record !== undefined && this.record.type !== this.seal.type) {
-      throw new Error(`storage was initialised with the "${this.record.type}" seal but the server is configured with "${this.seal.type}"`);
+    this.stored = await this.store.meta.get<SealRecord>(SEAL_META);
+    if (this.stored !== undefined && this.stored.type !== this.seal.type && !["shamir", "pkcs11"].includes(this.stored.type)) {
+      throw new Error(`storage was initialised with the "${this.stored.type}" seal, which this Tessera cannot open`);
     }
   }
 
@@ -40,11 +52,26 @@ export class Barrier {
   }
 
   get initialized(): boolean {
-    return this.record !== undefined;
+    return this.stored !== undefined;
   }
 
   get sealed(): boolean {
-    return this.root === undefined;
+    return this.ringOpen === undefined;
+  }
+
+  /** The configured seal. */
+  get sealProvider(): Seal {
+    return this.seal;
+  }
+
+  /** The stored record (undefined before init). */
+  get record(): SealRecord | undefined {
+    return this.stored;
+  }
+
+  /** The stored seal type differs from the configured one: unseal with `migrate` moves it over. */
+  get migration(): { from: string; to: string } | undefined {
+    return this.stored !== undefined && this.stored.type !== this.seal.type ? { from: this.stored.type, to: this.seal.type } : undefined;
   }
 
   onSeal(listener: () => void): void {
@@ -56,93 +83,291 @@ export class Barrier {
   }
 
   /**
-   * A check that runs with the reconstructed root key before the barrier opens: if it throws, the
-   * key is zeroed, the barrier stays sealed and the unseal fails with that error.
+   * A check that runs with the reconstructed roots before the barrier opens: if it throws, the
+   * roots are zeroed, the barrier stays sealed and the unseal fails with that error.
    */
-  addUnsealCheck(check: (rootKey: Buffer) => Promise<void>): void {
+  addUnsealCheck(check: (ring: RootRing) => Promise<void>): void {
     this.unsealChecks.push(check);
+  }
+
+  /** Registers stored data sealed under the root, for root rotation to re-seal (sealed-data.ts). */
+  registerSealedData(data: SealedData): void {
+    this.sealed_.push(data);
+  }
+
+  sealedData(): readonly SealedData[] {
+    return this.sealed_;
+  }
+
+  /** Why an automatic unseal has not succeeded (null when nothing is wrong); shown in status and logs. */
+  reportProblem(message: string | null): void {
+    this.problem = message;
   }
 
   /** Progress is the seal's own count of held shares, so every caller sees shares still pending. */
   status(): SealStatus {
-    const d = this.record === undefined ? { threshold: 0, shares: 0 } : this.seal.describe(this.record);
+    const q = this.stored === undefined ? { threshold: 0, shares: 0 } : quorumOf(this.stored);
+    const migration = this.migration;
     return {
       initialized: this.initialized,
       sealed: this.sealed,
-      sealType: this.record?.type ?? null,
-      threshold: d.threshold,
-      shares: d.shares,
-      progress: this.sealed ? this.seal.pending() : 0,
+      sealType: this.stored?.type ?? null,
+      threshold: q.threshold,
+      shares: q.shares,
+      progress: this.sealed ? (migration ? this.migrationShares.count : this.seal.pending()) : 0,
       version: TESSERA_VERSION,
+      recoveryShares: (this.stored?.type ?? this.seal.type) === "pkcs11",
+      ...(this.sealed && this.problem !== null && { error: this.problem }),
+      ...(migration && { migration }),
+      ...(this.ringOpen !== undefined && this.ringOpen.all().length > 1 && { rootRotation: true }),
     };
   }
 
   /**
-   * Initialises storage: a fresh root key protected by the seal, plus whatever `alsoWrite` stores
-   * (the root token) in the same transaction. Leaves the barrier sealed. Returns the seal's secrets.
+   * Initialises storage: a fresh root protected by the seal, plus whatever `alsoWrite` stores (the
+   * root token) in the same transaction. Leaves the barrier sealed. Returns the seal's secrets.
    */
   async initialize(options: InitOptions, alsoWrite: (tx: Repositories) => Promise<void>): Promise<string[]> {
-    const rootKey = secretBytes(ROOT_KEY_LENGTH);
+    const root = newRootKey();
     try {
-      const { record, secrets } = await this.seal.protect(rootKey, options);
+      const { record, secrets } = await this.seal.protect([root], options);
       await this.store.transaction(async (tx) => {
         if ((await tx.meta.get(SEAL_META)) !== undefined) throw new TesseraError("InvalidState", "Tessera is already initialised");
         await tx.meta.put(SEAL_META, record);
         await alsoWrite(tx);
       });
-      this.record = record;
+      this.stored = record;
       return secrets;
     } finally {
-      zero(rootKey);
+      zero(root.key);
     }
   }
 
-  /** Adds one unseal input; unseals once the seal has enough. */
+  /** Adds one unseal share (Shamir) or recovery share (PKCS#11); unseals once the seal has enough. */
   async unseal(input: string | undefined): Promise<SealStatus> {
-    if (this.record === undefined) throw new TesseraError("NotInitialized");
+    const record = this.requireRecord();
     if (!this.sealed) return this.status();
-    const result = await this.seal.submit(this.record, input);
-    if (result.rootKey !== undefined) {
-      try {
-        for (const check of this.unsealChecks) await check(result.rootKey);
-      } catch (err) {
-        zero(result.rootKey);
-        this.seal.reset();
-        throw err;
-      }
-      if (!this.sealed) {
-        // Another unseal finished while the checks ran.
-        zero(result.rootKey);
-        return this.status();
-      }
-      this.root = result.rootKey;
-      for (const l of this.unsealListeners) l();
+    if (this.migration !== undefined) {
+      throw new TesseraError("InvalidState", `storage is sealed with the ${this.migration.from} seal and the server is configured for ${this.migration.to}: unseal with migrate (tessera operator unseal --migrate)`);
     }
+    const result = await this.seal.submit(record, input);
+    if (result.opened !== undefined) await this.adopt(result.opened, record);
     return this.status();
+  }
+
+  /**
+   * Seal migration: a quorum of the stored record's shares (unseal shares, or recovery shares)
+   * opens its roots, the configured seal protects them (the same shares stay: unseal shares become
+   * recovery shares and back), and the node unseals.
+   */
+  async unsealMigrating(input: string): Promise<SealStatus> {
+    const record = this.requireRecord();
+    if (this.migration === undefined) throw new TesseraError("InvalidState", `storage already uses the ${this.seal.type} seal; nothing to migrate`);
+    if (!this.sealed) return this.status();
+    const { threshold } = quorumOf(record);
+    const shared = await this.migrationShares.add(input, threshold);
+    if (shared === undefined) return this.status();
+    let opened: Opened;
+    try {
+      opened = openWithShares(record, shared);
+    } finally {
+      zero(shared);
+    }
+    try {
+      opened.replacement = await this.seal.reprotect(opened.roots, opened.escrow, opened.escrowKey);
+    } catch (err) {
+      for (const r of opened.roots) zero(r.key);
+      zeroEscrowKeys(opened.escrowKey);
+      throw err;
+    }
+    await this.adopt(opened, record);
+    return this.status();
+  }
+
+  /** Auto seals: asks the seal to open the stored record by itself (the HSM). Throws what it met. */
+  async autoOpen(): Promise<Opened> {
+    const record = this.requireRecord();
+    if (!this.seal.auto) throw new TesseraError("InvalidState", "the configured seal needs shares");
+    if (this.migration !== undefined) throw new TesseraError("InvalidState", `storage is sealed with the ${this.migration.from} seal: migrate with tessera operator unseal --migrate`);
+    const result = await this.seal.submit(record, undefined);
+    if (result.opened === undefined) throw new TesseraError("Internal", "the seal did not open");
+    return result.opened;
+  }
+
+  /**
+   * Opens the barrier with roots a seal produced for `from` (the record they were opened from):
+   * runs the unseal checks, stores a replacement record if the seal made one, then tells listeners.
+   */
+  async adopt(opened: Opened, from: SealRecord = this.requireRecord()): Promise<void> {
+    const ring = new RootRing(opened.roots);
+    try {
+      if (!this.sealed) throw new TesseraError("InvalidState", "already unsealed");
+      for (const check of this.unsealChecks) await check(ring);
+      if (opened.replacement !== undefined) await this.compareAndSet(from, opened.replacement);
+      if (!this.sealed) throw new TesseraError("InvalidState", "already unsealed");
+    } catch (err) {
+      ring.zero();
+      zeroEscrowKeys(opened.escrowKey);
+      this.seal.reset();
+      this.migrationShares.reset();
+      if (err instanceof TesseraError && err.message === "already unsealed") return;
+      throw err;
+    }
+    this.ringOpen = ring;
+    this.escrowKey = opened.escrowKey;
+    this.problem = null;
+    for (const l of this.unsealListeners) l();
   }
 
   resetUnseal(): SealStatus {
     this.seal.reset();
+    this.migrationShares.reset();
     return this.status();
   }
 
-  /** Forgets the root key (zeroed) and tells listeners to drop decrypted material. */
+  /** Forgets the roots (zeroed) and tells listeners to drop decrypted material. */
   sealNow(): void {
     this.seal.reset();
-    if (this.root === undefined) return;
-    zero(this.root);
-    this.root = undefined;
+    this.migrationShares.reset();
+    if (this.ringOpen === undefined) return;
+    this.ringOpen.zero();
+    this.ringOpen = undefined;
+    zeroEscrowKeys(this.escrowKey);
+    this.escrowKey = undefined;
     for (const l of this.sealListeners) l();
   }
 
-  /** The root key, or `Sealed` / `NotInitialized`. Callers must not keep or zero it. */
-  rootKey(): Buffer {
-    if (this.root !== undefined) return this.root;
+  /** The root ring, or `Sealed` / `NotInitialized`. Callers must not keep it across awaits that may seal. */
+  ring(): RootRing {
+    if (this.ringOpen !== undefined) return this.ringOpen;
     throw new TesseraError(this.initialized ? "Sealed" : "NotInitialized");
   }
 
   /** Throws unless unsealed. */
   assertUnsealed(): void {
-    this.rootKey();
+    this.ring();
+  }
+
+  /** Seals a secret under the current root. */
+  sealSecret(secret: Uint8Array, aad: Uint8Array): Buffer {
+    return this.ring().seal(secret, aad);
+  }
+
+  /** Opens a record sealed under any root the node holds. */
+  openSecret(record: Uint8Array, aad: Uint8Array): Buffer {
+    return this.ring().open(record, aad);
+  }
+
+  // ── changes of the record while unsealed ────────────────────────────────────────────────────
+
+  /** New shares for the same roots (rekey): the old shares stop opening the stored record. */
+  async rekey(options: InitOptions): Promise<string[]> {
+    const ring = this.ring();
+    const from = this.requireRecord();
+    const { escrow, secrets, escrowKey } = await createEscrow(ring.all(), options.shares, options.threshold);
+    try {
+      const next = await this.seal.reprotect(ring.all(), escrow, escrowKey);
+      await this.compareAndSet(from, next);
+    } catch (err) {
+      zeroEscrowKeys(escrowKey);
+      throw err;
+    }
+    // The new shares are in force once stored: always hand them out. A node sealed meanwhile keeps no escrow keys.
+    if (this.ringOpen !== ring) {
+      zeroEscrowKeys(escrowKey);
+      return secrets;
+    }
+    zeroEscrowKeys(this.escrowKey);
+    this.escrowKey = escrowKey;
+    return secrets;
+  }
+
+  /**
+   * Root rotation, step 1: a new root joins the ring (and the record) as current; everything sealed
+   * from now on uses it, and records under the old root still open. Resumable: if a rotation is
+   * already under way, nothing changes.
+   */
+  async beginRotation(): Promise<{ from: string; to: string }> {
+    const ring = this.ring();
+    if (ring.all().length > 1) return { from: ring.all()[0]!.id, to: ring.current.id };
+    const root = newRootKey();
+    const next = new RootRing([...ring.all(), root]);
+    try {
+      await this.rewrite(next.all());
+      // Sealed while the record was written: the record holds both roots (the next unseal resumes the
+      // rotation), but this node must stay sealed — never re-open with a ring whose old root is zeroed.
+      if (this.ringOpen !== ring) throw new TesseraError("Sealed");
+    } catch (err) {
+      zero(root.key);
+      throw err;
+    }
+    this.ringOpen = next;
+    return { from: ring.current.id, to: root.id };
+  }
+
+  /**
+   * Root rotation, last step: the record keeps only the current root, in the same transaction as
+   * `verify` (which must re-seal whatever still is under an older root); the older root is zeroed.
+   */
+  async finishRotation(verify: (tx: Repositories, ring: RootRing) => Promise<void>): Promise<string> {
+    const ring = this.ring();
+    if (ring.all().length === 1) return ring.current.id;
+    const keep = new RootRing([ring.current]);
+    const from = this.requireRecord();
+    const next = await this.seal.reprotect(keep.all(), this.escrowOf(from), this.requireEscrowKey());
+    await this.store.transaction(async (tx) => {
+      await verify(tx, ring);
+      await this.casIn(tx.meta, from, next);
+    });
+    this.stored = next;
+    // Sealed during the transaction: every root is zeroed already; stay sealed (the rotation is complete in storage).
+    if (this.ringOpen !== ring) throw new TesseraError("Sealed");
+    const dropped = ring.all().slice(0, -1);
+    this.ringOpen = keep;
+    for (const r of dropped) zero(r.key);
+    return keep.current.id;
+  }
+
+  /**
+   * Replaces the stored record and opens the barrier with `opened` (restore): the caller wrote the
+   * rest of the state; listeners hear a seal first so every cache drops what it held.
+   */
+  async replaced(record: SealRecord, opened: Opened): Promise<void> {
+    this.sealNow();
+    this.stored = record;
+    await this.adopt(opened, record);
+  }
+
+  escrowOf(record: SealRecord): EscrowRecord {
+    const e = record["escrow"] as EscrowRecord | undefined;
+    if (e === undefined) throw new TesseraError("Internal", "a seal record without an escrow");
+    return e;
+  }
+
+  private async rewrite(roots: readonly RootKey[]): Promise<void> {
+    const from = this.requireRecord();
+    const next = await this.seal.reprotect(roots, this.escrowOf(from), this.requireEscrowKey());
+    await this.compareAndSet(from, next);
+  }
+
+  private requireEscrowKey(): EscrowKeys {
+    if (this.escrowKey === undefined) throw new TesseraError(this.initialized ? "Sealed" : "NotInitialized");
+    return this.escrowKey;
+  }
+
+  private requireRecord(): SealRecord {
+    if (this.stored === undefined) throw new TesseraError("NotInitialized");
+    return this.stored;
+  }
+
+  private async compareAndSet(from: SealRecord, next: SealRecord): Promise<void> {
+    await this.store.transaction(async (tx) => this.casIn(tx.meta, from, next));
+    this.stored = next;
+  }
+
+  private async casIn(meta: MetaRepo, from: SealRecord, next: SealRecord): Promise<void> {
+    const current = await meta.get<SealRecord>(SEAL_META);
+    if (JSON.stringify(current) !== JSON.stringify(from)) throw new TesseraError("Conflict", "the seal record changed concurrently; retry");
+    await meta.put(SEAL_META, next);
   }
 }

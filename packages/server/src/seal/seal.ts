@@ -1,8 +1,16 @@
 /**
  * A seal protects the root key at rest. The root key encrypts the keyring; it lives in memory only
- * while unsealed. Providers: `shamir` (an unseal key split into shares held by operators), later
- * `pkcs11` (a key inside an HSM). The record a seal stores never reveals the root key on its own.
+ * while unsealed. Providers: `shamir` (the root escrowed to an unseal key split into shares held by
+ * operators) and `pkcs11` (the root encrypted by a key inside an HSM, plus recovery shares). Every
+ * record holds an `escrow` (share-escrow.ts): the roots sealed to the operators' shares — unseal
+ * shares for Shamir, recovery shares for PKCS#11 — which is what rekey, generate-root and seal
+ * migration check a quorum against. The record a seal stores never reveals a root on its own.
  */
+import type { RootKey } from "./root-ring.js";
+import type { EscrowKeys, EscrowRecord } from "./share-escrow.js";
+
+export type SealType = "shamir" | "pkcs11";
+
 export interface SealRecord {
   type: string;
   [field: string]: unknown;
@@ -10,13 +18,25 @@ export interface SealRecord {
 
 export interface ProtectResult {
   record: SealRecord;
-  /** What operators must keep (e.g. unseal shares); shown once, never stored. */
+  /** What operators must keep (unseal or recovery shares); shown once, never stored. */
   secrets: string[];
 }
 
+/**
+ * What opening a record yields: every root it holds (oldest first), and the escrow's verified public
+ * key and MAC key. Whoever holds an Opened zeroes its roots and `escrowKey.macKey` when done with them.
+ */
+export interface Opened {
+  roots: RootKey[];
+  escrow: EscrowRecord;
+  escrowKey: EscrowKeys;
+  /** A record to store in place of the one opened (an old layout upgraded, an HSM key label rotated). */
+  replacement?: SealRecord;
+}
+
 export interface UnsealProgress {
-  /** The root key, once enough input has arrived. Caller owns and must zero it on seal. */
-  rootKey?: Buffer;
+  /** Present once enough input has arrived. The caller owns the roots and zeroes them on seal. */
+  opened?: Opened;
   progress: number;
   threshold: number;
 }
@@ -27,19 +47,26 @@ export interface InitOptions {
 }
 
 export interface Seal {
-  readonly type: string;
-  /** Protects a new root key; returns the record to store and the secrets to hand to operators. */
-  protect(rootKey: Uint8Array, options: InitOptions): Promise<ProtectResult>;
+  readonly type: SealType;
+  /** True when the seal opens without operator input (the HSM); operator shares are then recovery shares. */
+  readonly auto: boolean;
+  /** Protects new roots and escrows them to fresh shares; returns the record to store and the shares. */
+  protect(roots: readonly RootKey[], options: InitOptions): Promise<ProtectResult>;
   /**
-   * Adds operator input (a share; nothing for seals that unseal on their own) and returns progress,
-   * with the root key once complete. Input that cannot be right throws `InvalidUnsealKey` and resets
-   * progress; nothing stored changes.
+   * Adds operator input (a share) and returns progress, with the roots once complete. `undefined`
+   * input asks an auto seal to open by itself (and only reports progress for Shamir). Input that
+   * cannot be right throws `InvalidUnsealKey` and resets progress; nothing stored changes.
    */
   submit(record: SealRecord, input: string | undefined): Promise<UnsealProgress>;
+  /**
+   * A record of this seal's type holding `roots` (oldest first), escrowed with `escrow`'s quorum under
+   * its verified keys: used by root rotation, rekey and migration. Needs no operator input.
+   */
+  reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<SealRecord>;
   /** Forgets partial progress (submitted shares). */
   reset(): void;
   /** How many inputs are held towards the threshold right now (0 once unsealed or reset). */
   pending(): number;
-  /** Threshold and share count to report in status. */
-  describe(record: SealRecord): { threshold: number; shares: number };
+  /** Releases what the seal holds open (an HSM session). */
+  close(): Promise<void>;
 }

@@ -2,14 +2,19 @@ import { randomBytes } from "node:crypto";
 import { combine } from "shamir-secret-sharing";
 import { describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
-import { ROOT_KEY_AAD, openRecord } from "../format/keyring-record.js";
-import { type ShamirRecord, ShamirSeal, validateShamirParameters } from "./shamir-seal.js";
+import { ROOT_KEY_AAD, sealRecord } from "../format/keyring-record.js";
+import { mlKem768PublicKey } from "../crypto/index.js";
+import { type LegacyShamirRecord, type ShamirRecord, ShamirSeal, openWithShares, quorumOf, validateShamirParameters } from "./shamir-seal.js";
+import { escrowRoot } from "./share-escrow.js";
 
 async function init(shares: number, threshold: number, rootKey: Buffer = randomBytes(32)) {
   const seal = new ShamirSeal();
-  const { record, secrets } = await seal.protect(rootKey, { shares, threshold });
+  const { record, secrets } = await seal.protect([{ id: "root-test", key: rootKey }], { shares, threshold });
   return { seal, record: record as ShamirRecord, secrets, rootKey };
 }
+
+/** The root a record's escrow yields for an unseal key (InvalidUnsealKey otherwise). */
+const rootOf = (record: ShamirRecord | LegacyShamirRecord, unsealKey: Uint8Array): Buffer => openWithShares(record, unsealKey).roots[0]!.key;
 
 async function expectCode(attempt: Promise<unknown> | (() => unknown), code: ErrorCode): Promise<TesseraError> {
   let thrown: unknown;
@@ -24,16 +29,16 @@ async function expectCode(attempt: Promise<unknown> | (() => unknown), code: Err
 }
 
 /** Submits shares in order; returns the root key from the last submission (if any). */
-async function submitAll(seal: ShamirSeal, record: ShamirRecord, shares: string[]): Promise<Buffer | undefined> {
+async function submitAll(seal: ShamirSeal, record: ShamirRecord | LegacyShamirRecord, shares: string[]): Promise<Buffer | undefined> {
   let rootKey: Buffer | undefined;
   for (const [i, share] of shares.entries()) {
     const result = await seal.submit(record, share);
     if (i < shares.length - 1) {
-      expect(result.rootKey).toBeUndefined();
+      expect(result.opened).toBeUndefined();
       expect(result.progress).toBe(i + 1);
     }
-    expect(result.threshold).toBe(record.threshold);
-    rootKey = result.rootKey;
+    expect(result.threshold).toBe(quorumOf(record).threshold);
+    rootKey = result.opened?.roots[0]?.key;
   }
   return rootKey;
 }
@@ -45,7 +50,7 @@ function subsets<T>(items: T[], k: number): T[][] {
   return [...subsets(rest, k - 1).map((s) => [first!, ...s]), ...subsets(rest, k)];
 }
 
-const progress = async (seal: ShamirSeal, record: ShamirRecord): Promise<number> => (await seal.submit(record, undefined)).progress;
+const progress = async (seal: ShamirSeal, record: ShamirRecord | LegacyShamirRecord): Promise<number> => (await seal.submit(record, undefined)).progress;
 
 describe("validateShamirParameters", () => {
   it.each([
@@ -77,16 +82,20 @@ describe("validateShamirParameters", () => {
   });
 
   it("is enforced by protect, before anything is produced", async () => {
-    await expectCode(new ShamirSeal().protect(randomBytes(32), { shares: 3, threshold: 1 }), "InvalidInput");
-    await expectCode(new ShamirSeal().protect(randomBytes(32), { shares: 2, threshold: 3 }), "InvalidInput");
+    await expectCode(new ShamirSeal().protect([{ id: "r", key: randomBytes(32) }], { shares: 3, threshold: 1 }), "InvalidInput");
+    await expectCode(new ShamirSeal().protect([{ id: "r", key: randomBytes(32) }], { shares: 2, threshold: 3 }), "InvalidInput");
   });
 });
 
 describe("ShamirSeal.protect", () => {
-  it("stores only type, share count, threshold and the wrapped root key", async () => {
+  it("stores only type, version and the escrow: share count, threshold, public key, the escrowed roots and their MAC", async () => {
     const { record, secrets, rootKey } = await init(5, 3);
-    expect(Object.keys(record).sort()).toEqual(["shares", "threshold", "type", "wrappedRootKey"]);
-    expect(record).toMatchObject({ type: "shamir", shares: 5, threshold: 3 });
+    expect(Object.keys(record).sort()).toEqual(["escrow", "type", "version"]);
+    expect(Object.keys(record.escrow).sort()).toEqual(["mac", "publicKey", "roots", "shares", "threshold"]);
+    expect(Buffer.from(record.escrow.mac, "base64")).toHaveLength(32);
+    expect(record).toMatchObject({ type: "shamir", version: 2, escrow: { shares: 5, threshold: 3 } });
+    expect(record.escrow.roots.map((r) => Object.keys(r).sort())).toEqual([["id", "kem", "sealed"]]);
+    expect(quorumOf(record)).toEqual({ shares: 5, threshold: 3 });
     const stored = JSON.stringify(record);
     expect(stored).not.toContain(rootKey.toString("base64"));
     expect(stored).not.toContain(rootKey.toString("hex"));
@@ -100,11 +109,9 @@ describe("ShamirSeal.protect", () => {
     expect(rootKey.equals(copy)).toBe(true);
   });
 
-  it("wraps the root key under the unseal key, not under itself", async () => {
+  it("escrows the root to the unseal key, not to itself", async () => {
     const { record, rootKey } = await init(1, 1);
-    expect(() => openRecord(rootKey, Buffer.from(record.wrappedRootKey, "base64"), ROOT_KEY_AAD)).toThrow(
-      expect.objectContaining({ code: "InvalidCiphertext" }),
-    );
+    expect(() => rootOf(record, rootKey)).toThrow(expect.objectContaining({ code: "InvalidUnsealKey" }));
   });
 
   it("1-of-1: the only share is the raw 32-byte unseal key, in standard base64", async () => {
@@ -113,7 +120,7 @@ describe("ShamirSeal.protect", () => {
     const unsealKey = Buffer.from(secrets[0]!, "base64");
     expect(unsealKey).toHaveLength(32);
     expect(unsealKey.toString("base64")).toBe(secrets[0]);
-    expect(openRecord(unsealKey, Buffer.from(record.wrappedRootKey, "base64"), ROOT_KEY_AAD).equals(rootKey)).toBe(true);
+    expect(rootOf(record, unsealKey).equals(rootKey)).toBe(true);
   });
 
   it("N-of-M: each share is the library's share (32 secret bytes ‖ 1 distinct non-zero x-coordinate byte)", async () => {
@@ -129,7 +136,7 @@ describe("ShamirSeal.protect", () => {
     expect(xs.every((x) => x >= 1 && x <= 255)).toBe(true);
     // The library's own combine recovers the unseal key from any 3.
     const unsealKey = await combine(decoded.slice(1, 4).map((d) => new Uint8Array(d)));
-    expect(openRecord(unsealKey, Buffer.from(record.wrappedRootKey, "base64"), ROOT_KEY_AAD).equals(rootKey)).toBe(true);
+    expect(rootOf(record, unsealKey).equals(rootKey)).toBe(true);
   });
 
   it("gives a different unseal key and different shares on every init", async () => {
@@ -137,7 +144,8 @@ describe("ShamirSeal.protect", () => {
     const a = await init(1, 1, rootKey);
     const b = await init(1, 1, rootKey);
     expect(a.secrets[0]).not.toBe(b.secrets[0]);
-    expect(a.record.wrappedRootKey).not.toBe(b.record.wrappedRootKey);
+    expect(a.record.escrow.publicKey).not.toBe(b.record.escrow.publicKey);
+    expect(a.record.escrow.roots[0]!.sealed).not.toBe(b.record.escrow.roots[0]!.sealed);
   });
 
   it("supports the maximum of 255 shares", async () => {
@@ -151,7 +159,7 @@ describe("ShamirSeal.submit", () => {
   it("1-of-1 unseals with the single share", async () => {
     const { seal, record, secrets, rootKey } = await init(1, 1);
     const result = await seal.submit(record, secrets[0]);
-    expect(result.rootKey?.equals(rootKey)).toBe(true);
+    expect(result.opened?.roots[0]?.key.equals(rootKey)).toBe(true);
     expect(result.progress).toBe(1);
     expect(result.threshold).toBe(1);
   });
@@ -228,7 +236,7 @@ describe("ShamirSeal.submit", () => {
     await expectCode(seal.submit(record, ` ${secrets[0]} `), "InvalidInput");
     expect(await progress(seal, record)).toBe(2);
     const result = await seal.submit(record, secrets[4]);
-    expect(result.rootKey?.equals(rootKey)).toBe(true);
+    expect(result.opened?.roots[0]?.key.equals(rootKey)).toBe(true);
   });
 
   it.each([
@@ -263,7 +271,7 @@ describe("ShamirSeal.submit", () => {
     const { seal, record, secrets, rootKey } = await init(1, 1);
     expect(secrets[0]).toMatch(/=$/);
     await expectCode(seal.submit(record, secrets[0]!.replace(/=+$/, "")), "InvalidInput");
-    expect((await seal.submit(record, secrets[0]!)).rootKey?.equals(rootKey)).toBe(true);
+    expect((await seal.submit(record, secrets[0]!)).opened?.roots[0]?.key.equals(rootKey)).toBe(true);
   });
 
   it("rejects a 33-byte share for a 1-of-1 seal with InvalidInput", async () => {
@@ -288,14 +296,58 @@ describe("ShamirSeal.submit", () => {
 
   it("a damaged stored record is InvalidUnsealKey, not a crash", async () => {
     const { seal, record, secrets } = await init(3, 2);
-    const wrapped = Buffer.from(record.wrappedRootKey, "base64");
+    const wrapped = Buffer.from(record.escrow.roots[0]!.sealed, "base64");
     wrapped[wrapped.length - 1]! ^= 0x01;
-    const damaged: ShamirRecord = { ...record, wrappedRootKey: wrapped.toString("base64") };
+    const damaged: ShamirRecord = { ...record, escrow: { ...record.escrow, roots: [{ ...record.escrow.roots[0]!, sealed: wrapped.toString("base64") }] } };
     await expectCode(submitAll(seal, damaged, secrets.slice(0, 2)), "InvalidUnsealKey");
   });
 
-  it("describe reports threshold and share count", async () => {
-    const { seal, record } = await init(5, 3);
-    expect(seal.describe(record)).toEqual({ threshold: 3, shares: 5 });
+  it("a record whose public key was swapped for another escrow's is InvalidUnsealKey", async () => {
+    const { seal, record, secrets } = await init(3, 2);
+    const other = await init(3, 2);
+    const swapped: ShamirRecord = { ...record, escrow: { ...record.escrow, publicKey: other.record.escrow.publicKey } };
+    await expectCode(submitAll(seal, swapped, secrets.slice(0, 2)), "InvalidUnsealKey");
+  });
+
+  it("a root planted by whoever can write the record (escrowed to the public key, which is public) is InvalidUnsealKey", async () => {
+    // Anyone who reads the record can encapsulate to its public key: without the escrow's MAC, this
+    // root would open with the real shares and become the current one — known to the planter.
+    const { seal, record, secrets } = await init(3, 2);
+    const planted = escrowRoot(mlKem768PublicKey(Buffer.from(record.escrow.publicKey, "base64")), { id: "root-planted", key: randomBytes(32) });
+    for (const roots of [[...record.escrow.roots, planted], [planted]]) {
+      const altered: ShamirRecord = { ...record, escrow: { ...record.escrow, roots } };
+      await expectCode(submitAll(seal, altered, secrets.slice(0, 2)), "InvalidUnsealKey");
+    }
+    // Editing the quorum, or dropping the MAC, fails the same way.
+    const { mac: _dropped, ...noMac } = record.escrow;
+    for (const escrow of [{ ...record.escrow, shares: 4 }, noMac as ShamirRecord["escrow"]]) {
+      await expectCode(submitAll(seal, { ...record, escrow }, secrets.slice(0, 2)), "InvalidUnsealKey");
+    }
+    expect((await submitAll(seal, record, secrets.slice(0, 2)))?.length).toBe(32);
+  });
+
+  it("the first layout (root under the unseal key) still unseals, and is upgraded to an escrow the same shares open", async () => {
+    const unsealKey = randomBytes(32);
+    const rootKey = randomBytes(32);
+    const legacy: LegacyShamirRecord = { type: "shamir", shares: 1, threshold: 1, wrappedRootKey: sealRecord(unsealKey, rootKey, ROOT_KEY_AAD).toString("base64") };
+    const seal = new ShamirSeal();
+    const { opened } = await seal.submit(legacy, unsealKey.toString("base64"));
+    expect(opened?.roots[0]?.key.equals(rootKey)).toBe(true);
+    const upgraded = opened!.replacement as ShamirRecord;
+    expect(upgraded).toMatchObject({ type: "shamir", version: 2, escrow: { shares: 1, threshold: 1 } });
+    expect(rootOf(upgraded, unsealKey).equals(rootKey)).toBe(true);
+    await expectCode(seal.submit(legacy, randomBytes(32).toString("base64")), "InvalidUnsealKey");
+  });
+
+  it("reprotect escrows new roots to the same shares without any share present", async () => {
+    const { seal, record, secrets } = await init(3, 2);
+    const opened = openWithShares(record, await combine(secrets.slice(0, 2).map((s) => new Uint8Array(Buffer.from(s, "base64")))));
+    const next = randomBytes(32);
+    const rotated = await new ShamirSeal().reprotect([...opened.roots, { id: "root-next", key: next }], opened.escrow, opened.escrowKey);
+    const again = await submitAll(seal, rotated, secrets.slice(1, 3));
+    expect(again?.equals(opened.roots[0]!.key)).toBe(true);
+    const both = openWithShares(rotated, await combine(secrets.slice(0, 2).map((s) => new Uint8Array(Buffer.from(s, "base64"))))).roots;
+    expect(both.map((r) => r.id)).toEqual(["root-test", "root-next"]);
+    expect(both[1]!.key.equals(next)).toBe(true);
   });
 });

@@ -1,21 +1,33 @@
 /**
- * Shamir seal: a random 256-bit unseal key wraps the root key; the unseal key is split with
- * Shamir's secret sharing over GF(2^8) (the audited `shamir-secret-sharing` library) into N shares,
- * any K of which rebuild it. 1-of-1 uses the unseal key itself as the only share, as Vault does.
+ * Shamir seal: the roots are escrowed (share-escrow.ts) to a random 256-bit unseal key split with
+ * Shamir's secret sharing into N shares, any K of which unseal. The unseal key is never stored.
+ *
+ * Records: `{type: "shamir", version: 2, escrow}`. The first layout, `{type: "shamir", shares,
+ * threshold, wrappedRootKey}` (the root as a keyring record under the unseal key itself), still
+ * opens, and is upgraded to version 2 by the unseal that opens it.
  *
  * Invariants: shares are never stored or logged; submitted shares live in memory only until the
- * threshold is reached or progress is reset, and are zeroed then; a wrong combination is detected by
- * the AEAD tag of the wrapped root key and changes nothing.
+ * threshold is reached or progress is reset, and are zeroed then; a wrong combination is detected
+ * (derived public key, AEAD tags) and changes nothing.
  */
-import { combine, split } from "shamir-secret-sharing";
 import { TesseraError } from "@tessera/protocol";
-import { equalBytes, secretBytes, zero } from "../crypto/index.js";
-import { ROOT_KEY_AAD, openRecord, sealRecord } from "../format/keyring-record.js";
-import type { InitOptions, ProtectResult, Seal, SealRecord, UnsealProgress } from "./seal.js";
+import { zero } from "../crypto/index.js";
+import { ROOT_KEY_AAD, openRecord } from "../format/keyring-record.js";
+import { newRootKey, type RootKey } from "./root-ring.js";
+import type { InitOptions, Opened, ProtectResult, Seal, SealRecord, UnsealProgress } from "./seal.js";
+import { createEscrow, escrowForSecret, openEscrow, reescrow, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
+import { ShareCollector } from "./shares.js";
 
-const UNSEAL_KEY_LENGTH = 32;
+export { validateShamirParameters } from "./shares.js";
 
 export interface ShamirRecord extends SealRecord {
+  type: "shamir";
+  version: 2;
+  escrow: EscrowRecord;
+}
+
+/** The first Shamir layout (before escrows): still opened, upgraded on unseal. */
+export interface LegacyShamirRecord extends SealRecord {
   type: "shamir";
   shares: number;
   threshold: number;
@@ -23,94 +35,85 @@ export interface ShamirRecord extends SealRecord {
   wrappedRootKey: string;
 }
 
-export function validateShamirParameters(shares: number, threshold: number): void {
-  if (!Number.isInteger(shares) || shares < 1 || shares > 255) throw new TesseraError("InvalidInput", "shares must be 1–255", { field: "/shares" });
-  if (!Number.isInteger(threshold) || threshold < 1 || threshold > shares) {
-    throw new TesseraError("InvalidInput", "threshold must be between 1 and shares", { field: "/threshold" });
+const isLegacy = (record: SealRecord): record is LegacyShamirRecord => record.type === "shamir" && typeof record["wrappedRootKey"] === "string";
+
+/** Shares and threshold of the quorum a record answers to (unseal shares, or PKCS#11 recovery shares). */
+export function quorumOf(record: SealRecord): { shares: number; threshold: number } {
+  if (isLegacy(record)) return { shares: record.shares, threshold: record.threshold };
+  const escrow = record["escrow"] as EscrowRecord | undefined;
+  if (escrow === undefined) throw new TesseraError("Internal", `a ${record.type} seal record without an escrow`);
+  return { shares: escrow.shares, threshold: escrow.threshold };
+}
+
+/**
+ * Opens any record's escrow with the secret a quorum of its shares combined into: the roots, the
+ * escrow (upgraded when the record predates escrows) and its verified public key.
+ * `InvalidUnsealKey` when the shares are not this record's.
+ */
+export function openWithShares(record: SealRecord, shared: Uint8Array): Opened {
+  if (isLegacy(record)) {
+    let key: Buffer;
+    try {
+      key = openRecord(shared, Buffer.from(record.wrappedRootKey, "base64"), ROOT_KEY_AAD);
+    } catch (err) {
+      throw new TesseraError("InvalidUnsealKey", "the submitted shares do not unseal this Tessera; progress reset", { cause: err });
+    }
+    const fresh = newRootKey();
+    zero(fresh.key); // only its id is used: the root itself is the stored one
+    const root: RootKey = { id: fresh.id, key };
+    let escrowed: ReturnType<typeof escrowForSecret>;
+    try {
+      escrowed = escrowForSecret(shared, record.shares, record.threshold, [root]);
+    } catch (err) {
+      zero(key);
+      throw err;
+    }
+    const { escrow, escrowKey } = escrowed;
+    const replacement: ShamirRecord = { type: "shamir", version: 2, escrow };
+    return { roots: [root], escrow, escrowKey, replacement };
   }
-  if (shares > 1 && threshold < 2) throw new TesseraError("InvalidInput", "threshold must be at least 2 when there is more than one share", { field: "/threshold" });
+  const escrow = record["escrow"] as EscrowRecord;
+  const { roots, escrowKey } = openEscrow(escrow, shared);
+  return { roots, escrow, escrowKey };
 }
 
 export class ShamirSeal implements Seal {
-  readonly type = "shamir";
-  private held: Buffer[] = [];
+  readonly type = "shamir" as const;
+  readonly auto = false;
+  private readonly collector = new ShareCollector();
 
-  async protect(rootKey: Uint8Array, options: InitOptions): Promise<ProtectResult> {
-    const { shares, threshold } = options;
-    validateShamirParameters(shares, threshold);
-    const unsealKey = secretBytes(UNSEAL_KEY_LENGTH);
-    // The library takes and returns plain Uint8Arrays: copies that are zeroed with the rest.
-    const input = new Uint8Array(unsealKey);
-    let parts: Uint8Array[] = [];
-    try {
-      parts = shares === 1 ? [new Uint8Array(unsealKey)] : await split(input, shares, threshold);
-      const record: ShamirRecord = {
-        type: "shamir",
-        shares,
-        threshold,
-        wrappedRootKey: sealRecord(unsealKey, rootKey, ROOT_KEY_AAD).toString("base64"),
-      };
-      const secrets = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("base64"));
-      return { record, secrets };
-    } finally {
-      zero(unsealKey, input, ...parts);
-    }
+  async protect(roots: readonly RootKey[], options: InitOptions): Promise<ProtectResult> {
+    const { escrow, secrets, escrowKey } = await createEscrow(roots, options.shares, options.threshold);
+    zeroEscrowKeys(escrowKey); // the node is sealed after init: the unseal derives them again
+    const record: ShamirRecord = { type: "shamir", version: 2, escrow };
+    return { record, secrets };
   }
 
-  describe(record: SealRecord): { threshold: number; shares: number } {
-    const r = record as ShamirRecord;
-    return { threshold: r.threshold, shares: r.shares };
+  async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<ShamirRecord> {
+    return { type: "shamir", version: 2, escrow: reescrow(escrow, escrowKey, roots) };
   }
 
   reset(): void {
-    zero(...this.held);
-    this.held = [];
+    this.collector.reset();
   }
 
   pending(): number {
-    return this.held.length;
+    return this.collector.count;
+  }
+
+  async close(): Promise<void> {
+    this.reset();
   }
 
   async submit(record: SealRecord, input: string | undefined): Promise<UnsealProgress> {
-    const r = record as ShamirRecord;
-    if (input === undefined) return { progress: this.held.length, threshold: r.threshold };
-    const share = decodeShare(input, r.threshold === 1 ? UNSEAL_KEY_LENGTH : UNSEAL_KEY_LENGTH + 1);
-    if (this.held.some((p) => equalBytes(p, share))) {
-      zero(share);
-      throw new TesseraError("InvalidInput", "this share was already submitted", { field: "/share" });
-    }
-    this.held.push(share);
-    if (this.held.length < r.threshold) return { progress: this.held.length, threshold: r.threshold };
-
-    let unsealKey: Uint8Array | undefined;
-    const copies = this.held.map((p) => new Uint8Array(p));
+    const { threshold } = quorumOf(record);
+    if (input === undefined) return { progress: this.collector.count, threshold };
+    const shared = await this.collector.add(input, threshold);
+    if (shared === undefined) return { progress: this.collector.count, threshold };
     try {
-      if (r.threshold === 1) {
-        unsealKey = Buffer.from(this.held[0]!);
-      } else {
-        if (new Set(this.held.map((p) => p[p.length - 1])).size !== this.held.length) {
-          throw new TesseraError("InvalidUnsealKey", "two of the shares are the same share index; progress reset");
-        }
-        unsealKey = await combine(copies);
-      }
-      const rootKey = openRecord(unsealKey, Buffer.from(r.wrappedRootKey, "base64"), ROOT_KEY_AAD);
-      return { rootKey, progress: r.threshold, threshold: r.threshold };
-    } catch (err) {
-      if (err instanceof TesseraError && err.code === "InvalidUnsealKey") throw err;
-      throw new TesseraError("InvalidUnsealKey", "the submitted shares do not unseal this Tessera; progress reset", { cause: err });
+      return { opened: openWithShares(record, shared), progress: threshold, threshold };
     } finally {
-      zero(unsealKey, ...copies);
-      this.reset();
+      zero(shared);
     }
   }
-}
-
-function decodeShare(input: string, expectedLength: number): Buffer {
-  const trimmed = input.trim();
-  const bytes = Buffer.from(trimmed, "base64");
-  if (bytes.length !== expectedLength || bytes.toString("base64") !== trimmed) {
-    zero(bytes);
-    throw new TesseraError("InvalidInput", "a share is the base64 text printed by `tessera operator init`", { field: "/share" });
-  }
-  return bytes;
 }

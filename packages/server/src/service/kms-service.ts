@@ -68,6 +68,8 @@ export interface KmsServiceDeps {
   clock: Clock;
   /** This node and the others sharing its database (absent: a node that does not register itself). */
   presence?: Pick<NodePresence, "id" | "list">;
+  /** With an auto seal (the HSM), init ends by unsealing with it. */
+  autoUnseal?: { attempt(): Promise<boolean> };
 }
 
 export class KmsService {
@@ -133,7 +135,8 @@ export class KmsService {
           rootToken = await this.d.tokens.createRoot(tx, rootTokenSecret);
           await this.d.policy.createBuiltins(tx);
         });
-        return { shares, rootToken, threshold: req.threshold };
+        if (this.d.barrier.sealProvider.auto) await this.d.autoUnseal?.attempt();
+        return { shares, rootToken, threshold: req.threshold, sealType: this.d.barrier.sealProvider.type, sealed: this.d.barrier.sealed };
       },
       { answerOnceChanged: true, credentialFirst: true },
     );
@@ -141,6 +144,18 @@ export class KmsService {
 
   /** Adds an unseal share (or resets progress). Open, like Vault: shares are the credential. */
   async unseal(ctx: CallContext, req: UnsealRequest): Promise<SealStatus> {
+    if (req.migrate === true) {
+      return this.door.open(
+        ctx,
+        "sys:MigrateSeal",
+        async () => {
+          if (req.reset === true) return this.d.barrier.resetUnseal();
+          if (req.share === undefined) throw new TesseraError("InvalidInput", "migrate needs a share", { field: "/share" });
+          return this.d.barrier.unsealMigrating(req.share);
+        },
+        { rateLimited: true },
+      );
+    }
     return this.door.open(
       ctx,
       "sys:Unseal",

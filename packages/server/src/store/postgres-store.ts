@@ -44,6 +44,7 @@ import type {
   TokenRow,
   VersionRepo,
   VersionRow,
+  StoreSnapshot,
 } from "./store.js";
 import { runPostgresMigrations } from "./postgres-migrate.js";
 import { PostgresListener } from "./postgres-listener.js";
@@ -463,6 +464,21 @@ function versionRepo(run: Runner): VersionRepo {
         [keyId, version, count, lastUsedAt],
       );
     },
+    async countSealed() {
+      return Number((await run.query<{ n: number }>("version_count_sealed", `SELECT count(*)::BIGINT AS n FROM key_versions WHERE material IS NOT NULL`)).rows[0]!.n);
+    },
+    async listSealed(afterKeyId, afterVersion, limit) {
+      const r = await run.query<{ key_id: string; version: number; material: Buffer }>(
+        "version_list_sealed",
+        `SELECT key_id, version, material FROM key_versions WHERE material IS NOT NULL AND (key_id, version) > ($1, $2) ORDER BY key_id, version LIMIT $3`,
+        [afterKeyId, afterVersion, limit],
+      );
+      return r.rows.map((x) => ({ keyId: x.key_id, version: x.version, material: x.material }));
+    },
+    async replaceMaterial(keyId, version, expected, material) {
+      const r = await run.query("version_replace_material", `UPDATE key_versions SET material = $4 WHERE key_id = $1 AND version = $2 AND material = $3`, [keyId, version, expected, material]);
+      return r.rowCount === 1;
+    },
   };
 }
 
@@ -686,6 +702,9 @@ function accessKeyRepo(run: Runner): AccessKeyRepo {
     },
     async list() {
       return (await run.query<Rec>("access_key_list", `SELECT ${cols} FROM access_keys ORDER BY created_at, id`)).rows.map(row);
+    },
+    async replaceSecret(id, expected, secret) {
+      return (await count("access_key_replace_secret", `UPDATE access_keys SET secret = $3 WHERE id = $1 AND secret = $2`, [id, expected, secret])) === 1;
     },
     async setState(id, state) {
       return (await count("access_key_state", `UPDATE access_keys SET state = $2 WHERE id = $1`, [id, state])) > 0;
@@ -999,6 +1018,19 @@ export class PostgresStore implements Store {
     } finally {
       release(broken);
     }
+  }
+
+  /**
+   * Tessera's own backups (`tessera operator backup`) are of a single node's SQLite store. A
+   * PostgreSQL cluster is backed up by PostgreSQL (base backups and WAL archiving, or the managed
+   * service's snapshots), which also covers every node's audit chain (docs/cluster.md).
+   */
+  async snapshot(): Promise<StoreSnapshot> {
+    throw new TesseraError("InvalidState", "backups of a PostgreSQL store are PostgreSQL's own (base backups and WAL archiving); see docs/cluster.md");
+  }
+
+  async replaceAll(): Promise<number> {
+    throw new TesseraError("InvalidState", "restore a PostgreSQL store with PostgreSQL's own tools (point-in-time recovery); see docs/cluster.md");
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,8 @@ import type {
   SpendableRepo,
   SpendableRow,
   Store,
+  SnapshotRow,
+  StoreSnapshot,
   TokenRepo,
   TokenRow,
   VersionRepo,
@@ -259,6 +261,11 @@ class SqliteRepositories implements Repositories {
       versionUpdate: db.prepare(
         `UPDATE key_versions SET state=@state, material=@material, destroyed_at=@destroyed_at WHERE key_id=@key_id AND version=@version`,
       ),
+      versionCountSealed: db.prepare(`SELECT COUNT(*) AS n FROM key_versions WHERE material IS NOT NULL`),
+      versionListSealed: db.prepare(
+        `SELECT key_id, version, material FROM key_versions WHERE material IS NOT NULL AND (key_id > ? OR (key_id = ? AND version > ?)) ORDER BY key_id, version LIMIT ?`,
+      ),
+      versionReplaceMaterial: db.prepare(`UPDATE key_versions SET material = ? WHERE key_id = ? AND version = ? AND material = ?`),
       versionUse: db.prepare(
         `UPDATE key_versions SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ? AND version = ?`,
       ),
@@ -341,6 +348,16 @@ class SqliteRepositories implements Repositories {
       },
       async recordUse(keyId, version, count, lastUsedAt) {
         s.versionUse.run(count, lastUsedAt, keyId, version);
+      },
+      async countSealed() {
+        return Number((s.versionCountSealed.get() as { n: number }).n);
+      },
+      async listSealed(afterKeyId, afterVersion, limit) {
+        const rows = s.versionListSealed.all(afterKeyId, afterKeyId, afterVersion, limit) as unknown as { key_id: string; version: number; material: Uint8Array }[];
+        return rows.map((r) => ({ keyId: r.key_id, version: r.version, material: blob(r.material) }));
+      },
+      async replaceMaterial(keyId, version, expected, material) {
+        return s.versionReplaceMaterial.run(material, keyId, version, expected).changes === 1;
       },
     };
 
@@ -578,7 +595,11 @@ function accessKeyRepo(db: Db): AccessKeyRepo {
   const setState = db.prepare(`UPDATE access_keys SET state = ? WHERE id = ?`);
   const del = db.prepare(`DELETE FROM access_keys WHERE id = ?`);
   const delRole = db.prepare(`DELETE FROM access_keys WHERE role = ?`);
+  const replace = db.prepare(`UPDATE access_keys SET secret = ? WHERE id = ? AND secret = ?`);
   return {
+    async replaceSecret(id, expected, secret) {
+      return replace.run(secret, id, expected).changes === 1;
+    },
     async insert(k) {
       insert.run({ id: k.id, secret: k.secret, role: k.role, state: k.state, description: k.description, created_at: k.createdAt });
     },
@@ -807,8 +828,10 @@ export class SqliteStore implements Store {
   readonly changes: ChangeFeed;
   private readonly queue = new Queue();
   private ready = false;
+  private readonly path: string;
 
   constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
     // Only one Tessera process should open a database file; a short wait covers backup tools.
     this.db = new DatabaseSync(options.path, { timeout: 1000 });
     this.db.exec("PRAGMA journal_mode = WAL");
@@ -897,9 +920,114 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * A second, read-only connection in a read transaction: under WAL it sees the database as of its
+   * first read while this connection keeps committing, so a backup is consistent and never blocks
+   * requests. (The destroy job's WAL reset waits for it, and retries.)
+   */
+  async snapshot(): Promise<StoreSnapshot> {
+    if (this.path === ":memory:") throw new TesseraError("InvalidState", "an in-memory database cannot be snapshotted");
+    const db = new DatabaseSync(this.path, { readOnly: true, timeout: 1000 });
+    db.exec("BEGIN");
+    const tables = stateTables(db);
+    const schema = SCHEMA_VERSION;
+    return {
+      schema,
+      tables,
+      async count(table) {
+        if (!tables.includes(table)) throw new RangeError(`no table ${table}`);
+        return Number((db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n);
+      },
+      async *rows(table, batch) {
+        if (!tables.includes(table)) throw new RangeError(`no table ${table}`);
+        const page = db.prepare(`SELECT rowid AS "$rowid", * FROM "${table}" WHERE rowid > ? ORDER BY rowid LIMIT ?`);
+        let after = -Infinity as number;
+        for (;;) {
+          const rows = page.all(after === -Infinity ? Number.MIN_SAFE_INTEGER : after, batch) as Record<string, unknown>[];
+          for (const r of rows) {
+            after = r["$rowid"] as number;
+            delete r["$rowid"];
+            yield toJsonRow(r);
+          }
+          if (rows.length < batch) return;
+          // Let requests run between pages.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+      async close() {
+        if (db.isOpen) {
+          if (db.isTransaction) db.exec("COMMIT");
+          db.close();
+        }
+      },
+    };
+  }
+
+  replaceAll(schema: number, rows: AsyncIterable<SnapshotRow>): Promise<number> {
+    if (schema !== SCHEMA_VERSION) {
+      return Promise.reject(new TesseraError("InvalidInput", `the backup is of database schema ${schema}, this Tessera's is ${SCHEMA_VERSION}: restore it with the Tessera version that made it, then upgrade`));
+    }
+    return this.queue.run(async () => {
+      const db = this.db;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        db.exec("PRAGMA defer_foreign_keys = ON");
+        const tables = stateTables(db);
+        for (const t of tables) db.exec(`DELETE FROM "${t}"`);
+        const columns = new Map(tables.map((t) => [t, new Set((db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string }[]).map((c) => c.name))]));
+        const inserts = new Map<string, ReturnType<Db["prepare"]>>();
+        let n = 0;
+        for await (const { table, row } of rows) {
+          const allowed = columns.get(table);
+          const names = Object.keys(row);
+          if (allowed === undefined || names.some((c) => !allowed.has(c))) throw new TesseraError("InvalidInput", `the backup holds a row this database has no place for (${table})`);
+          const key = `${table}|${names.join(",")}`;
+          let insert = inserts.get(key);
+          if (insert === undefined) {
+            insert = db.prepare(`INSERT INTO "${table}" (${names.map((c) => `"${c}"`).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`);
+            inserts.set(key, insert);
+          }
+          insert.run(...(names.map((c) => fromJsonValue(row[c])) as never[]));
+          n++;
+        }
+        db.exec("COMMIT");
+        return n;
+      } catch (err) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.queue.run(async () => {
       if (this.db.isOpen) this.db.close();
     });
   }
+}
+
+/** The schema version rows are in: the last migration. */
+const SCHEMA_VERSION = Math.max(...sqliteMigrations.map((m) => m.id));
+
+/** Every table that holds state: not the migration log, not the audit trail (the trail is evidence a node appends to, not state to restore). */
+function stateTables(db: Db): string[] {
+  const excluded = new Set(["schema_migrations", "audit_entries"]);
+  return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[])
+    .map((t) => t.name)
+    .filter((t) => !excluded.has(t));
+}
+
+function toJsonRow(r: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) out[k] = v instanceof Uint8Array ? { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") } : v;
+  return out;
+}
+
+function fromJsonValue(v: unknown): unknown {
+  if (v !== null && typeof v === "object") {
+    const bytes = (v as { $bytes?: unknown }).$bytes;
+    if (typeof bytes === "string") return Buffer.from(bytes, "base64");
+    throw new TesseraError("InvalidInput", "the backup holds a value of an unknown kind");
+  }
+  return v;
 }

@@ -172,6 +172,8 @@ export interface AccessKeyRepo {
   setState(id: string, state: AccessKeyRow["state"]): Promise<boolean>;
   delete(id: string): Promise<boolean>;
   deleteByRole(role: string): Promise<number>;
+  /** Sets a key's sealed secret if it is still `expected` (root rotation); false otherwise. */
+  replaceSecret(id: string, expected: Buffer, secret: Buffer): Promise<boolean>;
 }
 
 export interface KeyRepo {
@@ -196,6 +198,12 @@ export interface VersionRepo {
   update(row: VersionRow): Promise<void>;
   /** Adds to a version's use counter and moves its last-use time forward. */
   recordUse(keyId: string, version: number, count: number, lastUsedAt: number): Promise<void>;
+  /** How many versions still hold sealed material. */
+  countSealed(): Promise<number>;
+  /** Versions holding material, ordered by key id then version, after (`keyId`, `version`). */
+  listSealed(afterKeyId: string, afterVersion: number, limit: number): Promise<{ keyId: string; version: number; material: Buffer }[]>;
+  /** Sets a version's sealed material if it is still `expected` (root rotation); false otherwise. */
+  replaceMaterial(keyId: string, version: number, expected: Buffer, material: Buffer): Promise<boolean>;
 }
 
 export interface TokenRepo {
@@ -407,5 +415,32 @@ export interface Store extends Repositories {
    * false when it cannot finish now (another reader still holds the log); call it again later.
    */
   eraseDeleted(): Promise<boolean>;
+  /**
+   * A consistent read-only view of all state (every table but the audit trail) taken now, while
+   * the store keeps serving writes; close it when done.
+   */
+  snapshot(): Promise<StoreSnapshot>;
+  /**
+   * Replaces all state (every table but the audit trail) with `rows`, in one transaction: either
+   * every row is in place, or — if `rows` throws (a backup that fails authentication) or a row does
+   * not fit — nothing changed. `schema` must be this store's schema version.
+   */
+  replaceAll(schema: number, rows: AsyncIterable<SnapshotRow>): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One stored row as plain JSON (byte columns as `{"$bytes": base64}`), named by its table. */
+export interface SnapshotRow {
+  table: string;
+  row: Record<string, unknown>;
+}
+
+export interface StoreSnapshot {
+  /** The schema version the rows are in (the adapter's last migration). */
+  readonly schema: number;
+  /** Table names, in the order to restore them. */
+  readonly tables: readonly string[];
+  count(table: string): Promise<number>;
+  rows(table: string, batch: number): AsyncIterable<Record<string, unknown>>;
   close(): Promise<void>;
 }

@@ -25,6 +25,7 @@ import type { MachineIdentityService } from "../../service/machine-identity-serv
 import { sendError } from "./errors.js";
 import { refuseFrameworkError, refuseNoRoute } from "./refusals.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
+import { sysRoutes, type SysRoutesOptions } from "./sys-routes.js";
 
 const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
 const VersionParams = Type.Object({ key: S.KeyRef, version: Type.String({ pattern: "^[1-9][0-9]{0,9}$" }) }, { additionalProperties: false });
@@ -43,9 +44,10 @@ export interface NativeApiOptions {
   macs: MacService;
   distribution: DistributionService;
   imports: ImportService;
+  sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, distribution, imports }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -175,6 +177,7 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
   await jwtRoutes(app, { identity });
   await certRoutes(app, { machines });
   await auditRoutes(app, { audit });
+  await sysRoutes(app, sys);
   await macRoutes(app, { macs });
   await distributionRoutes(app, { distribution, imports });
 }
