@@ -1009,9 +1009,13 @@ export class SqliteStore implements Store {
 /** The schema version rows are in: the last migration. */
 const SCHEMA_VERSION = Math.max(...sqliteMigrations.map((m) => m.id));
 
-/** Every table that holds state: not the migration log, not the audit trail (the trail is evidence a node appends to, not state to restore). */
+/**
+ * Every table that holds state: not the migration log, not the audit trail (the trail is evidence a
+ * node appends to, not state to restore), not the per-database bookkeeping of migration 10 — the
+ * change feed (the restore's own writes add to it, so caches follow), leases and the node list.
+ */
 function stateTables(db: Db): string[] {
-  const excluded = new Set(["schema_migrations", "audit_entries"]);
+  const excluded = new Set(["schema_migrations", "audit_entries", "audit_chains", "state_changes", "leases", "nodes"]);
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[])
     .map((t) => t.name)
     .filter((t) => !excluded.has(t));
