@@ -4,10 +4,11 @@
  * ciphertexts there. Refused — with nothing changed, and audited — when the file was altered, cut
  * short, the shares are another Tessera's, or the target is initialised and `force` was not given.
  */
-import { createCipheriv, createPublicKey, encapsulate, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
 import { startTestApp, type TestApp } from "../helpers/app.js";
@@ -137,17 +138,17 @@ describe("a forged backup", () => {
     // wrap their backup key under it — only the escrow's MAC, keyed from the shares, tells it apart.
     const headerLength = backup.readUInt32BE(5);
     const header = JSON.parse(backup.subarray(9, 9 + headerLength).toString("utf8"));
-    const publicKey = createPublicKey({ key: Buffer.from(header.seal.escrow.publicKey, "base64"), format: "der", type: "spki" });
+    // The forger's X-Wing is an independent one (noble's), as anyone's would be.
     const forgedRoot = randomBytes(32);
-    const { sharedKey, ciphertext } = encapsulate(publicKey);
-    const wrapping = Buffer.from(hkdfSync("sha256", sharedKey, Buffer.alloc(0), "tessera/escrowed-root/v1", 32));
+    const { sharedSecret, cipherText: ciphertext } = ml_kem768_x25519.encapsulate(new Uint8Array(Buffer.from(header.seal.escrow.publicKey, "base64")));
+    const wrapping = Buffer.from(hkdfSync("sha256", sharedSecret, Buffer.alloc(0), "tessera/escrowed-root/v2", 32));
     const keyringRecord = (key: Buffer, secret: Buffer, aad: string) => {
       const nonce = randomBytes(12);
       const c = createCipheriv("aes-256-gcm", key, nonce).setAAD(Buffer.from(aad));
       const body = Buffer.concat([c.update(secret), c.final()]);
       return Buffer.concat([Buffer.from([1]), nonce, body, c.getAuthTag()]).toString("base64");
     };
-    const planted = { id: "root-f0f0f0f0f0f0", kem: Buffer.from(ciphertext).toString("base64"), sealed: keyringRecord(wrapping, forgedRoot, "tessera/escrowed-root/v1|id=root-f0f0f0f0f0f0") };
+    const planted = { id: "root-f0f0f0f0f0f0", kem: Buffer.from(ciphertext).toString("base64"), sealed: keyringRecord(wrapping, forgedRoot, "tessera/escrowed-root/v2|id=root-f0f0f0f0f0f0") };
     header.seal.escrow.roots.push(planted);
     header.rootId = planted.id;
     header.wrappedKey = keyringRecord(forgedRoot, randomBytes(32), `tessera/backup-key/v1|${header.backupId}`);

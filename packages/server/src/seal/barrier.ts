@@ -169,7 +169,7 @@ export class Barrier {
     if (shared === undefined) return this.status();
     let opened: Opened;
     try {
-      opened = openWithShares(record, shared);
+      opened = await openWithShares(record, shared);
     } finally {
       zero(shared);
     }

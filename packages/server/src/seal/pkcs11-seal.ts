@@ -103,7 +103,7 @@ export class Pkcs11Seal implements Seal {
   }
 
   async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<Pkcs11Record> {
-    const next = reescrow(escrow, escrowKey, roots);
+    const next = await reescrow(escrow, escrowKey, roots);
     const label = this.o.keyLabels[0]!;
     const macKey: RootKey = { id: ESCROW_MAC_ID, key: escrowKey.macKey };
     const [hsmRoots, escrowMac] = this.hsm.use((p11, s) => {
@@ -135,7 +135,7 @@ export class Pkcs11Seal implements Seal {
       const shared = await this.collector.add(input, threshold);
       if (shared === undefined) return { progress: this.collector.count, threshold };
       try {
-        return { opened: openWithShares(record, shared), progress: threshold, threshold };
+        return { opened: await openWithShares(record, shared), progress: threshold, threshold };
       } finally {
         zero(shared);
       }

@@ -3,7 +3,6 @@ import { combine } from "shamir-secret-sharing";
 import { describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
 import { ROOT_KEY_AAD, sealRecord } from "../format/keyring-record.js";
-import { mlKem768PublicKey } from "../crypto/index.js";
 import { type LegacyShamirRecord, type ShamirRecord, ShamirSeal, openWithShares, quorumOf, validateShamirParameters } from "./shamir-seal.js";
 import { escrowRoot } from "./share-escrow.js";
 
@@ -14,7 +13,7 @@ async function init(shares: number, threshold: number, rootKey: Buffer = randomB
 }
 
 /** The root a record's escrow yields for an unseal key (InvalidUnsealKey otherwise). */
-const rootOf = (record: ShamirRecord | LegacyShamirRecord, unsealKey: Uint8Array): Buffer => openWithShares(record, unsealKey).roots[0]!.key;
+const rootOf = async (record: ShamirRecord | LegacyShamirRecord, unsealKey: Uint8Array): Promise<Buffer> => (await openWithShares(record, unsealKey)).roots[0]!.key;
 
 async function expectCode(attempt: Promise<unknown> | (() => unknown), code: ErrorCode): Promise<TesseraError> {
   let thrown: unknown;
@@ -88,13 +87,15 @@ describe("validateShamirParameters", () => {
 });
 
 describe("ShamirSeal.protect", () => {
-  it("stores only type, version and the escrow: share count, threshold, public key, the escrowed roots and their MAC", async () => {
+  it("stores only type, version and the escrow: its KEM (X-Wing), share count, threshold, public key, the escrowed roots and their MAC", async () => {
     const { record, secrets, rootKey } = await init(5, 3);
     expect(Object.keys(record).sort()).toEqual(["escrow", "type", "version"]);
-    expect(Object.keys(record.escrow).sort()).toEqual(["mac", "publicKey", "roots", "shares", "threshold"]);
+    expect(Object.keys(record.escrow).sort()).toEqual(["kem", "mac", "publicKey", "roots", "shares", "threshold"]);
     expect(Buffer.from(record.escrow.mac, "base64")).toHaveLength(32);
-    expect(record).toMatchObject({ type: "shamir", version: 2, escrow: { shares: 5, threshold: 3 } });
+    expect(record).toMatchObject({ type: "shamir", version: 2, escrow: { kem: "x-wing", shares: 5, threshold: 3 } });
+    expect(Buffer.from(record.escrow.publicKey, "base64")).toHaveLength(1216);
     expect(record.escrow.roots.map((r) => Object.keys(r).sort())).toEqual([["id", "kem", "sealed"]]);
+    expect(Buffer.from(record.escrow.roots[0]!.kem, "base64")).toHaveLength(1120);
     expect(quorumOf(record)).toEqual({ shares: 5, threshold: 3 });
     const stored = JSON.stringify(record);
     expect(stored).not.toContain(rootKey.toString("base64"));
@@ -111,7 +112,7 @@ describe("ShamirSeal.protect", () => {
 
   it("escrows the root to the unseal key, not to itself", async () => {
     const { record, rootKey } = await init(1, 1);
-    expect(() => rootOf(record, rootKey)).toThrow(expect.objectContaining({ code: "InvalidUnsealKey" }));
+    await expectCode(rootOf(record, rootKey), "InvalidUnsealKey");
   });
 
   it("1-of-1: the only share is the raw 32-byte unseal key, in standard base64", async () => {
@@ -120,7 +121,7 @@ describe("ShamirSeal.protect", () => {
     const unsealKey = Buffer.from(secrets[0]!, "base64");
     expect(unsealKey).toHaveLength(32);
     expect(unsealKey.toString("base64")).toBe(secrets[0]);
-    expect(rootOf(record, unsealKey).equals(rootKey)).toBe(true);
+    expect((await rootOf(record, unsealKey)).equals(rootKey)).toBe(true);
   });
 
   it("N-of-M: each share is the library's share (32 secret bytes ‖ 1 distinct non-zero x-coordinate byte)", async () => {
@@ -136,7 +137,7 @@ describe("ShamirSeal.protect", () => {
     expect(xs.every((x) => x >= 1 && x <= 255)).toBe(true);
     // The library's own combine recovers the unseal key from any 3.
     const unsealKey = await combine(decoded.slice(1, 4).map((d) => new Uint8Array(d)));
-    expect(rootOf(record, unsealKey).equals(rootKey)).toBe(true);
+    expect((await rootOf(record, unsealKey)).equals(rootKey)).toBe(true);
   });
 
   it("gives a different unseal key and different shares on every init", async () => {
@@ -313,7 +314,7 @@ describe("ShamirSeal.submit", () => {
     // Anyone who reads the record can encapsulate to its public key: without the escrow's MAC, this
     // root would open with the real shares and become the current one — known to the planter.
     const { seal, record, secrets } = await init(3, 2);
-    const planted = escrowRoot(mlKem768PublicKey(Buffer.from(record.escrow.publicKey, "base64")), { id: "root-planted", key: randomBytes(32) });
+    const planted = await escrowRoot(Buffer.from(record.escrow.publicKey, "base64"), { id: "root-planted", key: randomBytes(32) });
     for (const roots of [[...record.escrow.roots, planted], [planted]]) {
       const altered: ShamirRecord = { ...record, escrow: { ...record.escrow, roots } };
       await expectCode(submitAll(seal, altered, secrets.slice(0, 2)), "InvalidUnsealKey");
@@ -322,6 +323,16 @@ describe("ShamirSeal.submit", () => {
     const { mac: _dropped, ...noMac } = record.escrow;
     for (const escrow of [{ ...record.escrow, shares: 4 }, noMac as ShamirRecord["escrow"]]) {
       await expectCode(submitAll(seal, { ...record, escrow }, secrets.slice(0, 2)), "InvalidUnsealKey");
+    }
+    expect((await submitAll(seal, record, secrets.slice(0, 2)))?.length).toBe(32);
+  });
+
+  it("an escrow that is not X-Wing (no kem: the pre-release ML-KEM-768-only layout; or kem edited) is InvalidUnsealKey, named as such", async () => {
+    const { seal, record, secrets } = await init(3, 2);
+    const { kem: _dropped, ...noKem } = record.escrow;
+    for (const escrow of [noKem as ShamirRecord["escrow"], { ...record.escrow, kem: "ml-kem-768" } as unknown as ShamirRecord["escrow"]]) {
+      const err = await expectCode(submitAll(seal, { ...record, escrow }, secrets.slice(0, 2)), "InvalidUnsealKey");
+      expect(err.message).toContain("not an x-wing escrow");
     }
     expect((await submitAll(seal, record, secrets.slice(0, 2)))?.length).toBe(32);
   });
@@ -335,18 +346,18 @@ describe("ShamirSeal.submit", () => {
     expect(opened?.roots[0]?.key.equals(rootKey)).toBe(true);
     const upgraded = opened!.replacement as ShamirRecord;
     expect(upgraded).toMatchObject({ type: "shamir", version: 2, escrow: { shares: 1, threshold: 1 } });
-    expect(rootOf(upgraded, unsealKey).equals(rootKey)).toBe(true);
+    expect((await rootOf(upgraded, unsealKey)).equals(rootKey)).toBe(true);
     await expectCode(seal.submit(legacy, randomBytes(32).toString("base64")), "InvalidUnsealKey");
   });
 
   it("reprotect escrows new roots to the same shares without any share present", async () => {
     const { seal, record, secrets } = await init(3, 2);
-    const opened = openWithShares(record, await combine(secrets.slice(0, 2).map((s) => new Uint8Array(Buffer.from(s, "base64")))));
+    const opened = await openWithShares(record, await combine(secrets.slice(0, 2).map((s) => new Uint8Array(Buffer.from(s, "base64")))));
     const next = randomBytes(32);
     const rotated = await new ShamirSeal().reprotect([...opened.roots, { id: "root-next", key: next }], opened.escrow, opened.escrowKey);
     const again = await submitAll(seal, rotated, secrets.slice(1, 3));
     expect(again?.equals(opened.roots[0]!.key)).toBe(true);
-    const both = openWithShares(rotated, await combine(secrets.slice(0, 2).map((s) => new Uint8Array(Buffer.from(s, "base64"))))).roots;
+    const both = (await openWithShares(rotated, await combine(secrets.slice(0, 2).map((s) => new Uint8Array(Buffer.from(s, "base64")))))).roots;
     expect(both.map((r) => r.id)).toEqual(["root-test", "root-next"]);
     expect(both[1]!.key.equals(next)).toBe(true);
   });

@@ -50,7 +50,7 @@ export function quorumOf(record: SealRecord): { shares: number; threshold: numbe
  * escrow (upgraded when the record predates escrows) and its verified public key.
  * `InvalidUnsealKey` when the shares are not this record's.
  */
-export function openWithShares(record: SealRecord, shared: Uint8Array): Opened {
+export async function openWithShares(record: SealRecord, shared: Uint8Array): Promise<Opened> {
   if (isLegacy(record)) {
     let key: Buffer;
     try {
@@ -61,9 +61,9 @@ export function openWithShares(record: SealRecord, shared: Uint8Array): Opened {
     const fresh = newRootKey();
     zero(fresh.key); // only its id is used: the root itself is the stored one
     const root: RootKey = { id: fresh.id, key };
-    let escrowed: ReturnType<typeof escrowForSecret>;
+    let escrowed: Awaited<ReturnType<typeof escrowForSecret>>;
     try {
-      escrowed = escrowForSecret(shared, record.shares, record.threshold, [root]);
+      escrowed = await escrowForSecret(shared, record.shares, record.threshold, [root]);
     } catch (err) {
       zero(key);
       throw err;
@@ -73,7 +73,7 @@ export function openWithShares(record: SealRecord, shared: Uint8Array): Opened {
     return { roots: [root], escrow, escrowKey, replacement };
   }
   const escrow = record["escrow"] as EscrowRecord;
-  const { roots, escrowKey } = openEscrow(escrow, shared);
+  const { roots, escrowKey } = await openEscrow(escrow, shared);
   return { roots, escrow, escrowKey };
 }
 
@@ -90,7 +90,7 @@ export class ShamirSeal implements Seal {
   }
 
   async reprotect(roots: readonly RootKey[], escrow: EscrowRecord, escrowKey: EscrowKeys): Promise<ShamirRecord> {
-    return { type: "shamir", version: 2, escrow: reescrow(escrow, escrowKey, roots) };
+    return { type: "shamir", version: 2, escrow: await reescrow(escrow, escrowKey, roots) };
   }
 
   reset(): void {
@@ -111,7 +111,7 @@ export class ShamirSeal implements Seal {
     const shared = await this.collector.add(input, threshold);
     if (shared === undefined) return { progress: this.collector.count, threshold };
     try {
-      return { opened: openWithShares(record, shared), progress: threshold, threshold };
+      return { opened: await openWithShares(record, shared), progress: threshold, threshold };
     } finally {
       zero(shared);
     }

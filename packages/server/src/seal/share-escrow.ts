@@ -1,9 +1,14 @@
 /**
  * Roots escrowed to the operators' shares. A 256-bit shared secret (the unseal key of the Shamir seal,
- * the recovery key of the PKCS#11 seal) is split into shares and never stored. From it an ML-KEM-768
- * key pair is derived (HKDF-SHA256 → 64-byte seed, FIPS 203 KeyGen); the record keeps only the public
- * key, and each root is sealed to it: ML-KEM encapsulation → HKDF-SHA256 → AES-256-GCM with the root's
- * id in the AAD.
+ * the recovery key of the PKCS#11 seal) is split into shares and never stored. From it an X-Wing key
+ * pair is derived (HKDF-SHA256 → 32-byte seed, X-Wing's seed-based key generation); the record keeps
+ * only the public key, and each root is sealed to it: X-Wing encapsulation → HKDF-SHA256 → AES-256-GCM
+ * with the root's id in the AAD.
+ *
+ * Why X-Wing (ML-KEM-768 + X25519): the escrow is in every database copy and backup, forever. With
+ * ML-KEM-768 alone, a break of ML-KEM would open every escrowed root ever written; the hybrid needs
+ * ML-KEM-768 *and* X25519 broken. `kem` names the scheme (and every HKDF label is v2), so an escrow
+ * written by the unreleased ML-KEM-only layout is refused by name rather than opened half-understood.
  *
  * Why a public key: a new root (rotation) can be escrowed without any share present, yet only a quorum
  * can open it. The stored public key is trusted only after the shares re-derive it (`open`) or the HSM
@@ -19,31 +24,35 @@
  * while unsealed, so a rotation re-authenticates the escrow without any share; the PKCS#11 seal keeps an
  * HSM-encrypted copy so an auto-unsealed node has it too.
  */
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { createHmac, createSecretKey } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
-import { equalBytes, hkdfSha256, kemDecapsulate, kemEncapsulate, mlKem768FromSeed, mlKem768PublicKey, secretBytes, spki, zero, ML_KEM_SEED_LENGTH } from "../crypto/index.js";
+import { equalBytes, hkdfSha256, secretBytes, xwingDecapsulate, xwingEncapsulate, xwingPublicKey, zero, XWING_PUBLIC_KEY_LENGTH, XWING_SEED_LENGTH } from "../crypto/index.js";
 import { openRecord, sealRecord } from "../format/keyring-record.js";
 import type { RootKey } from "./root-ring.js";
 import { SHARED_SECRET_LENGTH, splitSecret } from "./shares.js";
 
-const SEED_INFO = Buffer.from("tessera/share-escrow/ml-kem-768/v1", "utf8");
-const MAC_INFO = Buffer.from("tessera/share-escrow/mac/v1", "utf8");
+/** The escrow's KEM, stored in the record and covered by its MAC. */
+export const ESCROW_KEM = "x-wing";
+const SEED_INFO = Buffer.from("tessera/share-escrow/x-wing/v2", "utf8");
+const MAC_INFO = Buffer.from("tessera/share-escrow/mac/v2", "utf8");
 export const ESCROW_MAC_KEY_LENGTH = 32;
-const WRAP_INFO = Buffer.from("tessera/escrowed-root/v1", "utf8");
-const rootAad = (id: string) => Buffer.from(`tessera/escrowed-root/v1|id=${id}`, "utf8");
+const WRAP_INFO = Buffer.from("tessera/escrowed-root/v2", "utf8");
+const rootAad = (id: string) => Buffer.from(`tessera/escrowed-root/v2|id=${id}`, "utf8");
 
 export interface EscrowedRoot {
   id: string;
-  /** ML-KEM-768 ciphertext, base64. */
+  /** X-Wing ciphertext (1120 bytes), base64. */
   kem: string;
   /** The root as a keyring record under the encapsulated key, base64. */
   sealed: string;
 }
 
 export interface EscrowRecord {
+  /** Always `x-wing` (ESCROW_KEM); anything else (the unreleased ML-KEM-768-only layout had none) is refused. */
+  kem: typeof ESCROW_KEM;
   shares: number;
   threshold: number;
-  /** ML-KEM-768 SubjectPublicKeyInfo (DER, base64), derived from the shared secret. */
+  /** X-Wing public key (raw, 1216 bytes, base64), derived from the shared secret. */
   publicKey: string;
   roots: EscrowedRoot[];
   /** HMAC-SHA256 (base64) of everything above under the shares' MAC key (`escrowMac`). */
@@ -55,13 +64,14 @@ export interface EscrowRecord {
  * and the MAC key (to authenticate the escrow it writes). The MAC key is secret: zero it with the roots.
  */
 export interface EscrowKeys {
-  publicKey: KeyObject;
+  /** Raw X-Wing public key (public; the MAC key is the secret half). */
+  publicKey: Buffer;
   macKey: Buffer;
 }
 
 /** The escrow's MAC over a canonical encoding (length-prefixed fields, so no two escrows encode alike). */
 function escrowMac(macKey: Uint8Array, e: Omit<EscrowRecord, "mac">): string {
-  const parts = [MAC_INFO, String(e.shares), String(e.threshold), e.publicKey, String(e.roots.length), ...e.roots.flatMap((r) => [r.id, r.kem, r.sealed])];
+  const parts = [MAC_INFO, e.kem, String(e.shares), String(e.threshold), e.publicKey, String(e.roots.length), ...e.roots.flatMap((r) => [r.id, r.kem, r.sealed])];
   const mac = createHmac("sha256", createSecretKey(macKey));
   for (const p of parts) {
     const b = Buffer.from(p);
@@ -72,8 +82,16 @@ function escrowMac(macKey: Uint8Array, e: Omit<EscrowRecord, "mac">): string {
   return mac.digest("base64");
 }
 
+/** An escrow of another KEM (the unreleased ML-KEM-768-only layout has no `kem`) is `InvalidUnsealKey`, named as such. */
+function checkKem(escrow: EscrowRecord): void {
+  if (escrow.kem !== ESCROW_KEM) {
+    throw new TesseraError("InvalidUnsealKey", `the stored escrow is not an ${ESCROW_KEM} escrow (kem: ${JSON.stringify(escrow.kem ?? null)}; the ML-KEM-768-only escrow of pre-release builds is not supported): initialise again`);
+  }
+}
+
 /** Checks the escrow's MAC; an escrow that fails (planted or swapped roots, edited quorum) is `InvalidUnsealKey`. */
 function checkMac(escrow: EscrowRecord, macKey: Uint8Array): void {
+  checkKem(escrow);
   const { mac, ...rest } = escrow;
   if (typeof mac !== "string" || !equalBytes(Buffer.from(mac, "base64"), Buffer.from(escrowMac(macKey, rest), "base64"))) {
     throw new TesseraError("InvalidUnsealKey", "the stored escrow does not authenticate with these shares (altered seal record); progress reset");
@@ -88,18 +106,23 @@ function macKeyOf(shared: Uint8Array): Buffer {
   return hkdfSha256(shared, Buffer.alloc(0), MAC_INFO, ESCROW_MAC_KEY_LENGTH);
 }
 
-/** The escrow key pair of a shared secret. */
-function keyPair(shared: Uint8Array): { publicKey: KeyObject; privateKey: KeyObject } {
-  const seed = hkdfSha256(shared, Buffer.alloc(0), SEED_INFO, ML_KEM_SEED_LENGTH);
+/** The X-Wing seed (= private key) of a shared secret; the caller zeroes it. */
+function seedOf(shared: Uint8Array): Buffer {
+  return hkdfSha256(shared, Buffer.alloc(0), SEED_INFO, XWING_SEED_LENGTH);
+}
+
+/** The escrow public key of a shared secret. */
+async function publicKeyOf(shared: Uint8Array): Promise<Buffer> {
+  const seed = seedOf(shared);
   try {
-    return mlKem768FromSeed(seed);
+    return await xwingPublicKey(seed);
   } finally {
     zero(seed);
   }
 }
 
-export function escrowRoot(publicKey: KeyObject, root: RootKey): EscrowedRoot {
-  const { sharedKey, ciphertext } = kemEncapsulate(publicKey);
+export async function escrowRoot(publicKey: Uint8Array, root: RootKey): Promise<EscrowedRoot> {
+  const { sharedKey, ciphertext } = await xwingEncapsulate(publicKey);
   const wrapping = hkdfSha256(sharedKey, Buffer.alloc(0), WRAP_INFO, 32);
   try {
     return { id: root.id, kem: ciphertext.toString("base64"), sealed: sealRecord(wrapping, root.key, rootAad(root.id)).toString("base64") };
@@ -113,16 +136,16 @@ export async function createEscrow(roots: readonly RootKey[], shares: number, th
   const shared = secretBytes(SHARED_SECRET_LENGTH);
   try {
     const secrets = await splitSecret(shared, shares, threshold);
-    return { ...escrowForSecret(shared, shares, threshold, roots), secrets };
+    return { ...(await escrowForSecret(shared, shares, threshold, roots)), secrets };
   } finally {
     zero(shared);
   }
 }
 
 /** The same escrow (shares, public key) holding `roots` instead. `keys` must be verified ones. */
-export function reescrow(escrow: EscrowRecord, keys: EscrowKeys, roots: readonly RootKey[]): EscrowRecord {
-  if (!equalBytes(spki(keys.publicKey), Buffer.from(escrow.publicKey, "base64"))) throw new TesseraError("Internal", "escrow public key mismatch");
-  const next = { shares: escrow.shares, threshold: escrow.threshold, publicKey: escrow.publicKey, roots: roots.map((r) => escrowRoot(keys.publicKey, r)) };
+export async function reescrow(escrow: EscrowRecord, keys: EscrowKeys, roots: readonly RootKey[]): Promise<EscrowRecord> {
+  if (escrow.kem !== ESCROW_KEM || !equalBytes(keys.publicKey, Buffer.from(escrow.publicKey, "base64"))) throw new TesseraError("Internal", "escrow public key mismatch");
+  const next = { kem: ESCROW_KEM, shares: escrow.shares, threshold: escrow.threshold, publicKey: escrow.publicKey, roots: await escrowAll(keys.publicKey, roots) } as const;
   return { ...next, mac: escrowMac(keys.macKey, next) };
 }
 
@@ -131,17 +154,19 @@ export function reescrow(escrow: EscrowRecord, keys: EscrowKeys, roots: readonly
  * must be the stored one and the escrow's MAC must check (else: wrong shares, or an altered record —
  * both `InvalidUnsealKey`) before any root is opened. Returns the roots and the escrow keys (caller zeroes).
  */
-export function openEscrow(escrow: EscrowRecord, shared: Uint8Array): { roots: RootKey[]; escrowKey: EscrowKeys } {
-  const { publicKey, privateKey } = keyPair(shared);
-  if (!equalBytes(spki(publicKey), Buffer.from(escrow.publicKey, "base64"))) {
+export async function openEscrow(escrow: EscrowRecord, shared: Uint8Array): Promise<{ roots: RootKey[]; escrowKey: EscrowKeys }> {
+  checkKem(escrow);
+  const publicKey = await publicKeyOf(shared);
+  if (!equalBytes(publicKey, Buffer.from(escrow.publicKey, "base64"))) {
     throw new TesseraError("InvalidUnsealKey", "the submitted shares do not unseal this Tessera; progress reset");
   }
   const macKey = macKeyOf(shared);
+  const seed = seedOf(shared);
   const roots: RootKey[] = [];
   try {
     checkMac(escrow, macKey);
     for (const r of escrow.roots) {
-      const sharedKey = kemDecapsulate(privateKey, Buffer.from(r.kem, "base64"));
+      const sharedKey = await xwingDecapsulate(seed, Buffer.from(r.kem, "base64"));
       const wrapping = hkdfSha256(sharedKey, Buffer.alloc(0), WRAP_INFO, 32);
       try {
         roots.push({ id: r.id, key: openRecord(wrapping, Buffer.from(r.sealed, "base64"), rootAad(r.id)) });
@@ -155,6 +180,8 @@ export function openEscrow(escrow: EscrowRecord, shared: Uint8Array): { roots: R
     zero(macKey);
     if (err instanceof TesseraError && err.code === "InvalidUnsealKey") throw err;
     throw new TesseraError("InvalidUnsealKey", "the stored root keys do not open with these shares (altered seal record); progress reset", { cause: err });
+  } finally {
+    zero(seed);
   }
 }
 
@@ -164,13 +191,22 @@ export function openEscrow(escrow: EscrowRecord, shared: Uint8Array): { roots: R
  */
 export function escrowKeysVouched(escrow: EscrowRecord, macKey: Buffer): EscrowKeys {
   checkMac(escrow, macKey);
-  return { publicKey: mlKem768PublicKey(Buffer.from(escrow.publicKey, "base64")), macKey };
+  const publicKey = Buffer.from(escrow.publicKey, "base64");
+  if (publicKey.length !== XWING_PUBLIC_KEY_LENGTH) throw new TesseraError("InvalidUnsealKey", "the stored escrow's public key is not an X-Wing public key (altered seal record)");
+  return { publicKey, macKey };
+}
+
+/** Each root escrowed to `publicKey`, one after another (each is a few ms of pure-JS X-Wing). */
+async function escrowAll(publicKey: Uint8Array, roots: readonly RootKey[]): Promise<EscrowedRoot[]> {
+  const out: EscrowedRoot[] = [];
+  for (const r of roots) out.push(await escrowRoot(publicKey, r));
+  return out;
 }
 
 /** An escrow of `roots` for a shared secret (init, rekey, and upgrading a record that predates escrows). */
-export function escrowForSecret(shared: Uint8Array, shares: number, threshold: number, roots: readonly RootKey[]): { escrow: EscrowRecord; escrowKey: EscrowKeys } {
-  const { publicKey } = keyPair(shared);
+export async function escrowForSecret(shared: Uint8Array, shares: number, threshold: number, roots: readonly RootKey[]): Promise<{ escrow: EscrowRecord; escrowKey: EscrowKeys }> {
+  const publicKey = await publicKeyOf(shared);
+  const next = { kem: ESCROW_KEM, shares, threshold, publicKey: publicKey.toString("base64"), roots: await escrowAll(publicKey, roots) } as const;
   const escrowKey = { publicKey, macKey: macKeyOf(shared) };
-  const next = { shares, threshold, publicKey: spki(publicKey).toString("base64"), roots: roots.map((r) => escrowRoot(publicKey, r)) };
   return { escrow: { ...next, mac: escrowMac(escrowKey.macKey, next) }, escrowKey };
 }

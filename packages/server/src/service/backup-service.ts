@@ -215,7 +215,7 @@ export class BackupService {
       let shared: Buffer | undefined;
       for (const share of shares.slice(0, threshold)) shared = await collector.add(share, threshold);
       try {
-        return openWithShares(record, shared!);
+        return await openWithShares(record, shared!);
       } finally {
         zero(shared);
       }

@@ -30,7 +30,7 @@ export class QuorumAttempt {
     const shared = await this.collector.add(share, this.required);
     if (shared === undefined) return undefined;
     try {
-      return openWithShares(record, shared);
+      return await openWithShares(record, shared);
     } finally {
       zero(shared);
     }
