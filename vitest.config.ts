@@ -15,6 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
+    // One real PostgreSQL server for the run (test/helpers/postgres.ts); files make their own databases on it.
+    globalSetup: ["test/helpers/postgres-global-setup.ts"],
     // Generous: CLI suites spawn dozens of processes, and a 2-core machine under load runs each in seconds.
     testTimeout: 120_000,
     hookTimeout: 60_000,

@@ -21,10 +21,11 @@ export function crashingStore(inner: Store): { store: Store; crashAfter(transact
         return typeof v === "function" ? (...args: unknown[]) => (guard(), (v as (...a: unknown[]) => unknown).apply(target, args)) : v;
       },
     });
-  const repoNames = ["keys", "versions", "tokens", "meta", "policies", "roles", "jwtIssuers", "joinTokens", "secretIds", "certificates", "accessKeys", "audit", "alerts", "aliases"] as const;
+  const repoNames = ["keys", "versions", "tokens", "meta", "policies", "roles", "jwtIssuers", "joinTokens", "secretIds", "certificates", "accessKeys", "audit", "alerts", "aliases", "leases", "nodes"] as const;
   const repos = Object.fromEntries(repoNames.map((n) => [n, wrapRepo(inner[n])]));
   const store = {
     ...repos,
+    changes: wrapRepo(inner.changes),
     kind: inner.kind,
     migrate: () => (guard(), inner.migrate()),
     eraseDeleted: () => (guard(), inner.eraseDeleted()),

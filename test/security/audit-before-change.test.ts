@@ -80,13 +80,14 @@ async function awsCall(command: unknown): Promise<Answer> {
   }
 }
 
-/** Every row of every table that holds state (not the trail itself, nor alerts about the failing trail), and the seal. */
+/** Every row of every table that holds state (not the trail itself, nor alerts about the failing trail, nor bookkeeping), and the seal. */
 function snapshot(): unknown {
   const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[])
       .map((t) => t.name)
-      .filter((t) => !["audit_entries", "schema_migrations", "alerts"].includes(t));
+      // state_changes only mirrors changes to the other tables; leases and nodes are the servers' own bookkeeping.
+      .filter((t) => !["audit_chains", "schema_migrations", "alerts", "state_changes", "sqlite_sequence", "leases", "nodes"].includes(t));
     const out: Record<string, string[]> = {};
     for (const t of tables) {
       out[t] = (db.prepare(`SELECT * FROM "${t}"`).all() as Record<string, unknown>[])

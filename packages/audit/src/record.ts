@@ -54,13 +54,22 @@ export interface CheckpointRecord extends RecordBase {
   covers: { seq: number; hash: string };
   /** Fingerprint (SHA-256 of the SPKI DER, hex, first 16 bytes) of the signing key. */
   signer: string;
-  /** Ed25519 signature (base64) over `tessera-audit-checkpoint|<seq>|<hash>|<time>`, plus `|final` when final. */
+  /**
+   * Ed25519 signature (base64) over `tessera-audit-checkpoint|<seq>|<hash>|<time>`, plus `|final` when
+   * final, plus `|node=<id>` when the checkpoint names its node.
+   */
   signature: string;
   /**
    * Present, and `true`, only on the checkpoint written at a clean shutdown: the trail ends here (until
    * the next start chains on). Absent otherwise, so earlier checkpoints keep their exact bytes.
    */
   final?: true;
+  /**
+   * The node whose chain this checkpoint signs, when several nodes share one database and each writes
+   * its own chain (docs/cluster.md). Signed, so a checkpoint cannot be passed off as another node's.
+   * Absent on a single node's trail, whose checkpoints keep the form they always had.
+   */
+  node?: string;
 }
 
 /**
@@ -83,8 +92,8 @@ export interface RepairRecord extends RecordBase {
 
 export type AuditRecord = RequestRecord | CheckpointRecord | RepairRecord;
 
-export const checkpointMessage = (c: Pick<CheckpointRecord, "covers" | "time" | "final">): Buffer =>
-  Buffer.from(`tessera-audit-checkpoint|${c.covers.seq}|${c.covers.hash}|${c.time}${c.final === true ? "|final" : ""}`, "utf8");
+export const checkpointMessage = (c: Pick<CheckpointRecord, "covers" | "time" | "final" | "node">): Buffer =>
+  Buffer.from(`tessera-audit-checkpoint|${c.covers.seq}|${c.covers.hash}|${c.time}${c.final === true ? "|final" : ""}${c.node !== undefined ? `|node=${c.node}` : ""}`, "utf8");
 
 function sortedObject<V>(o: Record<string, V>): Record<string, V> {
   const out: Record<string, V> = {};
@@ -103,6 +112,7 @@ export function canonicalBody(r: AuditRecord): string {
       signer: r.signer,
       signature: r.signature,
       ...(r.final === true && { final: true }),
+      ...(r.node !== undefined && { node: r.node }),
       prev: r.prev,
     });
   }

@@ -81,4 +81,20 @@ describe("verifyTrail", () => {
     const signed = { ...c, signature: sign(null, checkpointMessage(c), privateKey).toString("base64") } as CheckpointRecord;
     expect(await verifyTrail(chunks([...lines, finishRecord(signed)]), { publicKey: pem })).toMatchObject({ ok: true, final: true, checkpoints: 1 });
   });
+
+  it("checks a checkpoint's node against the chain's: named and signed, it cannot pass for another node's", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const signer = createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 32);
+    const lines = chain(1, (seq, prev) => finishRecord(request(seq, prev)));
+    const head = JSON.parse(lines[0]!).hash as string;
+    const c = { seq: 2, time: "t", kind: "checkpoint", covers: { seq: 1, hash: head }, signer, node: "node-a", prev: head, hash: "" } as Omit<CheckpointRecord, "signature">;
+    expect(checkpointMessage(c).toString()).toBe(`tessera-audit-checkpoint|1|${head}|t|node=node-a`);
+    const signed = finishRecord({ ...c, signature: sign(null, checkpointMessage(c), privateKey).toString("base64") } as CheckpointRecord);
+    expect(await verifyTrail(chunks([...lines, signed]), { publicKey: pem, allowOpenTail: true, node: "node-a" })).toMatchObject({ ok: true, checkpoints: 1 });
+    expect((await verifyTrail(chunks([...lines, signed]), { publicKey: pem, allowOpenTail: true, node: "node-b" })).problem).toMatchObject({ code: "checkpoint-node", seq: 2 });
+    // Renaming the node breaks the signature (and the hash): the name is part of what is signed.
+    const renamed = { ...(JSON.parse(signed) as CheckpointRecord), node: "node-b", hash: "" };
+    expect((await verifyTrail(chunks([...lines, finishRecord(renamed)]), { publicKey: pem, allowOpenTail: true, node: "node-b" })).problem).toMatchObject({ code: "checkpoint-signature", seq: 2 });
+  });
 });

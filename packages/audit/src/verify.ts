@@ -23,6 +23,7 @@ export type VerifyProblemCode =
   | "checkpoint-covers" // a checkpoint does not cover the record before it
   | "checkpoint-signer" // signed by another key
   | "checkpoint-signature" // the signature does not verify
+  | "checkpoint-node" // the checkpoint names another node than the chain's
   | "head-differs" // the record at the server's head seq is not the server's
   | "truncated" // the trail ends before the server's head
   | "open-tail"; // the trail does not end in a final checkpoint (cut short, or live)
@@ -60,6 +61,12 @@ export interface VerifyOptions {
    * fails `open-tail`: a copy cut short after a clean shutdown would otherwise verify.
    */
   allowOpenTail?: boolean;
+  /**
+   * The node whose chain this is (several nodes on one database): a checkpoint naming another node
+   * fails `checkpoint-node`. Checkpoints that name no node (written before the node joined a
+   * cluster, e.g. a migrated single node's) are accepted.
+   */
+  node?: string;
 }
 
 /** Lines of a trail in order, in chunks (per-line async iteration costs more than verifying a line). */
@@ -150,6 +157,9 @@ export async function verifyTrail(chunks: AsyncIterable<TrailChunk>, options: Ve
       const r = c.record as CheckpointRecord;
       if (r.covers?.seq !== prev.seq || r.covers.hash !== prev.hash) return fail("checkpoint-covers", seq, where(), "checkpoint does not cover the record before it");
       if (r.final !== undefined && r.final !== true) return fail("malformed", seq, where(), "checkpoint's final field is not true");
+      if (r.node !== undefined && options.node !== undefined && r.node !== options.node) {
+        return fail("checkpoint-node", seq, where(), `checkpoint names node "${r.node}", not "${options.node}": it belongs to another node's chain`);
+      }
       if (key !== undefined) {
         if (r.signer !== signer) return fail("checkpoint-signer", seq, where(), "checkpoint was signed by a different key");
         if (typeof r.signature !== "string" || !verifySignature(null, checkpointMessage(r), key, Buffer.from(r.signature, "base64"))) {

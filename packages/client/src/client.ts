@@ -636,8 +636,14 @@ export class TesseraClient {
   }
 
   /** The database trail's raw lines after `after` (for verification). */
-  auditLines(after: number, limit = 5000): Promise<{ lines: string[]; nextAfter: number | null }> {
-    return this.#get(`/v1/audit/lines?after=${after}&limit=${limit}`);
+  /** Raw trail lines: this node's chain, or node `chain`'s (several nodes on one database). */
+  auditLines(after: number, limit = 5000, chain?: string): Promise<{ lines: string[]; nextAfter: number | null }> {
+    return this.#get(`/v1/audit/lines?after=${after}&limit=${limit}${chain === undefined ? "" : `&chain=${encodeURIComponent(chain)}`}`);
+  }
+
+  /** The audit chains the database holds, one per node, and which one is the answering node's. */
+  auditChains(): Promise<{ self: string; chains: string[] }> {
+    return this.#get("/v1/audit/chains");
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | null> {

@@ -350,6 +350,18 @@ export const UnsealRequest = Type.Object(
 );
 export type UnsealRequest = Static<typeof UnsealRequest>;
 
+/** One node of a cluster sharing a database, as the database last heard from it. */
+export const NodeStatus = Type.Object({
+  id: Type.String(),
+  /** uninitialized | sealed | unsealed | stopped */
+  state: Type.String(),
+  version: Type.String(),
+  lastSeen: Timestamp,
+  /** Heard from recently (a crashed node stays listed, not live). */
+  live: Type.Boolean(),
+});
+export type NodeStatus = Static<typeof NodeStatus>;
+
 export const SealStatus = Type.Object({
   initialized: Type.Boolean(),
   sealed: Type.Boolean(),
@@ -358,6 +370,9 @@ export const SealStatus = Type.Object({
   shares: Type.Integer(),
   progress: Type.Integer(),
   version: Type.String(),
+  /** The answering node's id, and every node sharing its database (each unseals on its own). */
+  node: Type.Optional(Type.String()),
+  nodes: Type.Optional(Type.Array(NodeStatus)),
   /** With the PKCS#11 seal the shares are recovery shares: the HSM unseals. */
   recoveryShares: Type.Optional(Type.Boolean()),
   /** Why the server has not unsealed itself (HSM unreachable, PIN refused …), while sealed. */

@@ -21,3 +21,17 @@ export interface ServerRunOptions {
    */
   exitWithParent?: boolean;
 }
+
+/** The options of `tessera operator migrate-storage` (the CLI's contract with the server package). */
+export interface MigrateStorageOptions {
+  /** `sqlite:PATH` — the database file of a stopped single node. */
+  from: string;
+  /** `postgres://…` or `postgres:postgres://…` — an empty database; no password in it. */
+  to: string;
+  /** The target's password (first line); else PGPASSWORD. */
+  passwordFile?: string;
+}
+
+export interface MigrateStorageReport {
+  tables: { name: string; rows: number }[];
+}

@@ -40,6 +40,9 @@ import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
+import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
+import { JobLease } from "./service/job-lease.js";
+import { NodePresence } from "./service/node-presence.js";
 import { AutoUnseal, type AutoUnsealOptions } from "./service/auto-unseal.js";
 import { BackupService } from "./service/backup-service.js";
 import { GenerateRootService } from "./service/generate-root-service.js";
@@ -78,6 +81,15 @@ export interface AppOptions {
    * global token buckets, and how often suppressed ones are summarised (default 10 s).
    */
   refusals?: RefusalLogOptions & { summaryIntervalMs?: number };
+  /**
+   * This node among several sharing one database: its id (which also names its audit chain — give
+   * the store the same one) and the address it listens on. Registers the node for `tessera status`.
+   */
+  node?: { id: string; address: string; heartbeatMs?: number };
+  /** The background-work lease (service/job-lease.ts). */
+  lease?: { ttlMs?: number; renewMs?: number };
+  /** How caches learn of changes committed elsewhere (service/cache-coherence.ts; default per request). */
+  coherence?: CoherenceOptions;
   /** Retry delays of the automatic unseal with an auto seal (the HSM). */
   autoUnseal?: Omit<AutoUnsealOptions, "log">;
   /** Records re-sealed per transaction by root rotation (default 500). */
@@ -102,6 +114,10 @@ export interface TesseraApp {
   scheduler: Scheduler;
   /** The server's own audited changes (automatic rotation, destruction, purges). */
   jobs: SystemJobs;
+  /** Keeps this node's caches in step with changes committed elsewhere. */
+  coherence: CacheCoherence;
+  /** The background-work lease: jobs run only on its holder. */
+  lease: JobLease;
   /** Unsealing with an auto seal (the HSM), with retries. */
   autoUnseal: AutoUnseal;
   rotation: RootRotationService;
@@ -172,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const detectors = new AnomalyDetectors({ ...options.alerts?.detectors, primaryVersion: (id) => keys.keyring.cachedPrimary(id) }, (alert) => alertCenter.raise(alert));
   const auditLog = new AuditLog(sinks, store, barrier, clock, {
     ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+    ...(options.node !== undefined && { node: options.node.id }),
     report: (e) => {
       report(e);
       if (e.level === "error") alertCenter.raise({ detector: "audit-sink", severity: "high", subject: "audit", message: e.message, seqs: [], time: iso(clock.now()) });
@@ -204,9 +221,39 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const authenticator = new Authenticator(tokens, machineIdentity, new SigV4Verifier(accessKeys, aws.region, clock, barrier));
   const { summaryIntervalMs = 10_000, ...buckets } = options.refusals ?? {};
   const refusals = new RefusalLog(auditLog, clock, buckets);
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock });
+  // Every cache of security state, and what drops each when the database says it changed elsewhere.
+  const coherence = new CacheCoherence(store, {
+    key: (id) => keys.keyring.invalidate(id),
+    tokens: () => tokens.forget(),
+    policies: () => policy.forgetCompiled(),
+    roles: () => roles.forgetAll(),
+    certificates: () => machineIdentity.forgetRevocations(),
+    // The SigV4 signing keys derived from a secret are re-derived once the secret is resolved anew.
+    accessKey: (id) => accessKeys.evict(id),
+    meta: (name) => (name === "seal" ? barrier.refresh() : undefined),
+    all: () => {
+      keys.keyring.invalidateAll();
+      tokens.forget();
+      policy.forgetCompiled();
+      roles.forgetAll();
+      machineIdentity.forgetRevocations();
+      accessKeys.forgetAll();
+    },
+  }, options.coherence);
+  await coherence.start();
+  // Before anything else a request does: caches hold nothing another node has changed since.
+  http.addHook("onRequest", (_request, _reply, done) => {
+    const synced = coherence.sync();
+    if (synced === undefined) done();
+    else synced.then(() => done(), done);
+  });
+  const presence = options.node === undefined ? undefined : new NodePresence(store.nodes, options.node.id, options.node.address, () => nodeState(barrier), { ...(options.node.heartbeatMs !== undefined && { intervalMs: options.node.heartbeatMs }) });
+  await presence?.start();
+  barrier.onSeal(() => void presence?.beat().catch(() => undefined));
+  barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle() });
   const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
-  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal, ...(presence !== undefined && { presence }) });
   const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({
@@ -223,10 +270,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
   const machines = new MachineIdentityService(door, machineIdentity);
+  const lease = new JobLease(store.leases, options.node?.id ?? "local", {
+    ...options.lease,
+    onChange: (holding, epoch) => http.log.info({ lease: holding, epoch }, holding ? "this node holds the background-work lease" : "this node gave up or lost the background-work lease"),
+  });
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
   const macs = new MacService(door, keys.macs);
-  const jobs = new SystemJobs({ door, keys, tokens, store, clock });
+  const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
   const rekey = new RekeyService(door, barrier);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store);
   const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
@@ -243,6 +294,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     },
   });
 
+  // Scheduled backups, like the other background work, run on the lease holder only (one node of a cluster).
+  const leasedBackup = async (): Promise<void> => {
+    if (!lease.holding) await lease.renew();
+    if (lease.holding) await backups.writeScheduled(options.backups!.directory, options.backups!.keep);
+  };
   const interval = options.schedulerIntervalMs ?? 30_000;
   const scheduler = new Scheduler(
     [
@@ -252,7 +308,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
-      ...(options.backups ? [{ name: "backup", intervalMs: options.backups.intervalMs, run: () => backups.writeScheduled(options.backups!.directory, options.backups!.keep) }] : []),
+      { name: "lease", intervalMs: lease.renewIntervalMs, run: () => lease.renew() },
+      ...(options.backups ? [{ name: "backup", intervalMs: options.backups.intervalMs, run: () => leasedBackup() }] : []),
     ],
     { error: (obj, msg) => http.log.error(obj, msg) },
   );
@@ -264,7 +321,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock);
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
@@ -285,6 +342,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     tokens,
     scheduler,
     jobs,
+    coherence,
+    lease,
     autoUnseal,
     rotation,
     backups,
@@ -294,14 +353,23 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       closed = true;
       autoUnseal.stop();
       await scheduler.stop();
+      // Another node takes the background work over at once, not after the lease expires.
+      await lease.stop();
       await http.close();
       // Refusals counted but not yet summarised go into the trail before it closes.
       await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
       await auditLog.close();
       barrier.sealNow();
+      await presence?.stop();
+      await coherence.close();
       await barrier.sealProvider.close().catch(() => undefined);
       await store.close();
     },
   };
+}
+
+function nodeState(barrier: Barrier): string {
+  if (!barrier.initialized) return "uninitialized";
+  return barrier.sealed ? "sealed" : "unsealed";
 }

@@ -1,5 +1,5 @@
 export { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-export { runServer, type ServerCommandOptions } from "./main.js";
+export { runMigrateStorage, runServer, type ServerCommandOptions } from "./main.js";
 export { ConfigError, loadConfigFile, resolveConfig, type ServerConfig } from "./config/config.js";
 export { SqliteStore } from "./store/index.js";
 export type { Store } from "./store/index.js";

@@ -6,10 +6,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
-import { ConfigError, isLoopback, loadConfigFile, parseAddress, readHsmPin, readTlsFiles, type SealConfig, type ServerConfig } from "./config/config.js";
+import { ConfigError, isLoopback, loadConfigFile, parseAddress, readHsmPin, readTlsFiles, resolveConfig, type SealConfig, type ServerConfig } from "./config/config.js";
 import { Pkcs11Seal, ShamirSeal, type Seal } from "./seal/index.js";
-import type { ServerRunOptions } from "@tessera/protocol";
-import { SqliteStore } from "./store/index.js";
+import type { MigrateStorageOptions, MigrateStorageReport, ServerRunOptions } from "@tessera/protocol";
+import { migrateStorage } from "./store/migrate-storage.js";
+import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
 
 /** The options of `tessera server` (the CLI's contract with the server, in protocol). */
 export type ServerCommandOptions = ServerRunOptions;
@@ -43,7 +44,9 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       host,
       port,
       tls: null,
-      sqlitePath: join(dataDir, "tessera.db"),
+      storage: { kind: "sqlite", path: join(dataDir, "tessera.db") },
+      leaseTtlMs: 15_000,
+      heartbeatMs: 5000,
       logLevel: "warn",
       // A JSON-lines file fsynced per batch on the thread pool: durable without stalling requests.
       audit: { database: false, stdout: false, file: { path: join(dataDir, "audit", "audit.jsonl") } },
@@ -75,11 +78,14 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   }
 
   const seal = await createSeal(config.seal, process.env);
-  const store = new SqliteStore({ path: config.sqlitePath });
+  const store = openStore(config);
   const app = await buildApp({
     seal,
     backups: config.backup,
     store,
+    ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
+    lease: { ttlMs: config.leaseTtlMs },
+    ...(config.storage.kind === "postgres" && { coherence: { mode: config.storage.coherence } }),
     logger: { level: config.logLevel },
     https,
     audit,
@@ -124,7 +130,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
           ? `sealed: unsealing with the HSM (${(seal as Pkcs11Seal).where()})`
           : "unsealed with the HSM"
         : "sealed: unseal with `tessera operator unseal`";
-    process.stdout.write(`Tessera listening on ${address} (storage ${config.sqlitePath}); ${s.initialized ? how : "not initialised: run `tessera operator init`"}\n`);
+    process.stdout.write(`Tessera listening on ${address} (storage ${describeStorage(config)}); ${s.initialized ? how : "not initialised: run `tessera operator init`"}\n`);
   }
 
   await new Promise<void>((resolveStop) => {
@@ -160,7 +166,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
  * serving app is then built with it. The CA certificate is written to DATA/ca.pem for clients.
  */
 async function devTlsCertificate(config: ServerConfig, audit: AppOptions["audit"], dataDir: string, rootToken: string | undefined): Promise<NonNullable<AppOptions["https"]>> {
-  const first = await buildApp({ store: new SqliteStore({ path: config.sqlitePath }), logger: false, ...(audit && { audit }), trustDomain: config.trustDomain });
+  const first = await buildApp({ store: openStore(config), logger: false, ...(audit && { audit }), trustDomain: config.trustDomain });
   try {
     await devInitAndUnseal(first, join(dataDir, "dev-state.json"), rootToken);
     const names = [...new Set(["127.0.0.1", "localhost", "::1", config.host])];
@@ -193,6 +199,50 @@ async function devInitAndUnseal(app: TesseraApp, statePath: string, rootToken: s
     throw new ConfigError("--dev-root-token differs from the root token this data directory was created with");
   }
   return state;
+}
+
+/** The configured store: SQLite (one node) or PostgreSQL (this node's audit chain named by its id). */
+export function openStore(config: Pick<ServerConfig, "storage" | "nodeId">): Store {
+  const s = config.storage;
+  if (s.kind === "sqlite") return new SqliteStore({ path: s.path });
+  return new PostgresStore({
+    url: s.url,
+    ...(s.password !== undefined && { password: s.password }),
+    ...(s.ssl !== undefined && { ssl: s.ssl }),
+    poolSize: s.poolSize,
+    timeoutMs: s.timeoutMs,
+    auditChain: config.nodeId ?? "",
+    applicationName: `tessera ${config.nodeId ?? ""}`.trim(),
+  });
+}
+
+/** Where the data is, for the start-up line: never the password. */
+function describeStorage(config: ServerConfig): string {
+  const s = config.storage;
+  if (s.kind === "sqlite") return s.path;
+  const u = new URL(s.url);
+  return `postgres ${u.host}${u.pathname}, node ${config.nodeId}`;
+}
+
+/**
+ * `tessera operator migrate-storage`: copies a stopped node's SQLite database into an empty
+ * PostgreSQL database (store/migrate-storage.ts). The password comes from --password-file or
+ * PGPASSWORD, never from the URL, as in the configuration file.
+ */
+export async function runMigrateStorage(opts: MigrateStorageOptions): Promise<MigrateStorageReport> {
+  if (!opts.from.startsWith("sqlite:") || opts.from.length === "sqlite:".length) throw new ConfigError("--from: give sqlite:PATH (the database file of the stopped node)");
+  const sqlitePath = resolvePath(opts.from.slice("sqlite:".length));
+  if (!existsSync(sqlitePath)) throw new ConfigError(`--from: no such file "${sqlitePath}"`);
+  const url = opts.to.replace(/^postgres:(?=postgres(ql)?:\/\/)/, "");
+  const storage = resolveConfig(
+    { listener: { address: "127.0.0.1:0", insecure_http: true }, storage: { postgres: { url, ...(opts.passwordFile !== undefined && { password_file: resolvePath(opts.passwordFile) }) } }, audit: { stdout: true } },
+    process.cwd(),
+  ).storage;
+  if (storage.kind !== "postgres") throw new ConfigError("--to: give postgres:URL");
+  return migrateStorage(
+    { sqlitePath },
+    { url: storage.url, ...(storage.password !== undefined && { password: storage.password }), ...(storage.ssl !== undefined && { ssl: storage.ssl }), applicationName: "tessera migrate-storage" },
+  );
 }
 
 /** The configured seal; the PKCS#11 one loads pkcs11js (an optional dependency) only now. */

@@ -1,6 +1,7 @@
 /** `tessera audit verify|query|hash|public-key`. */
 import { readFile } from "node:fs/promises";
-import { fileLines, verifyTrail } from "@tessera/audit";
+import { fileLines, verifyTrail, type VerifyReport } from "@tessera/audit";
+import type { TesseraClient } from "@tessera/client";
 import { AUDIT_OUTCOMES } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
@@ -46,32 +47,28 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
         if (o.server === true) {
           const { client } = cli.connect(cmd);
           publicKey ??= (await client.auditPublicKey()).publicKey;
-          const head = await client.auditHead();
-          // Reading the trail is audited too, so it grows while we read: stop at the head read first.
-          const end = head?.seq ?? 0;
-          async function* serverLines() {
-            let after = 0;
-            while (after < end) {
-              const page = await client.auditLines(after);
-              const lines = page.lines.filter((line) => (JSON.parse(line) as { seq: number }).seq <= end);
-              const from = after;
-              yield { lines, where: (i: number) => `server seq ${from + i + 1}` };
-              if (page.nextAfter === null) return;
-              after = page.nextAfter;
-            }
+          const { self, chains } = await client.auditChains();
+          if (chains.length > 1 || (chains[0] ?? "") !== "") {
+            // Several nodes on one database: every node's chain, each reported on its own; OK only if all are.
+            const nodes: (VerifyReport & { node: string })[] = [];
+            for (const chain of chains) nodes.push({ node: chain, ...(await verifyServerChain(client, publicKey, chain === self ? undefined : chain, chain)) });
+            const ok = nodes.every((n) => n.ok);
+            if (out.json) out.data({ ok, nodes });
+            else for (const n of nodes) out.line(`${n.node || "(single node)"}: ${describe(n)}`);
+            if (publicKey === undefined) out.note("signatures not checked: give --public-key");
+            return ok ? 0 : 1;
           }
-          // A live server's trail is open; its head (read first) is what catches a cut tail.
-          report = await verifyTrail(serverLines(), { publicKey, allowOpenTail: true, ...(head !== null && { expectHead: head }) });
+          report = await verifyServerChain(client, publicKey, undefined, undefined);
         } else {
           report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true });
         }
         if (out.json) out.data(report);
         else if (report.ok) {
-          out.line(`OK: ${report.entries} entries, ${report.checkpoints} checkpoints, seq ${report.firstSeq ?? 0}–${report.lastSeq ?? 0}, ${report.firstTime ?? "-"} … ${report.lastTime ?? "-"}`);
+          out.line(describe(report));
           if (publicKey === undefined) out.note("signatures not checked: give --public-key");
           if (report.repairs > 0) out.note(`${report.repairs} repair records: the server repaired a sink after a crash (see docs/audit.md)`);
           if (!report.final) out.note(`open tail: ${report.unsignedTail} records after the last checkpoint${report.lastCheckpointSeq === null ? "" : `, seq ${report.lastCheckpointSeq}`}, not yet covered by a signature`);
-        } else out.line(`FAILED at seq ${report.problem!.seq ?? "?"} (${report.problem!.where}): ${report.problem!.what}`);
+        } else out.line(describe(report));
         return report.ok ? 0 : 1;
       }),
     );
@@ -146,4 +143,35 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       else out.line(`Alert ${id} acknowledged.`);
     }),
   );
+}
+
+/** One line: OK with counts and time range, or where the first bad record is and what is wrong. */
+function describe(report: VerifyReport): string {
+  return report.ok
+    ? `OK: ${report.entries} entries, ${report.checkpoints} checkpoints, seq ${report.firstSeq ?? 0}–${report.lastSeq ?? 0}, ${report.firstTime ?? "-"} … ${report.lastTime ?? "-"}`
+    : `FAILED at seq ${report.problem!.seq ?? "?"} (${report.problem!.where}): ${report.problem!.what}`;
+}
+
+/**
+ * Verifies one chain of the server's database trail: the answering node's own (`chain` undefined),
+ * checked against its head, or another node's (checked to the end the database holds; a running
+ * node's chain is open). `node` names the node its checkpoints must name.
+ */
+async function verifyServerChain(client: TesseraClient, publicKey: string | undefined, chain: string | undefined, node: string | undefined): Promise<VerifyReport> {
+  // Reading the trail is audited too, so the own chain grows while we read: stop at the head read first.
+  const head = chain === undefined ? await client.auditHead() : null;
+  const end = chain === undefined ? (head?.seq ?? 0) : Number.MAX_SAFE_INTEGER;
+  async function* serverLines() {
+    let after = 0;
+    while (after < end) {
+      const page = await client.auditLines(after, 5000, chain);
+      const lines = page.lines.filter((line) => (JSON.parse(line) as { seq: number }).seq <= end);
+      const from = after;
+      yield { lines, where: (i: number) => `${chain === undefined ? "server" : `node ${chain}`} seq ${from + i + 1}` };
+      if (page.nextAfter === null) return;
+      after = page.nextAfter;
+    }
+  }
+  // A live server's trail is open; its head (read first) is what catches a cut tail.
+  return verifyTrail(serverLines(), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: true, ...(head !== null && { expectHead: head }), ...(node ? { node } : {}) });
 }

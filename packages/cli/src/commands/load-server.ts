@@ -3,13 +3,14 @@
  * at run time. The CLI does not depend on the server package: a VM installs the CLI (to enrol, to
  * encrypt, to verify a trail offline) without the server and its dependencies.
  */
-import type { ServerRunOptions } from "@tessera/protocol";
+import type { MigrateStorageOptions, MigrateStorageReport, ServerRunOptions } from "@tessera/protocol";
 
-export type { ServerRunOptions };
+export type { MigrateStorageOptions, ServerRunOptions };
 
 /** The slice of @tessera/server the CLI calls. */
 export interface ServerModule {
   runServer(options: ServerRunOptions): Promise<void>;
+  runMigrateStorage(options: MigrateStorageOptions): Promise<MigrateStorageReport>;
 }
 
 export const SERVER_PACKAGE = "@tessera/server";

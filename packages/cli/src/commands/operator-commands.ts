@@ -9,6 +9,7 @@ import { readSecret } from "../io.js";
 import type { Output } from "../output.js";
 import { examples, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
+import { loadServer } from "./load-server.js";
 import { registerRootOfTrustCommands } from "./root-of-trust-commands.js";
 
 /** `tessera status` exits 2 when the server is sealed or not initialised, like `vault status`. */
@@ -27,7 +28,11 @@ function printSealStatus(out: Output, status: SealStatus): void {
     ["Root Rotation", status.rootRotation === true ? "under way" : undefined],
     ["Error", status.error],
     ["Version", status.version],
+    ["Node", status.node],
   ]);
+  for (const n of status.nodes ?? []) {
+    out.fields([[`Node ${n.id}`, `${n.state}${n.live ? "" : " (not live)"}, version ${n.version}, last seen ${n.lastSeen}`]]);
+  }
 }
 
 export function registerStatusCommand(program: Command, cli: Cli): void {
@@ -145,6 +150,35 @@ export function registerOperatorCommands(program: Command, cli: Cli): void {
         const status = await client.seal();
         if (out.json) out.data(status);
         else printSealStatus(out, status);
+      }),
+    );
+
+  withGlobalOptions(
+    operator
+      .command("migrate-storage")
+      .summary("copy a single node's SQLite database into PostgreSQL")
+      .description(
+        "Copy every row of a stopped node's SQLite database into an empty PostgreSQL database, in one transaction, " +
+          "so that one or more nodes can run on it (docs/cluster.md). Sealed material is copied as it is: the same " +
+          "unseal shares open the copy. A target that holds any Tessera data is refused. The password comes from " +
+          "--password-file or PGPASSWORD, never from the URL. Runs in this process and needs the server package.",
+      )
+      .requiredOption("--from <sqlite:PATH>", "the stopped node's database file, as sqlite:PATH")
+      .requiredOption("--to <postgres:URL>", "the empty target database, as postgres:postgres://USER@HOST:PORT/DB")
+      .option("--password-file <file>", "the target's password (first line); default: PGPASSWORD"),
+  )
+    .addHelpText("after", examples("tessera operator migrate-storage --from sqlite:/var/lib/tessera/tessera.db --to postgres:postgres://tessera@db.internal:5432/tessera --password-file /etc/tessera/pgpass"))
+    .action(
+      cli.action(async (opts: { from: string; to: string; passwordFile?: string }, cmd: Command) => {
+        if (!opts.from.startsWith("sqlite:")) throw new UsageError("--from takes sqlite:PATH");
+        if (!/^(postgres:)?postgres(ql)?:\/\//.test(opts.to)) throw new UsageError("--to takes postgres:URL (postgres:postgres://USER@HOST:PORT/DB)");
+        const out = cli.output(cmd);
+        const { runMigrateStorage } = await loadServer();
+        const report = await runMigrateStorage({ from: opts.from, to: opts.to, ...(opts.passwordFile !== undefined && { passwordFile: opts.passwordFile }) });
+        if (out.json) return out.data(report);
+        for (const t of report.tables) out.line(`${t.name.padEnd(16)} ${t.rows}`);
+        out.line();
+        out.line(`Copied ${report.tables.reduce((n, t) => n + t.rows, 0)} rows. Point every node's storage.postgres at the target, start them and unseal each with the same shares.`);
       }),
     );
 }

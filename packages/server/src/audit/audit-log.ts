@@ -74,6 +74,8 @@ export interface AuditLogOptions {
   onDurable?: (records: readonly RequestRecord[]) => void;
   /** Called after each successful batch write with its size and duration (metrics). */
   onFlush?: (size: number, ms: number) => void;
+  /** This node's id when several nodes share the database: each checkpoint names (and signs) it. */
+  node?: string;
 }
 
 interface Pending {
@@ -96,6 +98,7 @@ export class AuditLog implements AuditRecorder {
   private readonly report: NonNullable<AuditLogOptions["report"]>;
   private readonly onDurable: AuditLogOptions["onDurable"];
   private readonly onFlush: AuditLogOptions["onFlush"];
+  private readonly node: string | undefined;
 
   constructor(
     private readonly sinks: readonly AuditSink[],
@@ -109,6 +112,7 @@ export class AuditLog implements AuditRecorder {
     this.report = options.report ?? (() => undefined);
     this.onDurable = options.onDurable;
     this.onFlush = options.onFlush;
+    this.node = options.node;
     barrier.onSeal(() => {
       if (this.keys) zero(this.keys.hmac);
       this.keys = undefined;
@@ -355,7 +359,7 @@ export class AuditLog implements AuditRecorder {
       if ("checkpoint" in p.entry) {
         if (keys === undefined) throw new TesseraError("Sealed");
         const time = iso(this.clock.now());
-        const c: Omit<CheckpointRecord, "hash" | "signature"> = { seq: seq + 1, time, kind: "checkpoint", covers: { seq, hash }, signer: keys.signer, ...(p.entry.final && { final: true }), prev: hash };
+        const c: Omit<CheckpointRecord, "hash" | "signature"> = { seq: seq + 1, time, kind: "checkpoint", covers: { seq, hash }, signer: keys.signer, ...(p.entry.final && { final: true }), ...(this.node !== undefined && { node: this.node }), prev: hash };
         record = { ...c, signature: sign(null, checkpointMessage(c), keys.signing).toString("base64"), hash: "" };
       } else if ("repair" in p.entry) {
         record = { seq: seq + 1, time: iso(this.clock.now()), kind: "repair", ...p.entry.repair, prev: hash, hash: "" } satisfies RepairRecord;

@@ -6,6 +6,10 @@
  * {
  *   "listener": { "address": "0.0.0.0:8200", "tls_cert_file": "/etc/tessera/tls.crt", "tls_key_file": "/etc/tessera/tls.key" },
  *   "storage": { "sqlite": { "path": "/var/lib/tessera/tessera.db" } },
+ *   // or, for several nodes sharing one database:
+ *   // "storage": { "postgres": { "url": "postgres://tessera@db.internal:5432/tessera", "password_file": "/etc/tessera/pgpass",
+ *   //                            "pool_size": 10, "tls": { "ca_file": "/etc/tessera/db-ca.pem" } } },
+ *   // "node_id": "tessera-1",
  *   "seal": { "pkcs11": { "lib": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "tessera", "key_label": "tessera-root" } },
  *   "backup": { "directory": "/var/backups/tessera", "interval_seconds": 86400, "keep": 7 },
  *   "log_level": "info"
@@ -14,6 +18,7 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
@@ -36,7 +41,52 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
-    storage: Type.Object({ sqlite: Type.Object({ path: Type.String({ minLength: 1 }) }, strict) }, strict),
+    /** Exactly one of sqlite (one node) or postgres (one or more nodes). */
+    storage: Type.Object(
+      {
+        sqlite: Type.Optional(Type.Object({ path: Type.String({ minLength: 1 }) }, strict)),
+        postgres: Type.Optional(
+          Type.Object(
+            {
+              url: Type.String({ pattern: "^postgres(ql)?://" }),
+              /** The password; else PGPASSWORD; else none (trust, peer or certificate authentication). */
+              password_file: Type.Optional(Type.String({ minLength: 1 })),
+              pool_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+              /** Statement and connection timeout: past it a request fails Unavailable (503) instead of waiting. */
+              timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000 })),
+              /**
+               * How this node learns of security-state changes other nodes commit (service/cache-coherence.ts):
+               * "per-request" (default) reads the change feed before every request — never stale;
+               * "notify" relies on LISTEN/NOTIFY alone — no read per request, a short window after a commit elsewhere.
+               */
+              coherence: Type.Optional(Type.Union([Type.Literal("per-request"), Type.Literal("notify")])),
+              tls: Type.Optional(
+                Type.Object(
+                  {
+                    /** CA certificates (PEM) the database's certificate must chain to; default: the system's. */
+                    ca_file: Type.Optional(Type.String({ minLength: 1 })),
+                    /** Client certificate and key (PEM) for certificate authentication. */
+                    cert_file: Type.Optional(Type.String({ minLength: 1 })),
+                    key_file: Type.Optional(Type.String({ minLength: 1 })),
+                    /** The name the database's certificate must carry, when it is not the URL's host. */
+                    server_name: Type.Optional(Type.String({ minLength: 1 })),
+                  },
+                  strict,
+                ),
+              ),
+            },
+            strict,
+          ),
+        ),
+      },
+      strict,
+    ),
+    /** How long the background-work lease lasts unrenewed: a crashed holder's work moves to another node after this. */
+    lease_ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+    /** How often this node stamps its row in `nodes`; it counts as gone after three missed beats (and a restart under its id waits that long). */
+    heartbeat_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
+    /** This node's id among several sharing one database (default: the host name). Names its audit chain. */
+    node_id: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$" })),
     /** `{ "type": "shamir" }` (the default) or `{ "pkcs11": {…} }`; the HSM PIN comes from TESSERA_HSM_PIN or `pin_file`, never from here. */
     seal: Type.Optional(
       Type.Union([
@@ -124,9 +174,13 @@ export interface ServerConfig {
   host: string;
   port: number;
   tls: { certFile: string; keyFile: string; clientAuth: "none" | "request" } | null;
-  sqlitePath: string;
+  storage: StorageConfig;
+  /** Set for PostgreSQL storage (several nodes); undefined for SQLite (one node). */
+  nodeId?: string;
+  leaseTtlMs: number;
+  heartbeatMs: number;
   logLevel: NonNullable<ConfigFile["log_level"]>;
-  audit: { database: boolean; file: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
+  audit: { database: boolean; file?: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
   trustDomain: string;
@@ -135,6 +189,19 @@ export interface ServerConfig {
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
 }
+
+export type StorageConfig =
+  | { kind: "sqlite"; path: string }
+  | {
+      kind: "postgres";
+      url: string;
+      password?: string;
+      poolSize: number;
+      timeoutMs: number;
+      coherence: "per-request" | "notify";
+      /** TLS to the database: certificates read, verification on (node's TLS options). */
+      ssl?: { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized: true };
+    };
 
 export type SealConfig =
   | { type: "shamir" }
@@ -166,8 +233,66 @@ export function isLoopback(host: string): boolean {
   return host === "::1";
 }
 
+/**
+ * The storage section: exactly one adapter. For PostgreSQL the password comes from `password_file`
+ * (first line, trailing newline dropped) or the PGPASSWORD environment variable — never from the
+ * URL, so the configuration file holds no secret — and TLS files are read now, naming the field of
+ * a file that cannot be read.
+ */
+function storageConfig(s: ConfigFile["storage"], baseDir: string, env: NodeJS.ProcessEnv): StorageConfig {
+  if ((s.sqlite === undefined) === (s.postgres === undefined)) throw new ConfigError("storage: give exactly one of storage.sqlite or storage.postgres");
+  if (s.sqlite !== undefined) return { kind: "sqlite", path: resolve(baseDir, s.sqlite.path) };
+  const p = s.postgres!;
+  let url: URL;
+  try {
+    url = new URL(p.url);
+  } catch {
+    throw new ConfigError(`configuration field "storage.postgres.url": not a URL`);
+  }
+  if (url.password !== "") throw new ConfigError(`configuration field "storage.postgres.url": put the password in storage.postgres.password_file or PGPASSWORD, not in the URL`);
+  if (url.hostname === "") throw new ConfigError(`configuration field "storage.postgres.url": names no host`);
+  if (p.tls !== undefined && /[?&](sslmode|sslcert|sslkey|sslrootcert)=/.test(url.search)) {
+    throw new ConfigError(`configuration field "storage.postgres.url": give TLS settings either in storage.postgres.tls or in the URL, not both`);
+  }
+  if ((p.tls?.cert_file === undefined) !== (p.tls?.key_file === undefined)) {
+    throw new ConfigError(`configuration field "storage.postgres.tls": cert_file and key_file go together`);
+  }
+  const read = (field: string, path: string): string => {
+    try {
+      return readFileSync(resolve(baseDir, path), "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(`configuration field "storage.postgres.${field}": cannot read "${resolve(baseDir, path)}": ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (code ?? (err as Error).message)}`);
+    }
+  };
+  let password: string | undefined;
+  if (p.password_file !== undefined) {
+    password = read("password_file", p.password_file).split(/\r?\n/)[0]!;
+    if (password.length === 0) throw new ConfigError(`configuration field "storage.postgres.password_file": the file is empty`);
+  } else if (env["PGPASSWORD"] !== undefined && env["PGPASSWORD"] !== "") {
+    password = env["PGPASSWORD"];
+  }
+  const tls = p.tls;
+  return {
+    kind: "postgres",
+    url: p.url,
+    ...(password !== undefined && { password }),
+    poolSize: p.pool_size ?? 10,
+    timeoutMs: p.timeout_ms ?? 5000,
+    coherence: p.coherence ?? "per-request",
+    ...(tls !== undefined && {
+      ssl: {
+        ...(tls.ca_file !== undefined && { ca: read("tls.ca_file", tls.ca_file) }),
+        ...(tls.cert_file !== undefined && { cert: read("tls.cert_file", tls.cert_file), key: read("tls.key_file", tls.key_file!) }),
+        ...(tls.server_name !== undefined && { servername: tls.server_name }),
+        rejectUnauthorized: true as const,
+      },
+    }),
+  };
+}
+
 /** Validates a parsed config document and resolves relative paths against `baseDir`. */
-export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
+export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ConfigError("the configuration must be a JSON object");
   const pkcs11Doc = (doc as { seal?: { pkcs11?: Record<string, unknown> } }).seal?.pkcs11;
   if (pkcs11Doc !== undefined && typeof pkcs11Doc === "object" && pkcs11Doc !== null && "pin" in pkcs11Doc) {
@@ -188,19 +313,27 @@ export function resolveConfig(doc: unknown, baseDir: string): ServerConfig {
     if (c.listener.insecure_http !== true) throw new ConfigError("listener.tls_cert_file and listener.tls_key_file are required (or set listener.insecure_http on a loopback address)");
     if (!isLoopback(host)) throw new ConfigError(`listener.insecure_http is only allowed on a loopback address, not "${host}"`);
   }
+  const storage = storageConfig(c.storage, baseDir, env);
+  const dataDir = storage.kind === "sqlite" ? dirname(storage.path) : undefined;
+  if (dataDir === undefined && c.audit?.file === undefined && c.audit?.database !== true && c.audit?.stdout !== true) {
+    throw new ConfigError("audit: with storage.postgres give audit.file (a path on this node) or set audit.database (each node its own chain in the database)");
+  }
   return {
     host,
     port,
     tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!), clientAuth: c.listener.client_auth ?? "request" } : null,
-    sqlitePath: resolve(baseDir, c.storage.sqlite.path),
+    storage,
+    leaseTtlMs: (c.lease_ttl_seconds ?? 15) * 1000,
+    heartbeatMs: (c.heartbeat_seconds ?? 5) * 1000,
+    ...(storage.kind === "postgres" && { nodeId: c.node_id ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 63) }),
     logLevel: c.log_level ?? "info",
     // Default: a JSON-lines file beside the database (fsynced per batch off the event loop).
     audit: {
       database: c.audit?.database ?? false,
       stdout: c.audit?.stdout ?? false,
-      file: c.audit?.file
-        ? { path: resolve(baseDir, c.audit.file.path), ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }) }
-        : { path: join(dirname(resolve(baseDir, c.storage.sqlite.path)), "audit", "audit.jsonl") },
+      ...(c.audit?.file
+        ? { file: { path: resolve(baseDir, c.audit.file.path), ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }) } }
+        : dataDir !== undefined && { file: { path: join(dataDir, "audit", "audit.jsonl") } }),
       ...(c.audit?.timeout_ms !== undefined && { timeoutMs: c.audit.timeout_ms }),
       ...(c.audit?.checkpoint_interval_seconds !== undefined && { checkpointIntervalMs: c.audit.checkpoint_interval_seconds * 1000 }),
     },

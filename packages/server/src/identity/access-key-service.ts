@@ -146,11 +146,17 @@ export class AccessKeyService {
     return resolved;
   }
 
-  private evict(id: string): void {
+  /** Drops (and zeroes) the cached secret of one access key: it changed, here or on another node. */
+  evict(id: string): void {
     this.generation++;
     const c = this.cache.get(id);
     if (c !== undefined) zero(c.secret);
     this.cache.delete(id);
+  }
+
+  /** Drops (and zeroes) every cached secret. */
+  forgetAll(): void {
+    this.clear();
   }
 
   private clear(): void {

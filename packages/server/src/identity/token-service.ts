@@ -233,7 +233,7 @@ export class TokenService {
     return n;
   }
 
-  /** Drops every cached lookup, and any lookup still in flight from before this call (also: all state was restored). */
+  /** Drops every cached lookup, and any lookup still in flight from before this call (a revocation or renewal committed here or on another node; all state restored). */
   forget(): void {
     this.generation++;
     this.cache.clear();

@@ -1,5 +1,5 @@
 export { KeyService, toMetadata, toVersionInfo } from "./key-service.js";
-export type { Encrypted, Decrypted } from "./key-service.js";
+export type { Encrypted, Decrypted, Fence } from "./key-service.js";
 export { KeyHandle, Keyring } from "./keyring.js";
 export * as lifecycle from "./lifecycle.js";
 export type { CancelRestore } from "./lifecycle.js";

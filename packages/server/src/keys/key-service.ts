@@ -38,6 +38,13 @@ import { AsymmetricOperations } from "./asymmetric-operations.js";
 import { MacOperations } from "./mac-operations.js";
 const MAX_WRITE_ATTEMPTS = 5;
 
+/**
+ * Checked first inside the transaction of work the server does by itself (rotation, destruction):
+ * throws unless this node still holds the background-work lease, so work done under a lost lease
+ * never commits (service/job-lease.ts).
+ */
+export type Fence = (tx: Repositories) => Promise<void>;
+
 export interface Encrypted {
   keyId: string;
   keyVersion: number;
@@ -317,7 +324,7 @@ export class KeyService {
    * on the fresh row inside the transaction: another node (or a retry) may have rotated it already.
    * Returns the new primary version, or null when nothing was due.
    */
-  async rotateIfDue(id: string): Promise<number | null> {
+  async rotateIfDue(id: string, fence?: Fence): Promise<number | null> {
     let rotated: number | null = null;
     let material: Buffer | undefined;
     try {
@@ -332,7 +339,7 @@ export class KeyService {
         await tx.versions.insert(newVersion(this.barrier.ring(), row.id, rotatedRow.primaryVersion, this.clock.now(), fresh));
         rotated = rotatedRow.primaryVersion;
         return rotatedRow;
-      });
+      }, fence);
     } catch (err) {
       // Disabled or deleted since it was listed: nothing is due any more.
       if (!(err instanceof TesseraError && (err.code === "InvalidState" || err.code === "NotFound"))) throw err;
@@ -349,7 +356,7 @@ export class KeyService {
   }
 
   /** Destroys the key if its deletion date has passed: material erased, rows kept. True when destroyed now. */
-  async destroyIfDue(id: string): Promise<boolean> {
+  async destroyIfDue(id: string, fence?: Fence): Promise<boolean> {
     let destroyed = false;
     await this.write(id, async (tx, row) => {
       if (row.state !== "PendingDeletion" || row.deletionDate === null || row.deletionDate > this.clock.now()) return undefined;
@@ -361,7 +368,7 @@ export class KeyService {
       }
       destroyed = true;
       return next;
-    });
+    }, fence);
     return destroyed;
   }
 
@@ -482,12 +489,14 @@ export class KeyService {
    * Runs a read-modify-write of one key in a transaction, retrying when another writer won the
    * revision race. `change` returns the row it stored (or undefined when it decided to do nothing).
    */
-  private async write(ref: string, change: (tx: Repositories, row: KeyRow) => Promise<KeyRow | undefined>): Promise<KeyMetadata> {
+  private async write(ref: string, change: (tx: Repositories, row: KeyRow) => Promise<KeyRow | undefined>, fence?: Fence): Promise<KeyMetadata> {
     this.barrier.assertUnsealed();
     const id = isUuidLike(ref) && !ref.startsWith("alias/") ? ref : (await this.resolve(ref)).row.id;
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await this.store.transaction(async (tx) => {
+          // First, so the fence's check and lock come with the transaction's snapshot.
+          if (fence !== undefined) await fence(tx);
           const row = await tx.keys.get(id);
           if (row === undefined) throw new TesseraError("NotFound", `no key with id ${id}`);
           return (await change(tx, row)) ?? row;

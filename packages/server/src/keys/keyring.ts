@@ -154,7 +154,10 @@ export class Keyring {
     if (cached !== undefined) return cached;
     let pending = this.loading.get(id);
     if (pending === undefined) {
-      pending = this.load(id).finally(() => this.loading.delete(id));
+      const loading: Promise<KeyHandle | undefined> = this.load(id).finally(() => {
+        if (this.loading.get(id) === loading) this.loading.delete(id);
+      });
+      pending = loading;
       this.loading.set(id, pending);
     }
     return pending;
@@ -190,9 +193,14 @@ export class Keyring {
     return handle;
   }
 
-  /** Drops a key so the next use reloads it (after any write to it). */
+  /**
+   * Drops a key so the next use reloads it (after any write to it, here or on another node). A load
+   * under way keeps its snapshot for the callers that were waiting for it, but no caller from now on
+   * joins it: it may have read the row before the change committed.
+   */
   invalidate(id: string): void {
     this.generation++;
+    this.loading.delete(id);
     const handle = this.byId.get(id);
     if (handle !== undefined) {
       this.byId.delete(id);
@@ -212,6 +220,13 @@ export class Keyring {
       this.retiring.delete(handle);
       handle.wipe();
     }, 1000).unref();
+  }
+
+  /** Drops every key so each is reloaded on next use (changes this process cannot place); in-flight requests keep their handles. */
+  invalidateAll(): void {
+    for (const id of [...this.byId.keys()]) this.invalidate(id);
+    this.loading.clear();
+    this.generation++;
   }
 
   /** The primary version of a cached key, without loading anything (for the audit detectors). */

@@ -56,6 +56,11 @@ export class PolicyService {
     await tx.roles.put({ name: OPERATOR, body: { description: "Full administration (built in)", policies: [OPERATOR] } satisfies RoleBody, createdAt: now, updatedAt: now });
   }
 
+  /** Drops every compiled policy (policies changed on another node). */
+  forgetCompiled(): void {
+    this.compiled.clear();
+  }
+
   // ── policies ─────────────────────────────────────────────────────────────────────────────────
 
   async putPolicy(name: string, document: unknown, force = false): Promise<{ name: string; document: PolicyDocument; createdAt: string; updatedAt: string }> {

@@ -106,7 +106,7 @@ export class RoleDirectory {
     this.cache.delete(name);
   }
 
-  /** Called after all state was replaced (a restore). */
+  /** Drops every cached role (roles changed on another node, or all state was replaced by a restore). */
   forgetAll(): void {
     this.cache.clear();
   }

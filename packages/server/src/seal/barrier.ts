@@ -43,6 +43,14 @@ export class Barrier {
     }
   }
 
+  /**
+   * Re-reads the seal configuration when this node has none yet: another node sharing the database
+   * initialised it. An initialised barrier never changes its record.
+   */
+  async refresh(): Promise<void> {
+    if (this.record === undefined) await this.load();
+  }
+
   get initialized(): boolean {
     return this.stored !== undefined;
   }

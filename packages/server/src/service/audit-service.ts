@@ -7,8 +7,11 @@ import { iso, type Clock } from "../clock.js";
 import { resources } from "../policy/index.js";
 import type { AuditRepo } from "../store/index.js";
 
-/** Where queries read the trail: the database sink, or the file sink when the database one is off. */
-export type TrailReader = Pick<AuditRepo, "list" | "last">;
+/**
+ * Where queries read the trail: the database sink, or the file sink when the database one is off.
+ * Only the database holds the other nodes' chains (`chains`, `listChain`).
+ */
+export type TrailReader = Pick<AuditRepo, "list" | "last"> & Partial<Pick<AuditRepo, "chains" | "listChain">>;
 import type { CallContext, Door } from "./door.js";
 
 export interface AuditQuery {
@@ -30,6 +33,8 @@ export class AuditService {
     private readonly alerts: AlertCenter,
     private readonly metrics: Metrics,
     private readonly clock: Clock,
+    /** This node's chain ("" for a single node). */
+    private readonly self = "",
   ) {}
 
   listAlerts(ctx: CallContext, all: boolean, limit: number) {
@@ -82,12 +87,26 @@ export class AuditService {
     });
   }
 
-  /** The raw trail lines from the database, for `tessera audit verify --server`. */
-  lines(ctx: CallContext, after: number, limit: number): Promise<{ lines: string[]; nextAfter: number | null }> {
+  /**
+   * The raw trail lines from the database, for `tessera audit verify --server`: this node's chain, or
+   * with `chain` any node's (several nodes on one database, each writing its own chain).
+   */
+  lines(ctx: CallContext, after: number, limit: number, chain?: string): Promise<{ lines: string[]; nextAfter: number | null }> {
     return this.door.run(ctx, "audit:Read", async (s) => {
       await s.authorize(resources.audit);
-      const rows = await this.repo.list(after, Math.min(limit, 10_000));
+      const n = Math.min(limit, 10_000);
+      if (chain !== undefined && chain !== this.self && this.repo.listChain === undefined) throw new TesseraError("InvalidInput", "this node keeps its trail in a file: only its own chain can be read", { field: "/chain" });
+      const rows = chain === undefined || chain === this.self ? await this.repo.list(after, n) : await this.repo.listChain!(chain, after, n);
       return { lines: rows.map((r) => r.line), nextAfter: rows.length === 0 ? null : rows[rows.length - 1]!.seq };
+    });
+  }
+
+  /** Every chain the database holds (one per node that wrote one) and which is this node's. */
+  chains(ctx: CallContext): Promise<{ self: string; chains: string[] }> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize(resources.audit);
+      const chains = this.repo.chains === undefined ? [] : await this.repo.chains();
+      return { self: this.self, chains: chains.includes(this.self) ? chains : [...chains, this.self].sort() };
     });
   }
 

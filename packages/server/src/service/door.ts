@@ -97,6 +97,8 @@ export interface DoorDeps {
   /** Where requests refused before any operation are recorded (throttled under a flood). */
   refusals: Pick<RefusalLog, "record" | "take">;
   clock: Clock;
+  /** After a change, before its answer: waits until every node can have heard of it (CacheCoherence.settle). */
+  settle?: () => Promise<void>;
 }
 
 const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? resources.key(r.row.id, r.row.name) : r);
@@ -178,6 +180,8 @@ export class Door {
       result = await op(scope);
       // Defence in depth: an operation that forgot to authorise fails instead of succeeding.
       if (!authorized) throw new TesseraError("Internal", `operation ${action} completed without authorisation`);
+      // Other nodes hear of the change before its answer leaves (service/cache-coherence.ts).
+      if (writes && this.d.settle !== undefined) await this.d.settle().catch(() => undefined);
     } catch (err) {
       failure = err;
     }

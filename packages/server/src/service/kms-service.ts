@@ -47,6 +47,7 @@ import { iso, type Clock } from "../clock.js";
 import { resources, type PolicyService, type Resource } from "../policy/index.js";
 import type { TokenService } from "../identity/token-service.js";
 import { Door, type CallContext, type Scope } from "./door.js";
+import type { NodePresence } from "./node-presence.js";
 import { b64, b64AndZero, decodeBytes } from "./bytes.js";
 import type { Refusal } from "./refusal-log.js";
 import type { Authenticator } from "../identity/authenticator.js";
@@ -65,6 +66,8 @@ export interface KmsServiceDeps {
   policy: PolicyService;
   door: Door;
   clock: Clock;
+  /** This node and the others sharing its database (absent: a node that does not register itself). */
+  presence?: Pick<NodePresence, "id" | "list">;
   /** With an auto seal (the HSM), init ends by unsealing with it. */
   autoUnseal?: { attempt(): Promise<boolean> };
 }
@@ -95,6 +98,22 @@ export class KmsService {
 
   sealStatus(): SealStatus {
     return this.d.barrier.status();
+  }
+
+  /**
+   * The seal status with every node the database knows. Open like the seal status: node ids, states,
+   * versions and heartbeat times only (no addresses). A database that cannot answer leaves the list out.
+   */
+  async clusterStatus(): Promise<SealStatus> {
+    const status = this.d.barrier.status();
+    const presence = this.d.presence;
+    if (presence === undefined) return status;
+    const nodes = await presence.list().catch(() => undefined);
+    return {
+      ...status,
+      node: presence.id,
+      ...(nodes !== undefined && { nodes: nodes.map((n) => ({ id: n.id, state: n.self ? (status.initialized ? (status.sealed ? "sealed" : "unsealed") : "uninitialized") : n.state, version: n.version, lastSeen: n.lastSeen, live: n.live || n.self })) }),
+    };
   }
 
   health(): { initialized: boolean; sealed: boolean; serverTime: string } {

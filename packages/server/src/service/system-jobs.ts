@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.js";
 import type { TokenService } from "../identity/token-service.js";
 import type { KeyService } from "../keys/index.js";
+import type { JobLease } from "./job-lease.js";
 import type { Store } from "../store/index.js";
 import type { Door } from "./door.js";
 
@@ -15,9 +16,14 @@ export interface SystemJobsDeps {
   door: Pick<Door, "system">;
   keys: Pick<KeyService, "dueForRotation" | "rotateIfDue" | "dueForDestruction" | "destroyIfDue">;
   tokens: Pick<TokenService, "purgeExpired">;
-  store: Pick<Store, "joinTokens" | "secretIds" | "eraseDeleted">;
+  store: Pick<Store, "joinTokens" | "secretIds" | "eraseDeleted" | "changes">;
   clock: Clock;
+  /** Only the holder of the background-work lease runs these jobs; rotation and destruction are fenced by it. */
+  lease: Pick<JobLease, "renew" | "holding" | "fence">;
 }
+
+/** How long the feed of security-state changes is kept: a node away longer drops all its caches on return. */
+export const CHANGE_RETENTION_MS = 3_600_000;
 
 export class SystemJobs {
   /**
@@ -31,10 +37,17 @@ export class SystemJobs {
   /** Rotates every key whose period has elapsed; returns the ids rotated now. */
   async rotateDue(): Promise<string[]> {
     const rotated: string[] = [];
+    if (!(await this.leased())) return rotated;
     for (const id of await this.d.keys.dueForRotation()) {
-      if ((await this.d.door.system("kms:RotateKey", id, () => this.d.keys.rotateIfDue(id))) !== null) rotated.push(id);
+      if ((await this.d.door.system("kms:RotateKey", id, () => this.d.keys.rotateIfDue(id, this.d.lease.fence))) !== null) rotated.push(id);
     }
     return rotated;
+  }
+
+  /** Takes or renews the lease; true when this node holds it and may run leased work. */
+  private async leased(): Promise<boolean> {
+    if (!this.d.lease.holding) await this.d.lease.renew();
+    return this.d.lease.holding;
   }
 
   /**
@@ -45,9 +58,10 @@ export class SystemJobs {
    */
   async destroyDue(): Promise<string[]> {
     const destroyed: string[] = [];
+    if (!(await this.leased())) return destroyed;
     try {
       for (const id of await this.d.keys.dueForDestruction()) {
-        if (await this.d.door.system("kms:DestroyKey", id, () => this.d.keys.destroyIfDue(id))) {
+        if (await this.d.door.system("kms:DestroyKey", id, () => this.d.keys.destroyIfDue(id, this.d.lease.fence))) {
           destroyed.push(id);
           this.erasePending = true;
         }
@@ -64,6 +78,9 @@ export class SystemJobs {
    * authenticate anyone, but their rows are still state: one audited system action per run.
    */
   async purgeExpired(): Promise<number> {
+    if (!(await this.leased())) return 0;
+    // Not security state (the purge itself writes no change): the feed's old entries go quietly.
+    await this.d.store.changes.prune(this.d.clock.now() - CHANGE_RETENTION_MS);
     return this.d.door.system("auth:PurgeExpired", null, async () => {
       const now = this.d.clock.now();
       return (await this.d.tokens.purgeExpired()) + (await this.d.store.joinTokens.deleteExpired(now)) + (await this.d.store.secretIds.deleteExpired(now));

@@ -1,2 +1,3 @@
 export type * from "./store.js";
 export { SqliteStore } from "./sqlite-store.js";
+export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";

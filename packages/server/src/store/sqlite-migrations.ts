@@ -180,4 +180,92 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
     id: 9,
     sql: `ALTER TABLE keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'TESSERA';`,
   },
+  {
+    // Several processes or nodes, one truth (docs/cluster.md).
+    // - state_changes: a feed of what changed in security state, written by triggers so no code path
+    //   can forget it; each process reads it to invalidate its caches (token, policy, role, keyring,
+    //   certificate and access-key caches). Usage counters, token issuance and audit rows are not
+    //   security state a cache could hold stale, so they write nothing here. Purging expired tokens
+    //   writes nothing either: an expired token is refused by its expiry.
+    // - leases: background work runs under one lease, timed by the database clock, fenced by epoch.
+    // - nodes: every node's state, version and last heartbeat, for `tessera status`.
+    // - audit_entries gains the chain (node id) each record belongs to: one hash chain per node.
+    id: 10,
+    sql: `
+      CREATE TABLE state_changes (
+        version INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope   TEXT NOT NULL,
+        at      INTEGER NOT NULL
+      );
+      CREATE INDEX state_changes_at ON state_changes (at);
+      CREATE TRIGGER keys_inserted AFTER INSERT ON keys BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('key:' || NEW.id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER keys_updated AFTER UPDATE ON keys BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('key:' || NEW.id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER key_versions_inserted AFTER INSERT ON key_versions BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('key:' || NEW.key_id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER key_versions_updated AFTER UPDATE OF state, material, destroyed_at ON key_versions BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('key:' || NEW.key_id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens
+        WHEN OLD.expires_at IS NULL OR OLD.expires_at > CAST(unixepoch('subsec') * 1000 AS INTEGER) BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('tokens', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER tokens_updated AFTER UPDATE ON tokens BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('tokens', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER documents_inserted AFTER INSERT ON documents BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('doc:' || NEW.collection, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER documents_updated AFTER UPDATE ON documents BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('doc:' || NEW.collection, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER documents_deleted AFTER DELETE ON documents BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('doc:' || OLD.collection, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER certificates_updated AFTER UPDATE ON certificates BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('certificates', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER access_keys_updated AFTER UPDATE ON access_keys BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('access-key:' || NEW.id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER access_keys_deleted AFTER DELETE ON access_keys BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('access-key:' || OLD.id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER meta_inserted AFTER INSERT ON meta BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('meta:' || NEW.name, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER meta_updated AFTER UPDATE ON meta BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('meta:' || NEW.name, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE nodes (
+        id         TEXT PRIMARY KEY,
+        instance   TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL
+      );
+      CREATE TABLE audit_chains (
+        node   TEXT NOT NULL,
+        seq    INTEGER NOT NULL,
+        time   TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (node, seq)
+      );
+      INSERT INTO audit_chains (node, seq, time, record) SELECT '', seq, time, record FROM audit_entries;
+      DROP TABLE audit_entries;
+      CREATE INDEX audit_chains_time ON audit_chains (node, time);
+    `,
+  },
 ]);

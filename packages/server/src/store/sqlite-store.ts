@@ -15,11 +15,16 @@ import type {
   AlertRow,
   AuditRepo,
   CertificateRepo,
+  ChangeFeed,
   CertificateRow,
   DocumentRepo,
   KeyRepo,
   KeyRow,
+  LeaseRepo,
+  LeaseRow,
   MetaRepo,
+  NodeRepo,
+  NodeRow,
   Repositories,
   SpendableRepo,
   SpendableRow,
@@ -225,8 +230,10 @@ class SqliteRepositories implements Repositories {
   readonly audit: AuditRepo;
   readonly alerts: AlertRepo;
   readonly aliases: AliasRepo;
+  readonly leases: LeaseRepo;
+  readonly nodes: NodeRepo;
 
-  constructor(db: Db) {
+  constructor(db: Db, auditChain: string) {
     const keyColumns =
       "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
     const s = {
@@ -411,7 +418,9 @@ class SqliteRepositories implements Repositories {
     this.secretIds = spendableRepo(db, "secret-ids");
     this.certificates = certificateRepo(db);
     this.accessKeys = accessKeyRepo(db);
-    this.audit = auditRepo(db);
+    this.audit = auditRepo(db, auditChain);
+    this.leases = leaseRepo(db);
+    this.nodes = nodeRepo(db);
     this.alerts = alertRepo(db);
     this.aliases = aliasRepo(db);
 
@@ -667,24 +676,121 @@ function alertRepo(db: Db): AlertRepo {
   };
 }
 
-function auditRepo(db: Db): AuditRepo {
-  const insert = db.prepare(`INSERT INTO audit_entries (seq, time, record) VALUES (?, ?, ?)`);
-  const truncate = db.prepare(`DELETE FROM audit_entries WHERE seq > ?`);
-  const last = db.prepare(`SELECT record FROM audit_entries ORDER BY seq DESC LIMIT 1`);
-  const list = db.prepare(`SELECT seq, record FROM audit_entries WHERE seq > ? AND time >= ? AND time <= ? ORDER BY seq LIMIT ?`);
+function auditRepo(db: Db, chain: string): AuditRepo {
+  const insert = db.prepare(`INSERT INTO audit_chains (node, seq, time, record) VALUES (?, ?, ?, ?)`);
+  const truncate = db.prepare(`DELETE FROM audit_chains WHERE node = ? AND seq > ?`);
+  const last = db.prepare(`SELECT record FROM audit_chains WHERE node = ? ORDER BY seq DESC LIMIT 1`);
+  const list = db.prepare(`SELECT seq, record FROM audit_chains WHERE node = ? AND seq > ? AND time >= ? AND time <= ? ORDER BY seq LIMIT ?`);
+  const chains = db.prepare(`SELECT DISTINCT node FROM audit_chains ORDER BY node`);
+  const lines = (rows: unknown) => (rows as { seq: number; record: string }[]).map((r) => ({ seq: r.seq, line: r.record }));
   return {
     async append(records) {
-      for (const r of records) insert.run(r.seq, r.time, r.line);
+      for (const r of records) insert.run(chain, r.seq, r.time, r.line);
     },
     async truncateAfter(seq) {
-      truncate.run(seq);
+      truncate.run(chain, seq);
     },
     async last() {
-      return (last.get() as { record: string } | undefined)?.record;
+      return (last.get(chain) as { record: string } | undefined)?.record;
     },
     async list(after, limit, range = {}) {
-      const rows = list.all(after, range.from ?? "", range.to ?? "\uffff", limit) as unknown as { seq: number; record: string }[];
-      return rows.map((r) => ({ seq: r.seq, line: r.record }));
+      return lines(list.all(chain, after, range.from ?? "", range.to ?? "\uffff", limit));
+    },
+    async chains() {
+      return (chains.all() as unknown as { node: string }[]).map((r) => r.node);
+    },
+    async listChain(other, after, limit) {
+      return lines(list.all(other, after, "", "\uffff", limit));
+    },
+  };
+}
+
+/** SQLite's clock is the machine's; one expression so every statement reads it the same way. */
+const DB_NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+
+function leaseRepo(db: Db): LeaseRepo {
+  type Rec = { name: string; holder: string; epoch: number; expires_at: number };
+  const row = (r: Rec): LeaseRow => ({ name: r.name, holder: r.holder, epoch: r.epoch, expiresAt: r.expires_at });
+  // 'now' is the same for the whole statement in SQLite.
+  const acquire = db.prepare(
+    `INSERT INTO leases (name, holder, epoch, expires_at) VALUES (?1, ?2, 1, ${DB_NOW} + ?3)
+     ON CONFLICT (name) DO UPDATE SET
+       epoch = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > ${DB_NOW} THEN leases.epoch ELSE leases.epoch + 1 END,
+       holder = excluded.holder, expires_at = excluded.expires_at
+     WHERE leases.holder = excluded.holder OR leases.expires_at <= ${DB_NOW}
+     RETURNING name, holder, epoch, expires_at`,
+  );
+  const release = db.prepare(`UPDATE leases SET expires_at = ${DB_NOW} WHERE name = ? AND holder = ? AND epoch = ?`);
+  const holds = db.prepare(`SELECT 1 AS held FROM leases WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > ${DB_NOW}`);
+  const get = db.prepare(`SELECT name, holder, epoch, expires_at FROM leases WHERE name = ?`);
+  return {
+    async acquire(name, holder, ttlMs) {
+      const r = acquire.get(name, holder, ttlMs) as Rec | undefined;
+      return r && row(r);
+    },
+    async release(name, holder, epoch) {
+      release.run(name, holder, epoch);
+    },
+    async holds(name, holder, epoch) {
+      // SQLite transactions are exclusive: nobody can take the lease over until this one ends.
+      return holds.get(name, holder, epoch) !== undefined;
+    },
+    async get(name) {
+      const r = get.get(name) as Rec | undefined;
+      return r && row(r);
+    },
+  };
+}
+
+function nodeRepo(db: Db): NodeRepo {
+  type Rec = { id: string; instance: string; address: string; state: string; version: string; started_at: number; last_seen: number };
+  const cols = "id, instance, address, state, version, started_at, last_seen";
+  const row = (r: Rec): NodeRow => ({ id: r.id, instance: r.instance, address: r.address, state: r.state, version: r.version, startedAt: r.started_at, lastSeen: r.last_seen });
+  const beat = db.prepare(
+    `INSERT INTO nodes (${cols}) VALUES (?, ?, ?, ?, ?, ?, ${DB_NOW})
+     ON CONFLICT (id) DO UPDATE SET instance = excluded.instance, address = excluded.address, state = excluded.state, version = excluded.version,
+       started_at = excluded.started_at, last_seen = excluded.last_seen
+     RETURNING ${cols}`,
+  );
+  const get = db.prepare(`SELECT ${cols} FROM nodes WHERE id = ?`);
+  const list = db.prepare(`SELECT ${cols} FROM nodes ORDER BY id`);
+  const now = db.prepare(`SELECT ${DB_NOW} AS now`);
+  return {
+    async heartbeat(n) {
+      return row(beat.get(n.id, n.instance, n.address, n.state, n.version, n.startedAt) as Rec);
+    },
+    async get(id) {
+      const r = get.get(id) as Rec | undefined;
+      return r && row(r);
+    },
+    async list() {
+      return (list.all() as unknown as Rec[]).map(row);
+    },
+    async now() {
+      return (now.get() as { now: number }).now;
+    },
+  };
+}
+
+function changeFeed(db: Db): ChangeFeed & { sinceNow(after: number, limit: number): { changes: { version: number; scope: string }[]; oldest: number } } {
+  const since = db.prepare(`SELECT version, scope FROM state_changes WHERE version > ? ORDER BY version LIMIT ?`);
+  const oldest = db.prepare(`SELECT COALESCE(MIN(version), 0) AS v FROM state_changes`);
+  const latest = db.prepare(`SELECT COALESCE(MAX(version), 0) AS v FROM state_changes`);
+  const prune = db.prepare(`DELETE FROM state_changes WHERE at < ? AND version < (SELECT MAX(version) FROM state_changes)`);
+  const sinceNow = (after: number, limit: number) => ({
+    changes: since.all(after, limit) as unknown as { version: number; scope: string }[],
+    oldest: (oldest.get() as { v: number }).v,
+  });
+  return {
+    sinceNow,
+    async since(after, limit) {
+      return sinceNow(after, limit);
+    },
+    async latest() {
+      return (latest.get() as { v: number }).v;
+    },
+    async prune(before) {
+      return Number(prune.run(before).changes);
     },
   };
 }
@@ -707,6 +813,8 @@ class Queue {
 export interface SqliteStoreOptions {
   /** Database file path, or ":memory:". */
   path: string;
+  /** The audit chain this process appends to (default "": the one chain of a single node). */
+  auditChain?: string;
 }
 
 /** The repositories are the serialised wrappers assigned in the constructor (declaration merging). */
@@ -716,6 +824,8 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite";
   private readonly db: Db;
   private readonly repos: SqliteRepositories;
+  private readonly feed: ReturnType<typeof changeFeed>;
+  readonly changes: ChangeFeed;
   private readonly queue = new Queue();
   private ready = false;
   private readonly path: string;
@@ -730,7 +840,15 @@ export class SqliteStore implements Store {
     this.db.exec("PRAGMA secure_delete = ON");
     this.db.exec("PRAGMA foreign_keys = ON");
     this.migrateSync();
-    this.repos = new SqliteRepositories(this.db);
+    this.repos = new SqliteRepositories(this.db, options.auditChain ?? "");
+    this.feed = changeFeed(this.db);
+    this.changes = {
+      // Outside a transaction the feed is read at once (node:sqlite is synchronous, so nothing can
+      // interleave); while one is open the read waits for it, so it never sees uncommitted changes.
+      since: (after, limit) => (this.db.isTransaction ? this.queue.run(() => this.feed.since(after, limit)) : Promise.resolve(this.feed.sinceNow(after, limit))),
+      latest: () => this.queue.run(() => this.feed.latest()),
+      prune: (before) => this.queue.run(() => this.feed.prune(before)),
+    };
     for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {
       Object.defineProperty(this, name, { value: this.serialised(this.repos[name]), enumerable: true });
     }
@@ -891,9 +1009,13 @@ export class SqliteStore implements Store {
 /** The schema version rows are in: the last migration. */
 const SCHEMA_VERSION = Math.max(...sqliteMigrations.map((m) => m.id));
 
-/** Every table that holds state: not the migration log, not the audit trail (the trail is evidence a node appends to, not state to restore). */
+/**
+ * Every table that holds state: not the migration log, not the audit trail (the trail is evidence a
+ * node appends to, not state to restore), not the per-database bookkeeping of migration 10 — the
+ * change feed (the restore's own writes add to it, so caches follow), leases and the node list.
+ */
 function stateTables(db: Db): string[] {
-  const excluded = new Set(["schema_migrations", "audit_entries"]);
+  const excluded = new Set(["schema_migrations", "audit_entries", "audit_chains", "state_changes", "leases", "nodes"]);
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[])
     .map((t) => t.name)
     .filter((t) => !excluded.has(t));

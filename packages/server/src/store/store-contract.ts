@@ -25,11 +25,12 @@ export interface StoreContractOptions {
    */
   reopen?: (store: Store) => Promise<Store>;
   /**
-   * The bytes of every file the adapter keeps `store`'s database in, as a copy of them would have
-   * them (SQLite: the database file and its write-ahead log). When given, the contract checks that
+   * The bytes of every file `eraseDeleted()` promises to clear, as a copy of them would have them
+   * (SQLite: the database file and its write-ahead log; PostgreSQL: the files of the tables that
+   * hold sealed material — not its WAL, see postgres-store.ts). When given, the contract checks that
    * `eraseDeleted()` leaves nothing of destroyed material there.
    */
-  rawFiles?: (store: Store) => Buffer[];
+  rawFiles?: (store: Store) => Buffer[] | Promise<Buffer[]>;
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -389,7 +390,7 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
           });
           expect(await store.eraseDeleted()).toBe(true);
 
-          const files = rawFiles(store);
+          const files = await rawFiles(store);
           const held = (secret: Buffer) =>
             Array.from({ length: secret.length - 15 }, (_, i) => secret.subarray(i, i + 16)).some((w) => files.some((f) => f.includes(w)));
           expect(destroyed.filter((k) => held(k.material))).toEqual([]);
@@ -729,6 +730,109 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.accessKeys.deleteByRole("r2")).toBe(1);
         expect(await store.accessKeys.delete(k.id)).toBe(true);
         expect(await store.accessKeys.list()).toEqual([]);
+      });
+    });
+
+    describe("several nodes", () => {
+      it("lets one holder at a time take a lease; renewals keep its epoch, a takeover after expiry bumps it", async () => {
+        const a = (await store.leases.acquire("jobs", "node-a", 60_000))!;
+        expect(a).toMatchObject({ name: "jobs", holder: "node-a", epoch: 1 });
+        expect(await store.leases.acquire("jobs", "node-b", 60_000)).toBeUndefined();
+        const renewed = (await store.leases.acquire("jobs", "node-a", 60_000))!;
+        expect(renewed.epoch).toBe(1);
+        expect(renewed.expiresAt).toBeGreaterThanOrEqual(a.expiresAt);
+        expect(await store.leases.holds("jobs", "node-a", 1)).toBe(true);
+        expect(await store.leases.holds("jobs", "node-b", 1)).toBe(false);
+
+        await store.leases.release("jobs", "node-a", 1);
+        expect(await store.leases.holds("jobs", "node-a", 1)).toBe(false);
+        const b = (await store.leases.acquire("jobs", "node-b", 60_000))!;
+        expect(b).toMatchObject({ holder: "node-b", epoch: 2 });
+        // The old holder is fenced: its epoch no longer holds, and it cannot take the lease back.
+        expect(await store.leases.holds("jobs", "node-a", 1)).toBe(false);
+        expect(await store.leases.acquire("jobs", "node-a", 60_000)).toBeUndefined();
+        expect(await store.leases.get("jobs")).toMatchObject({ holder: "node-b", epoch: 2 });
+      });
+
+      it("expires a lease by the database's clock", async () => {
+        await store.leases.acquire("short", "node-a", 1);
+        await tick(20);
+        expect(await store.leases.holds("short", "node-a", 1)).toBe(false);
+        expect(await store.leases.acquire("short", "node-b", 60_000)).toMatchObject({ holder: "node-b", epoch: 2 });
+      });
+
+      it("of many nodes racing for a free lease, exactly one gets it", async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.leases.acquire("race", `node-${i}`, 60_000)));
+        expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      });
+
+      it("records each node's heartbeat with the database's time and lists the nodes", async () => {
+        const before = await store.nodes.now();
+        const row = await store.nodes.heartbeat({ id: "node-b", instance: "i1", address: "127.0.0.1:1", state: "sealed", version: "1.0.0", startedAt: T0 });
+        expect(row.lastSeen).toBeGreaterThanOrEqual(before);
+        await store.nodes.heartbeat({ id: "node-a", instance: "i2", address: "127.0.0.1:2", state: "unsealed", version: "1.0.0", startedAt: T0 });
+        await store.nodes.heartbeat({ id: "node-b", instance: "i3", address: "127.0.0.1:1", state: "unsealed", version: "1.0.1", startedAt: T0 + 1 });
+        expect((await store.nodes.list()).map((n) => [n.id, n.instance, n.state, n.version])).toEqual([
+          ["node-a", "i2", "unsealed", "1.0.0"],
+          ["node-b", "i3", "unsealed", "1.0.1"],
+        ]);
+        expect(await store.nodes.get("node-c")).toBeUndefined();
+      });
+
+      it("feeds every security-state change, in order, and nothing else", async () => {
+        const start = await store.changes.latest();
+        const key = keyRow();
+        await store.keys.insert(key);
+        await store.versions.insert(versionRow(key.id, 1));
+        await store.versions.recordUse(key.id, 1, 3, T0 + 1);
+        const live = tokenRow({ expiresAt: null });
+        const expired = tokenRow({ expiresAt: T0 });
+        await store.tokens.insert(live);
+        await store.tokens.insert(expired);
+        // Purging a token that had expired anyway changes nothing a cache could hold.
+        await store.tokens.deleteExpired(Date.now());
+        await store.audit.append([{ seq: 1, time: "2026-01-01T00:00:00.000Z", line: "{}" }]);
+        await store.roles.put({ name: "r", body: {}, createdAt: T0, updatedAt: T0 });
+        await store.tokens.deleteByAccessor(live.accessor);
+        await store.keys.update({ ...key, state: "Disabled", revision: 2 });
+        const { changes } = await store.changes.since(start, 100);
+        expect(changes.map((c) => c.scope)).toEqual([`key:${key.id}`, `key:${key.id}`, "doc:roles", "tokens", `key:${key.id}`]);
+        const versions = changes.map((c) => c.version);
+        expect([...versions].sort((x, y) => x - y)).toEqual(versions);
+        expect(await store.changes.latest()).toBe(versions[versions.length - 1]);
+        expect((await store.changes.since(versions[2]!, 1)).changes.map((c) => c.scope)).toEqual(["tokens"]);
+      });
+
+      it("feeds nothing of a rolled-back transaction", async () => {
+        const start = await store.changes.latest();
+        await store
+          .transaction(async (tx) => {
+            await tx.policies.put({ name: "p", body: {}, createdAt: T0, updatedAt: T0 });
+            throw new Error("no");
+          })
+          .catch(() => undefined);
+        await store.policies.put({ name: "q", body: {}, createdAt: T0, updatedAt: T0 });
+        expect((await store.changes.since(start, 10)).changes.map((c) => c.scope)).toEqual(["doc:policies"]);
+      });
+
+      it("prunes old changes but always keeps the newest", async () => {
+        await store.meta.put("x", 1);
+        await store.meta.put("x", 2);
+        const latest = await store.changes.latest();
+        await store.changes.prune(Date.now() + 60_000);
+        expect(await store.changes.latest()).toBe(latest);
+        expect((await store.changes.since(0, 10)).oldest).toBe(latest);
+      });
+
+      it("keeps each node's audit chain apart", async () => {
+        await store.audit.append([
+          { seq: 1, time: "2026-01-01T00:00:00.000Z", line: '{"seq":1}' },
+          { seq: 2, time: "2026-01-01T00:00:01.000Z", line: '{"seq":2}' },
+        ]);
+        const chains = await store.audit.chains();
+        expect(chains).toHaveLength(1);
+        expect(await store.audit.listChain(chains[0]!, 1, 10)).toEqual([{ seq: 2, line: '{"seq":2}' }]);
+        expect(await store.audit.listChain("some-other-node", 0, 10)).toEqual([]);
       });
     });
 

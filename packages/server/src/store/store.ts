@@ -231,7 +231,25 @@ export interface MetaRepo {
   put(name: string, value: unknown): Promise<void>;
 }
 
-/** The audit trail as stored in the database: each record's canonical JSON line, by sequence number. */
+export interface ChangeSubscriber {
+  /** A committed change, in commit order. */
+  change(row: ChangeRow): void;
+  /**
+   * The subscription is live (true: every change from now on will be pushed) or broken (false: a
+   * change may be missed until it is live again; read the feed instead).
+   */
+  live(up: boolean): void;
+}
+
+export interface ChangeSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * The audit trail as stored in the database: each record's canonical JSON line, by sequence number,
+ * in the chain of the store's node (`auditChain` of the adapter's options; "" for a single node).
+ * Every node appends to its own chain only.
+ */
 export interface AuditRepo {
   /** Appends records (in one transaction with the caller's other writes, if any). */
   append(records: readonly { seq: number; time: string; line: string }[]): Promise<void>;
@@ -241,6 +259,10 @@ export interface AuditRepo {
   last(): Promise<string | undefined>;
   /** Lines with seq > after, ascending, at most limit (optionally within a time range, ISO strings). */
   list(after: number, limit: number, range?: { from?: string; to?: string }): Promise<{ seq: number; line: string }[]>;
+  /** The chains in the database (node ids), sorted. */
+  chains(): Promise<string[]>;
+  /** Like `list`, in another node's chain. */
+  listChain(chain: string, after: number, limit: number): Promise<{ seq: number; line: string }[]>;
 }
 
 export interface AlertRow {
@@ -278,6 +300,80 @@ export interface AliasRepo {
   list(keyId?: string): Promise<AliasRow[]>;
 }
 
+/**
+ * A lease on a named piece of background work, timed by the database's clock (never a node's): a
+ * holder keeps it by renewing before `expiresAt`; once expired anyone may take it, which bumps
+ * `epoch`. Work done under a lease commits only while `holds(name, holder, epoch)` is true inside the
+ * same transaction (fencing): a node that lost its lease cannot commit what it did under it.
+ */
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  epoch: number;
+  /** Database time, ms since the epoch. */
+  expiresAt: number;
+}
+
+export interface LeaseRepo {
+  /**
+   * Takes the lease if it is free or expired (new epoch), or renews it if `holder` holds it (same
+   * epoch), for `ttlMs` from the database's now. Returns the lease as now held, or undefined when
+   * someone else holds it.
+   */
+  acquire(name: string, holder: string, ttlMs: number): Promise<LeaseRow | undefined>;
+  /** Gives the lease up (it expires now) if `holder` holds it at `epoch`. */
+  release(name: string, holder: string, epoch: number): Promise<void>;
+  /**
+   * True while `holder` holds the lease at `epoch` and it has not expired by the database's clock.
+   * Inside a transaction it also keeps the lease from being taken over until that transaction ends.
+   */
+  holds(name: string, holder: string, epoch: number): Promise<boolean>;
+  get(name: string): Promise<LeaseRow | undefined>;
+}
+
+/** One Tessera node (process) as it last reported itself. */
+export interface NodeRow {
+  id: string;
+  /** Random per process start: two live processes claiming one node id are told apart. */
+  instance: string;
+  /** Where the node listens (as configured), for operators. */
+  address: string;
+  /** "uninitialized" | "sealed" | "unsealed" | "stopped". */
+  state: string;
+  version: string;
+  startedAt: number;
+  /** Database time of the last heartbeat, ms since the epoch. */
+  lastSeen: number;
+}
+
+export interface NodeRepo {
+  /** Inserts or replaces the node's row, stamping `lastSeen` with the database's now. */
+  heartbeat(row: Omit<NodeRow, "lastSeen">): Promise<NodeRow>;
+  get(id: string): Promise<NodeRow | undefined>;
+  list(): Promise<NodeRow[]>;
+  /** The database's clock, ms since the epoch. */
+  now(): Promise<number>;
+}
+
+/** One committed change to security state: what a cache of it must drop (`key:<id>`, `tokens`, `doc:roles` …). */
+export interface ChangeRow {
+  version: number;
+  scope: string;
+}
+
+/**
+ * The feed of security-state changes, written by the database itself (triggers) in commit order.
+ * Each process reads it to invalidate its caches; versions only grow.
+ */
+export interface ChangeFeed {
+  /** Changes committed with version > `after`, ascending (at most `limit`), and the oldest version still kept (0 if none). */
+  since(after: number, limit: number): Promise<{ changes: ChangeRow[]; oldest: number }>;
+  /** The newest committed version (0 if none). */
+  latest(): Promise<number>;
+  /** Drops changes recorded before `before` (database ms), keeping the newest. Returns how many. */
+  prune(before: number): Promise<number>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -293,10 +389,18 @@ export interface Repositories {
   audit: AuditRepo;
   alerts: AlertRepo;
   aliases: AliasRepo;
+  leases: LeaseRepo;
+  nodes: NodeRepo;
 }
 
 export interface Store extends Repositories {
   readonly kind: string;
+  readonly changes: ChangeFeed;
+  /**
+   * Pushes each committed change as it happens, where the database can (PostgreSQL LISTEN/NOTIFY).
+   * Absent when it cannot: readers then poll `changes` before every request.
+   */
+  subscribe?(handlers: ChangeSubscriber): ChangeSubscription;
   /** Applies pending schema migrations; safe to call on every start. */
   migrate(): Promise<void>;
   /**

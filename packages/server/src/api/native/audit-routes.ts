@@ -39,9 +39,18 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
   });
   app.get(
     "/v1/audit/lines",
-    { schema: { querystring: Type.Object({ after: Type.Optional(Int), limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,4}$" })) }, strict) } },
-    async (r: FastifyRequest<{ Querystring: { after?: string; limit?: string } }>) => audit.lines(callContext(r), Number(r.query.after ?? 0), Number(r.query.limit ?? 5000)),
+    {
+      schema: {
+        querystring: Type.Object(
+          { after: Type.Optional(Int), limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,4}$" })), chain: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_.-]{0,63}$" })) },
+          strict,
+        ),
+      },
+    },
+    async (r: FastifyRequest<{ Querystring: { after?: string; limit?: string; chain?: string } }>) =>
+      audit.lines(callContext(r), Number(r.query.after ?? 0), Number(r.query.limit ?? 5000), r.query.chain),
   );
+  app.get("/v1/audit/chains", { schema: { response: ok(Type.Object({ self: Type.String(), chains: Type.Array(Type.String()) })) } }, async (r) => audit.chains(callContext(r)));
   app.get(
     "/v1/alerts",
     { schema: { querystring: Type.Object({ all: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])), limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })) }, strict) } },

@@ -79,7 +79,7 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     const h = service.health();
     return reply.code(h.initialized && !h.sealed ? 200 : 503).send({ ...h, version: TESSERA_VERSION });
   });
-  app.get("/v1/sys/seal-status", { schema: { response: ok(S.SealStatus) } }, async () => service.sealStatus());
+  app.get("/v1/sys/seal-status", { schema: { response: ok(S.SealStatus) } }, async () => service.clusterStatus());
   app.post("/v1/sys/init", { schema: { body: S.InitRequest, response: ok(S.InitResponse) } }, async (r: Req<S.InitRequest>) =>
     service.init(callContext(r), r.body),
   );

@@ -1,0 +1,276 @@
+/**
+ * PostgreSQL schema, one numbered migration per change. A published migration is never edited.
+ *
+ * Migration n here is the counterpart of SQLite's migration n (sqlite-migrations.ts), so both
+ * dialects describe the same schema at every number. Types: times and counters are BIGINT
+ * (milliseconds since the epoch), flags BOOLEAN, JSON documents TEXT (the adapter parses them, as on
+ * SQLite), sealed material BYTEA. Text that is ordered or compared by range is COLLATE "C" (byte order,
+ * as SQLite compares), whatever the database's default collation.
+ */
+/** The transaction-scoped advisory lock that orders security-state changes (migration 9). */
+export const STATE_LOCK = 0x7465_7373_6501;
+
+export const postgresMigrations: readonly { id: number; sql: string }[] = Object.freeze([
+  {
+    id: 1,
+    sql: `
+      CREATE TABLE meta (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE keys (
+        id                      TEXT COLLATE "C" PRIMARY KEY,
+        name                    TEXT NOT NULL UNIQUE,
+        description             TEXT NOT NULL,
+        tags                    TEXT NOT NULL,
+        key_spec                TEXT NOT NULL,
+        state                   TEXT NOT NULL,
+        prior_state             TEXT,
+        derived                 BOOLEAN NOT NULL,
+        exportable              BOOLEAN NOT NULL,
+        created_at              BIGINT NOT NULL,
+        primary_version         INTEGER NOT NULL,
+        min_decryption_version  INTEGER NOT NULL,
+        rotation_period_seconds BIGINT,
+        last_rotated_at         BIGINT NOT NULL,
+        deletion_date           BIGINT,
+        destroyed_at            BIGINT,
+        revision                BIGINT NOT NULL
+      );
+      CREATE INDEX keys_created ON keys (created_at, id);
+      CREATE TABLE key_versions (
+        key_id       TEXT NOT NULL REFERENCES keys (id),
+        version      INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        created_at   BIGINT NOT NULL,
+        material     BYTEA,
+        last_used_at BIGINT,
+        use_count    BIGINT NOT NULL DEFAULT 0,
+        destroyed_at BIGINT,
+        PRIMARY KEY (key_id, version)
+      );
+      CREATE TABLE tokens (
+        hash         TEXT PRIMARY KEY,
+        accessor     TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        root         BOOLEAN NOT NULL,
+        grants       TEXT NOT NULL,
+        created_at   BIGINT NOT NULL,
+        expires_at   BIGINT
+      );
+    `,
+  },
+  {
+    id: 2,
+    sql: `
+      ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token';
+      ALTER TABLE tokens ADD COLUMN role TEXT;
+      ALTER TABLE tokens ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'token';
+      ALTER TABLE tokens ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE tokens ADD COLUMN source TEXT NOT NULL DEFAULT '';
+      ALTER TABLE tokens ADD COLUMN subject TEXT;
+      ALTER TABLE tokens ADD COLUMN ttl_seconds BIGINT;
+      ALTER TABLE tokens ADD COLUMN max_expires_at BIGINT;
+      UPDATE tokens SET kind = 'root', auth_method = 'root' WHERE root;
+      CREATE INDEX tokens_role ON tokens (role);
+      CREATE INDEX tokens_subject ON tokens (subject);
+      CREATE TABLE documents (
+        collection TEXT NOT NULL,
+        name       TEXT COLLATE "C" NOT NULL,
+        body       TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (collection, name)
+      );
+      CREATE TABLE spendables (
+        collection TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        accessor   TEXT NOT NULL UNIQUE,
+        role       TEXT NOT NULL,
+        uses_left  BIGINT,
+        expires_at BIGINT,
+        created_at BIGINT NOT NULL,
+        metadata   TEXT NOT NULL,
+        PRIMARY KEY (collection, hash)
+      );
+      CREATE INDEX spendables_role ON spendables (collection, role);
+      CREATE TABLE certificates (
+        serial     TEXT COLLATE "C" PRIMARY KEY,
+        vm_id      TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        not_before BIGINT NOT NULL,
+        not_after  BIGINT NOT NULL,
+        revoked_at BIGINT,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX certificates_vm ON certificates (vm_id);
+      CREATE INDEX certificates_role ON certificates (role);
+      CREATE TABLE access_keys (
+        id          TEXT COLLATE "C" PRIMARY KEY,
+        secret      BYTEA NOT NULL,
+        role        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        description TEXT NOT NULL,
+        created_at  BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    id: 3,
+    sql: `
+      CREATE TABLE audit_entries (
+        seq    BIGINT PRIMARY KEY,
+        time   TEXT COLLATE "C" NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX audit_entries_time ON audit_entries (time);
+    `,
+  },
+  {
+    id: 4,
+    sql: `
+      CREATE TABLE alerts (
+        id        TEXT COLLATE "C" PRIMARY KEY,
+        time      TEXT COLLATE "C" NOT NULL,
+        detector  TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        acked_at  TEXT,
+        acked_by  TEXT
+      );
+      CREATE INDEX alerts_time ON alerts (time);
+    `,
+  },
+  {
+    id: 5,
+    sql: `
+      CREATE TABLE aliases (
+        name       TEXT COLLATE "C" PRIMARY KEY,
+        key_id     TEXT NOT NULL REFERENCES keys (id),
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX aliases_key ON aliases (key_id);
+    `,
+  },
+  {
+    id: 6,
+    sql: `
+      ALTER TABLE tokens ADD COLUMN certificate_serial TEXT;
+      UPDATE tokens SET certificate_serial = attributes::jsonb ->> 'serial' WHERE auth_method = 'cert';
+      DELETE FROM tokens WHERE certificate_serial IN (SELECT serial FROM certificates WHERE revoked_at IS NOT NULL);
+      CREATE INDEX tokens_certificate ON tokens (certificate_serial);
+    `,
+  },
+  {
+    id: 7,
+    sql: `
+      CREATE TABLE vm_ids (
+        vm_id      TEXT PRIMARY KEY,
+        claimed_at BIGINT NOT NULL
+      );
+      INSERT INTO vm_ids (vm_id, claimed_at) SELECT vm_id, MIN(created_at) FROM certificates GROUP BY vm_id;
+    `,
+  },
+  {
+    id: 8,
+    sql: `
+      ALTER TABLE keys ADD COLUMN key_usage TEXT NOT NULL DEFAULT 'ENCRYPT_DECRYPT';
+      UPDATE keys SET key_spec = 'SYMMETRIC_DEFAULT' WHERE key_spec = 'AES_256';
+    `,
+  },
+  {
+    // Where a key's material comes from: generated here, or imported (BYOK, docs/distribution.md).
+    id: 9,
+    sql: `ALTER TABLE keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'TESSERA';`,
+  },
+  {
+    // Counterpart of SQLite's 10: the feed of security-state changes (written by triggers), leases,
+    // nodes, and one audit chain per node. Here each change also NOTIFYs channel tessera_state with
+    // "<version> <scope>", so listening nodes invalidate their caches without polling.
+    //
+    // Versions must be commit-ordered, or a reader could pass a version whose transaction commits
+    // later: the trigger takes a transaction-scoped advisory lock before drawing the version, so
+    // transactions that change security state take turns from their first change to their commit
+    // (they wait — never a serialization failure, which a row counter would cause at REPEATABLE READ).
+    id: 10,
+    sql: `
+      CREATE SEQUENCE state_version;
+      CREATE TABLE state_changes (
+        version BIGINT PRIMARY KEY,
+        scope   TEXT NOT NULL,
+        at      BIGINT NOT NULL
+      );
+      CREATE INDEX state_changes_at ON state_changes (at);
+      CREATE FUNCTION tessera_note_change(change_scope TEXT) RETURNS void LANGUAGE plpgsql AS $fn$
+      DECLARE v BIGINT;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${STATE_LOCK});
+        v := nextval('state_version');
+        INSERT INTO state_changes (version, scope, at) VALUES (v, change_scope, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT);
+        PERFORM pg_notify('tessera_state', v || ' ' || change_scope);
+      END $fn$;
+      CREATE FUNCTION tessera_row_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE r RECORD;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+        CASE TG_TABLE_NAME
+          WHEN 'keys' THEN PERFORM tessera_note_change('key:' || r.id);
+          WHEN 'key_versions' THEN PERFORM tessera_note_change('key:' || r.key_id);
+          WHEN 'documents' THEN PERFORM tessera_note_change('doc:' || r.collection);
+          WHEN 'access_keys' THEN PERFORM tessera_note_change('access-key:' || r.id);
+          WHEN 'meta' THEN PERFORM tessera_note_change('meta:' || r.name);
+          ELSE PERFORM tessera_note_change(TG_TABLE_NAME);
+        END CASE;
+        RETURN NULL;
+      END $fn$;
+      -- Token deletions and updates: one change per statement, and none when every deleted row had
+      -- already expired (the purge).
+      CREATE FUNCTION tessera_tokens_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM gone WHERE expires_at IS NULL OR expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
+          PERFORM tessera_note_change('tokens');
+        END IF;
+        RETURN NULL;
+      END $fn$;
+      CREATE FUNCTION tessera_statement_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM changed) THEN PERFORM tessera_note_change(TG_ARGV[0]); END IF;
+        RETURN NULL;
+      END $fn$;
+      CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE ON keys FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER key_versions_inserted AFTER INSERT ON key_versions FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER key_versions_updated AFTER UPDATE OF state, material, destroyed_at ON key_versions FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION tessera_tokens_deleted();
+      CREATE TRIGGER tokens_updated AFTER UPDATE ON tokens REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION tessera_statement_changed('tokens');
+      CREATE TRIGGER documents_changed AFTER INSERT OR UPDATE OR DELETE ON documents FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER certificates_updated AFTER UPDATE ON certificates REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION tessera_statement_changed('certificates');
+      CREATE TRIGGER access_keys_changed AFTER UPDATE OR DELETE ON access_keys FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TRIGGER meta_changed AFTER INSERT OR UPDATE ON meta FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE TABLE nodes (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        instance   TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        last_seen  BIGINT NOT NULL
+      );
+      CREATE TABLE audit_chains (
+        node   TEXT COLLATE "C" NOT NULL,
+        seq    BIGINT NOT NULL,
+        time   TEXT COLLATE "C" NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (node, seq)
+      );
+      INSERT INTO audit_chains (node, seq, time, record) SELECT '', seq, time, record FROM audit_entries;
+      DROP TABLE audit_entries;
+      CREATE INDEX audit_chains_time ON audit_chains (node, time);
+    `,
+  },
+]);
