@@ -13,20 +13,14 @@
  * on the SM2 curve, whose SPKI is the id-ecPublicKey + sm2p256v1 form sm2pke takes). The export kind
  * is key-material (32 bytes), so every algorithm wraps the same payload.
  */
-import { fork } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import { startTessera } from "./api-load.mjs";
 import { XWing } from "@hpke/hybridkem-x-wing";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const seconds = int("BENCH_SECONDS", 5);
 const warmup = int("BENCH_WARMUP_SECONDS", 2);
 const connections = int("BENCH_CONNECTIONS", 16);
-const rootToken = `tsr_bench_${randomBytes(16).toString("hex")}`;
 
 const pem = (k) => k.export({ type: "spki", format: "pem" }).toString();
 async function recipients() {
@@ -43,39 +37,9 @@ async function recipients() {
   };
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function call(url, path, body, expect = 200) {
-  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: JSON.stringify(body) });
-  if (res.status !== expect) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-function load(url, path, body, duration) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { url: url + path, method: "POST", connections, duration, headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: JSON.stringify(body) },
-      (err, r) => {
-        if (err) return reject(err);
-        if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) return reject(new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`));
-        resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
-      },
-    );
-  });
-}
-
-async function measure(url, path, body) {
-  if (warmup > 0) await load(url, path, body, warmup);
-  return load(url, path, body, seconds);
+async function measure(load, path, body) {
+  if (warmup > 0) await load(path, body, warmup);
+  return load(path, body, seconds);
 }
 
 /** The wrapping alone, in this process, through the server's own module. */
@@ -94,26 +58,15 @@ async function bare(algorithm, pemKey) {
   return (n * 1000) / (performance.now() - t);
 }
 
-const port = await freePort();
-const server = fork(join(here, "tessera-server.mjs"), [], { env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken }, stdio: "ignore" });
-const url = `http://127.0.0.1:${port}`;
+const { call, load, stop } = await startTessera({ connections });
 try {
-  for (let deadline = Date.now() + 30_000; ; ) {
-    try {
-      if ((await fetch(`${url}/v1/sys/health`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error("tessera did not become healthy");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await call(url, "/v1/keys", { name: "bench-export", exportable: true }, 201);
+  await call("/v1/keys", { name: "bench-export", exportable: true }, 201);
   const keys = await recipients();
   const rows = [];
-  const derive = await measure(url, "/v1/keys/bench-export/derive", { context: { vm: "web-7" } });
+  const derive = await measure(load, "/v1/keys/bench-export/derive", { context: { vm: "web-7" } });
   rows.push({ operation: "derive (baseline)", ...derive, bare: NaN });
   for (const [algorithm, recipientPublicKey] of Object.entries(keys)) {
-    const r = await measure(url, "/v1/keys/bench-export/export", { recipientPublicKey, algorithm });
+    const r = await measure(load, "/v1/keys/bench-export/export", { recipientPublicKey, algorithm });
     rows.push({ operation: `export ${algorithm}`, ...r, bare: await bare(algorithm, recipientPublicKey) });
   }
   console.log(`connections ${connections}, ${seconds} s each after ${warmup} s warm-up; Node ${process.versions.node}`);
@@ -124,5 +77,5 @@ try {
     );
   }
 } finally {
-  server.kill("SIGTERM");
+  stop();
 }

@@ -16,19 +16,13 @@
  * The load generator shares the machine with the server: on 2 cores the API numbers of cheap
  * algorithms are bounded by that, not by the server (compare with bench/run.mjs's bare server).
  */
-import { fork } from "node:child_process";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import { startTessera } from "./api-load.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const seconds = int("BENCH_SECONDS", 3);
 const warmup = int("BENCH_WARMUP_SECONDS", 1);
 const connections = int("BENCH_CONNECTIONS", 16);
-const rootToken = `tsr_bench_${randomBytes(16).toString("hex")}`;
 const message = randomBytes(256);
 
 const { signers, generateSm2Pkcs8 } = await import("../packages/server/dist/crypto/index.js");
@@ -55,39 +49,9 @@ const cases = [
   ],
 ];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function call(url, path, body, expect = 200) {
-  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: JSON.stringify(body) });
-  if (res.status !== expect) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-function load(url, path, body, duration) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { url: url + path, method: "POST", connections, duration, headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: JSON.stringify(body) },
-      (err, r) => {
-        if (err) return reject(err);
-        if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) return reject(new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`));
-        resolve({ opsPerSecond: r.requests.average, p99: r.latency.p99 });
-      },
-    );
-  });
-}
-
-async function measure(url, path, body) {
-  if (warmup > 0) await load(url, path, body, warmup);
-  return load(url, path, body, seconds);
+async function measure(path, body) {
+  if (warmup > 0) await load(path, body, warmup);
+  return load(path, body, seconds);
 }
 
 /** Operations per second of `op` in this process, for about `ms` milliseconds after a short warm-up. */
@@ -102,29 +66,18 @@ function alone(op, ms = 400) {
   return (n * 1000) / (performance.now() - start);
 }
 
-const port = await freePort();
-const server = fork(join(here, "tessera-server.mjs"), [], { env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken }, stdio: "ignore" });
-const url = `http://127.0.0.1:${port}`;
+const { call, load, stop } = await startTessera({ connections });
 try {
-  for (let deadline = Date.now() + 30_000; ; ) {
-    try {
-      if ((await fetch(`${url}/v1/sys/health`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error("tessera did not become healthy");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await call(url, "/v1/keys", { name: "bench-sym" }, 201);
-  const encrypt = await measure(url, "/v1/keys/bench-sym/encrypt", { plaintext: message.toString("base64") });
+  await call("/v1/keys", { name: "bench-sym" }, 201);
+  const encrypt = await measure("/v1/keys/bench-sym/encrypt", { plaintext: message.toString("base64") });
   const rows = [];
   for (const [spec, algorithm, pair] of cases) {
     const name = `bench-${spec}-${algorithm}`.toLowerCase().replaceAll("_", "-");
-    await call(url, "/v1/keys", { name, keySpec: spec, keyUsage: "SIGN_VERIFY" }, 201);
+    await call("/v1/keys", { name, keySpec: spec, keyUsage: "SIGN_VERIFY" }, 201);
     const body = { message: message.toString("base64"), signingAlgorithm: algorithm };
-    const { signature } = await call(url, `/v1/keys/${name}/sign`, body);
-    const sign = await measure(url, `/v1/keys/${name}/sign`, body);
-    const verify = await measure(url, `/v1/keys/${name}/verify`, { ...body, signature });
+    const { signature } = await call(`/v1/keys/${name}/sign`, body);
+    const sign = await measure(`/v1/keys/${name}/sign`, body);
+    const verify = await measure(`/v1/keys/${name}/verify`, { ...body, signature });
     const { privateKey, publicKey } = pair();
     const signer = signers[algorithm];
     const local = signer.sign(privateKey, message, "RAW");
@@ -150,5 +103,5 @@ try {
     );
   }
 } finally {
-  server.kill("SIGTERM");
+  stop();
 }

@@ -60,6 +60,20 @@ export async function startTestApp(options: { shares?: number; threshold?: numbe
   return t;
 }
 
+/**
+ * One JSON request through `app.http.inject` (for tests that build and restart apps themselves);
+ * `token` goes in x-tessera-token. Returns the status and the parsed body.
+ */
+export async function injectCall(app: TesseraApp, method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+  const res = await app.http.inject({
+    method: method as "GET",
+    url,
+    headers: { ...(token && { "x-tessera-token": token }), ...(body !== undefined && { "content-type": "application/json" }) },
+    ...(body !== undefined && { payload: JSON.stringify(body) }),
+  });
+  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
+}
+
 export const b64 = (s: string | Uint8Array): string => Buffer.from(s).toString("base64");
 export const unb64 = (s: string): string => Buffer.from(s, "base64").toString("utf8");
 

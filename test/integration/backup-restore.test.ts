@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { startTestApp, type TestApp, injectCall } from "../helpers/app.js";
 
 let source: TestApp;
 let backup: Buffer;
@@ -33,15 +33,7 @@ async function restore(app: TesseraApp, file: Buffer, preamble: object, token?: 
   return { status: res.statusCode, body: JSON.parse(res.body) };
 }
 
-async function call(app: TesseraApp, method: string, url: string, body?: unknown, token?: string) {
-  const res = await app.http.inject({
-    method: method as "GET",
-    url,
-    headers: { ...(token && { "x-tessera-token": token }), ...(body !== undefined && { "content-type": "application/json" }) },
-    ...(body !== undefined && { payload: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-}
+const call = injectCall;
 
 beforeAll(async () => {
   source = await startTestApp({ shares: 3, threshold: 2 });

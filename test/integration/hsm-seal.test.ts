@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { injectCall } from "../helpers/app.js";
 import { ManualClock, Pkcs11Seal, ShamirSeal, SqliteStore, buildApp, type Pkcs11SealOptions, type Seal, type TesseraApp } from "@tessera/server";
 import { crashingStore } from "../fakes/crashing-store.js";
 import { SOFTHSM2_MODULE, USER_PIN, softHsm, type SoftHsm } from "../helpers/softhsm.js";
@@ -46,15 +47,7 @@ async function open(db: string, seal: Seal): Promise<TesseraApp> {
   return buildApp({ store: new SqliteStore({ path: db }), clock, seal, autoUnseal: { initialDelayMs: 50, maxDelayMs: 200 } });
 }
 
-async function call(app: TesseraApp, method: string, url: string, body?: unknown, token?: string) {
-  const res = await app.http.inject({
-    method: method as "GET",
-    url,
-    headers: { ...(token && { "x-tessera-token": token }), ...(body !== undefined && { "content-type": "application/json" }) },
-    ...(body !== undefined && { payload: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-}
+const call = injectCall;
 
 async function encrypt(app: TesseraApp, token: string, key: string, text: string): Promise<string> {
   if ((await call(app, "GET", `/v1/keys/${key}`, undefined, token)).status === 404) await call(app, "POST", "/v1/keys", { name: key }, token);

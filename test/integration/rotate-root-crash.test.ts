@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { injectCall } from "../helpers/app.js";
 import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
 import { crashingStore } from "../fakes/crashing-store.js";
 
@@ -16,15 +17,7 @@ const db = join(dir, "tessera.db");
 const clock = new ManualClock(Date.UTC(2026, 0, 5, 12));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function call(app: TesseraApp, method: string, url: string, body?: unknown, token?: string) {
-  const res = await app.http.inject({
-    method: method as "GET",
-    url,
-    headers: { ...(token && { "x-tessera-token": token }), ...(body !== undefined && { "content-type": "application/json" }) },
-    ...(body !== undefined && { payload: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-}
+const call = injectCall;
 
 const sealRoots = async (store: SqliteStore) => ((await store.meta.get<{ escrow: { roots: { id: string }[] } }>("seal"))!.escrow.roots.map((r) => r.id));
 

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { injectCall } from "../helpers/app.js";
 import { ManualClock, SqliteStore, buildApp, resolveConfig, type TesseraApp } from "@tessera/server";
 import { REPO } from "../helpers/server-process.js";
 
@@ -15,15 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), "tessera-scheduled-backup-"));
 const backups = join(dir, "backups");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function call(app: TesseraApp, method: string, url: string, body?: unknown, token?: string) {
-  const res = await app.http.inject({
-    method: method as "GET",
-    url,
-    headers: { ...(token && { "x-tessera-token": token }), ...(body !== undefined && { "content-type": "application/json" }) },
-    ...(body !== undefined && { payload: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-}
+const call = injectCall;
 
 describe("scheduled backups", () => {
   it("write one file per run, keep the newest, are audited as the system's, and restore", async () => {

@@ -8,20 +8,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { injectCall } from "../helpers/app.js";
 import { ManualClock, SqliteStore, buildApp, type Store, type TesseraApp } from "@tessera/server";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-seal-rotation-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function call(app: TesseraApp, method: string, url: string, body?: unknown, token?: string) {
-  const res = await app.http.inject({
-    method: method as "GET",
-    url,
-    headers: { ...(token && { "x-tessera-token": token }), ...(body !== undefined && { "content-type": "application/json" }) },
-    ...(body !== undefined && { payload: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-}
+const call = injectCall;
 
 const rootCount = async (store: SqliteStore) => (await store.meta.get<{ escrow: { roots: unknown[] } }>("seal"))?.escrow.roots.length ?? 0;
 
