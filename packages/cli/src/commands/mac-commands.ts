@@ -25,7 +25,7 @@ async function readMessage(io: Io, argument: string | undefined, file: string | 
 }
 
 export function registerMacCommands(program: Command, cli: Cli): void {
-  const group = "Cryptography:";
+  const group = "Cryptographic operations:";
   const mac = program.command("mac").helpGroup(group).summary("make and check MACs with HMAC keys").description("Make and check MACs (HMAC) with HMAC keys.");
   const algorithmOption = () =>
     new Option("--algorithm <algorithm>", "MAC algorithm (default: the key's own, looked up with kms:DescribeKey)").choices(Object.keys(macAlgorithms));

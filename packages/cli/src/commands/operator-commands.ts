@@ -63,8 +63,13 @@ export function registerOperatorCommands(program: Command, cli: Cli): void {
   const operator = program
     .command("operator")
     .helpGroup("Server:")
-    .summary("initialise, unseal and seal the server")
-    .description("Initialise a new server, and seal or unseal it with Shamir shares of its unseal key.")
+    .summary("initialise, unseal, seal, re-key, back up and restore the server")
+    .description(
+      "Initialise a new server; seal it, or unseal it with Shamir shares (an HSM-sealed server unseals itself); " +
+        "new shares (rekey), a new root token (generate-root) or a new root key (rotate-root) from a quorum; " +
+        "encrypted backups and restores; and moving a single node's SQLite database to PostgreSQL " +
+        "(docs/operations.md, docs/cluster.md).",
+    )
     .addHelpText("after", examples("tessera operator init --shares 5 --threshold 3", "tessera operator unseal", "tessera operator seal"));
 
   withGlobalOptions(
