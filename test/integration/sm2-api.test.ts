@@ -6,11 +6,11 @@
  * sm2-openssl-interop.test.ts); a signer id is refused where it does not apply; old versions still
  * verify after a rotation.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { opensslIn, opensslStatusIn } from "../helpers/openssl.js";
 import { b64, startTestApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -28,15 +28,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const openssl = (...args: string[]): Buffer => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-const opensslStatus = (...args: string[]): number => {
-  try {
-    openssl(...args);
-    return 0;
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-};
+const openssl = (...args: string[]): Buffer => opensslIn(dir, ...args);
+const opensslStatus = (...args: string[]): number => opensslStatusIn(dir, ...args);
 const message = Buffer.from("转账 10 元到账户 42");
 
 /** The key's public key (a version, default the primary) written as PEM for openssl. */

@@ -4,24 +4,16 @@
  * `-encrypt`/`-decrypt` for SM2PKE in GM/T 0009 DER). Keys cross too: OpenSSL's PKCS#8 and SPKI load
  * here, and ours load there.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { opensslIn, opensslStatusIn } from "../helpers/openssl.js";
 import { Sm2PrivateKey, Sm2PublicKey, sm2Decrypt, sm2Encrypt, sm2Sign, sm2Verify } from "../../packages/server/src/crypto/index.js";
 
 let dir: string;
-const openssl = (...args: string[]): Buffer => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-/** Exit status of an openssl command (0 = success), for the checks that are expected to fail. */
-const opensslStatus = (...args: string[]): number => {
-  try {
-    openssl(...args);
-    return 0;
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-};
+const openssl = (...args: string[]): Buffer => opensslIn(dir, ...args);
+const opensslStatus = (...args: string[]): number => opensslStatusIn(dir, ...args);
 const pem = (label: string, der: Uint8Array): string =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
 
