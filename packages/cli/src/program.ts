@@ -14,6 +14,7 @@ import { registerServerCommand } from "./commands/server-command.js";
 import { registerTokenCommands } from "./commands/token-commands.js";
 import { registerIdentityCommands } from "./commands/identity-commands.js";
 import { registerAuditCommands } from "./commands/audit-commands.js";
+import { registerAgentCommands } from "./commands/agent-commands.js";
 import type { Io } from "./io.js";
 import { examples } from "./options.js";
 
@@ -57,6 +58,7 @@ export function buildProgram(cli: Cli): Command {
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);
   registerAuditCommands(program, cli);
+  registerAgentCommands(program, cli);
   registerStatusCommand(program, cli);
   registerOperatorCommands(program, cli);
   registerServerCommand(program, cli);
