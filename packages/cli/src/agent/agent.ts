@@ -5,6 +5,7 @@
  * removes the rendered files and records that the agent stopped.
  */
 import { readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import type { AgentClock } from "./clock.js";
 import { AgentConfigError, type AgentConfig } from "./config.js";
 import { AgentIdentity } from "./identity.js";
@@ -101,9 +102,9 @@ export class Agent {
     });
   }
 
-  /** Resolves once the agent holds a token (tests and `exec` wait for it). */
+  /** Resolves once the agent holds a token (checked every 20 ms of real time, whatever the agent's clock). */
   async waitForToken(signal?: AbortSignal): Promise<void> {
-    while (this.#identity.token === undefined && !signal?.aborted && !this.#stop.signal.aborted) await this.#deps.clock.sleep(50, signal);
+    while (this.#identity.token === undefined && !signal?.aborted && !this.#stop.signal.aborted) await delay(20);
   }
 
   /**

@@ -106,6 +106,8 @@ export interface ResolvedTemplate {
   source: string | undefined;
   target: { kind: "file"; path: string; mode: number; owner: string | undefined; group: string | undefined } | { kind: "env"; name: string };
   command: string[] | undefined;
+  /** Relative `file:` paths in the template are read from here (the configuration file's directory). */
+  baseDir: string;
 }
 
 /** A configuration file that cannot be used; the message names the file and the field. */
@@ -164,6 +166,7 @@ export function resolveAgentConfig(raw: unknown, file: string): AgentConfig {
           ? { kind: "file", path: abs(t.destination), mode: parseInt(t.mode ?? "0400", 8), owner: t.owner, group: t.group }
           : { kind: "env", name: t.env! },
       command: t.command,
+      baseDir: base,
     };
   });
   const l = c.listener ?? {};

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { TesseraClient } from "@tessera/client";
 import { TesseraError } from "@tessera/protocol";
 import type { TemplateFilter, TemplateNode } from "./template-syntax.js";
@@ -23,9 +24,9 @@ export interface Dependencies {
 export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** A `file:` argument's bytes, or the argument itself; a ciphertext file holds base64 text (as `tessera encrypt` prints) or raw bytes. */
-async function ciphertextOf(arg: string, deps: Dependencies): Promise<string> {
+async function ciphertextOf(arg: string, deps: Dependencies, baseDir: string): Promise<string> {
   if (!arg.startsWith("file:")) return arg.trim();
-  const path = arg.slice(5);
+  const path = resolve(baseDir, arg.slice(5));
   const bytes = await readFile(path);
   deps.files.set(path, sha256(bytes));
   const text = bytes.toString("latin1").trim();
@@ -54,7 +55,8 @@ export interface SecretReader {
   currentVersion(path: string, options: { mount?: string }): Promise<number>;
 }
 
-export async function renderTemplate(nodes: readonly TemplateNode[], client: TesseraClient, readSecret: SecretReader | undefined): Promise<{ text: string; deps: Dependencies }> {
+/** Renders `nodes`; relative `file:` paths are resolved against `baseDir`. */
+export async function renderTemplate(nodes: readonly TemplateNode[], baseDir: string, client: TesseraClient, readSecret: SecretReader | undefined): Promise<{ text: string; deps: Dependencies }> {
   const deps: Dependencies = { files: new Map(), keys: new Map(), secrets: new Map() };
   let text = "";
   for (const node of nodes) {
@@ -70,7 +72,7 @@ export async function renderTemplate(nodes: readonly TemplateNode[], client: Tes
     switch (node.fn) {
       case "decrypt":
       case "datakey": {
-        const r = await client.decrypt({ ciphertext: await ciphertextOf(node.args[0]!, deps), ...(context && { context }) });
+        const r = await client.decrypt({ ciphertext: await ciphertextOf(node.args[0]!, deps, baseDir), ...(context && { context }) });
         if (!deps.keys.has(r.keyId)) deps.keys.set(r.keyId, undefined);
         const bytes = Buffer.from(r.plaintext, "base64");
         text += encode(bytes, node.fn === "decrypt" ? "utf8" : "base64", node.filters);

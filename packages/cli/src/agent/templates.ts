@@ -142,7 +142,7 @@ export class TemplateRunner {
   }
 
   async #render(t: Loaded, client: TesseraClient): Promise<void> {
-    const { text, deps } = await renderTemplate(t.nodes, client, this.#o.secrets?.(client));
+    const { text, deps } = await renderTemplate(t.nodes, t.config.baseDir, client, this.#o.secrets?.(client));
     const target = t.config.target as Extract<ResolvedTemplate["target"], { kind: "file" }>;
     const hash = sha256(Buffer.from(text, "utf8"));
     const first = t.rendered === undefined;
@@ -209,7 +209,7 @@ export async function renderEnvironment(templates: Loaded[], client: TesseraClie
   const env: Record<string, string> = {};
   for (const t of templates) {
     if (t.config.target.kind !== "env") continue;
-    env[t.config.target.name] = (await renderTemplate(t.nodes, client, secrets)).text;
+    env[t.config.target.name] = (await renderTemplate(t.nodes, t.config.baseDir, client, secrets)).text;
   }
   return env;
 }
