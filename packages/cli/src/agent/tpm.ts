@@ -36,7 +36,8 @@ export class TpmError extends Error {
 function run(tool: string, args: string[], options: TpmOptions, input?: Uint8Array): Promise<Buffer> {
   const env = { ...process.env, ...(options.tcti !== undefined && { TPM2TOOLS_TCTI: options.tcti }) };
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    // A TPM answers in milliseconds; one that does not answer in 30 s is not coming back.
+    const child = spawn(tool, args, { env, stdio: ["pipe", "pipe", "pipe"], timeout: 30_000 });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));
