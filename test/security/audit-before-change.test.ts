@@ -294,6 +294,16 @@ describe("nothing changes unaudited", () => {
     await provesAuditBeforeChange("kms:CancelKeyDeletion", () => awsCall(new CancelKeyDeletionCommand({ KeyId: keyId })));
   });
 
+  it("the secrets store: writes, metadata, delete, undelete, destroy, mount configuration", async () => {
+    let n = 0;
+    await provesAuditBeforeChange("secrets:Write", () => call("PUT", "/v1/secrets/secret/data/app/db", { data: { password: `p${++n}` } }));
+    await provesAuditBeforeChange("secrets:WriteMetadata", () => call("PUT", "/v1/secrets/secret/metadata/app/db", { maxVersions: 5 + ++n }));
+    await provesAuditBeforeChange("secrets:Delete", () => call("POST", "/v1/secrets/secret/delete/app/db", {}));
+    await provesAuditBeforeChange("secrets:Destroy", () => call("POST", "/v1/secrets/secret/destroy/app/db", { versions: [1] }));
+    expect((await call("POST", "/v1/keys", { name: "mount-key" })).status).toBe(201);
+    await provesAuditBeforeChange("secrets:ConfigureMount", () => call("PUT", "/v1/secrets/secret/config", { key: "mount-key" }));
+  });
+
   it("the server's own changes: automatic rotation, destruction and purges", async () => {
     expect((await call("POST", "/v1/keys", { name: "auto", rotationPeriodSeconds: 86_400 })).status).toBe(201);
     expect((await call("POST", "/v1/keys/auto/schedule-deletion", { pendingWindowDays: 7 })).status).toBe(200);
@@ -316,6 +326,23 @@ describe("nothing changes unaudited", () => {
       const mine = records().filter((r) => r["action"] === action);
       expect(mine.at(-1)?.["principal"], `${action} is audited under the system principal`).toMatchObject({ id: "tessera:system", kind: "system" });
     }
+
+    // Version retention: disabling is kms:DisableKeyVersion (covered above for requests), destroying kms:DestroyKeyVersion.
+    expect((await call("POST", "/v1/keys", { name: "retained" })).status).toBe(201);
+    expect((await call("PUT", "/v1/keys/retained/retention", { disableAfterSeconds: 86_400, destroyAfterSeconds: 86_400, keepAtLeast: 1 })).status).toBe(200);
+    expect((await call("POST", "/v1/keys/retained/rotate")).status).toBe(200);
+    clock.advance(2 * 86_400_000);
+    expect((await app.retention.runDue()).disabled).toEqual(["retained/v1"]);
+    clock.advance(2 * 86_400_000);
+    await provesAuditBeforeChange("kms:DestroyKeyVersion", async () => {
+      try {
+        await app.retention.runDue();
+        return { status: 200, body: {} };
+      } catch (err) {
+        return { status: 503, body: { error: { code: (err as { code?: string }).code } } };
+      }
+    });
+    expect(records().filter((r) => r["action"] === "kms:DestroyKeyVersion").at(-1)?.["principal"]).toMatchObject({ id: "tessera:system", kind: "system" });
   });
 
   it("the root of trust: generate-root, rotate-root, restore (forced and into an empty node), rekey", async () => {

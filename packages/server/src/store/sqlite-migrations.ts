@@ -268,4 +268,75 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       CREATE INDEX audit_chains_time ON audit_chains (node, time);
     `,
   },
+  {
+    // The versioned secrets store (docs/secrets.md): mounts with their key, paths, versions.
+    id: 11,
+    sql: `
+      CREATE TABLE secret_mounts (
+        mount                 TEXT PRIMARY KEY,
+        key_id                TEXT NOT NULL,
+        max_versions          INTEGER NOT NULL,
+        cas_required          INTEGER NOT NULL,
+        delete_version_after  INTEGER NOT NULL,
+        created_at            INTEGER NOT NULL
+      );
+      CREATE TABLE secret_paths (
+        mount                 TEXT NOT NULL,
+        path                  TEXT NOT NULL,
+        current_version       INTEGER NOT NULL,
+        oldest_version        INTEGER NOT NULL,
+        max_versions          INTEGER NOT NULL,
+        cas_required          INTEGER NOT NULL,
+        delete_version_after  INTEGER NOT NULL,
+        custom_metadata       TEXT NOT NULL,
+        created_at            INTEGER NOT NULL,
+        updated_at            INTEGER NOT NULL,
+        PRIMARY KEY (mount, path)
+      );
+      CREATE TABLE secret_versions (
+        mount        TEXT NOT NULL,
+        path         TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        deleted_at   INTEGER,
+        wrapped_key  BLOB,
+        sealed       BLOB,
+        read_count   INTEGER NOT NULL,
+        last_read_at INTEGER,
+        last_reader  TEXT,
+        PRIMARY KEY (mount, path, version)
+      );
+    `,
+  },
+  {
+    // Version retention (docs/retention.md): per-key policies, what retention did to each version, who still uses old versions.
+    id: 12,
+    sql: `
+      CREATE TABLE key_retention (
+        key_id         TEXT PRIMARY KEY,
+        disable_after  INTEGER NOT NULL,
+        destroy_after  INTEGER NOT NULL,
+        keep_at_least  INTEGER NOT NULL
+      );
+      CREATE TABLE version_retention (
+        key_id       TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        disabled_at  INTEGER,
+        destroy_at   INTEGER,
+        restarted_at INTEGER,
+        alerted_at   INTEGER,
+        PRIMARY KEY (key_id, version)
+      );
+      CREATE TABLE version_users (
+        key_id     TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        principal  TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        uses       INTEGER NOT NULL,
+        refused    INTEGER NOT NULL,
+        last_at    INTEGER NOT NULL,
+        PRIMARY KEY (key_id, version, principal, source)
+      );
+    `,
+  },
 ]);

@@ -11,6 +11,8 @@ import { TesseraError } from "@tessera/protocol";
 import type {
   AccessKeyRepo,
   AliasRepo,
+  SecretRepo,
+  RetentionRepo,
   AlertRepo,
   AlertRow,
   AuditRepo,
@@ -37,6 +39,8 @@ import type {
   VersionRow,
 } from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
+import { sqliteSecretRepo } from "./sqlite-secrets.js";
+import { sqliteRetentionRepo } from "./retention-repos.js";
 
 type Db = DatabaseSync;
 
@@ -230,6 +234,8 @@ class SqliteRepositories implements Repositories {
   readonly audit: AuditRepo;
   readonly alerts: AlertRepo;
   readonly aliases: AliasRepo;
+  readonly secrets: SecretRepo;
+  readonly retention: RetentionRepo;
   readonly leases: LeaseRepo;
   readonly nodes: NodeRepo;
 
@@ -423,6 +429,10 @@ class SqliteRepositories implements Repositories {
     this.nodes = nodeRepo(db);
     this.alerts = alertRepo(db);
     this.aliases = aliasRepo(db);
+    this.secrets = sqliteSecretRepo(db);
+    this.retention = sqliteRetentionRepo(db);
+    this.secrets = sqliteSecretRepo(db);
+    this.retention = sqliteRetentionRepo(db);
 
     this.meta = {
       async get<T>(name: string) {
