@@ -35,7 +35,7 @@ function config(name: string, tpmSettings: { tcti: string; pcrs?: string }, join
 }
 
 async function started(c: AgentConfig): Promise<Agent> {
-  const agent = new Agent(c, { clock: systemAgentClock, log, secrets: undefined });
+  const agent = new Agent(c, { clock: systemAgentClock, log });
   await agent.start();
   await agent.waitForToken();
   return agent;
@@ -72,7 +72,7 @@ describe.skipIf(swtpmMissing !== undefined)(`the agent's TPM-sealed identity${sw
 
   it("refuses a state directory copied to a machine with another TPM", async () => {
     cpSync(join(dir, "vm1"), join(dir, "copy"), { recursive: true });
-    const agent = new Agent(config("copy", { tcti: otherTpm.tcti }), { clock: systemAgentClock, log, secrets: undefined });
+    const agent = new Agent(config("copy", { tcti: otherTpm.tcti }), { clock: systemAgentClock, log });
     await expect(agent.start()).rejects.toMatchObject({ name: "TpmError", refused: true });
   });
 
@@ -82,7 +82,7 @@ describe.skipIf(swtpmMissing !== undefined)(`the agent's TPM-sealed identity${sw
     // The same TPM, the same PCRs: unsealed again.
     await (await started(config("vm2", { tcti: tpm.tcti, pcrs: "sha256:16" }))).stop();
     execFileSync("tpm2_pcrextend", ["16:sha256=" + "ab".repeat(32)], { env: { ...process.env, TPM2TOOLS_TCTI: tpm.tcti } });
-    const after = new Agent(config("vm2", { tcti: tpm.tcti, pcrs: "sha256:16" }), { clock: systemAgentClock, log, secrets: undefined });
+    const after = new Agent(config("vm2", { tcti: tpm.tcti, pcrs: "sha256:16" }), { clock: systemAgentClock, log });
     await expect(after.start()).rejects.toMatchObject({ name: "TpmError", refused: true });
   });
 });

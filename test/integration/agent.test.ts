@@ -64,7 +64,13 @@ beforeAll(async () => {
   clock = new LockstepClock(t.clock);
   expect((await root("POST", "/v1/keys", { name: "app-db" })).status).toBe(201);
   expect((await root("POST", "/v1/keys", { name: "app-derive", derived: true })).status).toBe(201);
-  const policy = { statements: [{ effect: "allow", actions: ["kms:Decrypt", "kms:Derive", "kms:DescribeKey", "kms:Encrypt"], resources: ["app-*"] }] };
+  const policy = {
+    statements: [
+      { effect: "allow", actions: ["kms:Decrypt", "kms:Derive", "kms:DescribeKey", "kms:Encrypt"], resources: ["app-*"] },
+      { effect: "allow", actions: ["secrets:Read", "secrets:ReadMetadata"], resources: ["secret/secret/db/*"] },
+    ],
+  };
+  expect((await root("PUT", "/v1/secrets/secret/data/db/billing", { data: { password: "pw-v1", user: "billing" } })).status).toBe(200);
   expect((await root("PUT", "/v1/policies/app-vm", policy)).status).toBe(200);
   // The shortest lifetimes a role allows: a 5-minute certificate and a 1-minute token.
   expect((await root("PUT", "/v1/roles/app-vm", { policies: ["app-vm"], certTtlSeconds: 300, tokenTtlSeconds: 60 })).status).toBe(200);
@@ -79,7 +85,7 @@ beforeAll(async () => {
       server: { address: t.url, ca_cert: "server-ca.pem" },
       join_token_file: "join-token",
       state_dir: "state",
-      listener: { socket: "agent.sock", allow: ["kms:Decrypt", "kms:Derive"] },
+      listener: { socket: "agent.sock", allow: ["kms:Decrypt", "kms:Derive", "secrets:Read"] },
       renewal: { retry_initial_ms: 500, retry_max_ms: 2000 },
       poll_seconds: 1,
       templates: [
@@ -90,11 +96,13 @@ beforeAll(async () => {
           mode: "0440",
           command: ["sh", "-c", `echo reloaded >> ${reloads}`],
         },
+        { name: "billing", contents: '{{ secret "db/billing" "user" }}:{{ secret "db/billing" "password" | json }}\n', destination: "run/billing" },
+        { name: "pinned", contents: '{{ secret "db/billing" "password" version=1 }}', destination: "run/pinned" },
       ],
     },
     join(dir, "agent.json"),
   );
-  agent = new Agent(config, { clock, log, secrets: undefined });
+  agent = new Agent(config, { clock, log });
   await agent.start();
   await agent.waitForToken();
   await clock.settle();
@@ -125,7 +133,7 @@ describe("tessera agent", () => {
     const text = readFileSync(rendered, "utf8");
     expect(text).toMatch(/^password=hunter2\nsession_key=[A-Za-z0-9+/]{43}=\n$/);
     expect(statSync(rendered).mode & 0o777).toBe(0o440);
-    expect(status().templates).toEqual([expect.objectContaining({ name: "db", error: null })]);
+    expect(status().templates.map((t: { name: string; error: string | null }) => [t.name, t.error])).toEqual([["billing", null], ["db", null], ["pinned", null]]);
     expect(JSON.stringify(logLines)).not.toContain("hunter2");
   });
 
@@ -183,6 +191,20 @@ describe("tessera agent", () => {
     expect(readFileSync(reloads, "utf8")).toBe("reloaded\n");
   });
 
+  it("renders a secret's fields, re-rendered when the secret gets a new version (a pinned version stays)", async () => {
+    const billing = join(dir, "run", "billing");
+    await until(() => existsSync(billing), "the secret's file");
+    expect([readFileSync(billing, "utf8"), readFileSync(join(dir, "run", "pinned"), "utf8")]).toEqual(['billing:"pw-v1"\n', "pw-v1"]);
+    expect((await root("PUT", "/v1/secrets/secret/data/db/billing", { data: { password: "pw-v2", user: "billing" } })).status).toBe(200);
+    await clock.advance(1000);
+    await until(() => readFileSync(billing, "utf8") === 'billing:"pw-v2"\n', "the re-render after the secret changed");
+    expect(readFileSync(join(dir, "run", "pinned"), "utf8")).toBe("pw-v1");
+    // Through the socket too, as an application without a token reads it.
+    const r = await viaSocket("GET", "/v1/secrets/secret/data/db/billing");
+    expect([r.status, r.body.data.password]).toEqual([200, "pw-v2"]);
+    expect(JSON.stringify(logLines)).not.toContain("pw-v");
+  });
+
   it("re-renders when the ciphertext file changes", async () => {
     writeFileSync(ciphertextFile, await encrypt("correct horse"));
     await until(() => readFileSync(rendered, "utf8").startsWith("password=correct horse\n"), "the re-render after the file changed");
@@ -227,6 +249,6 @@ describe("tessera agent", () => {
 
   it("on stop, removes the rendered file and the socket and records that it stopped", async () => {
     await agent.stop();
-    expect([existsSync(rendered), existsSync(socket), status().state]).toEqual([false, false, "stopped"]);
+    expect([existsSync(rendered), existsSync(join(dir, "run", "billing")), existsSync(socket), status().state]).toEqual([false, false, false, "stopped"]);
   });
 });

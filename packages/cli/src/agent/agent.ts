@@ -15,15 +15,11 @@ import { AgentProxy } from "./proxy.js";
 import { Renewal } from "./renewal.js";
 import { ensurePrivateDir } from "./state.js";
 import { StatusFile } from "./status.js";
-import type { SecretReader } from "./template-render.js";
 import { loadTemplates, TemplateRunner } from "./templates.js";
-import type { TesseraClient } from "@tessera/client";
 
 export interface AgentDependencies {
   clock: AgentClock;
   log: AgentLog;
-  /** The secrets store's calls, when the client has them. */
-  secrets: ((client: TesseraClient) => SecretReader) | undefined;
 }
 
 /** How long a proxied request waits for a fresh token after the server refused the old one. */
@@ -79,7 +75,7 @@ export class Agent {
       const id = this.#identity.current!;
       log("info", "identity loaded", { vmId: id.vmId, serial: id.serial, expiresAt: id.expiresAt, keyProtection: keys.protection });
     }
-    this.#templates = new TemplateRunner(templates, { client: () => this.#identity.dataClient(), secrets: this.#deps.secrets, clock, log, status: this.status, pollMs: c.pollMs });
+    this.#templates = new TemplateRunner(templates, { client: () => this.#identity.dataClient(), clock, log, status: this.status, pollMs: c.pollMs });
     this.#renewal = new Renewal(this.#identity, clock, log, this.status, { ...c.renewal, onToken: () => this.#templates.poke() });
     this.#proxy = this.#newProxy(c, serverCa);
     await this.#proxy.start();

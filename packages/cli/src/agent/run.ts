@@ -4,7 +4,6 @@
  */
 import { spawn } from "node:child_process";
 import type { Writable } from "node:stream";
-import type { TesseraClient } from "@tessera/client";
 import { Agent, readServerCa } from "./agent.js";
 import { systemAgentClock } from "./clock.js";
 import { loadAgentConfig, type AgentConfig } from "./config.js";
@@ -13,7 +12,6 @@ import { KeyStore } from "./key-store.js";
 import { describeError, jsonLog, type AgentLog } from "./log.js";
 import { backoffDelay } from "./renewal.js";
 import { ensurePrivateDir } from "./state.js";
-import type { SecretReader } from "./template-render.js";
 import { loadTemplates, renderEnvironment } from "./templates.js";
 
 export interface RunOptions {
@@ -27,23 +25,10 @@ async function configFor(o: RunOptions): Promise<AgentConfig> {
   return o.tpm && c.tpm === undefined ? { ...c, tpm: { tcti: undefined, pcrs: undefined } } : c;
 }
 
-/** The secrets store's calls, if this client has them (the store arrives with a later client). */
-export function secretsOf(client: TesseraClient): SecretReader | undefined {
-  const c = client as unknown as {
-    getSecret?: (path: string, o: { mount?: string; version?: number }) => Promise<{ version: number; data: Record<string, unknown> }>;
-    secretMetadata?: (path: string, o: { mount?: string }) => Promise<{ currentVersion: number }>;
-  };
-  if (typeof c.getSecret !== "function" || typeof c.secretMetadata !== "function") return undefined;
-  return {
-    read: (path, options) => c.getSecret!.call(client, path, options),
-    currentVersion: async (path, options) => (await c.secretMetadata!.call(client, path, options)).currentVersion,
-  };
-}
-
 /** Runs the agent until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runAgent(o: RunOptions, stderr: Writable): Promise<number> {
   const log = jsonLog(stderr);
-  const agent = new Agent(await configFor(o), { clock: systemAgentClock, log, secrets: secretsOf as (c: TesseraClient) => SecretReader });
+  const agent = new Agent(await configFor(o), { clock: systemAgentClock, log });
   await agent.start({ reenrol: o.reenrol });
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -98,7 +83,7 @@ export async function execWithSecrets(o: RunOptions, argv: string[], stderr: Wri
   await identity.load();
   await loggedIn(identity, c, log);
   const client = identity.dataClient();
-  const env = await renderEnvironment(templates, client, secretsOf(client));
+  const env = await renderEnvironment(templates, client);
   log("info", "starting the command with rendered environment", { command: argv[0], variables: Object.keys(env) });
   return new Promise<number>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: "inherit" });

@@ -49,14 +49,8 @@ function encode(bytes: Buffer, defaultEncoding: "utf8" | "base64", filters: Temp
   return s;
 }
 
-/** The secrets-store calls templates need (the client's `getSecret` and `secretMetadata`). */
-export interface SecretReader {
-  read(path: string, options: { mount?: string; version?: number }): Promise<{ version: number; data: Record<string, unknown> }>;
-  currentVersion(path: string, options: { mount?: string }): Promise<number>;
-}
-
 /** Renders `nodes`; relative `file:` paths are resolved against `baseDir`. */
-export async function renderTemplate(nodes: readonly TemplateNode[], baseDir: string, client: TesseraClient, readSecret: SecretReader | undefined): Promise<{ text: string; deps: Dependencies }> {
+export async function renderTemplate(nodes: readonly TemplateNode[], baseDir: string, client: TesseraClient): Promise<{ text: string; deps: Dependencies }> {
   const deps: Dependencies = { files: new Map(), keys: new Map(), secrets: new Map() };
   let text = "";
   for (const node of nodes) {
@@ -91,10 +85,9 @@ export async function renderTemplate(nodes: readonly TemplateNode[], baseDir: st
         break;
       }
       case "secret": {
-        if (readSecret === undefined) throw new TesseraError("NotFound", "this Tessera client has no secrets store");
         const mount = node.options["mount"] ?? "secret";
         const version = node.options["version"] === undefined ? undefined : Number(node.options["version"]);
-        const r = await readSecret.read(node.args[0]!, { mount, ...(version !== undefined && { version }) });
+        const r = await client.getSecret(node.args[0]!, { mount, ...(version !== undefined && { version }) });
         const value = r.data[node.args[1]!];
         if (value === undefined) throw new TesseraError("NotFound", `secret ${mount}/${node.args[0]} (version ${r.version}) has no field "${node.args[1]}"`);
         if (version === undefined) deps.secrets.set(`${mount}/${node.args[0]}`, r.version);

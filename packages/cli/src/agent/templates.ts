@@ -18,7 +18,7 @@ import { describeError, type AgentLog } from "./log.js";
 import { groupId, userId } from "./os-ids.js";
 import { writeAtomic } from "./state.js";
 import type { StatusFile } from "./status.js";
-import { renderTemplate, sha256, type Dependencies, type SecretReader } from "./template-render.js";
+import { renderTemplate, sha256, type Dependencies } from "./template-render.js";
 import { parseTemplate, TemplateSyntaxError, type TemplateNode } from "./template-syntax.js";
 
 interface Loaded {
@@ -54,7 +54,6 @@ export async function loadTemplates(templates: readonly ResolvedTemplate[]): Pro
 
 export interface TemplateRunnerOptions {
   client: () => TesseraClient;
-  secrets: ((client: TesseraClient) => SecretReader) | undefined;
   clock: AgentClock;
   log: AgentLog;
   status: StatusFile;
@@ -131,18 +130,16 @@ export class TemplateRunner {
       if (primary === undefined) deps.keys.set(key, current);
       else if (current !== primary) return true;
     }
-    if (deps.secrets.size > 0 && this.#o.secrets !== undefined) {
-      const reader = this.#o.secrets(client);
-      for (const [ref, version] of deps.secrets) {
-        const slash = ref.indexOf("/");
-        if ((await reader.currentVersion(ref.slice(slash + 1), { mount: ref.slice(0, slash) })) !== version) return true;
-      }
+    for (const [ref, version] of deps.secrets) {
+      // Metadata, not the secret: polling reads no value (and needs only secrets:ReadMetadata).
+      const slash = ref.indexOf("/");
+      if ((await client.secretMetadata(ref.slice(slash + 1), { mount: ref.slice(0, slash) })).currentVersion !== version) return true;
     }
     return false;
   }
 
   async #render(t: Loaded, client: TesseraClient): Promise<void> {
-    const { text, deps } = await renderTemplate(t.nodes, t.config.baseDir, client, this.#o.secrets?.(client));
+    const { text, deps } = await renderTemplate(t.nodes, t.config.baseDir, client);
     const target = t.config.target as Extract<ResolvedTemplate["target"], { kind: "file" }>;
     const hash = sha256(Buffer.from(text, "utf8"));
     const first = t.rendered === undefined;
@@ -205,11 +202,11 @@ export class TemplateRunner {
 }
 
 /** Renders the `env` templates once, for `tessera agent exec`. */
-export async function renderEnvironment(templates: Loaded[], client: TesseraClient, secrets: SecretReader | undefined): Promise<Record<string, string>> {
+export async function renderEnvironment(templates: Loaded[], client: TesseraClient): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const t of templates) {
     if (t.config.target.kind !== "env") continue;
-    env[t.config.target.name] = (await renderTemplate(t.nodes, t.config.baseDir, client, secrets)).text;
+    env[t.config.target.name] = (await renderTemplate(t.nodes, t.config.baseDir, client)).text;
   }
   return env;
 }
