@@ -209,6 +209,7 @@ describe("tessera agent", () => {
     writeFileSync(ciphertextFile, await encrypt("correct horse"));
     await until(() => readFileSync(rendered, "utf8").startsWith("password=correct horse\n"), "the re-render after the file changed");
     await until(() => readFileSync(reloads, "utf8") === "reloaded\nreloaded\n", "the second reload");
+    expect(readFileSync(rendered, "utf8")).toMatch(/^password=correct horse\nsession_key=/);
   });
 
   it("waits out a sealed server and keeps its identity", async () => {
