@@ -5,7 +5,7 @@
  * SIGTERM removing the socket and the rendered files.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,7 +31,8 @@ function config(allow: string[]): string {
     server: { address: t.url, ca_cert: "server-ca.pem" },
     join_token_file: "join-token",
     state_dir: "state",
-    listener: { socket: "agent.sock", allow },
+    // Group access by the test's own group (an agent may give its socket a group it belongs to).
+    listener: { socket: "agent.sock", mode: "0660", group: String(process.getgid!()), allow },
     templates: [
       { name: "app", contents: 'DB_PASSWORD={{ decrypt "file:db.ct" }}\n', destination: "run/app.env", mode: "0400" },
       { name: "db-password", contents: '{{ decrypt "file:db.ct" }}', env: "DB_PASSWORD" },
@@ -91,6 +92,7 @@ describe("tessera agent as a process", () => {
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(expect.arrayContaining(["enrolled", "agent started", "template rendered"]));
     expect(agentLog).not.toContain("s3cret-pw");
     expect(readFileSync(rendered, "utf8")).toBe("DB_PASSWORD=s3cret-pw\n");
+    expect([statSync(socket).mode & 0o777, statSync(socket).gid]).toEqual([0o660, process.getgid!()]);
   });
 
   it("`agent status --json` shows the identity, expiries and last success; the text form too", async () => {

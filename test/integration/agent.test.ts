@@ -16,6 +16,7 @@ import { resolveAgentConfig } from "../../packages/cli/src/agent/config.js";
 import type { AgentLog } from "../../packages/cli/src/agent/log.js";
 import { LockstepClock } from "../helpers/agent-clock.js";
 import { startTlsApp, type TlsTestApp } from "../helpers/mtls.js";
+import { freePort } from "../helpers/server-process.js";
 
 let t: TlsTestApp;
 let clock: LockstepClock;
@@ -85,7 +86,7 @@ beforeAll(async () => {
       server: { address: t.url, ca_cert: "server-ca.pem" },
       join_token_file: "join-token",
       state_dir: "state",
-      listener: { socket: "agent.sock", allow: ["kms:Decrypt", "kms:Derive", "secrets:Read"] },
+      listener: { socket: "agent.sock", tcp_port: await freePort(), allow: ["kms:Decrypt", "kms:Derive", "secrets:Read"] },
       renewal: { retry_initial_ms: 500, retry_max_ms: 2000 },
       poll_seconds: 1,
       templates: [
@@ -144,6 +145,9 @@ describe("tessera agent", () => {
     // The SDK with socketPath: no address, no token.
     const sdk = new TesseraClient({ socketPath: socket });
     expect(Buffer.from((await sdk.decrypt({ ciphertext })).plaintext, "base64").toString()).toBe("from-the-app");
+    // The optional loopback port serves the same.
+    const tcp = new TesseraClient({ address: `http://127.0.0.1:${agent.tcpPort}` });
+    expect(Buffer.from((await tcp.decrypt({ ciphertext })).plaintext, "base64").toString()).toBe("from-the-app");
     const audit = await root("GET", "/v1/audit/entries?action=kms:Decrypt&limit=1000");
     const last = audit.body.records.at(-1);
     expect([last.outcome, last.principal.role, JSON.stringify(last.principal)]).toEqual(["allowed", "app-vm", expect.stringContaining("web-7")]);
