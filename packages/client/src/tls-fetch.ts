@@ -3,8 +3,8 @@
  * instance certificate from Tessera's CA) and extra trusted CAs. Built on `node:https`, so the SDK
  * stays free of dependencies.
  */
-import { request } from "node:https";
-import { rootCertificates } from "node:tls";
+import { Agent, request } from "node:https";
+import { createSecureContext, rootCertificates } from "node:tls";
 import { nodeFetch } from "./node-fetch.js";
 
 /** Client certificate and trust for HTTPS connections to Tessera (PEM text or bytes). */
@@ -27,9 +27,13 @@ export function tlsFetch(tls: TlsOptions): typeof fetch {
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError("tls.cert and tls.key go together");
   // Node's defaults plus the given CA: `ca` alone would replace the default trust store.
   const ca = tls.ca === undefined ? undefined : [...rootCertificates, tls.ca];
+  // One secure context and one pool of kept-alive connections per client. Passing `ca`/`cert`/`key`
+  // with each request instead made Node build a connection-pool name from the whole trust store
+  // (~140 certificates) every time: ~15 ms per request, measured (bench/agent-proxy.mjs, docs/agent.md).
+  const secureContext = createSecureContext({ ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }), ...(ca !== undefined && { ca }) });
+  const agent = new Agent({ keepAlive: true, secureContext });
   return nodeFetch(
-    (url, options, onResponse) =>
-      request(url, { ...options, ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }), ...(ca !== undefined && { ca }) }, onResponse),
+    (url, options, onResponse) => request(url, { ...options, agent }, onResponse),
     (url) => (url.protocol === "https:" ? undefined : `client certificates and CA files need an https:// address, got ${url.protocol}`),
   );
 }
