@@ -252,6 +252,14 @@ describe("tessera agent", () => {
     expect((await viaSocket("POST", "/v1/decrypt", { ciphertext: await encrypt("after restart") })).status).toBe(200);
   });
 
+  it("logs in again at once when the server refuses its token, and the request goes through", async () => {
+    const old = agent.identity.token!;
+    expect((await root("POST", "/v1/auth/tokens/revoke", { token: old })).status).toBe(204);
+    const r = await viaSocket("POST", "/v1/decrypt", { ciphertext: await encrypt("after revocation") });
+    expect([r.status, Buffer.from(r.body.plaintext, "base64").toString()]).toEqual([200, "after revocation"]);
+    expect(agent.identity.token).not.toBe(old);
+  });
+
   it("on stop, removes the rendered file and the socket and records that it stopped", async () => {
     await agent.stop();
     expect([existsSync(rendered), existsSync(join(dir, "run", "billing")), existsSync(socket), status().state]).toEqual([false, false, false, "stopped"]);

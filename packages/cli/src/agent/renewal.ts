@@ -40,6 +40,8 @@ export class Renewal {
   #certRenewAt: number | undefined;
   #tokenRenewAt: number | undefined;
   #wake = new AbortController();
+  /** Set by {@link refreshToken}: a wake-up that arrived while a step ran is not lost. */
+  #pending = false;
   #tokenWaiters: Array<() => void> = [];
 
   constructor(identity: AgentIdentity, clock: AgentClock, log: AgentLog, status: StatusFile, options: RenewalOptions) {
@@ -54,6 +56,7 @@ export class Renewal {
   async refreshToken(timeoutMs: number): Promise<void> {
     this.#identity.dropToken();
     const held = new Promise<void>((resolve) => this.#tokenWaiters.push(resolve));
+    this.#pending = true;
     this.#wake.abort();
     const timeout = new AbortController();
     await Promise.race([held, this.#clock.sleep(timeoutMs, timeout.signal)]);
@@ -65,11 +68,14 @@ export class Renewal {
     let attempt = 0;
     while (!signal.aborted) {
       let waitMs: number;
+      this.#pending = false;
       try {
         await this.#step();
         attempt = 0;
         const next = Math.min(this.#certRenewAt ?? Infinity, this.#tokenRenewAt ?? Infinity);
         waitMs = next === Infinity ? this.#options.retryMaxMs : next - this.#clock.now();
+        // The token was refused while this step ran: log in again now (a failure backs off as usual).
+        if (this.#pending && this.#identity.token === undefined) waitMs = 0;
       } catch (err) {
         const e = describeError(err);
         waitMs = backoffDelay(attempt++, this.#options.retryInitialMs, this.#options.retryMaxMs);

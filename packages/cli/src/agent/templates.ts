@@ -67,6 +67,8 @@ export class TemplateRunner {
   #wake = new AbortController();
   #written = new Set<string>();
   #pollMs: number;
+  /** Set by {@link poke}: a change noticed while a check ran is checked again at once. */
+  #pending = false;
 
   constructor(templates: Loaded[], options: TemplateRunnerOptions) {
     this.#templates = templates.filter((t) => t.config.target.kind === "file");
@@ -87,7 +89,9 @@ export class TemplateRunner {
   /** Renders what is due, then checks for changes every `pollMs` (sooner when a watched file changes). */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      this.#pending = false;
       await this.#check();
+      if (this.#pending) continue;
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
       await this.#o.clock.sleep(this.#pollMs, AbortSignal.any([signal, this.#wake.signal]));
     }
@@ -95,6 +99,7 @@ export class TemplateRunner {
 
   /** Asks for a check now (a new token arrived, a file changed). */
   poke(): void {
+    this.#pending = true;
     this.#wake.abort();
   }
 
