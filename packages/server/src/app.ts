@@ -79,6 +79,8 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /** Most keys kept unwrapped in memory, least recently used dropped first (default 100,000). */
+  keyCacheSize?: number;
   /** Version retention for keys with no policy of their own (docs/retention.md); none by default. */
   retention?: RetentionPolicy;
   /**
@@ -167,7 +169,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       : {}),
   }) as unknown as FastifyInstance;
 
-  const keys = new KeyService(store, barrier, clock);
+  const keys = new KeyService(store, barrier, clock, options.keyCacheSize);
   const tokens = new TokenService(store.tokens, clock);
   const roles = new RoleDirectory(store.roles);
   const policy = new PolicyService(store, roles, clock);

@@ -58,6 +58,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       seal: { type: "shamir" },
       backup: null,
       retention: null,
+      keyCacheSize: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -84,6 +85,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     seal,
     backups: config.backup,
     ...(config.retention !== null && { retention: config.retention }),
+    ...(config.keyCacheSize !== null && { keyCacheSize: config.keyCacheSize }),
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },

@@ -119,6 +119,8 @@ export const ConfigSchema = Type.Object(
         strict,
       ),
     ),
+    /** Most keys kept unwrapped in memory (default 100,000; docs/performance.md). */
+    key_cache_size: Type.Optional(Type.Integer({ minimum: 100, maximum: 10_000_000 })),
     /** Version retention for keys with no policy of their own (docs/retention.md). */
     retention: Type.Optional(
       Type.Object(
@@ -201,6 +203,7 @@ export interface ServerConfig {
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
   retention: RetentionPolicy | null;
+  keyCacheSize: number | null;
 }
 
 export type StorageConfig =
@@ -356,6 +359,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     aws: { region: c.aws?.region ?? "us-east-1", accountId: c.aws?.account_id ?? "000000000000" },
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
     seal: sealConfig(c.seal, baseDir),
+    keyCacheSize: c.key_cache_size ?? null,
     retention: c.retention ? { disableAfterSeconds: c.retention.disable_after_seconds, destroyAfterSeconds: c.retention.destroy_after_seconds, keepAtLeast: c.retention.keep_at_least } : null,
     backup: c.backup ? { directory: resolve(baseDir, c.backup.directory), intervalMs: c.backup.interval_seconds * 1000, keep: c.backup.keep ?? 7 } : null,
   };
