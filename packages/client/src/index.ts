@@ -7,3 +7,20 @@ export { TesseraResponseError } from "./response-error.js";
 export { DEFAULT_TIMEOUT_MS } from "./http.js";
 export { tlsFetch, type TlsOptions } from "./tls-fetch.js";
 export { connectionProblem, describeConnectionProblem, type ConnectionProblem } from "./connection-error.js";
+export {
+  encrypt,
+  encryptStream,
+  decrypt,
+  decryptStream,
+  DataKeyCache,
+  DEFAULT_FRAME_LENGTH,
+  MAX_FRAME_LENGTH,
+  type EncryptOptions,
+  type EncryptStreamOptions,
+  type EncryptStreamExtraOptions,
+  type DecryptOptions,
+  type DecryptResult,
+  type MessageInfo,
+  type DataKeyCacheOptions,
+  type EnvelopeKms,
+} from "./envelope/index.js";
