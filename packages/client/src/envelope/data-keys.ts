@@ -8,10 +8,13 @@
  * - A data key for decryption is used only if the KMS unwrapped it under the key the header names:
  *   Decrypt is asked with `keyId` (the server answers `IncorrectKey` otherwise) and its answer's key
  *   id must equal the header's.
+ * - A wrapped data key in a native ciphertext format this SDK knows names its key: it must be the
+ *   header's key id, or the message is `InvalidCiphertext` before the KMS is asked (a format this SDK
+ *   does not know is left to the server).
  * - `allowedKeyIds` is checked before the KMS is asked: ids (UUIDs) are compared locally; names are
  *   resolved by the server (Decrypt with `keyId` = the name), tried in the order given.
  */
-import { TesseraError, isTesseraError, isUuid, type EncryptionContext } from "@tessera/protocol";
+import { TesseraError, isTesseraError, isUuid, parseCiphertext, type EncryptionContext } from "@tessera/protocol";
 import type { TesseraClient } from "../client.js";
 import type { DataKeyCache } from "./data-key-cache.js";
 import { DATA_KEY_LENGTH, MAX_KEY_ID_BYTES, MAX_WRAPPED_KEY_BYTES, type EnvelopeHeader } from "./format.js";
@@ -70,6 +73,8 @@ export async function dataKeyForDecrypt(
   options: { allowedKeyIds: readonly string[] | undefined; cache: DataKeyCache | undefined },
 ): Promise<Buffer> {
   const { allowedKeyIds, cache } = options;
+  const named = namedKeyId(header.wrappedDataKey);
+  if (named !== undefined && named !== header.keyId) throw new TesseraError("InvalidCiphertext");
   const matchedLocally = allowedKeyIds === undefined || allowedKeyIds.includes(header.keyId);
   if (matchedLocally) {
     const cached = cache?.takeForDecrypt(header.wrappedDataKey, header.context);
@@ -88,6 +93,15 @@ export async function dataKeyForDecrypt(
     }
   }
   throw new TesseraError("IncorrectKey", "the message's data key is not wrapped under any of the allowed keys");
+}
+
+/** The key id a native ciphertext names, or `undefined` for bytes that are not one this SDK can parse. */
+function namedKeyId(wrapped: Buffer): string | undefined {
+  try {
+    return parseCiphertext(wrapped).keyId;
+  } catch {
+    return undefined;
+  }
 }
 
 async function unwrap(kms: EnvelopeKms, header: EnvelopeHeader, keyId: string): Promise<Buffer> {

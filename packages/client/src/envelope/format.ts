@@ -15,7 +15,8 @@
  */
 import { TesseraError, encodeContext, type EncryptionContext, MAX_CONTEXT_BYTES } from "@tessera/protocol";
 
-export const ENVELOPE_MAGIC: Readonly<Uint8Array> = Object.freeze(new Uint8Array([0x54, 0x53, 0x45, 0x56])); // "TSEV"
+/** "TSEV" (Tessera SDK EnVelope); never 0x54 followed by a native ciphertext's version, so the two cannot be confused. */
+const MAGIC = [0x54, 0x53, 0x45, 0x56] as const;
 export const ENVELOPE_FORMAT_VERSION = 1;
 
 /** Format v1's algorithm ids. Values are fixed forever once published. */
@@ -84,7 +85,7 @@ export function encodeHeaderBody(fields: HeaderFields): Buffer {
   if (!validFrameLength(fields.frameLength)) throw new RangeError("frame length out of range");
   if (fields.commitment.length !== COMMITMENT_LENGTH) throw new RangeError("commitment must be 32 bytes");
   const out = Buffer.alloc(FIXED_PREFIX + 1 + keyId.length + 2 + fields.wrappedDataKey.length + 2 + context.length + 4 + COMMITMENT_LENGTH);
-  out.set(ENVELOPE_MAGIC, 0);
+  out.set(MAGIC, 0);
   out[4] = ENVELOPE_FORMAT_VERSION;
   out[5] = envelopeAlgorithms.AES_256_GCM_HKDF_SHA512_COMMIT;
   out.set(fields.messageId, 6);
@@ -114,7 +115,7 @@ export function validFrameLength(n: number): boolean {
  */
 export function decodeHeader(bytes: Buffer): EnvelopeHeader | undefined {
   const magicBytes = Math.min(bytes.length, 4);
-  for (let i = 0; i < magicBytes; i++) if (bytes[i] !== ENVELOPE_MAGIC[i]) throw invalidCiphertext();
+  for (let i = 0; i < magicBytes; i++) if (bytes[i] !== MAGIC[i]) throw invalidCiphertext();
   if (bytes.length < 5) return undefined;
   const decode = headerDecoders[bytes[4]!];
   if (decode === undefined) throw invalidCiphertext();
