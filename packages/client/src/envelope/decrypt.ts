@@ -99,18 +99,37 @@ export function decryptStream(kms: EnvelopeKms, options: DecryptOptions = {}): T
   let unlocked = false;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      const step = async (): Promise<void> => {
-        opener.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-        if (!unlocked) {
-          const header = opener.header();
-          if (header === undefined) return;
-          const info = await unlock(kms, opener, header, options);
-          unlocked = true;
-          this.emit("header", info);
-        }
+      const release = (): void => {
         for (const plaintext of opener.frames()) this.push(plaintext);
       };
-      step().then(() => callback(), (err: unknown) => callback(err as Error));
+      try {
+        opener.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+        if (unlocked) {
+          release(); // the hot path stays synchronous: no promise per chunk
+          callback();
+          return;
+        }
+        const header = opener.header();
+        if (header === undefined) {
+          callback();
+          return;
+        }
+        unlock(kms, opener, header, options).then(
+          (info) => {
+            unlocked = true;
+            this.emit("header", info);
+            try {
+              release();
+              callback();
+            } catch (err) {
+              callback(err as Error);
+            }
+          },
+          (err: unknown) => callback(err as Error),
+        );
+      } catch (err) {
+        callback(err as Error);
+      }
     },
     flush(callback) {
       try {

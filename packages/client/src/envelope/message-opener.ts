@@ -57,7 +57,7 @@ export class MessageOpener {
     this.#digest = headerDigest(header.bytes);
   }
 
-  /** Opens every complete frame received so far; returns their verified plaintexts in order. */
+  /** Opens every complete frame received so far; returns their verified plaintext, in order, in pieces. */
   frames(): Buffer[] {
     const header = this.#header;
     const key = this.#key;
@@ -80,7 +80,7 @@ export class MessageOpener {
       const plaintext = openFrame(key, digest, prefix.sequence, prefixCopy, body, tag);
       this.#sequence += 1;
       if (prefix.type === FRAME_FINAL) this.#finished = true;
-      if (plaintext.length > 0) out.push(plaintext);
+      out.push(...plaintext);
     }
   }
 
