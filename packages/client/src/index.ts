@@ -1,6 +1,7 @@
 /**
- * `@tessera/client`: the SDK applications on VMs use to call Tessera. No dependency besides
- * `@tessera/protocol`, no native modules; uses the global `fetch` of Node ≥ 20.
+ * `@tessera/client`: the SDK applications on VMs use to call Tessera, and envelope encryption of
+ * buffers and streams with a data key per message (envelope/). No dependency besides
+ * `@tessera/protocol`, no native modules; uses the global `fetch` of Node ≥ 20 and `node:crypto`.
  */
 export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type RoleInfo } from "./client.js";
 export { TesseraResponseError } from "./response-error.js";
