@@ -6,7 +6,8 @@
  *
  *   npx tsc -b && node bench/envelope.mjs
  *   BENCH_ENVELOPE_MIB=256       bytes per case (default 256 MiB)
- *   BENCH_ENVELOPE_FRAME=65536   SDK frame length (default 64 KiB, the SDK's default)
+ *   BENCH_ENVELOPE_FRAME=65536,262144  SDK frame lengths, comma-separated (default 64 KiB and 256 KiB,
+ *                                the SDK's default)
  *   BENCH_ENVELOPE_CHUNK=65536   size of the chunks the source stream yields (default 64 KiB)
  *   BENCH_ENVELOPE_ROUNDS=5      rounds; the best of each case is reported
  *   BENCH_ENVELOPE_CLOCK=wall    or `cpu`: count this process's CPU time instead of wall time, for a
@@ -32,7 +33,11 @@ function envInt(name, fallback, min, max) {
 
 const MIB = 1024 * 1024;
 const total = envInt("BENCH_ENVELOPE_MIB", 256, 1, 16384) * MIB;
-const frameLength = envInt("BENCH_ENVELOPE_FRAME", 64 * 1024, 1, 16 * MIB);
+const frameLengths = (process.env.BENCH_ENVELOPE_FRAME || "65536,262144").split(",").map((f) => {
+  const n = Number(f.trim());
+  if (!Number.isInteger(n) || n < 1 || n > 16 * MIB) throw new Error(`BENCH_ENVELOPE_FRAME must list integers in 1..${16 * MIB}, got "${f}"`);
+  return n;
+});
 const chunkSize = envInt("BENCH_ENVELOPE_CHUNK", 64 * 1024, 1, 16 * MIB);
 const rounds = envInt("BENCH_ENVELOPE_ROUNDS", 5, 1, 100);
 const cpuClock = process.env.BENCH_ENVELOPE_CLOCK === "cpu";
@@ -118,13 +123,18 @@ try {
   const rawKey = createSecretKey(randomBytes(32));
   const rawNonce = randomBytes(12);
   // Ciphertexts to decrypt: made once, outside the timing.
-  const sdkCiphertext = sink(true);
-  await pipeline(source(), encryptStream(tessera, { keyId: "bench-envelope", frameLength }), sdkCiphertext.stream);
   const rawCiphertext = sink(true);
   await pipeline(source(), rawCipher(rawKey, rawNonce), rawCiphertext.stream);
   const rawTag = rawCiphertext.state.chunks.pop();
-  const sdkChunks = rechunk(sdkCiphertext.state.chunks, chunkSize);
   const rawChunks = rechunk(rawCiphertext.state.chunks, chunkSize);
+  const sdkChunks = new Map();
+  const overhead = new Map();
+  for (const frameLength of frameLengths) {
+    const sdkCiphertext = sink(true);
+    await pipeline(source(), encryptStream(tessera, { keyId: "bench-envelope", frameLength }), sdkCiphertext.stream);
+    sdkChunks.set(frameLength, rechunk(sdkCiphertext.state.chunks, chunkSize));
+    overhead.set(frameLength, sdkCiphertext.state.bytes - total);
+  }
 
   const cases = {
     "encrypt raw": async () => {
@@ -132,22 +142,24 @@ try {
       await pipeline(source(), rawCipher(rawKey, rawNonce), out.stream);
       return out.state.bytes;
     },
-    "encrypt sdk": async () => {
-      const out = sink(false);
-      await pipeline(source(), encryptStream(tessera, { keyId: "bench-envelope", frameLength }), out.stream);
-      return out.state.bytes;
-    },
     "decrypt raw": async () => {
       const out = sink(false);
       await pipeline(Readable.from(rawChunks, { objectMode: false }), rawDecipher(rawKey, rawNonce, rawTag), out.stream);
       return out.state.bytes;
     },
-    "decrypt sdk": async () => {
-      const out = sink(false);
-      await pipeline(Readable.from(sdkChunks, { objectMode: false }), decryptStream(tessera, { allowedKeyIds: ["bench-envelope"] }), out.stream);
-      return out.state.bytes;
-    },
   };
+  for (const frameLength of frameLengths) {
+    cases[`encrypt sdk ${frameLength}`] = async () => {
+      const out = sink(false);
+      await pipeline(source(), encryptStream(tessera, { keyId: "bench-envelope", frameLength }), out.stream);
+      return out.state.bytes;
+    };
+    cases[`decrypt sdk ${frameLength}`] = async () => {
+      const out = sink(false);
+      await pipeline(Readable.from(sdkChunks.get(frameLength), { objectMode: false }), decryptStream(tessera, { allowedKeyIds: ["bench-envelope"] }), out.stream);
+      return out.state.bytes;
+    };
+  }
 
   const best = {};
   for (let round = 0; round < rounds; round++) {
@@ -159,13 +171,16 @@ try {
   }
 
   const mbps = (name) => total / 1e6 / best[name];
-  console.log(`envelope streaming, ${total / MIB} MiB per case, frame ${frameLength} B, source chunks ${chunkSize} B, best of ${rounds} rounds, ${cpuClock ? "CPU" : "wall"} clock (Node ${process.version})`);
-  console.log("case           MB/s");
-  for (const name of Object.keys(cases)) console.log(`${name.padEnd(14)} ${mbps(name).toFixed(0).padStart(6)}`);
-  const encryptRatio = mbps("encrypt sdk") / mbps("encrypt raw");
-  const decryptRatio = mbps("decrypt sdk") / mbps("decrypt raw");
-  console.log(`ratio sdk/raw: encrypt ${encryptRatio.toFixed(2)} (aim ≥ ${AIM}: ${encryptRatio >= AIM ? "met" : "NOT met"}), decrypt ${decryptRatio.toFixed(2)}`);
-  console.log(`message overhead: ${sdkCiphertext.state.bytes - total} bytes on ${total} (${(((sdkCiphertext.state.bytes - total) / total) * 100).toFixed(3)} %)`);
+  console.log(`envelope streaming, ${total / MIB} MiB per case, source chunks ${chunkSize} B, best of ${rounds} rounds, ${cpuClock ? "CPU" : "wall"} clock (Node ${process.version})`);
+  console.log("case                   MB/s   sdk/raw");
+  for (const name of Object.keys(cases)) {
+    const raw = name.startsWith("encrypt") ? "encrypt raw" : "decrypt raw";
+    console.log(`${name.padEnd(20)} ${mbps(name).toFixed(0).padStart(6)}   ${name.includes("sdk") ? (mbps(name) / mbps(raw)).toFixed(2) : ""}`);
+  }
+  for (const frameLength of frameLengths) {
+    const ratio = mbps(`encrypt sdk ${frameLength}`) / mbps("encrypt raw");
+    console.log(`frame ${frameLength}: encrypt ratio ${ratio.toFixed(2)} (aim ≥ ${AIM}: ${ratio >= AIM ? "met" : "NOT met"}); message overhead ${overhead.get(frameLength)} bytes (${((overhead.get(frameLength) / total) * 100).toFixed(3)} %)`);
+  }
 } finally {
   server.stop();
 }

@@ -100,7 +100,7 @@ const positiveCases = [
   { name: "frame length + 1 (17 bytes): a regular frame and a 1-byte final frame", n: 17, context: { tenant: "acme" }, frameLength: 16 },
   { name: "100 bytes in 16-byte frames: six regular frames and a 4-byte final frame", n: 100, context: { tenant: "acme", purpose: "records" }, frameLength: 16 },
   { name: "48 bytes in 16-byte frames: the last full frame is the final one", n: 48, context: { tenant: "acme" }, frameLength: 16 },
-  { name: "4096 bytes, default 64 KiB frames", n: 4096, context: { file: "report.pdf" }, frameLength: 65536 },
+  { name: "4096 bytes, 64 KiB frames", n: 4096, context: { file: "report.pdf" }, frameLength: 65536 },
   { name: "1-byte frames, 5 bytes", n: 5, context: {}, frameLength: 1 },
 ];
 

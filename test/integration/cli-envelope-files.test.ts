@@ -28,7 +28,7 @@ describe("tessera encrypt-file / decrypt-file", () => {
   it("round-trips a file of several frames; the plaintext file is created mode 0600; --json reports the key and context", async () => {
     const data = randomBytes(3 * 65536 + 123);
     writeFileSync(at("big.bin"), data);
-    const enc = await cli("encrypt-file", "--key", "files", "--context", "host=db-1", "--in", at("big.bin"), "--out", at("big.tsev"));
+    const enc = await cli("encrypt-file", "--key", "files", "--context", "host=db-1", "--frame-length", "65536", "--in", at("big.bin"), "--out", at("big.tsev"));
     expect([enc.code, enc.stdout, enc.stderr]).toEqual([0, "", ""]);
     expect(readFileSync(at("big.tsev")).subarray(0, 4).toString()).toBe("TSEV");
     const dec = await cli("decrypt-file", "--key", "files", "--context", "host=db-1", "--in", at("big.tsev"), "--out", at("big.out"), "--json");

@@ -17,7 +17,7 @@ export interface EncryptStreamOptions {
    * as the encryption context of GenerateDataKey and Decrypt (so policy conditions on it apply).
    */
   encryptionContext?: EncryptionContext;
-  /** Plaintext bytes per frame, 1 … 16 MiB. Default 64 KiB. */
+  /** Plaintext bytes per frame, 1 … 16 MiB. Default 256 KiB. */
   frameLength?: number;
   /** Reuse data keys within the cache's limits; off when absent. */
   cache?: DataKeyCache;
