@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TesseraClient } from "@tessera/client";
+import { TesseraClient, decrypt as envelopeDecrypt, encrypt as envelopeEncrypt } from "@tessera/client";
 import { Agent } from "../../packages/cli/src/agent/agent.js";
 import { resolveAgentConfig } from "../../packages/cli/src/agent/config.js";
 import type { AgentLog } from "../../packages/cli/src/agent/log.js";
@@ -67,7 +67,7 @@ beforeAll(async () => {
   expect((await root("POST", "/v1/keys", { name: "app-derive", derived: true })).status).toBe(201);
   const policy = {
     statements: [
-      { effect: "allow", actions: ["kms:Decrypt", "kms:Derive", "kms:DescribeKey", "kms:Encrypt"], resources: ["app-*"] },
+      { effect: "allow", actions: ["kms:Decrypt", "kms:Derive", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], resources: ["app-*"] },
       { effect: "allow", actions: ["secrets:Read", "secrets:ReadMetadata"], resources: ["secret/secret/db/*"] },
     ],
   };
@@ -86,7 +86,7 @@ beforeAll(async () => {
       server: { address: t.url, ca_cert: "server-ca.pem" },
       join_token_file: "join-token",
       state_dir: "state",
-      listener: { socket: "agent.sock", tcp_port: await freePort(), allow: ["kms:Decrypt", "kms:Derive", "secrets:Read"] },
+      listener: { socket: "agent.sock", tcp_port: await freePort(), allow: ["kms:Decrypt", "kms:Derive", "kms:GenerateDataKey", "secrets:Read"] },
       renewal: { retry_initial_ms: 500, retry_max_ms: 2000 },
       poll_seconds: 1,
       templates: [
@@ -151,6 +151,16 @@ describe("tessera agent", () => {
     const audit = await root("GET", "/v1/audit/entries?action=kms:Decrypt&limit=1000");
     const last = audit.body.records.at(-1);
     expect([last.outcome, last.principal.role, JSON.stringify(last.principal)]).toEqual(["allowed", "app-vm", expect.stringContaining("web-7")]);
+  });
+
+  it("serves the SDK's envelope encryption through the socket: data keys from the agent, no token in the application", async () => {
+    const app = new TesseraClient({ socketPath: socket });
+    const plaintext = Buffer.alloc(200_000, 7);
+    const message = await envelopeEncrypt(app, { keyId: "app-db", plaintext, encryptionContext: { tenant: "acme" } });
+    const opened = await envelopeDecrypt(app, message, { expectedEncryptionContext: { tenant: "acme" } });
+    expect(opened.plaintext.equals(plaintext)).toBe(true);
+    const audit = await root("GET", "/v1/audit/entries?action=kms:GenerateDataKey&limit=1000");
+    expect(audit.body.records.at(-1).principal.role).toBe("app-vm");
   });
 
   it("refuses what the allow-list does not name, and never forwards the caller's credentials", async () => {
