@@ -83,6 +83,8 @@ import type {
   PolicyInfo,
   SecretIdResponse,
   SimulateRequest,
+  CapabilitiesRequest,
+  CapabilitiesResponse,
   SimulateResponse,
 } from "@tessera/protocol";
 import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
@@ -532,6 +534,16 @@ export class TesseraClient {
 
   renewSelf(): Promise<TokenInfo> {
     return this.#post("/v1/auth/tokens/renew-self");
+  }
+
+  /**
+   * What this client's own token may do, check by check, decided as real requests would be.
+   * @example
+   * const { results } = await client.capabilitiesSelf([{ action: "kms:RotateKey", resource: "payment-db" }]);
+   * if (results[0]!.allowed) await client.rotateKey("payment-db");
+   */
+  capabilitiesSelf(checks: CapabilitiesRequest["checks"]): Promise<CapabilitiesResponse> {
+    return this.#post("/v1/auth/tokens/self/capabilities", { checks });
   }
 
   roleId(role: string): Promise<{ role: string; roleId: string }> {

@@ -39,6 +39,8 @@ import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
 import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
+import { consoleRoutes } from "./api/console/console-routes.js";
+import { consoleDirectory, loadConsoleAssets } from "./api/console/console-assets.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
@@ -324,6 +326,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
+  // The web console: static files only; it calls the native API above like any other client.
+  await http.register(consoleRoutes, { assets: loadConsoleAssets(consoleDirectory()) });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 
