@@ -93,7 +93,7 @@ export function Audit() {
                 {entries.data.slice(0, 200).map((r) => (
                   <tr key={r.seq} class={selected?.seq === r.seq ? "selected" : ""}>
                     <td>
-                      <button type="button" class="link" onClick={() => setSelected(r)} aria-label={t("audit.open", { seq: r.seq })}>
+                      <button type="button" class="link" onClick={() => setSelected(r)}>
                         {formatTime(r.time)}
                       </button>
                     </td>

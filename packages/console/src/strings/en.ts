@@ -163,7 +163,6 @@ export const en = {
   "audit.apply": "Apply filters",
   "audit.none": "No entries match.",
   "audit.time": "Time",
-  "audit.open": "Open entry {seq}",
   "audit.anonymous": "(anonymous)",
   "audit.entry": "Entry {seq}",
   "audit.source": "Source",
