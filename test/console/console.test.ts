@@ -244,7 +244,7 @@ describe("the web console", () => {
     await page.screenshot({ path: `${SHOTS}keys-narrow.png` });
     await page.setViewportSize({ width: 1280, height: 900 });
 
-    // Keyboard: from the sign-out button, Tab order reaches the navigation; Enter on a focused link navigates.
+    // Keyboard: a focused navigation link follows on Enter.
     await nav(page, "Audit").focus();
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Audit", level: 1 }).waitFor();
