@@ -51,7 +51,7 @@ async function axe(page: Page, screen: string): Promise<string[]> {
 }
 
 /** A link of the main navigation (the breadcrumbs repeat some names). */
-const nav = (page: Page, name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
+const nav = (page: Page, name: string) => page.getByRole("navigation").getByRole("link", { name });
 
 async function signIn(page: Page, token: string): Promise<void> {
   await page.getByLabel("Token").fill(token);
@@ -237,6 +237,16 @@ describe("the web console", () => {
     await page.getByText("Requests per minute over the last hour, by outcome").waitFor();
     violations.push(...(await axe(page, "dashboard")));
     await page.screenshot({ path: `${SHOTS}dashboard.png` });
+    await page.getByRole("button", { name: "Last day" }).click();
+    await page.getByText("Requests per 15 minutes over the last day, by outcome").waitFor();
+
+    // The language switch: the main screens in Simplified Chinese.
+    await page.getByLabel("Language").selectOption("zh-CN");
+    await nav(page, "密钥").waitFor();
+    await page.getByRole("heading", { name: "概览", level: 1 }).waitFor();
+    violations.push(...(await axe(page, "dashboard zh-CN")));
+    await page.getByLabel("语言").selectOption("en");
+    await nav(page, "Keys").waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
     await nav(page, "Keys").click();
     await page.getByRole("link", { name: "orders" }).waitFor();
@@ -270,6 +280,17 @@ describe("the web console", () => {
     violations.push(...(await axe(restricted.page, "forbidden action")));
     await restricted.page.screenshot({ path: `${SHOTS}forbidden.png` });
     await restricted.context.close();
+
+    // A session that ends on the server (revoked elsewhere): the console drops it and says so.
+    const doomed = (await call<{ token: string; accessor: string }>("POST", "/v1/auth/tokens", { displayName: "short-lived", grants: [{ actions: ["*"], resources: ["*"] }] })).body;
+    const expiring = await newPage();
+    await expiring.page.goto(`${server.url}/ui`);
+    await signIn(expiring.page, doomed.token);
+    expect((await call("POST", "/v1/auth/tokens/revoke", { accessor: doomed.accessor })).status).toBe(204);
+    await nav(expiring.page, "Keys").click();
+    await expiring.page.getByText("Your session has ended (the token expired or was revoked). Sign in again to continue.").waitFor();
+    await expiring.page.getByLabel("Token").waitFor();
+    await expiring.context.close();
 
     expect({ violations, errors }).toEqual({ violations: [], errors: [] });
   }, 120_000);

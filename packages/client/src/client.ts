@@ -94,6 +94,7 @@ import type {
   SimulateRequest,
   CapabilitiesRequest,
   CapabilitiesResponse,
+  ActivityResponse,
   SimulateResponse,
 } from "@tessera/protocol";
 import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
@@ -688,6 +689,16 @@ export class TesseraClient {
   /** The HMAC under which the trail stores `value` (to search for a known context value or accessor). */
   auditHash(value: string): Promise<{ hmac: string }> {
     return this.#post("/v1/audit/hash", { value });
+  }
+
+  /**
+   * The server node's answered requests per bucket by outcome (minutes over the last hour, or
+   * quarter-hours over the last day) and its most used keys.
+   * @example
+   * const { buckets, topKeys } = await client.auditActivity("hour");
+   */
+  auditActivity(window: "hour" | "day" = "hour"): Promise<ActivityResponse> {
+    return this.#get(`/v1/audit/activity?window=${window}`);
   }
 
   /** Alerts, newest first (unacknowledged only unless `all`). */

@@ -10,6 +10,7 @@ import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";
+import { Activity } from "./audit/activity.js";
 import { iso, systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
@@ -178,6 +179,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.
   let auditLogRef: AuditLog | undefined;
   let metricsRef: Metrics | undefined;
+  // Dashboards' per-minute counts and top keys (audit/activity.ts), fed like the metrics.
+  const activity = new Activity();
   const alertCenter = new AlertCenter(store.alerts, {
     webhooks: options.alerts?.webhooks ?? [],
     ...(options.alerts?.retryMs !== undefined && { retryMs: options.alerts.retryMs }),
@@ -200,6 +203,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Intents announce a change whose outcome record follows; detectors and metrics count answers.
       const answered = records.filter((r) => r.outcome !== "intent");
       metricsRef?.observe(answered);
+      activity.observe(answered);
       for (const r of answered) detectors.observe(r);
     },
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
@@ -325,7 +329,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   // The web console: static files only; it calls the native API above like any other client.

@@ -1,14 +1,16 @@
 /**
- * Dashboard: seal state and nodes, requests per minute by outcome over the last hour, top keys,
- * recent denials and open alerts — all from the public API (seal status, audit entries, alerts),
- * refreshed every 10 seconds.
+ * Dashboard: seal state and nodes, requests by outcome over the last hour or day and the most used
+ * keys (`GET /v1/audit/activity`), recent denials (audit entries) and open alerts — all from the
+ * public API, refreshed every 10 seconds.
  */
+import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { formatTime, t } from "../i18n.js";
 import { useLoad } from "../load.js";
 import { allKeys, auditEntries, type Alert, type AuditEntry } from "../model.js";
+import type { Series } from "../components/chart.js";
 import { Link } from "../router.js";
-import { BarChart, bucket } from "../components/chart.js";
+import { BarChart } from "../components/chart.js";
 import { Badge, ErrorBox, Loading } from "../components/ui.js";
 
 interface SealStatus {
@@ -19,15 +21,20 @@ interface SealStatus {
 }
 
 const REFRESH_MS = 10_000;
-const MINUTES = 60;
+
+interface Activity {
+  node: string;
+  bucketSeconds: number;
+  buckets: { start: string; allowed: number; denied: number; error: number }[];
+  topKeys: { keyId: string; count: number }[];
+}
 
 export function Dashboard() {
   const seal = useLoad(() => api<SealStatus>("GET", "/v1/sys/seal-status"), [], REFRESH_MS);
-  const activity = useLoad(async () => {
-    const now = Date.now();
-    const [records, keys] = await Promise.all([auditEntries({ from: new Date(now - MINUTES * 60_000).toISOString() }, 5000), allKeys().catch(() => [])]);
-    return { now, records: records.filter((r) => r.outcome !== "intent" && r.kind !== "checkpoint"), names: new Map(keys.map((k) => [k.keyId, k.name])) };
-  }, [], REFRESH_MS);
+  const [span, setSpan] = useState<"hour" | "day">("hour");
+  const activity = useLoad(() => api<Activity>("GET", `/v1/audit/activity?window=${span}`), [span], REFRESH_MS);
+  const names = useLoad(async () => new Map((await allKeys()).map((k) => [k.keyId, k.name])), [], 60_000);
+  const denials = useLoad(async () => (await auditEntries({ outcome: "denied", from: new Date(Date.now() - 3_600_000).toISOString() }, 1000)).slice(-5).reverse(), [], REFRESH_MS);
   const alerts = useLoad(() => api<{ alerts: Alert[] }>("GET", "/v1/alerts?limit=5"), [], REFRESH_MS);
 
   return (
@@ -55,17 +62,28 @@ export function Dashboard() {
           )}
         </section>
         <section class="card wide" aria-labelledby="rpm-h">
-          <h2 id="rpm-h">{t("dashboard.requests")}</h2>
+          <div class="title-row">
+            <h2 id="rpm-h">{span === "hour" ? t("dashboard.requests") : t("dashboard.requestsDay")}</h2>
+            <div class="segmented" role="group" aria-label={t("dashboard.window")}>
+              <button type="button" class="secondary small" aria-pressed={span === "hour"} onClick={() => setSpan("hour")}>
+                {t("dashboard.lastHour")}
+              </button>
+              <button type="button" class="secondary small" aria-pressed={span === "day"} onClick={() => setSpan("day")}>
+                {t("dashboard.lastDay")}
+              </button>
+            </div>
+          </div>
           <ErrorBox error={activity.error} />
-          {activity.data === undefined ? <Loading /> : <RequestsChart records={activity.data.records} now={activity.data.now} />}
+          {activity.data === undefined ? <Loading /> : <RequestsChart activity={activity.data} />}
         </section>
         <section class="card" aria-labelledby="top-h">
-          <h2 id="top-h">{t("dashboard.topKeys")}</h2>
-          {activity.data !== undefined && <TopKeys records={activity.data.records} names={activity.data.names} />}
+          <h2 id="top-h">{span === "hour" ? t("dashboard.topKeys") : t("dashboard.topKeysDay")}</h2>
+          {activity.data !== undefined && <TopKeys activity={activity.data} names={names.data ?? new Map()} />}
         </section>
         <section class="card" aria-labelledby="deny-h">
           <h2 id="deny-h">{t("dashboard.denials")}</h2>
-          {activity.data !== undefined && <Denials records={activity.data.records} />}
+          <ErrorBox error={denials.error} />
+          {denials.data !== undefined && <Denials records={denials.data} />}
         </section>
         <section class="card" aria-labelledby="alerts-h">
           <h2 id="alerts-h">{t("dashboard.alerts")}</h2>
@@ -88,33 +106,24 @@ export function Dashboard() {
   );
 }
 
-function RequestsChart({ records, now }: { records: AuditEntry[]; now: number }) {
-  const outcomes = ["allowed", "denied", "error"];
-  const counts = bucket(records, now, 60_000, MINUTES, outcomes, (r) => r.outcome);
-  const labels = Array.from({ length: MINUTES }, (_, i) => new Date(now - (MINUTES - i) * 60_000).toTimeString().slice(0, 5));
-  return (
-    <BarChart
-      title={t("dashboard.requestsCaption")}
-      labels={labels}
-      series={[
-        { name: t("outcome.allowed"), className: "s-allowed", values: counts[0]! },
-        { name: t("outcome.denied"), className: "s-denied", values: counts[1]! },
-        { name: t("outcome.error"), className: "s-error", values: counts[2]! },
-      ]}
-    />
-  );
+function RequestsChart({ activity }: { activity: Activity }) {
+  const labels = activity.buckets.map((b) => new Date(b.start).toTimeString().slice(0, 5));
+  const series: Series[] = [
+    { name: t("outcome.allowed"), className: "s-allowed", values: activity.buckets.map((b) => b.allowed) },
+    { name: t("outcome.denied"), className: "s-denied", values: activity.buckets.map((b) => b.denied) },
+    { name: t("outcome.error"), className: "s-error", values: activity.buckets.map((b) => b.error) },
+  ];
+  return <BarChart title={activity.bucketSeconds === 60 ? t("dashboard.requestsCaption") : t("dashboard.requestsDayCaption")} labels={labels} series={series} />;
 }
 
-function TopKeys({ records, names }: { records: AuditEntry[]; names: Map<string, string> }) {
-  const counts = new Map<string, number>();
-  for (const r of records) if (r.keyId !== null && r.outcome === "allowed") counts.set(r.keyId, (counts.get(r.keyId) ?? 0) + 1);
-  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5);
+function TopKeys({ activity, names }: { activity: Activity; names: Map<string, string> }) {
+  const top = activity.topKeys.slice(0, 5);
   if (top.length === 0) return <p class="muted">{t("dashboard.noUse")}</p>;
   return (
     <ol class="plain">
-      {top.map(([id, n]) => (
-        <li key={id}>
-          <Link href={`/keys/${encodeURIComponent(names.get(id) ?? id)}`}>{names.get(id) ?? id}</Link> <span class="muted">{t("dashboard.uses", { count: n })}</span>
+      {top.map(({ keyId, count }) => (
+        <li key={keyId}>
+          <Link href={`/keys/${encodeURIComponent(names.get(keyId) ?? keyId)}`}>{names.get(keyId) ?? keyId}</Link> <span class="muted">{t("dashboard.uses", { count })}</span>
         </li>
       ))}
     </ol>
@@ -122,11 +131,10 @@ function TopKeys({ records, names }: { records: AuditEntry[]; names: Map<string,
 }
 
 function Denials({ records }: { records: AuditEntry[] }) {
-  const denied = records.filter((r) => r.outcome === "denied").slice(-5).reverse();
-  if (denied.length === 0) return <p class="muted">{t("dashboard.noDenials")}</p>;
+  if (records.length === 0) return <p class="muted">{t("dashboard.noDenials")}</p>;
   return (
     <ul class="plain">
-      {denied.map((r) => (
+      {records.map((r) => (
         <li key={r.seq}>
           <code>{r.action}</code> {r.principal?.displayName ?? t("audit.anonymous")} <span class="muted">{formatTime(r.time)}</span>
         </li>
