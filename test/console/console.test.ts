@@ -6,11 +6,13 @@
  * except the browser's note about an API request the server refused, which the page shows itself.
  * Screenshots of the main screens are written to docs/console/ (linked from docs/console.md).
  */
+import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
+import { keyAndCsr } from "../helpers/mtls.js";
 
 const ROOT = "console-root-token";
 const CHROMIUM = "/usr/bin/chromium";
@@ -116,6 +118,9 @@ describe("the web console", () => {
     const roleId = (await call<{ roleId: string }>("GET", "/v1/auth/approle/roles/reader/role-id")).body.roleId;
     const secretId = (await call<{ secretId: string }>("POST", "/v1/auth/approle/roles/reader/secret-id", {})).body.secretId;
     const reader = (await call<{ token: string }>("POST", "/v1/auth/approle/login", { roleId, secretId }, "")).body.token;
+    // An enrolled VM, whose certificate the identity screen lists and revokes.
+    const vmJoin = (await call<{ joinToken: string }>("POST", "/v1/auth/join-tokens", { role: "reader", vmId: "vm-1" })).body.joinToken;
+    expect((await call("POST", "/v1/auth/join", { joinToken: vmJoin, csr: (await keyAndCsr()).csr, vmId: "vm-1" }, "")).status).toBe(200);
     const violations: string[] = [];
 
     const { context, page } = await newPage();
@@ -204,6 +209,10 @@ describe("the web console", () => {
     await page.getByRole("button", { name: "Copy and hide" }).click();
     await page.getByText("Copied to the clipboard and hidden.").waitFor();
     expect(await secret.count()).toBe(0);
+    const vmRow = page.locator("section", { has: page.getByRole("heading", { name: "Enrolled VMs and certificates" }) }).locator("tbody tr").filter({ hasText: "vm-1" });
+    expect(await vmRow.textContent()).toContain("active");
+    await page.getByRole("button", { name: "Revoke vm-1" }).click();
+    await expect.poll(() => vmRow.textContent()).toContain("revoked");
     violations.push(...(await axe(page, "identity")));
     await page.screenshot({ path: `${SHOTS}identity.png`, fullPage: true });
 

@@ -95,6 +95,7 @@ import type {
   CapabilitiesRequest,
   CapabilitiesResponse,
   ActivityResponse,
+  ListCertificatesResponse,
   SimulateResponse,
 } from "@tessera/protocol";
 import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
@@ -631,6 +632,17 @@ export class TesseraClient {
   /** A new certificate for the same VM and role, over mutual TLS with the current, valid certificate. */
   renewCertificate(csr: string): Promise<EnrolledCertificate> {
     return this.#post("/v1/auth/cert/renew", { csr });
+  }
+
+  /**
+   * Enrolled VMs' instance certificates, in serial order; pass `nextMarker` back for the next page.
+   * @example
+   * const { certificates } = await client.listCertificates();
+   * const active = certificates.filter((c) => c.state === "active");
+   */
+  listCertificates(options: { limit?: number; marker?: string } = {}): Promise<ListCertificatesResponse> {
+    const q = new URLSearchParams({ limit: String(options.limit ?? 100), ...(options.marker !== undefined && { marker: options.marker }) });
+    return this.#get(`/v1/auth/certs?${q}`);
   }
 
   revokeCertificates(target: { serial: string } | { vmId: string }): Promise<{ certificates: number; tokens: number }> {

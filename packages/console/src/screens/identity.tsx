@@ -8,7 +8,7 @@ import { formatTime, t } from "../i18n.js";
 import { useLoad } from "../load.js";
 import { Link } from "../router.js";
 import { useCapabilities } from "../capabilities.js";
-import { ErrorBox, Loading, Notice } from "../components/ui.js";
+import { Badge, ErrorBox, Loading, Notice } from "../components/ui.js";
 
 interface Role {
   name: string;
@@ -22,9 +22,8 @@ interface JoinToken {
   accessor: string;
   role: string;
   vmId: string | null;
-  uses: number;
-  usesLeft: number;
-  expiresAt: string;
+  usesLeft: number | null;
+  expiresAt: string | null;
   createdAt: string;
   joinToken?: string;
 }
@@ -37,6 +36,7 @@ export function Identity() {
       { action: "auth:ListAccessKeys", resource: "access-key/*" },
       { action: "auth:ConfigureJwt", resource: "jwt-issuer/*" },
       { action: "auth:RevokeCertificate" },
+      { action: "auth:ListCertificates" },
     ],
     [],
   );
@@ -48,7 +48,7 @@ export function Identity() {
       <JoinTokens />
       {can("auth:ListAccessKeys") && <AccessKeys />}
       {can("auth:ConfigureJwt") && <JwtIssuers />}
-      {can("auth:RevokeCertificate") && <RevokeCertificates />}
+      {can("auth:ListCertificates") && <Certificates canRevoke={can("auth:RevokeCertificate")} />}
     </div>
   );
 }
@@ -177,9 +177,7 @@ function JoinTokens() {
                     <code>{j.accessor.slice(0, 12)}…</code>
                   </td>
                   <td>{j.role}</td>
-                  <td>
-                    {j.usesLeft}/{j.uses}
-                  </td>
+                  <td>{j.usesLeft ?? t("identity.unlimited")}</td>
                   <td>{formatTime(j.expiresAt)}</td>
                   <td>
                     <button type="button" class="secondary small" onClick={() => revoke(j.accessor)}>
@@ -229,17 +227,24 @@ function JwtIssuers() {
   );
 }
 
-function RevokeCertificates() {
-  const [vmId, setVmId] = useState("");
+interface Certificate {
+  serial: string;
+  vmId: string;
+  role: string;
+  notAfter: string;
+  state: "active" | "revoked" | "expired";
+}
+
+function Certificates({ canRevoke }: { canRevoke: boolean }) {
+  const [marker, setMarker] = useState<string | undefined>(undefined);
+  const list = useLoad(() => api<{ certificates: Certificate[]; nextMarker: string | null }>("GET", `/v1/auth/certs?limit=50${marker === undefined ? "" : `&marker=${enc(marker)}`}`), [marker]);
   const [result, setResult] = useState<{ certificates: number; tokens: number } | null>(null);
   const [error, setError] = useState<unknown>(undefined);
-  const revoke = async (e: Event) => {
-    e.preventDefault();
+  const revoke = async (target: { vmId: string } | { serial: string }) => {
     setError(undefined);
     try {
-      const r = await api<{ certificates: unknown; tokens: unknown }>("POST", "/v1/auth/certs/revoke", { vmId });
-      const count = (x: unknown) => (Array.isArray(x) ? x.length : Number(x));
-      setResult({ certificates: count(r.certificates), tokens: count(r.tokens) });
+      setResult(await api<{ certificates: number; tokens: number }>("POST", "/v1/auth/certs/revoke", target));
+      list.reload();
     } catch (err) {
       setError(err);
     }
@@ -247,18 +252,58 @@ function RevokeCertificates() {
   return (
     <section class="card" aria-labelledby="certs-h">
       <h2 id="certs-h">{t("identity.certificates")}</h2>
-      <p class="muted">{t("identity.certificatesHint")}</p>
-      <form class="inline-form" onSubmit={revoke}>
-        <label>
-          {t("identity.vmId")}
-          <input value={vmId} onInput={(e) => setVmId((e.target as HTMLInputElement).value)} required />
-        </label>
-        <button type="submit" class="danger">
-          {t("identity.revokeVm")}
-        </button>
-      </form>
-      <ErrorBox error={error} />
+      <ErrorBox error={list.error ?? error} />
       {result !== null && <Notice kind="ok">{t("identity.revoked", result)}</Notice>}
+      {list.data === undefined ? (
+        <Loading />
+      ) : list.data.certificates.length === 0 ? (
+        <p class="muted">{t("identity.noCertificates")}</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("identity.vmId")}</th>
+                <th scope="col">{t("identity.role")}</th>
+                <th scope="col">{t("identity.serial")}</th>
+                <th scope="col">{t("keys.state")}</th>
+                <th scope="col">{t("identity.expires")}</th>
+                <th scope="col">
+                  <span class="visually-hidden">{t("key.versionActions")}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.certificates.map((c) => (
+                <tr key={c.serial}>
+                  <td>{c.vmId}</td>
+                  <td>{c.role}</td>
+                  <td>
+                    <code>{c.serial.slice(0, 16)}</code>
+                  </td>
+                  <td>
+                    <Badge value={c.state} />
+                  </td>
+                  <td>{formatTime(c.notAfter)}</td>
+                  <td>
+                    {canRevoke && c.state === "active" && (
+                      <button type="button" class="secondary small" onClick={() => revoke({ vmId: c.vmId })}>
+                        {t("identity.revokeVmNamed", { vm: c.vmId })}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {list.data?.nextMarker != null && (
+        <button type="button" class="secondary" onClick={() => setMarker(list.data!.nextMarker!)}>
+          {t("common.next")}
+        </button>
+      )}
+      {canRevoke && <p class="muted">{t("identity.certificatesHint")}</p>}
     </section>
   );
 }
