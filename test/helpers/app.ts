@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock, SqliteStore, buildApp, type Seal, type TesseraApp } from "@tessera/server";
+import { ManualClock, SqliteStore, buildApp, type AppOptions, type Seal, type TesseraApp } from "@tessera/server";
+import type { RetentionPolicy } from "@tessera/protocol";
 
 export interface TestApp {
   app: TesseraApp;
@@ -19,10 +20,10 @@ export interface TestApp {
 }
 
 /** `seal`: the seal provider (default Shamir); the same one serves every restart. */
-export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal } = {}): Promise<TestApp> {
+export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; retention?: RetentionPolicy; alerts?: AppOptions["alerts"]; keyCacheSize?: number } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
-  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }) });
+  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }), ...(options.retention !== undefined && { retention: options.retention }), ...(options.alerts !== undefined && { alerts: options.alerts }), ...(options.keyCacheSize !== undefined && { keyCacheSize: options.keyCacheSize }) });
   const t: TestApp = {
     app: await open(),
     clock,

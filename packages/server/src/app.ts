@@ -32,6 +32,8 @@ import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
 import { SecretsService } from "./service/secrets-service.js";
+import { RetentionService } from "./service/retention-service.js";
+import type { RetentionPolicy } from "@tessera/protocol";
 import { MacService } from "./service/mac-service.js";
 import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
@@ -80,6 +82,10 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /** Most keys kept unwrapped in memory, least recently used dropped first (default 100,000). */
+  keyCacheSize?: number;
+  /** Version retention for keys with no policy of their own (docs/retention.md); none by default. */
+  retention?: RetentionPolicy;
   /**
    * Throttling of the audit records of refused requests (service/refusal-log.ts): per-source and
    * global token buckets, and how often suppressed ones are summarised (default 10 s).
@@ -118,6 +124,7 @@ export interface TesseraApp {
   scheduler: Scheduler;
   /** The server's own audited changes (automatic rotation, destruction, purges). */
   jobs: SystemJobs;
+  retention: RetentionService;
   /** Keeps this node's caches in step with changes committed elsewhere. */
   coherence: CacheCoherence;
   /** The background-work lease: jobs run only on its holder. */
@@ -165,7 +172,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       : {}),
   }) as unknown as FastifyInstance;
 
-  const keys = new KeyService(store, barrier, clock);
+  const keys = new KeyService(store, barrier, clock, options.keyCacheSize);
   const tokens = new TokenService(store.tokens, clock);
   const roles = new RoleDirectory(store.roles);
   const policy = new PolicyService(store, roles, clock);
@@ -181,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   let metricsRef: Metrics | undefined;
   // Dashboards' per-minute counts and top keys (audit/activity.ts), fed like the metrics.
   const activity = new Activity();
+  let retentionRef: RetentionService | undefined;
   const alertCenter = new AlertCenter(store.alerts, {
     webhooks: options.alerts?.webhooks ?? [],
     ...(options.alerts?.retryMs !== undefined && { retryMs: options.alerts.retryMs }),
@@ -204,7 +212,10 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       const answered = records.filter((r) => r.outcome !== "intent");
       metricsRef?.observe(answered);
       activity.observe(answered);
-      for (const r of answered) detectors.observe(r);
+      for (const r of answered) {
+        detectors.observe(r);
+        retentionRef?.observe(r);
+      }
     },
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
   });
@@ -286,6 +297,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const macs = new MacService(door, keys.macs);
   const secrets = new SecretsService({ door, keys, store, clock });
   const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
+  const retention = new RetentionService({ door, keys, store, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
+  retentionRef = retention;
   const rekey = new RekeyService(door, barrier);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store);
   const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
@@ -312,7 +325,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     [
       { name: "rotate", intervalMs: interval, run: () => jobs.rotateDue() },
       { name: "destroy", intervalMs: interval, run: () => jobs.destroyDue() },
-      { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
+      { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => Promise.all([keys.usage.flush(), retention.flush()]) },
+      { name: "retention", intervalMs: 10 * interval, run: () => retention.runDue() },
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
@@ -330,7 +344,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   // The web console: static files only; it calls the native API above like any other client.
   await http.register(consoleRoutes, { assets: loadConsoleAssets(consoleDirectory()) });
@@ -352,6 +366,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     tokens,
     scheduler,
     jobs,
+    retention,
     coherence,
     lease,
     autoUnseal,
@@ -369,6 +384,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Refusals counted but not yet summarised go into the trail before it closes.
       await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
+      await retention.flush().catch((err: unknown) => http.log.error({ err }, "could not flush the uses of old key versions"));
       await auditLog.close();
       barrier.sealNow();
       await presence?.stop();

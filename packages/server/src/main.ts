@@ -57,6 +57,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       alerts: { webhooks: [], detectors: {} },
       seal: { type: "shamir" },
       backup: null,
+      retention: null,
+      keyCacheSize: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -82,6 +84,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const app = await buildApp({
     seal,
     backups: config.backup,
+    ...(config.retention !== null && { retention: config.retention }),
+    ...(config.keyCacheSize !== null && { keyCacheSize: config.keyCacheSize }),
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },
