@@ -59,6 +59,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       backup: null,
       retention: null,
       keyCacheSize: null,
+      quotas: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -86,6 +87,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     backups: config.backup,
     ...(config.retention !== null && { retention: config.retention }),
     ...(config.keyCacheSize !== null && { keyCacheSize: config.keyCacheSize }),
+    ...(config.quotas !== null && { quotas: config.quotas }),
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },
