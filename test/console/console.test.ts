@@ -7,7 +7,7 @@
  * Screenshots of the main screens are written to docs/console/ (linked from docs/console.md).
  */
 import "reflect-metadata";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -16,7 +16,10 @@ import { keyAndCsr } from "../helpers/mtls.js";
 
 const ROOT = "console-root-token";
 const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = `${REPO}docs/console/`;
+// Every run saves the screenshots under test-results/ (ignored by git); with TESSERA_UPDATE_SCREENSHOTS=1
+// they go to docs/console/, where docs/console.md shows the committed ones.
+const SHOTS = process.env["TESSERA_UPDATE_SCREENSHOTS"] === "1" ? `${REPO}docs/console/` : `${REPO}test-results/console/`;
+mkdirSync(SHOTS, { recursive: true });
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let server: ServerProcess;
