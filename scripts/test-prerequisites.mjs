@@ -3,8 +3,9 @@
  * `npm test` runs this first: the system tools the suite drives (README snippets use bash, curl and
  * jq; TLS tests make throwaway certificates with openssl; the PKCS#11 seal's tests use SoftHSM2, a
  * software HSM; the store contract and cluster tests start a real PostgreSQL server with Debian's
- * `initdb`/`pg_ctl`, run as the `postgres` user via `runuser`; the agent's TPM tests use swtpm, a
- * software TPM 2.0, driven by tpm2-tools) are installed from Debian's packages
+ * `initdb`/`pg_ctl`, run as the `postgres` user via `runuser`; the web console's browser tests drive
+ * Debian's `chromium` through playwright-core, which downloads no browser; the agent's TPM tests use
+ * swtpm, a software TPM 2.0, driven by tpm2-tools) are installed from Debian's packages
  * when missing, so the README's test command works on a fresh machine. Nothing is installed when they are
  * all present; without root or apt-get it names what is missing and stops.
  */
@@ -17,6 +18,7 @@ const TOOLS = Object.freeze({
   jq: "jq",
   openssl: "openssl",
   "softhsm2-util": "softhsm2",
+  chromium: "chromium",
   swtpm: "swtpm",
   swtpm_setup: "swtpm-tools",
   tpm2_createprimary: "tpm2-tools",

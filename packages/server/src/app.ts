@@ -10,6 +10,7 @@ import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";
+import { Activity } from "./audit/activity.js";
 import { iso, systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
@@ -43,6 +44,8 @@ import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
 import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
+import { consoleRoutes } from "./api/console/console-routes.js";
+import { consoleDirectory, loadConsoleAssets } from "./api/console/console-assets.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
@@ -186,6 +189,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.
   let auditLogRef: AuditLog | undefined;
   let metricsRef: Metrics | undefined;
+  // Dashboards' per-minute counts and top keys (audit/activity.ts), fed like the metrics.
+  const activity = new Activity();
   let retentionRef: RetentionService | undefined;
   const alertCenter = new AlertCenter(store.alerts, {
     webhooks: options.alerts?.webhooks ?? [],
@@ -209,6 +214,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Intents announce a change whose outcome record follows; detectors and metrics count answers.
       const answered = records.filter((r) => r.outcome !== "intent");
       metricsRef?.observe(answered);
+      activity.observe(answered);
       for (const r of answered) {
         detectors.observe(r);
         retentionRef?.observe(r);
@@ -341,9 +347,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
+  // The web console: static files only; it calls the native API above like any other client.
+  await http.register(consoleRoutes, { assets: loadConsoleAssets(consoleDirectory()) });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 
