@@ -39,6 +39,9 @@ import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
 import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
+import { vaultApi } from "./api/vault/vault-api.js";
+import { installListVerb } from "./api/vault/list-verb.js";
+import { HashService } from "./service/hash-service.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
@@ -59,6 +62,11 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer; clientAuth?: "none" | "request" } | null;
   /** Region and account id of the AWS-compatible API's ARNs (default us-east-1, 000000000000). */
   aws?: { region: string; accountId: string };
+  /**
+   * The Vault-compatible API (docs/vault-compatibility.md): where transit is mounted (default
+   * `transit`). `null` turns it off (and with it the LIST-verb rewriter on the listener).
+   */
+  vault?: { transitMount?: string; kvMount?: string } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
   /** Anomaly detectors and alert delivery (docs/audit.md). */
@@ -324,6 +332,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
+  if (options.vault !== null) {
+    const hashes = new HashService(door);
+    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, transitMount: options.vault?.transitMount ?? "transit" });
+    installListVerb(http.server, Boolean(options.https));
+  }
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 
