@@ -136,11 +136,14 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
   await vaultSysRoutes(app, o);
 }
 
+/** What Go's strconv.ParseBool reads as true (Vault parses `list` with it; node-vault sends `list=1`). */
+const GO_TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);
+
 /** GET is a read, or a list with `?list=true` or Vault's LIST verb (rewritten before parsing: list-verb.ts). */
 function operationOf(request: FastifyRequest, query: URLSearchParams): VaultOp {
   switch (request.method) {
     case "GET":
-      return query.get("list") === "true" || request.headers[LIST_MARKER_HEADER] !== undefined ? "list" : "read";
+      return GO_TRUE.has(query.get("list") ?? "") || request.headers[LIST_MARKER_HEADER] !== undefined ? "list" : "read";
     case "DELETE":
       return "delete";
     default:
