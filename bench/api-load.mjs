@@ -55,9 +55,10 @@ export async function startTessera({ connections }) {
     return res.json();
   }
 
-  function load(path, body, duration) {
+  /** `extraHeaders` are added to (or replace) the JSON and token headers (the Vault API's X-Vault-Token). */
+  function load(path, body, duration, extraHeaders = {}) {
     return new Promise((resolve, reject) => {
-      autocannon({ url: url + path, method: "POST", connections, duration, headers, body: JSON.stringify(body) }, (err, r) => {
+      autocannon({ url: url + path, method: "POST", connections, duration, headers: { ...headers, ...extraHeaders }, body: JSON.stringify(body) }, (err, r) => {
         if (err) return reject(err);
         if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) return reject(new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`));
         resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
@@ -65,5 +66,5 @@ export async function startTessera({ connections }) {
     });
   }
 
-  return { call, load, stop };
+  return { call, load, stop, rootToken };
 }

@@ -48,7 +48,7 @@ describe("ListVerbRewriter", () => {
       "POST /a HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
       "POST /a HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
       "POST /a HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",
-      "GET /a HTTP/1.1\r\nBroken header line\r\n\r\n",
+      "GET /a HTTP/1.1\r\nContent-Length 5\r\n\r\n",
       "GET /a HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
       "CONNECT host:443 HTTP/1.1\r\n\r\n",
       "GET /a HTTP/1.1\nHost: x\n\n",

@@ -30,6 +30,12 @@ const LF = 0x0a;
 /** Longer request or header lines than Node accepts (16 KiB of headers by default) only pass through. */
 const MAX_LINE = 64 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * First bytes of the header lines framing depends on: Content-Length, Transfer-Encoding, Upgrade, and
+ * obs-fold (SP, HT). Other lines are left to Node's parser, which refuses malformed ones (closing the
+ * connection); none of them can change where a request ends.
+ */
+const RELEVANT_FIRST_BYTE = new Set([..."CcTtUu \t"].map((c) => c.charCodeAt(0)));
 
 type State = "start" | "request-line" | "headers" | "body" | "chunk-size" | "chunk-end" | "trailers" | "passthrough";
 
@@ -81,7 +87,7 @@ export class ListVerbRewriter {
               out.push(GET);
               this.held = 0;
               this.rewriting = true;
-              this.requestStart = "LIST ";
+              this.requestStart = "-";
               this.state = "request-line";
               this.lineLength = 0;
             }
@@ -89,7 +95,8 @@ export class ListVerbRewriter {
           }
           flush();
           if (this.held > 0) out.push(LIST.subarray(0, this.held));
-          this.requestStart = LIST.subarray(0, this.held).toString("latin1");
+          // Only CONNECT needs the method's text; every other request line is just counted.
+          this.requestStart = this.held === 0 && b === 0x43 ? "" : "-";
           this.held = 0;
           this.state = "request-line";
           this.lineLength = 0;
@@ -98,7 +105,7 @@ export class ListVerbRewriter {
         case "request-line": {
           const nl = chunk.indexOf(LF, i);
           const end = nl === -1 ? chunk.length : nl + 1;
-          if (this.requestStart.length < 8) this.requestStart += chunk.toString("latin1", i, Math.min(end, i + 8 - this.requestStart.length));
+          if (this.requestStart !== "-" && this.requestStart.length < 8) this.requestStart += chunk.toString("latin1", i, Math.min(end, i + 8 - this.requestStart.length));
           this.lineLength += end - i;
           i = end;
           if (this.lineLength > MAX_LINE) this.state = "passthrough";
@@ -115,6 +122,15 @@ export class ListVerbRewriter {
         case "trailers": {
           const nl = chunk.indexOf(LF, i);
           const end = nl === -1 ? chunk.length : nl + 1;
+          if (nl !== -1 && this.line.length === 0 && this.state === "headers") {
+            // The common case, a whole header line in this chunk: only the lines that decide framing
+            // (content-length, transfer-encoding, upgrade; and obs-fold) are read as text.
+            if (chunk[nl - 1] !== CR || nl - 1 < i) this.state = "passthrough";
+            else if (nl - 1 === i) this.endOfHeaders();
+            else if (RELEVANT_FIRST_BYTE.has(chunk[i]!)) this.onLine(chunk.toString("latin1", i, nl - 1));
+            i = end;
+            break;
+          }
           this.line.push(Buffer.from(chunk.subarray(i, end)));
           this.lineLength += end - i;
           i = end;
