@@ -294,6 +294,16 @@ describe("nothing changes unaudited", () => {
     await provesAuditBeforeChange("kms:CancelKeyDeletion", () => awsCall(new CancelKeyDeletionCommand({ KeyId: keyId })));
   });
 
+  it("the secrets store: writes, metadata, delete, undelete, destroy, mount configuration", async () => {
+    let n = 0;
+    await provesAuditBeforeChange("secrets:Write", () => call("PUT", "/v1/secrets/secret/data/app/db", { data: { password: `p${++n}` } }));
+    await provesAuditBeforeChange("secrets:WriteMetadata", () => call("PUT", "/v1/secrets/secret/metadata/app/db", { maxVersions: 5 + ++n }));
+    await provesAuditBeforeChange("secrets:Delete", () => call("POST", "/v1/secrets/secret/delete/app/db", {}));
+    await provesAuditBeforeChange("secrets:Destroy", () => call("POST", "/v1/secrets/secret/destroy/app/db", { versions: [1] }));
+    expect((await call("POST", "/v1/keys", { name: "mount-key" })).status).toBe(201);
+    await provesAuditBeforeChange("secrets:ConfigureMount", () => call("PUT", "/v1/secrets/secret/config", { key: "mount-key" }));
+  });
+
   it("the server's own changes: automatic rotation, destruction and purges", async () => {
     expect((await call("POST", "/v1/keys", { name: "auto", rotationPeriodSeconds: 86_400 })).status).toBe(201);
     expect((await call("POST", "/v1/keys/auto/schedule-deletion", { pendingWindowDays: 7 })).status).toBe(200);

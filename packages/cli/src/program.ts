@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { Cli } from "./cli.js";
 import { registerCryptoCommands } from "./commands/crypto-commands.js";
 import { registerMacCommands } from "./commands/mac-commands.js";
+import { registerSecretCommands } from "./commands/secret-commands.js";
 import { registerAsymmetricCommands } from "./commands/asymmetric-commands.js";
 import { registerKeyCommands } from "./commands/key-commands.js";
 import { registerDistributionCommands } from "./commands/distribution-commands.js";
@@ -54,6 +55,7 @@ export function buildProgram(cli: Cli): Command {
   registerAsymmetricCommands(program, cli);
   registerKeyCommands(program, cli);
   registerDistributionCommands(program, cli);
+  registerSecretCommands(program, cli);
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);
   registerAuditCommands(program, cli);

@@ -2,7 +2,16 @@
  * `TesseraClient`: one method per route of the native API (docs/api.md), typed with the wire types
  * of `@tessera/protocol`. Methods only shape URLs and bodies; validation happens on the server.
  */
+import { DEFAULT_SECRET_MOUNT } from "@tessera/protocol";
 import type {
+  ConfigureSecretMountRequest,
+  ListSecretsResponse,
+  SecretData,
+  SecretMetadata,
+  SecretMountConfig,
+  SecretVersionRead,
+  SecretVersionWritten,
+  WriteSecretMetadataRequest,
   GenerateMacRequest,
   GenerateMacResponse,
   VerifyMacRequest,
@@ -88,6 +97,16 @@ import type {
 import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
 
 const seg = encodeURIComponent;
+
+/** Which secrets mount a call addresses (default `secret`). */
+export interface SecretOptions {
+  mount?: string;
+}
+
+/** `/v1/secrets/MOUNT/OP/PATH`, each path segment encoded on its own (the `/` between them stays). */
+function secretPath(options: SecretOptions, op: string, path: string): string {
+  return `/v1/secrets/${seg(options.mount ?? DEFAULT_SECRET_MOUNT)}/${op}/${path.split("/").map(seg).join("/")}`;
+}
 const forceQuery = (force?: boolean) => (force === true ? "?force=true" : "");
 
 /** A role as the API returns it (settings documented in docs/policy.md). */
@@ -666,5 +685,58 @@ export class TesseraClient {
 
   ackAlert(id: string): Promise<void> {
     return this.#post(`/v1/alerts/${seg(id)}/ack`, {});
+  }
+
+  // --- secrets store (docs/secrets.md) ----------------------------------------------------------
+
+  /** Writes a new version of the secret at `path` (with `cas`: only if the current version is that). */
+  putSecret(path: string, data: SecretData, options: SecretOptions & { cas?: number } = {}): Promise<SecretVersionWritten> {
+    return this.#http.request({ method: "PUT", path: secretPath(options, "data", path), body: { data, ...(options.cas !== undefined && { cas: options.cas }) } });
+  }
+
+  /** Reads a version of the secret (the current one unless `version`). */
+  getSecret(path: string, options: SecretOptions & { version?: number } = {}): Promise<SecretVersionRead> {
+    return this.#get(secretPath(options, "data", path) + (options.version !== undefined ? `?version=${options.version}` : ""));
+  }
+
+  /** The secret's versions (with read counts and last readers) and settings. */
+  secretMetadata(path: string, options: SecretOptions = {}): Promise<SecretMetadata> {
+    return this.#get(secretPath(options, "metadata", path));
+  }
+
+  writeSecretMetadata(path: string, req: WriteSecretMetadataRequest, options: SecretOptions = {}): Promise<SecretMetadata> {
+    return this.#http.request({ method: "PUT", path: secretPath(options, "metadata", path), body: req });
+  }
+
+  /** Destroys every version of the secret and its metadata. */
+  deleteSecretMetadata(path: string, options: SecretOptions = {}): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: secretPath(options, "metadata", path) });
+  }
+
+  /** Names directly under `prefix` (`""`: the mount's top level); names ending in `/` have secrets below. */
+  listSecrets(prefix = "", options: SecretOptions = {}): Promise<ListSecretsResponse> {
+    return this.#get(secretPath(options, "list", prefix));
+  }
+
+  /** Soft-deletes versions (default: the current one); `undeleteSecret` brings them back. */
+  deleteSecret(path: string, options: SecretOptions & { versions?: number[] } = {}): Promise<{ versions: number[] }> {
+    return this.#post(secretPath(options, "delete", path), options.versions !== undefined ? { versions: options.versions } : {});
+  }
+
+  undeleteSecret(path: string, versions: number[], options: SecretOptions = {}): Promise<{ versions: number[] }> {
+    return this.#post(secretPath(options, "undelete", path), { versions });
+  }
+
+  /** Destroys the versions' data for good. */
+  destroySecret(path: string, versions: number[], options: SecretOptions = {}): Promise<{ versions: number[] }> {
+    return this.#post(secretPath(options, "destroy", path), { versions });
+  }
+
+  secretMount(mount = DEFAULT_SECRET_MOUNT): Promise<SecretMountConfig> {
+    return this.#get(`/v1/secrets/${seg(mount)}/config`);
+  }
+
+  configureSecretMount(mount: string, req: ConfigureSecretMountRequest): Promise<SecretMountConfig> {
+    return this.#http.request({ method: "PUT", path: `/v1/secrets/${seg(mount)}/config`, body: req });
   }
 }

@@ -76,6 +76,22 @@ export const actions = Object.freeze([
   "policy:ListRoles",
   "policy:DeleteRole",
   "policy:Simulate",
+  /** Reading a version of a stored secret (docs/secrets.md); resources `secret/MOUNT/PATH`. */
+  "secrets:Read",
+  /** Writing a new version of a secret (creates the path, and the mount with its own key, if new). */
+  "secrets:Write",
+  /** Listing the names under a prefix (`secret/MOUNT/PREFIX`). */
+  "secrets:List",
+  /** Soft-deleting or undeleting versions (the data stays, unreadable until undeleted). */
+  "secrets:Delete",
+  /** Destroying versions' data for good, or a path with all its versions and metadata. */
+  "secrets:Destroy",
+  /** Reading a path's metadata: versions, their read counts and last readers, settings. */
+  "secrets:ReadMetadata",
+  /** Changing a path's settings (max versions, check-and-set, delete-after, custom metadata). */
+  "secrets:WriteMetadata",
+  /** Choosing a mount's key and defaults (`secret/MOUNT`); needs kms:GenerateDataKey on the key too. */
+  "secrets:ConfigureMount",
   "audit:Read",
   "audit:AckAlert",
   "sys:Seal",

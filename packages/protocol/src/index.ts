@@ -16,3 +16,4 @@ export * from "./token-refusals.js";
 export * from "./audit-outcomes.js";
 export const TESSERA_VERSION = "0.1.0";
 export * from "./sys-schemas.js";
+export * from "./secret-schemas.js";

@@ -30,6 +30,7 @@ import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
+import { SecretsService } from "./service/secrets-service.js";
 import { MacService } from "./service/mac-service.js";
 import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
@@ -285,6 +286,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
   const macs = new MacService(door, keys.macs);
+  const secrets = new SecretsService({ door, keys, store, clock });
   const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
   const rekey = new RekeyService(door, barrier);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store);
@@ -330,7 +332,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
     const hashes = new HashService(door);

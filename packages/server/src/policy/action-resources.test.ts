@@ -34,6 +34,8 @@ function samples(type: ResourceType): Resource[] {
       return [resources.role("orders-app"), resources.every("role")];
     case "access-key":
       return [resources.accessKey("TSRKORDERS"), resources.every("access-key")];
+    case "secret":
+      return [resources.secret("secret", "orders/db"), resources.secret("secret"), resources.every("secret")];
     case "jwt-issuer":
       return [resources.jwtIssuer("orders-idp"), resources.every("jwt-issuer")];
     default:

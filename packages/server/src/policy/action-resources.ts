@@ -84,6 +84,15 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "policy:DeleteRole": ["role"],
   // The simulator answers for every principal, so it reads every policy.
   "policy:Simulate": ["policy"],
+  // Secrets: `secret/MOUNT/PATH` (a path, or the prefix being listed); the mount itself is `secret/MOUNT`.
+  "secrets:Read": ["secret"],
+  "secrets:Write": ["secret"],
+  "secrets:List": ["secret"],
+  "secrets:Delete": ["secret"],
+  "secrets:Destroy": ["secret"],
+  "secrets:ReadMetadata": ["secret"],
+  "secrets:WriteMetadata": ["secret"],
+  "secrets:ConfigureMount": ["secret"],
   "audit:Read": ["audit"],
   "audit:AckAlert": ["audit"],
   "sys:Seal": ["sys"],

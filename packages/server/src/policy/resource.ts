@@ -3,6 +3,7 @@
  *
  * Every action is authorised on a resource of a type, written like the resource part of an AWS ARN:
  * `key/NAME-or-ID`, `alias/NAME`, `policy/NAME`, `role/NAME`, `access-key/ID`, `jwt-issuer/NAME`,
+ * `secret/MOUNT/PATH` (a stored secret; `secret/MOUNT` is the mount itself),
  * and the unnamed `token`, `join-token`, `secret-id`, `certificate`, `audit`, `sys`, `random`.
  *
  * Invariants:
@@ -17,7 +18,7 @@
 import { TesseraError } from "@tessera/protocol";
 import { globMatch } from "./glob.js";
 
-export const namedResourceTypes = Object.freeze(["key", "alias", "policy", "role", "access-key", "jwt-issuer"] as const);
+export const namedResourceTypes = Object.freeze(["key", "alias", "policy", "role", "access-key", "jwt-issuer", "secret"] as const);
 export const unnamedResourceTypes = Object.freeze(["token", "join-token", "secret-id", "certificate", "audit", "sys", "random"] as const);
 export type NamedResourceType = (typeof namedResourceTypes)[number];
 export type UnnamedResourceType = (typeof unnamedResourceTypes)[number];
@@ -51,6 +52,8 @@ export const resources = Object.freeze({
   role: (name: string): Resource => ({ type: "role", name }),
   accessKey: (id: string): Resource => ({ type: "access-key", name: id }),
   jwtIssuer: (name: string): Resource => ({ type: "jwt-issuer", name }),
+  /** A secret (`secret/MOUNT/PATH`), a listed prefix (`secret/MOUNT/PREFIX/`) or the mount (`secret/MOUNT`). */
+  secret: (mount: string, path = ""): Resource => ({ type: "secret", name: path === "" ? mount : `${mount}/${path}` }),
   /** Every resource of a named type: what listing it is authorised on. */
   every: (type: NamedResourceType): Resource => (type === "key" ? { type, id: null, name: EVERY } : { type, name: EVERY }),
   token: unnamed("token"),

@@ -273,4 +273,44 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       CREATE INDEX audit_chains_time ON audit_chains (node, time);
     `,
   },
+  {
+    // The versioned secrets store (docs/secrets.md): mounts with their key, paths, versions.
+    id: 11,
+    sql: `
+      CREATE TABLE secret_mounts (
+        mount                 TEXT COLLATE "C" PRIMARY KEY,
+        key_id                TEXT NOT NULL,
+        max_versions          INTEGER NOT NULL,
+        cas_required          BOOLEAN NOT NULL,
+        delete_version_after  BIGINT NOT NULL,
+        created_at            BIGINT NOT NULL
+      );
+      CREATE TABLE secret_paths (
+        mount                 TEXT COLLATE "C" NOT NULL,
+        path                  TEXT COLLATE "C" NOT NULL,
+        current_version       INTEGER NOT NULL,
+        oldest_version        INTEGER NOT NULL,
+        max_versions          INTEGER NOT NULL,
+        cas_required          BOOLEAN NOT NULL,
+        delete_version_after  BIGINT NOT NULL,
+        custom_metadata       TEXT NOT NULL,
+        created_at            BIGINT NOT NULL,
+        updated_at            BIGINT NOT NULL,
+        PRIMARY KEY (mount, path)
+      );
+      CREATE TABLE secret_versions (
+        mount        TEXT COLLATE "C" NOT NULL,
+        path         TEXT COLLATE "C" NOT NULL,
+        version      INTEGER NOT NULL,
+        created_at   BIGINT NOT NULL,
+        deleted_at   BIGINT,
+        wrapped_key  BYTEA,
+        sealed       BYTEA,
+        read_count   BIGINT NOT NULL,
+        last_read_at BIGINT,
+        last_reader  TEXT,
+        PRIMARY KEY (mount, path, version)
+      );
+    `,
+  },
 ]);

@@ -48,6 +48,7 @@ import type {
 } from "./store.js";
 import { runPostgresMigrations } from "./postgres-migrate.js";
 import { PostgresListener } from "./postgres-listener.js";
+import { postgresSecretRepo } from "./postgres-secrets.js";
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database (a password in the URL works, but prefer `password`). */
@@ -912,6 +913,7 @@ function repositories(run: Runner, auditChain: string): Repositories {
     audit: auditRepo(run, auditChain),
     alerts: alertRepo(run),
     aliases: aliasRepo(run),
+    secrets: postgresSecretRepo(run),
     leases: leaseRepo(run),
     nodes: nodeRepo(run),
   };

@@ -268,4 +268,44 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       CREATE INDEX audit_chains_time ON audit_chains (node, time);
     `,
   },
+  {
+    // The versioned secrets store (docs/secrets.md): mounts with their key, paths, versions.
+    id: 11,
+    sql: `
+      CREATE TABLE secret_mounts (
+        mount                 TEXT PRIMARY KEY,
+        key_id                TEXT NOT NULL,
+        max_versions          INTEGER NOT NULL,
+        cas_required          INTEGER NOT NULL,
+        delete_version_after  INTEGER NOT NULL,
+        created_at            INTEGER NOT NULL
+      );
+      CREATE TABLE secret_paths (
+        mount                 TEXT NOT NULL,
+        path                  TEXT NOT NULL,
+        current_version       INTEGER NOT NULL,
+        oldest_version        INTEGER NOT NULL,
+        max_versions          INTEGER NOT NULL,
+        cas_required          INTEGER NOT NULL,
+        delete_version_after  INTEGER NOT NULL,
+        custom_metadata       TEXT NOT NULL,
+        created_at            INTEGER NOT NULL,
+        updated_at            INTEGER NOT NULL,
+        PRIMARY KEY (mount, path)
+      );
+      CREATE TABLE secret_versions (
+        mount        TEXT NOT NULL,
+        path         TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        deleted_at   INTEGER,
+        wrapped_key  BLOB,
+        sealed       BLOB,
+        read_count   INTEGER NOT NULL,
+        last_read_at INTEGER,
+        last_reader  TEXT,
+        PRIMARY KEY (mount, path, version)
+      );
+    `,
+  },
 ]);

@@ -11,6 +11,7 @@ import { TesseraError } from "@tessera/protocol";
 import type {
   AccessKeyRepo,
   AliasRepo,
+  SecretRepo,
   AlertRepo,
   AlertRow,
   AuditRepo,
@@ -37,6 +38,7 @@ import type {
   VersionRow,
 } from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
+import { sqliteSecretRepo } from "./sqlite-secrets.js";
 
 type Db = DatabaseSync;
 
@@ -230,6 +232,7 @@ class SqliteRepositories implements Repositories {
   readonly audit: AuditRepo;
   readonly alerts: AlertRepo;
   readonly aliases: AliasRepo;
+  readonly secrets: SecretRepo;
   readonly leases: LeaseRepo;
   readonly nodes: NodeRepo;
 
@@ -423,6 +426,8 @@ class SqliteRepositories implements Repositories {
     this.nodes = nodeRepo(db);
     this.alerts = alertRepo(db);
     this.aliases = aliasRepo(db);
+    this.secrets = sqliteSecretRepo(db);
+    this.secrets = sqliteSecretRepo(db);
 
     this.meta = {
       async get<T>(name: string) {

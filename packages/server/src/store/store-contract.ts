@@ -779,6 +779,49 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.nodes.get("node-c")).toBeUndefined();
       });
 
+      it("keeps secrets: mounts, paths with a compare-and-set on the current version, versions, listing by prefix", async () => {
+        const mount = { mount: "secret", keyId: "k1", maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, createdAt: T0 };
+        await store.secrets.insertMount(mount);
+        await expectCode(store.secrets.insertMount(mount), "AlreadyExists");
+        await store.secrets.updateMount({ ...mount, keyId: "k2", casRequired: true });
+        expect(await store.secrets.getMount("secret")).toEqual({ ...mount, keyId: "k2", casRequired: true });
+        const path = { mount: "secret", path: "a/b", currentVersion: 1, oldestVersion: 1, maxVersions: 3, casRequired: false, deleteVersionAfterSeconds: 60, customMetadata: { o: "x" }, createdAt: T0, updatedAt: T0 };
+        const wrapped = randomBytes(40);
+        const version = { mount: "secret", path: "a/b", version: 1, createdAt: T0, deletedAt: null, wrappedKey: wrapped, sealed: randomBytes(30), readCount: 0, lastReadAt: null, lastReader: null };
+        await store.transaction(async (tx) => {
+          await tx.secrets.insertPath(path);
+          await tx.secrets.insertVersion(version);
+          await tx.secrets.insertVersion({ ...version, version: 2 });
+        });
+        await expectCode(store.secrets.insertPath(path), "AlreadyExists");
+        await store.secrets.insertPath({ ...path, path: "a/c" });
+        await store.secrets.insertPath({ ...path, path: "ab" });
+        expect(await store.secrets.getPath("secret", "a/b")).toEqual(path);
+        expect(await store.secrets.updatePath({ ...path, currentVersion: 2, updatedAt: T0 + 1 }, 1)).toBe(true);
+        expect(await store.secrets.updatePath({ ...path, currentVersion: 3 }, 1)).toBe(false);
+        expect(await store.secrets.listPaths("secret", "a/", 10)).toEqual(["a/b", "a/c"]);
+        expect(await store.secrets.listPaths("secret", "", 2)).toEqual(["a/b", "a/c"]);
+        expect(await store.secrets.getVersion("secret", "a/b", 1)).toEqual(version);
+
+        await store.secrets.recordRead("secret", "a/b", 1, T0 + 5, "vm-1");
+        expect(await store.secrets.rewrapKey("secret", "a/b", 1, randomBytes(40), randomBytes(40))).toBe(false);
+        const rewrapped = randomBytes(41);
+        expect(await store.secrets.rewrapKey("secret", "a/b", 1, wrapped, rewrapped)).toBe(true);
+        expect(await store.secrets.setDeleted("secret", "a/b", 2, T0 + 9)).toBe(true);
+        expect(await store.secrets.destroyVersion("secret", "a/b", 1)).toBe(true);
+        expect(await store.secrets.destroyVersion("secret", "a/b", 1)).toBe(false);
+        expect(await store.secrets.setDeleted("secret", "a/b", 1, null)).toBe(false);
+        expect(await store.secrets.getVersion("secret", "a/b", 1)).toEqual({ ...version, wrappedKey: null, sealed: null, readCount: 1, lastReadAt: T0 + 5, lastReader: "vm-1" });
+        expect((await store.secrets.listVersions("secret", "a/b")).map((v) => [v.version, v.destroyed, v.deletedAt, v.readCount])).toEqual([
+          [1, true, null, 1],
+          [2, false, T0 + 9, 0],
+        ]);
+        expect(await store.secrets.deleteVersionsBelow("secret", "a/b", 2)).toBe(1);
+        expect(await store.secrets.deletePath("secret", "a/b")).toBe(true);
+        expect(await store.secrets.getVersion("secret", "a/b", 2)).toBeUndefined();
+        expect(await store.secrets.listPaths("secret", "a/", 10)).toEqual(["a/c"]);
+      });
+
       it("feeds every security-state change, in order, and nothing else", async () => {
         const start = await store.changes.latest();
         const key = keyRow();

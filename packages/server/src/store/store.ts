@@ -374,6 +374,82 @@ export interface ChangeFeed {
   prune(before: number): Promise<number>;
 }
 
+/** A mount of the secrets store: its key and defaults (docs/secrets.md). */
+export interface SecretMountRow {
+  mount: string;
+  keyId: string;
+  /** Versions a path keeps when it says 0; 0 here = DEFAULT_MAX_SECRET_VERSIONS. */
+  maxVersions: number;
+  casRequired: boolean;
+  deleteVersionAfterSeconds: number;
+  createdAt: number;
+}
+
+/** One secret path's settings and version counters. */
+export interface SecretPathRow {
+  mount: string;
+  path: string;
+  currentVersion: number;
+  oldestVersion: number;
+  maxVersions: number;
+  casRequired: boolean;
+  deleteVersionAfterSeconds: number;
+  customMetadata: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One version of a secret: its data encrypted under a data key, the data key wrapped under the mount's key. */
+export interface SecretVersionRow {
+  mount: string;
+  path: string;
+  version: number;
+  createdAt: number;
+  deletedAt: number | null;
+  /** The data key as a Tessera ciphertext under the mount's key (re-wrapped lazily after rotation); null once destroyed. */
+  wrappedKey: Buffer | null;
+  /** nonce ‖ AES-256-GCM(data key, JSON) ‖ tag; null once destroyed. */
+  sealed: Buffer | null;
+  readCount: number;
+  lastReadAt: number | null;
+  lastReader: string | null;
+}
+
+/** A version as its metadata shows it. */
+export type SecretVersionInfo = Omit<SecretVersionRow, "wrappedKey" | "sealed"> & { destroyed: boolean };
+
+export interface SecretRepo {
+  getMount(mount: string): Promise<SecretMountRow | undefined>;
+  /** Inserts the mount; `AlreadyExists` if another request created it first. */
+  insertMount(row: SecretMountRow): Promise<void>;
+  updateMount(row: SecretMountRow): Promise<void>;
+  getPath(mount: string, path: string): Promise<SecretPathRow | undefined>;
+  /** Inserts the path; `AlreadyExists` if it exists (a concurrent first write). */
+  insertPath(row: SecretPathRow): Promise<void>;
+  /**
+   * Updates the path if its current version is still `expectedCurrent` (compare-and-set; the
+   * writers of one path are ordered by it). False when another write got there first.
+   */
+  updatePath(row: SecretPathRow, expectedCurrent: number): Promise<boolean>;
+  /** Deletes the path with every version. */
+  deletePath(mount: string, path: string): Promise<boolean>;
+  /** Paths of the mount that start with `prefix`, in byte order, at most `limit`. */
+  listPaths(mount: string, prefix: string, limit: number): Promise<string[]>;
+  insertVersion(row: SecretVersionRow): Promise<void>;
+  getVersion(mount: string, path: string, version: number): Promise<SecretVersionRow | undefined>;
+  /** Every version of the path, oldest first, without their encrypted data. */
+  listVersions(mount: string, path: string): Promise<SecretVersionInfo[]>;
+  /** Sets deletedAt (soft delete; null undeletes). Destroyed versions are unchanged. */
+  setDeleted(mount: string, path: string, version: number, deletedAt: number | null): Promise<boolean>;
+  /** Drops a version's data for good (the row stays, destroyed). */
+  destroyVersion(mount: string, path: string, version: number): Promise<boolean>;
+  /** Replaces the wrapped data key if it is still `expected` (lazy re-wrap after the mount key rotated). */
+  rewrapKey(mount: string, path: string, version: number, expected: Buffer, wrappedKey: Buffer): Promise<boolean>;
+  recordRead(mount: string, path: string, version: number, at: number, reader: string): Promise<void>;
+  /** Removes versions below `version` (max-versions trimming). */
+  deleteVersionsBelow(mount: string, path: string, version: number): Promise<number>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -391,6 +467,7 @@ export interface Repositories {
   aliases: AliasRepo;
   leases: LeaseRepo;
   nodes: NodeRepo;
+  secrets: SecretRepo;
 }
 
 export interface Store extends Repositories {

@@ -16,6 +16,8 @@ import { auditRoutes } from "./audit-routes.js";
 import { asymmetricRoutes } from "./asymmetric-routes.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import { macRoutes } from "./mac-routes.js";
+import { secretRoutes } from "./secret-routes.js";
+import type { SecretsService } from "../../service/secrets-service.js";
 import type { MacService } from "../../service/mac-service.js";
 import { distributionRoutes } from "./distribution-routes.js";
 import type { DistributionService } from "../../service/distribution-service.js";
@@ -42,12 +44,13 @@ export interface NativeApiOptions {
   machines: MachineIdentityService;
   audit: AuditService;
   macs: MacService;
+  secrets: SecretsService;
   distribution: DistributionService;
   imports: ImportService;
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, distribution, imports, sys }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, distribution, imports, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -179,5 +182,6 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
   await auditRoutes(app, { audit });
   await sysRoutes(app, sys);
   await macRoutes(app, { macs });
+  await secretRoutes(app, { secrets });
   await distributionRoutes(app, { distribution, imports });
 }
