@@ -61,10 +61,10 @@ export async function startTessera({ connections }) {
       autocannon({ url: url + path, method: "POST", connections, duration, headers: { ...headers, ...extraHeaders }, body: JSON.stringify(body) }, (err, r) => {
         if (err) return reject(err);
         if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) return reject(new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`));
-        resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+        resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total });
       });
     });
   }
 
-  return { call, load, stop, rootToken };
+  return { call, load, stop, rootToken, pid: server.pid };
 }

@@ -10,6 +10,7 @@
  *   BENCH_SECONDS=3 BENCH_WARMUP_SECONDS=1 BENCH_CONNECTIONS=16 BENCH_ROUNDS=3
  */
 import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -26,7 +27,13 @@ const plaintext = randomBytes(256).toString("base64");
 
 const { ListVerbRewriter } = await import("../packages/server/dist/api/vault/list-verb.js");
 
-const { call, load, stop, rootToken } = await startTessera({ connections });
+/** CPU seconds the server process has used (Linux /proc: utime + stime, in clock ticks of 10 ms). */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+const { call, load, stop, rootToken, pid } = await startTessera({ connections });
 try {
   await call("/v1/keys", { name: "bench-vault" }, 201);
   const vaultHeaders = { "x-vault-token": rootToken };
@@ -38,17 +45,23 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, path, extra] of scenarios) {
       if (warmup > 0) await load(path, { plaintext }, warmup, extra);
-      results.get(name).push(await load(path, { plaintext }, seconds, extra));
+      const before = cpuSeconds(pid);
+      const r = await load(path, { plaintext }, seconds, extra);
+      results.get(name).push({ ...r, cpuPerRequest: ((cpuSeconds(pid) - before) * 1e6) / r.requests });
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const rows = scenarios.map(([name]) => {
     const r = results.get(name);
-    return { name, ops: median(r.map((x) => x.opsPerSecond)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)) };
+    return { name, ops: median(r.map((x) => x.opsPerSecond)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpu: median(r.map((x) => x.cpuPerRequest)) };
   });
   const base = rows[0].ops;
+  const baseCpu = rows[0].cpu;
   console.log(`transit encrypt, 256-byte plaintext, ${connections} connections, ${rounds} rounds of ${seconds}s (medians)`);
-  for (const r of rows) console.log(`${r.name.padEnd(48)} ${r.ops.toFixed(0).padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  × native ${(r.ops / base).toFixed(2)}`);
+  // Throughput on a shared machine moves with what else runs; server CPU per request much less.
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(48)} ${r.ops.toFixed(0).padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  × native ${(r.ops / base).toFixed(2)}  server CPU ${r.cpu.toFixed(0)} µs/request (× ${(r.cpu / baseCpu).toFixed(2)})`);
+  }
 } finally {
   stop();
 }
@@ -80,21 +93,26 @@ const bareLoad = (url, duration) =>
       resolve(r.requests.average);
     }),
   );
+const stats = (child) => new Promise((resolve) => (child.once("message", resolve), child.send("stats")));
 try {
   for (let round = 0; round < rounds; round++) {
     for (const flag of ["0", "1"]) {
       if (warmup > 0) await bareLoad(bare[flag].url, warmup);
-      bare[flag].results.push(await bareLoad(bare[flag].url, seconds));
+      await stats(bare[flag].child);
+      const ops = await bareLoad(bare[flag].url, seconds);
+      const { cpuMicros, requests } = await stats(bare[flag].child);
+      bare[flag].results.push({ ops, cpuPerRequest: cpuMicros / requests });
     }
   }
 } finally {
   for (const b of Object.values(bare)) b.child.kill();
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const without = med(bare["0"].results);
-const withRewriter = med(bare["1"].results);
-console.log(`${"bare node:http, no rewriter".padEnd(48)} ${without.toFixed(0).padStart(7)} req/s`);
-console.log(`${"bare node:http, LIST rewriter".padEnd(48)} ${withRewriter.toFixed(0).padStart(7)} req/s  × ${(withRewriter / without).toFixed(2)}`);
+const summary = (flag) => ({ ops: med(bare[flag].results.map((r) => r.ops)), cpu: med(bare[flag].results.map((r) => r.cpuPerRequest)) });
+const without = summary("0");
+const withRewriter = summary("1");
+console.log(`${"bare node:http, no rewriter".padEnd(48)} ${without.ops.toFixed(0).padStart(7)} req/s  ${without.cpu.toFixed(1)} µs CPU per request`);
+console.log(`${"bare node:http, LIST rewriter".padEnd(48)} ${withRewriter.ops.toFixed(0).padStart(7)} req/s  ${withRewriter.cpu.toFixed(1)} µs CPU per request  (+${(withRewriter.cpu - without.cpu).toFixed(1)} µs)`);
 
 // The rewriter on a typical request (one chunk) and on a LIST: per-request cost.
 const request = Buffer.from(`POST /v1/keys/bench-vault/encrypt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Tessera-Token: tsr_${"x".repeat(40)}\r\nContent-Length: 360\r\n\r\n${"a".repeat(360)}`);

@@ -64,8 +64,8 @@ export interface AppOptions {
   /** Region and account id of the AWS-compatible API's ARNs (default us-east-1, 000000000000). */
   aws?: { region: string; accountId: string };
   /**
-   * The Vault-compatible API (docs/vault-compatibility.md): where transit is mounted (default
-   * `transit`). `null` turns it off (and with it the LIST-verb rewriter on the listener).
+   * The Vault-compatible API (docs/vault-compatibility.md): where transit and KV v2 are mounted
+   * (default `transit` and `secret`). `null` turns it off (and with it the LIST-verb rewriter on the listener).
    */
   vault?: { transitMount?: string; kvMount?: string } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
@@ -336,7 +336,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
     const hashes = new HashService(door);
-    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, transitMount: options.vault?.transitMount ?? "transit" });
+    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, transitMount: options.vault?.transitMount ?? "transit", kvMount: options.vault?.kvMount ?? "secret" });
     installListVerb(http.server, Boolean(options.https));
   }
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.

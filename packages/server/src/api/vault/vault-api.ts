@@ -1,6 +1,6 @@
 /**
  * The Vault-compatible API (docs/vault-compatibility.md) on the same listener: transit under
- * `/v1/<transit mount>/…`, and Vault's `sys/health`, `sys/seal-status` and `auth/token/lookup-self`.
+ * `/v1/<transit mount>/…`, KV v2 under `/v1/<kv mount>/…`, and Vault's `sys/health`, `sys/seal-status` and `auth/token/lookup-self`.
  * Like the AWS adapter it only translates — paths and fields to service calls, results to Vault's
  * response shapes, `vault:vN:` values to Tessera's blobs, catalogue codes to Vault's statuses — and
  * calls the same service methods as the native API: same door, same policies, same audit.
@@ -16,11 +16,13 @@ import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import type { MacService } from "../../service/mac-service.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { HashService } from "../../service/hash-service.js";
+import type { SecretsService } from "../../service/secrets-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { VaultError, sendVaultError } from "./vault-errors.js";
 import type { Json } from "./vault-input.js";
 import { VaultRouter, type VaultOp, type VaultRoute } from "./vault-router.js";
 import { transitRoutes } from "./transit-routes.js";
+import { kvRoutes } from "./kv-routes.js";
 import { vaultSysRoutes } from "./vault-sys.js";
 import { LIST_MARKER_HEADER } from "./list-verb.js";
 import { envelope, vaultCallContext } from "./vault-context.js";
@@ -33,8 +35,11 @@ export interface VaultApiOptions {
   macs: MacService;
   distribution: DistributionService;
   hashes: HashService;
+  secrets: SecretsService;
   /** Where transit is mounted (`/v1/<transitMount>/…`). */
   transitMount: string;
+  /** Where KV v2 is mounted (`/v1/<kvMount>/…`): the secrets store's mount of the same name. */
+  kvMount: string;
 }
 
 /** Vault's own request limit is 32 MiB; batches of 1000 items fit in this. */
@@ -67,7 +72,7 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
   const mount = (path: string, routes: readonly VaultRoute[], mountType: string) => {
     const router = new VaultRouter(routes);
     app.route({
-      method: ["GET", "POST", "PUT", "DELETE"],
+      method: ["GET", "POST", "PUT", "DELETE", "PATCH"],
       url: `/v1/${path}/*`,
       handler: (request, reply) => serve(request, reply, path, router, mountType),
     });
@@ -104,7 +109,8 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     if (handler === undefined) return refuse(new VaultError("unsupported operation", 405, "InvalidInput", "method"));
     let body: Json;
     try {
-      body = parseBody(request.body as Buffer | undefined);
+      // Vault reads a GET's query parameters as its data (`?version=2`).
+      body = request.method === "GET" ? Object.fromEntries([...new URLSearchParams(query)].filter(([k]) => k !== "list")) : parseBody(request.body as Buffer | undefined);
     } catch (err) {
       return refuse(err as VaultError);
     }
@@ -133,6 +139,7 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
   }
 
   mount(o.transitMount, transitRoutes(o), "transit");
+  mount(o.kvMount, kvRoutes(o), "kv");
   await vaultSysRoutes(app, o);
 }
 
@@ -146,6 +153,8 @@ function operationOf(request: FastifyRequest, query: URLSearchParams): VaultOp {
       return GO_TRUE.has(query.get("list") ?? "") || request.headers[LIST_MARKER_HEADER] !== undefined ? "list" : "read";
     case "DELETE":
       return "delete";
+    case "PATCH":
+      return "patch";
     default:
       return "write";
   }

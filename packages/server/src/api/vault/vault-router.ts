@@ -1,5 +1,6 @@
 /**
- * Vault's path router for one mount: paths like `keys/:name/config`, each with handlers per Vault
+ * Vault's path router for one mount: paths like `keys/:name/config` (or `data/*path`, whose last
+ * parameter takes the rest of the path, `/`-joined), each with handlers per Vault
  * operation (read, write, delete, list). One table per secrets engine (transit-routes.ts), as Vault's
  * `framework.Path`s: a path that exists but lacks the operation is 405, an unknown path 404.
  */
@@ -7,7 +8,7 @@ import type { CallContext } from "../../service/door.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import type { Json } from "./vault-input.js";
 
-export type VaultOp = "read" | "write" | "delete" | "list";
+export type VaultOp = "read" | "write" | "delete" | "list" | "patch";
 
 export interface VaultCall {
   ctx: CallContext;
@@ -49,13 +50,19 @@ export class VaultRouter {
   match(segments: readonly string[]): { route: VaultRoute; params: Record<string, string> } | undefined {
     let best: { route: VaultRoute; params: Record<string, string>; literals: number } | undefined;
     for (const c of this.compiled) {
-      if (c.segments.length !== segments.length) continue;
+      const last = c.segments[c.segments.length - 1]!;
+      const rest = last.startsWith("*");
+      if (rest ? segments.length < c.segments.length : c.segments.length !== segments.length) continue;
       const params: Record<string, string> = {};
       let literals = 0;
       let ok = true;
-      for (let i = 0; i < segments.length && ok; i++) {
+      for (let i = 0; i < c.segments.length && ok; i++) {
         const pattern = c.segments[i]!;
-        if (pattern.startsWith(":")) {
+        if (pattern.startsWith("*")) {
+          const tail = segments.slice(i);
+          if (tail.some((t) => t === "")) ok = false;
+          else params[pattern.slice(1)] = tail.join("/");
+        } else if (pattern.startsWith(":")) {
           if (segments[i] === "") ok = false;
           else params[pattern.slice(1)] = segments[i]!;
         } else if (pattern === segments[i]) literals++;
