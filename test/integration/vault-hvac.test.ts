@@ -10,12 +10,22 @@ import { startServer, type ServerProcess } from "../helpers/server-process.js";
 
 const ROOT = "hvac-root-token-0123456789";
 const SCRIPT = fileURLToPath(new URL("./vault/hvac_transit.py", import.meta.url));
+const KV_SCRIPT = fileURLToPath(new URL("./vault/hvac_kv.py", import.meta.url));
 let server: ServerProcess;
 let out: Record<string, any>;
+let kv: Record<string, any>;
 
 beforeAll(async () => {
   server = await startServer(["--dev", "--listen", "127.0.0.1:{port}", "--dev-root-token", ROOT], { ready: "unsealed" });
   out = JSON.parse(execFileSync("/usr/bin/python3", [SCRIPT, server.url, ROOT], { encoding: "utf8", timeout: 120_000 }));
+  // A secret written through the native API, for hvac to read.
+  const native = await fetch(`${server.url}/v1/secrets/secret/data/from-native`, {
+    method: "PUT",
+    headers: { "x-tessera-token": ROOT, "content-type": "application/json" },
+    body: JSON.stringify({ data: { token: "n" } }),
+  });
+  expect(native.status).toBe(200);
+  kv = JSON.parse(execFileSync("/usr/bin/python3", [KV_SCRIPT, server.url, ROOT], { encoding: "utf8", timeout: 120_000 }));
 }, 180_000);
 afterAll(async () => server?.stop());
 
@@ -97,5 +107,45 @@ describe("python3-hvac against Tessera", () => {
     expect(out["health"]).toMatchObject({ initialized: true, sealed: false, standby: false });
     expect(out["seal_status"]).toMatchObject({ sealed: false, t: 1, n: 1, progress: 0, type: "shamir" });
     expect(out["lookup_self"].data).toMatchObject({ id: ROOT, policies: ["root"], display_name: "root" });
+  });
+});
+
+describe("python3-hvac's KV v2 against Tessera's secrets store", () => {
+  it("writes versions with check-and-set and reads them in Vault's shape", () => {
+    expect(kv["put"].data).toMatchObject({ version: 1, destroyed: false, deletion_time: "" });
+    expect(kv["put_cas"].data.version).toBe(2);
+    expect(kv["put_stale_cas"]).toMatchObject({ exception: "InvalidRequest" });
+    expect(kv["put_stale_cas"].message).toContain("check-and-set");
+    expect(kv["read"].data).toMatchObject({ data: { username: "orders", password: "second" }, metadata: { version: 2, destroyed: false, deletion_time: "" } });
+    expect(kv["read_v1"].data.data.password).toBe("first");
+    expect(kv["list"].data.keys).toEqual(["db"]);
+  });
+
+  it("reads metadata with every version", () => {
+    const m = kv["metadata"].data;
+    expect(m).toMatchObject({ current_version: 2, oldest_version: 1, cas_required: false, delete_version_after: "0s" });
+    expect(Object.keys(m.versions)).toEqual(["1", "2"]);
+    expect(kv["update_metadata"]).toEqual({ status: 204 });
+  });
+
+  it("soft-deletes, undeletes and destroys versions; a deleted version reads 404 (an InvalidPath in hvac)", () => {
+    expect(kv["delete_latest"]).toEqual({ status: 204 });
+    expect(kv["read_deleted"].exception).toBe("InvalidPath");
+    expect(kv["read_deleted"].message).toContain('"deletion_time":"20');
+    expect(kv["undelete"]).toEqual({ status: 204 });
+    expect(kv["read_undeleted"].data.data.password).toBe("second");
+    expect(kv["destroy"]).toEqual({ status: 204 });
+    expect(kv["read_destroyed"].message).toContain('"destroyed":true');
+  });
+
+  it("patches, configures the mount, and deletes everything", () => {
+    expect(kv["read_patched"].data.data).toEqual({ username: "orders", password: "second", port: "5432" });
+    expect(kv["read_configuration"].data).toMatchObject({ max_versions: 20, cas_required: false });
+    expect(kv["delete_all"]).toEqual({ status: 204 });
+    expect(kv["read_gone"].exception).toBe("InvalidPath");
+  });
+
+  it("reads a secret written through the native API", () => {
+    expect(kv["native_written"].data.data).toEqual({ token: "n" });
   });
 });

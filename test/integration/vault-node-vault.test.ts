@@ -1,7 +1,7 @@
 /**
- * node-vault (npm, unchanged) against a real Tessera process: its transit commands, its generic
- * read/write/list (the LIST verb and, with noCustomHTTPVerbs, `?list=1`), health, status and
- * token lookup — with Vault's response shapes.
+ * node-vault (npm, unchanged) against a real Tessera process: its transit commands, KV v2 through its
+ * generic read/write/list/delete (the LIST verb and, with noCustomHTTPVerbs, `?list=1`), health,
+ * status and token lookup — with Vault's response shapes.
  */
 import nodeVault from "node-vault";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -66,5 +66,21 @@ describe("node-vault against Tessera", () => {
     expect(await vault.health()).toMatchObject({ initialized: true, sealed: false, standby: false });
     expect(await vault.status()).toMatchObject({ sealed: false, t: 1, n: 1, progress: 0 });
     expect((await vault.tokenLookupSelf()).data).toMatchObject({ policies: ["root"], id: ROOT });
+  });
+});
+
+describe("node-vault's generic calls on KV v2", () => {
+  it("writes, reads, lists and deletes secrets", async () => {
+    const w = await vault.write("secret/data/services/billing", { data: { api_key: "k1" } });
+    expect(w.data).toMatchObject({ version: 1, destroyed: false });
+    await vault.write("secret/data/services/billing", { data: { api_key: "k2" }, options: { cas: 1 } });
+    const r = await vault.read("secret/data/services/billing");
+    expect(r.data).toMatchObject({ data: { api_key: "k2" }, metadata: { version: 2 } });
+    expect((await vault.read("secret/data/services/billing?version=1")).data.data).toEqual({ api_key: "k1" });
+    expect((await vault.list("secret/metadata/services")).data.keys).toEqual(["billing"]);
+    expect((await vault.list("secret/metadata")).data.keys).toEqual(["services/"]);
+    await vault.delete("secret/metadata/services/billing");
+    const gone = await vault.read("secret/data/services/billing").catch((e: unknown) => e as { response: { statusCode: number } });
+    expect(gone.response.statusCode).toBe(404);
   });
 });
