@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock, SqliteStore, buildApp, type Seal, type TesseraApp } from "@tessera/server";
+import { ManualClock, SqliteStore, buildApp, type AppOptions, type Seal, type TesseraApp } from "@tessera/server";
 
 export interface TestApp {
   app: TesseraApp;
@@ -18,11 +18,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `seal`: the seal provider (default Shamir); the same one serves every restart. */
-export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal } = {}): Promise<TestApp> {
+/** `seal`: the seal provider (default Shamir); the same one serves every restart. `vault`: the Vault API's mounts. */
+export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; vault?: AppOptions["vault"] } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
-  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }) });
+  const open = () =>
+    buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }), ...(options.vault !== undefined && { vault: options.vault }) });
   const t: TestApp = {
     app: await open(),
     clock,

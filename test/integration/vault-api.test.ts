@@ -4,6 +4,7 @@
  * and tampered ciphertexts. Unchanged Vault clients are in vault-hvac.test.ts and vault-node-vault.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, resolveConfig } from "@tessera/server";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -31,6 +32,12 @@ describe("errors", () => {
     expect(r.status).toBe(403);
     expect(r.body.errors).toHaveLength(1);
     expect(r.body.errors[0]).toMatch(/^permission denied/);
+  });
+
+  it("takes the token from Authorization: Bearer too", async () => {
+    const res = await t.app.http.inject({ method: "GET", url: "/v1/transit/keys/orders", headers: { authorization: `Bearer ${t.rootToken}` } });
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).data.name).toBe("orders");
   });
 
   it("answers a missing token with 403", async () => {
@@ -238,5 +245,37 @@ describe("KV v2", () => {
     const stale = await vault("POST", "secret/data/cas", { data: { a: "2" }, options: { cas: 0 } });
     expect(stale.status).toBe(400);
     expect(stale.body.errors[0]).toContain("check-and-set");
+  });
+});
+
+describe("configuration", () => {
+  const base = { listener: { address: "127.0.0.1:8200", insecure_http: true }, storage: { sqlite: { path: "t.db" } } };
+
+  it("mounts transit and KV v2 at transit/ and secret/ unless told otherwise, and can be turned off", () => {
+    expect(resolveConfig(base, "/").vault).toEqual({ transitMount: "transit", kvMount: "secret" });
+    expect(resolveConfig({ ...base, vault: { transit_mount: "crypto", kv_mount: "kv" } }, "/").vault).toEqual({ transitMount: "crypto", kvMount: "kv" });
+    expect(resolveConfig({ ...base, vault: { enabled: false } }, "/").vault).toBeNull();
+  });
+
+  it("refuses a mount on a native path, the same mount twice, and unknown fields, naming the field", () => {
+    expect(() => resolveConfig({ ...base, vault: { transit_mount: "keys" } }, "/")).toThrow(ConfigError);
+    expect(() => resolveConfig({ ...base, vault: { transit_mount: "keys" } }, "/")).toThrow(/vault\.transit_mount/);
+    expect(() => resolveConfig({ ...base, vault: { transit_mount: "x", kv_mount: "x" } }, "/")).toThrow(/must differ/);
+    expect(() => resolveConfig({ ...base, vault: { mounts: [] } }, "/")).toThrow(/vault\.mounts/);
+  });
+});
+
+describe("mounts", () => {
+  it("serves transit and KV v2 under the configured mounts only", async () => {
+    const other = await startTestApp({ vault: { transitMount: "crypto", kvMount: "kv" } });
+    try {
+      const h = { "x-vault-token": other.rootToken };
+      expect((await other.app.http.inject({ method: "POST", url: "/v1/crypto/keys/k", headers: h, payload: "{}" })).statusCode).toBe(200);
+      expect((await other.app.http.inject({ method: "POST", url: "/v1/kv/data/a", headers: h, payload: JSON.stringify({ data: { x: "1" } }) })).statusCode).toBe(200);
+      expect((await other.app.http.inject({ method: "POST", url: "/v1/transit/keys/k", headers: h, payload: "{}" })).statusCode).toBe(404);
+      expect((await other.call("GET", "/v1/secrets/kv/data/a")).body.data).toEqual({ x: "1" });
+    } finally {
+      await other.close();
+    }
   });
 });
