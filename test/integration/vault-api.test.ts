@@ -127,6 +127,29 @@ describe("ciphertexts", () => {
   });
 });
 
+describe("exports", () => {
+  it("byok-export wraps an exportable key's versions to another key's RSA public key (RSA-OAEP + AES-KWP)", async () => {
+    expect((await vault("POST", "transit/keys/wrapping-rsa", { type: "rsa-4096" })).status).toBe(200);
+    expect((await vault("POST", "transit/keys/movable", { exportable: true })).status).toBe(200);
+    await vault("POST", "transit/keys/movable/rotate", {});
+    const all = await vault("GET", "transit/byok-export/wrapping-rsa/movable");
+    expect(all.status).toBe(200);
+    expect(all.body.data).toMatchObject({ name: "movable", type: "aes256-gcm96" });
+    expect(Object.keys(all.body.data.keys)).toEqual(["1", "2"]);
+    // 512 bytes of RSA-4096 OAEP, then AES-KWP of 32 bytes of material (40 bytes).
+    expect(Buffer.from(all.body.data.keys["1"], "base64")).toHaveLength(512 + 40);
+    const latest = await vault("GET", "transit/byok-export/wrapping-rsa/movable/latest");
+    expect(Object.keys(latest.body.data.keys)).toEqual(["2"]);
+  });
+
+  it("byok-export refuses a key that is not exportable, and public-key export gives PEM", async () => {
+    expect((await vault("GET", "transit/byok-export/wrapping-rsa/orders")).status).toBe(400);
+    const pub = await vault("GET", "transit/export/public-key/wrapping-rsa");
+    expect(pub.status).toBe(200);
+    expect(pub.body.data.keys["1"]).toContain("-----BEGIN PUBLIC KEY-----");
+  });
+});
+
 describe("batches", () => {
   it("answers a batch with one bad item 400 by default, with each item's result and reference", async () => {
     const r = await vault("POST", "transit/encrypt/orders", {
