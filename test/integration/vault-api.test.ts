@@ -275,8 +275,8 @@ describe("configuration", () => {
   const base = { listener: { address: "127.0.0.1:8200", insecure_http: true }, storage: { sqlite: { path: "t.db" } } };
 
   it("mounts transit and KV v2 at transit/ and secret/ unless told otherwise, and can be turned off", () => {
-    expect(resolveConfig(base, "/").vault).toEqual({ transitMount: "transit", kvMount: "secret" });
-    expect(resolveConfig({ ...base, vault: { transit_mount: "crypto", kv_mount: "kv" } }, "/").vault).toEqual({ transitMount: "crypto", kvMount: "kv" });
+    expect(resolveConfig(base, "/").vault).toEqual({ transitMount: "transit", kvMount: "secret", listVerb: true });
+    expect(resolveConfig({ ...base, vault: { transit_mount: "crypto", kv_mount: "kv", list_verb: false } }, "/").vault).toEqual({ transitMount: "crypto", kvMount: "kv", listVerb: false });
     expect(resolveConfig({ ...base, vault: { enabled: false } }, "/").vault).toBeNull();
   });
 

@@ -76,6 +76,20 @@ describe("the LIST verb", () => {
     check(await exchange(socket, bytes, 6));
   });
 
+  it("is refused by Node when vault.list_verb is off, and GET ?list=true still lists", async () => {
+    const off = await startListening(new ManualClock(Date.UTC(2026, 0, 5, 12)), { vault: { listVerb: false } });
+    try {
+      await off.native("POST", "/v1/keys", { name: "listed" });
+      const h = `Host: t\r\nX-Vault-Token: ${off.root}\r\n`;
+      const [refused] = await exchange(connect(off.port, "127.0.0.1"), `LIST /v1/transit/keys HTTP/1.1\r\n${h}\r\n`, 1);
+      expect(refused!.status).toBe(400);
+      const [listed] = await exchange(connect(off.port, "127.0.0.1"), `GET /v1/transit/keys?list=true HTTP/1.1\r\n${h}Connection: close\r\n\r\n`, 1);
+      expect(JSON.parse(listed!.body).data.keys).toEqual(["listed"]);
+    } finally {
+      await off.close();
+    }
+  });
+
   it("is refused by Node, as without the rewriter, on a connection it stopped following", async () => {
     // Content-Length and Transfer-Encoding together: Node refuses the request; the rewriter passes through.
     const r = await exchange(connect(plain.port, "127.0.0.1"), "POST /v1/decrypt HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 1);

@@ -65,9 +65,10 @@ export interface AppOptions {
   aws?: { region: string; accountId: string };
   /**
    * The Vault-compatible API (docs/vault-compatibility.md): where transit and KV v2 are mounted
-   * (default `transit` and `secret`). `null` turns it off (and with it the LIST-verb rewriter on the listener).
+   * (default `transit` and `secret`), and whether the listener accepts Vault's LIST verb (default
+   * true: a rewriter before Node's parser, api/vault/list-verb.ts). `null` turns it all off.
    */
-  vault?: { transitMount?: string; kvMount?: string } | null;
+  vault?: { transitMount?: string; kvMount?: string; listVerb?: boolean } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
   /** Anomaly detectors and alert delivery (docs/audit.md). */
@@ -337,7 +338,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   if (options.vault !== null) {
     const hashes = new HashService(door);
     await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, transitMount: options.vault?.transitMount ?? "transit", kvMount: options.vault?.kvMount ?? "secret" });
-    installListVerb(http.server, Boolean(options.https));
+    if (options.vault?.listVerb !== false) installListVerb(http.server, Boolean(options.https));
   }
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();

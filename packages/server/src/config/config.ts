@@ -177,6 +177,8 @@ export const ConfigSchema = Type.Object(
           enabled: Type.Optional(Type.Boolean()),
           transit_mount: Type.Optional(Type.String({ pattern: VAULT_MOUNT_PATTERN })),
           kv_mount: Type.Optional(Type.String({ pattern: VAULT_MOUNT_PATTERN })),
+          /** Accept Vault's LIST verb (default true): every connection's bytes then pass a small rewriter (docs/vault-compatibility.md). */
+          list_verb: Type.Optional(Type.Boolean()),
         },
         strict,
       ),
@@ -204,7 +206,7 @@ export interface ServerConfig {
   trustDomain: string;
   aws: { region: string; accountId: string };
   /** The Vault-compatible API's mounts; null when it is turned off. */
-  vault: { transitMount: string; kvMount: string } | null;
+  vault: { transitMount: string; kvMount: string; listVerb: boolean } | null;
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
@@ -376,7 +378,7 @@ function vaultConfig(v: ConfigFile["vault"]): ServerConfig["vault"] {
     if (RESERVED_VAULT_MOUNTS.includes(mount)) throw new ConfigError(`${field}: "${mount}" is a path of the native API (/v1/${mount}/…); choose another mount`);
   }
   if (transitMount === kvMount) throw new ConfigError("vault.transit_mount and vault.kv_mount must differ");
-  return { transitMount, kvMount };
+  return { transitMount, kvMount, listVerb: v?.list_verb ?? true };
 }
 
 function sealConfig(s: ConfigFile["seal"], baseDir: string): SealConfig {
