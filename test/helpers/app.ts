@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock, SqliteStore, buildApp, type AppOptions, type Seal, type TesseraApp } from "@tessera/server";
+import type { RetentionPolicy } from "@tessera/protocol";
 
 export interface TestApp {
   app: TesseraApp;
@@ -19,11 +20,20 @@ export interface TestApp {
 }
 
 /** `seal`: the seal provider (default Shamir); the same one serves every restart. `vault`: the Vault API's mounts. */
-export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; vault?: AppOptions["vault"] } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; retention?: RetentionPolicy; alerts?: AppOptions["alerts"]; vault?: AppOptions["vault"] } = {},
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
   const open = () =>
-    buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }), ...(options.vault !== undefined && { vault: options.vault }) });
+    buildApp({
+      store: new SqliteStore({ path: join(dir, "tessera.db") }),
+      clock,
+      ...(options.seal !== undefined && { seal: options.seal }),
+      ...(options.retention !== undefined && { retention: options.retention }),
+      ...(options.alerts !== undefined && { alerts: options.alerts }),
+      ...(options.vault !== undefined && { vault: options.vault }),
+    });
   const t: TestApp = {
     app: await open(),
     clock,

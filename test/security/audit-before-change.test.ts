@@ -326,6 +326,23 @@ describe("nothing changes unaudited", () => {
       const mine = records().filter((r) => r["action"] === action);
       expect(mine.at(-1)?.["principal"], `${action} is audited under the system principal`).toMatchObject({ id: "tessera:system", kind: "system" });
     }
+
+    // Version retention: disabling is kms:DisableKeyVersion (covered above for requests), destroying kms:DestroyKeyVersion.
+    expect((await call("POST", "/v1/keys", { name: "retained" })).status).toBe(201);
+    expect((await call("PUT", "/v1/keys/retained/retention", { disableAfterSeconds: 86_400, destroyAfterSeconds: 86_400, keepAtLeast: 1 })).status).toBe(200);
+    expect((await call("POST", "/v1/keys/retained/rotate")).status).toBe(200);
+    clock.advance(2 * 86_400_000);
+    expect((await app.retention.runDue()).disabled).toEqual(["retained/v1"]);
+    clock.advance(2 * 86_400_000);
+    await provesAuditBeforeChange("kms:DestroyKeyVersion", async () => {
+      try {
+        await app.retention.runDue();
+        return { status: 200, body: {} };
+      } catch (err) {
+        return { status: 503, body: { error: { code: (err as { code?: string }).code } } };
+      }
+    });
+    expect(records().filter((r) => r["action"] === "kms:DestroyKeyVersion").at(-1)?.["principal"]).toMatchObject({ id: "tessera:system", kind: "system" });
   });
 
   it("the root of trust: generate-root, rotate-root, restore (forced and into an empty node), rekey", async () => {

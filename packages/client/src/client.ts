@@ -4,6 +4,8 @@
  */
 import { DEFAULT_SECRET_MOUNT } from "@tessera/protocol";
 import type {
+  KeyRetention,
+  RetentionPolicy,
   ConfigureSecretMountRequest,
   ListSecretsResponse,
   SecretData,
@@ -738,5 +740,21 @@ export class TesseraClient {
 
   configureSecretMount(mount: string, req: ConfigureSecretMountRequest): Promise<SecretMountConfig> {
     return this.#http.request({ method: "PUT", path: `/v1/secrets/${seg(mount)}/config`, body: req });
+  }
+
+  // --- version retention (docs/retention.md) ---------------------------------------------------
+
+  /** The key's retention policy in force and what it will do to each version (and who still uses old ones). */
+  keyRetention(key: string): Promise<KeyRetention> {
+    return this.#get(keyPath(key, "/retention"));
+  }
+
+  setKeyRetention(key: string, policy: RetentionPolicy): Promise<KeyRetention> {
+    return this.#http.request({ method: "PUT", path: keyPath(key, "/retention"), body: policy });
+  }
+
+  /** Removes the key's own policy (the server's default, if any, applies again). */
+  clearKeyRetention(key: string): Promise<KeyRetention> {
+    return this.#http.request({ method: "DELETE", path: keyPath(key, "/retention") });
   }
 }

@@ -112,6 +112,7 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "api:Rejected": "read",
   "audit:Alert": "write",
   "kms:DestroyKey": "write",
+  "kms:DestroyKeyVersion": "write",
   "auth:PurgeExpired": "write",
 });
 

@@ -128,4 +128,4 @@ export type LoginAction =
  * Changes the server makes by itself (the scheduler), audited under the system principal and never
  * granted: automatic rotation is audited as `kms:RotateKey`; these name what no caller can request.
  */
-export type SystemAction = "kms:DestroyKey" | "auth:PurgeExpired" | "sys:AutoUnseal";
+export type SystemAction = "kms:DestroyKey" | "kms:DestroyKeyVersion" | "auth:PurgeExpired" | "sys:AutoUnseal";

@@ -17,3 +17,4 @@ export * from "./audit-outcomes.js";
 export const TESSERA_VERSION = "0.1.0";
 export * from "./sys-schemas.js";
 export * from "./secret-schemas.js";
+export * from "./retention-schemas.js";

@@ -31,6 +31,8 @@ import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
 import { KmsService } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
 import { SecretsService } from "./service/secrets-service.js";
+import { RetentionService } from "./service/retention-service.js";
+import type { RetentionPolicy } from "@tessera/protocol";
 import { MacService } from "./service/mac-service.js";
 import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
@@ -86,6 +88,8 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /** Version retention for keys with no policy of their own (docs/retention.md); none by default. */
+  retention?: RetentionPolicy;
   /**
    * Throttling of the audit records of refused requests (service/refusal-log.ts): per-source and
    * global token buckets, and how often suppressed ones are summarised (default 10 s).
@@ -124,6 +128,7 @@ export interface TesseraApp {
   scheduler: Scheduler;
   /** The server's own audited changes (automatic rotation, destruction, purges). */
   jobs: SystemJobs;
+  retention: RetentionService;
   /** Keeps this node's caches in step with changes committed elsewhere. */
   coherence: CacheCoherence;
   /** The background-work lease: jobs run only on its holder. */
@@ -185,6 +190,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.
   let auditLogRef: AuditLog | undefined;
   let metricsRef: Metrics | undefined;
+  let retentionRef: RetentionService | undefined;
   const alertCenter = new AlertCenter(store.alerts, {
     webhooks: options.alerts?.webhooks ?? [],
     ...(options.alerts?.retryMs !== undefined && { retryMs: options.alerts.retryMs }),
@@ -207,7 +213,10 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Intents announce a change whose outcome record follows; detectors and metrics count answers.
       const answered = records.filter((r) => r.outcome !== "intent");
       metricsRef?.observe(answered);
-      for (const r of answered) detectors.observe(r);
+      for (const r of answered) {
+        detectors.observe(r);
+        retentionRef?.observe(r);
+      }
     },
     onFlush: (_size, ms) => metricsRef?.observeFlush(ms),
   });
@@ -289,6 +298,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const macs = new MacService(door, keys.macs);
   const secrets = new SecretsService({ door, keys, store, clock });
   const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
+  const retention = new RetentionService({ door, keys, store, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
+  retentionRef = retention;
   const rekey = new RekeyService(door, barrier);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store);
   const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
@@ -315,7 +326,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     [
       { name: "rotate", intervalMs: interval, run: () => jobs.rotateDue() },
       { name: "destroy", intervalMs: interval, run: () => jobs.destroyDue() },
-      { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => keys.usage.flush() },
+      { name: "usage", intervalMs: options.usageFlushIntervalMs ?? 5_000, run: () => Promise.all([keys.usage.flush(), retention.flush()]) },
+      { name: "retention", intervalMs: 10 * interval, run: () => retention.runDue() },
       { name: "purge", intervalMs: 10 * interval, run: () => jobs.purgeExpired() },
       { name: "audit-checkpoint", intervalMs: a.checkpointIntervalMs ?? 60_000, run: () => auditLog.checkpoint() },
       { name: "refusal-summaries", intervalMs: summaryIntervalMs, run: () => refusals.flush() },
@@ -333,7 +345,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
     const hashes = new HashService(door);
@@ -358,6 +370,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     tokens,
     scheduler,
     jobs,
+    retention,
     coherence,
     lease,
     autoUnseal,
@@ -375,6 +388,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Refusals counted but not yet summarised go into the trail before it closes.
       await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
+      await retention.flush().catch((err: unknown) => http.log.error({ err }, "could not flush the uses of old key versions"));
       await auditLog.close();
       barrier.sealNow();
       await presence?.stop();

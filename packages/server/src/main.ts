@@ -58,6 +58,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       alerts: { webhooks: [], detectors: {} },
       seal: { type: "shamir" },
       backup: null,
+      retention: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -83,6 +84,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const app = await buildApp({
     seal,
     backups: config.backup,
+    ...(config.retention !== null && { retention: config.retention }),
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },

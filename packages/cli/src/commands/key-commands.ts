@@ -4,11 +4,11 @@
  */
 import { Option, type Command } from "commander";
 import { keySpecNames, keyUsages, type KeySpec, type KeyUsage } from "@tessera/protocol";
-import { collectPair, integer, parseDuration, parseRotationPeriod } from "../args.js";
+import { collectPair, formatDuration, integer, parseDuration, parseRotationPeriod } from "../args.js";
 import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
-import { printKey, printVersion, printVersions, rotation } from "./key-output.js";
+import { printKey, printRetention, printVersion, printVersions, rotation } from "./key-output.js";
 
 export function registerKeyCommands(program: Command, cli: Cli): void {
   const keys = program
@@ -110,11 +110,12 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     .action(
       cli.action(async (key: string, _opts: unknown, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
-        const [metadata, { versions }] = await Promise.all([client.describeKey(key), client.listVersions(key)]);
-        if (out.json) return out.data({ ...metadata, versions });
+        const [metadata, { versions }, retention] = await Promise.all([client.describeKey(key), client.listVersions(key), client.keyRetention(key)]);
+        if (out.json) return out.data({ ...metadata, versions, retention });
         printKey(out, metadata);
+        if (retention.policy !== null) out.fields([["retention", `disable ${formatDuration(retention.policy.disableAfterSeconds)} after retirement, destroy ${formatDuration(retention.policy.destroyAfterSeconds)} later, keep ${retention.policy.keepAtLeast} (${retention.policySource})`]]);
         out.line();
-        printVersions(out, versions);
+        printVersions(out, versions, retention);
       }),
     );
 
@@ -135,6 +136,35 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       }),
     );
   }
+
+  interface RetentionOptions { disableAfter?: number; destroyAfter?: number; keepAtLeast?: number; clear?: boolean }
+  const retentionCmd = keyCommand(
+    "retention",
+    "show or set a key's version retention",
+    "Show the key's version retention — what it will disable and destroy, and when, and who still uses old versions — or set it: " +
+      "a version is disabled --disable-after it stopped being primary and destroyed --destroy-after that, keeping the --keep-at-least newest; " +
+      "a version used within --disable-after is not destroyed (an alert names who). --clear removes the key's own policy (docs/retention.md).",
+    "tessera key retention payment-db --disable-after 30d --destroy-after 7d --keep-at-least 2",
+  )
+    .addOption(new Option("--disable-after <duration>", "disable a version this long after it stopped being primary (at least 1d), e.g. 30d").argParser(parseDuration))
+    .addOption(new Option("--destroy-after <duration>", "destroy it this long after it was disabled (at least 1d), e.g. 7d").argParser(parseDuration))
+    .addOption(new Option("--keep-at-least <n>", "never touch the newest N versions").argParser(integer(1, 1000)))
+    .option("--clear", "remove the key's own policy");
+  withGlobalOptions(retentionCmd).action(
+    cli.action(async (key: string, opts: RetentionOptions, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      const setting = opts.disableAfter !== undefined || opts.destroyAfter !== undefined || opts.keepAtLeast !== undefined;
+      if (setting && opts.clear === true) throw new UsageError("--clear removes the policy: do not combine it with the settings");
+      let result;
+      if (opts.clear === true) result = await client.clearKeyRetention(key);
+      else if (setting) {
+        if (opts.disableAfter === undefined || opts.destroyAfter === undefined) throw new UsageError("give both --disable-after and --destroy-after (and --keep-at-least, default 1)");
+        result = await client.setKeyRetention(key, { disableAfterSeconds: opts.disableAfter, destroyAfterSeconds: opts.destroyAfter, keepAtLeast: opts.keepAtLeast ?? 1 });
+      } else result = await client.keyRetention(key);
+      if (out.json) out.data(result);
+      else printRetention(out, result);
+    }),
+  );
 
   interface UpdateOptions { description?: string; rotationPeriod?: number | "off" }
   const update = keyCommand(

@@ -15,7 +15,7 @@ export type StreamRecord = Pick<RequestRecord, "seq" | "time" | "source" | "acti
   principal: Pick<RecordPrincipal, "id" | "displayName" | "role"> | null;
 };
 
-export type Detector = "off-hours" | "new-source" | "rate-spike" | "denial-burst" | "first-use" | "retiring-version" | "audit-sink";
+export type Detector = "off-hours" | "new-source" | "rate-spike" | "denial-burst" | "first-use" | "retiring-version" | "retention-in-use" | "audit-sink";
 
 export interface RaisedAlert {
   detector: Detector;

@@ -23,6 +23,7 @@ import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
+import type { RetentionPolicy } from "@tessera/protocol";
 import type { DetectorOptions } from "../audit/detectors.js";
 import { compileWindow } from "../policy/policy-document.js";
 
@@ -122,6 +123,17 @@ export const ConfigSchema = Type.Object(
         strict,
       ),
     ),
+    /** Version retention for keys with no policy of their own (docs/retention.md). */
+    retention: Type.Optional(
+      Type.Object(
+        {
+          disable_after_seconds: Type.Integer({ minimum: 86_400, maximum: 10 * 365 * 86_400 }),
+          destroy_after_seconds: Type.Integer({ minimum: 86_400, maximum: 10 * 365 * 86_400 }),
+          keep_at_least: Type.Integer({ minimum: 1, maximum: 1000 }),
+        },
+        strict,
+      ),
+    ),
     log_level: Type.Optional(
       Type.Union([Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")]),
     ),
@@ -210,6 +222,7 @@ export interface ServerConfig {
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
+  retention: RetentionPolicy | null;
 }
 
 export type StorageConfig =
@@ -366,6 +379,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     vault: vaultConfig(c.vault),
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
     seal: sealConfig(c.seal, baseDir),
+    retention: c.retention ? { disableAfterSeconds: c.retention.disable_after_seconds, destroyAfterSeconds: c.retention.destroy_after_seconds, keepAtLeast: c.retention.keep_at_least } : null,
     backup: c.backup ? { directory: resolve(baseDir, c.backup.directory), intervalMs: c.backup.interval_seconds * 1000, keep: c.backup.keep ?? 7 } : null,
   };
 }

@@ -372,6 +372,42 @@ export class KeyService {
     return destroyed;
   }
 
+  /**
+   * Retention (service/retention-service.ts): disables a version that stopped being primary, running
+   * `also` in the same transaction (the retention record of it), fenced by the background lease.
+   * False when there was nothing to do (no longer Enabled, or it became primary).
+   */
+  async retireVersion(id: string, version: number, also: (tx: Repositories) => Promise<void>, fence?: Fence): Promise<boolean> {
+    let done = false;
+    await this.write(id, async (tx, row) => {
+      const current = await tx.versions.get(row.id, version);
+      if (current === undefined || current.state !== "Enabled" || version >= row.primaryVersion) return undefined;
+      await tx.versions.update(lifecycle.setVersionState(row, current, "Disabled"));
+      await also(tx);
+      done = true;
+      return { ...row, revision: row.revision + 1 };
+    }, fence);
+    return done;
+  }
+
+  /**
+   * Retention: destroys one version's material (the row stays, Destroyed). Only a Disabled version
+   * below the primary; `still` is re-checked inside the transaction and may veto. True when destroyed now.
+   */
+  async destroyVersion(id: string, version: number, still: (tx: Repositories) => Promise<boolean>, fence?: Fence): Promise<boolean> {
+    let done = false;
+    await this.write(id, async (tx, row) => {
+      if (row.state === "Destroyed" || row.state === "PendingDeletion") return undefined;
+      const current = await tx.versions.get(row.id, version);
+      if (current === undefined || current.state !== "Disabled" || version >= row.primaryVersion) return undefined;
+      if (!(await still(tx))) return undefined;
+      await tx.versions.update({ ...current, state: "Destroyed", material: null, destroyedAt: this.clock.now() });
+      done = true;
+      return { ...row, revision: row.revision + 1 };
+    }, fence);
+    return done;
+  }
+
   // ── cryptography ─────────────────────────────────────────────────────────────────────────────
 
   encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined): Encrypted {

@@ -390,7 +390,7 @@ export class KmsService {
   /** Parses, resolves, authorises and opens a ciphertext. */
   private async decryptWith(s: Scope, ciphertextB64: string, context: DecryptRequest["context"], expectedKey: string | undefined, action: "kms:Decrypt") {
     const { parsed, handle } = await this.openCiphertext(s, ciphertextB64, context, expectedKey, action);
-    const out = this.d.keys.decrypt(handle, parsed, context);
+    const out = this.decryptNoting(s, handle, parsed, context);
     s.note(out.keyId, out.keyVersion);
     return out;
   }
@@ -410,6 +410,19 @@ export class KmsService {
       }
     }
     return { parsed, handle };
+  }
+
+  /**
+   * Decrypts; when the ciphertext's version may not be used (disabled, retired, destroyed), the
+   * refusal's audit record names that version, so retention sees who still needs it.
+   */
+  private decryptNoting(s: Scope, handle: KeyHandle | undefined, parsed: Parameters<KeyService["decrypt"]>[1], context: DecryptRequest["context"]) {
+    try {
+      return this.d.keys.decrypt(handle, parsed, context);
+    } catch (err) {
+      if (handle !== undefined && isTesseraError(err) && (err.code === "Disabled" || err.code === "Destroyed")) s.note(handle.row.id, parsed.keyVersion);
+      throw err;
+    }
   }
 
   generateDataKey(ctx: CallContext, ref: string, req: GenerateDataKeyRequest): Promise<GenerateDataKeyResponse> {
@@ -455,7 +468,7 @@ export class KmsService {
       const destination = req.destinationKeyId === undefined ? opened.handle : await s.resolveKey(req.destinationKeyId, "kms:ReEncryptTo");
       if (destination === undefined) throw new TesseraError("InvalidCiphertext");
       await s.authorize(destination, { action: "kms:ReEncryptTo", context: req.destinationContext });
-      const source = this.d.keys.decrypt(opened.handle, opened.parsed, req.sourceContext);
+      const source = this.decryptNoting(s, opened.handle, opened.parsed, req.sourceContext);
       try {
         const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext);
         s.note(out.keyId, out.keyVersion);

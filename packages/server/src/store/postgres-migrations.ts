@@ -313,4 +313,35 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       );
     `,
   },
+  {
+    // Version retention (docs/retention.md): per-key policies, what retention did to each version, who still uses old versions.
+    id: 12,
+    sql: `
+      CREATE TABLE key_retention (
+        key_id         TEXT PRIMARY KEY,
+        disable_after  BIGINT NOT NULL,
+        destroy_after  BIGINT NOT NULL,
+        keep_at_least  INTEGER NOT NULL
+      );
+      CREATE TABLE version_retention (
+        key_id       TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        disabled_at  BIGINT,
+        destroy_at   BIGINT,
+        restarted_at BIGINT,
+        alerted_at   BIGINT,
+        PRIMARY KEY (key_id, version)
+      );
+      CREATE TABLE version_users (
+        key_id     TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        principal  TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        uses       BIGINT NOT NULL,
+        refused    BIGINT NOT NULL,
+        last_at    BIGINT NOT NULL,
+        PRIMARY KEY (key_id, version, principal, source)
+      );
+    `,
+  },
 ]);

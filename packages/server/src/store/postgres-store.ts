@@ -49,6 +49,7 @@ import type {
 import { runPostgresMigrations } from "./postgres-migrate.js";
 import { PostgresListener } from "./postgres-listener.js";
 import { postgresSecretRepo } from "./postgres-secrets.js";
+import { postgresRetentionRepo } from "./retention-repos.js";
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database (a password in the URL works, but prefer `password`). */
@@ -914,6 +915,7 @@ function repositories(run: Runner, auditChain: string): Repositories {
     alerts: alertRepo(run),
     aliases: aliasRepo(run),
     secrets: postgresSecretRepo(run),
+    retention: postgresRetentionRepo(run),
     leases: leaseRepo(run),
     nodes: nodeRepo(run),
   };

@@ -308,4 +308,35 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       );
     `,
   },
+  {
+    // Version retention (docs/retention.md): per-key policies, what retention did to each version, who still uses old versions.
+    id: 12,
+    sql: `
+      CREATE TABLE key_retention (
+        key_id         TEXT PRIMARY KEY,
+        disable_after  INTEGER NOT NULL,
+        destroy_after  INTEGER NOT NULL,
+        keep_at_least  INTEGER NOT NULL
+      );
+      CREATE TABLE version_retention (
+        key_id       TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        disabled_at  INTEGER,
+        destroy_at   INTEGER,
+        restarted_at INTEGER,
+        alerted_at   INTEGER,
+        PRIMARY KEY (key_id, version)
+      );
+      CREATE TABLE version_users (
+        key_id     TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        principal  TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        uses       INTEGER NOT NULL,
+        refused    INTEGER NOT NULL,
+        last_at    INTEGER NOT NULL,
+        PRIMARY KEY (key_id, version, principal, source)
+      );
+    `,
+  },
 ]);

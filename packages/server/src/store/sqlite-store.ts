@@ -12,6 +12,7 @@ import type {
   AccessKeyRepo,
   AliasRepo,
   SecretRepo,
+  RetentionRepo,
   AlertRepo,
   AlertRow,
   AuditRepo,
@@ -39,6 +40,7 @@ import type {
 } from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import { sqliteSecretRepo } from "./sqlite-secrets.js";
+import { sqliteRetentionRepo } from "./retention-repos.js";
 
 type Db = DatabaseSync;
 
@@ -233,6 +235,7 @@ class SqliteRepositories implements Repositories {
   readonly alerts: AlertRepo;
   readonly aliases: AliasRepo;
   readonly secrets: SecretRepo;
+  readonly retention: RetentionRepo;
   readonly leases: LeaseRepo;
   readonly nodes: NodeRepo;
 
@@ -427,7 +430,9 @@ class SqliteRepositories implements Repositories {
     this.alerts = alertRepo(db);
     this.aliases = aliasRepo(db);
     this.secrets = sqliteSecretRepo(db);
+    this.retention = sqliteRetentionRepo(db);
     this.secrets = sqliteSecretRepo(db);
+    this.retention = sqliteRetentionRepo(db);
 
     this.meta = {
       async get<T>(name: string) {

@@ -450,6 +450,49 @@ export interface SecretRepo {
   deleteVersionsBelow(mount: string, path: string, version: number): Promise<number>;
 }
 
+/** A key's own retention policy (docs/retention.md). */
+export interface KeyRetentionRow {
+  keyId: string;
+  disableAfterSeconds: number;
+  destroyAfterSeconds: number;
+  keepAtLeast: number;
+}
+
+/** What retention did to a version: disabled it (and when it destroys it), or saw an operator enable it again. */
+export interface VersionRetentionRow {
+  keyId: string;
+  version: number;
+  disabledAt: number | null;
+  destroyAt: number | null;
+  /** An operator enabled the version after retention disabled it: its disable clock restarts from then. */
+  restartedAt: number | null;
+  /** When an alert last said the version is still in use (one a day at most). */
+  alertedAt: number | null;
+}
+
+/** Who used (or was refused) a version after it stopped being primary, per principal and source. */
+export interface VersionUserRow {
+  keyId: string;
+  version: number;
+  principal: string;
+  source: string;
+  uses: number;
+  refused: number;
+  lastAt: number;
+}
+
+export interface RetentionRepo {
+  getPolicy(keyId: string): Promise<KeyRetentionRow | undefined>;
+  putPolicy(row: KeyRetentionRow): Promise<void>;
+  deletePolicy(keyId: string): Promise<boolean>;
+  listPolicies(): Promise<KeyRetentionRow[]>;
+  listVersions(keyId: string): Promise<VersionRetentionRow[]>;
+  putVersion(row: VersionRetentionRow): Promise<void>;
+  /** Adds counts to each (key, version, principal, source), keeping the latest `lastAt`. */
+  addUses(rows: readonly VersionUserRow[]): Promise<void>;
+  users(keyId: string): Promise<VersionUserRow[]>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -468,6 +511,7 @@ export interface Repositories {
   leases: LeaseRepo;
   nodes: NodeRepo;
   secrets: SecretRepo;
+  retention: RetentionRepo;
 }
 
 export interface Store extends Repositories {

@@ -17,6 +17,8 @@ import { asymmetricRoutes } from "./asymmetric-routes.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import { macRoutes } from "./mac-routes.js";
 import { secretRoutes } from "./secret-routes.js";
+import { retentionRoutes } from "./retention-routes.js";
+import type { RetentionService } from "../../service/retention-service.js";
 import type { SecretsService } from "../../service/secrets-service.js";
 import type { MacService } from "../../service/mac-service.js";
 import { distributionRoutes } from "./distribution-routes.js";
@@ -45,12 +47,13 @@ export interface NativeApiOptions {
   audit: AuditService;
   macs: MacService;
   secrets: SecretsService;
+  retention: RetentionService;
   distribution: DistributionService;
   imports: ImportService;
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, distribution, imports, sys }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -183,5 +186,6 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
   await sysRoutes(app, sys);
   await macRoutes(app, { macs });
   await secretRoutes(app, { secrets });
+  await retentionRoutes(app, { retention });
   await distributionRoutes(app, { distribution, imports });
 }
