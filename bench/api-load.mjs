@@ -12,7 +12,8 @@ import autocannon from "autocannon";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function freePort() {
+/** A free loopback port (the OS picks one; it is released before the caller listens on it). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);

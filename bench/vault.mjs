@@ -12,11 +12,10 @@
 import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { startTessera } from "./api-load.mjs";
+import { freePort, startTessera } from "./api-load.mjs";
 
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const seconds = int("BENCH_SECONDS", 3);
@@ -68,15 +67,6 @@ try {
 
 // A bare node:http server with and without the rewriter, alternating rounds.
 const here = dirname(fileURLToPath(import.meta.url));
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 const bare = {};
 for (const flag of ["0", "1"]) {
   const port = await freePort();

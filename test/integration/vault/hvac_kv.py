@@ -3,20 +3,11 @@ import json
 import sys
 
 import hvac
+from hvac_calls import call, out
 
 url, token = sys.argv[1], sys.argv[2]
 client = hvac.Client(url=url, token=token)
 kv = client.secrets.kv.v2
-out = {}
-
-
-def call(name, fn):
-    try:
-        r = fn()
-        out[name] = r if isinstance(r, (dict, list)) or r is None else {"status": getattr(r, "status_code", None)}
-    except hvac.exceptions.VaultError as e:
-        out[name] = {"exception": type(e).__name__, "message": str(e)}
-
 
 call("put", lambda: kv.create_or_update_secret("app/db", {"username": "orders", "password": "first"}))
 call("put_cas", lambda: kv.create_or_update_secret("app/db", {"username": "orders", "password": "second"}, cas=1))

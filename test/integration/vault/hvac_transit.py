@@ -5,24 +5,15 @@ import json
 import sys
 
 import hvac
+from hvac_calls import call, out
 
 url, token = sys.argv[1], sys.argv[2]
 client = hvac.Client(url=url, token=token)
 transit = client.secrets.transit
-out = {}
 
 
 def b64(s):
     return base64.b64encode(s).decode()
-
-
-def call(name, fn):
-    try:
-        r = fn()
-        out[name] = r if isinstance(r, (dict, list)) or r is None else {"status": getattr(r, "status_code", None)}
-    except hvac.exceptions.VaultError as e:
-        out[name] = {"exception": type(e).__name__, "message": str(e)}
-    return out[name]
 
 
 call("is_authenticated", lambda: {"value": client.is_authenticated()})

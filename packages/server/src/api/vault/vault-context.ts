@@ -1,16 +1,14 @@
 /** A Vault request's call context and Vault's response envelope. */
 import type { FastifyRequest } from "fastify";
 import type { CallContext } from "../../service/door.js";
-import { clientCertificateOf } from "../native/context.js";
+import { clientCertificateOf, tokenOf } from "../native/context.js";
 import type { Json } from "./vault-input.js";
 
-/** The token a Vault client sends: `X-Vault-Token`, else `Authorization: Bearer`. */
+/** The token a Vault client sends: `X-Vault-Token`, else as the native API takes it (`X-Tessera-Token`, `Authorization: Bearer`). */
 export function vaultToken(request: FastifyRequest): string | undefined {
   const header = request.headers["x-vault-token"];
   if (typeof header === "string" && header.length > 0) return header;
-  const auth = request.headers.authorization;
-  if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim();
-  return undefined;
+  return tokenOf(request);
 }
 
 export const vaultCallContext = (request: FastifyRequest): CallContext => ({

@@ -41,13 +41,8 @@ export function int(b: Json, field: string): number | undefined {
 
 /** Standard base64 (padded), decoded; `allowEmpty` for Vault fields that may be "" (an empty plaintext). */
 export function base64(b: Json, field: string, required: boolean, allowEmpty = false): Buffer | undefined {
-  const v = str(b, field);
-  if (v === undefined || (v === "" && !allowEmpty)) {
-    if (required) throw badRequest(`missing ${field}`);
-    return undefined;
-  }
-  if (!BASE64.test(v)) throw badRequest(`${field} must be standard base64`);
-  return Buffer.from(v, "base64");
+  const text = base64Text(b, field, required, allowEmpty);
+  return text === undefined ? undefined : Buffer.from(text, "base64");
 }
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
