@@ -127,6 +127,37 @@ describe("ciphertexts", () => {
   });
 });
 
+describe("signatures", () => {
+  it("signs with the curve's own hash by default, refuses another, and verifies prehashed digests", async () => {
+    expect((await vault("POST", "transit/keys/p384", { type: "ecdsa-p384" })).status).toBe(200);
+    const message = b64("signed");
+    const sig = await vault("POST", "transit/sign/p384", { input: message });
+    expect(sig.status).toBe(200);
+    expect((await vault("POST", "transit/verify/p384", { input: message, signature: sig.body.data.signature })).body.data.valid).toBe(true);
+    const wrongHash = await vault("POST", "transit/sign/p384/sha2-256", { input: message });
+    expect(wrongHash.status).toBe(400);
+    expect(wrongHash.body.errors[0]).toContain("sha2-384");
+    const digest = (await import("node:crypto")).createHash("sha384").update("signed").digest("base64");
+    const pre = await vault("POST", "transit/sign/p384", { input: digest, prehashed: true });
+    expect((await vault("POST", "transit/verify/p384", { input: message, signature: pre.body.data.signature })).body.data.valid).toBe(true);
+  });
+
+  it("verifies only with the version a signature names", async () => {
+    expect((await vault("POST", "transit/keys/rotating-signer", { type: "ed25519" })).status).toBe(200);
+    const sig = (await vault("POST", "transit/sign/rotating-signer", { input: b64("m") })).body.data.signature as string;
+    await vault("POST", "transit/keys/rotating-signer/rotate", {});
+    expect((await vault("POST", "transit/verify/rotating-signer", { input: b64("m"), signature: sig })).body.data.valid).toBe(true);
+    expect((await vault("POST", "transit/verify/rotating-signer", { input: b64("m"), signature: sig.replace("vault:v1:", "vault:v2:") })).body.data.valid).toBe(false);
+  });
+
+  it("refuses PSS salt lengths other than the hash's, and signing with a symmetric key", async () => {
+    expect((await vault("POST", "transit/keys/rsa-pss", { type: "rsa-2048" })).status).toBe(200);
+    expect((await vault("POST", "transit/sign/rsa-pss", { input: b64("m"), salt_length: 20 })).status).toBe(400);
+    expect((await vault("POST", "transit/sign/rsa-pss", { input: b64("m"), salt_length: "hash" })).status).toBe(200);
+    expect((await vault("POST", "transit/sign/orders", { input: b64("m") })).status).toBe(400);
+  });
+});
+
 describe("exports", () => {
   it("byok-export wraps an exportable key's versions to another key's RSA public key (RSA-OAEP + AES-KWP)", async () => {
     expect((await vault("POST", "transit/keys/wrapping-rsa", { type: "rsa-4096" })).status).toBe(200);
@@ -164,6 +195,15 @@ describe("batches", () => {
     expect(ok.ciphertext).toMatch(/^vault:v1:/);
     expect(bad.reference).toBe("second");
     expect(typeof bad.error).toBe("string");
+  });
+
+  it("sends each item through the door on its own: one audit record per item, request id <id>/<index>", async () => {
+    const r = await vault("POST", "transit/encrypt/orders", { batch_input: [{ plaintext: b64("1") }, { plaintext: b64("2") }, { plaintext: "bad!" }] });
+    const id: string = r.body.request_id;
+    const records = (await t.call("GET", "/v1/audit/entries?limit=1000")).body.records as { requestId: string; action: string; outcome: string }[];
+    const mine = records.filter((x) => x.requestId.startsWith(`${id}/`));
+    expect(mine.filter((x) => x.action === "kms:Encrypt").map((x) => x.requestId).sort()).toEqual([`${id}/0`, `${id}/1`]);
+    expect(mine.some((x) => x.requestId === `${id}/2` && x.action === "api:Rejected")).toBe(true);
   });
 
   it("answers partial_failure_response_code when some item succeeded, and 400 when none did", async () => {
