@@ -53,6 +53,12 @@ describe("errors", () => {
     expect(method.body).toEqual({ errors: ["unsupported operation"] });
   });
 
+  it("answers HEAD as a read: it never creates or changes anything", async () => {
+    const head = await t.app.http.inject({ method: "HEAD", url: "/v1/transit/keys/made-by-head", headers: { "x-vault-token": t.rootToken } });
+    expect(head.statusCode).toBe(404);
+    expect((await vault("GET", "transit/keys/made-by-head")).status).toBe(404);
+  });
+
   it("answers a missing key with 404 and an empty errors list, as Vault", async () => {
     const r = await vault("GET", "transit/keys/absent");
     expect(r.status).toBe(404);

@@ -105,12 +105,12 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     const found = router.match(decoded);
     if (found === undefined) return refuse(new VaultError("unsupported path", 404, "NotFound", "no-route"));
     const op = operationOf(request, new URLSearchParams(query));
-    const handler = found.route.ops[op];
+    const handler = op === undefined ? undefined : found.route.ops[op];
     if (handler === undefined) return refuse(new VaultError("unsupported operation", 405, "InvalidInput", "method"));
     let body: Json;
     try {
       // Vault reads a GET's query parameters as its data (`?version=2`).
-      body = request.method === "GET" ? Object.fromEntries([...new URLSearchParams(query)].filter(([k]) => k !== "list")) : parseBody(request.body as Buffer | undefined);
+      body = request.method === "GET" || request.method === "HEAD" ? Object.fromEntries([...new URLSearchParams(query)].filter(([k]) => k !== "list")) : parseBody(request.body as Buffer | undefined);
     } catch (err) {
       return refuse(err as VaultError);
     }
@@ -147,16 +147,21 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
 const GO_TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);
 
 /** GET is a read, or a list with `?list=true` or Vault's LIST verb (rewritten before parsing: list-verb.ts). */
-function operationOf(request: FastifyRequest, query: URLSearchParams): VaultOp {
+function operationOf(request: FastifyRequest, query: URLSearchParams): VaultOp | undefined {
   switch (request.method) {
     case "GET":
+    // Fastify answers HEAD with the GET route: it may only ever read.
+    case "HEAD":
       return GO_TRUE.has(query.get("list") ?? "") || request.headers[LIST_MARKER_HEADER] !== undefined ? "list" : "read";
     case "DELETE":
       return "delete";
     case "PATCH":
       return "patch";
-    default:
+    case "POST":
+    case "PUT":
       return "write";
+    default:
+      return undefined;
   }
 }
 
