@@ -21,7 +21,17 @@ export interface TestApp {
 
 /** `seal`: the seal provider (default Shamir); the same one serves every restart. `vault`: the Vault API's mounts. */
 export async function startTestApp(
-  options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; retention?: RetentionPolicy; alerts?: AppOptions["alerts"]; vault?: AppOptions["vault"] } = {},
+  options: {
+    shares?: number;
+    threshold?: number;
+    clock?: ManualClock;
+    seal?: Seal;
+    retention?: RetentionPolicy;
+    alerts?: AppOptions["alerts"];
+    keyCacheSize?: number;
+    quotas?: AppOptions["quotas"];
+    vault?: AppOptions["vault"];
+  } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
@@ -32,6 +42,8 @@ export async function startTestApp(
       ...(options.seal !== undefined && { seal: options.seal }),
       ...(options.retention !== undefined && { retention: options.retention }),
       ...(options.alerts !== undefined && { alerts: options.alerts }),
+      ...(options.keyCacheSize !== undefined && { keyCacheSize: options.keyCacheSize }),
+      ...(options.quotas !== undefined && { quotas: options.quotas }),
       ...(options.vault !== undefined && { vault: options.vault }),
     });
   const t: TestApp = {

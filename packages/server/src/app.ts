@@ -32,6 +32,7 @@ import { KmsService } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
 import { SecretsService } from "./service/secrets-service.js";
 import { RetentionService } from "./service/retention-service.js";
+import { QuotaGate, type QuotaOptions } from "./service/quotas.js";
 import type { RetentionPolicy } from "@tessera/protocol";
 import { MacService } from "./service/mac-service.js";
 import { DistributionService } from "./service/distribution-service.js";
@@ -88,6 +89,10 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /** Per-principal request quotas by role (service/quotas.ts); none by default. */
+  quotas?: QuotaOptions;
+  /** Most keys kept unwrapped in memory, least recently used dropped first (default 100,000). */
+  keyCacheSize?: number;
   /** Version retention for keys with no policy of their own (docs/retention.md); none by default. */
   retention?: RetentionPolicy;
   /**
@@ -176,7 +181,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       : {}),
   }) as unknown as FastifyInstance;
 
-  const keys = new KeyService(store, barrier, clock);
+  const keys = new KeyService(store, barrier, clock, options.keyCacheSize);
   const tokens = new TokenService(store.tokens, clock);
   const roles = new RoleDirectory(store.roles);
   const policy = new PolicyService(store, roles, clock);
@@ -270,7 +275,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   await presence?.start();
   barrier.onSeal(() => void presence?.beat().catch(() => undefined));
   barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle() });
+  const quotas = new QuotaGate(options.quotas ?? {}, clock);
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle(), quotas });
   const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal, ...(presence !== undefined && { presence }) });
   const asymmetric = new AsymmetricService({ door, keys });

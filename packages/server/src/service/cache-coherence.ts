@@ -106,6 +106,12 @@ export class CacheCoherence {
    */
   sync(): Promise<void> | undefined {
     if (this.push && this.mode === "notify") return undefined;
+    // Nothing committed since the last change applied (asked synchronously where the store can, and
+    // only when no poll is under way): no feed read and no promise on the request's path.
+    if (this.running === undefined && this.next === undefined) {
+      const latest = this.store.changes.latestNow?.();
+      if (latest !== undefined && latest <= this.seen) return undefined;
+    }
     // A poll that started before this call may have missed a commit made just before it: wait for the next one.
     // Chained on the running poll whether it succeeds or fails: a failed poll must not leave `next`
     // settled as rejected for every later caller (the next poll reads the feed anew).

@@ -782,7 +782,7 @@ function nodeRepo(db: Db): NodeRepo {
   };
 }
 
-function changeFeed(db: Db): ChangeFeed & { sinceNow(after: number, limit: number): { changes: { version: number; scope: string }[]; oldest: number } } {
+function changeFeed(db: Db): ChangeFeed & { sinceNow(after: number, limit: number): { changes: { version: number; scope: string }[]; oldest: number }; latestNow(): number } {
   const since = db.prepare(`SELECT version, scope FROM state_changes WHERE version > ? ORDER BY version LIMIT ?`);
   const oldest = db.prepare(`SELECT COALESCE(MIN(version), 0) AS v FROM state_changes`);
   const latest = db.prepare(`SELECT COALESCE(MAX(version), 0) AS v FROM state_changes`);
@@ -791,13 +791,15 @@ function changeFeed(db: Db): ChangeFeed & { sinceNow(after: number, limit: numbe
     changes: since.all(after, limit) as unknown as { version: number; scope: string }[],
     oldest: (oldest.get() as { v: number }).v,
   });
+  const latestNow = () => (latest.get() as { v: number }).v;
   return {
     sinceNow,
+    latestNow,
     async since(after, limit) {
       return sinceNow(after, limit);
     },
     async latest() {
-      return (latest.get() as { v: number }).v;
+      return latestNow();
     },
     async prune(before) {
       return Number(prune.run(before).changes);
@@ -857,6 +859,8 @@ export class SqliteStore implements Store {
       // interleave); while one is open the read waits for it, so it never sees uncommitted changes.
       since: (after, limit) => (this.db.isTransaction ? this.queue.run(() => this.feed.since(after, limit)) : Promise.resolve(this.feed.sinceNow(after, limit))),
       latest: () => this.queue.run(() => this.feed.latest()),
+      // Inside an open transaction this connection would see uncommitted changes: no answer then.
+      latestNow: () => (this.db.isTransaction ? undefined : this.feed.latestNow()),
       prune: (before) => this.queue.run(() => this.feed.prune(before)),
     };
     for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {

@@ -370,6 +370,12 @@ export interface ChangeFeed {
   since(after: number, limit: number): Promise<{ changes: ChangeRow[]; oldest: number }>;
   /** The newest committed version (0 if none). */
   latest(): Promise<number>;
+  /**
+   * The newest committed version, answered synchronously where the store can (one SQLite process:
+   * an O(1) rowid lookup), or undefined when it cannot now (a transaction is open, or the store is
+   * remote). Lets a reader skip the feed read when nothing changed, without a promise.
+   */
+  latestNow?(): number | undefined;
   /** Drops changes recorded before `before` (database ms), keeping the newest. Returns how many. */
   prune(before: number): Promise<number>;
 }

@@ -23,6 +23,8 @@ export const vaultErrors: Readonly<Record<ErrorCode, { status: number }>> = Obje
   Conflict: { status: 409 },
   Destroyed: { status: 400 },
   TooLarge: { status: 413 },
+  // Vault's rate-limit quotas answer 429 too.
+  Throttled: { status: 429 },
   InvalidUnsealKey: { status: 400 },
   NotInitialized: { status: 501 },
   Sealed: { status: 503 },
@@ -71,5 +73,7 @@ export function sendVaultError(request: FastifyRequest, reply: FastifyReply, err
   const { status, errors, log } = vaultErrorBody(err);
   if (log) request.log.error({ err: (isTesseraError(err) ? err.cause : undefined) ?? err, requestId: request.id }, "Vault API request failed");
   const body = status >= 500 && log ? { errors: [`${errors[0]!} (request id ${request.id})`] } : { errors };
+  // As the native API: a throttled caller may retry after a second.
+  if (status === 429) void reply.header("retry-after", "1");
   return reply.code(status).type("application/json").send(JSON.stringify(body));
 }
