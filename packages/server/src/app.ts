@@ -10,6 +10,7 @@ import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";
+import { Activity } from "./audit/activity.js";
 import { iso, systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
@@ -46,6 +47,8 @@ import { awsApi } from "./api/aws/aws-api.js";
 import { vaultApi } from "./api/vault/vault-api.js";
 import { installListVerb } from "./api/vault/list-verb.js";
 import { HashService } from "./service/hash-service.js";
+import { consoleRoutes } from "./api/console/console-routes.js";
+import { consoleDirectory, loadConsoleAssets } from "./api/console/console-assets.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
@@ -195,6 +198,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.
   let auditLogRef: AuditLog | undefined;
   let metricsRef: Metrics | undefined;
+  // Dashboards' per-minute counts and top keys (audit/activity.ts), fed like the metrics.
+  const activity = new Activity();
   let retentionRef: RetentionService | undefined;
   const alertCenter = new AlertCenter(store.alerts, {
     webhooks: options.alerts?.webhooks ?? [],
@@ -218,6 +223,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Intents announce a change whose outcome record follows; detectors and metrics count answers.
       const answered = records.filter((r) => r.outcome !== "intent");
       metricsRef?.observe(answered);
+      activity.observe(answered);
       for (const r of answered) {
         detectors.observe(r);
         retentionRef?.observe(r);
@@ -350,7 +356,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
@@ -358,6 +364,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, transitMount: options.vault?.transitMount ?? "transit", kvMount: options.vault?.kvMount ?? "secret" });
     if (options.vault?.listVerb !== false) installListVerb(http.server, Boolean(options.https));
   }
+  // The web console: static files only; it calls the native API above like any other client.
+  await http.register(consoleRoutes, { assets: loadConsoleAssets(consoleDirectory()) });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 

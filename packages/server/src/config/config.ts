@@ -24,7 +24,6 @@ import { dirname, join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
 import type { RetentionPolicy } from "@tessera/protocol";
-import type { QuotaOptions } from "../service/quotas.js";
 import type { DetectorOptions } from "../audit/detectors.js";
 import { compileWindow } from "../policy/policy-document.js";
 
@@ -237,7 +236,8 @@ export interface ServerConfig {
   backup: { directory: string; intervalMs: number; keep: number } | null;
   retention: RetentionPolicy | null;
   keyCacheSize: number | null;
-  quotas: QuotaOptions | null;
+  /** Per-principal quotas (service/quotas.ts takes this shape). */
+  quotas: { default?: { perSecond: number; burst: number }; roles: Record<string, { perSecond: number; burst: number }> } | null;
 }
 
 export type StorageConfig =
