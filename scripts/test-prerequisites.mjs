@@ -5,7 +5,8 @@
  * software HSM; the store contract and cluster tests start a real PostgreSQL server with Debian's
  * `initdb`/`pg_ctl`, run as the `postgres` user via `runuser`; the web console's browser tests drive
  * Debian's `chromium` through playwright-core, which downloads no browser; the agent's TPM tests use
- * swtpm, a software TPM 2.0, driven by tpm2-tools) are installed from Debian's packages
+ * swtpm, a software TPM 2.0, driven by tpm2-tools; the Vault API's client tests drive Debian's
+ * `python3-hvac` with the system Python, /usr/bin/python3) are installed from Debian's packages
  * when missing, so the README's test command works on a fresh machine. Nothing is installed when they are
  * all present; without root or apt-get it names what is missing and stops.
  */
@@ -32,6 +33,9 @@ const missing = Object.entries(TOOLS).filter(([cmd]) => !present(cmd) || (cmd ==
 /** Debian's server binaries live outside PATH, under /usr/lib/postgresql/<version>/bin (test/helpers/postgres.ts). */
 const hasPostgres = () => existsSync("/usr/lib/postgresql") && readdirSync("/usr/lib/postgresql").some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
 if (!hasPostgres()) missing.push(["initdb (PostgreSQL server)", "postgresql"]);
+/** The Vault client the Vault API's tests drive (test/integration/vault-hvac.test.ts), for Debian's own Python. */
+const hasHvac = () => spawnSync("/usr/bin/python3", ["-c", "import hvac"], { stdio: "ignore" }).status === 0;
+if (!hasHvac()) missing.push(["python3 with hvac (/usr/bin/python3)", "python3-hvac"]);
 if (missing.length > 0) {
   const packages = missing.map(([, pkg]) => pkg);
   const canInstall = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
