@@ -10,6 +10,7 @@ import "reflect-metadata";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
 import { keyAndCsr } from "../helpers/mtls.js";
@@ -303,6 +304,29 @@ describe("the web console", () => {
     await expiring.page.getByText("Your session has ended (the token expired or was revoked). Sign in again to continue.").waitFor();
     await expiring.page.getByLabel("Token").waitFor();
     await expiring.context.close();
+
+    // Sign in with a JWT: an issuer the server trusts (inline JWKS), a role bound to its subject; the console exchanges
+    // the JWT for a token, and sign-out revokes that token.
+    const idp = await generateKeyPair("ES256", { extractable: true });
+    const jwk = { ...(await exportJWK(idp.publicKey)), kid: "console-idp", alg: "ES256", use: "sig" };
+    expect((await call("PUT", "/v1/auth/jwt/issuers/console-idp", { issuer: "https://idp.console.test", jwks: { keys: [jwk] }, audiences: ["tessera"] })).status).toBe(200);
+    expect((await call("PUT", "/v1/roles/jwt-reader", { policies: ["key-reader"], jwt: { issuer: "console-idp", boundClaims: { sub: "console-user" } } })).status).toBe(200);
+    const jwt = await new SignJWT({ sub: "console-user" }).setProtectedHeader({ alg: "ES256", kid: "console-idp" }).setIssuer("https://idp.console.test").setAudience("tessera").setIssuedAt().setExpirationTime("10m").sign(idp.privateKey);
+    const viaJwt = await newPage();
+    await viaJwt.page.goto(`${server.url}/ui`);
+    await viaJwt.page.getByLabel("Sign in with").selectOption("jwt");
+    await viaJwt.page.getByLabel("Role").fill("jwt-reader");
+    await viaJwt.page.getByLabel("JWT", { exact: true }).fill("not.a.jwt");
+    await viaJwt.page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => viaJwt.page.getByRole("alert").first().textContent()).toContain("Unauthenticated");
+    violations.push(...(await axe(viaJwt.page, "sign-in with a JWT")));
+    await viaJwt.page.getByLabel("JWT", { exact: true }).fill(jwt);
+    await viaJwt.page.getByRole("button", { name: "Sign in" }).click();
+    await nav(viaJwt.page, "Keys").click();
+    await viaJwt.page.getByRole("link", { name: "orders" }).waitFor();
+    await viaJwt.page.getByRole("button", { name: "Sign out" }).click();
+    await viaJwt.page.getByText("You have signed out; the token was revoked.").waitFor();
+    await viaJwt.context.close();
 
     expect({ violations, errors }).toEqual({ violations: [], errors: [] });
   }, 120_000);

@@ -4,6 +4,8 @@
  */
 import { DEFAULT_SECRET_MOUNT } from "@tessera/protocol";
 import type {
+  ListAliasesResponse,
+  PutAliasResponse,
   KeyRetention,
   RetentionPolicy,
   ConfigureSecretMountRequest,
@@ -110,6 +112,11 @@ export interface SecretOptions {
 }
 
 /** `/v1/secrets/MOUNT/OP/PATH`, each path segment encoded on its own (the `/` between them stays). */
+/** `/v1/aliases/<name>`, each `/`-separated part of the name encoded on its own. */
+function aliasPath(name: string): string {
+  return `/v1/aliases/${name.split("/").map(seg).join("/")}`;
+}
+
 function secretPath(options: SecretOptions, op: string, path: string): string {
   return `/v1/secrets/${seg(options.mount ?? DEFAULT_SECRET_MOUNT)}/${op}/${path.split("/").map(seg).join("/")}`;
 }
@@ -403,6 +410,22 @@ export class TesseraClient {
 
   disableKeyVersion(key: string, version: number): Promise<KeyVersionInfo> {
     return this.#post(versionPath(key, version, "disable"));
+  }
+
+  // --- aliases ------------------------------------------------------------------------------
+
+  /** The aliases of `key` (id, name or alias), or every alias when no key is given. */
+  listAliases(key?: string): Promise<ListAliasesResponse> {
+    return this.#get(`/v1/aliases${key !== undefined ? `?keyId=${encodeURIComponent(key)}` : ""}`);
+  }
+
+  /** Creates alias `name` (`alias/orders` or `orders`) for `key`, or points the existing alias at `key`. */
+  setAlias(name: string, key: string): Promise<PutAliasResponse> {
+    return this.#http.request({ method: "PUT", path: aliasPath(name), body: { keyId: key } });
+  }
+
+  deleteAlias(name: string): Promise<void> {
+    return this.#http.request({ method: "DELETE", path: aliasPath(name) });
   }
 
   // --- tokens -------------------------------------------------------------------------------

@@ -22,6 +22,15 @@ export async function signIn(token: string): Promise<TokenInfo> {
   return info;
 }
 
+/**
+ * Logs in with a workload or user JWT (`POST /v1/auth/jwt/login`, unauthenticated) and then signs in
+ * with the token the server issued, exactly as a pasted token would: the JWT itself is not kept.
+ */
+export async function signInWithJwt(role: string, jwt: string): Promise<{ info: TokenInfo; token: string }> {
+  const login = await api<{ token: string }>("POST", "/v1/auth/jwt/login", { role, jwt });
+  return { info: await signIn(login.token), token: login.token };
+}
+
 /** Revokes the token (unless it is the root token) and forgets it; true when it was revoked. */
 export async function signOut(info: TokenInfo, token: string): Promise<boolean> {
   try {

@@ -8,6 +8,7 @@ import { collectPair, formatDuration, integer, parseDuration, parseRotationPerio
 import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
+import { registerAliasCommands } from "./alias-commands.js";
 import { printKey, printRetention, printVersion, printVersions, rotation } from "./key-output.js";
 
 export function registerKeyCommands(program: Command, cli: Cli): void {
@@ -240,4 +241,6 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       }),
     );
   }
+
+  registerAliasCommands(keys, cli);
 }

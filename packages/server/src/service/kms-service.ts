@@ -304,6 +304,25 @@ export class KmsService {
     });
   }
 
+  /**
+   * The native API's PUT: creates alias `name` (kms:CreateAlias) or, when it already exists, points
+   * it at `keyRef` (kms:UpdateAlias), each authorised as its own action. Which one applies is read
+   * before the door; if the alias appears or vanishes in between, the action fails with
+   * AlreadyExists or NotFound and the caller may simply repeat the request.
+   */
+  async setAlias(ctx: CallContext, name: string, keyRef: string): Promise<{ created: boolean }> {
+    const exists = await this.d.keys.aliasTarget(name).then(
+      () => true,
+      (err: unknown) => {
+        if (isTesseraError(err) && err.code === "NotFound") return false;
+        throw err;
+      },
+    );
+    if (exists) await this.updateAlias(ctx, name, keyRef);
+    else await this.createAlias(ctx, name, keyRef);
+    return { created: !exists };
+  }
+
   /** The key an alias points at, by id and name (by id alone if the key is gone). */
   private async aliasedKey(keyId: string): Promise<KeyHandle | Resource> {
     try {

@@ -30,6 +30,7 @@ import { sendError } from "./errors.js";
 import { refuseFrameworkError, refuseNoRoute } from "./refusals.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 import { sysRoutes, type SysRoutesOptions } from "./sys-routes.js";
+import { aliasRoutes } from "./alias-routes.js";
 
 const KeyParams = Type.Object({ key: S.KeyRef }, { additionalProperties: false });
 const VersionParams = Type.Object({ key: S.KeyRef, version: Type.String({ pattern: "^[1-9][0-9]{0,9}$" }) }, { additionalProperties: false });
@@ -178,6 +179,7 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     return reply.code(204).send();
   });
 
+  await aliasRoutes(app, { service });
   await asymmetricRoutes(app, { asymmetric });
   await identityRoutes(app, { identity });
   await jwtRoutes(app, { identity });
