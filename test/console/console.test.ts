@@ -159,6 +159,18 @@ describe("the web console", () => {
     await page.getByLabel("Retire versions below").selectOption("2");
     await page.getByRole("button", { name: "Retire" }).click();
     await expect.poll(() => versionRows.nth(0).textContent()).toContain("Retired");
+    // Aliases on the key page: two added (bare and AWS spelling), one removed; the API agrees.
+    const aliasItems = page.locator("ul.aliases li");
+    await page.getByLabel("New alias").fill("orders-live");
+    await page.getByRole("button", { name: "Add alias" }).click();
+    await page.getByText("Alias alias/orders-live added.").waitFor();
+    await page.getByLabel("New alias").fill("alias/orders-old");
+    await page.getByRole("button", { name: "Add alias" }).click();
+    await expect.poll(() => aliasItems.count()).toBe(2);
+    await page.getByRole("button", { name: "Remove alias/orders-old" }).click();
+    await page.getByText("Alias alias/orders-old removed.").waitFor();
+    await expect.poll(() => aliasItems.allTextContents()).toEqual([expect.stringContaining("alias/orders-live")]);
+    expect((await call<{ aliases: { name: string }[] }>("GET", "/v1/aliases?keyId=orders")).body.aliases.map((a) => a.name)).toEqual(["alias/orders-live"]);
     violations.push(...(await axe(page, "key")));
     await page.screenshot({ path: `${SHOTS}key.png`, fullPage: true });
 
@@ -284,6 +296,7 @@ describe("the web console", () => {
     await signIn(restricted.page, reader);
     await restricted.page.getByRole("heading", { name: "orders", level: 1 }).waitFor();
     await restricted.page.getByRole("button", { name: "Encrypt" }).waitFor();
+    expect(await restricted.page.getByRole("heading", { name: "Aliases" }).count()).toBe(0);
     expect(await restricted.page.getByRole("button", { name: "Rotate" }).count()).toBe(0);
     await restricted.page.goto(`${server.url}/ui/keys/orders/rotate`);
     await signIn(restricted.page, reader);

@@ -285,6 +285,11 @@ describe("nothing changes unaudited", () => {
     const other = (await awsCall(new CreateKeyCommand({ Description: "other" }))).body.KeyMetadata.KeyId as string;
     await provesAuditBeforeChange("kms:UpdateAlias", () => awsCall(new UpdateAliasCommand({ AliasName: "alias/orders", TargetKeyId: other })));
     await provesAuditBeforeChange("kms:DeleteAlias", () => awsCall(new DeleteAliasCommand({ AliasName: "alias/orders" })));
+    // The same actions through the native API's alias routes.
+    for (const a of ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"]) covered.delete(a);
+    await provesAuditBeforeChange("kms:CreateAlias", () => call("PUT", "/v1/aliases/native-orders", { keyId }));
+    await provesAuditBeforeChange("kms:UpdateAlias", () => call("PUT", "/v1/aliases/alias/native-orders", { keyId: other }));
+    await provesAuditBeforeChange("kms:DeleteAlias", () => call("DELETE", "/v1/aliases/native-orders"));
     const policy = JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:role/r" }, Action: "kms:Encrypt", Resource: "*" }],

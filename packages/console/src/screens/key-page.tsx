@@ -14,6 +14,7 @@ import { useCapabilities } from "../capabilities.js";
 import { BarChart, bucket } from "../components/chart.js";
 import { Badge, ErrorBox, Fields, Loading, Notice } from "../components/ui.js";
 import { TryIt } from "./try-it.js";
+import { KeyAliases } from "./key-aliases.js";
 import { rotationText } from "./keys.js";
 
 /** URL actions and the permission each needs. */
@@ -124,6 +125,7 @@ export function KeyPage({ name, action }: { name: string; action: string | undef
           />
           {can("kms:UpdateKey") && <RotationSettings k={k} onSaved={() => key.reload()} />}
         </section>
+        <KeyAliases k={k} />
         {can("audit:Read") && <UsageChart k={k} />}
       </div>
 
