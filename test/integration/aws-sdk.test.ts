@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CancelKeyDeletionCommand,
-  CreateGrantCommand,
+  ReplicateKeyCommand,
   CreateAliasCommand,
   CreateKeyCommand,
   DeleteAliasCommand,
@@ -236,7 +236,7 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/disable`);
     expect(await fails(limited.send(new ListKeysCommand({})))).toBe("UnrecognizedClientException");
     await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/enable`);
-    expect(await fails(admin.send(new CreateGrantCommand({ KeyId: key.keyId, GranteePrincipal: "x", Operations: ["Decrypt"] })))).toBe("UnsupportedOperationException");
+    expect(await fails(admin.send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion: "eu-west-1" })))).toBe("UnsupportedOperationException");
     expect(await fails(admin.send(new GenerateDataKeyCommand({ KeyId: key.keyId })))).toBe("ValidationException");
   });
 

@@ -105,6 +105,15 @@ export function translateKeyPolicy(json: string, keyId: string, accountId: strin
   return { byRole };
 }
 
+/**
+ * The Tessera role an AWS principal ARN names — `arn:aws:iam::<this account>:role/<ROLE>`, as key
+ * policies map them — or undefined for anything else (grants: grantee and retiring principals).
+ */
+export function roleOfPrincipal(arn: string, accountId: string): string | undefined {
+  const m = /^arn:aws:iam::(\d{12}):role\/([A-Za-z0-9][A-Za-z0-9_.@-]{0,127})$/.exec(arn);
+  return m !== null && m[1] === accountId ? m[2]! : undefined;
+}
+
 export function defaultKeyPolicy(accountId: string): string {
   return JSON.stringify({
     Version: "2012-10-17",

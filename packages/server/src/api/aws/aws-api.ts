@@ -33,6 +33,8 @@ import { AwsError, sendAwsError, validation } from "./aws-errors.js";
 import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
 import { algorithmListField, asymmetricOps, oneOf } from "./aws-asymmetric.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
+import type { GrantService } from "../../service/grant-service.js";
+import { grantIdsOf, grantOps, grantTokenOperations } from "./aws-grants.js";
 
 export { awsErrors } from "./aws-errors.js";
 
@@ -42,6 +44,7 @@ export interface AwsApiOptions {
   identity: IdentityService;
   macs: MacService;
   imports: ImportService;
+  grants: GrantService;
   region: string;
   accountId: string;
 }
@@ -324,6 +327,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return { PolicyNames: ["default"], Truncated: false };
     },
     ...asymmetricOps(o, arn, keyRef),
+    ...grantOps(o, arn, keyRef),
   };
 
   app.removeAllContentTypeParsers();
@@ -388,6 +392,8 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       if (!Object.hasOwn(ops, named)) throw unsupported(`${named} is not supported by Tessera (see docs/aws-compatibility.md)`, "unsupported-operation");
       op = ops[named]!;
       body = parseBody(raw);
+      // Grant tokens name grants the door considers for this request (aws-grants.ts).
+      if (grantTokenOperations.has(named)) ctx.grantIds = grantIdsOf(body);
     } catch (err) {
       await o.service.rejected(ctx, (err as AwsError).toTesseraError(), refusal((err as AwsError).reason, principal));
       throw err;
