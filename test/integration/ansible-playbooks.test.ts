@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli-process.js";
 import { REPO, api, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 const ROOT = "ansible-root-token";
@@ -92,6 +93,9 @@ describe("Ansible (amazon.aws) against Tessera", () => {
         constraints: { encryptionContextSubset: { app: "payment" } },
       }),
     ]);
+    const cli = await runCli(["key", "grants", "alias/payment-db"], { address: server.url, token: ROOT });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/payment-batch\s+payment-batch\s+payment-batch\s+Encrypt,GenerateDataKey,DescribeKey\s+subset \{"app":"payment"\}/);
     // The key policy became a policy of the payment-vm role, on this key only.
     const role = await native("GET", "/v1/roles/payment-vm");
     expect(role.policies).toEqual([`@key-policy/${k["keyId"]}/payment-vm`]);
