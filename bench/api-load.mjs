@@ -1,5 +1,5 @@
 /**
- * Shared by the API benchmarks (bench/export.mjs, bench/sign-api.mjs): a Tessera dev server in its own
+ * Shared by the API benchmarks (bench/export.mjs, bench/sign-api.mjs, bench/envelope.mjs): a Tessera dev server in its own
  * process (bench/tessera-server.mjs) with a fixed root token, JSON calls to it, and autocannon load
  * whose every socket error, timeout or non-2xx answer fails the run.
  */
@@ -25,7 +25,8 @@ function freePort() {
 
 /**
  * Starts a dev server and waits until it is healthy. Returns `call` (one JSON POST, checked against the
- * expected status), `load` (autocannon for `duration` seconds: {opsPerSecond, p50, p99}) and `stop`.
+ * expected status), `load` (autocannon for `duration` seconds: {opsPerSecond, p50, p99}), `stop`, and
+ * the server's `url` and `rootToken` (for benchmarks that use the SDK).
  */
 export async function startTessera({ connections }) {
   const rootToken = `tsr_bench_${randomBytes(16).toString("hex")}`;
@@ -65,5 +66,5 @@ export async function startTessera({ connections }) {
     });
   }
 
-  return { call, load, stop };
+  return { call, load, stop, url, rootToken };
 }

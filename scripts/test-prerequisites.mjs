@@ -3,15 +3,17 @@
  * `npm test` runs this first: the system tools the suite drives (README snippets use bash, curl and
  * jq; TLS tests make throwaway certificates with openssl; the PKCS#11 seal's tests use SoftHSM2, a
  * software HSM; the store contract and cluster tests start a real PostgreSQL server with Debian's
- * `initdb`/`pg_ctl`, run as the `postgres` user via `runuser`; the automation tests run Debian's
- * `ansible` — with its amazon.aws collection — and boto3, which amazon.aws needs) are installed from Debian's packages
+ * `initdb`/`pg_ctl`, run as the `postgres` user via `runuser`; the web console's browser tests drive
+ * Debian's `chromium` through playwright-core, which downloads no browser; the automation tests run
+ * Debian's `ansible` — with its amazon.aws collection — and boto3, which amazon.aws needs) are installed
+ * from Debian's packages
  * when missing, so the README's test command works on a fresh machine. Nothing is installed when they are
  * all present; without root or apt-get it names what is missing and stops.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 
-const TOOLS = Object.freeze({ bash: "bash", curl: "curl", jq: "jq", openssl: "openssl", "softhsm2-util": "softhsm2", "ansible-playbook": "ansible" });
+const TOOLS = Object.freeze({ bash: "bash", curl: "curl", jq: "jq", openssl: "openssl", "softhsm2-util": "softhsm2", chromium: "chromium", "ansible-playbook": "ansible" });
 /** The PKCS#11 module the HSM tests load (Debian's path). */
 export const SOFTHSM2_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
 

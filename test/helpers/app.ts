@@ -20,10 +20,10 @@ export interface TestApp {
 }
 
 /** `seal`: the seal provider (default Shamir); the same one serves every restart. */
-export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; retention?: RetentionPolicy; alerts?: AppOptions["alerts"] } = {}): Promise<TestApp> {
+export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; retention?: RetentionPolicy; alerts?: AppOptions["alerts"]; keyCacheSize?: number; quotas?: AppOptions["quotas"] } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
-  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }), ...(options.retention !== undefined && { retention: options.retention }), ...(options.alerts !== undefined && { alerts: options.alerts }) });
+  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }), ...(options.retention !== undefined && { retention: options.retention }), ...(options.alerts !== undefined && { alerts: options.alerts }), ...(options.keyCacheSize !== undefined && { keyCacheSize: options.keyCacheSize }), ...(options.quotas !== undefined && { quotas: options.quotas }) });
   const t: TestApp = {
     app: await open(),
     clock,

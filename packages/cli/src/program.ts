@@ -5,6 +5,7 @@ import { TESSERA_VERSION } from "@tessera/protocol";
 import { Command } from "commander";
 import { Cli } from "./cli.js";
 import { registerCryptoCommands } from "./commands/crypto-commands.js";
+import { registerEnvelopeCommands } from "./commands/envelope-commands.js";
 import { registerMacCommands } from "./commands/mac-commands.js";
 import { registerSecretCommands } from "./commands/secret-commands.js";
 import { registerAsymmetricCommands } from "./commands/asymmetric-commands.js";
@@ -51,6 +52,7 @@ export function buildProgram(cli: Cli): Command {
     );
 
   registerCryptoCommands(program, cli);
+  registerEnvelopeCommands(program, cli);
   registerMacCommands(program, cli);
   registerAsymmetricCommands(program, cli);
   registerKeyCommands(program, cli);

@@ -95,6 +95,10 @@ import type {
   PolicyInfo,
   SecretIdResponse,
   SimulateRequest,
+  CapabilitiesRequest,
+  CapabilitiesResponse,
+  ActivityResponse,
+  ListCertificatesResponse,
   SimulateResponse,
 } from "@tessera/protocol";
 import { HttpTransport, type HttpOptions, type HttpRequest } from "./http.js";
@@ -567,6 +571,16 @@ export class TesseraClient {
     return this.#post("/v1/auth/tokens/renew-self");
   }
 
+  /**
+   * What this client's own token may do, check by check, decided as real requests would be.
+   * @example
+   * const { results } = await client.capabilitiesSelf([{ action: "kms:RotateKey", resource: "payment-db" }]);
+   * if (results[0]!.allowed) await client.rotateKey("payment-db");
+   */
+  capabilitiesSelf(checks: CapabilitiesRequest["checks"]): Promise<CapabilitiesResponse> {
+    return this.#post("/v1/auth/tokens/self/capabilities", { checks });
+  }
+
   roleId(role: string): Promise<{ role: string; roleId: string }> {
     return this.#get(`/v1/auth/approle/roles/${seg(role)}/role-id`);
   }
@@ -634,6 +648,17 @@ export class TesseraClient {
     return this.#post("/v1/auth/cert/renew", { csr });
   }
 
+  /**
+   * Enrolled VMs' instance certificates, in serial order; pass `nextMarker` back for the next page.
+   * @example
+   * const { certificates } = await client.listCertificates();
+   * const active = certificates.filter((c) => c.state === "active");
+   */
+  listCertificates(options: { limit?: number; marker?: string } = {}): Promise<ListCertificatesResponse> {
+    const q = new URLSearchParams({ limit: String(options.limit ?? 100), ...(options.marker !== undefined && { marker: options.marker }) });
+    return this.#get(`/v1/auth/certs?${q}`);
+  }
+
   revokeCertificates(target: { serial: string } | { vmId: string }): Promise<{ certificates: number; tokens: number }> {
     return this.#post("/v1/auth/certs/revoke", target);
   }
@@ -690,6 +715,16 @@ export class TesseraClient {
   /** The HMAC under which the trail stores `value` (to search for a known context value or accessor). */
   auditHash(value: string): Promise<{ hmac: string }> {
     return this.#post("/v1/audit/hash", { value });
+  }
+
+  /**
+   * The server node's answered requests per bucket by outcome (minutes over the last hour, or
+   * quarter-hours over the last day) and its most used keys.
+   * @example
+   * const { buckets, topKeys } = await client.auditActivity("hour");
+   */
+  auditActivity(window: "hour" | "day" = "hour"): Promise<ActivityResponse> {
+    return this.#get(`/v1/audit/activity?window=${window}`);
   }
 
   /** Alerts, newest first (unacknowledged only unless `all`). */

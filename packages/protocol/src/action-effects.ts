@@ -67,6 +67,7 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "auth:CreateJoinToken": "write",
   "auth:ListJoinTokens": "read",
   "auth:RevokeJoinToken": "write",
+  "auth:ListCertificates": "read",
   "auth:RevokeCertificate": "write",
   // Reads of issuer configuration pass `readOnly` to the door.
   "auth:ConfigureJwt": "write",

@@ -64,6 +64,8 @@ export const actions = Object.freeze([
   "auth:CreateJoinToken",
   "auth:ListJoinTokens",
   "auth:RevokeJoinToken",
+  /** Listing enrolled VMs' instance certificates (serials, VM ids, roles, validity; never keys). */
+  "auth:ListCertificates",
   "auth:RevokeCertificate",
   "auth:ConfigureJwt",
   "auth:ReadRoleId",

@@ -33,6 +33,7 @@ export const errorCatalogue = Object.freeze({
   Conflict: { status: 409, retryable: true, message: "The resource changed concurrently; retry the request." },
   Destroyed: { status: 410, retryable: false, message: "The key material has been destroyed." },
   TooLarge: { status: 413, retryable: false, message: "The request is larger than allowed." },
+  Throttled: { status: 429, retryable: true, message: "This principal's request quota is used up; slow down and retry." },
   InvalidUnsealKey: { status: 400, retryable: false, message: "The unseal shares do not reconstruct the unseal key." },
   NotInitialized: { status: 503, retryable: true, message: "Tessera is not initialized; run `tessera operator init`." },
   Sealed: { status: 503, retryable: true, message: "Tessera is sealed; unseal it with `tessera operator unseal`." },

@@ -65,6 +65,33 @@ export const SimulateResponse = Type.Object({
 });
 export type SimulateResponse = Static<typeof SimulateResponse>;
 
+/**
+ * What the caller's own token may do: each check is evaluated as the simulator would for the caller
+ * itself (`POST /v1/auth/tokens/self/capabilities`), so a user interface shows only the actions that
+ * would succeed. It tells a caller nothing it could not learn by trying.
+ */
+export const CapabilitiesRequest = Type.Object(
+  {
+    checks: Type.Array(
+      Type.Object(
+        {
+          action: Type.String({ minLength: 1, maxLength: 128 }),
+          /** Typed as in the simulator; omitted for actions authorised on an unnamed resource only. */
+          resource: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+        },
+        strict,
+      ),
+      { minItems: 1, maxItems: 64 },
+    ),
+  },
+  strict,
+);
+export type CapabilitiesRequest = Static<typeof CapabilitiesRequest>;
+export const CapabilitiesResponse = Type.Object({
+  results: Type.Array(Type.Object({ action: Type.String(), resource: Type.String(), allowed: Type.Boolean() })),
+});
+export type CapabilitiesResponse = Static<typeof CapabilitiesResponse>;
+
 export const LoginResponse = Type.Intersect([TokenInfo, Type.Object({ token: Type.String() })]);
 export type LoginResponse = Static<typeof LoginResponse>;
 

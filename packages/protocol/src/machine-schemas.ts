@@ -58,6 +58,21 @@ export const RevokeCertificatesRequest = Type.Object(
   { ...strict, minProperties: 1, maxProperties: 1 },
 );
 export type RevokeCertificatesRequest = Static<typeof RevokeCertificatesRequest>;
+/** An instance certificate as listed (`GET /v1/auth/certs`): who it was issued to and whether it is still good. */
+export const CertificateInfo = Type.Object({
+  serial: Type.String(),
+  vmId: Type.String(),
+  role: Type.String(),
+  notBefore: Timestamp,
+  notAfter: Timestamp,
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+  /** `active`, `revoked`, or `expired` (now, by the server's clock). */
+  state: Type.Union([Type.Literal("active"), Type.Literal("revoked"), Type.Literal("expired")]),
+});
+export type CertificateInfo = Static<typeof CertificateInfo>;
+export const ListCertificatesResponse = Type.Object({ certificates: Type.Array(CertificateInfo), nextMarker: Type.Union([Type.String(), Type.Null()]) });
+export type ListCertificatesResponse = Static<typeof ListCertificatesResponse>;
 export const RevokeCertificatesResponse = Type.Object({ certificates: Type.Integer(), tokens: Type.Integer() });
 export type RevokeCertificatesResponse = Static<typeof RevokeCertificatesResponse>;
 /** `certificate` is null until the CA exists (it is created at the first enrolment). */

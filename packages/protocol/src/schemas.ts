@@ -392,6 +392,19 @@ export const Health = Type.Object({
 });
 export type Health = Static<typeof Health>;
 
+/** `GET /v1/audit/activity`: one node's answered requests per bucket by outcome, and its most used keys. */
+export const ActivityResponse = Type.Object({
+  /** The node counted ("" on a single node). */
+  node: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  bucketSeconds: Type.Integer(),
+  buckets: Type.Array(Type.Object({ start: Type.String(), allowed: Type.Integer(), denied: Type.Integer(), error: Type.Integer() })),
+  /** Keys by allowed requests in the window, most used first (at most 10). */
+  topKeys: Type.Array(Type.Object({ keyId: Type.String(), count: Type.Integer() })),
+});
+export type ActivityResponse = Static<typeof ActivityResponse>;
+
 export const ErrorResponse = Type.Object({
   error: Type.Object({
     code: Type.String(),

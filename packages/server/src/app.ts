@@ -10,6 +10,7 @@ import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
 import { Metrics } from "./audit/metrics.js";
+import { Activity } from "./audit/activity.js";
 import { iso, systemClock, type Clock } from "./clock.js";
 import { AccessKeyService } from "./identity/access-key-service.js";
 import { AppRoleService } from "./identity/approle-service.js";
@@ -32,6 +33,7 @@ import { KmsService } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
 import { SecretsService } from "./service/secrets-service.js";
 import { RetentionService } from "./service/retention-service.js";
+import { QuotaGate, type QuotaOptions } from "./service/quotas.js";
 import type { RetentionPolicy } from "@tessera/protocol";
 import { MacService } from "./service/mac-service.js";
 import { GrantService } from "./service/grant-service.js";
@@ -43,6 +45,8 @@ import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
 import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
+import { consoleRoutes } from "./api/console/console-routes.js";
+import { consoleDirectory, loadConsoleAssets } from "./api/console/console-assets.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
 import { CacheCoherence, type CoherenceOptions } from "./service/cache-coherence.js";
 import { JobLease } from "./service/job-lease.js";
@@ -80,6 +84,10 @@ export interface AppOptions {
   };
   schedulerIntervalMs?: number;
   usageFlushIntervalMs?: number;
+  /** Per-principal request quotas by role (service/quotas.ts); none by default. */
+  quotas?: QuotaOptions;
+  /** Most keys kept unwrapped in memory, least recently used dropped first (default 100,000). */
+  keyCacheSize?: number;
   /** Version retention for keys with no policy of their own (docs/retention.md); none by default. */
   retention?: RetentionPolicy;
   /**
@@ -168,7 +176,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       : {}),
   }) as unknown as FastifyInstance;
 
-  const keys = new KeyService(store, barrier, clock);
+  const keys = new KeyService(store, barrier, clock, options.keyCacheSize);
   const tokens = new TokenService(store.tokens, clock);
   const roles = new RoleDirectory(store.roles);
   const policy = new PolicyService(store, roles, clock);
@@ -182,6 +190,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.
   let auditLogRef: AuditLog | undefined;
   let metricsRef: Metrics | undefined;
+  // Dashboards' per-minute counts and top keys (audit/activity.ts), fed like the metrics.
+  const activity = new Activity();
   let retentionRef: RetentionService | undefined;
   const alertCenter = new AlertCenter(store.alerts, {
     webhooks: options.alerts?.webhooks ?? [],
@@ -205,6 +215,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Intents announce a change whose outcome record follows; detectors and metrics count answers.
       const answered = records.filter((r) => r.outcome !== "intent");
       metricsRef?.observe(answered);
+      activity.observe(answered);
       for (const r of answered) {
         detectors.observe(r);
         retentionRef?.observe(r);
@@ -262,7 +273,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   await presence?.start();
   barrier.onSeal(() => void presence?.beat().catch(() => undefined));
   barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle() });
+  const quotas = new QuotaGate(options.quotas ?? {}, clock);
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle(), quotas });
   const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
   const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal, ...(presence !== undefined && { presence }) });
   const asymmetric = new AsymmetricService({ door, keys });
@@ -337,9 +349,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
-  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, clock, options.node?.id ?? "");
+  const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, grants, region: aws.region, accountId: aws.accountId });
+  // The web console: static files only; it calls the native API above like any other client.
+  await http.register(consoleRoutes, { assets: loadConsoleAssets(consoleDirectory()) });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.
   autoUnseal.start();
 

@@ -58,6 +58,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       seal: { type: "shamir" },
       backup: null,
       retention: null,
+      keyCacheSize: null,
+      quotas: null,
     };
   } else {
     config = loadConfigFile(opts.config!);
@@ -84,6 +86,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     seal,
     backups: config.backup,
     ...(config.retention !== null && { retention: config.retention }),
+    ...(config.keyCacheSize !== null && { keyCacheSize: config.keyCacheSize }),
+    ...(config.quotas !== null && { quotas: config.quotas }),
     store,
     ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
     lease: { ttlMs: config.leaseTtlMs },

@@ -114,6 +114,26 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       }),
     );
 
+  withGlobalOptions(
+    audit
+      .command("activity")
+      .summary("requests per minute by outcome, and the most used keys")
+      .description("Show the server node's answered requests by outcome — per minute over the last hour, or per quarter-hour over the last day with --day — and its most used keys (counted since the node started; on several nodes, each its own).")
+      .option("--day", "the last day in 15-minute buckets instead of the last hour in minutes"),
+  )
+    .addHelpText("after", examples("tessera audit activity", "tessera audit activity --day --json"))
+    .action(
+      cli.action(async (o: { day?: boolean }, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const r = await client.auditActivity(o.day === true ? "day" : "hour");
+        if (out.json) return out.data(r);
+        const sum = (k: "allowed" | "denied" | "error") => r.buckets.reduce((s, b) => s + b[k], 0);
+        out.line(`${r.from} – ${r.to}: ${sum("allowed")} allowed, ${sum("denied")} denied, ${sum("error")} errors`);
+        for (const b of r.buckets) if (b.allowed + b.denied + b.error > 0) out.line(`${b.start}  allowed ${b.allowed}  denied ${b.denied}  error ${b.error}`);
+        for (const k of r.topKeys) out.line(`top key ${k.keyId}: ${k.count}`);
+      }),
+    );
+
   withGlobalOptions(audit.command("public-key").summary("print the checkpoint signing key (PEM) for offline verification")).action(
     cli.action(async (_o: object, cmd: Command) => {
       const { client, out } = cli.connect(cmd);

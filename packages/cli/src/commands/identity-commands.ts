@@ -277,6 +277,15 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       else out.line(`Renewed: serial ${r.serial}, valid until ${r.expiresAt}.`);
     }, OTHER_CREDENTIAL),
   );
+  withGlobalOptions(cert.command("list").summary("list enrolled VMs' certificates").option("--limit <n>", "at most this many", integer(1, 1000)).option("--marker <serial>", "continue after this serial (from a previous page)")).action(
+    cli.action(async (o: { limit?: number; marker?: string }, cmd: Command) => {
+      const { client, out } = cli.connect(cmd);
+      const r = await client.listCertificates({ ...given("limit", o.limit), ...given("marker", o.marker) });
+      if (out.json) return out.data(r);
+      for (const c of r.certificates) out.line(`${c.serial}  ${c.vmId}  ${c.role}  ${c.state}  until ${c.notAfter}`);
+      if (r.nextMarker !== null) out.note(`more: --marker ${r.nextMarker}`);
+    }),
+  );
   withGlobalOptions(cert.command("revoke").summary("revoke a certificate, or every certificate and token of a VM").option("--serial <serial>").option("--vm-id <id>")).action(
     cli.action(async (o: { serial?: string; vmId?: string }, cmd: Command) => {
       const { client, out } = cli.connect(cmd);

@@ -136,4 +136,27 @@ export function registerTokenCommands(program: Command, cli: Cli): void {
         else out.line("Token revoked.");
       }),
     );
+
+  withGlobalOptions(
+    tokens
+      .command("capabilities")
+      .summary("say whether your token may do an action")
+      .description(
+        "Ask whether the token this command authenticates with may do ACTION on RESOURCE, decided as the " +
+          "real request would be (your policies, your address, now). RESOURCE is typed as in policies " +
+          "(payment-db or key/payment-db, policy/orders-app, role/ci); leave it out for actions on an unnamed " +
+          "resource (audit:Read, sys:Seal). Prints allowed or denied; --json gives the API's answer.",
+      )
+      .argument("<action>", "an action, e.g. kms:RotateKey")
+      .argument("[resource]", "the resource it would act on"),
+  )
+    .addHelpText("after", examples("tessera token capabilities kms:RotateKey payment-db", "tessera token capabilities audit:Read"))
+    .action(
+      cli.action(async (action: string, resource: string | undefined, _opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const answer = await client.capabilitiesSelf([{ action, ...given("resource", resource) }]);
+        if (out.json) out.data(answer);
+        else for (const r of answer.results) out.line(`${r.allowed ? "allowed" : "denied"}: ${r.action} on ${r.resource}`);
+      }),
+    );
 }

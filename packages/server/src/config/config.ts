@@ -119,6 +119,18 @@ export const ConfigSchema = Type.Object(
         strict,
       ),
     ),
+    /** Per-principal request quotas (docs/operations.md, "Quotas"): a default and per-role overrides. */
+    quotas: Type.Optional(
+      Type.Object(
+        {
+          default: Type.Optional(Type.Object({ per_second: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, strict)),
+          roles: Type.Optional(Type.Record(Type.String(), Type.Object({ per_second: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, strict))),
+        },
+        strict,
+      ),
+    ),
+    /** Most keys kept unwrapped in memory (default 100,000; docs/performance.md). */
+    key_cache_size: Type.Optional(Type.Integer({ minimum: 100, maximum: 10_000_000 })),
     /** Version retention for keys with no policy of their own (docs/retention.md). */
     retention: Type.Optional(
       Type.Object(
@@ -201,6 +213,9 @@ export interface ServerConfig {
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
   retention: RetentionPolicy | null;
+  keyCacheSize: number | null;
+  /** Per-principal quotas (service/quotas.ts takes this shape). */
+  quotas: { default?: { perSecond: number; burst: number }; roles: Record<string, { perSecond: number; burst: number }> } | null;
 }
 
 export type StorageConfig =
@@ -356,6 +371,13 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     aws: { region: c.aws?.region ?? "us-east-1", accountId: c.aws?.account_id ?? "000000000000" },
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
     seal: sealConfig(c.seal, baseDir),
+    keyCacheSize: c.key_cache_size ?? null,
+    quotas: c.quotas
+      ? {
+          ...(c.quotas.default && { default: { perSecond: c.quotas.default.per_second, burst: c.quotas.default.burst } }),
+          roles: Object.fromEntries(Object.entries(c.quotas.roles ?? {}).map(([role, q]) => [role, { perSecond: q.per_second, burst: q.burst }])),
+        }
+      : null,
     retention: c.retention ? { disableAfterSeconds: c.retention.disable_after_seconds, destroyAfterSeconds: c.retention.destroy_after_seconds, keepAtLeast: c.retention.keep_at_least } : null,
     backup: c.backup ? { directory: resolve(baseDir, c.backup.directory), intervalMs: c.backup.interval_seconds * 1000, keep: c.backup.keep ?? 7 } : null,
   };

@@ -16,7 +16,7 @@
  *   certificate fails on its next request through this node.
  */
 import { X509Certificate, randomBytes } from "node:crypto";
-import { TesseraError, type CreateJoinTokenResponse, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
+import { TesseraError, type CreateJoinTokenResponse, type EnrolledCertificate, type JoinTokenInfo, type ListCertificatesResponse, type LoginResponse } from "@tessera/protocol";
 import { randomId, spkiSha256 } from "../crypto/index.js";
 import { CERT_SPKI_ATTRIBUTE } from "../policy/index.js";
 import { iso, type Clock } from "../clock.js";
@@ -74,6 +74,25 @@ export class MachineIdentity implements CredentialAuthenticator<Buffer> {
       expiresAt: row.expiresAt === null ? null : iso(row.expiresAt),
       usesLeft: row.usesLeft,
       createdAt: iso(row.createdAt),
+    };
+  }
+
+  /** Instance certificates in serial order, a page at a time; `nextMarker` is the last serial of a full page. */
+  async listCertificates(limit: number, marker?: string): Promise<ListCertificatesResponse> {
+    const now = this.clock.now();
+    const rows = await this.certificates.list(limit, marker);
+    return {
+      certificates: rows.map((r) => ({
+        serial: r.serial,
+        vmId: r.vmId,
+        role: r.role,
+        notBefore: iso(r.notBefore),
+        notAfter: iso(r.notAfter),
+        revokedAt: r.revokedAt === null ? null : iso(r.revokedAt),
+        createdAt: iso(r.createdAt),
+        state: r.revokedAt !== null ? "revoked" : r.notAfter <= now ? "expired" : "active",
+      })),
+      nextMarker: rows.length === limit ? rows.at(-1)!.serial : null,
     };
   }
 

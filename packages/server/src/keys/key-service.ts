@@ -70,8 +70,10 @@ export class KeyService {
     private readonly store: Store,
     private readonly barrier: Barrier,
     private readonly clock: Clock,
+    /** Most keys kept unwrapped in memory (keyring.ts). */
+    keyCacheSize?: number,
   ) {
-    this.keyring = new Keyring(store, barrier);
+    this.keyring = new Keyring(store, barrier, keyCacheSize);
     this.usage = new UsageRecorder(store, clock);
     barrier.registerSealedData(versionMaterial);
     this.asymmetric = new AsymmetricOperations(this.usage);

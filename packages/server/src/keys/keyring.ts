@@ -117,6 +117,9 @@ export class KeyHandle {
   }
 }
 
+/** Default number of keys the keyring keeps unwrapped (docs/performance.md, "Scale of state"). */
+export const DEFAULT_KEY_CACHE_SIZE = 100_000;
+
 export class Keyring {
   private readonly byId = new Map<string, KeyHandle>();
   private readonly idByName = new Map<string, string>();
@@ -129,6 +132,12 @@ export class Keyring {
   constructor(
     private readonly repos: { keys: Pick<KeyRepo, "get" | "getByName">; versions: Pick<VersionRepo, "list"> },
     private readonly barrier: Barrier,
+    /**
+     * Most keys kept unwrapped in memory (their material, prepared keys and public keys). Beyond it
+     * the least recently used key is dropped (zeroed once in-flight requests are done) and reloaded
+     * on its next use. Until the cache is full, a hit costs nothing extra.
+     */
+    private readonly capacity: number = DEFAULT_KEY_CACHE_SIZE,
   ) {
     barrier.onSeal(() => this.clear());
   }
@@ -151,7 +160,14 @@ export class Keyring {
   async byIdOrUndefined(id: string): Promise<KeyHandle | undefined> {
     this.barrier.assertUnsealed();
     const cached = this.byId.get(id);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      // Least recently used order matters only once something must be evicted.
+      if (this.byId.size >= this.capacity) {
+        this.byId.delete(id);
+        this.byId.set(id, cached);
+      }
+      return cached;
+    }
     let pending = this.loading.get(id);
     if (pending === undefined) {
       const loading: Promise<KeyHandle | undefined> = this.load(id).finally(() => {
@@ -188,9 +204,29 @@ export class Keyring {
       this.retire(handle);
       return handle;
     }
+    while (this.byId.size >= this.capacity) this.evictOldest();
     this.byId.set(id, handle);
     this.idByName.set(row.name, id);
     return handle;
+  }
+
+  /** Drops the least recently used key; requests holding it finish with it (retire waits). */
+  private evictOldest(): void {
+    const oldest = this.byId.entries().next();
+    if (oldest.done === true) return;
+    const [id, handle] = oldest.value;
+    this.byId.delete(id);
+    if (this.idByName.get(handle.row.name) === id) this.idByName.delete(handle.row.name);
+    this.evictions++;
+    this.retire(handle);
+  }
+
+  /** Keys dropped to stay within the capacity since start (metrics). */
+  evictions = 0;
+
+  /** Keys cached now. */
+  get size(): number {
+    return this.byId.size;
   }
 
   /**

@@ -68,6 +68,7 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "auth:CreateJoinToken": ["role"],
   "auth:ListJoinTokens": ["join-token"],
   "auth:RevokeJoinToken": ["join-token"],
+  "auth:ListCertificates": ["certificate"],
   "auth:RevokeCertificate": ["certificate"],
   "auth:ConfigureJwt": ["jwt-issuer"],
   "auth:ReadRoleId": ["role"],

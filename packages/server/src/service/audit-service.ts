@@ -3,6 +3,7 @@ import { TesseraError } from "@tessera/protocol";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { AlertCenter } from "../audit/alerts.js";
 import type { Metrics } from "../audit/metrics.js";
+import type { Activity, ActivityWindow } from "../audit/activity.js";
 import { iso, type Clock } from "../clock.js";
 import { resources } from "../policy/index.js";
 import type { AuditRepo } from "../store/index.js";
@@ -32,6 +33,7 @@ export class AuditService {
     private readonly repo: TrailReader,
     private readonly alerts: AlertCenter,
     private readonly metrics: Metrics,
+    private readonly activity: Pick<Activity, "window">,
     private readonly clock: Clock,
     /** This node's chain ("" for a single node). */
     private readonly self = "",
@@ -49,6 +51,17 @@ export class AuditService {
     return this.door.run(ctx, "audit:AckAlert", async (s) => {
       await s.authorize(resources.audit);
       if (!(await this.alerts.ack(id, iso(this.clock.now()), s.principal.displayName))) throw new TesseraError("NotFound", "no such alert");
+    });
+  }
+
+  /**
+   * This node's requests per minute by outcome and its most used keys, over the last hour or day
+   * (audit/activity.ts). Key ids are named, so it is `audit:Read`, unlike the open metrics.
+   */
+  activityWindow(ctx: CallContext, span: "hour" | "day"): Promise<ActivityWindow & { node: string }> {
+    return this.door.run(ctx, "audit:Read", async (s) => {
+      await s.authorize(resources.audit);
+      return { node: this.self, ...this.activity.window(this.clock.now(), span) };
     });
   }
 

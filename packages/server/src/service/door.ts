@@ -30,6 +30,7 @@ import { grantIdOfPolicy } from "../policy/grant-policy.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
 import type { Refusal, RefusalLog } from "./refusal-log.js";
+import type { QuotaGate } from "./quotas.js";
 
 export type { CallContext };
 
@@ -102,6 +103,8 @@ export interface DoorDeps {
   clock: Clock;
   /** After a change, before its answer: waits until every node can have heard of it (CacheCoherence.settle). */
   settle?: () => Promise<void>;
+  /** Per-principal request quotas (service/quotas.ts); absent or inactive = no limit. */
+  quotas?: Pick<QuotaGate, "take" | "active">;
 }
 
 const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? resources.key(r.row.id, r.row.name) : r);
@@ -139,6 +142,7 @@ export class Door {
       if (!options.whileSealed) this.d.barrier.assertUnsealed();
       const p = await this.d.authenticator.authenticate(ctx);
       principal = p;
+      if (this.d.quotas?.active === true) this.d.quotas.take(p);
       const scope: Scope = {
         principal: p,
         ctx,
@@ -196,10 +200,11 @@ export class Door {
     } catch (err) {
       failure = err;
     }
-    if (failure !== undefined && principal === null) {
-      // Refused before anyone was authenticated (sealed, no or bad credential): nothing was done,
-      // and such requests are what a flood is made of — recorded through the throttle.
-      await this.d.refusals.record(ctx, failure, {}, action);
+    if (failure !== undefined && (principal === null || (isTesseraError(failure) && failure.code === "Throttled" && !authorized))) {
+      // Refused before anyone was authenticated (sealed, no or bad credential), or over the
+      // principal's quota: nothing was done, and such requests are what a flood is made of —
+      // recorded through the throttle (a throttled principal is named in the record).
+      await this.d.refusals.record(ctx, failure, principal === null ? {} : { principal }, action);
     } else await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive, detail);
     if (failure !== undefined) throw failure;
     return result as T;

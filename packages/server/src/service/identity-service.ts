@@ -8,6 +8,8 @@ import {
   actions,
   type AccessKeyInfo,
   type Action,
+  type CapabilitiesRequest,
+  type CapabilitiesResponse,
   type CreateAccessKeyResponse,
   type CreateSecretIdRequest,
   type LoginResponse,
@@ -181,19 +183,47 @@ export class IdentityService {
     });
   }
 
+  /**
+   * What the caller itself may do, check by check, decided as its real requests would be (same
+   * principal, source and time, no encryption context). Any valid token may ask about itself — like
+   * looking itself up — since the answers tell it nothing that trying would not; asking about another
+   * principal stays with the simulator (`policy:Simulate`).
+   */
+  capabilitiesSelf(ctx: CallContext, req: CapabilitiesRequest): Promise<CapabilitiesResponse> {
+    return this.d.door.run(
+      ctx,
+      "auth:LookupToken",
+      async (s) => {
+        await s.permitSelf();
+        const results: CapabilitiesResponse["results"] = [];
+        for (const [i, check] of req.checks.entries()) {
+          if (!(actions as readonly string[]).includes(check.action) || check.action === "kms:ReEncrypt") {
+            throw new TesseraError("InvalidInput", `unknown action "${check.action}"; actions are listed in docs/policy.md, e.g. kms:Decrypt`, { field: `/checks/${i}/action` });
+          }
+          const action = check.action as Action;
+          const resource = await this.simulatedResource(action, check.resource, `/checks/${i}/resource`);
+          const decision = await this.d.policy.decide({ principal: s.principal, action, resource, source: ctx.source, time: this.d.clock.now() });
+          results.push({ action, resource: formatResource(resource), allowed: decision.allowed });
+        }
+        return { results };
+      },
+      { whileSealed: true },
+    );
+  }
+
   /** The simulator's resource: typed as in policies; a key that exists is matched by its name and id. */
-  private async simulatedResource(action: Action, text: string | undefined): Promise<Resource> {
+  private async simulatedResource(action: Action, text: string | undefined, field = "/resource"): Promise<Resource> {
     const types = actionResourceTypes[action];
     if (text === undefined) {
       const only = types.length === 1 ? resourceFor(types[0]!) : undefined;
       if (only === undefined) {
-        throw new TesseraError("InvalidInput", `${action} is authorised on ${types.map(typeSpelling).join(" or ")}: name the resource`, { field: "/resource" });
+        throw new TesseraError("InvalidInput", `${action} is authorised on ${types.map(typeSpelling).join(" or ")}: name the resource`, { field });
       }
       return only;
     }
-    const resource = parseResource(text, "/resource");
+    const resource = parseResource(text, field);
     if (!types.includes(resource.type)) {
-      throw new TesseraError("InvalidInput", `${action} is authorised on ${types.join(" or ")} resources, not ${resource.type}`, { field: "/resource" });
+      throw new TesseraError("InvalidInput", `${action} is authorised on ${types.join(" or ")} resources, not ${resource.type}`, { field });
     }
     if (resource.type !== "key" || resource.name === EVERY) return resource;
     const handle = await this.d.keys.resolve(resource.name!).catch(() => undefined);

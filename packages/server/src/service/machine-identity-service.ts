@@ -1,5 +1,5 @@
 /** Join tokens, enrolment, certificate login/renewal and revocation through the door. */
-import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type LoginResponse } from "@tessera/protocol";
+import { TesseraError, type EnrolledCertificate, type JoinTokenInfo, type ListCertificatesResponse, type LoginResponse } from "@tessera/protocol";
 import type { MachineIdentity } from "../identity/machine-identity.js";
 import type { Principal } from "../principal/index.js";
 import { resources } from "../policy/index.js";
@@ -77,6 +77,13 @@ export class MachineIdentityService {
     if (ctx.token !== undefined) throw new TesseraError("InvalidInput", "present the client certificate alone, without a token");
     if (ctx.clientCertificate === undefined) throw new TesseraError("Unauthenticated", "present an instance certificate over TLS");
     return this.machines.authenticate(ctx.clientCertificate, ctx.source);
+  }
+
+  listCertificates(ctx: CallContext, limit: number, marker?: string): Promise<ListCertificatesResponse> {
+    return this.door.run(ctx, "auth:ListCertificates", async (s) => {
+      await s.authorize(resources.certificate);
+      return this.machines.listCertificates(limit, marker);
+    });
   }
 
   revoke(ctx: CallContext, target: { serial?: string; vmId?: string }) {

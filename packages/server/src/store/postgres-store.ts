@@ -678,6 +678,10 @@ function certificateRepo(run: Runner): CertificateRepo {
       const r = await run.query<Rec>("certificate_by_vm", `SELECT ${cols} FROM certificates WHERE vm_id = $1 ORDER BY created_at, serial`, [vmId]);
       return r.rows.map(row);
     },
+    async list(limit, afterSerial = "") {
+      const r = await run.query<Rec>("certificate_list", `SELECT ${cols} FROM certificates WHERE serial COLLATE "C" > $1 ORDER BY serial COLLATE "C" LIMIT $2`, [afterSerial, limit]);
+      return r.rows.map(row);
+    },
     async revoke(serial, now) {
       return (await count("certificate_revoke", `UPDATE certificates SET revoked_at = COALESCE(revoked_at, $1) WHERE serial = $2`, [now, serial])) > 0;
     },

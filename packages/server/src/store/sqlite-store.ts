@@ -561,6 +561,7 @@ function certificateRepo(db: Db): CertificateRepo {
   const params = (c: CertificateRow) => ({ serial: c.serial, vm_id: c.vmId, role: c.role, not_before: c.notBefore, not_after: c.notAfter, revoked_at: c.revokedAt, created_at: c.createdAt });
   const get = db.prepare(`SELECT * FROM certificates WHERE serial = ?`);
   const byVm = db.prepare(`SELECT * FROM certificates WHERE vm_id = ? ORDER BY created_at`);
+  const list = db.prepare(`SELECT * FROM certificates WHERE serial > ? ORDER BY serial LIMIT ?`);
   const revoke = db.prepare(`UPDATE certificates SET revoked_at = COALESCE(revoked_at, ?) WHERE serial = ?`);
   const revokeVm = db.prepare(`UPDATE certificates SET revoked_at = ? WHERE vm_id = ? AND revoked_at IS NULL`);
   const revokeRole = db.prepare(`UPDATE certificates SET revoked_at = ? WHERE role = ? AND revoked_at IS NULL`);
@@ -585,6 +586,9 @@ function certificateRepo(db: Db): CertificateRepo {
     },
     async listByVm(vmId) {
       return (byVm.all(vmId) as unknown as Rec[]).map(row);
+    },
+    async list(limit, afterSerial = "") {
+      return (list.all(afterSerial, limit) as unknown as Rec[]).map(row);
     },
     async revoke(serial, now) {
       return revoke.run(now, serial).changes > 0;

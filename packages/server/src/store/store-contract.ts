@@ -647,6 +647,8 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.certificates.revokeRole("r2", T0 + 2)).toBe(2);
         expect((await store.certificates.listRevoked(T0 + 10)).sort()).toEqual(["01", "02", "03"]);
         expect((await store.certificates.listByVm("vm-a")).map((c) => c.serial)).toEqual(["01", "02"]);
+        expect((await store.certificates.list(3)).map((c) => [c.serial, c.vmId, c.revokedAt !== null])).toEqual([["01", "vm-a", true], ["02", "vm-a", true], ["03", "vm-b", true]]);
+        expect((await store.certificates.list(10, "03")).map((c) => c.serial)).toEqual(["04"]);
       });
 
       it("claims a VM id once: of many concurrent first enrolments exactly one is recorded", async () => {

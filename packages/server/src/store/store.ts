@@ -146,6 +146,8 @@ export interface CertificateRepo {
   claimAndInsert(row: CertificateRow): Promise<boolean>;
   get(serial: string): Promise<CertificateRow | undefined>;
   listByVm(vmId: string): Promise<CertificateRow[]>;
+  /** Every certificate in serial order, `limit` after `afterSerial` (paging). */
+  list(limit: number, afterSerial?: string): Promise<CertificateRow[]>;
   /** Revokes one certificate; false when there is no such serial. */
   revoke(serial: string, now: number): Promise<boolean>;
   /** Revokes every certificate of a VM; returns how many. */

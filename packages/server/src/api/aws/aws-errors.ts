@@ -20,6 +20,7 @@ export const awsErrors: Readonly<Record<ErrorCode, { type: string; status: numbe
   Conflict: { type: "ConflictException", status: 400 },
   Destroyed: { type: "KMSInvalidStateException", status: 400 },
   TooLarge: { type: "ValidationException", status: 400 },
+  Throttled: { type: "ThrottlingException", status: 400 },
   InvalidUnsealKey: { type: "ValidationException", status: 400 },
   NotInitialized: { type: "KMSInternalException", status: 500 },
   Sealed: { type: "KMSInternalException", status: 500 },

@@ -50,6 +50,11 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
     async (r: FastifyRequest<{ Querystring: { after?: string; limit?: string; chain?: string } }>) =>
       audit.lines(callContext(r), Number(r.query.after ?? 0), Number(r.query.limit ?? 5000), r.query.chain),
   );
+  app.get(
+    "/v1/audit/activity",
+    { schema: { querystring: Type.Object({ window: Type.Optional(Type.Union([Type.Literal("hour"), Type.Literal("day")])) }, strict), response: ok(S.ActivityResponse) } },
+    async (r: FastifyRequest<{ Querystring: { window?: "hour" | "day" } }>) => audit.activityWindow(callContext(r), r.query.window ?? "hour"),
+  );
   app.get("/v1/audit/chains", { schema: { response: ok(Type.Object({ self: Type.String(), chains: Type.Array(Type.String()) })) } }, async (r) => audit.chains(callContext(r)));
   app.get(
     "/v1/alerts",

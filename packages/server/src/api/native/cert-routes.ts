@@ -25,6 +25,11 @@ export async function certRoutes(app: FastifyInstance, { machines }: { machines:
   app.post("/v1/auth/cert/renew", { schema: { body: S.RenewCertificateRequest, response: ok(S.EnrolledCertificate) } }, async (r: Req<S.RenewCertificateRequest>) =>
     machines.renew(callContext(r), r.body.csr),
   );
+  app.get(
+    "/v1/auth/certs",
+    { schema: { querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })), marker: Type.Optional(Type.String({ maxLength: 128 })) }, strict), response: ok(S.ListCertificatesResponse) } },
+    async (r: FastifyRequest<{ Querystring: { limit?: string; marker?: string } }>) => machines.listCertificates(callContext(r), Number(r.query.limit ?? 100), r.query.marker),
+  );
   app.post("/v1/auth/certs/revoke", { schema: { body: S.RevokeCertificatesRequest, response: ok(S.RevokeCertificatesResponse) } }, async (r: Req<S.RevokeCertificatesRequest>) =>
     machines.revoke(callContext(r), r.body),
   );

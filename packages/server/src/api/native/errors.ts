@@ -120,6 +120,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
       requestId: request.id,
     },
   };
+  // Over a quota: when to come back (the quota refills continuously; a second is the usual wait).
+  if (te.code === "Throttled") void reply.header("retry-after", "1");
   if (te.code === "Internal" || te.code === "Unavailable") {
     request.log.error({ err: te.cause ?? te, requestId: request.id }, "request failed");
   }

@@ -44,6 +44,9 @@ export async function identityRoutes(app: FastifyInstance, { identity }: { ident
 
   // ── tokens ───────────────────────────────────────────────────────────────────────────────────
   app.post("/v1/auth/tokens/renew-self", { schema: { body: NoBody, response: ok(S.TokenInfo) } }, async (r) => identity.renewSelf(callContext(r)));
+  app.post("/v1/auth/tokens/self/capabilities", { schema: { body: S.CapabilitiesRequest, response: ok(S.CapabilitiesResponse) } }, async (r: Req<S.CapabilitiesRequest>) =>
+    identity.capabilitiesSelf(callContext(r), r.body),
+  );
 
   // ── AppRole ──────────────────────────────────────────────────────────────────────────────────
   app.get("/v1/auth/approle/roles/:name/role-id", { schema: { params: NameParams, response: ok(S.RoleIdResponse) } }, async (r: Req) =>
