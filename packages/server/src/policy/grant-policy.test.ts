@@ -104,4 +104,20 @@ describe("grant tokens", () => {
     expect((await service.decide(f)).allowed).toBe(true);
     await store.close();
   });
+
+  it("a role's grants are looked up by the key asked about: each key's grant decides for that key only", async () => {
+    dir = mkdtempSync(join(tmpdir(), "tessera-grant-index-"));
+    const store = new SqliteStore({ path: join(dir, "t.db") });
+    await store.migrate();
+    await store.roles.put({ name: "batch", body: { policies: [] }, createdAt: 0, updatedAt: 0 });
+    const other = "0d7f3c52-1c4e-4d1a-9a43-6a2b3f1e9c10";
+    for (let i = 0; i < 50; i++) await store.grants.insert(grant({ grantId: i.toString(16).padStart(64, "0"), keyId: `${other.slice(0, -2)}${String(i).padStart(2, "0")}`, constraints: null }));
+    await store.grants.insert(grant({ grantId: "c".repeat(64), constraints: null }));
+    const service = new PolicyService(store, new RoleDirectory(store.roles), new ManualClock(0));
+    expect(await service.decide(facts())).toMatchObject({ allowed: true, policy: grantPolicyName("c".repeat(64)) });
+    expect(await service.decide(facts({ resource: resources.key(`${other.slice(0, -2)}07`, "orders") }))).toMatchObject({ allowed: true, policy: grantPolicyName("7".padStart(64, "0")) });
+    expect((await service.decide(facts({ resource: resources.key(`${other.slice(0, -2)}99`, "unrelated") }))).allowed).toBe(false);
+    expect((await service.decide(facts({ resource: resources.every("key") }))).allowed).toBe(false);
+    await store.close();
+  });
 });

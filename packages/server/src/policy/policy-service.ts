@@ -21,7 +21,7 @@ import { evaluate, type Decision, type RequestFacts } from "./evaluator.js";
 import { compileGrant, grantPolicyName } from "./grant-policy.js";
 import { belongsToKeyPolicy, isServerPolicyName, keyPolicyName, KEY_POLICY_PREFIX } from "./key-policy.js";
 import { compilePolicy, type CompiledPolicy, type PolicyDocument, type Statement } from "./policy-document.js";
-import { formatResource } from "./resource.js";
+import { formatResource, type Resource } from "./resource.js";
 
 const OPERATOR_POLICY: PolicyDocument = {
   statements: [{ sid: "operator-all", effect: "allow", actions: ["*"], resources: ["*"] }],
@@ -38,7 +38,7 @@ function checkName(name: string, what: string): void {
 export class PolicyService {
   private readonly compiled = new Map<string, CompiledPolicy | null>();
   /** Each role's grants, compiled (grant-policy.ts); dropped with the compiled policies. */
-  private readonly grantsByRole = new Map<string, readonly CompiledPolicy[]>();
+  private readonly grantsByRole = new Map<string, ReadonlyMap<string, readonly CompiledPolicy[]>>();
 
   constructor(
     private readonly store: Pick<Store, "policies" | "roles" | "transaction" | "grants">,
@@ -216,8 +216,12 @@ export class PolicyService {
    * Every policy that applies to a principal: its role's policies, its role's AWS grants, then its
    * token's own grants. `grantIds` (from grant tokens) are read from the store now, so a grant is
    * usable with its token before any cache has heard of it; only the caller's own role's grants count.
+   *
+   * With `resource`, only the grants on that key are included: a grant's one resource is the literal
+   * `key/<its key id>`, which matches a key resource only by that id or name, so leaving out grants on
+   * other keys changes no decision — and a role with many grants costs one map lookup, not a scan.
    */
-  async policiesFor(principal: Principal, grantIds: readonly string[] = []): Promise<CompiledPolicy[]> {
+  async policiesFor(principal: Principal, grantIds: readonly string[] = [], resource?: Resource): Promise<CompiledPolicy[]> {
     const out: CompiledPolicy[] = [];
     if (principal.role !== null) {
       const role = await this.roles.role(principal.role);
@@ -225,7 +229,13 @@ export class PolicyService {
         const p = await this.compiledPolicy(name);
         if (p !== undefined) out.push(p);
       }
-      const grants = await this.roleGrants(principal.role);
+      const byKey = await this.roleGrants(principal.role);
+      const grants =
+        resource === undefined
+          ? [...byKey.values()].flat()
+          : resource.type !== "key"
+            ? []
+            : [...new Set([resource.id, resource.name])].flatMap((k) => (k === null ? [] : (byKey.get(k) ?? [])));
       out.push(...grants);
       for (const id of grantIds) {
         if (grants.some((g) => g.name === grantPolicyName(id))) continue;
@@ -237,10 +247,13 @@ export class PolicyService {
     return out;
   }
 
-  private async roleGrants(role: string): Promise<readonly CompiledPolicy[]> {
+  /** The role's grants, compiled, by key id. */
+  private async roleGrants(role: string): Promise<ReadonlyMap<string, readonly CompiledPolicy[]>> {
     let grants = this.grantsByRole.get(role);
     if (grants === undefined) {
-      grants = (await this.store.grants.listForGrantee(role)).map(compileGrant);
+      const byKey = new Map<string, CompiledPolicy[]>();
+      for (const g of await this.store.grants.listForGrantee(role)) byKey.set(g.keyId, [...(byKey.get(g.keyId) ?? []), compileGrant(g)]);
+      grants = byKey;
       this.grantsByRole.set(role, grants);
     }
     return grants;
@@ -253,7 +266,7 @@ export class PolicyService {
 
   async decide(facts: RequestFacts, options: { explain?: boolean } = {}): Promise<Decision> {
     if (facts.principal.root) return { allowed: true, reason: "root" };
-    return evaluate(facts, await this.policiesFor(facts.principal, facts.grantIds), options);
+    return evaluate(facts, await this.policiesFor(facts.principal, facts.grantIds, facts.resource), options);
   }
 
   /**
