@@ -12,7 +12,8 @@ import autocannon from "autocannon";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function freePort() {
+/** A free loopback port (the OS picks one; it is released before the caller listens on it). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
@@ -56,15 +57,16 @@ export async function startTessera({ connections }) {
     return res.json();
   }
 
-  function load(path, body, duration) {
+  /** `extraHeaders` are added to (or replace) the JSON and token headers (the Vault API's X-Vault-Token). */
+  function load(path, body, duration, extraHeaders = {}) {
     return new Promise((resolve, reject) => {
-      autocannon({ url: url + path, method: "POST", connections, duration, headers, body: JSON.stringify(body) }, (err, r) => {
+      autocannon({ url: url + path, method: "POST", connections, duration, headers: { ...headers, ...extraHeaders }, body: JSON.stringify(body) }, (err, r) => {
         if (err) return reject(err);
         if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) return reject(new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`));
-        resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+        resolve({ opsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total });
       });
     });
   }
 
-  return { call, load, stop, url, rootToken };
+  return { call, load, stop, url, rootToken, pid: server.pid };
 }

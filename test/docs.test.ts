@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { TesseraError, actions, errorCatalogue, errorCodes } from "@tessera/protocol";
 import { toTesseraError } from "../packages/server/src/api/native/errors.js";
 import { awsErrors } from "../packages/server/src/api/aws/aws-api.js";
+import { vaultErrors } from "../packages/server/src/api/vault/vault-api.js";
 import { actionResourceTypes } from "../packages/server/src/policy/action-resources.js";
 import { resourceTypes } from "../packages/server/src/policy/resource.js";
 
@@ -27,6 +28,15 @@ describe("error catalogue", () => {
 
   it("the AWS adapter maps every code to an AWS exception name", () => {
     for (const code of errorCodes) expect(awsErrors[code]?.type, code).toMatch(/Exception$/);
+  });
+
+  it("the Vault adapter maps every code to a status, documented in docs/vault-compatibility.md", () => {
+    const vaultDoc = readFileSync(new URL("../docs/vault-compatibility.md", import.meta.url), "utf8");
+    const vaultTable = vaultDoc.slice(vaultDoc.indexOf("<!-- vault-errors:start -->"), vaultDoc.indexOf("<!-- vault-errors:end -->"));
+    for (const code of errorCodes) {
+      expect(vaultErrors[code]?.status, code).toBeGreaterThanOrEqual(400);
+      expect(vaultTable, code).toContain(`| \`${code}\` | ${vaultErrors[code].status} |`);
+    }
   });
 
   it("the native adapter passes every code through unchanged", () => {

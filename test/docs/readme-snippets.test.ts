@@ -30,6 +30,8 @@ import { failedScriptLine, shellBlocks, snippetScript, type ShellBlock } from ".
 /** Pages whose snippets expect a dev server started with more flags (their not-run dev-server block shows them). */
 const DEV_SERVER_FLAGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   "docs/machine-identity.md": ["--dev-tls"],
+  "docs/scenarios/payment-cluster.md": ["--dev-tls"],
+  "docs/agent.md": ["--dev-tls"],
 });
 
 const ROOT_TOKEN = "snippets-root-token";

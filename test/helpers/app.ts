@@ -19,11 +19,33 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `seal`: the seal provider (default Shamir); the same one serves every restart. */
-export async function startTestApp(options: { shares?: number; threshold?: number; clock?: ManualClock; seal?: Seal; retention?: RetentionPolicy; alerts?: AppOptions["alerts"]; keyCacheSize?: number; quotas?: AppOptions["quotas"] } = {}): Promise<TestApp> {
+/** `seal`: the seal provider (default Shamir); the same one serves every restart. `vault`: the Vault API's mounts. */
+export async function startTestApp(
+  options: {
+    shares?: number;
+    threshold?: number;
+    clock?: ManualClock;
+    seal?: Seal;
+    retention?: RetentionPolicy;
+    alerts?: AppOptions["alerts"];
+    keyCacheSize?: number;
+    quotas?: AppOptions["quotas"];
+    vault?: AppOptions["vault"];
+  } = {},
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
-  const open = () => buildApp({ store: new SqliteStore({ path: join(dir, "tessera.db") }), clock, ...(options.seal !== undefined && { seal: options.seal }), ...(options.retention !== undefined && { retention: options.retention }), ...(options.alerts !== undefined && { alerts: options.alerts }), ...(options.keyCacheSize !== undefined && { keyCacheSize: options.keyCacheSize }), ...(options.quotas !== undefined && { quotas: options.quotas }) });
+  const open = () =>
+    buildApp({
+      store: new SqliteStore({ path: join(dir, "tessera.db") }),
+      clock,
+      ...(options.seal !== undefined && { seal: options.seal }),
+      ...(options.retention !== undefined && { retention: options.retention }),
+      ...(options.alerts !== undefined && { alerts: options.alerts }),
+      ...(options.keyCacheSize !== undefined && { keyCacheSize: options.keyCacheSize }),
+      ...(options.quotas !== undefined && { quotas: options.quotas }),
+      ...(options.vault !== undefined && { vault: options.vault }),
+    });
   const t: TestApp = {
     app: await open(),
     clock,

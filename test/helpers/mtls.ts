@@ -83,7 +83,17 @@ export interface TlsTestApp {
   clock: ManualClock;
   /** The SQLite database file. */
   dbPath: string;
+  /** `https://127.0.0.1:PORT` */
+  url: string;
+  /** The server's (self-signed) TLS certificate, PEM: what clients trust. */
+  serverCert: string;
   rootToken: string;
+  /** The unseal share (one share, threshold one). */
+  share: string;
+  /** Closes the app and opens a new one on the same database and port: it comes back sealed. */
+  restart(): Promise<void>;
+  /** Stops listening (the server is down) until {@link TlsTestApp.restart}. */
+  down(): Promise<void>;
   call(method: string, path: string, options?: CallOptions): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
@@ -94,9 +104,12 @@ export async function startTlsApp(): Promise<TlsTestApp> {
   const clock = new ManualClock(Date.UTC(2026, 0, 5, 12));
   const server = await serverCertificate(clock);
   const dbPath = join(dir, "tessera.db");
-  const app = await buildApp({ store: new SqliteStore({ path: dbPath }), clock, https: { cert: Buffer.from(server.cert), key: Buffer.from(server.key) } });
+  const open = () => buildApp({ store: new SqliteStore({ path: dbPath }), clock, https: { cert: Buffer.from(server.cert), key: Buffer.from(server.key) } });
+  let app = await open();
   await app.http.listen({ host: "127.0.0.1", port: 0 });
-  const url = `https://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
+  const port = (app.http.server.address() as AddressInfo).port;
+  const url = `https://127.0.0.1:${port}`;
+  let up = true;
 
   const call: TlsTestApp["call"] = (method, path, options) => httpsCall(url, server.cert, method, path, options);
 
@@ -104,15 +117,30 @@ export async function startTlsApp(): Promise<TlsTestApp> {
   if (init.status !== 200) throw new Error(`init failed: ${JSON.stringify(init.body)}`);
   const unsealed = await call("POST", "/v1/sys/unseal", { body: { share: init.body.shares[0] } });
   if (unsealed.status !== 200) throw new Error(`unseal failed: ${JSON.stringify(unsealed.body)}`);
-  return {
+  const t: TlsTestApp = {
     app,
     clock,
     dbPath,
+    url,
+    serverCert: server.cert,
     rootToken: init.body.rootToken as string,
+    share: init.body.shares[0] as string,
     call,
+    async down() {
+      if (up) await t.app.close();
+      up = false;
+    },
+    async restart() {
+      await t.down();
+      app = await open();
+      await app.http.listen({ host: "127.0.0.1", port });
+      t.app = app;
+      up = true;
+    },
     async close() {
-      await app.close();
+      await t.down();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return t;
 }

@@ -118,3 +118,76 @@ export async function startListening(clock: Clock, options: Omit<AppOptions, "st
     },
   };
 }
+
+/** One response read off a raw connection. */
+export interface RawExchangeResponse {
+  status: number;
+  headers: string;
+  body: string;
+}
+
+/**
+ * Writes `bytes` as they are on one connection (plain TCP, or TLS when `socket` is a TLS socket) and
+ * reads `count` responses in order — for pipelining and for methods no client library sends (`LIST`).
+ * Responses are framed by Content-Length or chunked encoding.
+ */
+export function exchange(socket: import("node:net").Socket, bytes: string | Buffer, count: number): Promise<RawExchangeResponse[]> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const out: RawExchangeResponse[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`only ${out.length} of ${count} responses within 10 s: ${buffered.toString("latin1").slice(0, 300)}`));
+    }, 10_000);
+    const parse = () => {
+      for (;;) {
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const head = buffered.subarray(0, end).toString("latin1");
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        let body: Buffer;
+        let consumed: number;
+        if (length !== null) {
+          if (buffered.length < end + 4 + Number(length[1])) return;
+          body = buffered.subarray(end + 4, end + 4 + Number(length[1]));
+          consumed = end + 4 + Number(length[1]);
+        } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+          const parts: Buffer[] = [];
+          let at = end + 4;
+          for (;;) {
+            const nl = buffered.indexOf("\r\n", at);
+            if (nl === -1) return;
+            const size = parseInt(buffered.subarray(at, nl).toString("latin1"), 16);
+            if (buffered.length < nl + 2 + size + 2) return;
+            parts.push(buffered.subarray(nl + 2, nl + 2 + size));
+            at = nl + 2 + size + 2;
+            if (size === 0) break;
+          }
+          body = Buffer.concat(parts);
+          consumed = at;
+        } else {
+          body = Buffer.alloc(0);
+          consumed = end + 4;
+        }
+        out.push({ status, headers: head, body: body.toString("utf8") });
+        buffered = buffered.subarray(consumed);
+        if (out.length === count) {
+          clearTimeout(timer);
+          socket.end();
+          resolve(out);
+          return;
+        }
+      }
+    };
+    socket.on("data", (d: Buffer) => {
+      buffered = Buffer.concat([buffered, d]);
+      parse();
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.write(bytes);
+  });
+}

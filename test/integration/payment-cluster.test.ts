@@ -1,8 +1,10 @@
 /**
- * docs/scenarios/payment-cluster.md, end to end through the `tessera` CLI against a real server:
- * a key `payment-db`; a role `payment-vm` allowed only kms:Decrypt on it from the cluster's address
- * range; three VMs enrolled with single-use join tokens, each decrypting the database password at
- * start-up straight into the consuming process (never onto disk).
+ * docs/scenarios/payment-cluster.md's enrolment and revocation steps through the `tessera` CLI against
+ * a real server: a key `payment-db` (30-day rotation); a role `payment-vm` allowed only kms:Decrypt on
+ * it from the cluster's address range; three VMs enrolled with single-use join tokens, each decrypting
+ * a ciphertext straight into the consuming process (never onto disk); a revoked VM stops at once.
+ * The whole case over 100 days is test/integration/payment-case-100-days.test.ts; the page's own
+ * snippets (the agent, the configuration centre, retention) run in test/docs/readme-snippets.test.ts.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -50,7 +52,7 @@ afterAll(async () => {
 describe("payment cluster scenario", () => {
   it("three VMs enrol and decrypt the database password; nothing else is allowed", async () => {
     // Operator: the key, the decrypt-only policy (loopback stands in for the cluster's 10.0.0.0/8), the role.
-    expect((await tessera(["key", "create", "payment-db", "--rotation-period", "90d"])).code).toBe(0);
+    expect((await tessera(["key", "create", "payment-db", "--rotation-period", "30d"])).code).toBe(0);
     const policyFile = join(dir, "payment-decrypt.json");
     writeFileSync(
       policyFile,

@@ -83,6 +83,13 @@ describe("the CLI installed on its own", () => {
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, final: true, checkpoints: 1 });
   });
 
+  it("runs the VM agent's commands (no native module: TPM sealing goes through tpm2-tools)", () => {
+    const help = tessera(["agent", "run", "--help"]);
+    expect([help.status, help.stdout]).toEqual([0, expect.stringContaining("--config <file>")]);
+    const status = tessera(["agent", "status", "--config", join(dir, "missing.json")]);
+    expect([status.status, status.stderr]).toEqual([2, expect.stringContaining("cannot read the agent configuration")]);
+  });
+
   it("says `tessera server` needs the server package, with a non-zero exit", () => {
     const r = tessera(["server", "--dev"]);
     expect(r.status).toBe(1);

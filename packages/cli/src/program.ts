@@ -16,6 +16,7 @@ import { registerServerCommand } from "./commands/server-command.js";
 import { registerTokenCommands } from "./commands/token-commands.js";
 import { registerIdentityCommands } from "./commands/identity-commands.js";
 import { registerAuditCommands } from "./commands/audit-commands.js";
+import { registerAgentCommands } from "./commands/agent-commands.js";
 import type { Io } from "./io.js";
 import { examples } from "./options.js";
 
@@ -61,6 +62,7 @@ export function buildProgram(cli: Cli): Command {
   registerTokenCommands(program, cli);
   registerIdentityCommands(program, cli);
   registerAuditCommands(program, cli);
+  registerAgentCommands(program, cli);
   registerStatusCommand(program, cli);
   registerOperatorCommands(program, cli);
   registerServerCommand(program, cli);

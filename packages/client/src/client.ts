@@ -177,7 +177,7 @@ export class TesseraClient {
     this.#options = options;
   }
 
-  /** The address this client sends requests to, as given. */
+  /** The address this client sends requests to, as given (`unix:PATH` with a `socketPath`). */
   get address(): string {
     return this.#http.address;
   }

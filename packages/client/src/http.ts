@@ -5,13 +5,26 @@
 import { TesseraError } from "@tessera/protocol";
 import { describeConnectionProblem } from "./connection-error.js";
 import { errorFromResponse } from "./response-error.js";
+import { socketFetch } from "./socket-fetch.js";
 import { tlsFetch, type TlsOptions } from "./tls-fetch.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** The host name used in request URLs sent over a Unix socket (any name would do; this one reads well in logs). */
+export const SOCKET_ADDRESS = "http://agent";
+
 export interface HttpOptions {
-  /** Base URL of the server, e.g. `https://tessera.internal:8200`. A path prefix is kept. */
-  address: string;
+  /**
+   * Base URL of the server, e.g. `https://tessera.internal:8200`. A path prefix is kept. Optional
+   * with `socketPath` (defaults to `http://agent` there: the host is not used).
+   */
+  address?: string;
+  /**
+   * A Unix socket to send every request to instead of a TCP connection — the `tessera agent`'s
+   * socket (`/run/tessera-agent/agent.sock`), which adds the VM's own credentials, so no `token` is
+   * needed. Plain HTTP: the socket's file mode is what protects it. Not combinable with `tls`.
+   */
+  socketPath?: string;
   token?: string;
   /** Defaults to the global `fetch` (Node ≥ 18). */
   fetch?: typeof fetch;
@@ -39,14 +52,21 @@ export class HttpTransport {
   readonly #timeoutMs: number;
 
   constructor(options: HttpOptions) {
-    const url = new URL(options.address);
+    if (options.socketPath !== undefined && options.tls !== undefined) throw new TypeError("socketPath and tls do not go together: the agent's socket speaks plain HTTP");
+    const address = options.address ?? (options.socketPath !== undefined ? SOCKET_ADDRESS : undefined);
+    if (address === undefined) throw new TypeError("a Tessera address (or a socketPath) is required");
+    const url = new URL(address);
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`Tessera address must be an http or https URL, got ${url.protocol}`);
     }
-    this.address = options.address;
+    if (options.socketPath !== undefined && url.protocol !== "http:") throw new TypeError(`a socketPath needs an http:// address, got ${url.protocol}`);
+    // Messages name the socket: that is where the request went.
+    this.address = options.socketPath !== undefined ? `unix:${options.socketPath}` : address;
     this.#base = url.href.replace(/\/+$/, "");
     this.#token = options.token;
-    this.#fetch = options.fetch ?? (options.tls !== undefined ? tlsFetch(options.tls) : globalThis.fetch);
+    this.#fetch =
+      options.fetch ??
+      (options.socketPath !== undefined ? socketFetch(options.socketPath) : options.tls !== undefined ? tlsFetch(options.tls) : globalThis.fetch);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 

@@ -5,8 +5,9 @@
  */
 export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type RoleInfo } from "./client.js";
 export { TesseraResponseError } from "./response-error.js";
-export { DEFAULT_TIMEOUT_MS } from "./http.js";
+export { DEFAULT_TIMEOUT_MS, SOCKET_ADDRESS } from "./http.js";
 export { tlsFetch, type TlsOptions } from "./tls-fetch.js";
+export { socketFetch } from "./socket-fetch.js";
 export { connectionProblem, describeConnectionProblem, type ConnectionProblem } from "./connection-error.js";
 export {
   encrypt,

@@ -39,6 +39,7 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "kms:GenerateDataKeyPairWithoutPlaintext": "read",
   "kms:DeriveSharedSecret": "read",
   "kms:GenerateRandom": "read",
+  "kms:Hash": "read",
   // Export changes nothing stored, like Decrypt: what makes it safe is that its answer — material
   // wrapped to a public key — is withheld until its outcome record is durable (the door fails closed),
   // so no export leaves unaudited. An intent record would add nothing but a second write.

@@ -43,6 +43,8 @@ export const actions = Object.freeze([
   "kms:ImportKeyMaterial",
   "kms:DeleteImportedKeyMaterial",
   "kms:GenerateRandom",
+  /** A digest of caller-given bytes (the Vault API's transit/hash): keyless, like GenerateRandom. */
+  "kms:Hash",
   "kms:CreateAlias",
   "kms:UpdateAlias",
   "kms:DeleteAlias",

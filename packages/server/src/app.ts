@@ -45,6 +45,9 @@ import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
 import { routerRefusals } from "./api/native/refusals.js";
 import { RefusalLog, type RefusalLogOptions } from "./service/refusal-log.js";
 import { awsApi } from "./api/aws/aws-api.js";
+import { vaultApi } from "./api/vault/vault-api.js";
+import { installListVerb } from "./api/vault/list-verb.js";
+import { HashService } from "./service/hash-service.js";
 import { consoleRoutes } from "./api/console/console-routes.js";
 import { consoleDirectory, loadConsoleAssets } from "./api/console/console-assets.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
@@ -67,6 +70,12 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer; clientAuth?: "none" | "request" } | null;
   /** Region and account id of the AWS-compatible API's ARNs (default us-east-1, 000000000000). */
   aws?: { region: string; accountId: string };
+  /**
+   * The Vault-compatible API (docs/vault-compatibility.md): where transit and KV v2 are mounted
+   * (default `transit` and `secret`), and whether the listener accepts Vault's LIST verb (default
+   * true: a rewriter before Node's parser, api/vault/list-verb.ts). `null` turns it all off.
+   */
+  vault?: { transitMount?: string; kvMount?: string; listVerb?: boolean } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
   /** Anomaly detectors and alert delivery (docs/audit.md). */
@@ -352,6 +361,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
   await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, grants, region: aws.region, accountId: aws.accountId });
+  if (options.vault !== null) {
+    const hashes = new HashService(door);
+    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, transitMount: options.vault?.transitMount ?? "transit", kvMount: options.vault?.kvMount ?? "secret" });
+    if (options.vault?.listVerb !== false) installListVerb(http.server, Boolean(options.https));
+  }
   // The web console: static files only; it calls the native API above like any other client.
   await http.register(consoleRoutes, { assets: loadConsoleAssets(consoleDirectory()) });
   // An auto seal (the HSM) unseals at once, and keeps trying while the HSM cannot be reached.

@@ -54,6 +54,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       usageFlushIntervalMs: 5_000,
       trustDomain: "tessera.local",
       aws: { region: "us-east-1", accountId: "000000000000" },
+      vault: { transitMount: "transit", kvMount: "secret", listVerb: true },
       alerts: { webhooks: [], detectors: {} },
       seal: { type: "shamir" },
       backup: null,
@@ -99,6 +100,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     trustDomain: config.trustDomain,
     aws: config.aws,
+    vault: config.vault,
     alerts: { webhooks: config.alerts.webhooks, detectors: config.alerts.detectors },
   });
 

@@ -29,6 +29,10 @@ import { compileWindow } from "../policy/policy-document.js";
 
 const strict = { additionalProperties: false } as const;
 
+const VAULT_MOUNT_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$";
+/** First path segments the native API serves under /v1: a Vault mount cannot take one. */
+export const RESERVED_VAULT_MOUNTS: readonly string[] = Object.freeze(["alerts", "audit", "auth", "batch", "decrypt", "keys", "policies", "random", "reencrypt", "roles", "sys", "secrets"]);
+
 export const ConfigSchema = Type.Object(
   {
     listener: Type.Object(
@@ -187,6 +191,22 @@ export const ConfigSchema = Type.Object(
     ),
     /** Region and account id used in the AWS-compatible API's ARNs and SigV4 scope. */
     aws: Type.Optional(Type.Object({ region: Type.String({ pattern: "^[a-z0-9-]{1,32}$" }), account_id: Type.String({ pattern: "^[0-9]{12}$" }) }, strict)),
+    /**
+     * The Vault-compatible API (docs/vault-compatibility.md): on unless `enabled` is false; transit
+     * served under /v1/<transit_mount>/ (default "transit"), KV v2 under /v1/<kv_mount>/ (default "secret").
+     */
+    vault: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          transit_mount: Type.Optional(Type.String({ pattern: VAULT_MOUNT_PATTERN })),
+          kv_mount: Type.Optional(Type.String({ pattern: VAULT_MOUNT_PATTERN })),
+          /** Accept Vault's LIST verb (default true): every connection's bytes then pass a small rewriter (docs/vault-compatibility.md). */
+          list_verb: Type.Optional(Type.Boolean()),
+        },
+        strict,
+      ),
+    ),
     /** SPIFFE trust domain of instance certificates (spiffe://<trust_domain>/vm/<vm id>). */
     trust_domain: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]{0,252}$" })),
   },
@@ -209,6 +229,8 @@ export interface ServerConfig {
   usageFlushIntervalMs: number;
   trustDomain: string;
   aws: { region: string; accountId: string };
+  /** The Vault-compatible API's mounts; null when it is turned off. */
+  vault: { transitMount: string; kvMount: string; listVerb: boolean } | null;
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
@@ -369,6 +391,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     usageFlushIntervalMs: (c.usage_flush_interval_seconds ?? 5) * 1000,
     trustDomain: c.trust_domain ?? "tessera.local",
     aws: { region: c.aws?.region ?? "us-east-1", accountId: c.aws?.account_id ?? "000000000000" },
+    vault: vaultConfig(c.vault),
     alerts: { webhooks: c.alerts?.webhooks ?? [], detectors: detectorOptions(c.alerts) },
     seal: sealConfig(c.seal, baseDir),
     keyCacheSize: c.key_cache_size ?? null,
@@ -381,6 +404,17 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     retention: c.retention ? { disableAfterSeconds: c.retention.disable_after_seconds, destroyAfterSeconds: c.retention.destroy_after_seconds, keepAtLeast: c.retention.keep_at_least } : null,
     backup: c.backup ? { directory: resolve(baseDir, c.backup.directory), intervalMs: c.backup.interval_seconds * 1000, keep: c.backup.keep ?? 7 } : null,
   };
+}
+
+function vaultConfig(v: ConfigFile["vault"]): ServerConfig["vault"] {
+  if (v?.enabled === false) return null;
+  const transitMount = v?.transit_mount ?? "transit";
+  const kvMount = v?.kv_mount ?? "secret";
+  for (const [field, mount] of [["vault.transit_mount", transitMount], ["vault.kv_mount", kvMount]] as const) {
+    if (RESERVED_VAULT_MOUNTS.includes(mount)) throw new ConfigError(`${field}: "${mount}" is a path of the native API (/v1/${mount}/…); choose another mount`);
+  }
+  if (transitMount === kvMount) throw new ConfigError("vault.transit_mount and vault.kv_mount must differ");
+  return { transitMount, kvMount, listVerb: v?.list_verb ?? true };
 }
 
 function sealConfig(s: ConfigFile["seal"], baseDir: string): SealConfig {

@@ -20,3 +20,4 @@ export * from "./sm2-operations.js";
 export * from "./signers.js";
 export * from "./rsa-oaep.js";
 export * from "./ecdh.js";
+export * from "./digest.js";

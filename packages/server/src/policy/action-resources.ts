@@ -47,6 +47,8 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:ImportKeyMaterial": ["key"],
   "kms:DeleteImportedKeyMaterial": ["key"],
   "kms:GenerateRandom": ["random"],
+  // Keyless like GenerateRandom: authorised on the same unnamed resource.
+  "kms:Hash": ["random"],
   // Alias writes need the action on the alias and on each key involved.
   "kms:CreateAlias": ["alias", "key"],
   "kms:UpdateAlias": ["alias", "key"],

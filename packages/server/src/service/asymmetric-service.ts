@@ -16,7 +16,10 @@ import {
   type GenerateDataKeyPairRequest,
   type GenerateDataKeyPairResponse,
   type GenerateDataKeyPairWithoutPlaintextResponse,
+  type KeySpec,
+  type KeyUsage,
   type PublicKeyResponse,
+  type SigningAlgorithm,
   type SignRequest,
   type SignResponse,
   type VerifyRequest,
@@ -32,6 +35,16 @@ const MAX_PUBLIC_KEY_BYTES = 1024;
 /** Largest signature Verify reads (ML-DSA-87: 4627 bytes). */
 const MAX_SIGNATURE_BYTES = 8192;
 
+/**
+ * A signing algorithm, or how to choose one from the key's spec and usage once the key is resolved
+ * (the Vault API names a hash and a padding, not an algorithm). Either way the key's usage check
+ * decides whether the key may use it.
+ */
+export type SigningAlgorithmChoice = SigningAlgorithm | ((key: { keySpec: KeySpec; keyUsage: KeyUsage }) => SigningAlgorithm);
+type WithChoice<R> = Omit<R, "signingAlgorithm"> & { signingAlgorithm: SigningAlgorithmChoice };
+const choose = (choice: SigningAlgorithmChoice, key: { keySpec: KeySpec; keyUsage: KeyUsage }): SigningAlgorithm =>
+  typeof choice === "function" ? choice(key) : choice;
+
 export interface AsymmetricServiceDeps {
   door: Door;
   keys: Pick<KeyService, "asymmetric" | "encrypt">;
@@ -40,38 +53,40 @@ export interface AsymmetricServiceDeps {
 export class AsymmetricService {
   constructor(private readonly d: AsymmetricServiceDeps) {}
 
-  sign(ctx: CallContext, ref: string, req: SignRequest): Promise<SignResponse> {
+  sign(ctx: CallContext, ref: string, req: SignRequest | WithChoice<SignRequest>): Promise<SignResponse> {
     return this.d.door.run(ctx, "kms:Sign", async (s) => {
       const handle = await s.resolveKey(ref);
       await s.authorize(handle);
+      const algorithm = choose(req.signingAlgorithm, handle.row);
       const message = decodeBytes(req.message, "/message", MAX_SIGN_MESSAGE_BYTES);
       try {
-        const out = this.d.keys.asymmetric.sign(handle, { message, messageType: req.messageType ?? "RAW", algorithm: req.signingAlgorithm, signerId: signerIdOf(req) });
+        const out = this.d.keys.asymmetric.sign(handle, { message, messageType: req.messageType ?? "RAW", algorithm, signerId: signerIdOf(req) });
         s.note(handle.row.id, out.keyVersion);
-        return { keyId: handle.row.id, keyVersion: out.keyVersion, signingAlgorithm: req.signingAlgorithm, signature: b64(out.signature) };
+        return { keyId: handle.row.id, keyVersion: out.keyVersion, signingAlgorithm: algorithm, signature: b64(out.signature) };
       } finally {
         zero(message);
       }
     });
   }
 
-  verify(ctx: CallContext, ref: string, req: VerifyRequest): Promise<VerifyResponse> {
+  verify(ctx: CallContext, ref: string, req: VerifyRequest | WithChoice<VerifyRequest>): Promise<VerifyResponse> {
     return this.d.door.run(ctx, "kms:Verify", async (s) => {
       const handle = await s.resolveKey(ref);
       await s.authorize(handle);
+      const algorithm = choose(req.signingAlgorithm, handle.row);
       const message = decodeBytes(req.message, "/message", MAX_SIGN_MESSAGE_BYTES);
       try {
         const signature = decodeBytes(req.signature, "/signature", MAX_SIGNATURE_BYTES);
         const out = this.d.keys.asymmetric.verify(handle, {
           message,
           messageType: req.messageType ?? "RAW",
-          algorithm: req.signingAlgorithm,
+          algorithm,
           signature,
           keyVersion: req.keyVersion,
           signerId: signerIdOf(req),
         });
         s.note(handle.row.id, out.keyVersion);
-        return { keyId: handle.row.id, keyVersion: out.keyVersion, signingAlgorithm: req.signingAlgorithm, signatureValid: out.valid };
+        return { keyId: handle.row.id, keyVersion: out.keyVersion, signingAlgorithm: algorithm, signatureValid: out.valid };
       } finally {
         zero(message);
       }

@@ -59,8 +59,9 @@ export class SecretsService {
   constructor(private readonly d: SecretsServiceDeps) {}
 
   put(ctx: CallContext, mount: string, path: string, req: PutSecretRequest): Promise<SecretVersionWritten> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:Write", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       const json = Buffer.from(JSON.stringify(req.data), "utf8");
       try {
@@ -115,8 +116,9 @@ export class SecretsService {
   }
 
   get(ctx: CallContext, mount: string, path: string, version?: number): Promise<SecretVersionRead> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:Read", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       const row = await this.pathOrThrow(mount, p);
       const n = version === undefined || version === 0 ? row.currentVersion : version;
@@ -133,8 +135,9 @@ export class SecretsService {
   }
 
   metadata(ctx: CallContext, mount: string, path: string): Promise<SecretMetadata> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:ReadMetadata", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       const row = await this.pathOrThrow(mount, p);
       const m = await this.d.store.secrets.getMount(mount);
@@ -144,8 +147,9 @@ export class SecretsService {
   }
 
   writeMetadata(ctx: CallContext, mount: string, path: string, req: WriteSecretMetadataRequest): Promise<SecretMetadata> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:WriteMetadata", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       const now = this.d.clock.now();
       const m = await this.d.store.secrets.getMount(mount);
@@ -177,8 +181,9 @@ export class SecretsService {
 
   /** Destroys every version of the path and its metadata. */
   deleteMetadata(ctx: CallContext, mount: string, path: string): Promise<void> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:Destroy", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       if (!(await this.d.store.secrets.deletePath(mount, p))) throw new TesseraError("NotFound", `no secret at ${mount}/${p}`);
       await this.d.store.eraseDeleted();
@@ -195,8 +200,9 @@ export class SecretsService {
   }
 
   private markDeleted(ctx: CallContext, mount: string, path: string, versions: number[] | undefined, deleted: boolean): Promise<{ versions: number[] }> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:Delete", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       const row = await this.pathOrThrow(mount, p);
       const now = this.d.clock.now();
@@ -210,8 +216,9 @@ export class SecretsService {
 
   /** Destroys the versions' data for good; their metadata stays (destroyed: true). */
   destroy(ctx: CallContext, mount: string, path: string, versions: number[]): Promise<{ versions: number[] }> {
-    const p = checkPath(path);
     return this.d.door.run(ctx, "secrets:Destroy", async (s) => {
+      // Validated inside the door, so a malformed path is refused with an audit record like any other.
+      const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       await this.pathOrThrow(mount, p);
       const changed: number[] = [];
@@ -223,8 +230,8 @@ export class SecretsService {
 
   /** Names directly under `prefix` (`""` = the mount's top level); a name ending in `/` has secrets below it. */
   list(ctx: CallContext, mount: string, prefix: string): Promise<ListSecretsResponse> {
-    const dir = prefix === "" || prefix === "/" ? "" : `${checkPath(prefix.replace(/\/+$/, ""))}/`;
     return this.d.door.run(ctx, "secrets:List", async (s) => {
+      const dir = prefix === "" || prefix === "/" ? "" : `${checkPath(prefix.replace(/\/+$/, ""))}/`;
       await s.authorize(resources.secret(checkMount(mount), dir));
       const names = new Set<string>();
       for (const path of await this.d.store.secrets.listPaths(mount, dir, LIST_LIMIT)) {

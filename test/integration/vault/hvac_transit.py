@@ -1,0 +1,69 @@
+"""Drives Tessera's Vault API with Debian's python3-hvac, unchanged. Prints one JSON object: each
+call's response (or the exception hvac raised) by name, for vault-hvac.test.ts to check."""
+import base64
+import json
+import sys
+
+import hvac
+from hvac_calls import call, out
+
+url, token = sys.argv[1], sys.argv[2]
+client = hvac.Client(url=url, token=token)
+transit = client.secrets.transit
+
+
+def b64(s):
+    return base64.b64encode(s).decode()
+
+
+call("is_authenticated", lambda: {"value": client.is_authenticated()})
+call("create", lambda: transit.create_key("orders"))
+call("read", lambda: transit.read_key("orders"))
+call("list", lambda: transit.list_keys())
+enc = call("encrypt", lambda: transit.encrypt_data("orders", b64(b"hello hvac")))
+call("decrypt", lambda: transit.decrypt_data("orders", enc["data"]["ciphertext"]))
+call("rotate", lambda: transit.rotate_key("orders"))
+call("rewrap", lambda: transit.rewrap_data("orders", enc["data"]["ciphertext"]))
+call("decrypt_after_rotate", lambda: transit.decrypt_data("orders", enc["data"]["ciphertext"]))
+call("config", lambda: transit.update_key_configuration("orders", min_decryption_version=1, deletion_allowed=True))
+# hvac 0.11 predates auto_rotate_period: its generic write sends it.
+call("config_rotation", lambda: client.write("transit/keys/orders/config", auto_rotate_period="24h"))
+call("batch_encrypt", lambda: transit.encrypt_data("orders", None, batch_input=[{"plaintext": b64(b"a"), "reference": "one"}, {"plaintext": b64(b"b"), "reference": "two"}]))
+call("batch_partial", lambda: transit.encrypt_data("orders", None, batch_input=[{"plaintext": b64(b"a"), "reference": "ok"}, {"plaintext": "not base64!", "reference": "bad"}]))
+call("datakey_plaintext", lambda: transit.generate_data_key("orders", "plaintext", bits=256))
+call("datakey_wrapped", lambda: transit.generate_data_key("orders", "wrapped", bits=128))
+call("random", lambda: transit.generate_random_bytes(n_bytes=16, output_format="hex"))
+call("hash", lambda: transit.hash_data(b64(b"abc"), algorithm="sha2-256", output_format="hex"))
+call("derived_create", lambda: transit.create_key("per-tenant", derived=True))
+call("derived_encrypt", lambda: transit.encrypt_data("per-tenant", b64(b"t"), context=b64(b"tenant-1")))
+call("derived_decrypt", lambda: transit.decrypt_data("per-tenant", out["derived_encrypt"]["data"]["ciphertext"], context=b64(b"tenant-1")))
+call("ecdsa_create", lambda: transit.create_key("signer", key_type="ecdsa-p256"))
+sig = call("sign", lambda: transit.sign_data("signer", b64(b"message")))
+call("verify", lambda: transit.verify_signed_data("signer", b64(b"message"), signature=sig["data"]["signature"]))
+call("verify_wrong", lambda: transit.verify_signed_data("signer", b64(b"other"), signature=sig["data"]["signature"]))
+jws = call("sign_jws", lambda: transit.sign_data("signer", b64(b"message"), marshaling_algorithm="jws"))
+call("verify_jws", lambda: transit.verify_signed_data("signer", b64(b"message"), signature=jws["data"]["signature"], marshaling_algorithm="jws"))
+call("rsa_create", lambda: transit.create_key("rsa-signer", key_type="rsa-2048"))
+call("rsa_sign", lambda: transit.sign_data("rsa-signer", b64(b"m"), hash_algorithm="sha2-256", signature_algorithm="pkcs1v15"))
+call("rsa_verify", lambda: transit.verify_signed_data("rsa-signer", b64(b"m"), hash_algorithm="sha2-256", signature=out["rsa_sign"]["data"]["signature"], signature_algorithm="pkcs1v15"))
+call("ed25519_create", lambda: transit.create_key("ed", key_type="ed25519"))
+call("ed25519_sign", lambda: transit.sign_data("ed", b64(b"m")))
+# hvac refuses these key types client-side: its generic write sends them unchanged.
+call("hmac_create", lambda: client.write("transit/keys/macs", type="hmac"))
+call("hmac", lambda: transit.generate_hmac("macs", b64(b"m")))
+call("hmac_verify", lambda: transit.verify_signed_data("macs", b64(b"m"), hmac=out["hmac"]["data"]["hmac"]))
+call("sm4_create", lambda: client.write("transit/keys/sm4-key", type="sm4"))
+call("sm4_encrypt", lambda: client.write("transit/encrypt/sm4-key", plaintext=b64(b"sm4")))
+call("sm2_create", lambda: client.write("transit/keys/sm2-key", type="sm2"))
+call("sm2_sign", lambda: client.write("transit/sign/sm2-key", input=b64(b"sm2")))
+call("aes128_refused", lambda: client.write("transit/keys/a128", type="aes128-gcm96"))
+call("chacha_refused", lambda: transit.create_key("cc", key_type="chacha20-poly1305"))
+call("export_refused", lambda: transit.export_key("orders", "encryption-key"))
+call("backup_refused", lambda: transit.backup_key("orders"))
+call("trim_refused", lambda: transit.trim_key("orders", 2))
+call("tampered", lambda: transit.decrypt_data("orders", enc["data"]["ciphertext"][:-6] + "AAAAAA"))
+call("delete", lambda: transit.delete_key("orders"))
+call("health", lambda: client.sys.read_health_status(method="GET"))
+call("seal_status", lambda: client.sys.read_seal_status())
+call("lookup_self", lambda: client.auth.token.lookup_self())
+print(json.dumps(out))
