@@ -1,6 +1,7 @@
 /**
  * The Ansible playbooks of examples/ansible, unchanged, run with Debian's `ansible-playbook` (its
- * amazon.aws collection: kms_key and kms_key_info) against a real dev server's AWS API — each twice,
+ * amazon.aws collection: kms_key and kms_key_info, against the AWS API; community.hashi_vault against
+ * the Vault-compatible API) on a real dev server — each twice,
  * the second run changing nothing — with the resulting state checked through the native API, and the
  * grant the playbook made used by its grantee through the official AWS SDK.
  */
@@ -23,9 +24,9 @@ interface Run {
   recap: Record<string, number>;
 }
 
-function playbook(name: string): Promise<Run> {
+function playbook(name: string, more: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ansible-playbook", [name], { cwd: PLAYBOOKS, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ansible-playbook", [name], { cwd: PLAYBOOKS, env: { ...env, ...more }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -125,5 +126,16 @@ describe("Ansible (amazon.aws) against Tessera", () => {
     const days = (Date.parse(k["deletionDate"]) - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(6.9);
     expect(days).toBeLessThanOrEqual(7);
+  }, 600_000);
+
+  it("payment-secret.yml stores and reads the password in KV v2 and round-trips a card token through transit (community.hashi_vault); a second run changes nothing", async () => {
+    const vault = { VAULT_ADDR: server.url, VAULT_TOKEN: ROOT, PAYMENT_DB_PASSWORD: "correct horse battery staple" };
+    const first = await playbook("payment-secret.yml", vault);
+    expect(first.recap, first.output).toMatchObject({ failed: 0, changed: 2 });
+    const second = await playbook("payment-secret.yml", vault);
+    expect(second.recap, second.output).toMatchObject({ failed: 0, changed: 0 });
+    const secret = await native("GET", "/v1/secrets/secret/data/payment/db");
+    expect(JSON.stringify(secret)).toContain("correct horse battery staple");
+    expect((await native("GET", "/v1/keys/payment-tokens")).state).toBe("Enabled");
   }, 600_000);
 });
