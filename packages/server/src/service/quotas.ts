@@ -36,17 +36,15 @@ interface Bucket {
 export class QuotaGate {
   private readonly buckets = new Map<string, Bucket>();
   private readonly maxPrincipals: number;
+  /** Whether any quota applies at all (else the door does not call `take`): fixed at construction. */
+  readonly active: boolean;
 
   constructor(
     private readonly o: QuotaOptions,
     private readonly clock: Clock,
   ) {
     this.maxPrincipals = o.maxPrincipals ?? 100_000;
-  }
-
-  /** Whether any quota applies at all (else the door does not call `take`). */
-  get active(): boolean {
-    return this.o.default !== undefined || Object.keys(this.o.roles ?? {}).length > 0;
+    this.active = o.default !== undefined || Object.keys(o.roles ?? {}).length > 0;
   }
 
   /** Takes one request from the principal's bucket; throws `Throttled` when it is empty. */

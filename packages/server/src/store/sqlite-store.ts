@@ -848,6 +848,13 @@ export class SqliteStore implements Store {
   private readonly feed: ReturnType<typeof changeFeed>;
   readonly changes: ChangeFeed;
   private readonly queue = new Queue();
+  /**
+   * Set around every repository call and transaction that may write security state (all but the
+   * audit trail's appends), before it starts and after it ends; cleared when the feed's newest
+   * version is read. While clear, `knownLatest` is the newest version committed.
+   */
+  private maybeChanged = true;
+  private knownLatest: number | undefined;
   private ready = false;
   private readonly path: string;
 
@@ -869,19 +876,33 @@ export class SqliteStore implements Store {
       since: (after, limit) => (this.db.isTransaction ? this.queue.run(() => this.feed.since(after, limit)) : Promise.resolve(this.feed.sinceNow(after, limit))),
       latest: () => this.queue.run(() => this.feed.latest()),
       // Inside an open transaction this connection would see uncommitted changes: no answer then.
-      latestNow: () => (this.db.isTransaction ? undefined : this.feed.latestNow()),
+      // This process is the database's only writer, so when nothing but the audit trail was written
+      // since the last look the newest version is the one seen then — no statement (a WAL read
+      // transaction costs 7–25 µs) on a request's path.
+      latestNow: () => {
+        if (this.db.isTransaction) return undefined;
+        if (!this.maybeChanged && this.knownLatest !== undefined) return this.knownLatest;
+        this.maybeChanged = false;
+        this.knownLatest = this.feed.latestNow();
+        return this.knownLatest;
+      },
       prune: (before) => this.queue.run(() => this.feed.prune(before)),
     };
     for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {
-      Object.defineProperty(this, name, { value: this.serialised(this.repos[name]), enumerable: true });
+      Object.defineProperty(this, name, { value: this.serialised(this.repos[name], name !== "audit"), enumerable: true });
     }
   }
 
-  /** Wraps every method of a repository so it waits for any open transaction. */
-  private serialised<R extends object>(repo: R): R {
+  /** Wraps every method of a repository so it waits for any open transaction (and, but for the audit trail, marks a possible change). */
+  private serialised<R extends object>(repo: R, writesState: boolean): R {
     const out: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(repo)) {
-      out[name] = (...args: unknown[]) => this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+      out[name] = !writesState
+        ? (...args: unknown[]) => this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args))
+        : (...args: unknown[]) => {
+            this.maybeChanged = true;
+            return this.queue.run(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args)).finally(() => (this.maybeChanged = true));
+          };
     }
     return out as R;
   }
@@ -914,6 +935,7 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    this.maybeChanged = true;
     return this.queue.run(async () => {
       this.db.exec("BEGIN IMMEDIATE");
       try {
@@ -926,6 +948,8 @@ export class SqliteStore implements Store {
       } catch (err) {
         if (this.db.isTransaction) this.db.exec("ROLLBACK");
         throw err;
+      } finally {
+        this.maybeChanged = true;
       }
     });
   }
@@ -990,7 +1014,10 @@ export class SqliteStore implements Store {
     if (schema !== SCHEMA_VERSION) {
       return Promise.reject(new TesseraError("InvalidInput", `the backup is of database schema ${schema}, this Tessera's is ${SCHEMA_VERSION}: restore it with the Tessera version that made it, then upgrade`));
     }
+    this.maybeChanged = true;
     return this.queue.run(async () => {
+      // Everything changes: the next look reads the feed (set again when this ends, below).
+      this.maybeChanged = true;
       const db = this.db;
       db.exec("BEGIN IMMEDIATE");
       try {
@@ -1019,7 +1046,7 @@ export class SqliteStore implements Store {
         if (db.isTransaction) db.exec("ROLLBACK");
         throw err;
       }
-    });
+    }).finally(() => (this.maybeChanged = true));
   }
 
   async close(): Promise<void> {
