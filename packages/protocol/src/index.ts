@@ -18,3 +18,4 @@ export const TESSERA_VERSION = "0.1.0";
 export * from "./sys-schemas.js";
 export * from "./secret-schemas.js";
 export * from "./retention-schemas.js";
+export * from "./key-grant-schemas.js";
