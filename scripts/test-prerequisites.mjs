@@ -6,7 +6,8 @@
  * `initdb`/`pg_ctl`, run as the `postgres` user via `runuser`; the web console's browser tests drive
  * Debian's `chromium` through playwright-core, which downloads no browser; the agent's TPM tests use
  * swtpm, a software TPM 2.0, driven by tpm2-tools; the Vault API's client tests drive Debian's
- * `python3-hvac` with the system Python, /usr/bin/python3) are installed from Debian's packages
+ * `python3-hvac` with the system Python, /usr/bin/python3; the automation tests run Debian's `ansible` —
+ * with its amazon.aws collection — and boto3, which amazon.aws needs) are installed from Debian's packages
  * when missing, so the README's test command works on a fresh machine. Nothing is installed when they are
  * all present; without root or apt-get it names what is missing and stops.
  */
@@ -23,6 +24,7 @@ const TOOLS = Object.freeze({
   swtpm: "swtpm",
   swtpm_setup: "swtpm-tools",
   tpm2_createprimary: "tpm2-tools",
+  "ansible-playbook": "ansible",
 });
 /** The PKCS#11 module the HSM tests load (Debian's path). */
 export const SOFTHSM2_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
@@ -33,6 +35,8 @@ const missing = Object.entries(TOOLS).filter(([cmd]) => !present(cmd) || (cmd ==
 /** Debian's server binaries live outside PATH, under /usr/lib/postgresql/<version>/bin (test/helpers/postgres.ts). */
 const hasPostgres = () => existsSync("/usr/lib/postgresql") && readdirSync("/usr/lib/postgresql").some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
 if (!hasPostgres()) missing.push(["initdb (PostgreSQL server)", "postgresql"]);
+/** amazon.aws's modules import boto3 (Debian's ansible only recommends it, and we install without recommends). */
+if (spawnSync("/usr/bin/python3", ["-c", "import boto3"], { stdio: "ignore" }).status !== 0) missing.push(["python3 boto3 (for amazon.aws)", "python3-boto3"]);
 /** The Vault client the Vault API's tests drive (test/integration/vault-hvac.test.ts), for Debian's own Python. */
 const hasHvac = () => spawnSync("/usr/bin/python3", ["-c", "import hvac"], { stdio: "ignore" }).status === 0;
 if (!hasHvac()) missing.push(["python3 with hvac (/usr/bin/python3)", "python3-hvac"]);

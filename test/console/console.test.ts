@@ -156,6 +156,14 @@ describe("the web console", () => {
     await page.getByLabel("Input").fill(v1Ciphertext);
     await page.getByRole("button", { name: "Decrypt" }).click();
     await expect.poll(() => output.textContent()).toBe("hello, Tessera");
+    // A retention policy, set from the key page, and what it will do next to version 1 — which was
+    // used once since it stopped being primary (retention's "still in use" evidence).
+    await page.getByLabel("Disable after (days)").fill("30");
+    await page.getByLabel("Destroy after (days)").fill("7");
+    await page.getByRole("button", { name: "Save retention" }).click();
+    await page.getByText("Old versions are disabled 30 days after they stop being primary").waitFor();
+    await expect.poll(() => versionRows.nth(0).textContent()).toContain("disabled ");
+    expect(await versionRows.nth(0).locator("td").nth(5).textContent()).toBe("1");
     await page.getByLabel("Retire versions below").selectOption("2");
     await page.getByRole("button", { name: "Retire" }).click();
     await expect.poll(() => versionRows.nth(0).textContent()).toContain("Retired");

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CancelKeyDeletionCommand,
-  CreateGrantCommand,
+  ReplicateKeyCommand,
   CreateAliasCommand,
   CreateKeyCommand,
   DeleteAliasCommand,
@@ -215,6 +215,22 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     expect(await fails(admin.send(new PutKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default", Policy: bad })))).toBe("MalformedPolicyDocumentException");
   });
 
+  it("CreateKey with a Policy puts it as PutKeyPolicy would; a malformed one creates no key", async () => {
+    const policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:role/app" }, Action: "kms:Encrypt", Resource: "*" }],
+    });
+    const k = (await admin.send(new CreateKeyCommand({ Policy: policy, BypassPolicyLockoutSafetyCheck: false, MultiRegion: false }))).KeyMetadata!;
+    expect((await admin.send(new GetKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: "default" }))).Policy).toBe(policy);
+    expect((await limited.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: bytes("x") }))).KeyId).toContain(k.KeyId);
+    const count = async () => (await admin.send(new ListKeysCommand({ Limit: 1000 }))).Keys?.length;
+    const before = await count();
+    expect(await fails(admin.send(new CreateKeyCommand({ Policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "audit:Read", Resource: "*" }] }) })))).toBe(
+      "MalformedPolicyDocumentException",
+    );
+    expect(await count()).toBe(before);
+  });
+
   it("answers errors with AWS exception names", async () => {
     const key = (await native("POST", "/v1/keys", { name: "app-errors" })) as { keyId: string };
     const other = (await native("POST", "/v1/keys", { name: "app-errors-2" })) as { keyId: string };
@@ -236,7 +252,7 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/disable`);
     expect(await fails(limited.send(new ListKeysCommand({})))).toBe("UnrecognizedClientException");
     await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/enable`);
-    expect(await fails(admin.send(new CreateGrantCommand({ KeyId: key.keyId, GranteePrincipal: "x", Operations: ["Decrypt"] })))).toBe("UnsupportedOperationException");
+    expect(await fails(admin.send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion: "eu-west-1" })))).toBe("UnsupportedOperationException");
     expect(await fails(admin.send(new GenerateDataKeyCommand({ KeyId: key.keyId })))).toBe("ValidationException");
   });
 

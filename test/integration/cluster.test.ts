@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CreateGrantCommand, EncryptCommand, KMSClient, RevokeGrantCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../helpers/cluster.js";
 import { runCli } from "../helpers/cli-process.js";
@@ -75,6 +76,28 @@ describe("a change on one node is in force on the others at once", () => {
     const refused = await api(url(0), roleToken, "POST", "/v1/keys/pol-b/encrypt", { plaintext: b64("x") });
     expect(refused.body.error?.code).toBe("AccessDenied");
     expect((await api(url(1), roleToken, "POST", "/v1/keys/pol-a/encrypt", { plaintext: b64("x") })).status).toBe(200);
+  });
+});
+
+describe("AWS grants across nodes", () => {
+  it("a grant created on A is in force on B for the next request; revoked on C, it is refused on A", async () => {
+    process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] = "true";
+    const key = await api(url(0), c.rootToken, "POST", "/v1/keys", { name: "granted-key" });
+    expect((await api(url(0), c.rootToken, "PUT", "/v1/roles/grantee", { policies: [] })).status).toBeLessThan(300);
+    const kms = async (node: number, role: string) => {
+      const k = await api(url(0), c.rootToken, "POST", "/v1/auth/access-keys", { role });
+      return new KMSClient({ region: "us-east-1", endpoint: url(node), credentials: { accessKeyId: k.body.accessKeyId, secretAccessKey: k.body.secretAccessKey }, maxAttempts: 1 });
+    };
+    const [adminA, adminC, granteeA, granteeB] = [await kms(0, "operator"), await kms(2, "operator"), await kms(0, "grantee"), await kms(1, "grantee")];
+    const encrypt = (client: KMSClient) => client.send(new EncryptCommand({ KeyId: key.body.keyId, Plaintext: Buffer.from("x") }));
+    // Both nodes have the role's (empty) grants cached.
+    for (const client of [granteeA, granteeB]) await expect(encrypt(client)).rejects.toMatchObject({ name: "AccessDeniedException" });
+    const g = await adminA.send(new CreateGrantCommand({ KeyId: key.body.keyId, GranteePrincipal: "arn:aws:iam::000000000000:role/grantee", Operations: ["Encrypt"] }));
+    expect((await encrypt(granteeB)).KeyId).toContain(key.body.keyId);
+    expect((await encrypt(granteeA)).KeyId).toContain(key.body.keyId);
+    await adminC.send(new RevokeGrantCommand({ KeyId: key.body.keyId, GrantId: g.GrantId }));
+    await expect(encrypt(granteeA)).rejects.toMatchObject({ name: "AccessDeniedException" });
+    await expect(encrypt(granteeB)).rejects.toMatchObject({ name: "AccessDeniedException" });
   });
 });
 

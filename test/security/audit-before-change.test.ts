@@ -21,6 +21,7 @@ import * as x509 from "@peculiar/x509";
 import {
   CancelKeyDeletionCommand,
   CreateAliasCommand,
+  CreateGrantCommand,
   CreateKeyCommand,
   DeleteAliasCommand,
   DisableKeyCommand,
@@ -29,6 +30,8 @@ import {
   EnableKeyRotationCommand,
   KMSClient,
   PutKeyPolicyCommand,
+  RetireGrantCommand,
+  RevokeGrantCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
@@ -295,6 +298,12 @@ describe("nothing changes unaudited", () => {
       Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:role/r" }, Action: "kms:Encrypt", Resource: "*" }],
     });
     await provesAuditBeforeChange("kms:PutKeyPolicy", () => awsCall(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: "default", Policy: policy })));
+    const grantee = { KeyId: keyId, GranteePrincipal: "arn:aws:iam::000000000000:role/r", Operations: ["Encrypt" as const] };
+    await provesAuditBeforeChange("kms:CreateGrant", () => awsCall(new CreateGrantCommand(grantee)));
+    const retired = (await awsCall(new CreateGrantCommand({ ...grantee, RetiringPrincipal: "arn:aws:iam::000000000000:role/r" }))).body.GrantId as string;
+    await provesAuditBeforeChange("kms:RetireGrant", () => awsCall(new RetireGrantCommand({ KeyId: keyId, GrantId: retired })));
+    const revoked = (await awsCall(new CreateGrantCommand(grantee))).body.GrantId as string;
+    await provesAuditBeforeChange("kms:RevokeGrant", () => awsCall(new RevokeGrantCommand({ KeyId: keyId, GrantId: revoked })));
     await provesAuditBeforeChange("kms:ScheduleKeyDeletion", () => awsCall(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })));
     await provesAuditBeforeChange("kms:CancelKeyDeletion", () => awsCall(new CancelKeyDeletionCommand({ KeyId: keyId })));
   });

@@ -57,6 +57,7 @@ import type {
   KeyVersionInfo,
   ListKeysResponse,
   ListVersionsResponse,
+  ListKeyGrantsResponse,
   PairwisePskRequest,
   PairwisePskResponse,
   PublicKeyResponse,
@@ -402,6 +403,17 @@ export class TesseraClient {
 
   listVersions(key: string): Promise<ListVersionsResponse> {
     return this.#get(keyPath(key, "/versions"));
+  }
+
+  /**
+   * The AWS-style grants on a key (made with the AWS API's CreateGrant), oldest first.
+   *
+   * @example
+   * const { grants } = await client.listKeyGrants("payment-db");
+   * for (const g of grants) console.log(g.grantId, g.granteeRole, g.operations.join(","));
+   */
+  listKeyGrants(key: string): Promise<ListKeyGrantsResponse> {
+    return this.#get(keyPath(key, "/grants"));
   }
 
   enableKeyVersion(key: string, version: number): Promise<KeyVersionInfo> {

@@ -77,3 +77,23 @@ export async function auditEntries(query: Record<string, string>, max: number): 
   } while (after !== null && out.length < max);
   return out;
 }
+
+/** GET /v1/keys/{key}/retention (docs/retention.md). */
+export interface KeyRetention {
+  keyId: string;
+  policy: { disableAfterSeconds: number; destroyAfterSeconds: number; keepAtLeast: number } | null;
+  policySource: "key" | "default" | "none";
+  versions: {
+    version: number;
+    state: string;
+    primary: boolean;
+    retiredAt: string | null;
+    disableAt: string | null;
+    disabledAt: string | null;
+    destroyAt: string | null;
+    usesSinceRetired: number;
+    refused: number;
+    inUse: boolean;
+    users: { principal: string; source: string; uses: number; refused: number; lastAt: string }[];
+  }[];
+}

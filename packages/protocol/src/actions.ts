@@ -51,6 +51,14 @@ export const actions = Object.freeze([
   "kms:ListAliases",
   "kms:GetKeyPolicy",
   "kms:PutKeyPolicy",
+  /** Creating an AWS-style grant on a key (docs/aws-compatibility.md, "Grants"). */
+  "kms:CreateGrant",
+  /** Listing a key's grants, or the grants a role may retire. */
+  "kms:ListGrants",
+  /** Retiring a grant: its retiring role, its grantee when it allows RetireGrant, or whoever a policy lets. */
+  "kms:RetireGrant",
+  /** Revoking any grant on a key. */
+  "kms:RevokeGrant",
   "auth:CreateToken",
   "auth:LookupToken",
   "auth:RenewToken",

@@ -19,3 +19,4 @@ export * from "./sys-schemas.js";
 export * from "./secret-schemas.js";
 export * from "./retention-schemas.js";
 export * from "./alias-schemas.js";
+export * from "./key-grant-schemas.js";

@@ -36,6 +36,7 @@ import { RetentionService } from "./service/retention-service.js";
 import { QuotaGate, type QuotaOptions } from "./service/quotas.js";
 import type { RetentionPolicy } from "@tessera/protocol";
 import { MacService } from "./service/mac-service.js";
+import { GrantService } from "./service/grant-service.js";
 import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
 import type { Store } from "./store/index.js";
@@ -308,6 +309,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
   const macs = new MacService(door, keys.macs);
+  const grants = new GrantService({ door, store, policy, clock });
   const secrets = new SecretsService({ door, keys, store, clock });
   const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
   const retention = new RetentionService({ door, keys, store, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
@@ -357,8 +359,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys: { rekey, generateRoot, rotation, backups } });
-  await http.register(awsApi, { service, asymmetric, identity, macs, imports, region: aws.region, accountId: aws.accountId });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(awsApi, { service, asymmetric, identity, macs, imports, grants, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
     const hashes = new HashService(door);
     await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, transitMount: options.vault?.transitMount ?? "transit", kvMount: options.vault?.kvMount ?? "secret" });

@@ -120,6 +120,28 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       }),
     );
 
+  withGlobalOptions(
+    keys
+      .command("grants")
+      .summary("list a key's grants")
+      .description("List the AWS-style grants on a key (made with the AWS API's CreateGrant): who each allows, which operations, under which constraint.")
+      .argument("<key>", "key name or id"),
+  )
+    .addHelpText("after", examples("tessera key grants payment-db", "tessera key grants payment-db --json | jq '.grants[].grantId'"))
+    .action(
+      cli.action(async (key: string, _opts: unknown, cmd: Command) => {
+        const { client, out } = cli.connect(cmd);
+        const r = await client.listKeyGrants(key);
+        if (out.json) return out.data(r);
+        const constraint = (c: (typeof r.grants)[number]["constraints"]) =>
+          c === null ? "-" : c.encryptionContextEquals !== undefined ? `equals ${JSON.stringify(c.encryptionContextEquals)}` : `subset ${JSON.stringify(c.encryptionContextSubset ?? {})}`;
+        out.table(
+          ["GRANT ID", "NAME", "GRANTEE ROLE", "RETIRING ROLE", "OPERATIONS", "CONSTRAINT"],
+          r.grants.map((g) => [g.grantId, g.name || "-", g.granteeRole, g.retiringRole ?? "-", g.operations.join(","), constraint(g.constraints)]),
+        );
+      }),
+    );
+
   const simple = [
     ["rotate", "rotate a key now", "Add a new version and make it primary. Older versions still decrypt.", "rotateKey"],
     ["enable", "enable a disabled key", "Enable a disabled key so it can be used again.", "enableKey"],

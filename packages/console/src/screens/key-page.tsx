@@ -8,7 +8,7 @@ import { useState } from "preact/hooks";
 import { api, enc } from "../api.js";
 import { formatTime, t } from "../i18n.js";
 import { useLoad } from "../load.js";
-import { auditEntries, type KeyMetadata, type KeyVersionInfo } from "../model.js";
+import { auditEntries, type KeyMetadata, type KeyRetention, type KeyVersionInfo } from "../model.js";
 import { Link, navigate } from "../router.js";
 import { useCapabilities } from "../capabilities.js";
 import { BarChart, bucket } from "../components/chart.js";
@@ -30,6 +30,8 @@ const ACTIONS = ["kms:RotateKey", "kms:EnableKey", "kms:DisableKey", "kms:Enable
 export function KeyPage({ name, action }: { name: string; action: string | undefined }) {
   const key = useLoad(() => api<KeyMetadata>("GET", `/v1/keys/${enc(name)}`), [name]);
   const versions = useLoad(() => api<{ versions: KeyVersionInfo[] }>("GET", `/v1/keys/${enc(name)}/versions`), [name]);
+  // Version retention (docs/retention.md): what it will do to each version, and uses since retirement.
+  const retention = useLoad(() => api<KeyRetention>("GET", `/v1/keys/${enc(name)}/retention`), [name]);
   const can = useCapabilities(
     ACTIONS.map((a) => (a === "audit:Read" ? { action: a } : { action: a, resource: `key/${name}` })),
     [name],
@@ -45,6 +47,7 @@ export function KeyPage({ name, action }: { name: string; action: string | undef
       setDone(label);
       key.reload();
       versions.reload();
+      retention.reload();
       if (action !== undefined) navigate(`/keys/${enc(name)}`, true);
     } catch (err) {
       setError(err);
@@ -124,6 +127,7 @@ export function KeyPage({ name, action }: { name: string; action: string | undef
             ]}
           />
           {can("kms:UpdateKey") && <RotationSettings k={k} onSaved={() => key.reload()} />}
+          <RetentionSettings k={k} retention={retention.data} editable={can("kms:UpdateKey")} onSaved={() => retention.reload()} />
         </section>
         <KeyAliases k={k} />
         {can("audit:Read") && <UsageChart k={k} />}
@@ -141,6 +145,8 @@ export function KeyPage({ name, action }: { name: string; action: string | undef
                 <th scope="col">{t("keys.state")}</th>
                 <th scope="col">{t("key.useCount")}</th>
                 <th scope="col">{t("key.lastUse")}</th>
+                <th scope="col">{t("key.sinceRetired")}</th>
+                <th scope="col">{t("key.retentionNext")}</th>
                 <th scope="col">{t("key.versionActions")}</th>
               </tr>
             </thead>
@@ -156,6 +162,8 @@ export function KeyPage({ name, action }: { name: string; action: string | undef
                   </td>
                   <td>{v.useCount}</td>
                   <td>{formatTime(v.lastUsedAt)}</td>
+                  <td>{sinceRetired(retention.data, v.version)}</td>
+                  <td>{retentionNext(retention.data, v.version)}</td>
                   <td>
                     {!v.primary && v.state === "Enabled" && can("kms:DisableKeyVersion") && (
                       <button type="button" class="secondary small" onClick={() => run("kms:DisableKeyVersion", "POST", `/versions/${v.version}/disable`)}>
@@ -212,6 +220,69 @@ function MinDecryption({ k, onSet }: { k: KeyMetadata; onSet: (v: number) => voi
         {t("key.retire")}
       </button>
     </form>
+  );
+}
+
+/** Uses of a version since it stopped being primary (and refused uses), or "—" for the primary. */
+function sinceRetired(r: KeyRetention | undefined, version: number): string {
+  const v = r?.versions.find((x) => x.version === version);
+  if (v === undefined || v.primary) return "—";
+  return v.refused > 0 ? t("key.usesRefused", { uses: v.usesSinceRetired, refused: v.refused }) : String(v.usesSinceRetired);
+}
+
+/** What retention does to a version next: disable or destroy on a date, or waits because it is in use. */
+function retentionNext(r: KeyRetention | undefined, version: number): string {
+  const v = r?.versions.find((x) => x.version === version);
+  if (v === undefined) return "—";
+  if (v.destroyAt !== null) return t(v.inUse ? "key.destroyWaits" : "key.destroyAt", { time: formatTime(v.destroyAt) });
+  if (v.disableAt !== null) return t("key.disableAt", { time: formatTime(v.disableAt) });
+  return "—";
+}
+
+function RetentionSettings({ k, retention, editable, onSaved }: { k: KeyMetadata; retention: KeyRetention | undefined; editable: boolean; onSaved: () => void }) {
+  const p = retention?.policy ?? null;
+  const [disable, setDisable] = useState(p === null ? "" : String(p.disableAfterSeconds / 86_400));
+  const [destroy, setDestroy] = useState(p === null ? "" : String(p.destroyAfterSeconds / 86_400));
+  const [keep, setKeep] = useState(p === null ? "1" : String(p.keepAtLeast));
+  const [error, setError] = useState<unknown>(undefined);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      setError(undefined);
+      if (disable.trim() === "" && destroy.trim() === "") await api("DELETE", `/v1/keys/${enc(k.keyId)}/retention`);
+      else await api("PUT", `/v1/keys/${enc(k.keyId)}/retention`, { disableAfterSeconds: Math.round(Number(disable) * 86_400), destroyAfterSeconds: Math.round(Number(destroy) * 86_400), keepAtLeast: Number(keep) });
+      onSaved();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const summary =
+    p === null ? t("key.retentionNone") : t("key.retentionPolicy", { disable: p.disableAfterSeconds / 86_400, destroy: p.destroyAfterSeconds / 86_400, keep: p.keepAtLeast });
+  return (
+    <div class="retention">
+      <h3>{t("key.retention")}</h3>
+      <p>{summary}</p>
+      {editable && (
+        <form class="inline-form" onSubmit={save}>
+          <label>
+            {t("key.disableAfterDays")}
+            <input inputMode="numeric" value={disable} onInput={(e) => setDisable((e.target as HTMLInputElement).value)} size={4} />
+          </label>
+          <label>
+            {t("key.destroyAfterDays")}
+            <input inputMode="numeric" value={destroy} onInput={(e) => setDestroy((e.target as HTMLInputElement).value)} size={4} />
+          </label>
+          <label>
+            {t("key.keepAtLeast")}
+            <input inputMode="numeric" value={keep} onInput={(e) => setKeep((e.target as HTMLInputElement).value)} size={3} />
+          </label>
+          <button type="submit" class="secondary">
+            {t("key.saveRetention")}
+          </button>
+          <ErrorBox error={error} />
+        </form>
+      )}
+    </div>
   );
 }
 

@@ -26,6 +26,8 @@ export interface CallContext {
   sigv4?: SigV4Request | undefined;
   source: string;
   requestId: string;
+  /** Grants the request names by grant token (AWS GrantTokens): considered even before caches hear of them. */
+  grantIds?: readonly string[] | undefined;
 }
 
 export interface CredentialAuthenticator<C> {

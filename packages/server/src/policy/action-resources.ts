@@ -57,6 +57,11 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:ListAliases": ["key", "alias"],
   "kms:GetKeyPolicy": ["key"],
   "kms:PutKeyPolicy": ["key"],
+  // Grants live on one key, like AWS's: every grant action is authorised on that key.
+  "kms:CreateGrant": ["key"],
+  "kms:ListGrants": ["key"],
+  "kms:RetireGrant": ["key"],
+  "kms:RevokeGrant": ["key"],
   "auth:CreateToken": ["token"],
   "auth:LookupToken": ["token"],
   // Renewing is self-service only (every token may renew itself); it is never granted on others.
@@ -151,6 +156,7 @@ export const escalations: Readonly<Partial<Record<Action, { code: EscalationWarn
   "auth:CreateAccessKey": { code: "role-equivalent", message: "an access key signs as the role: as powerful as the role it names" },
   "auth:CreateJoinToken": { code: "role-equivalent", message: "a join token enrols a VM in the role: as powerful as the role it names" },
   "kms:PutKeyPolicy": { code: "key-owner-equivalent", message: "a key policy may grant any role every action on this key" },
+  "kms:CreateGrant": { code: "key-owner-equivalent", message: "a grant may give any role the grantable operations on this key" },
   "kms:ExportWrapped": {
     code: "key-disclosure",
     message: "the caller receives key material (of exportable keys), data keys or derived keys, encrypted to a public key it chooses unless a wrapToOwnCertificate condition binds it",

@@ -11,6 +11,7 @@ import type { Principal } from "../principal/index.js";
 import { addressIn } from "./cidr.js";
 import { explicitOnlyActions } from "./action-resources.js";
 import { globMatch } from "./glob.js";
+import { contextSatisfies } from "./grant-policy.js";
 import { inWindow, type CompiledPolicy, type CompiledStatement } from "./policy-document.js";
 import { patternMatches, type Resource } from "./resource.js";
 
@@ -26,6 +27,8 @@ export interface RequestFacts {
   encryptionContext?: EncryptionContext | undefined;
   /** Wrapped export: hex SHA-256 of the recipient's DER SubjectPublicKeyInfo, for `wrapToOwnCertificate`. */
   wrapRecipient?: string | undefined;
+  /** Grants named by the request's grant tokens: read from the store, not the cache (grant-policy.ts). */
+  grantIds?: readonly string[] | undefined;
 }
 
 /**
@@ -40,7 +43,7 @@ export interface UnmetStatement {
   policy: string;
   statement: number;
   sid?: string;
-  /** `sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `wrapToOwnCertificate`, `encryptionContext` (none given) or `encryptionContext.<key>`. */
+  /** `sourceCidr`, `authMethod`, `withinHours`, `outsideHours`, `wrapToOwnCertificate`, `grantConstraint`, `encryptionContext` (none given) or `encryptionContext.<key>`. */
   failed: string[];
 }
 
@@ -85,7 +88,7 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** The conditions of `s` that do not hold: all of them with `all`, else at most the first. */
 function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): readonly string[] {
-  if (!s.sourceCidr && !s.authMethod && !s.withinHours && !s.outsideHours && !s.encryptionContext && !s.wrapToOwnCertificate) return NONE;
+  if (!s.sourceCidr && !s.authMethod && !s.withinHours && !s.outsideHours && !s.encryptionContext && !s.wrapToOwnCertificate && !s.grantContext) return NONE;
   const failed: string[] = [];
   /** Records a failed condition; true when the caller should stop looking. */
   const fail = (name: string): boolean => {
@@ -97,6 +100,7 @@ function failedConditions(s: CompiledStatement, f: RequestFacts, all: boolean): 
   if (s.withinHours && !inWindow(s.withinHours, f.time) && fail("withinHours")) return failed;
   if (s.outsideHours && inWindow(s.outsideHours, f.time) && fail("outsideHours")) return failed;
   if (s.wrapToOwnCertificate && !wrapsToOwnCertificate(f) && fail("wrapToOwnCertificate")) return failed;
+  if (s.grantContext && !contextSatisfies(s.grantContext, f.encryptionContext) && fail("grantConstraint")) return failed;
   if (s.encryptionContext) {
     const ctx = f.encryptionContext;
     if (ctx === undefined) {

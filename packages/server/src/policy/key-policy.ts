@@ -89,7 +89,9 @@ export function translateKeyPolicy(json: string, keyId: string, accountId: strin
     const principals = p === "*" ? ["*"] : list((p as { AWS?: unknown } | undefined)?.AWS);
     if (principals.length === 0) throw malformed(`Statement ${i}: Principal is required`);
     for (const pr of principals) {
-      if (pr === "*" || pr === `arn:aws:iam::${accountId}:root` || pr === accountId) continue;
+      // The account root — also spelled without an account id, as the Terraform AWS provider writes
+      // it when it restores the default policy without knowing the account — adds nothing.
+      if (pr === "*" || pr === `arn:aws:iam::${accountId}:root` || pr === "arn:aws:iam:::root" || pr === accountId) continue;
       const m = /^arn:aws:iam::(\d{12}):role\/([A-Za-z0-9][A-Za-z0-9_.@-]{0,127})$/.exec(pr);
       if (m === null || m[1] !== accountId) throw malformed(`Statement ${i}: principal ${pr} is not a role of account ${accountId}`);
       const s: Statement = {
@@ -103,6 +105,15 @@ export function translateKeyPolicy(json: string, keyId: string, accountId: strin
     }
   });
   return { byRole };
+}
+
+/**
+ * The Tessera role an AWS principal ARN names — `arn:aws:iam::<this account>:role/<ROLE>`, as key
+ * policies map them — or undefined for anything else (grants: grantee and retiring principals).
+ */
+export function roleOfPrincipal(arn: string, accountId: string): string | undefined {
+  const m = /^arn:aws:iam::(\d{12}):role\/([A-Za-z0-9][A-Za-z0-9_.@-]{0,127})$/.exec(arn);
+  return m !== null && m[1] === accountId ? m[2]! : undefined;
 }
 
 export function defaultKeyPolicy(accountId: string): string {

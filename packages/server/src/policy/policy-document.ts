@@ -89,6 +89,11 @@ export interface CompiledStatement {
   authMethod: readonly string[] | undefined;
   wrapToOwnCertificate: boolean;
   encryptionContext: Readonly<Record<string, string>> | undefined;
+  /**
+   * An AWS grant's constraint (grant-policy.ts): the request's context must equal (`equals`) or
+   * include the pairs, compared literally, keys lower-cased. Never set by a policy document.
+   */
+  grantContext?: { equals: boolean; pairs: Readonly<Record<string, string>> } | undefined;
 }
 
 export interface CompiledPolicy {

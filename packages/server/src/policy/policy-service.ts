@@ -18,9 +18,10 @@ import { NAME_PATTERN, OPERATOR, RoleBody, roleInfo, type Principal, type RoleDi
 import type { Repositories, Store } from "../store/index.js";
 import { actionResourceTypes } from "./action-resources.js";
 import { evaluate, type Decision, type RequestFacts } from "./evaluator.js";
+import { compileGrant, grantPolicyName } from "./grant-policy.js";
 import { belongsToKeyPolicy, isServerPolicyName, keyPolicyName, KEY_POLICY_PREFIX } from "./key-policy.js";
 import { compilePolicy, type CompiledPolicy, type PolicyDocument, type Statement } from "./policy-document.js";
-import { formatResource } from "./resource.js";
+import { formatResource, type Resource } from "./resource.js";
 
 const OPERATOR_POLICY: PolicyDocument = {
   statements: [{ sid: "operator-all", effect: "allow", actions: ["*"], resources: ["*"] }],
@@ -36,9 +37,11 @@ function checkName(name: string, what: string): void {
 
 export class PolicyService {
   private readonly compiled = new Map<string, CompiledPolicy | null>();
+  /** Each role's grants, compiled (grant-policy.ts); dropped with the compiled policies. */
+  private readonly grantsByRole = new Map<string, ReadonlyMap<string, readonly CompiledPolicy[]>>();
 
   constructor(
-    private readonly store: Pick<Store, "policies" | "roles" | "transaction">,
+    private readonly store: Pick<Store, "policies" | "roles" | "transaction" | "grants">,
     private readonly roles: RoleDirectory,
     private readonly clock: Clock,
   ) {}
@@ -46,6 +49,7 @@ export class PolicyService {
   /** Drops every compiled policy and cached role (all state was replaced: a restore). */
   forgetAll(): void {
     this.compiled.clear();
+    this.grantsByRole.clear();
     this.roles.forgetAll();
   }
 
@@ -59,6 +63,7 @@ export class PolicyService {
   /** Drops every compiled policy (policies changed on another node). */
   forgetCompiled(): void {
     this.compiled.clear();
+    this.grantsByRole.clear();
   }
 
   // ── policies ─────────────────────────────────────────────────────────────────────────────────
@@ -155,9 +160,11 @@ export class PolicyService {
       const row = await tx.roles.get(name);
       if (row === undefined || !(await tx.roles.delete(name))) throw new TesseraError("NotFound", `no role named "${name}"`);
       for (const p of (row.body as RoleBody).policies.filter(isServerPolicyName)) await tx.policies.delete(p);
+      // A role made again later under the same name does not inherit the old one's grants.
+      await tx.grants.deleteForGrantee(name);
     });
     this.roles.forget(name);
-    this.compiled.clear();
+    this.forgetCompiled();
   }
 
   // ── AWS key policies (key-policy.ts) ─────────────────────────────────────────────────────────
@@ -205,8 +212,16 @@ export class PolicyService {
     return compiled ?? undefined;
   }
 
-  /** Every policy that applies to a principal: its role's policies, then its token's own grants. */
-  async policiesFor(principal: Principal): Promise<CompiledPolicy[]> {
+  /**
+   * Every policy that applies to a principal: its role's policies, its role's AWS grants, then its
+   * token's own grants. `grantIds` (from grant tokens) are read from the store now, so a grant is
+   * usable with its token before any cache has heard of it; only the caller's own role's grants count.
+   *
+   * With `resource`, only the grants on that key are included: a grant's one resource is the literal
+   * `key/<its key id>`, which matches a key resource only by that id or name, so leaving out grants on
+   * other keys changes no decision — and a role with many grants costs one map lookup, not a scan.
+   */
+  async policiesFor(principal: Principal, grantIds: readonly string[] = [], resource?: Resource): Promise<CompiledPolicy[]> {
     const out: CompiledPolicy[] = [];
     if (principal.role !== null) {
       const role = await this.roles.role(principal.role);
@@ -214,14 +229,44 @@ export class PolicyService {
         const p = await this.compiledPolicy(name);
         if (p !== undefined) out.push(p);
       }
+      const byKey = await this.roleGrants(principal.role);
+      const grants =
+        resource === undefined
+          ? [...byKey.values()].flat()
+          : resource.type !== "key"
+            ? []
+            : [...new Set([resource.id, resource.name])].flatMap((k) => (k === null ? [] : (byKey.get(k) ?? [])));
+      out.push(...grants);
+      for (const id of grantIds) {
+        if (grants.some((g) => g.name === grantPolicyName(id))) continue;
+        const g = await this.store.grants.get(id);
+        if (g !== undefined && g.granteeRole === principal.role) out.push(compileGrant(g));
+      }
     }
     if (principal.grants.length > 0) out.push(grantsPolicy(principal.grants));
     return out;
   }
 
+  /** The role's grants, compiled, by key id. */
+  private async roleGrants(role: string): Promise<ReadonlyMap<string, readonly CompiledPolicy[]>> {
+    let grants = this.grantsByRole.get(role);
+    if (grants === undefined) {
+      const byKey = new Map<string, CompiledPolicy[]>();
+      for (const g of await this.store.grants.listForGrantee(role)) byKey.set(g.keyId, [...(byKey.get(g.keyId) ?? []), compileGrant(g)]);
+      grants = byKey;
+      this.grantsByRole.set(role, grants);
+    }
+    return grants;
+  }
+
+  /** Drops the cached grants of a role (a grant to it was created, retired or revoked here). */
+  forgetGrants(role: string): void {
+    this.grantsByRole.delete(role);
+  }
+
   async decide(facts: RequestFacts, options: { explain?: boolean } = {}): Promise<Decision> {
     if (facts.principal.root) return { allowed: true, reason: "root" };
-    return evaluate(facts, await this.policiesFor(facts.principal), options);
+    return evaluate(facts, await this.policiesFor(facts.principal, facts.grantIds, facts.resource), options);
   }
 
   /**

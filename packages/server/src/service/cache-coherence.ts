@@ -198,6 +198,9 @@ export class CacheCoherence {
         return t.accessKey(arg);
       case "meta":
         return t.meta(arg);
+      case "grants":
+        // Grants are compiled into policies per role: dropping compiled policies drops them too.
+        return t.policies();
       case "doc":
         if (arg === "policies") return t.policies();
         if (arg === "roles") return t.roles();

@@ -26,6 +26,7 @@ import type { AuditEntry, AuditRecorder } from "../audit/auditor.js";
 import type { Authenticator, CallContext } from "../identity/authenticator.js";
 import type { Principal } from "../principal/index.js";
 import { resources, type Decision, type PolicyService, type Resource } from "../policy/index.js";
+import { grantIdOfPolicy } from "../policy/grant-policy.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { Barrier } from "../seal/index.js";
 import type { Refusal, RefusalLog } from "./refusal-log.js";
@@ -46,6 +47,8 @@ export interface Scope {
   resolveKey(ref: string, action?: Action): Promise<KeyHandle>;
   /** Records the key version an operation used, for the audit entry. */
   note(keyId: string, keyVersion?: number): void;
+  /** Adds values to the audit entry's detail (ids the operation made or used; never secrets or caller text). */
+  detail(values: Readonly<Record<string, string | number>>): void;
   /**
    * Marks an operation on the caller's own token as authorised: every token may see, renew and
    * revoke itself. Like `authorize`, it writes the intent entry of a state-changing action.
@@ -132,6 +135,7 @@ export class Door {
     let keyId: string | null = null;
     let keyVersion: number | null = null;
     let sensitive: Record<string, string> | undefined;
+    let detail: Record<string, string | number> | undefined;
     let result: T | undefined;
     let failure: unknown;
     try {
@@ -157,7 +161,11 @@ export class Door {
             time: this.d.clock.now(),
             encryptionContext: o.context,
             wrapRecipient: o.wrapRecipient,
+            grantIds: ctx.grantIds,
           });
+          // An operation a grant allowed names the grant (policy/grant-policy.ts).
+          const grant = grantIdOfPolicy(decision.policy);
+          if (grant !== undefined) detail = { ...detail, grant };
           authorized = true;
           if (writes) await beforeChange(p);
           return decision;
@@ -171,6 +179,9 @@ export class Door {
             }
             throw err;
           }
+        },
+        detail: (values) => {
+          detail = { ...detail, ...values };
         },
         note: (id, version) => {
           keyId = id;
@@ -194,7 +205,7 @@ export class Door {
       // principal's quota: nothing was done, and such requests are what a flood is made of —
       // recorded through the throttle (a throttled principal is named in the record).
       await this.d.refusals.record(ctx, failure, principal === null ? {} : { principal }, action);
-    } else await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive);
+    } else await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive, detail);
     if (failure !== undefined) throw failure;
     return result as T;
   }
@@ -279,11 +290,13 @@ export class Door {
     keyId: string | null,
     keyVersion: number | null,
     sensitive?: Record<string, string>,
+    detail?: Record<string, string | number>,
   ): Promise<void> {
     const code = failure === undefined ? null : isTesseraError(failure) ? failure.code : "Internal";
     const denied = code === "AccessDenied" || code === "Unauthenticated" || code === "InvalidUnsealKey";
     const entry = this.entry(ctx, action, started, principal, keyId, keyVersion, code === null ? "allowed" : denied ? "denied" : "error", code);
     if (sensitive !== undefined) entry.sensitive = sensitive;
+    if (detail !== undefined) entry.detail = detail;
     try {
       await this.d.auditor.record(entry);
     } catch (err) {

@@ -344,4 +344,28 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       );
     `,
   },
+  {
+    // AWS-style grants (docs/aws-compatibility.md, "Grants"). A grant is security state the policy
+    // cache holds: every change writes the feed (scope 'grants'), so every process drops its grant cache.
+    id: 13,
+    sql: `
+      CREATE TABLE grants (
+        grant_id           TEXT PRIMARY KEY,
+        key_id             TEXT NOT NULL,
+        name               TEXT NOT NULL,
+        grantee_principal  TEXT NOT NULL,
+        grantee_role       TEXT NOT NULL,
+        retiring_principal TEXT,
+        retiring_role      TEXT,
+        issuing_account    TEXT NOT NULL,
+        operations         TEXT NOT NULL,
+        constraints        TEXT,
+        created_at         BIGINT NOT NULL
+      );
+      CREATE INDEX grants_key ON grants (key_id, created_at);
+      CREATE INDEX grants_grantee ON grants (grantee_role);
+      CREATE INDEX grants_retiring ON grants (retiring_role);
+      CREATE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE ON grants FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
+    `,
+  },
 ]);

@@ -50,6 +50,7 @@ import { runPostgresMigrations } from "./postgres-migrate.js";
 import { PostgresListener } from "./postgres-listener.js";
 import { postgresSecretRepo } from "./postgres-secrets.js";
 import { postgresRetentionRepo } from "./retention-repos.js";
+import { postgresGrantRepo } from "./postgres-grants.js";
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database (a password in the URL works, but prefer `password`). */
@@ -920,6 +921,7 @@ function repositories(run: Runner, auditChain: string): Repositories {
     aliases: aliasRepo(run),
     secrets: postgresSecretRepo(run),
     retention: postgresRetentionRepo(run),
+    grants: postgresGrantRepo(run),
     leases: leaseRepo(run),
     nodes: nodeRepo(run),
   };

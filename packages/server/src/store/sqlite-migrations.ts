@@ -339,4 +339,36 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       );
     `,
   },
+  {
+    // AWS-style grants (docs/aws-compatibility.md, "Grants"). A grant is security state the policy
+    // cache holds: every change writes the feed (scope 'grants'), so every process drops its grant cache.
+    id: 13,
+    sql: `
+      CREATE TABLE grants (
+        grant_id           TEXT PRIMARY KEY,
+        key_id             TEXT NOT NULL,
+        name               TEXT NOT NULL,
+        grantee_principal  TEXT NOT NULL,
+        grantee_role       TEXT NOT NULL,
+        retiring_principal TEXT,
+        retiring_role      TEXT,
+        issuing_account    TEXT NOT NULL,
+        operations         TEXT NOT NULL,
+        constraints        TEXT,
+        created_at         INTEGER NOT NULL
+      );
+      CREATE INDEX grants_key ON grants (key_id, created_at);
+      CREATE INDEX grants_grantee ON grants (grantee_role);
+      CREATE INDEX grants_retiring ON grants (retiring_role);
+      CREATE TRIGGER grants_inserted AFTER INSERT ON grants BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('grants', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER grants_updated AFTER UPDATE ON grants BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('grants', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+      CREATE TRIGGER grants_deleted AFTER DELETE ON grants BEGIN
+        INSERT INTO state_changes (scope, at) VALUES ('grants', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+      END;
+    `,
+  },
 ]);

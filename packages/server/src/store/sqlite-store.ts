@@ -13,6 +13,7 @@ import type {
   AliasRepo,
   SecretRepo,
   RetentionRepo,
+  GrantRepo,
   AlertRepo,
   AlertRow,
   AuditRepo,
@@ -41,6 +42,7 @@ import type {
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import { sqliteSecretRepo } from "./sqlite-secrets.js";
 import { sqliteRetentionRepo } from "./retention-repos.js";
+import { sqliteGrantRepo } from "./sqlite-grants.js";
 
 type Db = DatabaseSync;
 
@@ -236,6 +238,7 @@ class SqliteRepositories implements Repositories {
   readonly aliases: AliasRepo;
   readonly secrets: SecretRepo;
   readonly retention: RetentionRepo;
+  readonly grants: GrantRepo;
   readonly leases: LeaseRepo;
   readonly nodes: NodeRepo;
 
@@ -431,8 +434,10 @@ class SqliteRepositories implements Repositories {
     this.aliases = aliasRepo(db);
     this.secrets = sqliteSecretRepo(db);
     this.retention = sqliteRetentionRepo(db);
+    this.grants = sqliteGrantRepo(db);
     this.secrets = sqliteSecretRepo(db);
     this.retention = sqliteRetentionRepo(db);
+    this.grants = sqliteGrantRepo(db);
 
     this.meta = {
       async get<T>(name: string) {

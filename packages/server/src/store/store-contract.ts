@@ -14,7 +14,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
-import type { KeyRow, Repositories, SpendableRow, Store, TokenRow, VersionRow } from "./store.js";
+import type { GrantRow, KeyRow, Repositories, SpendableRow, Store, TokenRow, VersionRow } from "./store.js";
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -732,6 +732,46 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.accessKeys.deleteByRole("r2")).toBe(1);
         expect(await store.accessKeys.delete(k.id)).toBe(true);
         expect(await store.accessKeys.list()).toEqual([]);
+      });
+    });
+
+    describe("grants", () => {
+      const grant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
+        grantId: "a".repeat(64),
+        keyId: "k1",
+        name: "payments",
+        granteePrincipal: "arn:aws:iam::000000000000:role/app",
+        granteeRole: "app",
+        retiringPrincipal: "arn:aws:iam::000000000000:role/ops",
+        retiringRole: "ops",
+        issuingAccount: "arn:aws:iam::000000000000:root",
+        operations: ["Decrypt", "Encrypt"],
+        constraints: { encryptionContextSubset: { tenant: "t1" } },
+        createdAt: T0,
+        ...overrides,
+      });
+
+      it("keeps a grant as written, lists it by key, grantee and retiring role, refuses a taken id, deletes it", async () => {
+        const g = grant();
+        const other = grant({ grantId: "b".repeat(64), keyId: "k2", granteeRole: "ops", retiringPrincipal: null, retiringRole: null, constraints: null, createdAt: T0 + 1 });
+        await store.grants.insert(g);
+        await store.grants.insert(other);
+        expect(await store.grants.get(g.grantId)).toEqual(g);
+        await expect(store.grants.insert(g)).rejects.toMatchObject({ code: "AlreadyExists" });
+        expect((await store.grants.listForKey("k1")).map((x) => x.grantId)).toEqual([g.grantId]);
+        expect((await store.grants.listForGrantee("ops")).map((x) => x.grantId)).toEqual([other.grantId]);
+        expect((await store.grants.listForRetiring("ops")).map((x) => x.grantId)).toEqual([g.grantId]);
+        expect(await store.grants.delete(g.grantId)).toBe(true);
+        expect(await store.grants.delete(g.grantId)).toBe(false);
+        expect(await store.grants.deleteForGrantee("ops")).toBe(1);
+        expect(await store.grants.get(other.grantId)).toBeUndefined();
+      });
+
+      it("writes every grant change to the feed, so other processes drop their grant caches", async () => {
+        const start = await store.changes.latest();
+        await store.grants.insert(grant());
+        await store.grants.delete("a".repeat(64));
+        expect((await store.changes.since(start, 10)).changes.map((c) => c.scope)).toEqual(["grants", "grants"]);
       });
     });
 

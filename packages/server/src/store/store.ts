@@ -501,6 +501,50 @@ export interface RetentionRepo {
   users(keyId: string): Promise<VersionUserRow[]>;
 }
 
+/**
+ * An AWS-style grant (docs/aws-compatibility.md, "Grants"): operations on one key for one role, with
+ * an optional encryption-context constraint; retired or revoked grants are deleted (the audit trail
+ * keeps their history).
+ */
+export interface GrantRow {
+  /** 64 hex digits, as AWS's. */
+  grantId: string;
+  keyId: string;
+  /** The caller's name for it ("" when none); CreateGrant with the same name and parameters returns it again. */
+  name: string;
+  /** The ARN the creator gave, and the Tessera role it names. */
+  granteePrincipal: string;
+  granteeRole: string;
+  retiringPrincipal: string | null;
+  retiringRole: string | null;
+  /** Who created it, as AWS's IssuingAccount shows it. */
+  issuingAccount: string;
+  /** AWS grant operation names (Decrypt, Encrypt, DescribeKey, RetireGrant …). */
+  operations: string[];
+  constraints: GrantConstraints | null;
+  createdAt: number;
+}
+
+export interface GrantConstraints {
+  encryptionContextEquals?: Record<string, string>;
+  encryptionContextSubset?: Record<string, string>;
+}
+
+export interface GrantRepo {
+  /** Inserts the grant; `AlreadyExists` if its id is taken. */
+  insert(row: GrantRow): Promise<void>;
+  get(grantId: string): Promise<GrantRow | undefined>;
+  /** The key's grants, oldest first. */
+  listForKey(keyId: string): Promise<GrantRow[]>;
+  /** Grants whose grantee is the role, oldest first. */
+  listForGrantee(role: string): Promise<GrantRow[]>;
+  /** Grants the role may retire (as their retiring principal), oldest first. */
+  listForRetiring(role: string): Promise<GrantRow[]>;
+  delete(grantId: string): Promise<boolean>;
+  /** Deletes every grant to the role (the role is being deleted). */
+  deleteForGrantee(role: string): Promise<number>;
+}
+
 export interface Repositories {
   keys: KeyRepo;
   versions: VersionRepo;
@@ -520,6 +564,7 @@ export interface Repositories {
   nodes: NodeRepo;
   secrets: SecretRepo;
   retention: RetentionRepo;
+  grants: GrantRepo;
 }
 
 export interface Store extends Repositories {

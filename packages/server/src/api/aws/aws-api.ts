@@ -33,6 +33,9 @@ import { AwsError, sendAwsError, validation } from "./aws-errors.js";
 import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
 import { algorithmListField, asymmetricOps, oneOf } from "./aws-asymmetric.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
+import type { GrantService } from "../../service/grant-service.js";
+import { grantIdsOf, grantOps, grantTokenOperations } from "./aws-grants.js";
+import { translateKeyPolicy } from "../../policy/key-policy.js";
 
 export { awsErrors } from "./aws-errors.js";
 
@@ -42,6 +45,7 @@ export interface AwsApiOptions {
   identity: IdentityService;
   macs: MacService;
   imports: ImportService;
+  grants: GrantService;
   region: string;
   accountId: string;
 }
@@ -93,6 +97,10 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       const origin = str(b, "Origin") ?? "AWS_KMS";
       if (origin !== "AWS_KMS" && origin !== "EXTERNAL") throw unsupported(`Origin ${origin} is not supported (AWS_KMS or EXTERNAL)`);
       const tags = tagsIn(b["Tags"]);
+      // A key policy given at creation is translated before the key exists, so a malformed one
+      // creates nothing (as AWS); it is then put as PutKeyPolicy would (a second audited step).
+      const policy = str(b, "Policy");
+      if (policy !== undefined) translateKeyPolicy(policy, "new-key", o.accountId);
       const name = `aws-${randomUUID().replaceAll("-", "").slice(0, 16)}`;
       const k = await o.service.createKey(ctx, {
         name,
@@ -102,6 +110,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
         ...(usage !== undefined && { keyUsage: usage as KeyUsage }),
         ...(tags && { tags }),
       });
+      if (policy !== undefined) await o.identity.putKeyPolicy(ctx, k.keyId, policy, o.accountId);
       return { KeyMetadata: metadata(k) };
     },
     async GetParametersForImport(ctx, b) {
@@ -324,6 +333,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return { PolicyNames: ["default"], Truncated: false };
     },
     ...asymmetricOps(o, arn, keyRef),
+    ...grantOps(o, arn, keyRef),
   };
 
   app.removeAllContentTypeParsers();
@@ -388,6 +398,8 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       if (!Object.hasOwn(ops, named)) throw unsupported(`${named} is not supported by Tessera (see docs/aws-compatibility.md)`, "unsupported-operation");
       op = ops[named]!;
       body = parseBody(raw);
+      // Grant tokens name grants the door considers for this request (aws-grants.ts).
+      if (grantTokenOperations.has(named)) ctx.grantIds = grantIdsOf(body);
     } catch (err) {
       await o.service.rejected(ctx, (err as AwsError).toTesseraError(), refusal((err as AwsError).reason, principal));
       throw err;

@@ -24,6 +24,7 @@ import type { MacService } from "../../service/mac-service.js";
 import { distributionRoutes } from "./distribution-routes.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { ImportService } from "../../service/import-service.js";
+import type { GrantService } from "../../service/grant-service.js";
 import type { AuditService } from "../../service/audit-service.js";
 import type { MachineIdentityService } from "../../service/machine-identity-service.js";
 import { sendError } from "./errors.js";
@@ -51,10 +52,11 @@ export interface NativeApiOptions {
   retention: RetentionService;
   distribution: DistributionService;
   imports: ImportService;
+  grants: GrantService;
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, sys }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -123,6 +125,8 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     { schema: { params: KeyParams, body: S.SetMinDecryptionVersionRequest, response: ok(S.KeyMetadata) } },
     async (r: Req<S.SetMinDecryptionVersionRequest>) => service.setMinDecryptionVersion(callContext(r), keyOf(r), r.body.minDecryptionVersion),
   );
+  // AWS-style grants on the key (made through the AWS API: docs/aws-compatibility.md, "Grants").
+  app.get("/v1/keys/:key/grants", { schema: { params: KeyParams, response: ok(S.ListKeyGrantsResponse) } }, async (r) => grants.listGrants(callContext(r), keyOf(r)));
   app.get("/v1/keys/:key/versions", { schema: { params: KeyParams, response: ok(S.ListVersionsResponse) } }, async (r) =>
     service.listVersions(callContext(r), keyOf(r)),
   );
