@@ -35,7 +35,7 @@ import { algorithmListField, asymmetricOps, oneOf } from "./aws-asymmetric.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import type { GrantService } from "../../service/grant-service.js";
 import { grantIdsOf, grantOps, grantTokenOperations } from "./aws-grants.js";
-import { translateKeyPolicy } from "../../policy/key-policy.js";
+import { translateKeyPolicy } from "../../service/key-policy-documents.js";
 
 export { awsErrors } from "./aws-errors.js";
 

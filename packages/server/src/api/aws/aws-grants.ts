@@ -9,8 +9,7 @@
 import type { CallContext } from "../../service/door.js";
 import type { GrantService } from "../../service/grant-service.js";
 import type { KeyGrantInfo } from "@tessera/protocol";
-import { roleOfPrincipal } from "../../policy/key-policy.js";
-import type { GrantConstraints } from "../../store/index.js";
+import { roleOfPrincipal, type GrantConstraints } from "../../service/key-policy-documents.js";
 import { AwsError, validation } from "./aws-errors.js";
 import { context, int, str, type Json } from "./aws-input.js";
 
