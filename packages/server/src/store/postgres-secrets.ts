@@ -2,13 +2,9 @@
 import { TesseraError } from "@tessera/protocol";
 import { mountRow, pathRow, prefixEnd, versionInfo } from "./sqlite-secrets.js";
 import type { SecretRepo } from "./store.js";
+import { type PgRunner } from "./postgres-sql.js";
 
-/** The part of postgres-store.ts's Runner this repository uses (a structural type: no import cycle). */
-interface Runner {
-  query<R extends Record<string, unknown> = Record<string, unknown>>(name: string, text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
-}
-
-export function postgresSecretRepo(run: Runner): SecretRepo {
+export function postgresSecretRepo(run: PgRunner): SecretRepo {
   const count = async (name: string, text: string, values: unknown[]) => (await run.query(name, text, values)).rowCount ?? 0;
   const infoCols = "mount, path, version, created_at, deleted_at, read_count, last_read_at, last_reader, (sealed IS NULL) AS destroyed";
   return {

@@ -1,6 +1,7 @@
 /** Version retention's tables on SQLite and PostgreSQL (store.ts RetentionRepo; migration 12). */
 import type { DatabaseSync } from "node:sqlite";
 import type { KeyRetentionRow, RetentionRepo, VersionRetentionRow, VersionUserRow } from "./store.js";
+import { numberedAll, type PgRunner } from "./postgres-sql.js";
 
 type PolicyRec = { key_id: string; disable_after: number; destroy_after: number; keep_at_least: number };
 type VersionRec = { key_id: string; version: number; disabled_at: number | null; destroy_at: number | null; restarted_at: number | null; alerted_at: number | null };
@@ -61,18 +62,8 @@ export function sqliteRetentionRepo(db: DatabaseSync): RetentionRepo {
   };
 }
 
-/** The part of postgres-store.ts's Runner this repository uses. */
-interface Runner {
-  query<R extends Record<string, unknown> = Record<string, unknown>>(name: string, text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
-}
-
-const numbered = (sql: string): string => {
-  let i = 0;
-  return sql.replace(/\?/g, () => `$${++i}`);
-};
-
-export function postgresRetentionRepo(run: Runner): RetentionRepo {
-  const sql = Object.fromEntries(Object.entries(RETENTION_SQL).map(([k, text]) => [k, numbered(text)])) as Record<keyof typeof RETENTION_SQL, string>;
+export function postgresRetentionRepo(run: PgRunner): RetentionRepo {
+  const sql = numberedAll(RETENTION_SQL);
   const query = <R extends Record<string, unknown>>(name: keyof typeof RETENTION_SQL, values: unknown[]) => run.query<R>(`retention_${name}`, sql[name], values);
   return {
     async getPolicy(keyId) {
