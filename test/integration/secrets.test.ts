@@ -144,6 +144,15 @@ describe("secrets store", () => {
     expect(code(await t.call("PUT", "/v1/secrets/payments/data/db", { data: { password: "p2" } }))).toEqual({ status: 400, code: "InvalidInput" });
   });
 
+  it("never adopts a key someone else made under the mount key's name: the first write is refused until the mount's key is chosen", async () => {
+    expect((await t.call("POST", "/v1/keys", { name: "tessera-secrets-team", exportable: true })).status).toBe(201);
+    expect(code(await t.call("PUT", "/v1/secrets/team/data/db", { data: { password: "p" } }))).toEqual({ status: 409, code: "InvalidState" });
+    expect(code(await t.call("GET", "/v1/secrets/team/config"))).toEqual({ status: 404, code: "NotFound" });
+    await t.call("POST", "/v1/keys", { name: "team-key" });
+    expect((await t.call("PUT", "/v1/secrets/team/config", { key: "team-key" })).status).toBe(200);
+    expect((await t.call("PUT", "/v1/secrets/team/data/db", { data: { password: "p" } })).body.keyId).toBe((await t.call("GET", "/v1/keys/team-key")).body.keyId);
+  });
+
   it("keeps no secret value in the clear in the database or the audit trail, and audits every call", async () => {
     await t.call("PUT", "/v1/secrets/secret/data/payments/db", { data: { password: "needle-6f1c2e" } });
     await t.call("GET", "/v1/secrets/secret/data/payments/db");

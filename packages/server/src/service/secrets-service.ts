@@ -319,18 +319,23 @@ export class SecretsService {
     }
   }
 
+  /**
+   * A new key for a new mount. Never an existing key found by name: whoever could create a key of
+   * that name first would otherwise choose the key a mount's secrets depend on. A name already taken
+   * with no mount using it (a crash between the two steps, or someone else's key) is refused; a
+   * concurrent first write that got there first is a retryable Conflict.
+   */
   private async mountKey(mount: string): Promise<string> {
     const name = `tessera-secrets-${mount}`;
     try {
-      return (await this.d.keys.resolve(name)).row.id;
-    } catch (err) {
-      if (!isTesseraError(err) || err.code !== "NotFound") throw err;
-    }
-    try {
       return (await this.d.keys.create({ name, description: `Wraps the data keys of secrets mount ${mount} (docs/secrets.md)` })).keyId;
     } catch (err) {
-      if (isTesseraError(err) && err.code === "AlreadyExists") return (await this.d.keys.resolve(name)).row.id;
-      throw err;
+      if (!isTesseraError(err) || err.code !== "AlreadyExists") throw err;
+      if ((await this.d.store.secrets.getMount(mount)) !== undefined) throw new TesseraError("Conflict", `secrets mount ${mount} was created concurrently; retry`);
+      throw new TesseraError(
+        "InvalidState",
+        `a key named ${name} exists but is not the key of secrets mount ${mount}; choose the mount's key explicitly: tessera secret mount ${mount} --key KEY`,
+      );
     }
   }
 
