@@ -1,6 +1,7 @@
 /**
  * The Vault-compatible API (docs/vault-compatibility.md) on the same listener: transit under
- * `/v1/<transit mount>/…`, KV v2 under `/v1/<kv mount>/…`, and Vault's `sys/health`, `sys/seal-status` and `auth/token/lookup-self`.
+ * `/v1/<transit mount>/…`, KV v2 under `/v1/<kv mount>/…` for each KV mount, and Vault's `sys/health`,
+ * `sys/seal-status`, `sys/mounts`, `sys/internal/ui/mounts/…` and `auth/token/lookup-self`.
  * Like the AWS adapter it only translates — paths and fields to service calls, results to Vault's
  * response shapes, `vault:vN:` values to Tessera's blobs, catalogue codes to Vault's statuses — and
  * calls the same service methods as the native API: same door, same policies, same audit.
@@ -17,13 +18,15 @@ import type { MacService } from "../../service/mac-service.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { HashService } from "../../service/hash-service.js";
 import type { SecretsService } from "../../service/secrets-service.js";
+import type { MountTableService } from "../../service/mount-table-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { VaultError, sendVaultError } from "./vault-errors.js";
 import type { Json } from "./vault-input.js";
 import { VaultRouter, type VaultOp, type VaultRoute } from "./vault-router.js";
 import { transitRoutes } from "./transit-routes.js";
 import { kvRoutes } from "./kv-routes.js";
-import { vaultSysRoutes } from "./vault-sys.js";
+import { VAULT_CLIENT_ONLY, vaultSysRoutes } from "./vault-sys.js";
+import { vaultSysMountRoutes } from "./vault-sys-mounts.js";
 import { LIST_MARKER_HEADER } from "./list-verb.js";
 import { envelope, vaultCallContext } from "./vault-context.js";
 
@@ -38,8 +41,10 @@ export interface VaultApiOptions {
   secrets: SecretsService;
   /** Where transit is mounted (`/v1/<transitMount>/…`). */
   transitMount: string;
-  /** Where KV v2 is mounted (`/v1/<kvMount>/…`): the secrets store's mount of the same name. */
-  kvMount: string;
+  /** Where KV v2 is mounted (`/v1/<m>/…` for each): each the secrets store's mount of the same name. */
+  kvMounts: readonly string[];
+  /** The table above as `sys/mounts` answers it. */
+  mountTable: MountTableService;
 }
 
 /** Vault's own request limit is 32 MiB; batches of 1000 items fit in this. */
@@ -69,11 +74,12 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     return sendVaultError(request, reply, refusal);
   });
 
-  const mount = (path: string, routes: readonly VaultRoute[], mountType: string) => {
+  const mount = (path: string, routes: readonly VaultRoute[], mountType: string, constraints?: Record<string, string>) => {
     const router = new VaultRouter(routes);
     app.route({
       method: ["GET", "POST", "PUT", "DELETE", "PATCH"],
       url: `/v1/${path}/*`,
+      ...(constraints !== undefined && { constraints: { ...constraints } }),
       handler: (request, reply) => serve(request, reply, path, router, mountType),
     });
   };
@@ -138,9 +144,12 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
       .send(JSON.stringify(envelope(request.id, result.data, warnings, mountType)));
   }
 
-  mount(o.transitMount, transitRoutes(o), "transit");
-  mount(o.kvMount, kvRoutes(o), "kv");
+  // First: it adds the Vault-client route constraint the `sys` pseudo-mount uses.
   await vaultSysRoutes(app, o);
+  mount(o.transitMount, transitRoutes(o), "transit");
+  for (const kvMount of o.kvMounts) mount(kvMount, kvRoutes({ secrets: o.secrets, kvMount }), "kv");
+  // The native API owns /v1/sys/…: its own paths win (static routes first), and only Vault clients reach these.
+  mount("sys", vaultSysMountRoutes(o), "system", VAULT_CLIENT_ONLY);
 }
 
 /** What Go's strconv.ParseBool reads as true (Vault parses `list` with it; node-vault sends `list=1`). */
