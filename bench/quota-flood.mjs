@@ -17,9 +17,11 @@
  *
  *   npm run build && node bench/quota-flood.mjs
  *   BENCH_SECONDS=10 BENCH_WARMUP_SECONDS=2 BENCH_ROUNDS=2
+ *   BENCH_ONLY=throttled                # scenarios to run: none,throttled,unlimited (default all)
+ *   BENCH_CPU_PROF=1                    # a --cpu-prof of the server in bench/results/prof/quota-flood/
  */
 import { fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir, cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,7 +74,13 @@ writeFileSync(
     quotas: { roles: { web: { per_second: 10_000, burst: 10_000 }, flood: { per_second: floodQuota, burst: floodQuota } } },
   }),
 );
-const server = fork(join(dirname(here), "tessera-server.mjs"), [], { env: { ...process.env, BENCH_CONFIG: join(dir, "tessera.json") }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+const profDir = join(dirname(here), "results", "prof", "quota-flood");
+if (process.env.BENCH_CPU_PROF === "1") mkdirSync(profDir, { recursive: true });
+const server = fork(join(dirname(here), "tessera-server.mjs"), [], {
+  env: { ...process.env, BENCH_CONFIG: join(dir, "tessera.json") },
+  execArgv: process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
+  stdio: ["ignore", "inherit", "inherit", "ipc"],
+});
 const serverExited = new Promise((resolve) => server.once("exit", resolve));
 let stopped = false;
 async function stopServer() {
@@ -157,11 +165,12 @@ try {
     `quota flood: ${webConnections} web connections at ${webRate} req/s each; flood ${floodConnections} connections at full speed, quota ${floodQuota}/s; ` +
       `${rounds} rounds of ${seconds} s (+${warmup} s warm-up); ${cpus().length} CPUs; load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
+  const only = new Set((process.env.BENCH_ONLY || "none,throttled,unlimited").split(","));
   const scenarios = [
-    { name: "no flood", flood: null },
-    { name: "flood, throttled (quota)", flood: "flood" },
-    { name: "flood, no quota", flood: "flood-unlimited" },
-  ];
+    { key: "none", name: "no flood", flood: null },
+    { key: "throttled", name: "flood, throttled (quota)", flood: "flood" },
+    { key: "unlimited", name: "flood, no quota", flood: "flood-unlimited" },
+  ].filter((s) => only.has(s.key));
   const results = new Map(scenarios.map((s) => [s.name, []]));
   let throttledSeen = 0;
   for (let r = 0; r < rounds; r++) {
@@ -217,7 +226,7 @@ try {
         `${rows.map((x) => `${Math.round(x.serverCpu * 100)}%`).join(" / ")} |`,
     );
   }
-  const p99 = summary["flood, throttled (quota)"].p99;
+  const p99 = summary["flood, throttled (quota)"]?.p99 ?? NaN;
   console.log(`\naim: web p99 < ${AIM_P99_MS} ms while the flood is throttled (worst round): ${p99.toFixed(2)} ms — ${p99 < AIM_P99_MS ? "MET" : "MISS"}`);
   console.log(`aim: the throttled flood's refusals are summarised in the trail and all counted: ${allCounted && summaries.length > 0 ? "MET" : "MISS"}`);
   console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
