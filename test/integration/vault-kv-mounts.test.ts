@@ -105,9 +105,13 @@ describe("several KV mounts", () => {
     expect((await vault("GET", "team/config")).body.data.max_versions).toBeGreaterThan(0);
   });
 
-  it("answers a mount that is not configured with 404", async () => {
-    const r = await vault("GET", "other/data/app/db");
-    expect(r.status).toBe(404);
+  it("answers a mount that is not configured with Vault's 404 (after the token check), audited", async () => {
+    expect(await vault("GET", "other/data/app/db")).toEqual({ status: 404, body: { errors: ['no handler for route "other/data/app/db". route entry not found.'] } });
+    expect((await vault("POST", "other/data/app/db", { data: {} }, "not-a-token")).status).toBe(403);
+    // Without Vault's headers it is the native API's 404.
+    const native = await t.call("GET", "/v1/other/data/app/db");
+    expect(native.status).toBe(404);
+    expect(native.body.error.code).toBe("NotFound");
   });
 
   it("authorises each mount on its own resources", async () => {

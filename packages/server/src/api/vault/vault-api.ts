@@ -74,11 +74,12 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     return sendVaultError(request, reply, refusal);
   });
 
+  /** `path` "" is the catch-all: every path under /v1/ that nothing else serves. */
   const mount = (path: string, routes: readonly VaultRoute[], mountType: string, constraints?: Record<string, string>) => {
     const router = new VaultRouter(routes);
     app.route({
       method: ["GET", "POST", "PUT", "DELETE", "PATCH"],
-      url: `/v1/${path}/*`,
+      url: path === "" ? "/v1/*" : `/v1/${path}/*`,
       ...(constraints !== undefined && { constraints: { ...constraints } }),
       handler: (request, reply) => serve(request, reply, path, router, mountType),
     });
@@ -101,7 +102,7 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     };
 
     const [rawPath = "", query = ""] = request.url.split("?", 2) as [string, string?];
-    const segments = rawPath.slice(`/v1/${mountPath}/`.length).replace(/\/+$/, "").split("/");
+    const segments = rawPath.slice(mountPath === "" ? "/v1/".length : `/v1/${mountPath}/`.length).replace(/\/+$/, "").split("/");
     let decoded: string[];
     try {
       decoded = segments.map((s) => decodeURIComponent(s));
@@ -109,7 +110,11 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
       return refuse(new VaultError("the URL is not validly percent-encoded", 400, "InvalidInput", "bad-url"));
     }
     const found = router.match(decoded);
-    if (found === undefined) return refuse(new VaultError("unsupported path", 404, "NotFound", "no-route"));
+    if (found === undefined) {
+      // Vault's own words: a path under no mount has no handler; one under a mount is an unsupported path.
+      const message = mountPath === "" ? `no handler for route "${decoded.join("/")}". route entry not found.` : "unsupported path";
+      return refuse(new VaultError(message, 404, "NotFound", "no-route"));
+    }
     const op = operationOf(request, new URLSearchParams(query));
     const handler = op === undefined ? undefined : found.route.ops[op];
     if (handler === undefined) return refuse(new VaultError("unsupported operation", 405, "InvalidInput", "method"));
@@ -150,6 +155,9 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
   for (const kvMount of o.kvMounts) mount(kvMount, kvRoutes({ secrets: o.secrets, kvMount }), "kv");
   // The native API owns /v1/sys/…: its own paths win (static routes first), and only Vault clients reach these.
   mount("sys", vaultSysMountRoutes(o), "system", VAULT_CLIENT_ONLY);
+  // A Vault client's path under no mount (`/v1/other/data/x`): Vault's 404, after the token check and
+  // audited like any refusal here. Every route above and the native API's are more specific and win.
+  mount("", [], "none", VAULT_CLIENT_ONLY);
 }
 
 /** What Go's strconv.ParseBool reads as true (Vault parses `list` with it; node-vault sends `list=1`). */
