@@ -2,7 +2,8 @@
  * Tessera under test for bench/run.mjs: a dev server (temporary SQLite, unsealed, fixed root token)
  * in its own process, so the load generator never shares its event loop.
  *
- * Started by run.mjs with fork(); reads BENCH_LISTEN ("127.0.0.1:PORT") and BENCH_ROOT_TOKEN — or
+ * Started by run.mjs with fork(); reads BENCH_LISTEN ("127.0.0.1:PORT") and BENCH_ROOT_TOKEN, and
+ * BENCH_DATA (a dev data directory kept across starts, bench/scale.mjs; default temporary) — or
  * BENCH_CONFIG, a configuration file, for a server the caller initialises and unseals itself (quotas,
  * an audit file it reads afterwards: bench/quota-flood.mjs). Stops
  * (cleanly, deleting its temporary state) on SIGTERM/SIGINT or when the parent goes away.
@@ -24,5 +25,6 @@ process.once("disconnect", () => {
   if (!stopping) process.kill(process.pid, "SIGTERM");
 });
 
-await runServer(config ? { config } : { dev: true, listen, devRootToken });
+const data = process.env.BENCH_DATA || undefined;
+await runServer(config ? { config } : { dev: true, listen, devRootToken, ...(data !== undefined && { data }) });
 process.exit(0);
