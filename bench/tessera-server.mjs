@@ -3,7 +3,9 @@
  * in its own process, so the load generator never shares its event loop.
  *
  * Started by run.mjs with fork(); reads BENCH_LISTEN ("127.0.0.1:PORT") and BENCH_ROOT_TOKEN, and
- * BENCH_DATA (a dev data directory kept across starts, bench/scale.mjs; default temporary). Stops
+ * BENCH_DATA (a dev data directory kept across starts, bench/scale.mjs; default temporary) — or
+ * BENCH_CONFIG, a configuration file, for a server the caller initialises and unseals itself (quotas,
+ * an audit file it reads afterwards: bench/quota-flood.mjs). Stops
  * (cleanly, deleting its temporary state) on SIGTERM/SIGINT or when the parent goes away.
  * Run the parent with BENCH_CPU_PROF=1 to get a --cpu-prof of this process in bench/results/.
  */
@@ -11,7 +13,8 @@ import { runServer } from "../packages/server/dist/index.js";
 
 const listen = process.env.BENCH_LISTEN;
 const devRootToken = process.env.BENCH_ROOT_TOKEN;
-if (!listen || !devRootToken) throw new Error("BENCH_LISTEN and BENCH_ROOT_TOKEN are required");
+const config = process.env.BENCH_CONFIG;
+if (!config && (!listen || !devRootToken)) throw new Error("BENCH_LISTEN and BENCH_ROOT_TOKEN, or BENCH_CONFIG, are required");
 
 // runServer resolves after a clean shutdown on SIGTERM; the parent vanishing means the same. The
 // persistent listeners keep a second signal (say SIGTERM, then the IPC channel closing) from killing
@@ -23,5 +26,5 @@ process.once("disconnect", () => {
 });
 
 const data = process.env.BENCH_DATA || undefined;
-await runServer({ dev: true, listen, devRootToken, ...(data !== undefined && { data }) });
+await runServer(config ? { config } : { dev: true, listen, devRootToken, ...(data !== undefined && { data }) });
 process.exit(0);

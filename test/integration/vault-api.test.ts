@@ -321,8 +321,9 @@ describe("configuration", () => {
   const base = { listener: { address: "127.0.0.1:8200", insecure_http: true }, storage: { sqlite: { path: "t.db" } } };
 
   it("mounts transit and KV v2 at transit/ and secret/ unless told otherwise, and can be turned off", () => {
-    expect(resolveConfig(base, "/").vault).toEqual({ transitMount: "transit", kvMount: "secret", listVerb: true });
-    expect(resolveConfig({ ...base, vault: { transit_mount: "crypto", kv_mount: "kv", list_verb: false } }, "/").vault).toEqual({ transitMount: "crypto", kvMount: "kv", listVerb: false });
+    expect(resolveConfig(base, "/").vault).toEqual({ transitMount: "transit", kvMounts: ["secret"], listVerb: true });
+    expect(resolveConfig({ ...base, vault: { transit_mount: "crypto", kv_mount: "kv", list_verb: false } }, "/").vault).toEqual({ transitMount: "crypto", kvMounts: ["kv"], listVerb: false });
+    expect(resolveConfig({ ...base, vault: { kv_mounts: ["secret", "team-a"] } }, "/").vault).toEqual({ transitMount: "transit", kvMounts: ["secret", "team-a"], listVerb: true });
     expect(resolveConfig({ ...base, vault: { enabled: false } }, "/").vault).toBeNull();
   });
 
@@ -330,13 +331,20 @@ describe("configuration", () => {
     expect(() => resolveConfig({ ...base, vault: { transit_mount: "keys" } }, "/")).toThrow(ConfigError);
     expect(() => resolveConfig({ ...base, vault: { transit_mount: "keys" } }, "/")).toThrow(/vault\.transit_mount/);
     expect(() => resolveConfig({ ...base, vault: { transit_mount: "x", kv_mount: "x" } }, "/")).toThrow(/must differ/);
+    // kv_mounts is checked the same way, each against the others and the transit mount.
+    expect(() => resolveConfig({ ...base, vault: { kv_mounts: ["kv", "auth"] } }, "/")).toThrow(/vault\.kv_mounts: "auth" is a path of the native API/);
+    expect(() => resolveConfig({ ...base, vault: { kv_mounts: ["kv", "transit"] } }, "/")).toThrow(/vault\.kv_mounts: "transit" is mounted twice/);
+    expect(() => resolveConfig({ ...base, vault: { kv_mounts: ["kv", "kv"] } }, "/")).toThrow(/vault\.kv_mounts: "kv" is mounted twice/);
+    expect(() => resolveConfig({ ...base, vault: { kv_mounts: [] } }, "/")).toThrow(/vault\.kv_mounts/);
+    expect(() => resolveConfig({ ...base, vault: { kv_mounts: ["Bad/Name"] } }, "/")).toThrow(/vault\.kv_mounts/);
+    expect(() => resolveConfig({ ...base, vault: { kv_mount: "a", kv_mounts: ["b"] } }, "/")).toThrow(/not both/);
     expect(() => resolveConfig({ ...base, vault: { mounts: [] } }, "/")).toThrow(/vault\.mounts/);
   });
 });
 
 describe("mounts", () => {
   it("serves transit and KV v2 under the configured mounts only", async () => {
-    const other = await startTestApp({ vault: { transitMount: "crypto", kvMount: "kv" } });
+    const other = await startTestApp({ vault: { transitMount: "crypto", kvMounts: ["kv"] } });
     try {
       const h = { "x-vault-token": other.rootToken };
       expect((await other.app.http.inject({ method: "POST", url: "/v1/crypto/keys/k", headers: h, payload: "{}" })).statusCode).toBe(200);

@@ -95,6 +95,8 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "secrets:Delete": "write",
   "secrets:Destroy": "write",
   "secrets:ReadMetadata": "read",
+  // Opens the version to read its structure; records no read of its values.
+  "secrets:ReadSubkeys": "read",
   "secrets:WriteMetadata": "write",
   // Reading a mount's configuration passes the door with `readOnly`.
   "secrets:ConfigureMount": "write",
@@ -106,6 +108,7 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   // A backup changes nothing; what it reads (all state, sealed) is audited like any read.
   "sys:Backup": "read",
   "sys:Restore": "write",
+  "sys:ReadMounts": "read",
   "sys:GenerateRoot": "write",
   "sys:MigrateSeal": "write",
   "sys:RestoreEmpty": "write",

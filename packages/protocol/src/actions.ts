@@ -98,6 +98,11 @@ export const actions = Object.freeze([
   "secrets:Destroy",
   /** Reading a path's metadata: versions, their read counts and last readers, settings. */
   "secrets:ReadMetadata",
+  /**
+   * Reading a version's structure without its values (Vault KV v2's `subkeys`): the key names, every
+   * leaf value replaced by null. Its own action, so a principal can be given it without secrets:Read.
+   */
+  "secrets:ReadSubkeys",
   /** Changing a path's settings (max versions, check-and-set, delete-after, custom metadata). */
   "secrets:WriteMetadata",
   /** Choosing a mount's key and defaults (`secret/MOUNT`); needs kms:GenerateDataKey on the key too. */
@@ -113,6 +118,11 @@ export const actions = Object.freeze([
   "sys:Backup",
   /** Replacing all state with a backup's (an initialised node, with `force`). */
   "sys:Restore",
+  /**
+   * Reading the Vault API's mount table (`sys/mounts`: each configured transit and KV mount and its
+   * type). Any caller may look up the one mount a path lies under (`sys/internal/ui/mounts/PATH`).
+   */
+  "sys:ReadMounts",
 ] as const);
 
 export type Action = (typeof actions)[number];

@@ -49,6 +49,7 @@ import { awsApi } from "./api/aws/aws-api.js";
 import { vaultApi } from "./api/vault/vault-api.js";
 import { installListVerb } from "./api/vault/list-verb.js";
 import { HashService } from "./service/hash-service.js";
+import { MountTableService } from "./service/mount-table-service.js";
 import { consoleRoutes } from "./api/console/console-routes.js";
 import { consoleDirectory, loadConsoleAssets } from "./api/console/console-assets.js";
 import { SigV4Verifier } from "./identity/sigv4.js";
@@ -72,11 +73,11 @@ export interface AppOptions {
   /** Region and account id of the AWS-compatible API's ARNs (default us-east-1, 000000000000). */
   aws?: { region: string; accountId: string };
   /**
-   * The Vault-compatible API (docs/vault-compatibility.md): where transit and KV v2 are mounted
-   * (default `transit` and `secret`), and whether the listener accepts Vault's LIST verb (default
+   * The Vault-compatible API (docs/vault-compatibility.md): where transit and the KV v2 mounts are
+   * mounted (default `transit` and `["secret"]`), and whether the listener accepts Vault's LIST verb (default
    * true: a rewriter before Node's parser, api/vault/list-verb.ts). `null` turns it all off.
    */
-  vault?: { transitMount?: string; kvMount?: string; listVerb?: boolean } | null;
+  vault?: { transitMount?: string; kvMounts?: readonly string[]; listVerb?: boolean } | null;
   /** SPIFFE trust domain named in instance certificates (default tessera.local). */
   trustDomain?: string;
   /** Anomaly detectors and alert delivery (docs/audit.md). */
@@ -370,7 +371,10 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, grants, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
     const hashes = new HashService(door);
-    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, transitMount: options.vault?.transitMount ?? "transit", kvMount: options.vault?.kvMount ?? "secret" });
+    const transitMount = options.vault?.transitMount ?? "transit";
+    const kvMounts = options.vault?.kvMounts ?? ["secret"];
+    const mountTable = new MountTableService(door, [{ path: transitMount, type: "transit" }, ...kvMounts.map((path) => ({ path, type: "kv" as const }))]);
+    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, mountTable, transitMount, kvMounts });
     if (options.vault?.listVerb !== false) installListVerb(http.server, Boolean(options.https));
   }
   // The web console: static files only; it calls the native API above like any other client.

@@ -54,7 +54,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       usageFlushIntervalMs: 5_000,
       trustDomain: "tessera.local",
       aws: { region: "us-east-1", accountId: "000000000000" },
-      vault: { transitMount: "transit", kvMount: "secret", listVerb: true },
+      vault: { transitMount: "transit", kvMounts: ["secret"], listVerb: true },
       alerts: { webhooks: [], detectors: {} },
       seal: { type: "shamir" },
       backup: null,

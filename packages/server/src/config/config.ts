@@ -219,7 +219,8 @@ export const ConfigSchema = Type.Object(
     aws: Type.Optional(Type.Object({ region: Type.String({ pattern: "^[a-z0-9-]{1,32}$" }), account_id: Type.String({ pattern: "^[0-9]{12}$" }) }, strict)),
     /**
      * The Vault-compatible API (docs/vault-compatibility.md): on unless `enabled` is false; transit
-     * served under /v1/<transit_mount>/ (default "transit"), KV v2 under /v1/<kv_mount>/ (default "secret").
+     * served under /v1/<transit_mount>/ (default "transit"), KV v2 under /v1/<m>/ for each of `kv_mounts`
+     * (default ["secret"]; `kv_mount` is the one-mount shorthand).
      */
     vault: Type.Optional(
       Type.Object(
@@ -227,6 +228,7 @@ export const ConfigSchema = Type.Object(
           enabled: Type.Optional(Type.Boolean()),
           transit_mount: Type.Optional(Type.String({ pattern: VAULT_MOUNT_PATTERN })),
           kv_mount: Type.Optional(Type.String({ pattern: VAULT_MOUNT_PATTERN })),
+          kv_mounts: Type.Optional(Type.Array(Type.String({ pattern: VAULT_MOUNT_PATTERN }), { minItems: 1, maxItems: 32 })),
           /** Accept Vault's LIST verb (default true): every connection's bytes then pass a small rewriter (docs/vault-compatibility.md). */
           list_verb: Type.Optional(Type.Boolean()),
         },
@@ -263,7 +265,7 @@ export interface ServerConfig {
   trustDomain: string;
   aws: { region: string; accountId: string };
   /** The Vault-compatible API's mounts; null when it is turned off. */
-  vault: { transitMount: string; kvMount: string; listVerb: boolean } | null;
+  vault: { transitMount: string; kvMounts: string[]; listVerb: boolean } | null;
   alerts: { webhooks: { url: string; secret: string }[]; detectors: DetectorOptions };
   seal: SealConfig;
   backup: { directory: string; intervalMs: number; keep: number } | null;
@@ -451,13 +453,17 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
 
 function vaultConfig(v: ConfigFile["vault"]): ServerConfig["vault"] {
   if (v?.enabled === false) return null;
+  if (v?.kv_mount !== undefined && v.kv_mounts !== undefined) throw new ConfigError("give vault.kv_mount or vault.kv_mounts, not both");
   const transitMount = v?.transit_mount ?? "transit";
-  const kvMount = v?.kv_mount ?? "secret";
-  for (const [field, mount] of [["vault.transit_mount", transitMount], ["vault.kv_mount", kvMount]] as const) {
+  const kvMounts = v?.kv_mounts ?? [v?.kv_mount ?? "secret"];
+  const kvField = v?.kv_mounts !== undefined ? "vault.kv_mounts" : "vault.kv_mount";
+  const seen = new Set<string>();
+  for (const [field, mount] of [["vault.transit_mount", transitMount] as const, ...kvMounts.map((m) => [kvField, m] as const)]) {
     if (RESERVED_VAULT_MOUNTS.includes(mount)) throw new ConfigError(`${field}: "${mount}" is a path of the native API (/v1/${mount}/…); choose another mount`);
+    if (seen.has(mount)) throw new ConfigError(`${field}: "${mount}" is mounted twice; vault.transit_mount and each KV mount must differ`);
+    seen.add(mount);
   }
-  if (transitMount === kvMount) throw new ConfigError("vault.transit_mount and vault.kv_mount must differ");
-  return { transitMount, kvMount, listVerb: v?.list_verb ?? true };
+  return { transitMount, kvMounts, listVerb: v?.list_verb ?? true };
 }
 
 function sealConfig(s: ConfigFile["seal"], baseDir: string): SealConfig {

@@ -97,6 +97,7 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "secrets:Delete": ["secret"],
   "secrets:Destroy": ["secret"],
   "secrets:ReadMetadata": ["secret"],
+  "secrets:ReadSubkeys": ["secret"],
   "secrets:WriteMetadata": ["secret"],
   "secrets:ConfigureMount": ["secret"],
   "audit:Read": ["audit"],
@@ -106,6 +107,7 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "sys:RotateRoot": ["sys"],
   "sys:Backup": ["sys"],
   "sys:Restore": ["sys"],
+  "sys:ReadMounts": ["sys"],
 });
 
 /** kms actions authorised on keys only. */

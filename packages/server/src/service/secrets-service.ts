@@ -38,6 +38,7 @@ import { resources } from "../policy/index.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { SecretMountRow, SecretPathRow, SecretVersionInfo, SecretVersionRow, Store } from "../store/store.js";
 import type { CallContext, Door, Scope } from "./door.js";
+import { subkeysOf, type Subkeys } from "./secret-subkeys.js";
 
 export { DEFAULT_SECRET_MOUNT };
 
@@ -54,6 +55,15 @@ export interface SecretsServiceDeps {
 }
 
 type VersionInfo = Omit<SecretVersionRow, "wrappedKey" | "sealed">;
+
+/** A version's structure (`subkeys`, values replaced by null) and the version's own metadata. */
+export interface SecretSubkeysRead {
+  path: string;
+  version: number;
+  subkeys: Subkeys;
+  createdTime: string;
+  customMetadata: Record<string, string>;
+}
 
 export class SecretsService {
   constructor(private readonly d: SecretsServiceDeps) {}
@@ -120,15 +130,8 @@ export class SecretsService {
       // Validated inside the door, so a malformed path is refused with an audit record like any other.
       const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
-      const row = await this.pathOrThrow(mount, p);
-      const n = version === undefined || version === 0 ? row.currentVersion : version;
-      const v = n === 0 ? undefined : await this.d.store.secrets.getVersion(mount, p, n);
-      if (v === undefined) throw new TesseraError("NotFound", `${mount}/${p} has no version ${n}`);
-      const m = await this.d.store.secrets.getMount(mount);
-      if (v.wrappedKey === null || v.sealed === null) throw new TesseraError("Destroyed", `version ${n} of ${mount}/${p} has been destroyed`);
-      const deletedAt = deletedTime(v, row, m, this.d.clock.now());
-      if (deletedAt !== null) throw new TesseraError("NotFound", `version ${n} of ${mount}/${p} was deleted at ${iso(deletedAt)}`);
-      const data = await this.open(s, m, { ...v, wrappedKey: v.wrappedKey, sealed: v.sealed });
+      const { row, v, m, n } = await this.readableVersion(mount, p, version);
+      const data = await this.open(s, m, v);
       await this.d.store.secrets.recordRead(mount, p, n, this.d.clock.now(), s.principal.id);
       return { path: p, version: n, data, createdTime: iso(v.createdAt), customMetadata: row.customMetadata };
     });
@@ -143,6 +146,22 @@ export class SecretsService {
       const m = await this.d.store.secrets.getMount(mount);
       const versions = await this.d.store.secrets.listVersions(mount, p);
       return metadataOf(row, versions, m, this.d.clock.now());
+    });
+  }
+
+  /**
+   * A version's structure without its values (secret-subkeys.ts), for a caller allowed
+   * secrets:ReadSubkeys — who need not be allowed secrets:Read. The version is opened here and its
+   * values never leave this method; no read of them is recorded (the read count counts value reads).
+   */
+  subkeys(ctx: CallContext, mount: string, path: string, version: number | undefined, depth: number): Promise<SecretSubkeysRead> {
+    return this.d.door.run(ctx, "secrets:ReadSubkeys", async (s) => {
+      const p = checkPath(path);
+      await s.authorize(resources.secret(checkMount(mount), p));
+      if (!Number.isSafeInteger(depth) || depth < 0) throw new TesseraError("InvalidInput", "depth must be a non-negative integer", { field: "/depth" });
+      const { row, v, m, n } = await this.readableVersion(mount, p, version);
+      const data = await this.open(s, m, v);
+      return { path: p, version: n, subkeys: subkeysOf(data, depth), createdTime: iso(v.createdAt), customMetadata: row.customMetadata };
     });
   }
 
@@ -337,6 +356,19 @@ export class SecretsService {
         `a key named ${name} exists but is not the key of secrets mount ${mount}; choose the mount's key explicitly: tessera secret mount ${mount} --key KEY`,
       );
     }
+  }
+
+  /** Version `version` (0 or absent: the current one) of a path, refused when missing, destroyed or deleted. */
+  private async readableVersion(mount: string, p: string, version: number | undefined) {
+    const row = await this.pathOrThrow(mount, p);
+    const n = version === undefined || version === 0 ? row.currentVersion : version;
+    const v = n === 0 ? undefined : await this.d.store.secrets.getVersion(mount, p, n);
+    if (v === undefined) throw new TesseraError("NotFound", `${mount}/${p} has no version ${n}`);
+    const m = await this.d.store.secrets.getMount(mount);
+    if (v.wrappedKey === null || v.sealed === null) throw new TesseraError("Destroyed", `version ${n} of ${mount}/${p} has been destroyed`);
+    const deletedAt = deletedTime(v, row, m, this.d.clock.now());
+    if (deletedAt !== null) throw new TesseraError("NotFound", `version ${n} of ${mount}/${p} was deleted at ${iso(deletedAt)}`);
+    return { row, m, n, v: { ...v, wrappedKey: v.wrappedKey, sealed: v.sealed } };
   }
 
   private async pathOrThrow(mount: string, path: string): Promise<SecretPathRow> {

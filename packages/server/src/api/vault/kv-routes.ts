@@ -1,8 +1,9 @@
 /**
  * Vault's KV version 2 engine (`/v1/<kv mount>/…`) on Tessera's secrets store (service/secrets-service.ts,
  * docs/secrets.md): Vault's paths and shapes onto SecretsService calls, so the native API, the CLI,
- * the SDK and the agent read what Vault clients write, and the reverse. The KV mount is the secrets
- * mount of the same name; each call is authorised and audited as the `secrets:` action of its operation.
+ * the SDK and the agent read what Vault clients write, and the reverse. Each KV mount is the secrets
+ * mount of the same name (one table per mount); each call is authorised and audited as the `secrets:`
+ * action of its operation (`subkeys` as secrets:ReadSubkeys, which reveals key names, never values).
  */
 import {
   MAX_SECRET_PATH,
@@ -96,7 +97,7 @@ export function kvRoutes(d: KvDeps): VaultRoute[] {
   };
 
   /** Vault answers a deleted or destroyed version with 404 and its metadata (when the caller may read it). */
-  const deletedVersion = async (ctx: CallContext, path: string, asked: number | undefined): Promise<VaultResult | undefined> => {
+  const deletedVersion = async (ctx: CallContext, path: string, asked: number | undefined, field: "data" | "subkeys" = "data"): Promise<VaultResult | undefined> => {
     let m: SecretMetadata;
     try {
       m = await secrets.metadata(ctx, mount, path);
@@ -106,7 +107,7 @@ export function kvRoutes(d: KvDeps): VaultRoute[] {
     const n = asked === undefined || asked === 0 ? m.currentVersion : asked;
     const v = m.versions.find((x) => x.version === n);
     if (v === undefined || (v.deletedTime === null && !v.destroyed)) return undefined;
-    return { data: { data: null, metadata: versionMetadata(v, m.customMetadata) }, status: 404 };
+    return { data: { [field]: null, metadata: versionMetadata(v, m.customMetadata) }, status: 404 };
   };
 
   const dataOps = {
@@ -155,6 +156,29 @@ export function kvRoutes(d: KvDeps): VaultRoute[] {
       await secrets.softDelete(call.ctx, mount, secretPath(call), undefined);
       return null;
     },
+  };
+
+  /** The version's keys with every value null (secrets:ReadSubkeys); `depth` 0 = every level. */
+  const subkeys = async (call: VaultCall): Promise<VaultResult> => {
+    const path = secretPath(call);
+    const version = int(call.body, "version");
+    const depth = int(call.body, "depth") ?? 0;
+    if (version !== undefined && version < 0) throw badRequest("version must be a non-negative integer");
+    if (depth < 0) throw badRequest("depth must be a non-negative integer");
+    try {
+      const r = await secrets.subkeys(call.ctx, mount, path, version, depth);
+      return {
+        data: {
+          subkeys: r.subkeys,
+          metadata: { created_time: r.createdTime, custom_metadata: customOrNull(r.customMetadata), deletion_time: "", destroyed: false, version: r.version },
+        },
+      };
+    } catch (err) {
+      if (isTesseraError(err) && (err.code === "NotFound" || err.code === "Destroyed")) {
+        return (await deletedVersion(call.ctx, path, version, "subkeys")) ?? { errors: [], status: 404 };
+      }
+      throw err;
+    }
   };
 
   const metadataOps = {
@@ -221,6 +245,7 @@ export function kvRoutes(d: KvDeps): VaultRoute[] {
   return [
     { path: "config", ops: config, fields: ["max_versions", "cas_required", "delete_version_after"] },
     { path: "data/*path", ops: dataOps, fields: ["data", "options", "version"] },
+    { path: "subkeys/*path", ops: { read: subkeys }, fields: ["version", "depth"] },
     { path: "metadata", ops: { list: metadataOps.list } },
     { path: "metadata/*path", ops: metadataOps, fields: ["max_versions", "cas_required", "delete_version_after", "custom_metadata"] },
     { path: "delete/*path", ops: { write: versionsOp("softDelete") }, fields: ["versions"] },

@@ -1,6 +1,7 @@
 /**
  * The Vault-compatible API (docs/vault-compatibility.md) on the same listener: transit under
- * `/v1/<transit mount>/…`, KV v2 under `/v1/<kv mount>/…`, and Vault's `sys/health`, `sys/seal-status` and `auth/token/lookup-self`.
+ * `/v1/<transit mount>/…`, KV v2 under `/v1/<kv mount>/…` for each KV mount, and Vault's `sys/health`,
+ * `sys/seal-status`, `sys/mounts`, `sys/internal/ui/mounts/…` and `auth/token/lookup-self`.
  * Like the AWS adapter it only translates — paths and fields to service calls, results to Vault's
  * response shapes, `vault:vN:` values to Tessera's blobs, catalogue codes to Vault's statuses — and
  * calls the same service methods as the native API: same door, same policies, same audit.
@@ -17,13 +18,15 @@ import type { MacService } from "../../service/mac-service.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { HashService } from "../../service/hash-service.js";
 import type { SecretsService } from "../../service/secrets-service.js";
+import type { MountTableService } from "../../service/mount-table-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { VaultError, sendVaultError } from "./vault-errors.js";
 import type { Json } from "./vault-input.js";
 import { VaultRouter, type VaultOp, type VaultRoute } from "./vault-router.js";
 import { transitRoutes } from "./transit-routes.js";
 import { kvRoutes } from "./kv-routes.js";
-import { vaultSysRoutes } from "./vault-sys.js";
+import { VAULT_CLIENT_ONLY, vaultSysRoutes } from "./vault-sys.js";
+import { vaultSysMountRoutes } from "./vault-sys-mounts.js";
 import { LIST_MARKER_HEADER } from "./list-verb.js";
 import { envelope, vaultCallContext } from "./vault-context.js";
 
@@ -38,8 +41,10 @@ export interface VaultApiOptions {
   secrets: SecretsService;
   /** Where transit is mounted (`/v1/<transitMount>/…`). */
   transitMount: string;
-  /** Where KV v2 is mounted (`/v1/<kvMount>/…`): the secrets store's mount of the same name. */
-  kvMount: string;
+  /** Where KV v2 is mounted (`/v1/<m>/…` for each): each the secrets store's mount of the same name. */
+  kvMounts: readonly string[];
+  /** The table above as `sys/mounts` answers it. */
+  mountTable: MountTableService;
 }
 
 /** Vault's own request limit is 32 MiB; batches of 1000 items fit in this. */
@@ -69,11 +74,13 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     return sendVaultError(request, reply, refusal);
   });
 
-  const mount = (path: string, routes: readonly VaultRoute[], mountType: string) => {
+  /** `path` "" is the catch-all: every path under /v1/ that nothing else serves. */
+  const mount = (path: string, routes: readonly VaultRoute[], mountType: string, constraints?: Record<string, string>) => {
     const router = new VaultRouter(routes);
     app.route({
       method: ["GET", "POST", "PUT", "DELETE", "PATCH"],
-      url: `/v1/${path}/*`,
+      url: path === "" ? "/v1/*" : `/v1/${path}/*`,
+      ...(constraints !== undefined && { constraints: { ...constraints } }),
       handler: (request, reply) => serve(request, reply, path, router, mountType),
     });
   };
@@ -95,7 +102,7 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
     };
 
     const [rawPath = "", query = ""] = request.url.split("?", 2) as [string, string?];
-    const segments = rawPath.slice(`/v1/${mountPath}/`.length).replace(/\/+$/, "").split("/");
+    const segments = rawPath.slice(mountPath === "" ? "/v1/".length : `/v1/${mountPath}/`.length).replace(/\/+$/, "").split("/");
     let decoded: string[];
     try {
       decoded = segments.map((s) => decodeURIComponent(s));
@@ -103,7 +110,11 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
       return refuse(new VaultError("the URL is not validly percent-encoded", 400, "InvalidInput", "bad-url"));
     }
     const found = router.match(decoded);
-    if (found === undefined) return refuse(new VaultError("unsupported path", 404, "NotFound", "no-route"));
+    if (found === undefined) {
+      // Vault's own words: a path under no mount has no handler; one under a mount is an unsupported path.
+      const message = mountPath === "" ? `no handler for route "${decoded.join("/")}". route entry not found.` : "unsupported path";
+      return refuse(new VaultError(message, 404, "NotFound", "no-route"));
+    }
     const op = operationOf(request, new URLSearchParams(query));
     const handler = op === undefined ? undefined : found.route.ops[op];
     if (handler === undefined) return refuse(new VaultError("unsupported operation", 405, "InvalidInput", "method"));
@@ -138,9 +149,15 @@ export async function vaultApi(app: FastifyInstance, o: VaultApiOptions): Promis
       .send(JSON.stringify(envelope(request.id, result.data, warnings, mountType)));
   }
 
-  mount(o.transitMount, transitRoutes(o), "transit");
-  mount(o.kvMount, kvRoutes(o), "kv");
+  // First: it adds the Vault-client route constraint the `sys` pseudo-mount uses.
   await vaultSysRoutes(app, o);
+  mount(o.transitMount, transitRoutes(o), "transit");
+  for (const kvMount of o.kvMounts) mount(kvMount, kvRoutes({ secrets: o.secrets, kvMount }), "kv");
+  // The native API owns /v1/sys/…: its own paths win (static routes first), and only Vault clients reach these.
+  mount("sys", vaultSysMountRoutes(o), "system", VAULT_CLIENT_ONLY);
+  // A Vault client's path under no mount (`/v1/other/data/x`): Vault's 404, after the token check and
+  // audited like any refusal here. Every route above and the native API's are more specific and win.
+  mount("", [], "none", VAULT_CLIENT_ONLY);
 }
 
 /** What Go's strconv.ParseBool reads as true (Vault parses `list` with it; node-vault sends `list=1`). */

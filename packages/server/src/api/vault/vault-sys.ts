@@ -15,6 +15,8 @@ export interface VaultSysDeps {
 }
 
 const VAULT_CLIENT = "vaultClient";
+/** Route option: served to Vault clients only (vaultSysRoutes adds the constraint). */
+export const VAULT_CLIENT_ONLY: Readonly<Record<string, string>> = Object.freeze({ [VAULT_CLIENT]: "yes" });
 
 /** Route constraint: does the request come from a Vault client? */
 type Strategy = Parameters<FastifyInstance["addConstraintStrategy"]>[0];
@@ -41,7 +43,7 @@ function statusParam(q: Record<string, string | undefined>, name: string, fallba
 
 export async function vaultSysRoutes(app: FastifyInstance, d: VaultSysDeps): Promise<void> {
   if (!app.hasConstraintStrategy(VAULT_CLIENT)) app.addConstraintStrategy(vaultClientStrategy);
-  const constraints = { [VAULT_CLIENT]: "yes" };
+  const constraints = { ...VAULT_CLIENT_ONLY };
 
   app.get("/v1/sys/health", { constraints }, async (request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
     const q = request.query;
