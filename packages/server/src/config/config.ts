@@ -138,6 +138,8 @@ export const ConfigSchema = Type.Object(
         {
           default: Type.Optional(Type.Object({ per_second: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, strict)),
           roles: Type.Optional(Type.Record(Type.String(), Type.Object({ per_second: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, strict))),
+          /** How long a refusal is held before it is answered (default 1,000; 0 answers at once). */
+          refusal_delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
         },
         strict,
       ),
@@ -272,7 +274,7 @@ export interface ServerConfig {
   retention: RetentionPolicy | null;
   keyCacheSize: number | null;
   /** Per-principal quotas (service/quotas.ts takes this shape). */
-  quotas: { default?: { perSecond: number; burst: number }; roles: Record<string, { perSecond: number; burst: number }> } | null;
+  quotas: { default?: { perSecond: number; burst: number }; roles: Record<string, { perSecond: number; burst: number }>; refusalDelayMs?: number } | null;
 }
 
 export type StorageConfig =
@@ -444,6 +446,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
       ? {
           ...(c.quotas.default && { default: { perSecond: c.quotas.default.per_second, burst: c.quotas.default.burst } }),
           roles: Object.fromEntries(Object.entries(c.quotas.roles ?? {}).map(([role, q]) => [role, { perSecond: q.per_second, burst: q.burst }])),
+          ...(c.quotas.refusal_delay_ms !== undefined && { refusalDelayMs: c.quotas.refusal_delay_ms }),
         }
       : null,
     retention: c.retention ? { disableAfterSeconds: c.retention.disable_after_seconds, destroyAfterSeconds: c.retention.destroy_after_seconds, keepAtLeast: c.retention.keep_at_least } : null,

@@ -104,7 +104,7 @@ export interface DoorDeps {
   /** After a change, before its answer: waits until every node can have heard of it (CacheCoherence.settle). */
   settle?: () => Promise<void>;
   /** Per-principal request quotas (service/quotas.ts); absent or inactive = no limit. */
-  quotas?: Pick<QuotaGate, "take" | "active">;
+  quotas?: Pick<QuotaGate, "take" | "active" | "hold">;
 }
 
 const asResource = (r: Resource | KeyHandle): Resource => ("row" in r ? resources.key(r.row.id, r.row.name) : r);
@@ -205,6 +205,8 @@ export class Door {
       // principal's quota: nothing was done, and such requests are what a flood is made of —
       // recorded through the throttle (a throttled principal is named in the record).
       await this.d.refusals.record(ctx, failure, principal === null ? {} : { principal }, action);
+      // Over quota: answered late, so a client that ignores Retry-After cannot outpace its quota's refusals.
+      if (principal !== null) await this.d.quotas?.hold();
     } else await this.audit(ctx, action, started, failure, principal, keyId, keyVersion, sensitive, detail);
     if (failure !== undefined) throw failure;
     return result as T;

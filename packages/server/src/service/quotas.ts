@@ -6,6 +6,13 @@
  * the refusal is audited through the refusal log — counted into summary records under a flood, so a
  * runaway VM can fill neither the server nor the audit disk.
  *
+ * A refusal is answered late (`refusalDelayMs`, default 1 s): a refusal costs the server little, so a
+ * client that retries at once without honouring Retry-After would otherwise send many times more
+ * requests throttled than it could unthrottled (measured by bench/quota-flood.mjs) and take the event
+ * loop from everyone else. Held, each of its connections carries at most one request per delay. At
+ * most `maxHeld` refusals wait at once; beyond that they are answered at once (a timer per held
+ * answer, nothing else: no work is done for a refused request).
+ *
  * Invariants: no quota configured = no limit (and no cost: the door skips the gate); the server's
  * own scheduled work never passes the gate (door.system); memory is bounded (`maxPrincipals` buckets, idle full ones forgotten first).
  */
@@ -25,6 +32,10 @@ export interface QuotaOptions {
   default?: Quota;
   roles?: Record<string, Quota>;
   maxPrincipals?: number;
+  /** How long a refusal is held before it is answered (0: at once). Default 1,000 ms. */
+  refusalDelayMs?: number;
+  /** Most refusals held at once (default 1,024); more are answered at once. */
+  maxHeld?: number;
 }
 
 interface Bucket {
@@ -38,6 +49,7 @@ export class QuotaGate {
   private readonly maxPrincipals: number;
   /** Whether any quota applies at all (else the door does not call `take`): fixed at construction. */
   readonly active: boolean;
+  private held = 0;
 
   constructor(
     private readonly o: QuotaOptions,
@@ -67,6 +79,22 @@ export class QuotaGate {
       throw new TesseraError("Throttled", `${p.role !== null ? `role ${p.role}'s` : "the default"} quota of ${quota.perSecond} requests/s (burst ${quota.burst}) is used up; retry in ${wait} s`);
     }
     b.tokens -= 1;
+  }
+
+  /**
+   * Waits before a refusal is answered, when fewer than `maxHeld` already wait (else at once). Uses
+   * an unref'd timer: a held refusal never keeps the process alive.
+   */
+  hold(): Promise<void> | undefined {
+    const delay = this.o.refusalDelayMs ?? 1000;
+    if (delay <= 0 || this.held >= (this.o.maxHeld ?? 1024)) return undefined;
+    this.held += 1;
+    return new Promise<void>((resolve) => {
+      setTimeout(() => {
+        this.held -= 1;
+        resolve();
+      }, delay).unref();
+    });
   }
 
   /** Drops the oldest bucket (Map order: least recently created), preferring one that has refilled. */
