@@ -17,6 +17,8 @@ import type { KeyService, TransitWrappingKey } from "../keys/index.js";
 import { resources } from "../policy/index.js";
 import type { CallContext, Door } from "./door.js";
 
+export type { OaepHash };
+
 export interface TransitImportServiceDeps {
   door: Door;
   keys: Pick<KeyService, "createImported" | "importMaterial">;

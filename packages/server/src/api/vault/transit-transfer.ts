@@ -7,7 +7,7 @@
 import type { KmsService } from "../../service/kms-service.js";
 import type { KeyBackupService } from "../../service/key-backup-service.js";
 import type { TransitImportService } from "../../service/transit-import-service.js";
-import type { OaepHash } from "../../crypto/index.js";
+import type { OaepHash } from "../../service/transit-import-service.js";
 import { badRequest, refused } from "./vault-errors.js";
 import { base64, bool, duration, int, str, type Json } from "./vault-input.js";
 import type { VaultCall, VaultResult } from "./vault-router.js";
