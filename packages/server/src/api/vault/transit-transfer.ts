@@ -9,7 +9,7 @@ import type { KeyBackupService } from "../../service/key-backup-service.js";
 import type { TransitImportService } from "../../service/transit-import-service.js";
 import type { OaepHash } from "../../service/transit-import-service.js";
 import { badRequest, refused } from "./vault-errors.js";
-import { base64, bool, duration, int, str, type Json } from "./vault-input.js";
+import { base64, base64Text, bool, duration, int, str, type Json } from "./vault-input.js";
 import type { VaultCall, VaultResult } from "./vault-router.js";
 import { keyName, readKey, type TransitKeyDeps } from "./transit-keys.js";
 import { specFor } from "./vault-key-types.js";
@@ -54,12 +54,11 @@ export function transferHandlers(d: TransitTransferDeps) {
     /** `restore` (name from the backup or the body) and `restore/:name`; `force` replaces a live key. */
     async restore(call: VaultCall): Promise<VaultResult> {
       const b = call.body;
-      const backup = str(b, "backup");
-      if (backup === undefined || backup === "") throw badRequest("'backup' must be supplied");
-      base64(b, "backup", true);
-      const name = call.params["name"] !== undefined ? keyName(call) : str(b, "name");
-      if (name !== undefined && call.params["name"] === undefined) keyName({ ...call, params: { name } });
-      if (name !== undefined && name.includes("/")) throw badRequest("'name' cannot contain a '/'");
+      if (str(b, "backup") === undefined || str(b, "backup") === "") throw badRequest("'backup' must be supplied");
+      const backup = base64Text(b, "backup", true)!;
+      const bodyName = str(b, "name");
+      const name = call.params["name"] !== undefined ? keyName(call) : bodyName !== undefined ? keyName({ ...call, params: { name: bodyName } }) : undefined;
+      if (name?.includes("/") === true) throw badRequest("'name' cannot contain a '/'");
       const force = bool(b, "force") ?? false;
       await d.keyBackups.restoreKey(call.ctx, { backup, ...(name !== undefined && { name }), force });
       return null;
