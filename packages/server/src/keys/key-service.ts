@@ -178,28 +178,8 @@ export class KeyService {
     if (origin === "EXTERNAL" && req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
     this.barrier.assertUnsealed();
     const now = this.clock.now();
-    const id = randomUUID();
-    const row: KeyRow = {
-      id,
-      name: req.name,
-      description: req.description ?? "",
-      tags: { ...(req.tags ?? {}) },
-      keySpec,
-      keyUsage,
-      origin,
-      state: "Enabled",
-      priorState: null,
-      derived: req.derived ?? false,
-      exportable: req.exportable ?? false,
-      createdAt: now,
-      primaryVersion: 1,
-      minDecryptionVersion: 1,
-      rotationPeriodSeconds: req.rotationPeriodSeconds ?? null,
-      lastRotatedAt: now,
-      deletionDate: null,
-      destroyedAt: null,
-      revision: 1,
-    };
+    const row = newKeyRow(req, keySpec, keyUsage, origin, now);
+    const id = row.id;
     if (origin === "EXTERNAL") {
       // No material until it is imported: version 1 will be the first import.
       const pending: KeyRow = { ...row, state: "PendingImport", primaryVersion: 0 };
@@ -457,29 +437,8 @@ export class KeyService {
     if (req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
     this.barrier.assertUnsealed();
     const now = this.clock.now();
-    const id = randomUUID();
-    const row: KeyRow = {
-      id,
-      name: req.name,
-      description: req.description ?? "",
-      tags: { ...(req.tags ?? {}) },
-      keySpec,
-      keyUsage,
-      origin: "EXTERNAL",
-      state: "Enabled",
-      priorState: null,
-      derived: req.derived ?? false,
-      exportable: req.exportable ?? false,
-      createdAt: now,
-      primaryVersion: 1,
-      minDecryptionVersion: 1,
-      rotationPeriodSeconds: null,
-      lastRotatedAt: now,
-      deletionDate: null,
-      destroyedAt: null,
-      revision: 1,
-    };
-    const version = newVersion(this.barrier.ring(), id, 1, now, material);
+    const row = newKeyRow(req, keySpec, keyUsage, "EXTERNAL", now);
+    const version = newVersion(this.barrier.ring(), row.id, 1, now, material);
     await this.store.transaction(async (tx) => {
       await tx.keys.insert(row);
       await tx.versions.insert(version);
@@ -645,6 +604,31 @@ function checkImportedMaterial(spec: KeySpec, material: Buffer): void {
       cause: { awsType: "IncorrectKeyMaterialException" },
     });
   }
+}
+
+/** A new key's row, Enabled at version 1 (a caller makes it PendingImport when no material comes with it). */
+function newKeyRow(req: CreateKeyRequest, keySpec: KeySpec, keyUsage: KeyRow["keyUsage"], origin: KeyRow["origin"], now: number): KeyRow {
+  return {
+    id: randomUUID(),
+    name: req.name,
+    description: req.description ?? "",
+    tags: { ...(req.tags ?? {}) },
+    keySpec,
+    keyUsage,
+    origin,
+    state: "Enabled",
+    priorState: null,
+    derived: req.derived ?? false,
+    exportable: req.exportable ?? false,
+    createdAt: now,
+    primaryVersion: 1,
+    minDecryptionVersion: 1,
+    rotationPeriodSeconds: req.rotationPeriodSeconds ?? null,
+    lastRotatedAt: now,
+    deletionDate: null,
+    destroyedAt: null,
+    revision: 1,
+  };
 }
 
 /** A version row with its material sealed under the ring's current root, bound to its key id and version (the caller zeroes `material`). */
