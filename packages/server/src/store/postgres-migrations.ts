@@ -368,4 +368,14 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       CREATE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE ON grants FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
     `,
   },
+  {
+    // Scale of state: the scheduled jobs' "due" queries use these indexes instead of reading every
+    // key (SQLite's migration 14 has the same ones; the queries repeat the expressions exactly).
+    id: 14,
+    sql: `
+      CREATE INDEX keys_rotation_due ON keys ((last_rotated_at + rotation_period_seconds * 1000)) WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL;
+      CREATE INDEX keys_deletion_due ON keys (deletion_date) WHERE state = 'PendingDeletion';
+      CREATE INDEX keys_rotated ON keys (id) WHERE primary_version > 1;
+    `,
+  },
 ]);
