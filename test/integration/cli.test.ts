@@ -189,6 +189,21 @@ describe("tessera CLI against a dev server", () => {
     expect((await tessera(["key", "show", key])).text).toMatch(/VERSION\s+STATE/);
   });
 
+  // Trim's refusals and Destroyed answers are tested in process (vault-transit-transfer.test.ts).
+  it("backs a key up, trims version 1 for good, and restores it from the backup with --force", async () => {
+    const backup = await tessera(["key", "backup", key]);
+    expect(backup.code).toBe(0);
+    expect(Buffer.from(backup.text, "base64").subarray(0, 4).toString()).toBe("TKBK");
+    const trim = await tessera(["key", "trim", key, "--min-available-version", "2", "--json"]);
+    expect(trim.code).toBe(0);
+    expect(trim.json().keyId).toBeTruthy();
+    const restored = await tessera(["key", "restore", "-", "--force", "--json"], { input: backup.text });
+    expect(restored.code).toBe(0);
+    expect(restored.json()).toMatchObject({ name: key, minDecryptionVersion: 2 });
+    // Version 1's material is back (still retired by min decryption version 2).
+    expect((await tessera(["decrypt", "--json", ...context, v1FromArgument])).error().code).toBe("Disabled");
+  });
+
   it("generates a data key whose wrapped form decrypts to its plaintext", async () => {
     const result = await tessera(["datakey", "--key", key, "--context", "file=a", "--json"]);
     expect(result.code).toBe(0);

@@ -1,10 +1,11 @@
 /**
  * Every kind of sealed data — a key of every key spec (symmetric material and private keys), access
- * key secrets, the CA key, the audit keys — is re-sealed by rotate-root and carried by a backup:
+ * key secrets, the CA key, the audit keys, the Vault API's transit wrapping key — is re-sealed by rotate-root and carried by a backup:
  * after a rotation the node opens all of it under the new root alone; a backup (taken before or after
  * the rotation) holds none of it in clear and restores all of it into a fresh node. A key spec added
  * to protocol's table is covered here without a change.
  */
+import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,17 @@ const nameOf = (spec: KeySpec) => `k-${spec.toLowerCase().replaceAll("_", "-")}`
 const secrets = new Map<string, Buffer>();
 let accessKey: { accessKeyId: string; secretAccessKey: string };
 let caPem = "";
+let wrappingKeyPem = "";
+const wrappingKey = async (app: TesseraApp) =>
+  JSON.parse((await app.http.inject({ method: "GET", url: "/v1/transit/wrapping_key", headers: { "x-vault-token": t.rootToken } })).body).data.public_key as string;
+/** An import through the wrapping key: only its private key (sealed under the root) unwraps it. */
+async function importsWith(app: TesseraApp, name: string): Promise<number> {
+  const ephemeral = randomBytes(32);
+  const kwp = createCipheriv("id-aes256-wrap-pad", ephemeral, Buffer.from("a65959a6", "hex"));
+  const rsa = publicEncrypt({ key: createPublicKey(wrappingKeyPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, ephemeral);
+  const ciphertext = Buffer.concat([rsa, kwp.update(randomBytes(32)), kwp.final()]).toString("base64");
+  return (await app.http.inject({ method: "POST", url: `/v1/transit/keys/${name}/import`, headers: { "x-vault-token": t.rootToken }, payload: JSON.stringify({ ciphertext }) })).statusCode;
+}
 /** The audit HMAC of a value: the same answer means the same (sealed) audit HMAC key. */
 let auditHmac = "";
 const hmacOf = async (call: (m: string, u: string, b?: unknown) => Promise<{ body: { hmac: string } }>) => (await call("POST", "/v1/audit/hash", { value: "4111111111111111" })).body.hmac;
@@ -53,6 +65,7 @@ beforeAll(async () => {
   expect((await t.call("PUT", "/v1/roles/app", { policies: ["app"] })).status).toBe(200);
   accessKey = (await t.call("POST", "/v1/auth/access-keys", { role: "app" })).body;
   caPem = await t.app.ca.certificate();
+  wrappingKeyPem = await wrappingKey(t.app);
   auditHmac = await hmacOf(t.call);
   expect(auditHmac).toMatch(/\S/);
   backupBefore = await takeBackup();
@@ -76,6 +89,8 @@ describe("rotate-root re-seals every kind of sealed data", () => {
     expect((await t.app.accessKeys.resolve(accessKey.accessKeyId)).secret.toString("utf8")).toBe(accessKey.secretAccessKey);
     expect(await t.app.ca.certificate()).toBe(caPem);
     expect((await t.app.ca.issueServer(["127.0.0.1"], 3600)).certificate).toContain("BEGIN CERTIFICATE");
+    expect(await wrappingKey(t.app)).toBe(wrappingKeyPem);
+    expect(await importsWith(t.app, "imported-after-rotation")).toBe(200);
     // The audit keys: the HMAC key is the same, and the signing key still signs checkpoints.
     expect(await hmacOf(t.call)).toBe(auditHmac);
     expect((await t.call("GET", "/v1/audit/head")).status).toBe(200);

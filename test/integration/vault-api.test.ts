@@ -79,9 +79,9 @@ describe("errors", () => {
     }
   });
 
-  it("refuses plaintext export, backup and convergent encryption with Vault-style errors", async () => {
+  it("refuses plaintext export, plaintext backup and convergent encryption with Vault-style errors", async () => {
     expect((await vault("GET", "transit/export/encryption-key/orders")).body.errors[0]).toContain("plaintext key export is not supported");
-    expect((await vault("GET", "transit/backup/orders")).status).toBe(400);
+    expect((await vault("POST", "transit/keys/orders/config", { allow_plaintext_backup: true })).status).toBe(400);
     expect((await vault("POST", "transit/keys/conv", { derived: true, convergent_encryption: true })).status).toBe(400);
   });
 

@@ -87,8 +87,10 @@ describe("python3-hvac against Tessera", () => {
     const refusals: Record<string, string> = {
       aes128_refused: "no AES-128 key spec",
       export_refused: "plaintext key export is not supported",
-      backup_refused: "key backup is not supported",
-      trim_refused: "trim is not supported",
+      trim_too_high: "min decryption version",
+      decrypt_trimmed: "has been destroyed",
+      restore_refused: "restore with force",
+      restore_tampered: "damaged",
       tampered: "The ciphertext is invalid",
     };
     for (const [name, text] of Object.entries(refusals)) {
@@ -97,6 +99,15 @@ describe("python3-hvac against Tessera", () => {
     }
     // hvac itself refuses chacha20 only when it does not know the type; it knows it, and Tessera refuses.
     expect(out["chacha_refused"].exception).toBe("InvalidRequest");
+  });
+
+  it("trims retired versions and backs up and restores a key (sealed, never plaintext)", () => {
+    expect(out["trim"].data).toMatchObject({ min_available_version: 2, min_decryption_version: 2, latest_version: 2 });
+    expect(Object.keys(out["trim"].data.keys)).toEqual(["2"]);
+    // The backup is Tessera's sealed format, not Vault's plaintext JSON.
+    expect(Buffer.from(out["backup"].data.backup, "base64").subarray(0, 4).toString()).toBe("TKBK");
+    expect(out["restore_forced"]).toEqual({ status: 204 });
+    expect(out["read_restored"].data).toMatchObject({ name: "orders", latest_version: 2, min_available_version: 2 });
   });
 
   it("deletes a key whose deletion is allowed (204)", () => {

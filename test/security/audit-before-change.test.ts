@@ -11,7 +11,7 @@
  * A last check makes sure every action that changes state has a case here.
  */
 import "reflect-metadata";
-import { constants, createPublicKey, publicEncrypt, randomBytes, webcrypto } from "node:crypto";
+import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes, webcrypto } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -198,6 +198,33 @@ describe("nothing changes unaudited", () => {
     // The token is spent only after the intent is durable, so the refused first attempt leaves it usable.
     await provesAuditBeforeChange("kms:ImportKeyMaterial", () => call("POST", "/v1/keys/byok/import", { importToken: params.importToken, encryptedKeyMaterial }));
     await provesAuditBeforeChange("kms:DeleteImportedKeyMaterial", () => call("POST", "/v1/keys/byok/delete-imported-material"));
+  });
+
+  it("trim, key backup and restore (native), and the Vault API's wrapping key and import", async () => {
+    expect((await call("POST", "/v1/keys", { name: "trimmed" })).status).toBe(201);
+    expect((await call("POST", "/v1/keys/trimmed/rotate")).status).toBe(200);
+    expect((await call("POST", "/v1/keys/trimmed/min-decryption-version", { minDecryptionVersion: 2 })).status).toBe(200);
+    await provesAuditBeforeChange("kms:TrimKeyVersions", () => call("POST", "/v1/keys/trimmed/trim", { minAvailableVersion: 2 }));
+    const { backup } = (await call("GET", "/v1/keys/trimmed/backup")).body;
+    await provesAuditBeforeChange("kms:RestoreKey", () => call("POST", "/v1/keys/restore", { backup, force: true }));
+    // The Vault adapter answers {"errors": […]}: a 503 is the door's Unavailable.
+    const vaultCall = async (method: string, path: string, body?: unknown): Promise<Answer> => {
+      const res = await app.http.inject({ method: method as "GET", url: `/v1/transit/${path}`, headers: { "x-vault-token": root }, ...(body !== undefined && { payload: JSON.stringify(body) }) });
+      return { status: res.statusCode, body: res.statusCode === 503 ? { error: { code: "Unavailable" } } : res.body.length > 0 ? JSON.parse(res.body) : undefined };
+    };
+    await provesAuditBeforeChange("kms:GetWrappingKey", () => vaultCall("GET", "wrapping_key"));
+    const wrappingKey = createPublicKey((await vaultCall("GET", "wrapping_key")).body.data.public_key);
+    const ephemeral = randomBytes(32);
+    const kwp = createCipheriv("id-aes256-wrap-pad", ephemeral, Buffer.from("a65959a6", "hex"));
+    const ciphertext = Buffer.concat([
+      publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, ephemeral),
+      kwp.update(randomBytes(32)),
+      kwp.final(),
+    ]).toString("base64");
+    covered.delete("kms:CreateKey");
+    await provesAuditBeforeChange("kms:CreateKey", () => vaultCall("POST", "keys/imported/import", { ciphertext }));
+    covered.delete("kms:ImportKeyMaterial");
+    await provesAuditBeforeChange("kms:ImportKeyMaterial", () => vaultCall("POST", "keys/imported/import_version", { ciphertext }));
   });
 
   it("tokens, policies and roles", async () => {

@@ -4,6 +4,9 @@
  */
 import { DEFAULT_SECRET_MOUNT } from "@tessera/protocol/core";
 import type {
+  TrimKeyVersionsRequest,
+  KeyBackupResponse,
+  RestoreKeyRequest,
   ListAliasesResponse,
   PutAliasResponse,
   KeyRetention,
@@ -399,6 +402,39 @@ export class TesseraClient {
   /** Retires every version below `minDecryptionVersion`: their ciphertexts are refused with `Disabled`. */
   setMinDecryptionVersion(key: string, req: SetMinDecryptionVersionRequest): Promise<KeyMetadata> {
     return this.#post(keyPath(key, "/min-decryption-version"), req);
+  }
+
+  /**
+   * Destroys, for good, every version below `minAvailableVersion` (which may not exceed the key's min
+   * decryption version): their ciphertexts then fail with `Destroyed`.
+   *
+   * @example
+   * await client.setMinDecryptionVersion("payment-db", { minDecryptionVersion: 3 });
+   * await client.trimKeyVersions("payment-db", { minAvailableVersion: 3 });
+   */
+  trimKeyVersions(key: string, req: TrimKeyVersionsRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/trim"), req);
+  }
+
+  /**
+   * A backup of one key, sealed under the server's root key: it restores (with {@link restoreKey})
+   * only into a cluster holding that root, and never holds plaintext material.
+   *
+   * @example
+   * const { backup } = await client.backupKey("payment-db");
+   */
+  backupKey(key: string): Promise<KeyBackupResponse> {
+    return this.#get(keyPath(key, "/backup"));
+  }
+
+  /**
+   * Restores a key backup: a new key, or a destroyed or deleted one with its versions; a live key only with `force`.
+   *
+   * @example
+   * await client.restoreKey({ backup, force: true });
+   */
+  restoreKey(req: RestoreKeyRequest): Promise<KeyMetadata> {
+    return this.#post("/v1/keys/restore", req);
   }
 
   listVersions(key: string): Promise<ListVersionsResponse> {

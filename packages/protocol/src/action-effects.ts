@@ -51,6 +51,14 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "kms:GetParametersForImport": "read",
   "kms:ImportKeyMaterial": "write",
   "kms:DeleteImportedKeyMaterial": "write",
+  "kms:TrimKeyVersions": "write",
+  // A backup changes nothing stored; what it releases is sealed under the root key, and its answer is
+  // withheld until its outcome record is durable, as an export's.
+  "kms:BackupKey": "read",
+  "kms:RestoreKey": "write",
+  // The first read makes the mount's wrapping key (a stored, sealed key pair): a change, so every read
+  // writes its intent first (rare: clients read it once per import session).
+  "kms:GetWrappingKey": "write",
   "kms:CreateAlias": "write",
   "kms:UpdateAlias": "write",
   "kms:DeleteAlias": "write",

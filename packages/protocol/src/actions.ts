@@ -42,6 +42,14 @@ export const actions = Object.freeze([
   "kms:GetParametersForImport",
   "kms:ImportKeyMaterial",
   "kms:DeleteImportedKeyMaterial",
+  /** Destroying every version below a minimum for good (Vault's trim); the rows stay, Destroyed. */
+  "kms:TrimKeyVersions",
+  /** A backup of one key, its versions' material sealed under the root key (restores only where that root is held). */
+  "kms:BackupKey",
+  /** Restoring a key backup: a new key, a destroyed or deleted one brought back, or (with force) a key replaced. */
+  "kms:RestoreKey",
+  /** The Vault API's transit wrapping key (its public half), made on first use: a long-lived BYOK import key. */
+  "kms:GetWrappingKey",
   "kms:GenerateRandom",
   /** A digest of caller-given bytes (the Vault API's transit/hash): keyless, like GenerateRandom. */
   "kms:Hash",

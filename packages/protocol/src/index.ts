@@ -20,3 +20,4 @@ export * from "./secret-schemas.js";
 export * from "./retention-schemas.js";
 export * from "./alias-schemas.js";
 export * from "./key-grant-schemas.js";
+export * from "./key-transfer-schemas.js";

@@ -26,7 +26,7 @@ import { RoleDirectory } from "./principal/index.js";
 import { Door } from "./service/door.js";
 import { IdentityService } from "./service/identity-service.js";
 import { AuditService } from "./service/audit-service.js";
-import { ImportParameters, KeyService } from "./keys/index.js";
+import { ImportParameters, KeyBackups, KeyService, TransitWrappingKey } from "./keys/index.js";
 import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
@@ -40,6 +40,8 @@ import { MacService } from "./service/mac-service.js";
 import { GrantService } from "./service/grant-service.js";
 import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
+import { KeyBackupService } from "./service/key-backup-service.js";
+import { TransitImportService } from "./service/transit-import-service.js";
 import type { Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
 import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
@@ -316,6 +318,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
+  const keyBackups = new KeyBackupService({ door, backups: new KeyBackups(store, barrier, keys.keyring, clock) });
   const macs = new MacService(door, keys.macs);
   const grants = new GrantService({ door, store, policy, clock });
   const secrets = new SecretsService({ door, keys, store, clock });
@@ -367,14 +370,15 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const reader = a.database === false && a.file !== undefined ? new FileTrailReader(a.file.path) : store.audit;
   const audit = new AuditService(door, auditLog, reader, alertCenter, metrics, activity, clock, options.node?.id ?? "");
-  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, sys: { rekey, generateRoot, rotation, backups } });
+  await http.register(nativeApi, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, keyBackups, sys: { rekey, generateRoot, rotation, backups } });
   await http.register(awsApi, { service, asymmetric, identity, macs, imports, grants, region: aws.region, accountId: aws.accountId });
   if (options.vault !== null) {
     const hashes = new HashService(door);
     const transitMount = options.vault?.transitMount ?? "transit";
     const kvMounts = options.vault?.kvMounts ?? ["secret"];
     const mountTable = new MountTableService(door, [{ path: transitMount, type: "transit" }, ...kvMounts.map((path) => ({ path, type: "kv" as const }))]);
-    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, mountTable, transitMount, kvMounts });
+    const transitImports = new TransitImportService({ door, keys, wrappingKey: new TransitWrappingKey(store, barrier, transitMount, () => clock.now()) });
+    await http.register(vaultApi, { service, asymmetric, macs, distribution, hashes, secrets, mountTable, keyBackups, transitImports, transitMount, kvMounts });
     if (options.vault?.listVerb !== false) installListVerb(http.server, Boolean(options.https));
   }
   // The web console: static files only; it calls the native API above like any other client.

@@ -10,6 +10,7 @@ import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
 import { registerAliasCommands } from "./alias-commands.js";
+import { registerKeyTransferCommands } from "./key-transfer-commands.js";
 import { printKey, printRetention, printVersion, printVersions, rotation } from "./key-output.js";
 
 export function registerKeyCommands(program: Command, cli: Cli): void {
@@ -265,5 +266,6 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     );
   }
 
+  registerKeyTransferCommands(keys, cli);
   registerAliasCommands(keys, cli);
 }

@@ -12,6 +12,7 @@ import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncr
 import { TesseraError } from "@tessera/protocol";
 import { secretBytes } from "./random.js";
 import { zero } from "./secrets.js";
+import { oaepDecrypt, type OaepHash } from "./rsa-oaep.js";
 import { secretKey } from "./secret-key.js";
 
 /** RFC 5649 §3: the alternative initial value, whose low 32 bits the cipher fills with the length. */
@@ -70,11 +71,15 @@ export function rsaAesKeyWrap(publicKey: KeyObject, payload: Uint8Array, label?:
   }
 }
 
-/** Opens RSA_AES_KEY_WRAP_SHA_256 given as one blob: RSA ciphertext (the modulus' length) ‖ AES-KWP. */
-export function rsaAesKeyUnwrap(privateKey: KeyObject, blob: Uint8Array): Buffer {
+/**
+ * Opens RSA_AES_KEY_WRAP_SHA_256 given as one blob: RSA ciphertext (the modulus' length) ‖ AES-KWP
+ * (RFC 5649) — also Vault's BYOK import format, whose OAEP hash may be another (`hash`). Any failure
+ * is `InvalidCiphertext`.
+ */
+export function rsaAesKeyUnwrap(privateKey: KeyObject, blob: Uint8Array, hash: OaepHash = "sha256"): Buffer {
   const rsaBytes = (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
   if (blob.length <= rsaBytes) throw new TesseraError("InvalidCiphertext");
-  const ephemeral = rsaOaepSha256Decrypt(privateKey, blob.subarray(0, rsaBytes));
+  const ephemeral = hash === "sha256" ? rsaOaepSha256Decrypt(privateKey, blob.subarray(0, rsaBytes)) : oaepDecrypt(privateKey, hash, blob.subarray(0, rsaBytes));
   try {
     if (ephemeral.length !== AES_256_KEY_BYTES) throw new TesseraError("InvalidCiphertext");
     return aesKwpUnwrap(ephemeral, blob.subarray(rsaBytes));

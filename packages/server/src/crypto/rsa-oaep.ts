@@ -7,7 +7,8 @@
 import { constants, privateDecrypt, publicEncrypt, type KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
 
-export type OaepHash = "sha1" | "sha256";
+/** AWS's algorithms use sha1 and sha256; Vault's BYOK import (`hash_function`) any of these. */
+export type OaepHash = "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
 
 export function oaepEncrypt(publicKey: KeyObject, hash: OaepHash, plaintext: Uint8Array): Buffer {
   return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, plaintext);

@@ -6,3 +6,5 @@ export type { CancelRestore } from "./lifecycle.js";
 export { MacOperations } from "./mac-operations.js";
 export { AsymmetricOperations, newDataKeyPair } from "./asymmetric-operations.js";
 export { ImportParameters, IMPORT_PARAMETERS_TTL_MS } from "./import-parameters.js";
+export { KeyBackups, type KeyBackupBody } from "./key-backup.js";
+export { TransitWrappingKey } from "./transit-wrapping-key.js";

@@ -13,6 +13,7 @@ import {
   checkKeyUsage,
   creationUsage,
   isAsymmetricKeySpec,
+  minAvailableVersion,
   parseCiphertext,
   type CiphertextAlgorithm,
   type CreateKeyRequest,
@@ -177,28 +178,8 @@ export class KeyService {
     if (origin === "EXTERNAL" && req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
     this.barrier.assertUnsealed();
     const now = this.clock.now();
-    const id = randomUUID();
-    const row: KeyRow = {
-      id,
-      name: req.name,
-      description: req.description ?? "",
-      tags: { ...(req.tags ?? {}) },
-      keySpec,
-      keyUsage,
-      origin,
-      state: "Enabled",
-      priorState: null,
-      derived: req.derived ?? false,
-      exportable: req.exportable ?? false,
-      createdAt: now,
-      primaryVersion: 1,
-      minDecryptionVersion: 1,
-      rotationPeriodSeconds: req.rotationPeriodSeconds ?? null,
-      lastRotatedAt: now,
-      deletionDate: null,
-      destroyedAt: null,
-      revision: 1,
-    };
+    const row = newKeyRow(req, keySpec, keyUsage, origin, now);
+    const id = row.id;
     if (origin === "EXTERNAL") {
       // No material until it is imported: version 1 will be the first import.
       const pending: KeyRow = { ...row, state: "PendingImport", primaryVersion: 0 };
@@ -410,6 +391,61 @@ export class KeyService {
     return done;
   }
 
+  /**
+   * Vault's trim: destroys the material of every version below `minAvailable` for good (rows stay,
+   * Destroyed), in one transaction. `minAvailable` must be ≤ the min decryption version (so only
+   * retired versions go) and ≤ the primary; lowering it is refused (what is gone stays gone).
+   */
+  async trimVersions(ref: string, minAvailable: number): Promise<KeyMetadata> {
+    const meta = await this.write(ref, async (tx, row) => {
+      if (row.state !== "Enabled" && row.state !== "Disabled") throw new TesseraError("InvalidState", `cannot trim key ${row.name}: it is ${row.state}`);
+      if (minAvailable > row.minDecryptionVersion) {
+        throw new TesseraError("InvalidInput", `cannot trim key ${row.name} above its min decryption version ${row.minDecryptionVersion}`, { field: "/minAvailableVersion" });
+      }
+      if (minAvailable > row.primaryVersion) throw new TesseraError("InvalidInput", `cannot trim key ${row.name} above its latest version`, { field: "/minAvailableVersion" });
+      const versions = await tx.versions.list(row.id);
+      const now = this.clock.now();
+      let destroyed = 0;
+      for (const v of versions) {
+        if (v.version >= minAvailable || (v.state === "Destroyed" && v.material === null)) continue;
+        await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: v.destroyedAt ?? now });
+        destroyed++;
+      }
+      if (destroyed === 0) {
+        if (minAvailable < minAvailableVersion(versions)) throw new TesseraError("InvalidInput", "cannot decrease the minimum available version", { field: "/minAvailableVersion" });
+        return undefined;
+      }
+      // The key's revision serialises this with every other write to the key.
+      const next = { ...row, revision: row.revision + 1 };
+      await tx.keys.update(next);
+      return next;
+    });
+    await this.store.eraseDeleted().catch(() => false);
+    return meta;
+  }
+
+  /**
+   * A key of origin EXTERNAL created with imported material as version 1, in one transaction: a key
+   * whose material is refused is never created (Vault's transit import). The caller zeroes `material`.
+   */
+  async createImported(req: CreateKeyRequest, material: Buffer): Promise<KeyMetadata> {
+    const keySpec = canonicalKeySpec(req.keySpec ?? "SYMMETRIC_DEFAULT");
+    checkImportedMaterial(keySpec, material);
+    if (isUuidLike(req.name)) throw new TesseraError("InvalidInput", "a key name must not look like a key id", { field: "/name" });
+    const keyUsage = creationUsage(keySpec, req.keyUsage);
+    if (req.derived === true && keySpec !== "SYMMETRIC_DEFAULT") throw new TesseraError("InvalidInput", "derived mode is for SYMMETRIC_DEFAULT keys only", { field: "/derived" });
+    if (req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
+    this.barrier.assertUnsealed();
+    const now = this.clock.now();
+    const row = newKeyRow(req, keySpec, keyUsage, "EXTERNAL", now);
+    const version = newVersion(this.barrier.ring(), row.id, 1, now, material);
+    await this.store.transaction(async (tx) => {
+      await tx.keys.insert(row);
+      await tx.versions.insert(version);
+    });
+    return toMetadata(row);
+  }
+
   // ── cryptography ─────────────────────────────────────────────────────────────────────────────
 
   encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined): Encrypted {
@@ -568,6 +604,31 @@ function checkImportedMaterial(spec: KeySpec, material: Buffer): void {
       cause: { awsType: "IncorrectKeyMaterialException" },
     });
   }
+}
+
+/** A new key's row, Enabled at version 1 (a caller makes it PendingImport when no material comes with it). */
+function newKeyRow(req: CreateKeyRequest, keySpec: KeySpec, keyUsage: KeyRow["keyUsage"], origin: KeyRow["origin"], now: number): KeyRow {
+  return {
+    id: randomUUID(),
+    name: req.name,
+    description: req.description ?? "",
+    tags: { ...(req.tags ?? {}) },
+    keySpec,
+    keyUsage,
+    origin,
+    state: "Enabled",
+    priorState: null,
+    derived: req.derived ?? false,
+    exportable: req.exportable ?? false,
+    createdAt: now,
+    primaryVersion: 1,
+    minDecryptionVersion: 1,
+    rotationPeriodSeconds: req.rotationPeriodSeconds ?? null,
+    lastRotatedAt: now,
+    deletionDate: null,
+    destroyedAt: null,
+    revision: 1,
+  };
 }
 
 /** A version row with its material sealed under the ring's current root, bound to its key id and version (the caller zeroes `material`). */

@@ -55,7 +55,7 @@ describe("a statement scoped to keys never grants anything but kms actions on ke
     "kms:GenerateMac", "kms:VerifyMac",
     "kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext", "kms:DeriveSharedSecret",
     "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ExportWrapped", "kms:DerivePsk", "kms:GetParametersForImport", "kms:ImportKeyMaterial",
-    "kms:DeleteImportedKeyMaterial", "kms:CreateGrant", "kms:ListGrants", "kms:RetireGrant", "kms:RevokeGrant",
+    "kms:DeleteImportedKeyMaterial", "kms:TrimKeyVersions", "kms:BackupKey", "kms:RestoreKey", "kms:GetWrappingKey", "kms:CreateGrant", "kms:ListGrants", "kms:RetireGrant", "kms:RevokeGrant",
   ];
 
   it("the key-scoped actions are exactly the kms actions on keys", () => {

@@ -46,6 +46,12 @@ export const actionResourceTypes: Readonly<Record<Action, readonly ResourceType[
   "kms:GetParametersForImport": ["key"],
   "kms:ImportKeyMaterial": ["key"],
   "kms:DeleteImportedKeyMaterial": ["key"],
+  "kms:TrimKeyVersions": ["key"],
+  "kms:BackupKey": ["key"],
+  // On the key the backup holds (its id, and the name it is restored under).
+  "kms:RestoreKey": ["key"],
+  // One wrapping key for every import through the mount: authorised on `key/*`, like ListKeys.
+  "kms:GetWrappingKey": ["key"],
   "kms:GenerateRandom": ["random"],
   // Keyless like GenerateRandom: authorised on the same unnamed resource.
   "kms:Hash": ["random"],
@@ -120,7 +126,7 @@ export const keyScopedActions: readonly Action[] = Object.freeze(
  * (not CreateKey or ListKeys), plus `kms:ReEncrypt`, which a policy reads as ReEncryptFrom and ReEncryptTo.
  */
 export const keyPolicyActions: readonly Action[] = Object.freeze([
-  ...keyScopedActions.filter((a) => a !== "kms:CreateKey" && a !== "kms:ListKeys"),
+  ...keyScopedActions.filter((a) => a !== "kms:CreateKey" && a !== "kms:ListKeys" && a !== "kms:GetWrappingKey" && a !== "kms:RestoreKey"),
   "kms:ReEncrypt" as const,
 ]);
 
@@ -159,6 +165,7 @@ export const escalations: Readonly<Partial<Record<Action, { code: EscalationWarn
   "auth:CreateJoinToken": { code: "role-equivalent", message: "a join token enrols a VM in the role: as powerful as the role it names" },
   "kms:PutKeyPolicy": { code: "key-owner-equivalent", message: "a key policy may grant any role every action on this key" },
   "kms:CreateGrant": { code: "key-owner-equivalent", message: "a grant may give any role the grantable operations on this key" },
+  "kms:RestoreKey": { code: "key-owner-equivalent", message: "with force, a restore replaces the key's material and settings with a backup's (ciphertexts of newer material would no longer decrypt)" },
   "kms:ExportWrapped": {
     code: "key-disclosure",
     message: "the caller receives key material (of exportable keys), data keys or derived keys, encrypted to a public key it chooses unless a wrapToOwnCertificate condition binds it",

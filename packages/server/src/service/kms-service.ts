@@ -249,6 +249,11 @@ export class KmsService {
     return this.adminWrite(ctx, "kms:UpdateKey", ref, (id) => this.d.keys.setMinDecryptionVersion(id, version));
   }
 
+  /** Vault's trim: every version below `minAvailableVersion` destroyed for good (keys/key-service.ts). */
+  trimKeyVersions(ctx: CallContext, ref: string, minAvailableVersion: number): Promise<KeyMetadata> {
+    return this.adminWrite(ctx, "kms:TrimKeyVersions", ref, (id) => this.d.keys.trimVersions(id, minAvailableVersion));
+  }
+
   setVersionState(ctx: CallContext, ref: string, version: number, state: "Enabled" | "Disabled"): Promise<KeyVersionInfo> {
     return this.door.run(ctx, state === "Enabled" ? "kms:EnableKeyVersion" : "kms:DisableKeyVersion", async (s) => {
       const handle = await s.resolveKey(ref);

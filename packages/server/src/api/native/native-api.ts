@@ -22,6 +22,8 @@ import type { RetentionService } from "../../service/retention-service.js";
 import type { SecretsService } from "../../service/secrets-service.js";
 import type { MacService } from "../../service/mac-service.js";
 import { distributionRoutes } from "./distribution-routes.js";
+import { keyTransferRoutes } from "./key-transfer-routes.js";
+import type { KeyBackupService } from "../../service/key-backup-service.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { ImportService } from "../../service/import-service.js";
 import type { GrantService } from "../../service/grant-service.js";
@@ -52,11 +54,12 @@ export interface NativeApiOptions {
   retention: RetentionService;
   distribution: DistributionService;
   imports: ImportService;
+  keyBackups: KeyBackupService;
   grants: GrantService;
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, grants, sys }: NativeApiOptions): Promise<void> {
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, keyBackups, grants, sys }: NativeApiOptions): Promise<void> {
   const docs: RouteDoc[] = [];
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
@@ -196,4 +199,5 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
   await secretRoutes(app, { secrets });
   await retentionRoutes(app, { retention });
   await distributionRoutes(app, { distribution, imports });
+  await keyTransferRoutes(app, { service, keyBackups });
 }

@@ -1,7 +1,7 @@
 /**
- * Transit paths that are not one key's cryptography: random bytes, hashes, exports, and the key
- * transfers Tessera refuses (plaintext export, plaintext backup and restore, import through a
- * mount-wide wrapping key, trim) — each refused with the reason and what to use instead.
+ * Transit paths that are not one key's cryptography: random bytes, hashes and exports (plaintext
+ * export refused with the reason and what to use instead). Trim, backup, restore and import are in
+ * transit-transfer.ts.
  */
 import { isAsymmetricKeySpec } from "@tessera/protocol";
 import type { KmsService } from "../../service/kms-service.js";
@@ -96,22 +96,6 @@ export function miscHandlers(d: TransitMiscDeps) {
         keys[String(v)] = Buffer.concat([Buffer.from(r.encapsulatedKey, "base64"), Buffer.from(r.wrappedKey, "base64")]).toString("base64");
       }
       return { data: { name: source.name, type: vaultType(source), keys } };
-    },
-
-    backup: async (): Promise<VaultResult> => {
-      throw refused("key backup is not supported: Vault's backups hold the key material in plaintext; back up the whole server (tessera operator backup) instead");
-    },
-    restore: async (): Promise<VaultResult> => {
-      throw refused("key restore is not supported: Tessera does not import Vault backups (plaintext key material); use Tessera's BYOK import (docs/distribution.md)");
-    },
-    wrappingKey: async (): Promise<VaultResult> => {
-      throw refused("Tessera has no mount-wide wrapping key: its import wrapping keys are one-time and bound to one key; use GetParametersForImport and ImportKeyMaterial (docs/distribution.md)");
-    },
-    importKey: async (): Promise<VaultResult> => {
-      throw refused("import through transit is not supported: create the key with origin EXTERNAL and use Tessera's BYOK import (GetParametersForImport, ImportKeyMaterial; docs/distribution.md)");
-    },
-    trim: async (): Promise<VaultResult> => {
-      throw refused("trim is not supported: Tessera never deletes single key versions; raise min_decryption_version to retire them");
     },
   };
 }

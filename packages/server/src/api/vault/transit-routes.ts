@@ -8,8 +8,9 @@ import { keyHandlers, type TransitKeyDeps } from "./transit-keys.js";
 import { cryptoHandlers } from "./transit-crypto.js";
 import { signHandlers, type TransitSignDeps } from "./transit-sign.js";
 import { miscHandlers, type TransitMiscDeps } from "./transit-misc.js";
+import { transferHandlers, type TransitTransferDeps } from "./transit-transfer.js";
 
-export type TransitDeps = TransitKeyDeps & TransitSignDeps & TransitMiscDeps;
+export type TransitDeps = TransitKeyDeps & TransitSignDeps & TransitMiscDeps & TransitTransferDeps;
 
 const ITEM = ["context", "associated_data", "key_version", "reference"];
 const BATCH = ["batch_input", "partial_failure_response_code"];
@@ -20,6 +21,7 @@ export function transitRoutes(d: TransitDeps): VaultRoute[] {
   const crypto = cryptoHandlers(d.service);
   const sign = signHandlers(d);
   const misc = miscHandlers(d);
+  const transfer = transferHandlers(d);
   const createFields = ["type", "derived", "convergent_encryption", "exportable", "allow_plaintext_backup", "auto_rotate_period", "key_size", "managed_key_name", "managed_key_id"];
   return [
     { path: "keys", ops: { list: keys.list } },
@@ -30,10 +32,10 @@ export function transitRoutes(d: TransitDeps): VaultRoute[] {
       fields: ["min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable", "allow_plaintext_backup", "auto_rotate_period"],
     },
     { path: "keys/:name/rotate", ops: { write: keys.rotate }, fields: ["managed_key_name", "managed_key_id"] },
-    { path: "keys/:name/trim", ops: { write: misc.trim }, fields: ["min_available_version"] },
-    { path: "keys/:name/import", ops: { write: misc.importKey }, fields: [...createFields, "ciphertext", "hash_function", "public_key"] },
-    { path: "keys/:name/import_version", ops: { write: misc.importKey }, fields: ["ciphertext", "hash_function", "public_key", "version"] },
-    { path: "wrapping_key", ops: { read: misc.wrappingKey } },
+    { path: "keys/:name/trim", ops: { write: transfer.trim }, fields: ["min_available_version"] },
+    { path: "keys/:name/import", ops: { write: transfer.importKey }, fields: [...createFields, "ciphertext", "hash_function", "public_key", "context", "allow_rotation"] },
+    { path: "keys/:name/import_version", ops: { write: transfer.importVersion }, fields: ["ciphertext", "hash_function", "public_key", "version"] },
+    { path: "wrapping_key", ops: { read: transfer.wrappingKey } },
     { path: "encrypt/:name", ops: { write: crypto.encrypt }, fields: ["plaintext", "nonce", "type", "convergent_encryption", ...ITEM, ...BATCH] },
     { path: "decrypt/:name", ops: { write: crypto.decrypt }, fields: ["ciphertext", "nonce", ...ITEM, ...BATCH] },
     { path: "rewrap/:name", ops: { write: crypto.rewrap }, fields: ["ciphertext", "nonce", ...ITEM, ...BATCH] },
@@ -54,8 +56,8 @@ export function transitRoutes(d: TransitDeps): VaultRoute[] {
     { path: "export/:type/:name/:version", ops: { read: misc.export } },
     { path: "byok-export/:destination/:source", ops: { read: misc.byokExport }, fields: ["hash"] },
     { path: "byok-export/:destination/:source/:version", ops: { read: misc.byokExport }, fields: ["hash"] },
-    { path: "backup/:name", ops: { read: misc.backup } },
-    { path: "restore", ops: { write: misc.restore }, fields: ["backup", "name", "force"] },
-    { path: "restore/:name", ops: { write: misc.restore }, fields: ["backup", "force"] },
+    { path: "backup/:name", ops: { read: transfer.backup } },
+    { path: "restore", ops: { write: transfer.restore }, fields: ["backup", "name", "force"] },
+    { path: "restore/:name", ops: { write: transfer.restore }, fields: ["backup", "force"] },
   ];
 }

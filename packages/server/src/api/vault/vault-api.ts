@@ -18,6 +18,8 @@ import type { MacService } from "../../service/mac-service.js";
 import type { DistributionService } from "../../service/distribution-service.js";
 import type { HashService } from "../../service/hash-service.js";
 import type { SecretsService } from "../../service/secrets-service.js";
+import type { KeyBackupService } from "../../service/key-backup-service.js";
+import type { TransitImportService } from "../../service/transit-import-service.js";
 import type { MountTableService } from "../../service/mount-table-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { VaultError, sendVaultError } from "./vault-errors.js";
@@ -39,6 +41,8 @@ export interface VaultApiOptions {
   distribution: DistributionService;
   hashes: HashService;
   secrets: SecretsService;
+  keyBackups: KeyBackupService;
+  transitImports: TransitImportService;
   /** Where transit is mounted (`/v1/<transitMount>/…`). */
   transitMount: string;
   /** Where KV v2 is mounted (`/v1/<m>/…` for each): each the secrets store's mount of the same name. */
