@@ -66,6 +66,7 @@ import type {
   ScheduleDeletionRequest,
   SealStatus,
   SetMinDecryptionVersionRequest,
+  SetMinEncryptionVersionRequest,
   SignRequest,
   SignResponse,
   TokenInfo,
@@ -399,6 +400,14 @@ export class TesseraClient {
   /** Retires every version below `minDecryptionVersion`: their ciphertexts are refused with `Disabled`. */
   setMinDecryptionVersion(key: string, req: SetMinDecryptionVersionRequest): Promise<KeyMetadata> {
     return this.#post(keyPath(key, "/min-decryption-version"), req);
+  }
+
+  /**
+   * The lowest version `encrypt` may be asked for with `keyVersion` (0 = no minimum; Vault's
+   * `min_encryption_version`). Example: `await client.setMinEncryptionVersion("app", { minEncryptionVersion: 2 })`.
+   */
+  setMinEncryptionVersion(key: string, req: SetMinEncryptionVersionRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/min-encryption-version"), req);
   }
 
   listVersions(key: string): Promise<ListVersionsResponse> {

@@ -368,4 +368,13 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       CREATE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE ON grants FOR EACH ROW EXECUTE FUNCTION tessera_row_changed();
     `,
   },
+  {
+    // Convergent (deterministic) encryption, fixed at creation, and Vault's min_encryption_version
+    // (0 = no minimum) for encryption with an older version (docs/formats.md, format v4).
+    id: 14,
+    sql: `
+      ALTER TABLE keys ADD COLUMN convergent BOOLEAN NOT NULL DEFAULT FALSE;
+      ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]);

@@ -371,4 +371,13 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       END;
     `,
   },
+  {
+    // Convergent (deterministic) encryption, fixed at creation, and Vault's min_encryption_version
+    // (0 = no minimum) for encryption with an older version (docs/formats.md, format v4).
+    id: 14,
+    sql: `
+      ALTER TABLE keys ADD COLUMN convergent INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]);

@@ -60,10 +60,12 @@ interface KeyRecord {
   state: string;
   prior_state: string | null;
   derived: number;
+  convergent: number;
   exportable: number;
   created_at: number;
   primary_version: number;
   min_decryption_version: number;
+  min_encryption_version: number;
   rotation_period_seconds: number | null;
   last_rotated_at: number;
   deletion_date: number | null;
@@ -132,10 +134,12 @@ const keyFromRecord = (r: KeyRecord): KeyRow => ({
   state: r.state as KeyRow["state"],
   priorState: r.prior_state as KeyRow["priorState"],
   derived: r.derived === 1,
+  convergent: r.convergent === 1,
   exportable: r.exportable === 1,
   createdAt: r.created_at,
   primaryVersion: r.primary_version,
   minDecryptionVersion: r.min_decryption_version,
+  minEncryptionVersion: r.min_encryption_version,
   rotationPeriodSeconds: r.rotation_period_seconds,
   lastRotatedAt: r.last_rotated_at,
   deletionDate: r.deletion_date,
@@ -154,10 +158,12 @@ const keyParams = (k: KeyRow) => ({
   state: k.state,
   prior_state: k.priorState,
   derived: k.derived ? 1 : 0,
+  convergent: k.convergent ? 1 : 0,
   exportable: k.exportable ? 1 : 0,
   created_at: k.createdAt,
   primary_version: k.primaryVersion,
   min_decryption_version: k.minDecryptionVersion,
+  min_encryption_version: k.minEncryptionVersion,
   rotation_period_seconds: k.rotationPeriodSeconds,
   last_rotated_at: k.lastRotatedAt,
   deletion_date: k.deletionDate,
@@ -244,10 +250,10 @@ class SqliteRepositories implements Repositories {
 
   constructor(db: Db, auditChain: string) {
     const keyColumns =
-      "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
+      "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision, convergent, min_encryption_version";
     const s = {
       keyInsert: db.prepare(
-        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @origin, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
+        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @origin, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision, @convergent, @min_encryption_version)`,
       ),
       keyGet: db.prepare(`SELECT ${keyColumns} FROM keys WHERE id = ?`),
       keyByName: db.prepare(`SELECT ${keyColumns} FROM keys WHERE name = ?`),
@@ -256,7 +262,7 @@ class SqliteRepositories implements Repositories {
         `SELECT ${keyColumns} FROM keys WHERE (created_at, id) > (SELECT created_at, id FROM keys WHERE id = ?) ORDER BY created_at, id LIMIT ?`,
       ),
       keyUpdate: db.prepare(
-        `UPDATE keys SET name=@name, description=@description, tags=@tags, state=@state, prior_state=@prior_state, primary_version=@primary_version, min_decryption_version=@min_decryption_version, rotation_period_seconds=@rotation_period_seconds, last_rotated_at=@last_rotated_at, deletion_date=@deletion_date, destroyed_at=@destroyed_at, revision=@revision WHERE id=@id AND revision=@revision - 1`,
+        `UPDATE keys SET name=@name, description=@description, tags=@tags, state=@state, prior_state=@prior_state, primary_version=@primary_version, min_decryption_version=@min_decryption_version, min_encryption_version=@min_encryption_version, rotation_period_seconds=@rotation_period_seconds, last_rotated_at=@last_rotated_at, deletion_date=@deletion_date, destroyed_at=@destroyed_at, revision=@revision WHERE id=@id AND revision=@revision - 1`,
       ),
       keyDueRotation: db.prepare(
         `SELECT ${keyColumns} FROM keys WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL AND last_rotated_at + rotation_period_seconds * 1000 <= ? ORDER BY id`,
