@@ -35,11 +35,17 @@ export function aead96SealInto(aead: Aead96, key: SecretKeyInput, plaintext: Uin
   if (nonce === undefined) fillNonce(out, offset, AEAD96_NONCE_LENGTH);
   else if (nonce.length !== AEAD96_NONCE_LENGTH) throw new RangeError(`${aead} nonce must be 12 bytes`);
   else out.set(nonce, offset);
-  const iv = out.subarray(offset, offset + AEAD96_NONCE_LENGTH);
+  aeadSealAt(aead, key, out.subarray(offset, offset + AEAD96_NONCE_LENGTH), plaintext, aad, out, offset + AEAD96_NONCE_LENGTH);
+}
+
+/**
+ * The AEAD core: encrypts under `iv` and writes ciphertext ‖ 16-byte tag at `at` of `out`. The IV's
+ * uniqueness under `key` is the caller's job (aead.ts's gcmSealAt and XAES use it for AES-256-GCM).
+ */
+export function aeadSealAt(aead: Aead96, key: SecretKeyInput, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, at: number): void {
   // chacha20-poly1305 is not in @types/node's CipherGCMTypes; the options and calls are the same.
   const cipher = createCipheriv(aead as CipherGCMTypes, secretKey(key), iv, { authTagLength: AEAD96_TAG_LENGTH });
   cipher.setAAD(aad);
-  let at = offset + AEAD96_NONCE_LENGTH;
   const body = cipher.update(plaintext);
   body.copy(out, at);
   at += body.length;
