@@ -4,7 +4,7 @@
  * Bytes travel as standard base64; times as RFC 3339 strings.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { EncryptionAlgorithm, KeySpec, KeySpecInput, KeyUsage } from "./key-specs.js";
+import { EncryptionAlgorithm, KeySpec, KeySpecInput, KeyUsage } from "./key-spec-schemas.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -153,8 +153,6 @@ export type SetMinEncryptionVersionRequest = Static<typeof SetMinEncryptionVersi
 
 /** A version to encrypt with: default the primary; else at least the key's minEncryptionVersion (symmetric keys). */
 const EncryptVersion = Type.Integer({ minimum: 1, maximum: 0xffffffff });
-
-export const MAX_PLAINTEXT_BYTES = 4096;
 
 export const EncryptRequest = Type.Object(
   {
