@@ -99,6 +99,16 @@ describe("key state machine", () => {
     expect(code(() => l.setMinDecryptionVersion(row("Enabled"), 0))).toBe("InvalidInput");
   });
 
+  it("min encryption version is 0 (none) or within minDecryptionVersion..primary, and min decryption may not pass it", () => {
+    expect(l.setMinEncryptionVersion(row("Enabled"), 2).minEncryptionVersion).toBe(2);
+    expect(l.setMinEncryptionVersion(row("Enabled", { minEncryptionVersion: 2 }), 0).minEncryptionVersion).toBe(0);
+    expect(code(() => l.setMinEncryptionVersion(row("Enabled"), 4))).toBe("InvalidInput");
+    expect(code(() => l.setMinEncryptionVersion(row("Enabled"), -1))).toBe("InvalidInput");
+    expect(code(() => l.setMinEncryptionVersion(row("Enabled", { minDecryptionVersion: 3 }), 2))).toBe("InvalidInput");
+    expect(code(() => l.setMinDecryptionVersion(row("Enabled", { minEncryptionVersion: 2 }), 3))).toBe("InvalidInput");
+    expect(l.setMinDecryptionVersion(row("Enabled", { minEncryptionVersion: 2 }), 2).minDecryptionVersion).toBe(2);
+  });
+
   it("the primary version cannot be disabled; destroyed versions cannot change", () => {
     const v = (version: number, state: VersionRow["state"] = "Enabled"): VersionRow => ({
       keyId: "x",
