@@ -1,5 +1,5 @@
 /**
- * Audit benchmarks, both measured in this run:
+ * Audit benchmarks, all measured in this run:
  *
  * 1. Encrypt over HTTP (keep-alive, 64 connections) against a Tessera whose audit trail is durable
  *    (database sink: group-committed SQLite transactions with synchronous=FULL, plus a JSON-lines
@@ -7,6 +7,9 @@
  *    of durable auditing. Each server runs in its own child process.
  * 2. `verifyTrail` speed in entries per second on a trail of BENCH_AUDIT_ENTRIES (default 1,000,000)
  *    records generated with the real record code and written to a temporary file.
+ * 3. Audit volume and durability (bench/audit-durability.mjs, also run by bench/run.mjs): bytes per
+ *    request record as written (compact format 2) and as format 1 would have written the same records,
+ *    Encrypt latency at 1 connection and throughput at 64 with `audit.durability` sync and batch.
  *
  *   npx tsc -b && node bench/audit.mjs           BENCH_SECONDS=10 BENCH_AUDIT_ENTRIES=1000000
  */
@@ -14,8 +17,9 @@ import { fork } from "node:child_process";
 import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
+import { auditDurability } from "./audit-durability.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -26,10 +30,11 @@ if (process.argv[2] === "--server") {
   // Child: an initialised, unsealed Tessera with or without audit sinks, on an ephemeral port.
   const { buildApp, SqliteStore } = await import("../packages/server/dist/index.js");
   const dir = mkdtempSync(join(tmpdir(), "tessera-bench-audit-"));
-  const withAudit = process.argv[3] === "on";
+  // off: no sink; on: the default durable file sink (durability sync); batch: the same with durability batch.
+  const mode = process.argv[3];
   const app = await buildApp({
     store: new SqliteStore({ path: join(dir, "t.db") }),
-    audit: withAudit ? sinks(process.env.BENCH_AUDIT_SINKS ?? "file", dir) : { database: false },
+    audit: mode === "off" ? { database: false } : { ...sinks(process.env.BENCH_AUDIT_SINKS ?? "file", dir), ...(mode === "batch" && { durability: { mode: "batch" } }) },
   });
   const call = async (method, url, body, token) =>
     JSON.parse((await app.http.inject({ method, url, headers: { "content-type": "application/json", ...(token && { "x-tessera-token": token }) }, payload: JSON.stringify(body ?? {}) })).body);
@@ -38,6 +43,28 @@ if (process.argv[2] === "--server") {
   await call("POST", "/v1/keys", { name: "bench-key" }, init.rootToken);
   await app.http.listen({ host: "127.0.0.1", port: 0 });
   process.send({ port: app.http.server.address().port, token: init.rootToken });
+  // Asked for the trail's volume: bytes per request record as written, and as format 1 would write them.
+  process.on("message", async (m) => {
+    if (m?.stats !== true) return;
+    const { fileLines, trailFiles, TrailDecoder, recordLine } = await import("../packages/audit/dist/index.js");
+    const decoder = new TrailDecoder();
+    const stats = { requestRecords: 0, requestBytes: 0, v1RequestBytes: 0, totalBytes: 0 };
+    let prev = "0".repeat(64);
+    for await (const chunk of fileLines(await trailFiles(join(dir, "audit.jsonl")))) {
+      for (const line of chunk.lines) {
+        if (line === "") continue;
+        stats.totalBytes += Buffer.byteLength(line) + 1;
+        const r = decoder.decode(line);
+        if (r.kind === "request") {
+          stats.requestRecords++;
+          stats.requestBytes += Buffer.byteLength(line) + 1;
+          stats.v1RequestBytes += Buffer.byteLength(recordLine({ ...r, prev })) + 1;
+        }
+        prev = r.hash;
+      }
+    }
+    process.send({ stats });
+  });
   const stop = async () => {
     await app.close().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -45,7 +72,7 @@ if (process.argv[2] === "--server") {
   };
   process.once("SIGTERM", stop);
   process.once("disconnect", stop);
-} else {
+} else if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await main();
 }
 
@@ -83,8 +110,9 @@ async function load(port, token) {
   return { rps: r.requests.average, p99: r.latency.p99 };
 }
 
-async function verifySpeed() {
-  const { verifyTrail, fileLines, recordHash, recordLine, GENESIS } = await import("../packages/audit/dist/index.js");
+/** `compact`: the records as the server writes them now (format 2, one context referred to); else format 1. */
+async function verifySpeed(compact) {
+  const { verifyTrail, fileLines, recordHash, recordLine, GENESIS, contextJson, encodeRequestV2 } = await import("../packages/audit/dist/index.js");
   const dir = mkdtempSync(join(tmpdir(), "tessera-bench-verify-"));
   const path = join(dir, "audit.jsonl");
   const out = createWriteStream(path);
@@ -107,9 +135,16 @@ async function verifySpeed() {
       prev,
       hash: "",
     };
-    r.hash = recordHash(r);
+    let line;
+    if (compact) {
+      const e = encodeRequestV2(r, seq === 1 ? contextJson(r) : 1, seq === 1);
+      [line, r.hash] = [e.line, e.hash];
+    } else {
+      r.hash = recordHash(r);
+      line = recordLine(r);
+    }
     prev = r.hash;
-    if (!out.write(recordLine(r) + "\n")) await new Promise((resolve) => out.once("drain", resolve));
+    if (!out.write(line + "\n")) await new Promise((resolve) => out.once("drain", resolve));
   }
   await new Promise((resolve) => out.end(resolve));
   const t0 = performance.now();
@@ -134,7 +169,10 @@ async function main() {
     console.log(`  encrypt, audit ${mode.padEnd(3)}  ${results[mode].rps.toFixed(0).padStart(7)} req/s   p99 ${results[mode].p99.toFixed(2)} ms`);
   }
   console.log(`  ratio durable audit on / off: ${(results.on.rps / results.off.rps).toFixed(3)} (aim >= 0.8)`);
-  const v = await verifySpeed();
-  console.log(`  audit verify: ${v.entries} entries in ${(v.ms / 1000).toFixed(2)} s = ${Math.round(v.perSecond)} entries/s (aim >= 200000)`);
+  for (const compact of [false, true]) {
+    const v = await verifySpeed(compact);
+    console.log(`  audit verify (${compact ? "compact records" : "format 1 records"}): ${v.entries} entries in ${(v.ms / 1000).toFixed(2)} s = ${Math.round(v.perSecond)} entries/s (aim >= 200000)`);
+  }
+  await auditDurability({ seconds, warmupSeconds: 2, log: console.log });
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 }

@@ -9,7 +9,9 @@
  *   BENCH_SECONDS=10                    # measured seconds per scenario (default 10)
  *   BENCH_WARMUP_SECONDS=3              # unmeasured warm-up before each scenario (default 3)
  *   BENCH_CONNECTIONS=1,16,64           # encrypt runs at each; datakey and the aims use the largest
- *   BENCH_ONLY=encrypt,datakey          # which operations to run (default both)
+ *   BENCH_ONLY=encrypt,datakey,audit    # which to run (default all): audit is bench/audit-durability.mjs —
+ *                                       # bytes per audit request record, Encrypt @1 and @64 with
+ *                                       # audit.durability sync and batch
  *   BENCH_PLAINTEXT_BYTES=256           # Encrypt plaintext size (default 256)
  *   BENCH_RESTRICTED_GRANTS='[…]'       # grants of the policy-checked token (default: Encrypt and
  *                                       # GenerateDataKey on bench-key only)
@@ -30,6 +32,7 @@ import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { auditDurability } from "./audit-durability.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, "results");
@@ -53,7 +56,7 @@ const config = {
     if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`BENCH_CONNECTIONS must list integers in 1..1024, got "${c}"`);
     return n;
   }),
-  only: new Set((process.env.BENCH_ONLY || "encrypt,datakey").split(",").map((s) => s.trim())),
+  only: new Set((process.env.BENCH_ONLY || "encrypt,datakey,audit").split(",").map((s) => s.trim())),
   plaintextBytes: envInt("BENCH_PLAINTEXT_BYTES", 256, 1, 4096),
   restrictedGrants: JSON.parse(
     process.env.BENCH_RESTRICTED_GRANTS || JSON.stringify([{ actions: ["kms:Encrypt", "kms:GenerateDataKey"], resources: [KEY_NAME] }]),
@@ -61,7 +64,7 @@ const config = {
   rootToken: process.env.BENCH_ROOT_TOKEN || `tsr_bench_${randomBytes(24).toString("hex")}`,
   cpuProfile: process.env.BENCH_CPU_PROF === "1",
 };
-for (const op of config.only) if (op !== "encrypt" && op !== "datakey") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey)`);
+for (const op of config.only) if (op !== "encrypt" && op !== "datakey" && op !== "audit") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey, audit)`);
 const mainConnections = Math.max(...config.connections);
 
 /** The aims from the issue, checked at `mainConnections`. */
@@ -417,6 +420,13 @@ async function main() {
     rows.push({ ...meta, ...r });
   }
 
+  // Audit volume and durability: its own servers (file sink, sync and batch), after the main scenarios.
+  let audit;
+  if (config.only.has("audit")) {
+    console.log("\naudit volume and durability (file sink; sync vs batch in this run):");
+    audit = await auditDurability({ seconds: config.seconds, warmupSeconds: config.warmupSeconds, log: console.log });
+  }
+
   const load1After = loadavg();
   console.log("");
   printTable(rows);
@@ -424,6 +434,10 @@ async function main() {
   console.log("\nratios (throughput):");
   for (const r of rs) console.log(`  ${r.name.padEnd(42)} ${r.value.toFixed(3)}`);
   const as = aims(rows);
+  if (audit !== undefined) {
+    const b = audit.volume.bytesPerRequestRecord;
+    as.push({ aim: "audit request record <= 200 bytes", met: b <= 200, value: `${b.toFixed(1)} bytes (format 1: ${audit.volume.v1BytesPerRequestRecord.toFixed(1)})` });
+  }
   console.log("\naims:");
   for (const a of as) console.log(`  ${a.met ? "MET " : "MISS"}  ${a.aim.padEnd(46)} (${a.value})`);
 
@@ -443,6 +457,7 @@ async function main() {
     loadAverage: { before: load1Before.map((l) => round(l, 2)), after: load1After.map((l) => round(l, 2)) },
     config: { ...config, only: [...config.only], rootToken: undefined },
     rows,
+    ...(audit !== undefined && { audit }),
     ratios: rs,
     aims: as,
     disturbed: disturbed.length > 0,
@@ -461,7 +476,7 @@ async function main() {
 
 // Everything stops by itself: a watchdog well past the planned duration kills the children and exits.
 const planned =
-  (config.only.has("encrypt") ? 3 * config.connections.length : 0) + (config.only.has("datakey") ? 2 : 0);
+  (config.only.has("encrypt") ? 3 * config.connections.length : 0) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
 const budgetMs = (planned * (config.seconds + config.warmupSeconds) + 120) * 1000;
 const watchdog = setTimeout(() => {
   console.error(`\nbench: still running after ${budgetMs / 1000} s; giving up`);

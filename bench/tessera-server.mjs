@@ -2,7 +2,8 @@
  * Tessera under test for bench/run.mjs: a dev server (temporary SQLite, unsealed, fixed root token)
  * in its own process, so the load generator never shares its event loop.
  *
- * Started by run.mjs with fork(); reads BENCH_LISTEN ("127.0.0.1:PORT") and BENCH_ROOT_TOKEN. Stops
+ * Started by run.mjs with fork(); reads BENCH_LISTEN ("127.0.0.1:PORT") and BENCH_ROOT_TOKEN, and
+ * BENCH_DATA (a dev data directory kept across starts, bench/scale.mjs; default temporary). Stops
  * (cleanly, deleting its temporary state) on SIGTERM/SIGINT or when the parent goes away.
  * Run the parent with BENCH_CPU_PROF=1 to get a --cpu-prof of this process in bench/results/.
  */
@@ -21,5 +22,6 @@ process.once("disconnect", () => {
   if (!stopping) process.kill(process.pid, "SIGTERM");
 });
 
-await runServer({ dev: true, listen, devRootToken });
+const data = process.env.BENCH_DATA || undefined;
+await runServer({ dev: true, listen, devRootToken, ...(data !== undefined && { data }) });
 process.exit(0);

@@ -1,5 +1,6 @@
 /** An audit sink whose writes can be made to fail or hang, typed against the real AuditSink. */
 import type { AuditSink, SinkBatch } from "@tessera/server";
+import { decodeLines } from "../helpers/audit-records.js";
 
 export class ControllableSink implements AuditSink {
   readonly name = "controllable";
@@ -23,9 +24,11 @@ export class ControllableSink implements AuditSink {
     if (this.mode === "hang") await new Promise<void>((resolve) => (this.release = resolve));
     if (this.mode === "error") throw new Error("disk full (simulated)");
     const match = this.failNext;
-    if (match !== undefined && batch.records.some((r) => match(JSON.parse(r.line) as Record<string, unknown>))) {
+    // Compact records refer to contexts spelt out in earlier lines: decode the batch after them.
+    const records = match === undefined ? [] : decodeLines([...this.lines, ...batch.records.map((r) => r.line)]).slice(this.lines.length);
+    if (match !== undefined && records.some((r) => match(r))) {
       this.failNext = undefined;
-      this.refused.push(...batch.records.map((r) => JSON.parse(r.line) as Record<string, unknown>));
+      this.refused.push(...records);
       throw new Error("write failed (simulated, chosen record)");
     }
     this.lastBatch = batch.records.length;

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, SqliteStore, buildApp, fileLines, verifyTrail, type TesseraApp } from "@tessera/server";
 import { ControllableSink } from "../fakes/controllable-sink.js";
+import { decodeLines } from "../helpers/audit-records.js";
+import { lineHead } from "@tessera/audit";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -100,7 +102,7 @@ describe("audit trail", () => {
     await x.call("GET", "/v1/keys", undefined, "tsr_wrong");
     await x.call("POST", "/v1/sys/seal");
     await x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("x") });
-    const records = lines(x).map((l) => JSON.parse(l));
+    const records = decodeLines(lines(x));
     const requests = records.filter((r) => r.kind === "request");
     // State changes are announced by a durable intent before they happen; reads and refusals are not.
     expect(requests.map((r) => [r.action, r.outcome, r.errorCode])).toEqual([
@@ -122,7 +124,7 @@ describe("audit trail", () => {
     expect(text).not.toContain(x.root);
     expect(text).not.toContain(rootAccessor);
     expect(text).not.toContain(b64("secret"));
-    const encrypt = requests.find((r) => r.action === "kms:Encrypt");
+    const encrypt = requests.find((r) => r.action === "kms:Encrypt")!;
     const keyId = (await x.store.keys.getByName("k"))!.id;
     expect([encrypt.keyId, encrypt.keyVersion]).toEqual([keyId, 1]);
     // The investigator's view: the HMAC of a known value, under the trail's key, finds it.
@@ -158,7 +160,9 @@ describe("audit trail", () => {
       return r;
     };
     const edited = [...original];
-    edited[100] = edited[100]!.replace('"outcome":"allowed"', '"outcome":"denied"');
+    // A compact record's time (format 2 writes it as epoch ms).
+    edited[100] = edited[100]!.replace(/"t":(\d+)/, (_m, t: string) => `"t":${Number(t) + 1}`);
+    expect(edited[100]).not.toBe(original[100]);
     expect((await check(edited)).problem).toMatchObject({ seq: 101, what: expect.stringContaining("edited") });
 
     const deleted = original.filter((_, i) => i !== 200);
@@ -169,7 +173,7 @@ describe("audit trail", () => {
     expect((await check(swapped)).problem).toMatchObject({ seq: 302, what: expect.stringContaining("missing") });
 
     // A forged record inserted with a correct-looking hash and the next sequence numbers shifted.
-    const forged = [...original.slice(0, 400), original[399]!.replace('"seq":400', '"seq":401'), ...original.slice(400)];
+    const forged = [...original.slice(0, 400), original[399]!.replace(/"(seq|s)":400,/, '"$1":401,'), ...original.slice(400)];
     const f = await check(forged);
     expect(f.ok).toBe(false);
     expect(f.problem!.seq).toBe(401);
@@ -189,7 +193,7 @@ describe("audit trail", () => {
         let after = 0;
         while (after < dbHead.seq) {
           const page = (await x.call("GET", `/v1/audit/lines?after=${after}&limit=5000`)).body;
-          yield { lines: page.lines.filter((line: string) => JSON.parse(line).seq <= dbHead.seq), where: () => "db" };
+          yield { lines: page.lines.filter((line: string) => lineHead(line)!.seq <= dbHead.seq), where: () => "db" };
           if (page.nextAfter === null) return;
           after = page.nextAfter;
         }
@@ -268,6 +272,6 @@ describe("audit trail", () => {
     expect(res.statusCode).toBe(503);
     const report = await verifyFiles(x);
     expect(report).toMatchObject({ ok: true });
-    expect(JSON.parse(lines(x).at(-1)!)).toMatchObject({ action: "kms:CreateKey", errorCode: "Sealed" });
+    expect(decodeLines(lines(x)).at(-1)).toMatchObject({ action: "kms:CreateKey", errorCode: "Sealed" });
   });
 });

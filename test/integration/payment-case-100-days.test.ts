@@ -11,10 +11,11 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { verifyTrail } from "@tessera/audit";
+import { lineHead, verifyTrail } from "@tessera/audit";
 import { ManualClock } from "@tessera/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b64, startTestApp, unb64, type TestApp } from "../helpers/app.js";
+import { decodeLines } from "../helpers/audit-records.js";
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -138,7 +139,7 @@ describe("the payment case over 100 days", () => {
     expect(held[0]!.message).toContain("pay-legacy");
 
     // Every step is in the trail (intent + outcome under the system principal) and the trail verifies.
-    const records = (await trail()).map((l) => JSON.parse(l));
+    const records = decodeLines(await trail());
     const system = records.filter((r) => r.principal?.id === "tessera:system" && r.outcome === "allowed").map((r) => r.action);
     expect(system.filter((a) => a === "kms:RotateKey")).toHaveLength(3);
     expect(system.filter((a) => a === "kms:DisableKeyVersion")).toHaveLength(4);
@@ -163,6 +164,6 @@ async function trail(): Promise<string[]> {
     const page = (await t.call("GET", `/v1/audit/lines?after=${after}&limit=5000`)).body.lines as string[];
     out.push(...page);
     if (page.length < 5000) return out;
-    after = JSON.parse(page[page.length - 1]!).seq;
+    after = lineHead(page[page.length - 1]!)!.seq;
   }
 }

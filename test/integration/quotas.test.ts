@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, type TestApp } from "../helpers/app.js";
+import { decodeLines } from "../helpers/audit-records.js";
 
 let t: TestApp;
 afterEach(async () => {
@@ -44,7 +45,7 @@ describe("per-principal quotas", () => {
     // A restart flushes the pending summary (as a shutdown does).
     await t.restart();
     await t.unseal();
-    const records = ((await t.call("GET", "/v1/audit/lines?after=0&limit=5000")).body.lines as string[]).map((l) => JSON.parse(l));
+    const records = decodeLines((await t.call("GET", "/v1/audit/lines?after=0&limit=5000")).body.lines as string[]);
     const throttled = records.filter((r) => r.errorCode === "Throttled");
     expect(throttled.length).toBeLessThan(40);
     const suppressed = throttled.reduce((n, r) => n + (r.detail?.suppressed ?? 1), 0);

@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, unb64, type TestApp } from "../helpers/app.js";
+import { decodeLines } from "../helpers/audit-records.js";
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -27,7 +28,7 @@ async function vmToken(name: string) {
 
 async function lines(): Promise<any[]> {
   const r = await t.call("GET", "/v1/audit/lines?after=0&limit=5000");
-  return (r.body.lines as string[]).map((l) => JSON.parse(l));
+  return decodeLines(r.body.lines as string[]);
 }
 
 const retention = async () => (await t.call("GET", "/v1/keys/payment/retention")).body;

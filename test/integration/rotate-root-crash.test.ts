@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { injectCall } from "../helpers/app.js";
 import { ManualClock, SqliteStore, buildApp, type TesseraApp } from "@tessera/server";
 import { crashingStore } from "../fakes/crashing-store.js";
+import { decodeLines } from "../helpers/audit-records.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-rotate-crash-"));
 const db = join(dir, "tessera.db");
@@ -64,7 +65,7 @@ describe("rotate-root with a crash half way", () => {
     const after = await sealRoots(secondStore);
     expect(after).toHaveLength(1);
     expect(after[0]).toBe(halfWay[1]);
-    const records = (await secondStore.audit.list(0, 100_000)).map((l) => JSON.parse(l.line));
+    const records = decodeLines((await secondStore.audit.list(0, 100_000)).map((l) => l.line));
     expect(records.filter((r) => r.action === "sys:RotateRoot" && r.principal?.id === "tessera:system").map((r) => r.outcome)).toEqual(["intent", "allowed"]);
     await second.close();
 

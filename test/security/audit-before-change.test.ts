@@ -44,6 +44,7 @@ import { ManualClock, Pkcs11Seal, ShamirSeal, SqliteStore, buildApp, type Seal, 
 import { SOFTHSM2_MODULE, USER_PIN, softHsm } from "../helpers/softhsm.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControllableSink } from "../fakes/controllable-sink.js";
+import { decodeLines } from "../helpers/audit-records.js";
 
 process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] = "true";
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -108,7 +109,7 @@ function snapshot(): unknown {
   }
 }
 
-const records = () => sink.lines.map((l) => JSON.parse(l) as Record<string, any>);
+const records = () => decodeLines(sink.lines);
 
 /**
  * Runs one mutating request twice: first with its intent record failing, then with its outcome

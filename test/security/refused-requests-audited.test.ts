@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorCatalogue, isErrorCode } from "@tessera/protocol";
 import { ManualClock, verifyTrail } from "@tessera/server";
 import { send, signedHeaders, startListening, type Credentials, type HeaderList, type ListeningApp, type RawResponse } from "../helpers/raw-http.js";
+import { decodeLines } from "../helpers/audit-records.js";
 
 const NOW = Date.UTC(2026, 0, 5, 12);
 const BURST = 60;
@@ -175,7 +176,7 @@ async function trailAfter(seq: number): Promise<{ lines: string[]; records: Line
     lines.push(...(r.body.lines as string[]));
     after = r.body.nextAfter;
   }
-  const records = lines.map((l) => JSON.parse(l) as Line).filter((r) => r.seq <= head.seq);
+  const records = (decodeLines(lines) as Line[]).filter((r) => r.seq <= head.seq);
   return { lines: lines.slice(0, records.length), records };
 }
 

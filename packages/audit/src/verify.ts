@@ -9,6 +9,7 @@
  */
 import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from "node:crypto";
 import { GENESIS, checkpointMessage, sha256Hex, splitLine, type AuditRecord, type CheckpointRecord } from "./record.js";
+import { V2_PREFIX, splitV2, v2HashedText, type ParsedV2 } from "./compact.js";
 
 const HEAD = /^\{"seq":(\d{1,15}),"time":"([^"]*)","kind":"(request|checkpoint|repair)"/;
 const PREV = /,"prev":"([0-9a-f]{64})"\}$/;
@@ -24,6 +25,8 @@ export type VerifyProblemCode =
   | "checkpoint-signer" // signed by another key
   | "checkpoint-signature" // the signature does not verify
   | "checkpoint-node" // the checkpoint names another node than the chain's
+  | "unresolved" // a compact record refers to a context no earlier record of the trail spelt out
+  | "unanchored" // a trail that starts after seq 1 (older files removed) does not spell out its first record's prev
   | "head-differs" // the record at the server's head seq is not the server's
   | "truncated" // the trail ends before the server's head
   | "open-tail"; // the trail does not end in a final checkpoint (cut short, or live)
@@ -67,6 +70,12 @@ export interface VerifyOptions {
    * cluster, e.g. a migrated single node's) are accepted.
    */
   node?: string;
+  /**
+   * The trail's oldest files were removed (retention): accept a trail whose first record is not seq 1,
+   * provided that record spells out its `prev` (the first record of every file does). What comes
+   * before it cannot be checked; what follows is chained to it and signed by the checkpoints after it.
+   */
+  retained?: boolean;
 }
 
 /** Lines of a trail in order, in chunks (per-line async iteration costs more than verifying a line). */
@@ -78,7 +87,17 @@ export interface TrailChunk {
 
 /** A line that checked: its seq and hash, and the parsed record unless it was a request (fast path). */
 export type CheckedLine =
-  | { ok: true; seq: number; time: string; hash: string; kind: string; record: AuditRecord | undefined }
+  | {
+      ok: true;
+      seq: number;
+      time: string;
+      hash: string;
+      kind: string;
+      record: AuditRecord | undefined;
+      /** Format 2: the seq of the record whose context this one refers to, or `defines` when it spells it out. */
+      ref?: number;
+      defines?: boolean;
+    }
   | { ok: false; code: VerifyProblemCode; seq: number | null; what: string };
 
 /**
@@ -87,6 +106,7 @@ export type CheckedLine =
  * line of a rotated file, whose predecessor is in another file).
  */
 export function checkLine(line: string, prev: { seq: number; hash: string } | undefined): CheckedLine {
+  if (line.startsWith(V2_PREFIX)) return checkV2(line, prev);
   // The hash covers the line's own bytes (all but the trailing hash field), so any changed byte shows.
   const parts = splitLine(line);
   if (parts === undefined) return { ok: false, code: "malformed", seq: null, what: "not a Tessera audit record (no trailing hash)" };
@@ -124,6 +144,46 @@ export function checkLine(line: string, prev: { seq: number; hash: string } | un
   return { ok: true, seq, time: String(time), hash: parts.hash, kind: String(kind), record };
 }
 
+/**
+ * A compact (format 2) request line: its hash covers its bytes with the previous record's hash as
+ * `prev` (compact.ts). Without a previous record, the line must spell out `P`; if it does not, only its
+ * shape is checked (`anchored: false`, the first line of a file written before rotation was noticed).
+ */
+function checkV2(line: string, prev: { seq: number; hash: string } | undefined): CheckedLine {
+  const parts = splitV2(line);
+  let r: ParsedV2;
+  try {
+    if (parts === undefined) throw new Error("no hash");
+    r = JSON.parse(line) as ParsedV2;
+  } catch {
+    return { ok: false, code: "malformed", seq: null, what: "not a Tessera audit record (compact record without a trailing hash, or not JSON)" };
+  }
+  const { s: seq, t } = r;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return { ok: false, code: "malformed", seq: null, what: "record has no sequence number" };
+  if (typeof t !== "number" || !Number.isSafeInteger(t)) return { ok: false, code: "malformed", seq, what: "compact record has no time (epoch milliseconds)" };
+  if (r.c !== undefined && (typeof r.c !== "number" || !Number.isSafeInteger(r.c) || r.c >= seq || r.x !== undefined)) {
+    return { ok: false, code: "malformed", seq, what: "compact record's context reference is not an earlier record" };
+  }
+  if (r.c === undefined && (typeof r.x !== "object" || r.x === null)) return { ok: false, code: "malformed", seq, what: "compact record has no context" };
+  if (prev !== undefined && seq !== prev.seq + 1) {
+    return seq <= prev.seq
+      ? { ok: false, code: "reordered", seq, what: `sequence goes back from ${prev.seq} to ${seq} (reordered or duplicated)` }
+      : { ok: false, code: "missing", seq, what: `records ${prev.seq + 1}–${seq - 1} are missing (deleted or moved)` };
+  }
+  if (r.P !== undefined && prev !== undefined && r.P !== prev.hash) {
+    return { ok: false, code: "unchained", seq, what: "does not chain to the previous record (prev hash differs): a record before it was changed, removed or inserted" };
+  }
+  const prevHex = r.P ?? prev?.hash;
+  const time = new Date(t).toISOString();
+  const ok = { ok: true as const, seq, time, hash: parts!.hash, kind: "request", record: undefined, ...(r.c !== undefined ? { ref: r.c } : { defines: true }) };
+  if (prevHex === undefined) return ok;
+  // With `prev` implicit, a changed or removed predecessor shows here as a hash mismatch.
+  if (sha256Hex(v2HashedText(parts!.body, prevHex)) !== parts!.hash) {
+    return { ok: false, code: "edited", seq, what: "content does not match its hash (the record was edited, or the record before it was changed, removed or inserted)" };
+  }
+  return ok;
+}
+
 export async function verifyTrail(chunks: AsyncIterable<TrailChunk>, options: VerifyOptions = {}): Promise<VerifyReport> {
   const key: KeyObject | undefined = options.publicKey === undefined ? undefined : createPublicKey(options.publicKey);
   const signer = key === undefined ? undefined : createHash("sha256").update(key.export({ type: "spki", format: "der" })).digest("hex").slice(0, 32);
@@ -142,20 +202,33 @@ export async function verifyTrail(chunks: AsyncIterable<TrailChunk>, options: Ve
     unsignedTail: 0,
   };
   const fail = (code: VerifyProblemCode, seq: number | null, where: string, what: string): VerifyReport => ({ ...report, ok: false, problem: { code, seq, where, what } });
-  let prev = { seq: 0, hash: GENESIS };
+  let prev: { seq: number; hash: string } | undefined = { seq: 0, hash: GENESIS };
   let reachedHead = false;
+  // Format 2: the seqs of records that spell out a context (references must point at one of them).
+  const contexts = new Set<number>();
   for await (const chunk of chunks)
   for (let i = 0; i < chunk.lines.length; i++) {
     const line = chunk.lines[i]!;
     if (line.length === 0) continue;
     const where = (): string => chunk.where(i);
+    if (prev?.seq === 0 && options.retained === true && !/^\{"(?:seq|v)":(?:1,|2,"s":1,)/.test(line)) {
+      // A retained tail: the first record anchors the chain by spelling out its prev.
+      prev = undefined;
+    }
     const c = checkLine(line, prev);
     if (!c.ok) return fail(c.code, c.seq, where(), c.what);
     const { seq } = c;
+    if (prev === undefined && !/,"P":"[0-9a-f]{64}","h":"[^"]*"\}$|,"prev":"[0-9a-f]{64}","hash":"[0-9a-f]{64}"\}$/.test(line)) {
+      return fail("unanchored", seq, where(), "the trail starts after seq 1 but its first record does not spell out the hash it chains to");
+    }
+    if (c.defines === true) contexts.add(seq);
+    if (c.ref !== undefined && !contexts.has(c.ref) && report.firstSeq !== null && c.ref >= report.firstSeq) {
+      return fail("unresolved", seq, where(), `refers to the context of record ${c.ref}, which does not spell one out`);
+    }
     report.final = false;
     if (c.kind === "checkpoint") {
       const r = c.record as CheckpointRecord;
-      if (r.covers?.seq !== prev.seq || r.covers.hash !== prev.hash) return fail("checkpoint-covers", seq, where(), "checkpoint does not cover the record before it");
+      if (prev === undefined ? r.covers?.seq !== seq - 1 || r.covers.hash !== r.prev : r.covers?.seq !== prev.seq || r.covers.hash !== prev.hash) return fail("checkpoint-covers", seq, where(), "checkpoint does not cover the record before it");
       if (r.final !== undefined && r.final !== true) return fail("malformed", seq, where(), "checkpoint's final field is not true");
       if (r.node !== undefined && options.node !== undefined && r.node !== options.node) {
         return fail("checkpoint-node", seq, where(), `checkpoint names node "${r.node}", not "${options.node}": it belongs to another node's chain`);
@@ -185,10 +258,14 @@ export async function verifyTrail(chunks: AsyncIterable<TrailChunk>, options: Ve
     report.lastTime = c.time;
     prev = { seq, hash: c.hash };
   }
-  report.headHash = report.lastSeq === null ? null : prev.hash;
+  report.headHash = report.lastSeq === null || prev === undefined ? null : prev.hash;
   const expect = options.expectHead;
+  const lastSeq = prev?.seq ?? 0;
   if (expect !== undefined && !reachedHead) {
-    return fail("truncated", prev.seq, "end of trail", `the trail ends at ${prev.seq} but the server's head is ${expect.seq}: the tail was truncated`);
+    return fail("truncated", lastSeq, "end of trail", `the trail ends at ${lastSeq} but the server's head is ${expect.seq}: the tail was truncated`);
+  }
+  if (options.retained === true && (report.firstSeq ?? 1) > 1 && report.checkpoints === 0) {
+    return fail("unanchored", report.lastSeq, "end of trail", "the trail starts after seq 1 and holds no checkpoint: nothing signed anchors it");
   }
   if (!report.final && options.allowOpenTail !== true) {
     const what =

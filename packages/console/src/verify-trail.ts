@@ -4,11 +4,16 @@
  * --server --allow-open-tail` checks (packages/audit/src/verify.ts): every line's SHA-256 over its own
  * bytes, consecutive sequence numbers, each record chained to the one before, every checkpoint covering
  * the record before it and signed (Ed25519, WebCrypto) by the audit key, and the server's head reached.
+ * Reads both record formats (docs/audit.md): format 1 (`{"seq":…`, explicit `prev`, hex `hash`) and
+ * compact format 2 (`{"v":2,"s":…`, `prev` implicit: the hash covers the line without `h` plus
+ * `,"prev":"<previous hash, hex>"}`; `h` base64url; a context reference must name an earlier record
+ * that spelt one out).
  */
 import { api } from "./api.js";
 
 const GENESIS = "0".repeat(64);
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+const V2_SUFFIX = /,"h":"([A-Za-z0-9_-]{43})"\}$/;
 
 export interface TrailReport {
   ok: boolean;
@@ -22,6 +27,16 @@ export interface TrailReport {
 const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
 const sha256 = async (text: string) => hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 const fromB64 = (s: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const b64urlToHex = (s: string) => hex(fromB64(s.replace(/-/g, "+").replace(/_/g, "/") + "=").buffer);
+
+interface Compact {
+  v: 2;
+  s: number;
+  t: number;
+  c?: number;
+  x?: object;
+  P?: string;
+}
 
 async function importKey(pem: string): Promise<{ key: CryptoKey; signer: string } | undefined> {
   const der = fromB64(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
@@ -55,10 +70,30 @@ export async function verifyTrail(): Promise<TrailReport> {
   let prev = { seq: 0, hash: GENESIS };
   let reachedHead = head === null;
   let after = 0;
+  const contexts = new Set<number>();
   for (;;) {
     const page = await api<{ lines: string[]; nextAfter: number | null }>("GET", `/v1/audit/lines?after=${after}&limit=5000`);
     for (const line of page.lines) {
       if (line === "") continue;
+      if (line.startsWith('{"v":2,')) {
+        const m2 = V2_SUFFIX.exec(line);
+        if (m2 === null) return fail(null, "a line is not a Tessera audit record");
+        const r = JSON.parse(line) as Compact;
+        if (r.s !== prev.seq + 1) return fail(r.s, r.s <= prev.seq ? `sequence goes back from ${prev.seq} to ${r.s}` : `records ${prev.seq + 1}–${r.s - 1} are missing`);
+        if (r.P !== undefined && r.P !== prev.hash) return fail(r.s, "does not chain to the previous record");
+        const h = b64urlToHex(m2[1]!);
+        if ((await sha256(`${line.slice(0, m2.index)},"prev":"${prev.hash}"}`)) !== h) return fail(r.s, "content does not match its hash (edited, or the record before it changed)");
+        if (r.c !== undefined && !contexts.has(r.c)) return fail(r.s, `refers to the context of record ${r.c}, which does not spell one out`);
+        if (r.x !== undefined) contexts.add(r.s);
+        report.entries++;
+        if (head !== null && r.s === head.seq) {
+          if (h !== head.hash) return fail(r.s, "this record differs from the one the server holds at that sequence number");
+          reachedHead = true;
+        }
+        prev = { seq: r.s, hash: h };
+        report.lastSeq = r.s;
+        continue;
+      }
       const m = HASH_SUFFIX.exec(line);
       if (m === null) return fail(null, "a line is not a Tessera audit record");
       const body = `${line.slice(0, m.index)}}`;

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { AuditLog } from "./audit/audit-log.js";
 import { DatabaseSink, FileSink, StdoutSink, type AuditSink } from "./audit/sinks.js";
+import type { AuditFileConfig } from "./config/config.js";
 import { FileTrailReader } from "@tessera/audit";
 import { AlertCenter, type Webhook } from "./audit/alerts.js";
 import { AnomalyDetectors, type DetectorOptions } from "./audit/detectors.js";
@@ -83,8 +84,10 @@ export interface AppOptions {
   /** The audit trail's sinks (docs/audit.md). Default: the database only. */
   audit?: {
     database?: boolean;
-    file?: { path: string; maxBytes?: number };
+    file?: AuditFileConfig;
     stdout?: boolean;
+    /** `sync` (default) or `batch` (docs/audit.md "Durability"); applies to the file sink. */
+    durability?: { mode: "sync" | "batch"; intervalMs?: number };
     /** Extra sinks (tests use fakes typed against AuditSink). */
     sinks?: AuditSink[];
     /** How long a request waits for its entry to be durable (default 2 s). */
@@ -193,7 +196,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const sinks: AuditSink[] = [];
   const report = (e: { level: "error" | "info"; message: string }) => http.log[e.level]({ audit: true }, e.message);
   if (a.database !== false) sinks.push(new DatabaseSink(store));
-  if (a.file !== undefined) sinks.push(new FileSink(a.file.path, a.file.maxBytes ?? 64 * 1024 * 1024, (message) => report({ level: "error", message })));
+  if (a.file !== undefined) {
+    const { path, maxBytes, ...rotated } = a.file;
+    const options = { ...rotated, now: () => clock.now(), ...(a.durability !== undefined && { durability: a.durability }) };
+    sinks.push(new FileSink(path, maxBytes ?? 64 * 1024 * 1024, (message) => report({ level: "error", message }), undefined, options));
+  }
   if (a.stdout === true) sinks.push(new StdoutSink());
   sinks.push(...(a.sinks ?? []));
   // Alerts: detectors watch durable records; an alert is stored, written to the trail and sent to webhooks.

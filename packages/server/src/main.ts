@@ -66,7 +66,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     config = loadConfigFile(opts.config!);
   }
 
-  const audit = { ...config.audit, ...(opts.auditFile !== undefined && { file: { path: resolvePath(opts.auditFile) } }) };
+  const audit = { ...config.audit, ...(opts.auditFile !== undefined && { file: { ...config.audit.file, path: resolvePath(opts.auditFile) } }) };
   let https: AppOptions["https"] = config.tls ? { ...readTlsFiles(config.tls), clientAuth: config.tls.clientAuth } : null;
   let devCaPath: string | undefined;
   if (opts.dev && opts.devTls === true) {

@@ -1,6 +1,6 @@
 /** `tessera audit verify|query|hash|public-key`. */
 import { readFile } from "node:fs/promises";
-import { fileLines, verifyTrail, type VerifyReport } from "@tessera/audit";
+import { fileLines, lineHead, verifyTrail, type VerifyReport } from "@tessera/audit";
 import type { TesseraClient } from "@tessera/client";
 import { AUDIT_OUTCOMES } from "@tessera/protocol/core";
 import { Option, type Command } from "commander";
@@ -28,6 +28,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .option("--file <file>", "a trail file; repeat for rotated files", (v: string, p: string[] | undefined) => [...(p ?? []), v])
       .option("--public-key <pem-file>", "checkpoint public key (from `tessera audit public-key`, kept apart from the server) to check signatures")
       .option("--allow-open-tail", "accept a trail that does not end in a final checkpoint (a live server's files)")
+      .option("--retained", "the oldest files were deleted by retention: accept a trail that starts after seq 1, anchored by its first record and signed by its checkpoints")
       .option("--server", "verify the server's database trail, its head and its signatures"),
   )
     .addHelpText(
@@ -39,7 +40,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       ),
     )
     .action(
-      cli.action(async (o: { file?: string[]; publicKey?: string; allowOpenTail?: boolean; server?: boolean }, cmd: Command) => {
+      cli.action(async (o: { file?: string[]; publicKey?: string; allowOpenTail?: boolean; retained?: boolean; server?: boolean }, cmd: Command) => {
         if ((o.file === undefined) === (o.server !== true)) throw new UsageError("give --file (one or more) or --server");
         const out = cli.output(cmd);
         let publicKey = o.publicKey === undefined ? undefined : await readFile(o.publicKey, "utf8");
@@ -60,13 +61,14 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
           }
           report = await verifyServerChain(client, publicKey, undefined, undefined);
         } else {
-          report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true });
+          report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true, retained: o.retained === true });
         }
         if (out.json) out.data(report);
         else if (report.ok) {
           out.line(describe(report));
           if (publicKey === undefined) out.note("signatures not checked: give --public-key");
           if (report.repairs > 0) out.note(`${report.repairs} repair records: the server repaired a sink after a crash (see docs/audit.md)`);
+          if ((report.firstSeq ?? 1) > 1) out.note(`the trail starts at seq ${report.firstSeq} (older files removed by retention): records before it are not checked`);
           if (!report.final) out.note(`open tail: ${report.unsignedTail} records after the last checkpoint${report.lastCheckpointSeq === null ? "" : `, seq ${report.lastCheckpointSeq}`}, not yet covered by a signature`);
         } else out.line(describe(report));
         return report.ok ? 0 : 1;
@@ -185,7 +187,7 @@ async function verifyServerChain(client: TesseraClient, publicKey: string | unde
     let after = 0;
     while (after < end) {
       const page = await client.auditLines(after, 5000, chain);
-      const lines = page.lines.filter((line) => (JSON.parse(line) as { seq: number }).seq <= end);
+      const lines = page.lines.filter((line) => (lineHead(line)?.seq ?? 0) <= end);
       const from = after;
       yield { lines, where: (i: number) => `${chain === undefined ? "server" : `node ${chain}`} seq ${from + i + 1}` };
       if (page.nextAfter === null) return;

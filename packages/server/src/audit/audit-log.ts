@@ -22,6 +22,10 @@
  *   private key, and a stored public key that differs (edited metadata) refuses the unseal. The public
  *   key served for verification is always the derived one.
  * - `close` writes a final checkpoint (when unsealed) and accepts nothing after it.
+ * - Request records are written compact (format 2, @tessera/audit compact.ts): a context is spelt out
+ *   the first time a file sees it and referred to by seq after that. The map of contexts written is
+ *   forgotten when a sink starts a new file (so references never leave their file) and updated only
+ *   once a batch is durable (a refused batch's records never become referents).
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
@@ -30,7 +34,7 @@ import { iso, type Clock } from "../clock.js";
 import { sealedMetaFields, type Barrier, type RootRing } from "../seal/index.js";
 import type { MetaRepo, Store } from "../store/index.js";
 import type { AuditEntry, AuditRecorder } from "./auditor.js";
-import { GENESIS, checkLine, checkpointMessage, finishRecord, type AuditRecord, type CheckpointRecord, type RepairRecord, type RequestRecord } from "@tessera/audit";
+import { GENESIS, checkLine, checkpointMessage, contextJson, encodeRequestV2, finishRecord, lineHead, type AuditRecord, type CheckpointRecord, type RepairRecord, type RequestRecord } from "@tessera/audit";
 import type { AuditSink, SinkRepair } from "./sinks.js";
 
 const KEYS_META = "audit-keys";
@@ -78,6 +82,9 @@ export interface AuditLogOptions {
   node?: string;
 }
 
+/** Contexts spelt out in the current file, by their JSON, and the seq of the record that spelt each out. */
+const CONTEXTS_MAX = 10_000;
+
 interface Pending {
   entry: AuditEntry | { checkpoint: true; final: boolean } | { repair: SinkRepair };
   resolve: () => void;
@@ -99,6 +106,7 @@ export class AuditLog implements AuditRecorder {
   private readonly onDurable: AuditLogOptions["onDurable"];
   private readonly onFlush: AuditLogOptions["onFlush"];
   private readonly node: string | undefined;
+  private contexts = new Map<string, number>();
 
   constructor(
     private readonly sinks: readonly AuditSink[],
@@ -225,7 +233,8 @@ export class AuditLog implements AuditRecorder {
     for (const sink of this.sinks) {
       const line = await sink.lastLine();
       if (line === undefined) continue;
-      const last = JSON.parse(line) as { seq: number; hash: string };
+      const last = lineHead(line);
+      if (last === undefined) throw new TesseraError("Internal", `the last record of audit sink ${sink.name} cannot be read`);
       heads.set(sink, { seq: last.seq, hash: last.hash });
       if (last.seq > best.seq) best = { seq: last.seq, hash: last.hash };
     }
@@ -303,8 +312,9 @@ export class AuditLog implements AuditRecorder {
       }
       const batch = this.pending.splice(0);
       let lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[];
+      let contexts: Map<string, number>;
       try {
-        lines = await this.chain(batch, this.head!);
+        ({ lines, contexts } = await this.chain(batch, this.head!));
       } catch (err) {
         for (const p of batch) p.reject(err);
         continue;
@@ -318,6 +328,7 @@ export class AuditLog implements AuditRecorder {
         }
         const last = lines[lines.length - 1]!;
         this.head = { seq: last.seq, hash: last.hash };
+        this.contexts = contexts;
         for (const p of batch) p.resolve();
         try {
           this.onFlush?.(lines.length, performance.now() - started);
@@ -349,13 +360,23 @@ export class AuditLog implements AuditRecorder {
     this.report({ level: "error", message: `audit sink failed, requests are refused until it recovers: ${(err as Error).message}` });
   }
 
-  /** Turns a batch into chained records, continuing from `head`. */
-  private async chain(batch: Pending[], head: { seq: number; hash: string }): Promise<{ seq: number; time: string; line: string; hash: string; record: AuditRecord }[]> {
+  /**
+   * Turns a batch into chained records, continuing from `head`; returns them with the context map as it
+   * will be once they are durable (the caller keeps it only then).
+   */
+  private async chain(
+    batch: Pending[],
+    head: { seq: number; hash: string },
+  ): Promise<{ lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[]; contexts: Map<string, number> }> {
     const keys = this.barrier.sealed ? undefined : await this.loadKeys().then(() => this.keys);
+    // A new file starts afresh: its first request record spells out `prev` and every context it uses.
+    let newFile = this.sinks.some((s) => s.startsNewFile?.() === true);
+    const contexts = newFile || this.contexts.size >= CONTEXTS_MAX ? new Map<string, number>() : new Map(this.contexts);
     let { seq, hash } = head;
     const out: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[] = [];
     for (const p of batch) {
       let record: AuditRecord;
+      let line: string | undefined;
       if ("checkpoint" in p.entry) {
         if (keys === undefined) throw new TesseraError("Sealed");
         const time = iso(this.clock.now());
@@ -372,7 +393,7 @@ export class AuditLog implements AuditRecorder {
           e.principal === null
             ? null
             : { ...e.principal, id: e.principal.id.startsWith("acc_") ? `hmac:${mac(e.principal.id)}` : e.principal.id };
-        record = {
+        const r: RequestRecord = {
           seq: seq + 1,
           time: e.time,
           kind: "request",
@@ -389,14 +410,25 @@ export class AuditLog implements AuditRecorder {
           ...(e.detail !== undefined && { detail: { ...e.detail } }),
           prev: hash,
           hash: "",
-        } satisfies RequestRecord;
+        };
+        record = r;
+        // Format 2 writes time as epoch ms: a time that would not read back the same stays format 1.
+        if (iso(Date.parse(e.time)) === e.time) {
+          const ctx = contextJson(r);
+          const ref = contexts.get(ctx);
+          const encoded = encodeRequestV2(r, ref ?? ctx, newFile);
+          if (ref === undefined) contexts.set(ctx, r.seq);
+          r.hash = encoded.hash;
+          line = encoded.line;
+        }
       }
-      const line = finishRecord(record);
+      line ??= finishRecord(record);
+      newFile = false;
       out.push({ seq: record.seq, time: record.time, line, hash: record.hash, record });
       seq = record.seq;
       hash = record.hash;
     }
-    return out;
+    return { lines: out, contexts };
   }
 
   private async loadKeys(): Promise<void> {

@@ -8,6 +8,7 @@ import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { AuditRepo, Store } from "../store/index.js";
 import { checkLine, type RepairRecord } from "@tessera/audit";
+import { tendRotated, type RotatedFileOptions } from "./rotated-files.js";
 
 export interface SinkBatch {
   records: readonly { seq: number; time: string; line: string }[];
@@ -26,6 +27,11 @@ export interface AuditSink {
   lastLine(): Promise<string | undefined>;
   /** At start, before `lastLine` and any write: repairs what a crash left (a torn tail) and says what it did. */
   recover?(): Promise<SinkRepair[]>;
+  /**
+   * The next batch will be the first in a new file (rotation, or an empty file): the audit log then
+   * writes that batch self-contained (explicit `prev`, contexts spelt out), see @tessera/audit compact.ts.
+   */
+  startsNewFile?(): boolean;
   /** Up to `limit` lines after `seq`, ascending: a sink that has them can fill another that missed them. */
   linesAfter?(seq: number, limit: number): Promise<string[]>;
   close(): Promise<void>;
@@ -75,7 +81,25 @@ export interface TrailFile {
 export const openTrailFile = (path: string): Promise<TrailFile> => open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
 
 /**
- * JSON-lines file, `datasync`ed per batch. Rotates by size: the full file is renamed to
+ * `sync` (default): a batch is datasynced before the write returns, so before any of its requests is
+ * answered. `batch`: the write returns once the bytes are handed to the OS; datasync follows within
+ * `intervalMs` (or at once when `maxUnsynced` records wait), so a crash (power loss, kernel panic —
+ * not a killed process, whose written bytes the OS still holds) can lose the records of that interval.
+ */
+export interface FileDurability {
+  mode: "sync" | "batch";
+  intervalMs?: number;
+  maxUnsynced?: number;
+}
+
+export interface FileSinkOptions extends RotatedFileOptions {
+  durability?: FileDurability;
+  /** Clock for retention's ages (ms). */
+  now?: () => number;
+}
+
+/**
+ * JSON-lines file, `datasync`ed per batch (or on an interval, `durability: batch`). Rotates by size: the full file is renamed to
  * `<path>.<first seq of the next file, 12 digits>` and the chain continues in the new file. Notices
  * when its file was deleted or replaced (Vault's silent failure) and starts a new one at the path,
  * reporting it.
@@ -87,6 +111,10 @@ export const openTrailFile = (path: string): Promise<TrailFile> => open(path, co
  *   before anything else is written (`dirty` until that succeeded), so no torn record ever stays
  *   between two batches.
  * - The file is never truncated to more than its length, so a stale size cannot pad it with NULs.
+ * - `batch` durability: a background datasync failure is reported and makes the next write sync first
+ *   and fail if that fails (fail closed); rotation and close sync first.
+ * - Rotated files are compressed and retention applied in the background after each rotation and at
+ *   start (rotated-files.ts); never the current file.
  * - At start (`recover`) a torn tail a crash left — a final line without newline, or lines that do
  *   not parse or do not chain — is cut back to the last complete record; the cut bytes are kept in
  *   `torn-<name>.<seq>` beside the trail and the repair is reported for the trail.
@@ -99,15 +127,71 @@ export class FileSink implements AuditSink {
   private batchStart = 0;
   /** Bytes past `size` may be on disk (a failed write or a rollback that could not finish). */
   private dirty = false;
+  /** `batch` durability: records written but not yet synced, the pending sync timer, its failure. */
+  private unsynced = 0;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private syncFailed: unknown;
+  private tending: Promise<void> = Promise.resolve();
+  private readonly durability: Required<FileDurability>;
 
   constructor(
     private readonly path: string,
     private readonly maxBytes: number,
     private readonly report: (message: string) => void,
     private readonly openFile: (path: string) => Promise<TrailFile> = openTrailFile,
+    private readonly options: FileSinkOptions = {},
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     closeSync(openSync(path, "a", 0o600));
+    this.durability = { mode: "sync", intervalMs: 10, maxUnsynced: 10_000, ...options.durability };
+  }
+
+  startsNewFile(): boolean {
+    return this.size === 0 || this.size >= this.maxBytes;
+  }
+
+  /** Compresses rotated files and applies retention in the background (one pass at a time). */
+  private tend(): void {
+    this.tending = this.tending.then(() =>
+      tendRotated(this.path, this.options, (this.options.now ?? Date.now)()).then(
+        ({ deleted }) => {
+          if (deleted.length > 0) this.report(`audit retention deleted rotated trail files ${deleted.join(", ")}; the kept files verify from their first record (docs/audit.md)`);
+        },
+        (err: unknown) => this.report(`could not compress or apply retention to the rotated files of ${this.path}: ${(err as Error).message}`),
+      ),
+    );
+  }
+
+  /** `batch` durability: syncs what was written (one sync at a time); a failure is kept for the next write. */
+  private syncNow(): Promise<void> {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    this.syncing ??= (async () => {
+      const fh = this.handle;
+      const n = this.unsynced;
+      try {
+        if (fh !== undefined && n > 0) await fh.datasync();
+        this.unsynced -= n;
+      } catch (err) {
+        this.syncFailed = err;
+        this.report(`audit file ${this.path} could not be synced: ${(err as Error).message}`);
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  /** Before a rotation, close or after a failed background sync: everything written is synced, or this throws. */
+  private async syncAll(): Promise<void> {
+    await this.syncing;
+    if (this.unsynced === 0 && this.syncFailed === undefined) return;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    await this.handle?.datasync();
+    this.unsynced = 0;
+    this.syncFailed = undefined;
   }
 
   private async ensureOpen(): Promise<TrailFile> {
@@ -151,19 +235,23 @@ export class FileSink implements AuditSink {
 
   async write(batch: SinkBatch): Promise<void> {
     let fh = await this.ensureOpen();
+    if (this.syncFailed !== undefined) await this.syncAll();
     if (this.dirty) await this.restore(fh);
     if (this.size >= this.maxBytes) {
+      await this.syncAll();
       await fh.close();
       this.handle = undefined;
       renameSync(this.path, `${this.path}.${String(batch.records[0]?.seq ?? 0).padStart(12, "0")}`);
       fh = await this.ensureOpen();
+      this.tend();
     }
     const bytes = Buffer.from(batch.records.map((r) => r.line).join("\n") + "\n", "utf8");
     this.batchStart = this.size;
     this.dirty = true;
+    const batchMode = this.durability.mode === "batch";
     try {
       await writeFully(fh, bytes, this.size);
-      await fh.datasync();
+      if (!batchMode) await fh.datasync();
     } catch (err) {
       // Leave no partial record behind; if even that fails, the next write tries again first.
       await this.restore(fh).catch(() => undefined);
@@ -171,6 +259,11 @@ export class FileSink implements AuditSink {
     }
     this.size += bytes.length;
     this.dirty = false;
+    if (batchMode) {
+      this.unsynced += batch.records.length;
+      if (this.unsynced >= this.durability.maxUnsynced) await this.syncNow();
+      else this.syncTimer ??= setTimeout(() => void this.syncNow(), this.durability.intervalMs);
+    }
   }
 
   async rollback(): Promise<void> {
@@ -181,6 +274,7 @@ export class FileSink implements AuditSink {
   }
 
   async recover(): Promise<SinkRepair[]> {
+    this.tend();
     const fh = await this.ensureOpen();
     const { end, lastSeq } = await completeRecords(fh, this.size);
     if (end === this.size) return [];
@@ -227,8 +321,10 @@ export class FileSink implements AuditSink {
   }
 
   async close(): Promise<void> {
+    await this.syncAll().catch((err: unknown) => this.report(`audit file ${this.path} could not be synced at close: ${(err as Error).message}`));
     await this.handle?.close();
     this.handle = undefined;
+    await this.tending;
   }
 }
 

@@ -31,6 +31,15 @@ const strict = { additionalProperties: false } as const;
 
 const VAULT_MOUNT_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$";
 /** First path segments the native API serves under /v1: a Vault mount cannot take one. */
+/** The file sink's settings (docs/audit.md "Sinks"). */
+export interface AuditFileConfig {
+  path: string;
+  maxBytes?: number;
+  compress?: boolean;
+  keepFiles?: number;
+  maxAgeMs?: number;
+}
+
 export const RESERVED_VAULT_MOUNTS: readonly string[] = Object.freeze(["alerts", "audit", "auth", "batch", "decrypt", "keys", "policies", "random", "reencrypt", "roles", "sys", "secrets"]);
 
 export const ConfigSchema = Type.Object(
@@ -153,7 +162,24 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           database: Type.Optional(Type.Boolean()),
-          file: Type.Optional(Type.Object({ path: Type.String({ minLength: 1 }), max_bytes: Type.Optional(Type.Integer({ minimum: 4096 })) }, strict)),
+          file: Type.Optional(
+            Type.Object(
+              {
+                path: Type.String({ minLength: 1 }),
+                max_bytes: Type.Optional(Type.Integer({ minimum: 4096 })),
+                /** gzip rotated files (default true). */
+                compress: Type.Optional(Type.Boolean()),
+                /** Keep at most this many rotated files; older ones are deleted (default: keep all). */
+                keep_files: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+                /** Delete rotated files older than this many days (default: keep all). */
+                max_age_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
+              },
+              strict,
+            ),
+          ),
+          /** `sync` (default): no request answered before its record is datasynced. `batch`: datasync every `batch_interval_ms`. */
+          durability: Type.Optional(Type.Union([Type.Literal("sync"), Type.Literal("batch")])),
+          batch_interval_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
           stdout: Type.Optional(Type.Boolean()),
           timeout_ms: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
           checkpoint_interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
@@ -224,7 +250,14 @@ export interface ServerConfig {
   leaseTtlMs: number;
   heartbeatMs: number;
   logLevel: NonNullable<ConfigFile["log_level"]>;
-  audit: { database: boolean; file?: { path: string; maxBytes?: number }; stdout: boolean; timeoutMs?: number; checkpointIntervalMs?: number };
+  audit: {
+    database: boolean;
+    file?: AuditFileConfig;
+    stdout: boolean;
+    timeoutMs?: number;
+    checkpointIntervalMs?: number;
+    durability?: { mode: "sync" | "batch"; intervalMs?: number };
+  };
   schedulerIntervalMs: number;
   usageFlushIntervalMs: number;
   trustDomain: string;
@@ -365,6 +398,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
   }
   const storage = storageConfig(c.storage, baseDir, env);
   const dataDir = storage.kind === "sqlite" ? dirname(storage.path) : undefined;
+  if (c.audit?.batch_interval_ms !== undefined && c.audit.durability !== "batch") throw new ConfigError('audit.batch_interval_ms applies only with audit.durability "batch"');
   if (dataDir === undefined && c.audit?.file === undefined && c.audit?.database !== true && c.audit?.stdout !== true) {
     throw new ConfigError("audit: with storage.postgres give audit.file (a path on this node) or set audit.database (each node its own chain in the database)");
   }
@@ -382,8 +416,17 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
       database: c.audit?.database ?? false,
       stdout: c.audit?.stdout ?? false,
       ...(c.audit?.file
-        ? { file: { path: resolve(baseDir, c.audit.file.path), ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }) } }
+        ? {
+            file: {
+              path: resolve(baseDir, c.audit.file.path),
+              ...(c.audit.file.max_bytes !== undefined && { maxBytes: c.audit.file.max_bytes }),
+              ...(c.audit.file.compress !== undefined && { compress: c.audit.file.compress }),
+              ...(c.audit.file.keep_files !== undefined && { keepFiles: c.audit.file.keep_files }),
+              ...(c.audit.file.max_age_days !== undefined && { maxAgeMs: c.audit.file.max_age_days * 86_400_000 }),
+            },
+          }
         : dataDir !== undefined && { file: { path: join(dataDir, "audit", "audit.jsonl") } }),
+      ...(c.audit?.durability !== undefined && { durability: { mode: c.audit.durability, ...(c.audit.batch_interval_ms !== undefined && { intervalMs: c.audit.batch_interval_ms }) } }),
       ...(c.audit?.timeout_ms !== undefined && { timeoutMs: c.audit.timeout_ms }),
       ...(c.audit?.checkpoint_interval_seconds !== undefined && { checkpointIntervalMs: c.audit.checkpoint_interval_seconds * 1000 }),
     },

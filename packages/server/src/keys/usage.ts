@@ -37,25 +37,42 @@ export class UsageRecorder {
     return this.pending.get(`${keyId}/${version}`);
   }
 
+  /**
+   * Adds the pending counts to storage in transactions of {@link FLUSH_SLICE} versions with other
+   * work between them: a working set of many keys must not hold the store (and every request
+   * waiting for it) in one long transaction every few seconds. Counts are telemetry, so a slice that
+   * fails puts back only its own and later slices' counts; earlier slices stay written.
+   */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const entries = [...this.pending];
     this.pending = new Map();
-    try {
-      await this.store.transaction(async (tx) => {
-        for (const p of batch.values()) await tx.versions.recordUse(p.keyId, p.version, p.count, p.lastUsedAt);
-      });
-    } catch (err) {
-      // Put the counts back so the next flush retries them.
-      for (const [id, p] of batch) {
-        const now = this.pending.get(id);
-        if (now === undefined) this.pending.set(id, p);
-        else {
-          now.count += p.count;
-          now.lastUsedAt = Math.max(now.lastUsedAt, p.lastUsedAt);
-        }
+    for (let from = 0; from < entries.length; from += FLUSH_SLICE) {
+      const slice = entries.slice(from, from + FLUSH_SLICE);
+      try {
+        if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.store.transaction(async (tx) => {
+          for (const [, p] of slice) await tx.versions.recordUse(p.keyId, p.version, p.count, p.lastUsedAt);
+        });
+      } catch (err) {
+        this.putBack(entries.slice(from));
+        throw err;
       }
-      throw err;
+    }
+  }
+
+  /** Puts counts that were not written back into the pending ones, so the next flush retries them. */
+  private putBack(batch: Iterable<[string, Pending]>): void {
+    for (const [id, p] of batch) {
+      const now = this.pending.get(id);
+      if (now === undefined) this.pending.set(id, p);
+      else {
+        now.count += p.count;
+        now.lastUsedAt = Math.max(now.lastUsedAt, p.lastUsedAt);
+      }
     }
   }
 }
+
+/** Versions whose counts one flush transaction writes. */
+const FLUSH_SLICE = 500;

@@ -7,6 +7,7 @@ import type { Activity, ActivityWindow } from "../audit/activity.js";
 import { iso, type Clock } from "../clock.js";
 import { resources } from "../policy/index.js";
 import type { AuditRepo } from "../store/index.js";
+import { TrailDecoder, lineHead, type DecodedRecord } from "@tessera/audit";
 
 /**
  * Where queries read the trail: the database sink, or the file sink when the database one is off.
@@ -70,13 +71,18 @@ export class AuditService {
     return this.metrics.render();
   }
 
-  /** Records from the database sink, filtered, oldest first; `nextAfter` pages on. */
+  /**
+   * Records from the database sink (or the trail files), filtered, oldest first; `nextAfter` pages on.
+   * Every record in format 1's fields, whatever the format of its line: a compact record's context
+   * reference is resolved from the record that spelt it out (read on demand when the page starts after it).
+   */
   query(ctx: CallContext, q: AuditQuery): Promise<{ records: unknown[]; nextAfter: number | null }> {
     return this.door.run(ctx, "audit:Read", async (s) => {
       await s.authorize(resources.audit);
       const limit = Math.min(q.limit ?? 100, 1000);
       const out: unknown[] = [];
       let after = q.after ?? 0;
+      const decoder = new TrailDecoder();
       // Scan in pages until enough matches; the scan is bounded so one query cannot read everything.
       for (let scanned = 0; out.length < limit && scanned < 100_000; ) {
         const rows = await this.repo.list(after, 1000, { ...(q.from && { from: q.from }), ...(q.to && { to: q.to }) });
@@ -87,7 +93,9 @@ export class AuditService {
         for (const row of rows) {
           after = row.seq;
           scanned++;
-          const r = JSON.parse(row.line) as { kind: string; principal?: { id: string; displayName: string; role: string | null } | null; keyId?: string | null; action?: string; outcome?: string };
+          const ref = decoder.unresolved(row.line);
+          if (ref !== undefined) for (const def of await this.repo.list(ref - 1, 1)) decoder.learn(def.line);
+          const r = decoder.decode(row.line) as DecodedRecord & { principal?: { id: string; displayName: string; role: string | null } | null; keyId?: string | null; action?: string; outcome?: string };
           if (q.principal !== undefined && r.principal?.id !== q.principal && r.principal?.displayName !== q.principal && r.principal?.role !== q.principal) continue;
           if (q.key !== undefined && r.keyId !== q.key) continue;
           if (q.action !== undefined && r.action !== q.action) continue;
@@ -128,7 +136,8 @@ export class AuditService {
       await s.authorize(resources.audit);
       const last = await this.repo.last();
       if (last === undefined) return null;
-      const r = JSON.parse(last) as { seq: number; hash: string };
+      const r = lineHead(last);
+      if (r === undefined) throw new TesseraError("Internal", "the trail's last record cannot be read");
       return { seq: r.seq, hash: r.hash };
     });
   }

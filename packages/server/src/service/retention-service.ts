@@ -198,9 +198,11 @@ export class RetentionService {
     if (fallback === undefined) return out;
     const seen = new Set(own.map((p) => p.keyId));
     let marker: string | undefined;
+    // Only keys with an older version can have anything retired: an index lists them (migration 14),
+    // so this costs what the rotated keys cost, not a read of every key.
     for (;;) {
-      const page = await this.d.store.keys.list(500, marker);
-      for (const k of page) if (!seen.has(k.id) && k.primaryVersion > 1) out.push({ keyId: k.id, policy: fallback });
+      const page = await this.d.store.keys.listRotated(500, marker);
+      for (const k of page) if (!seen.has(k.id)) out.push({ keyId: k.id, policy: fallback });
       if (page.length < 500) return out;
       marker = page[page.length - 1]!.id;
     }

@@ -369,9 +369,19 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
     `,
   },
   {
+    // Scale of state: the scheduled jobs' "due" queries use these indexes instead of reading every
+    // key (SQLite's migration 14 has the same ones; the queries repeat the expressions exactly).
+    id: 14,
+    sql: `
+      CREATE INDEX keys_rotation_due ON keys ((last_rotated_at + rotation_period_seconds * 1000)) WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL;
+      CREATE INDEX keys_deletion_due ON keys (deletion_date) WHERE state = 'PendingDeletion';
+      CREATE INDEX keys_rotated ON keys (id) WHERE primary_version > 1;
+    `,
+  },
+  {
     // Convergent (deterministic) encryption, fixed at creation, and Vault's min_encryption_version
     // (0 = no minimum) for encryption with an older version (docs/formats.md, format v4).
-    id: 14,
+    id: 15,
     sql: `
       ALTER TABLE keys ADD COLUMN convergent BOOLEAN NOT NULL DEFAULT FALSE;
       ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;

@@ -51,6 +51,8 @@ import { PostgresListener } from "./postgres-listener.js";
 import { postgresSecretRepo } from "./postgres-secrets.js";
 import { postgresRetentionRepo } from "./retention-repos.js";
 import { postgresGrantRepo } from "./postgres-grants.js";
+import { numberedAll } from "./postgres-sql.js";
+import { KEY_COLUMNS, KEY_SQL } from "./key-queries.js";
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database (a password in the URL works, but prefer `password`). */
@@ -247,8 +249,7 @@ interface KeyRecord {
   revision: number;
 }
 
-const KEY_COLUMNS =
-  "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision, convergent, min_encryption_version";
+const KEY_QUERIES = numberedAll(KEY_SQL);
 
 const keyFromRecord = (r: KeyRecord): KeyRow => ({
   id: r.id,
@@ -422,15 +423,16 @@ function keyRepo(run: Runner): KeyRepo {
       if (r.rowCount !== 1) throw new TesseraError("Conflict", "the key changed concurrently; retry");
     },
     async dueForRotation(now) {
-      const r = await run.query<KeyRecord>(
-        "key_due_rotation",
-        `SELECT ${KEY_COLUMNS} FROM keys WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL AND last_rotated_at + rotation_period_seconds * 1000 <= $1 ORDER BY id`,
-        [now],
-      );
-      return r.rows.map(keyFromRecord);
+      return (await run.query<KeyRecord>("key_due_rotation", KEY_QUERIES.dueForRotation, [now])).rows.map(keyFromRecord);
     },
     async dueForDeletion(now) {
-      const r = await run.query<KeyRecord>("key_due_deletion", `SELECT ${KEY_COLUMNS} FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= $1 ORDER BY id`, [now]);
+      return (await run.query<KeyRecord>("key_due_deletion", KEY_QUERIES.dueForDeletion, [now])).rows.map(keyFromRecord);
+    },
+    async listRotated(limit, after) {
+      const r =
+        after === undefined
+          ? await run.query<KeyRecord>("key_rotated_first", KEY_QUERIES.rotatedFirst, [limit])
+          : await run.query<KeyRecord>("key_rotated_after", KEY_QUERIES.rotatedAfter, [after, limit]);
       return r.rows.map(keyFromRecord);
     },
   };

@@ -372,9 +372,23 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
     `,
   },
   {
+    // Scale of state (docs/performance.md): the scheduled jobs find what is due through an index
+    // instead of reading every key, so their cost follows the keys due, not the keys stored — the
+    // queries in the store repeat these expressions and conditions exactly, so the planner can use
+    // them (store-indexes.test.ts checks the plans). Keys due for rotation, by due time; keys pending
+    // deletion, by deletion date; keys with more than one version (the only ones version retention
+    // can act on), by id.
+    id: 14,
+    sql: `
+      CREATE INDEX keys_rotation_due ON keys ((last_rotated_at + rotation_period_seconds * 1000)) WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL;
+      CREATE INDEX keys_deletion_due ON keys (deletion_date) WHERE state = 'PendingDeletion';
+      CREATE INDEX keys_rotated ON keys (id) WHERE primary_version > 1;
+    `,
+  },
+  {
     // Convergent (deterministic) encryption, fixed at creation, and Vault's min_encryption_version
     // (0 = no minimum) for encryption with an older version (docs/formats.md, format v4).
-    id: 14,
+    id: 15,
     sql: `
       ALTER TABLE keys ADD COLUMN convergent INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;

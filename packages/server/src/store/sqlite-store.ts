@@ -40,6 +40,7 @@ import type {
   VersionRow,
 } from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
+import { KEY_COLUMNS, KEY_SQL } from "./key-queries.js";
 import { sqliteSecretRepo } from "./sqlite-secrets.js";
 import { sqliteRetentionRepo } from "./retention-repos.js";
 import { sqliteGrantRepo } from "./sqlite-grants.js";
@@ -249,8 +250,7 @@ class SqliteRepositories implements Repositories {
   readonly nodes: NodeRepo;
 
   constructor(db: Db, auditChain: string) {
-    const keyColumns =
-      "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision, convergent, min_encryption_version";
+    const keyColumns = KEY_COLUMNS;
     const s = {
       keyInsert: db.prepare(
         `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @origin, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision, @convergent, @min_encryption_version)`,
@@ -258,16 +258,17 @@ class SqliteRepositories implements Repositories {
       keyGet: db.prepare(`SELECT ${keyColumns} FROM keys WHERE id = ?`),
       keyByName: db.prepare(`SELECT ${keyColumns} FROM keys WHERE name = ?`),
       keyListFirst: db.prepare(`SELECT ${keyColumns} FROM keys ORDER BY created_at, id LIMIT ?`),
-      keyListAfter: db.prepare(
-        `SELECT ${keyColumns} FROM keys WHERE (created_at, id) > (SELECT created_at, id FROM keys WHERE id = ?) ORDER BY created_at, id LIMIT ?`,
-      ),
+      // The marker's position as values, not a subquery: then the planner seeks keys_created to
+      // (created_at, id) at once instead of scanning every key created in the marker's millisecond.
+      keyCreatedAt: db.prepare(`SELECT created_at FROM keys WHERE id = ?`),
+      keyListAfter: db.prepare(`SELECT ${keyColumns} FROM keys WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`),
       keyUpdate: db.prepare(
         `UPDATE keys SET name=@name, description=@description, tags=@tags, state=@state, prior_state=@prior_state, primary_version=@primary_version, min_decryption_version=@min_decryption_version, min_encryption_version=@min_encryption_version, rotation_period_seconds=@rotation_period_seconds, last_rotated_at=@last_rotated_at, deletion_date=@deletion_date, destroyed_at=@destroyed_at, revision=@revision WHERE id=@id AND revision=@revision - 1`,
       ),
-      keyDueRotation: db.prepare(
-        `SELECT ${keyColumns} FROM keys WHERE state = 'Enabled' AND rotation_period_seconds IS NOT NULL AND last_rotated_at + rotation_period_seconds * 1000 <= ? ORDER BY id`,
-      ),
-      keyDueDeletion: db.prepare(`SELECT ${keyColumns} FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ? ORDER BY id`),
+      keyDueRotation: db.prepare(KEY_SQL.dueForRotation),
+      keyDueDeletion: db.prepare(KEY_SQL.dueForDeletion),
+      keyRotatedFirst: db.prepare(KEY_SQL.rotatedFirst),
+      keyRotatedAfter: db.prepare(KEY_SQL.rotatedAfter),
       versionInsert: db.prepare(
         `INSERT INTO key_versions (key_id, version, state, created_at, material, last_used_at, use_count, destroyed_at) VALUES (@key_id, @version, @state, @created_at, @material, @last_used_at, @use_count, @destroyed_at)`,
       ),
@@ -323,8 +324,10 @@ class SqliteRepositories implements Repositories {
         return r && keyFromRecord(r);
       },
       async list(limit, after) {
-        const rows = (after === undefined ? s.keyListFirst.all(limit) : s.keyListAfter.all(after, limit)) as unknown as KeyRecord[];
-        return rows.map(keyFromRecord);
+        if (after === undefined) return (s.keyListFirst.all(limit) as unknown as KeyRecord[]).map(keyFromRecord);
+        const marker = s.keyCreatedAt.get(after) as { created_at: number } | undefined;
+        if (marker === undefined) return [];
+        return (s.keyListAfter.all(marker.created_at, after, limit) as unknown as KeyRecord[]).map(keyFromRecord);
       },
       async update(row) {
         const result = s.keyUpdate.run(keyParams(row));
@@ -335,6 +338,9 @@ class SqliteRepositories implements Repositories {
       },
       async dueForDeletion(now) {
         return (s.keyDueDeletion.all(now) as unknown as KeyRecord[]).map(keyFromRecord);
+      },
+      async listRotated(limit, after) {
+        return ((after === undefined ? s.keyRotatedFirst.all(limit) : s.keyRotatedAfter.all(after, limit)) as unknown as KeyRecord[]).map(keyFromRecord);
       },
     };
 
@@ -801,7 +807,9 @@ function changeFeed(db: Db): ChangeFeed & { sinceNow(after: number, limit: numbe
   const since = db.prepare(`SELECT version, scope FROM state_changes WHERE version > ? ORDER BY version LIMIT ?`);
   const oldest = db.prepare(`SELECT COALESCE(MIN(version), 0) AS v FROM state_changes`);
   const latest = db.prepare(`SELECT COALESCE(MAX(version), 0) AS v FROM state_changes`);
-  const prune = db.prepare(`DELETE FROM state_changes WHERE at < ? AND version < (SELECT MAX(version) FROM state_changes)`);
+  const prune = db.prepare(
+    `DELETE FROM state_changes WHERE version IN (SELECT version FROM state_changes WHERE at < ? AND version < (SELECT MAX(version) FROM state_changes) ORDER BY version LIMIT ?)`,
+  );
   const sinceNow = (after: number, limit: number) => ({
     changes: since.all(after, limit) as unknown as { version: number; scope: string }[],
     oldest: (oldest.get() as { v: number }).v,
@@ -817,10 +825,17 @@ function changeFeed(db: Db): ChangeFeed & { sinceNow(after: number, limit: numbe
       return latestNow();
     },
     async prune(before) {
-      return Number(prune.run(before).changes);
+      return Number(prune.run(before, PRUNE_BATCH).changes);
     },
   };
 }
+
+/**
+ * Rows of the change feed deleted per statement. node:sqlite is synchronous: one DELETE of the
+ * million rows a bulk creation of keys wrote would hold the event loop (and every request) for
+ * seconds, so pruning goes in slices with other work between them.
+ */
+const PRUNE_BATCH = 5000;
 
 /** Serialises access to the one connection so a transaction's awaits never interleave with other statements. */
 class Queue {
@@ -892,7 +907,15 @@ export class SqliteStore implements Store {
         this.knownLatest = this.feed.latestNow();
         return this.knownLatest;
       },
-      prune: (before) => this.queue.run(() => this.feed.prune(before)),
+      prune: async (before) => {
+        let total = 0;
+        for (;;) {
+          const n = await this.queue.run(() => this.feed.prune(before));
+          total += n;
+          if (n < PRUNE_BATCH) return total;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      },
     };
     for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {
       Object.defineProperty(this, name, { value: this.serialised(this.repos[name], name !== "audit"), enumerable: true });

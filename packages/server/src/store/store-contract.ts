@@ -297,6 +297,28 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await at(date)).toEqual([pending.id]);
         expect(await at(date + 1)).toEqual([pending.id, pendingLater.id].sort());
       });
+
+      it("lists the keys with more than one version by id, page after page, and no other key", async () => {
+        const rotated = Array.from({ length: 5 }, (_, i) => keyRow({ primaryVersion: 2 + i }));
+        const single = Array.from({ length: 4 }, () => keyRow());
+        for (const r of [...rotated, ...single]) await store.keys.insert(r);
+        const ids = rotated.map((r) => r.id).sort();
+        const first = await store.keys.listRotated(2);
+        expect(first.map((r) => r.id)).toEqual(ids.slice(0, 2));
+        expect((await store.keys.listRotated(2, first[1]!.id)).map((r) => r.id)).toEqual(ids.slice(2, 4));
+        expect((await store.keys.listRotated(10, ids[3])).map((r) => r.id)).toEqual(ids.slice(4));
+      });
+
+      it("pages keys created in the same millisecond by id after the marker", async () => {
+        const same = Array.from({ length: 6 }, () => keyRow({ createdAt: T0 + 1 }));
+        const before = keyRow({ createdAt: T0 });
+        const after = keyRow({ createdAt: T0 + 2 });
+        for (const r of [after, ...same, before]) await store.keys.insert(r);
+        const order = [before.id, ...same.map((r) => r.id).sort(), after.id];
+        expect((await store.keys.list(3, order[2])).map((r) => r.id)).toEqual(order.slice(3, 6));
+        expect((await store.keys.list(10, order[6])).map((r) => r.id)).toEqual([after.id]);
+        expect(await store.keys.list(10, randomUUID())).toEqual([]);
+      });
     });
 
     describe("versions", () => {

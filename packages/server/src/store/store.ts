@@ -194,6 +194,8 @@ export interface KeyRepo {
   dueForRotation(now: number): Promise<KeyRow[]>;
   /** Keys pending deletion whose deletion date has passed. */
   dueForDeletion(now: number): Promise<KeyRow[]>;
+  /** Keys with more than one version (primary version > 1), by id, starting after `after` (an id): all version retention can act on. */
+  listRotated(limit: number, after?: string): Promise<KeyRow[]>;
 }
 
 export interface VersionRepo {
