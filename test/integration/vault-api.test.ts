@@ -72,17 +72,20 @@ describe("errors", () => {
   });
 
   it("refuses key types Tessera does not have, saying so", async () => {
-    for (const type of ["aes128-gcm96", "chacha20-poly1305"]) {
+    for (const type of ["xchacha20-poly1305", "aes256-cmac"]) {
       const r = await vault("POST", `transit/keys/k-${type}`, { type });
       expect(r.status).toBe(400);
       expect(r.body.errors[0]).toContain("is not supported");
     }
   });
 
-  it("refuses plaintext export, plaintext backup and convergent encryption with Vault-style errors", async () => {
+  it("refuses plaintext export, plaintext backup and convergent encryption without derivation with Vault-style errors", async () => {
     expect((await vault("GET", "transit/export/encryption-key/orders")).body.errors[0]).toContain("plaintext key export is not supported");
     expect((await vault("POST", "transit/keys/orders/config", { allow_plaintext_backup: true })).status).toBe(400);
-    expect((await vault("POST", "transit/keys/conv", { derived: true, convergent_encryption: true })).status).toBe(400);
+    const conv = await vault("POST", "transit/keys/conv", { convergent_encryption: true });
+    expect(conv.status).toBe(400);
+    expect(conv.body.errors[0]).toBe("convergent encryption requires derivation to be enabled");
+    expect((await vault("GET", "transit/keys/conv")).status).toBe(404);
   });
 
   it("warns about parameters it ignored, as Vault", async () => {

@@ -85,7 +85,11 @@ describe("python3-hvac against Tessera", () => {
 
   it("refuses what Tessera does not offer with Vault-style 400s", () => {
     const refusals: Record<string, string> = {
-      aes128_refused: "no AES-128 key spec",
+      xchacha_refused: "no XChaCha20-Poly1305 keys",
+      convergent_nonce_refused: "nonce provided when not allowed",
+      convergent_not_derived_refused: "convergent encryption requires derivation to be enabled",
+      encrypt_below_min_refused: "below its minEncryptionVersion",
+      min_encryption_above_latest_refused: "cannot set min encryption version of 3, latest key version is 2",
       export_refused: "plaintext key export is not supported",
       trim_too_high: "min decryption version",
       decrypt_trimmed: "has been destroyed",
@@ -97,8 +101,22 @@ describe("python3-hvac against Tessera", () => {
       expect(out[name].exception, name).toBe("InvalidRequest");
       expect(out[name].message, name).toContain(text);
     }
-    // hvac itself refuses chacha20 only when it does not know the type; it knows it, and Tessera refuses.
-    expect(out["chacha_refused"].exception).toBe("InvalidRequest");
+  });
+
+  it("serves aes128-gcm96 and chacha20-poly1305 keys, convergent keys, key_version and min_encryption_version", () => {
+    expect(out["aes128_create"].data).toMatchObject({ name: "a128", type: "aes128-gcm96" });
+    expect(out["aes128_decrypt"].data.plaintext).toBe(b64("aes-128"));
+    expect(out["chacha_create"].data).toMatchObject({ name: "cc", type: "chacha20-poly1305" });
+    expect(out["chacha_decrypt"].data.plaintext).toBe(b64("chacha"));
+    expect(out["convergent_read"].data).toMatchObject({ derived: true, convergent_encryption: true, convergent_encryption_version: 3, kdf: "hkdf_sha256" });
+    expect(out["convergent_2"].data.ciphertext).toBe(out["convergent_1"].data.ciphertext);
+    expect(out["convergent_other"].data.ciphertext).not.toBe(out["convergent_1"].data.ciphertext);
+    expect(out["convergent_decrypt"].data.plaintext).toBe(b64("same"));
+    expect(out["encrypt_v1"].data).toMatchObject({ key_version: 1 });
+    expect(out["encrypt_v1"].data.ciphertext).toMatch(/^vault:v1:/);
+    expect(out["rewrap_v2"].data).toMatchObject({ key_version: 2 });
+    expect(out["rewrap_v2"].data.ciphertext).toMatch(/^vault:v2:/);
+    expect(out["cc_read"].data).toMatchObject({ latest_version: 2, min_encryption_version: 2, min_decryption_version: 1 });
   });
 
   it("trims retired versions and backs up and restores a key (sealed, never plaintext)", () => {

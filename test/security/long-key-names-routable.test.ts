@@ -39,6 +39,7 @@ describe("the longest names the API accepts work in every route", () => {
         ["POST", `${k}/versions/1/disable`, {}, 200],
         ["POST", `${k}/versions/1/enable`, {}, 200],
         ["POST", `${k}/min-decryption-version`, { minDecryptionVersion: 1 }, 200],
+        ["POST", `${k}/min-encryption-version`, { minEncryptionVersion: 0 }, 200],
         ["POST", `${k}/encrypt`, { plaintext: "aGk=" }, 200],
         ["POST", `${k}/generate-data-key`, { keySpec: "AES_256" }, 200],
         ["POST", `${k}/generate-data-key-without-plaintext`, { numberOfBytes: 16 }, 200],

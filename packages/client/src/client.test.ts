@@ -122,6 +122,7 @@ describe("TesseraClient requests", () => {
       [() => c.scheduleKeyDeletion("k", { pendingWindowDays: 7 }), "POST", "/v1/keys/k/schedule-deletion"],
       [() => c.cancelKeyDeletion("k"), "POST", "/v1/keys/k/cancel-deletion"],
       [() => c.setMinDecryptionVersion("k", { minDecryptionVersion: 2 }), "POST", "/v1/keys/k/min-decryption-version"],
+      [() => c.setMinEncryptionVersion("k", { minEncryptionVersion: 2 }), "POST", "/v1/keys/k/min-encryption-version"],
       [() => c.listVersions("k"), "GET", "/v1/keys/k/versions"],
       [() => c.enableKeyVersion("k", 2), "POST", "/v1/keys/k/versions/2/enable"],
       [() => c.listAliases("k"), "GET", "/v1/aliases?keyId=k"],

@@ -69,6 +69,7 @@ import type {
   ScheduleDeletionRequest,
   SealStatus,
   SetMinDecryptionVersionRequest,
+  SetMinEncryptionVersionRequest,
   SignRequest,
   SignResponse,
   TokenInfo,
@@ -435,6 +436,14 @@ export class TesseraClient {
    */
   restoreKey(req: RestoreKeyRequest): Promise<KeyMetadata> {
     return this.#post("/v1/keys/restore", req);
+  }
+
+  /**
+   * The lowest version `encrypt` may be asked for with `keyVersion` (0 = no minimum; Vault's
+   * `min_encryption_version`). Example: `await client.setMinEncryptionVersion("app", { minEncryptionVersion: 2 })`.
+   */
+  setMinEncryptionVersion(key: string, req: SetMinEncryptionVersionRequest): Promise<KeyMetadata> {
+    return this.#post(keyPath(key, "/min-encryption-version"), req);
   }
 
   listVersions(key: string): Promise<ListVersionsResponse> {

@@ -20,6 +20,11 @@
  * ({@link algorithmIdsV3}), then a 12-byte nonce, then AEAD ciphertext ‖ 16-byte tag: SM4-GCM
  * (RFC 8998 §3.1) for SM4 keys, the Chinese commercial block cipher beside AES.
  *
+ * v4 layout: the same 23-byte header with format version 0x04 and a v4 algorithm id
+ * ({@link algorithmIdsV4}), then a 12-byte nonce, then AEAD ciphertext ‖ 16-byte tag: AES-128-GCM
+ * and ChaCha20-Poly1305 (RFC 8439) keys, and every key's convergent (deterministic) mode, whose nonce
+ * is a PRF of the plaintext under a key derived from the version material and the context.
+ *
  * The AEAD's additional data is the 23-byte header followed by {@link encodeContext}(context), so no
  * header byte and no context pair can change without the tag failing.
  *
@@ -72,19 +77,43 @@ export const algorithmIdsV3 = Object.freeze({
 export const NONCE_LENGTH_V3 = 12;
 export const MIN_CIPHERTEXT_LENGTH_V3 = HEADER_LENGTH + NONCE_LENGTH_V3 + TAG_LENGTH;
 
+/**
+ * Format v4's wire algorithm ids, all with a 96-bit nonce and a 128-bit tag. `_DERIVED`: the AEAD key
+ * is HKDF-SHA256(material, info = "tessera/v4/encrypt" ‖ context); `_CONVERGENT`: the AEAD key and a
+ * nonce key are HKDF-SHA256(material, info = "tessera/v4/convergent" ‖ context) and the nonce is the
+ * first 12 bytes of HMAC-SHA256(nonce key, plaintext), so equal (context, plaintext) give equal
+ * ciphertexts. Valid only in a v4 ciphertext.
+ */
+export const algorithmIdsV4 = Object.freeze({
+  AES_128_GCM: 0x06,
+  AES_128_GCM_DERIVED: 0x07,
+  CHACHA20_POLY1305: 0x08,
+  CHACHA20_POLY1305_DERIVED: 0x09,
+  AES_256_GCM_CONVERGENT: 0x0a,
+  AES_128_GCM_CONVERGENT: 0x0b,
+  CHACHA20_POLY1305_CONVERGENT: 0x0c,
+} as const);
+
+/** Format v4's nonce: 96 bits. */
+export const NONCE_LENGTH_V4 = 12;
+export const MIN_CIPHERTEXT_LENGTH_V4 = HEADER_LENGTH + NONCE_LENGTH_V4 + TAG_LENGTH;
+
 export type CiphertextAlgorithmV1 = keyof typeof algorithmIds;
 export type CiphertextAlgorithmV2 = keyof typeof algorithmIdsV2;
 export type CiphertextAlgorithmV3 = keyof typeof algorithmIdsV3;
-export type CiphertextAlgorithm = CiphertextAlgorithmV1 | CiphertextAlgorithmV2 | CiphertextAlgorithmV3;
+export type CiphertextAlgorithmV4 = keyof typeof algorithmIdsV4;
+export type CiphertextAlgorithm = CiphertextAlgorithmV1 | CiphertextAlgorithmV2 | CiphertextAlgorithmV3 | CiphertextAlgorithmV4;
 
 /** The wire id of any algorithm, whatever its format version. */
 export function algorithmId(algorithm: CiphertextAlgorithm): number {
+  if (algorithm in algorithmIdsV4) return algorithmIdsV4[algorithm as CiphertextAlgorithmV4];
   if (algorithm in algorithmIdsV3) return algorithmIdsV3[algorithm as CiphertextAlgorithmV3];
   return algorithm in algorithmIdsV2 ? algorithmIdsV2[algorithm as CiphertextAlgorithmV2] : algorithmIds[algorithm as CiphertextAlgorithmV1];
 }
 
 /** The format version an algorithm's ciphertexts are written in. */
-export function formatVersionOf(algorithm: CiphertextAlgorithm): 1 | 2 | 3 {
+export function formatVersionOf(algorithm: CiphertextAlgorithm): 1 | 2 | 3 | 4 {
+  if (algorithm in algorithmIdsV4) return 4;
   if (algorithm in algorithmIdsV3) return 3;
   return algorithm in algorithmIdsV2 ? 2 : 1;
 }
@@ -92,6 +121,7 @@ export function formatVersionOf(algorithm: CiphertextAlgorithm): 1 | 2 | 3 {
 /** The nonce length of an algorithm's format version. */
 export function nonceLengthOf(algorithm: CiphertextAlgorithm): number {
   const version = formatVersionOf(algorithm);
+  if (version === 4) return NONCE_LENGTH_V4;
   return version === 2 ? NONCE_LENGTH_V2 : version === 3 ? NONCE_LENGTH_V3 : NONCE_LENGTH;
 }
 
@@ -105,6 +135,10 @@ const algorithmByIdV2 = new Map<number, CiphertextAlgorithmV2>(
 
 const algorithmByIdV3 = new Map<number, CiphertextAlgorithmV3>(
   Object.entries(algorithmIdsV3).map(([name, id]) => [id, name as CiphertextAlgorithmV3]),
+);
+
+const algorithmByIdV4 = new Map<number, CiphertextAlgorithmV4>(
+  Object.entries(algorithmIdsV4).map(([name, id]) => [id, name as CiphertextAlgorithmV4]),
 );
 
 export interface ParsedCiphertext {
@@ -174,6 +208,23 @@ const decoders: Readonly<Record<number, (bytes: Uint8Array) => ParsedCiphertext>
       header: bytes.subarray(0, HEADER_LENGTH),
       nonce: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + NONCE_LENGTH_V3),
       sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH_V3),
+    };
+  },
+  4: (bytes: Uint8Array): ParsedCiphertext => {
+    if (bytes.length < MIN_CIPHERTEXT_LENGTH_V4) throw invalid();
+    const algorithm = algorithmByIdV4.get(bytes[2]!);
+    if (algorithm === undefined) throw invalid();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const keyVersion = view.getUint32(19);
+    if (keyVersion === 0) throw invalid();
+    return {
+      formatVersion: 4,
+      algorithm,
+      keyId: uuidFromBytes(bytes.subarray(3, 19)),
+      keyVersion,
+      header: bytes.subarray(0, HEADER_LENGTH),
+      nonce: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + NONCE_LENGTH_V4),
+      sealed: bytes.subarray(HEADER_LENGTH + NONCE_LENGTH_V4),
     };
   },
 });

@@ -134,6 +134,17 @@ export const keySpecs = Object.freeze({
    * the encryption algorithm is SYMMETRIC_DEFAULT, as there.
    */
   SM4: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
+  /**
+   * AES-128 material (Vault's `aes128-gcm96`), encrypted as format v4's AES-128-GCM with a random
+   * 96-bit nonce (about 2^32 messages per version, NIST SP 800-38D §8.3; rotation starts a new count).
+   * Tessera's name, as SM4: AWS has no AES-128 key spec, so the encryption algorithm is SYMMETRIC_DEFAULT.
+   */
+  AES_128: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
+  /**
+   * ChaCha20-Poly1305 (RFC 8439) 256-bit material (Vault's `chacha20-poly1305`), format v4 with a
+   * random 96-bit nonce (the same 2^32 messages per version). Tessera's name; algorithm SYMMETRIC_DEFAULT.
+   */
+  CHACHA20_POLY1305: { material: "symmetric", usages: { ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }, defaultUsage: "ENCRYPT_DECRYPT" },
   /** HMAC keys (AWS's names): material as long as the hash's output, GenerateMac and VerifyMac only. */
   HMAC_224: hmacKey("HMAC_SHA_224"),
   HMAC_256: hmacKey("HMAC_SHA_256"),
@@ -172,6 +183,14 @@ export type SymmetricKeySpec = Exclude<KeySpec, AsymmetricKeySpec>;
 export function isAsymmetricKeySpec(spec: KeySpec): spec is AsymmetricKeySpec {
   return keySpecs[spec].material === "asymmetric";
 }
+
+/**
+ * Specs whose keys may be created `derived` (HKDF per encryption context) and, with it, `convergent`
+ * (deterministic encryption, docs/formats.md "Format v4"). SM4's derived mode is refused: its
+ * ciphertexts are format v3 only.
+ */
+export const derivableKeySpecs: readonly KeySpec[] = Object.freeze(["SYMMETRIC_DEFAULT", "AES_128", "CHACHA20_POLY1305"] as KeySpec[]);
+export const convergentKeySpecs: readonly KeySpec[] = derivableKeySpecs;
 
 /** Specs GenerateDataKeyPair makes (AWS's DataKeyPairSpec, as far as Tessera has the spec). */
 export type DataKeyPairSpec = { [K in KeySpec]: (typeof keySpecs)[K] extends { dataKeyPair: true } ? K : never }[KeySpec];

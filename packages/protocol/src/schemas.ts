@@ -69,10 +69,14 @@ export const KeyMetadata = Type.Object({
   origin: KeyOrigin,
   state: KeyState,
   derived: Type.Boolean(),
+  /** Deterministic encryption (derived keys only, fixed at creation): equal plaintext and context give equal ciphertexts. */
+  convergent: Type.Boolean(),
   exportable: Type.Boolean(),
   createdAt: Timestamp,
   primaryVersion: Type.Integer(),
   minDecryptionVersion: Type.Integer(),
+  /** Lowest version Encrypt may be asked for with `keyVersion`; 0 = no minimum (Vault's `min_encryption_version`). */
+  minEncryptionVersion: Type.Integer(),
   rotationPeriodSeconds: Nullable(Type.Integer()),
   lastRotatedAt: Timestamp,
   nextRotationAt: Nullable(Timestamp),
@@ -105,6 +109,11 @@ export const CreateKeyRequest = Type.Object(
     keyUsage: Type.Optional(KeyUsage),
     rotationPeriodSeconds: Type.Optional(RotationPeriod),
     derived: Type.Optional(Type.Boolean()),
+    /**
+     * Convergent (deterministic) encryption: needs `derived`; SYMMETRIC_DEFAULT, AES_128 and
+     * CHACHA20_POLY1305 keys. Equal plaintexts under equal contexts give equal ciphertexts (docs/formats.md).
+     */
+    convergent: Type.Optional(Type.Boolean()),
     exportable: Type.Optional(Type.Boolean()),
     /** EXTERNAL: no material is generated; the key is PendingImport until ImportKeyMaterial. */
     origin: Type.Optional(KeyOrigin),
@@ -138,6 +147,12 @@ export type ScheduleDeletionRequest = Static<typeof ScheduleDeletionRequest>;
 export const SetMinDecryptionVersionRequest = Type.Object({ minDecryptionVersion: Type.Integer({ minimum: 1 }) }, strict);
 export type SetMinDecryptionVersionRequest = Static<typeof SetMinDecryptionVersionRequest>;
 
+/** 0 = no minimum; else at least minDecryptionVersion and at most the primary version. */
+export const SetMinEncryptionVersionRequest = Type.Object({ minEncryptionVersion: Type.Integer({ minimum: 0, maximum: 0xffffffff }) }, strict);
+export type SetMinEncryptionVersionRequest = Static<typeof SetMinEncryptionVersionRequest>;
+
+/** A version to encrypt with: default the primary; else at least the key's minEncryptionVersion (symmetric keys). */
+const EncryptVersion = Type.Integer({ minimum: 1, maximum: 0xffffffff });
 
 export const EncryptRequest = Type.Object(
   {
@@ -148,6 +163,8 @@ export const EncryptRequest = Type.Object(
      * ENCRYPT_DECRYPT key: the ciphertext is the raw OAEP output; no context.
      */
     encryptionAlgorithm: Type.Optional(EncryptionAlgorithm),
+    /** Symmetric keys: the version to encrypt with (default the primary), not below minEncryptionVersion. */
+    keyVersion: Type.Optional(EncryptVersion),
   },
   strict,
 );
@@ -189,6 +206,8 @@ export const GenerateDataKeyRequest = Type.Object(
     keySpec: Type.Optional(DataKeySpec),
     numberOfBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
     context: Type.Optional(Context),
+    /** The version to encrypt the data key with (default the primary), not below minEncryptionVersion. */
+    keyVersion: Type.Optional(EncryptVersion),
   },
   strict,
 );
@@ -215,6 +234,8 @@ export const ReEncryptRequest = Type.Object(
     /** Defaults to the ciphertext's own key (re-wrap under its newest version). */
     destinationKeyId: Type.Optional(KeyRef),
     destinationContext: Type.Optional(Context),
+    /** The destination key's version to encrypt with (default its primary), not below its minEncryptionVersion. */
+    destinationKeyVersion: Type.Optional(EncryptVersion),
   },
   strict,
 );

@@ -40,7 +40,7 @@ async function readCiphertext(io: Io, argument: string | undefined, file: string
 export function registerCryptoCommands(program: Command, cli: Cli): void {
   const group = "Cryptographic operations:";
 
-  interface EncryptOptions { key: string; context?: Context; in?: string; algorithm?: EncryptionAlgorithm }
+  interface EncryptOptions { key: string; context?: Context; in?: string; algorithm?: EncryptionAlgorithm; keyVersion?: number }
   withGlobalOptions(
     program
       .command("encrypt")
@@ -55,6 +55,7 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       .requiredOption("--key <key>", "name or id of the key to encrypt under")
       .addOption(contextOption())
       .addOption(encryptionAlgorithmOption("RSAES_OAEP_SHA_1 or _SHA_256 with an RSA ENCRYPT_DECRYPT key (default SYMMETRIC_DEFAULT)"))
+      .addOption(new Option("--key-version <n>", "symmetric keys: encrypt with this version (default the primary; not below the key's minEncryptionVersion)").argParser(integer(1, 0xffffffff)))
       .option("--in <file>", "read the plaintext bytes from FILE ('-' for stdin)"),
   )
     .addHelpText(
@@ -70,7 +71,7 @@ export function registerCryptoCommands(program: Command, cli: Cli): void {
       cli.action(async (plaintext: string | undefined, opts: EncryptOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         const bytes = await readPlaintext(cli.io, plaintext, opts.in);
-        const result = await client.encrypt(opts.key, { plaintext: bytes.toString("base64"), ...given("context", opts.context), ...given("encryptionAlgorithm", opts.algorithm) });
+        const result = await client.encrypt(opts.key, { plaintext: bytes.toString("base64"), ...given("context", opts.context), ...given("encryptionAlgorithm", opts.algorithm), ...given("keyVersion", opts.keyVersion) });
         if (out.json) out.data(result);
         else out.line(result.ciphertext);
       }),

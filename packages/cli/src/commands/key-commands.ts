@@ -25,14 +25,14 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
   const keyCommand = (name: string, summary: string, description: string, example: string): Command =>
     keys.command(name).summary(summary).description(description).argument("<key>", "key name or id").addHelpText("after", examples(example));
 
-  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; exportable?: boolean; spec?: KeySpec; usage?: KeyUsage; origin?: "tessera" | "external" }
+  interface CreateOptions { description?: string; tag?: Record<string, string>; rotationPeriod?: number; derived?: boolean; convergent?: boolean; exportable?: boolean; spec?: KeySpec; usage?: KeyUsage; origin?: "tessera" | "external" }
   withGlobalOptions(
     keys
       .command("create")
       .summary("create a key")
       .description(
         "Create a key with its first version: by default a symmetric key (SYMMETRIC_DEFAULT, AES-256); --spec SM4 " +
-          "for SM4-GCM, HMAC_224/256/384/512 or HMAC_SM3 for MAC keys, and with --usage an RSA, elliptic-curve, " +
+          "for SM4-GCM, AES_128 or CHACHA20_POLY1305 for those AEADs, HMAC_224/256/384/512 or HMAC_SM3 for MAC keys, and with --usage an RSA, elliptic-curve, " +
           "Ed25519, SM2 or ML-DSA key pair for signing, encryption or key agreement. With --rotation-period the key " +
           "rotates itself: a new primary version (a new key pair) each period, old versions kept for decryption " +
           "and verification.",
@@ -44,6 +44,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       .addOption(new Option("--tag <key=value>", "tag; repeat for more").argParser(collectPair))
       .addOption(new Option("--rotation-period <duration>", "rotate automatically, e.g. 90d, 12h (at least 1h)").argParser(parseDuration))
       .option("--derived", "derived mode: every encryption and derivation needs a context (HKDF per context)")
+      .option("--convergent", "with --derived: deterministic encryption (equal plaintext and context give equal ciphertext)")
       .option("--exportable", "allow the key's versions to be exported wrapped")
       .addOption(
         new Option("--origin <origin>", "external: no material is generated; import it (tessera key import-params, key import)")
@@ -55,6 +56,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       examples(
         "tessera key create payment-db --description 'card vault' --tag team=payments --rotation-period 90d",
         "tessera key create vm-keys --derived",
+        "tessera key create lookup-ids --derived --convergent",
         "tessera key create gm-db --spec SM4 --rotation-period 30d",
         "tessera key create webhooks --spec HMAC_256",
         "tessera key create release-signer --spec ECC_NIST_P256 --usage SIGN_VERIFY",
@@ -71,6 +73,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
           ...given("tags", opts.tag),
           ...given("rotationPeriodSeconds", opts.rotationPeriod),
           ...given("derived", opts.derived),
+          ...given("convergent", opts.convergent),
           ...given("exportable", opts.exportable),
           ...given("origin", opts.origin === undefined ? undefined : (opts.origin.toUpperCase() as "TESSERA" | "EXTERNAL")),
         });

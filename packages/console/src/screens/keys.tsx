@@ -101,7 +101,7 @@ function latestUse(r: { versions: KeyVersionInfo[] }): string | null {
   return times.length === 0 ? null : times.sort().at(-1)!;
 }
 
-const SPECS = ["SYMMETRIC_DEFAULT", "SM4", "HMAC_256", "RSA_2048", "ECC_NIST_P256", "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_65"];
+const SPECS = ["SYMMETRIC_DEFAULT", "AES_128", "CHACHA20_POLY1305", "SM4", "HMAC_256", "RSA_2048", "ECC_NIST_P256", "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_65"];
 const USAGES: Record<string, string> = { HMAC_256: "GENERATE_VERIFY_MAC", RSA_2048: "SIGN_VERIFY", ECC_NIST_P256: "SIGN_VERIFY", ECC_NIST_EDWARDS25519: "SIGN_VERIFY", SM2: "SIGN_VERIFY", ML_DSA_65: "SIGN_VERIFY" };
 
 function CreateKey({ onCreated }: { onCreated: (k: KeyMetadata) => void }) {

@@ -24,7 +24,7 @@ const SIGNING: Record<string, string> = {
 };
 
 export function TryIt({ k, can }: { k: KeyMetadata; can: (action: string) => boolean }) {
-  const symmetric = k.keyUsage === "ENCRYPT_DECRYPT" && (k.keySpec === "SYMMETRIC_DEFAULT" || k.keySpec === "AES_256" || k.keySpec === "SM4");
+  const symmetric = k.keyUsage === "ENCRYPT_DECRYPT" && (k.keySpec === "SYMMETRIC_DEFAULT" || k.keySpec === "AES_256" || k.keySpec === "SM4" || k.keySpec === "AES_128" || k.keySpec === "CHACHA20_POLY1305");
   const signing = k.keyUsage === "SIGN_VERIFY" && SIGNING[k.keySpec] !== undefined;
   const [input, setInput] = useState("hello, Tessera");
   const [output, setOutput] = useState("");

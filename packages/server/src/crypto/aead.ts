@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { TesseraError } from "@tessera/protocol";
+import { aeadSealAt } from "./aead96.js";
 import { fillNonce, nonce as randomNonce } from "./random.js";
 import { keyLength, secretKey, type SecretKeyInput } from "./secret-key.js";
 
@@ -47,15 +48,7 @@ export function aesGcmSealInto(key: SecretKeyInput, plaintext: Uint8Array, aad: 
  * subkey per message) call it.
  */
 export function gcmSealAt(key: SecretKeyInput, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Buffer, at: number): void {
-  const cipher = createCipheriv("aes-256-gcm", secretKey(key), iv, { authTagLength: GCM_TAG_LENGTH });
-  cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
-  body.copy(out, at);
-  at += body.length;
-  const final = cipher.final();
-  final.copy(out, at);
-  at += final.length;
-  cipher.getAuthTag().copy(out, at);
+  aeadSealAt("aes-256-gcm", key, iv, plaintext, aad, out, at);
 }
 
 /** Opens an AES-256-GCM box; any failure is `InvalidCiphertext` with no detail. */

@@ -1,4 +1,5 @@
 export * from "./aead.js";
+export * from "./aead96.js";
 export * from "./hkdf.js";
 export * from "./random.js";
 export * from "./secrets.js";

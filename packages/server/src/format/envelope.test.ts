@@ -1,5 +1,5 @@
 /**
- * Envelope format: the v1, v2 and v3 vectors in test/vectors/ciphertext-v1.json, -v2.json and -v3.json
+ * Envelope format: the v1, v2, v3 and v4 vectors in test/vectors/ciphertext-v1.json … -v4.json
  * (each generated once by an independent implementation of docs/formats.md), plus behaviour the
  * vectors cannot show.
  */
@@ -13,6 +13,7 @@ import {
   algorithmIds,
   algorithmIdsV2,
   algorithmIdsV3,
+  algorithmIdsV4,
   encodeContext,
   parseCiphertext,
 } from "@tessera/protocol";
@@ -64,6 +65,11 @@ const vectorsV3 = JSON.parse(readFileSync(new URL("../../../../test/vectors/ciph
   negative: NegativeVector[];
 };
 
+const vectorsV4 = JSON.parse(readFileSync(new URL("../../../../test/vectors/ciphertext-v4.json", import.meta.url), "utf8")) as {
+  positive: PositiveVector[];
+  negative: NegativeVector[];
+};
+
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
 const allAlgorithms = [...Object.keys(algorithmIds), ...Object.keys(algorithmIdsV2)] as CiphertextAlgorithm[];
 
@@ -97,7 +103,7 @@ function expectCoverage(positive: PositiveVector[], algorithms: string[]): void 
 }
 
 /** The checks every format's vector file gets: positive vectors parse, open and re-encrypt to the same bytes; negative ones fail. */
-function describeVectors(set: { positive: PositiveVector[]; negative: NegativeVector[] }, formatVersion: 1 | 2 | 3): void {
+function describeVectors(set: { positive: PositiveVector[]; negative: NegativeVector[] }, formatVersion: 1 | 2 | 3 | 4): void {
   describe.each(set.positive)("positive: $description", (v) => {
     const bytes = Buffer.from(v.ciphertext, "base64");
 
@@ -217,6 +223,67 @@ describe("format v3 (SM4-GCM) beside v1 and v2", () => {
     }
     expect(flips).toBe(8 * (4 * 51 + 0 + 1 + 16 + 33));
   }, 60_000);
+});
+
+describe("ciphertext v4 vectors (AES-128-GCM, ChaCha20-Poly1305, convergent)", () => {
+  it("cover every v4 algorithm with empty and non-ASCII contexts, empty and 4096-byte plaintexts, the largest key version, and wrong constructions", () => {
+    expectCoverage(vectorsV4.positive, Object.keys(algorithmIdsV4));
+    for (const algorithm of Object.keys(algorithmIdsV4)) {
+      expect(vectorsV4.positive.some((v) => v.algorithm === algorithm && v.keyVersion === 2 ** 32 - 1)).toBe(true);
+    }
+    expect(vectorsV4.negative.filter((v) => v.description.includes("deliberately wrong construction")).length).toBeGreaterThanOrEqual(10);
+    expect(vectorsV4.negative.length).toBeGreaterThanOrEqual(60);
+  });
+
+  describeVectors(vectorsV4, 4);
+});
+
+describe("format v4: 96-bit-nonce AEADs and convergent mode", () => {
+  const v4 = Object.keys(algorithmIdsV4) as CiphertextAlgorithm[];
+  const materialFor = (algorithm: CiphertextAlgorithm) => randomBytes(algorithm.startsWith("AES_128") ? 16 : 32);
+  const seal = (algorithm: CiphertextAlgorithm, m: Uint8Array, plaintext: Uint8Array, context: EncryptionContext | undefined) =>
+    encryptEnvelope({ algorithm, keyId, keyVersion: 1, material: m, plaintext, context });
+
+  it.each(v4)("%s: every single-bit flip is InvalidCiphertext (empty and 17-byte plaintexts)", (algorithm) => {
+    const m = materialFor(algorithm);
+    const context = { vm_id: "vm-1", "東京": "" };
+    let flips = 0;
+    for (const length of [0, 17]) {
+      const ct = seal(algorithm, m, randomBytes(length), context);
+      expect([ct[0], ct[1], ct[2]]).toEqual([0x54, 4, algorithmIdsV4[algorithm as keyof typeof algorithmIdsV4]]);
+      expect(ct.length).toBe(23 + 12 + length + 16);
+      for (let bit = 0; bit < ct.length * 8; bit++) {
+        const bad = Uint8Array.from(ct);
+        bad[bit >> 3]! ^= 1 << (bit & 7);
+        expectInvalidCiphertext(() => open(bad, m, context));
+        flips++;
+      }
+    }
+    expect(flips).toBe(8 * (2 * 51 + 17));
+  });
+
+  it("convergent: equal (material, context, plaintext) give equal bytes; another plaintext, context or version gives others", () => {
+    for (const algorithm of ["AES_256_GCM_CONVERGENT", "AES_128_GCM_CONVERGENT", "CHACHA20_POLY1305_CONVERGENT"] as const) {
+      const m = materialFor(algorithm);
+      const a = Buffer.from(seal(algorithm, m, Buffer.from("4111 1111 1111 1111"), { tenant: "a" }));
+      expect(Buffer.from(seal(algorithm, m, Buffer.from("4111 1111 1111 1111"), { tenant: "a" })).equals(a)).toBe(true);
+      expect(Buffer.from(seal(algorithm, m, Buffer.from("4111 1111 1111 1112"), { tenant: "a" })).equals(a)).toBe(false);
+      const otherContext = Buffer.from(seal(algorithm, m, Buffer.from("4111 1111 1111 1111"), { tenant: "b" }));
+      // A context changes the key, so the nonce of the same plaintext differs too (no cross-context linkage).
+      expect(otherContext.subarray(23, 35).equals(a.subarray(23, 35))).toBe(false);
+      const v2 = Buffer.from(encryptEnvelope({ algorithm, keyId, keyVersion: 2, material: materialFor(algorithm), plaintext: Buffer.from("4111 1111 1111 1111"), context: { tenant: "a" } }));
+      expect(v2.equals(a)).toBe(false);
+      expect(open(a, m, { tenant: "a" }).toString()).toBe("4111 1111 1111 1111");
+    }
+  });
+
+  it("random-nonce v4 algorithms give fresh nonces", () => {
+    for (const algorithm of ["AES_128_GCM", "CHACHA20_POLY1305", "AES_128_GCM_DERIVED", "CHACHA20_POLY1305_DERIVED"] as const) {
+      const m = materialFor(algorithm);
+      const a = Buffer.from(seal(algorithm, m, Buffer.from("x"), { a: "b" }));
+      expect(Buffer.from(seal(algorithm, m, Buffer.from("x"), { a: "b" })).equals(a)).toBe(false);
+    }
+  });
 });
 
 const material = randomBytes(32);

@@ -14,6 +14,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import {
+  isAsymmetricKeySpec,
   TesseraError,
   checkKeyUsage,
   encryptionAlgorithms,
@@ -94,7 +95,7 @@ export class AsymmetricOperations {
   publicKey(handle: KeyHandle, keyVersion: number | undefined): { keyVersion: number; der: Buffer } {
     const { row } = handle;
     usable(row);
-    if (row.keySpec === "SYMMETRIC_DEFAULT") throw new TesseraError("InvalidKeyUsage", `key ${row.name} is a symmetric key: it has no public key`);
+    if (!isAsymmetricKeySpec(row.keySpec)) throw new TesseraError("InvalidKeyUsage", `key ${row.name} is a symmetric key: it has no public key`);
     const v = keyVersion ?? row.primaryVersion;
     const version = versionRow(handle, v);
     if (version.state === "Destroyed") throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);

@@ -13,6 +13,8 @@ import { keyPairTypes, privateKeyFromPkcs8, secretBytes, zero } from "../crypto/
 export const symmetricKeyLengths: Readonly<Record<SymmetricKeySpec, number>> = Object.freeze({
   SYMMETRIC_DEFAULT: 32,
   SM4: 16,
+  AES_128: 16,
+  CHACHA20_POLY1305: 32,
   // HMAC keys: as long as the hash's output (RFC 2104 §3: shorter weakens, longer adds nothing).
   HMAC_224: 28,
   HMAC_256: 32,

@@ -11,6 +11,8 @@ import {
   TesseraError,
   canonicalKeySpec,
   checkKeyUsage,
+  convergentKeySpecs,
+  derivableKeySpecs,
   creationUsage,
   isAsymmetricKeySpec,
   minAvailableVersion,
@@ -171,8 +173,14 @@ export class KeyService {
     if (isUuidLike(req.name)) throw new TesseraError("InvalidInput", "a key name must not look like a key id", { field: "/name" });
     const keySpec = canonicalKeySpec(req.keySpec ?? "SYMMETRIC_DEFAULT");
     const keyUsage = creationUsage(keySpec, req.keyUsage);
-    if (req.derived === true && keySpec !== "SYMMETRIC_DEFAULT") {
-      throw new TesseraError("InvalidInput", "derived mode is for SYMMETRIC_DEFAULT keys only", { field: "/derived" });
+    if (req.derived === true && !derivableKeySpecs.includes(keySpec)) {
+      throw new TesseraError("InvalidInput", `derived mode is for ${derivableKeySpecs.join(", ")} keys only`, { field: "/derived" });
+    }
+    if (req.convergent === true) {
+      if (req.derived !== true) throw new TesseraError("InvalidInput", "convergent encryption needs a derived key (derived: true)", { field: "/convergent" });
+      if (!convergentKeySpecs.includes(keySpec)) {
+        throw new TesseraError("InvalidInput", `convergent encryption is for ${convergentKeySpecs.join(", ")} keys only`, { field: "/convergent" });
+      }
     }
     const origin = req.origin ?? "TESSERA";
     if (origin === "EXTERNAL" && req.rotationPeriodSeconds !== undefined) throw importedKeysDoNotAutoRotate();
@@ -271,6 +279,10 @@ export class KeyService {
 
   setMinDecryptionVersion(ref: string, version: number): Promise<KeyMetadata> {
     return this.writeRow(ref, (row) => lifecycle.setMinDecryptionVersion(row, version));
+  }
+
+  setMinEncryptionVersion(ref: string, version: number): Promise<KeyMetadata> {
+    return this.writeRow(ref, (row) => lifecycle.setMinEncryptionVersion(row, version));
   }
 
   update(ref: string, changes: Parameters<typeof lifecycle.update>[1]): Promise<KeyMetadata> {
@@ -448,25 +460,35 @@ export class KeyService {
 
   // ── cryptography ─────────────────────────────────────────────────────────────────────────────
 
-  encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined): Encrypted {
+  /**
+   * Encrypts with the primary version, or with `keyVersion` when given (Vault's `key_version`): at
+   * most the primary, at least the key's minEncryptionVersion, and usable (not disabled, retired or
+   * destroyed). `field` names the request field that carried the version, for the error.
+   */
+  encrypt(handle: KeyHandle, plaintext: Uint8Array, context: EncryptionContext | undefined, keyVersion?: number, field = "/keyVersion"): Encrypted {
     const { row } = handle;
     throwIfUnusable(row);
     checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const algorithm = algorithmFor(row, context);
-    const material = handle.material(row.primaryVersion);
-    if (material === undefined) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
+    const v = keyVersion === undefined ? row.primaryVersion : encryptionVersion(handle, keyVersion, field);
+    const material = handle.material(v);
+    if (material === undefined) {
+      if (v === row.primaryVersion) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
+      throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
+    }
     const ciphertext = encryptEnvelope({
       algorithm,
       keyId: row.id,
-      keyVersion: row.primaryVersion,
+      keyVersion: v,
       material,
       plaintext,
       context,
-      header: handle.header(algorithm, row.primaryVersion),
-      ...(algorithm === "XAES_256_GCM" && { prepared: handle.xaesKey(row.primaryVersion) }),
+      header: handle.header(algorithm, v),
+      ...(algorithm === "XAES_256_GCM" && { prepared: handle.xaesKey(v) }),
+      ...(WHOLE_MATERIAL_V4.has(algorithm) && { secret: handle.secretKey(v) }),
     });
-    this.usage.record(row.id, row.primaryVersion);
-    return { keyId: row.id, keyVersion: row.primaryVersion, ciphertext };
+    this.usage.record(row.id, v);
+    return { keyId: row.id, keyVersion: v, ciphertext };
   }
 
   /**
@@ -484,7 +506,13 @@ export class KeyService {
     }
     const material = handle.material(parsed.keyVersion);
     if (material === undefined) throw new TesseraError("Destroyed", `version ${parsed.keyVersion} of key ${row.name} has been destroyed`);
-    const plaintext = decryptEnvelope(parsed, material, context, parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined);
+    const plaintext = decryptEnvelope(
+      parsed,
+      material,
+      context,
+      parsed.algorithm === "XAES_256_GCM" ? handle.xaesKey(parsed.keyVersion) : undefined,
+      WHOLE_MATERIAL_V4.has(parsed.algorithm) ? handle.secretKey(parsed.keyVersion) : undefined,
+    );
     const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) {
       zero(plaintext);
@@ -619,10 +647,12 @@ function newKeyRow(req: CreateKeyRequest, keySpec: KeySpec, keyUsage: KeyRow["ke
     state: "Enabled",
     priorState: null,
     derived: req.derived ?? false,
+    convergent: req.convergent ?? false,
     exportable: req.exportable ?? false,
     createdAt: now,
     primaryVersion: 1,
     minDecryptionVersion: 1,
+    minEncryptionVersion: 0,
     rotationPeriodSeconds: req.rotationPeriodSeconds ?? null,
     lastRotatedAt: now,
     deletionDate: null,
@@ -661,30 +691,69 @@ function isUuidLike(value: string): boolean {
   return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value);
 }
 
+/** A version `keyVersion` names for encryption (see {@link KeyService.encrypt}); refusals change nothing. */
+function encryptionVersion(handle: KeyHandle, keyVersion: number, field: string): number {
+  const { row } = handle;
+  if (!Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > row.primaryVersion) {
+    throw new TesseraError("InvalidInput", `key ${row.name} has versions 1 to ${row.primaryVersion}: cannot encrypt with version ${keyVersion}`, { field });
+  }
+  if (keyVersion < row.minEncryptionVersion) {
+    throw new TesseraError("InvalidInput", `version ${keyVersion} of key ${row.name} is below its minEncryptionVersion ${row.minEncryptionVersion}`, { field });
+  }
+  const version = handle.versions.get(keyVersion);
+  if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${keyVersion}`);
+  const refusal = lifecycle.versionUseError(row, version);
+  if (refusal !== undefined) throw refusal;
+  return keyVersion;
+}
+
 /**
- * What a key's ciphertexts may be: every format version's algorithm for its mode decrypts (v1
- * ciphertexts keep opening forever); new encryptions use format v2 (XAES-256-GCM, docs/formats.md).
- * SM4 keys' ciphertexts are format v3 (SM4-GCM) only: an AES key never opens an SM4 ciphertext, nor
- * the reverse, whatever a header says.
+ * What a key's ciphertexts may be, by spec and mode (plain, derived, convergent — all fixed at
+ * creation): every format version's algorithm for its mode decrypts (v1 ciphertexts keep opening
+ * forever); the first of each list is what new encryptions use (docs/formats.md). A key never opens
+ * another spec's or mode's ciphertext, whatever a header says: an AES-256 key never opens an SM4,
+ * AES-128 or ChaCha20 ciphertext, a convergent key never a random-nonce one, nor the reverse.
  */
-const PLAIN_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM", "XAES_256_GCM"]);
-const DERIVED_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_256_GCM_DERIVED", "XAES_256_GCM_DERIVED"]);
-const SM4_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set(["SM4_GCM"]);
-const NO_ALGORITHMS: ReadonlySet<CiphertextAlgorithm> = new Set();
+interface ModeAlgorithms {
+  plain: readonly CiphertextAlgorithm[];
+  derived: readonly CiphertextAlgorithm[];
+  convergent: readonly CiphertextAlgorithm[];
+}
+const algorithmsBySpec: Partial<Record<KeySpec, ModeAlgorithms>> = {
+  SYMMETRIC_DEFAULT: { plain: ["XAES_256_GCM", "AES_256_GCM"], derived: ["XAES_256_GCM_DERIVED", "AES_256_GCM_DERIVED"], convergent: ["AES_256_GCM_CONVERGENT"] },
+  SM4: { plain: ["SM4_GCM"], derived: [], convergent: [] },
+  AES_128: { plain: ["AES_128_GCM"], derived: ["AES_128_GCM_DERIVED"], convergent: ["AES_128_GCM_CONVERGENT"] },
+  CHACHA20_POLY1305: { plain: ["CHACHA20_POLY1305"], derived: ["CHACHA20_POLY1305_DERIVED"], convergent: ["CHACHA20_POLY1305_CONVERGENT"] },
+};
+
+/** v4 algorithms keyed by the version material itself (a cached KeyObject speeds node:crypto up). */
+const WHOLE_MATERIAL_V4: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_128_GCM", "CHACHA20_POLY1305"]);
+
+function modeAlgorithms(row: KeyRow): readonly CiphertextAlgorithm[] {
+  const table = algorithmsBySpec[row.keySpec];
+  if (table === undefined) return [];
+  return row.convergent ? table.convergent : row.derived ? table.derived : table.plain;
+}
+
+const algorithmSets = new Map<readonly CiphertextAlgorithm[], ReadonlySet<CiphertextAlgorithm>>();
 
 function ciphertextAlgorithmsOf(row: KeyRow): ReadonlySet<CiphertextAlgorithm> {
-  if (row.keySpec === "SM4") return SM4_ALGORITHMS;
-  if (row.keySpec !== "SYMMETRIC_DEFAULT") return NO_ALGORITHMS;
-  return row.derived ? DERIVED_ALGORITHMS : PLAIN_ALGORITHMS;
+  const list = modeAlgorithms(row);
+  let set = algorithmSets.get(list);
+  if (set === undefined) {
+    set = new Set(list);
+    algorithmSets.set(list, set);
+  }
+  return set;
 }
 
 function algorithmFor(row: KeyRow, context: EncryptionContext | undefined): CiphertextAlgorithm {
-  if (row.keySpec === "SM4") return "SM4_GCM";
-  if (!row.derived) return "XAES_256_GCM";
-  if (context === undefined || Object.keys(context).length === 0) {
+  const algorithm = modeAlgorithms(row)[0];
+  if (algorithm === undefined) throw new TesseraError("Internal", `key ${row.name} (${row.keySpec}) has no ciphertext algorithm`);
+  if (row.derived && (context === undefined || Object.keys(context).length === 0)) {
     throw new TesseraError("InvalidInput", `key ${row.name} is in derived mode: an encryption context is required`, { field: "/context" });
   }
-  return "XAES_256_GCM_DERIVED";
+  return algorithm;
 }
 
 function throwIfUnusable(row: KeyRow): void {
@@ -703,10 +772,12 @@ export function toMetadata(row: KeyRow): KeyMetadata {
     origin: row.origin,
     state: row.state,
     derived: row.derived,
+    convergent: row.convergent,
     exportable: row.exportable,
     createdAt: iso(row.createdAt),
     primaryVersion: row.primaryVersion,
     minDecryptionVersion: row.minDecryptionVersion,
+    minEncryptionVersion: row.minEncryptionVersion,
     rotationPeriodSeconds: row.rotationPeriodSeconds,
     lastRotatedAt: iso(row.lastRotatedAt),
     nextRotationAt: isoOrNull(lifecycle.nextRotationAt(row)),

@@ -15,10 +15,12 @@ const row = (state: KeyState, extra: Partial<KeyRow> = {}): KeyRow => ({
   state,
   priorState: null,
   derived: false,
+  convergent: false,
   exportable: false,
   createdAt: NOW,
   primaryVersion: 3,
   minDecryptionVersion: 1,
+  minEncryptionVersion: 0,
   rotationPeriodSeconds: null,
   lastRotatedAt: NOW,
   deletionDate: state === "PendingDeletion" ? NOW + 7 * l.DAY_MS : null,
@@ -95,6 +97,16 @@ describe("key state machine", () => {
     expect(l.setMinDecryptionVersion(row("Enabled"), 3).minDecryptionVersion).toBe(3);
     expect(code(() => l.setMinDecryptionVersion(row("Enabled"), 4))).toBe("InvalidInput");
     expect(code(() => l.setMinDecryptionVersion(row("Enabled"), 0))).toBe("InvalidInput");
+  });
+
+  it("min encryption version is 0 (none) or within minDecryptionVersion..primary, and min decryption may not pass it", () => {
+    expect(l.setMinEncryptionVersion(row("Enabled"), 2).minEncryptionVersion).toBe(2);
+    expect(l.setMinEncryptionVersion(row("Enabled", { minEncryptionVersion: 2 }), 0).minEncryptionVersion).toBe(0);
+    expect(code(() => l.setMinEncryptionVersion(row("Enabled"), 4))).toBe("InvalidInput");
+    expect(code(() => l.setMinEncryptionVersion(row("Enabled"), -1))).toBe("InvalidInput");
+    expect(code(() => l.setMinEncryptionVersion(row("Enabled", { minDecryptionVersion: 3 }), 2))).toBe("InvalidInput");
+    expect(code(() => l.setMinDecryptionVersion(row("Enabled", { minEncryptionVersion: 2 }), 3))).toBe("InvalidInput");
+    expect(l.setMinDecryptionVersion(row("Enabled", { minEncryptionVersion: 2 }), 2).minDecryptionVersion).toBe(2);
   });
 
   it("the primary version cannot be disabled; destroyed versions cannot change", () => {

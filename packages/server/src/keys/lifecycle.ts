@@ -91,7 +91,31 @@ export function setMinDecryptionVersion(row: KeyRow, version: number): KeyRow {
       field: "/minDecryptionVersion",
     });
   }
+  if (row.minEncryptionVersion > 0 && version > row.minEncryptionVersion) {
+    throw new TesseraError("InvalidInput", `minDecryptionVersion ${version} would be above minEncryptionVersion ${row.minEncryptionVersion}`, {
+      field: "/minDecryptionVersion",
+    });
+  }
   return next(row, { minDecryptionVersion: version });
+}
+
+/**
+ * Vault's `min_encryption_version`: 0 = no minimum; else between minDecryptionVersion (a version that
+ * may not decrypt must not encrypt) and the primary version.
+ */
+export function setMinEncryptionVersion(row: KeyRow, version: number): KeyRow {
+  if (row.state === "Destroyed") refuse(row, "change versions");
+  if (!Number.isInteger(version) || version < 0 || version > row.primaryVersion) {
+    throw new TesseraError("InvalidInput", `minEncryptionVersion must be 0 (no minimum) or at most the primary version ${row.primaryVersion}`, {
+      field: "/minEncryptionVersion",
+    });
+  }
+  if (version > 0 && version < row.minDecryptionVersion) {
+    throw new TesseraError("InvalidInput", `minEncryptionVersion ${version} would be below minDecryptionVersion ${row.minDecryptionVersion}`, {
+      field: "/minEncryptionVersion",
+    });
+  }
+  return next(row, { minEncryptionVersion: version });
 }
 
 export function update(row: KeyRow, changes: { description?: string; tags?: Record<string, string>; rotationPeriodSeconds?: number | null }, now: number): KeyRow {

@@ -254,6 +254,11 @@ export class KmsService {
     return this.adminWrite(ctx, "kms:TrimKeyVersions", ref, (id) => this.d.keys.trimVersions(id, minAvailableVersion));
   }
 
+  /** Vault's `min_encryption_version` (0 = no minimum): the lowest version Encrypt may be asked for. */
+  setMinEncryptionVersion(ctx: CallContext, ref: string, version: number): Promise<KeyMetadata> {
+    return this.adminWrite(ctx, "kms:UpdateKey", ref, (id) => this.d.keys.setMinEncryptionVersion(id, version));
+  }
+
   setVersionState(ctx: CallContext, ref: string, version: number, state: "Enabled" | "Disabled"): Promise<KeyVersionInfo> {
     return this.door.run(ctx, state === "Enabled" ? "kms:EnableKeyVersion" : "kms:DisableKeyVersion", async (s) => {
       const handle = await s.resolveKey(ref);
@@ -358,13 +363,16 @@ export class KmsService {
       await s.authorize(handle, { context: req.context });
       const algorithm = req.encryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
       if (algorithm !== "SYMMETRIC_DEFAULT") return this.encryptAsymmetric(s, handle, algorithm, req);
-      return this.encryptWith(s, handle, req.plaintext, req.context);
+      return this.encryptWith(s, handle, req.plaintext, req.context, req.keyVersion);
     });
   }
 
   /** RSA-OAEP to the key's primary public key: the ciphertext is the raw OAEP output, with no context to bind. */
   private encryptAsymmetric(s: Scope, handle: KeyHandle, algorithm: EncryptionAlgorithm, req: EncryptRequest): EncryptResponse {
     noContext(req.context, "/context");
+    if (req.keyVersion !== undefined) {
+      throw new TesseraError("InvalidInput", "keyVersion is for symmetric encryption (asymmetric encryption uses the primary public key)", { field: "/keyVersion" });
+    }
     const plaintext = decodeBytes(req.plaintext, "/plaintext", MAX_PLAINTEXT_BYTES);
     try {
       const out = this.d.keys.asymmetric.encrypt(handle, algorithm, plaintext);
@@ -375,11 +383,11 @@ export class KmsService {
     }
   }
 
-  private encryptWith(s: Scope, handle: KeyHandle, plaintextB64: string, context: EncryptRequest["context"]): EncryptResponse {
+  private encryptWith(s: Scope, handle: KeyHandle, plaintextB64: string, context: EncryptRequest["context"], keyVersion: number | undefined): EncryptResponse {
     checkContext(context);
     const plaintext = decodeBytes(plaintextB64, "/plaintext", MAX_PLAINTEXT_BYTES);
     try {
-      const out = this.d.keys.encrypt(handle, plaintext, context);
+      const out = this.d.keys.encrypt(handle, plaintext, context, keyVersion);
       s.note(out.keyId, out.keyVersion);
       return { keyId: out.keyId, keyVersion: out.keyVersion, ciphertext: b64(out.ciphertext) };
     } finally {
@@ -474,7 +482,7 @@ export class KmsService {
     const length = req.numberOfBytes ?? (req.keySpec === "AES_128" ? 16 : 32);
     const dataKey = secretBytes(length);
     try {
-      const enc = this.d.keys.encrypt(handle, dataKey, req.context);
+      const enc = this.d.keys.encrypt(handle, dataKey, req.context, req.keyVersion);
       s.note(enc.keyId, enc.keyVersion);
       return { dataKey, out: { keyId: enc.keyId, keyVersion: enc.keyVersion, ciphertext: b64(enc.ciphertext) } };
     } catch (err) {
@@ -494,7 +502,7 @@ export class KmsService {
       await s.authorize(destination, { action: "kms:ReEncryptTo", context: req.destinationContext });
       const source = this.decryptNoting(s, opened.handle, opened.parsed, req.sourceContext);
       try {
-        const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext);
+        const out = this.d.keys.encrypt(destination, source.plaintext, req.destinationContext, req.destinationKeyVersion, "/destinationKeyVersion");
         s.note(out.keyId, out.keyVersion);
         return {
           sourceKeyId: source.keyId,

@@ -5,7 +5,7 @@
  * their cost follows the keys due, not the keys stored (store-indexes.test.ts checks the plans).
  */
 export const KEY_COLUMNS =
-  "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision";
+  "id, name, description, tags, key_spec, key_usage, origin, state, prior_state, derived, exportable, created_at, primary_version, min_decryption_version, rotation_period_seconds, last_rotated_at, deletion_date, destroyed_at, revision, convergent, min_encryption_version";
 
 export const KEY_SQL = Object.freeze({
   /** Index keys_rotation_due. */

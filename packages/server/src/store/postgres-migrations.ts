@@ -378,4 +378,13 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       CREATE INDEX keys_rotated ON keys (id) WHERE primary_version > 1;
     `,
   },
+  {
+    // Convergent (deterministic) encryption, fixed at creation, and Vault's min_encryption_version
+    // (0 = no minimum) for encryption with an older version (docs/formats.md, format v4).
+    id: 15,
+    sql: `
+      ALTER TABLE keys ADD COLUMN convergent BOOLEAN NOT NULL DEFAULT FALSE;
+      ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]);

@@ -236,10 +236,12 @@ interface KeyRecord {
   state: string;
   prior_state: string | null;
   derived: boolean;
+  convergent: boolean;
   exportable: boolean;
   created_at: number;
   primary_version: number;
   min_decryption_version: number;
+  min_encryption_version: number;
   rotation_period_seconds: number | null;
   last_rotated_at: number;
   deletion_date: number | null;
@@ -260,10 +262,12 @@ const keyFromRecord = (r: KeyRecord): KeyRow => ({
   state: r.state as KeyRow["state"],
   priorState: r.prior_state as KeyRow["priorState"],
   derived: r.derived,
+  convergent: r.convergent,
   exportable: r.exportable,
   createdAt: r.created_at,
   primaryVersion: r.primary_version,
   minDecryptionVersion: r.min_decryption_version,
+  minEncryptionVersion: r.min_encryption_version,
   rotationPeriodSeconds: r.rotation_period_seconds,
   lastRotatedAt: r.last_rotated_at,
   deletionDate: r.deletion_date,
@@ -291,6 +295,8 @@ const keyValues = (k: KeyRow): unknown[] => [
   k.deletionDate,
   k.destroyedAt,
   k.revision,
+  k.convergent,
+  k.minEncryptionVersion,
 ];
 
 interface VersionRecord {
@@ -362,7 +368,7 @@ function keyRepo(run: Runner): KeyRepo {
       try {
         await run.query(
           "key_insert",
-          `INSERT INTO keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+          `INSERT INTO keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
           keyValues(row),
         );
       } catch (err) {
@@ -394,7 +400,8 @@ function keyRepo(run: Runner): KeyRepo {
       const r = await run.query(
         "key_update",
         `UPDATE keys SET name = $2, description = $3, tags = $4, state = $5, prior_state = $6, primary_version = $7, min_decryption_version = $8,
-           rotation_period_seconds = $9, last_rotated_at = $10, deletion_date = $11, destroyed_at = $12, revision = $13
+           rotation_period_seconds = $9, last_rotated_at = $10, deletion_date = $11, destroyed_at = $12, revision = $13,
+           min_encryption_version = $14
          WHERE id = $1 AND revision = $13 - 1`,
         [
           row.id,
@@ -410,6 +417,7 @@ function keyRepo(run: Runner): KeyRepo {
           row.deletionDate,
           row.destroyedAt,
           row.revision,
+          row.minEncryptionVersion,
         ],
       );
       if (r.rowCount !== 1) throw new TesseraError("Conflict", "the key changed concurrently; retry");

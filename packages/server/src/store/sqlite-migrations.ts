@@ -385,4 +385,13 @@ export const sqliteMigrations: readonly { id: number; sql: string }[] = Object.f
       CREATE INDEX keys_rotated ON keys (id) WHERE primary_version > 1;
     `,
   },
+  {
+    // Convergent (deterministic) encryption, fixed at creation, and Vault's min_encryption_version
+    // (0 = no minimum) for encryption with an older version (docs/formats.md, format v4).
+    id: 15,
+    sql: `
+      ALTER TABLE keys ADD COLUMN convergent INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]);

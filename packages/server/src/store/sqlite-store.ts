@@ -61,10 +61,12 @@ interface KeyRecord {
   state: string;
   prior_state: string | null;
   derived: number;
+  convergent: number;
   exportable: number;
   created_at: number;
   primary_version: number;
   min_decryption_version: number;
+  min_encryption_version: number;
   rotation_period_seconds: number | null;
   last_rotated_at: number;
   deletion_date: number | null;
@@ -133,10 +135,12 @@ const keyFromRecord = (r: KeyRecord): KeyRow => ({
   state: r.state as KeyRow["state"],
   priorState: r.prior_state as KeyRow["priorState"],
   derived: r.derived === 1,
+  convergent: r.convergent === 1,
   exportable: r.exportable === 1,
   createdAt: r.created_at,
   primaryVersion: r.primary_version,
   minDecryptionVersion: r.min_decryption_version,
+  minEncryptionVersion: r.min_encryption_version,
   rotationPeriodSeconds: r.rotation_period_seconds,
   lastRotatedAt: r.last_rotated_at,
   deletionDate: r.deletion_date,
@@ -155,10 +159,12 @@ const keyParams = (k: KeyRow) => ({
   state: k.state,
   prior_state: k.priorState,
   derived: k.derived ? 1 : 0,
+  convergent: k.convergent ? 1 : 0,
   exportable: k.exportable ? 1 : 0,
   created_at: k.createdAt,
   primary_version: k.primaryVersion,
   min_decryption_version: k.minDecryptionVersion,
+  min_encryption_version: k.minEncryptionVersion,
   rotation_period_seconds: k.rotationPeriodSeconds,
   last_rotated_at: k.lastRotatedAt,
   deletion_date: k.deletionDate,
@@ -247,7 +253,7 @@ class SqliteRepositories implements Repositories {
     const keyColumns = KEY_COLUMNS;
     const s = {
       keyInsert: db.prepare(
-        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @origin, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision)`,
+        `INSERT INTO keys (${keyColumns}) VALUES (@id, @name, @description, @tags, @key_spec, @key_usage, @origin, @state, @prior_state, @derived, @exportable, @created_at, @primary_version, @min_decryption_version, @rotation_period_seconds, @last_rotated_at, @deletion_date, @destroyed_at, @revision, @convergent, @min_encryption_version)`,
       ),
       keyGet: db.prepare(`SELECT ${keyColumns} FROM keys WHERE id = ?`),
       keyByName: db.prepare(`SELECT ${keyColumns} FROM keys WHERE name = ?`),
@@ -257,7 +263,7 @@ class SqliteRepositories implements Repositories {
       keyCreatedAt: db.prepare(`SELECT created_at FROM keys WHERE id = ?`),
       keyListAfter: db.prepare(`SELECT ${keyColumns} FROM keys WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`),
       keyUpdate: db.prepare(
-        `UPDATE keys SET name=@name, description=@description, tags=@tags, state=@state, prior_state=@prior_state, primary_version=@primary_version, min_decryption_version=@min_decryption_version, rotation_period_seconds=@rotation_period_seconds, last_rotated_at=@last_rotated_at, deletion_date=@deletion_date, destroyed_at=@destroyed_at, revision=@revision WHERE id=@id AND revision=@revision - 1`,
+        `UPDATE keys SET name=@name, description=@description, tags=@tags, state=@state, prior_state=@prior_state, primary_version=@primary_version, min_decryption_version=@min_decryption_version, min_encryption_version=@min_encryption_version, rotation_period_seconds=@rotation_period_seconds, last_rotated_at=@last_rotated_at, deletion_date=@deletion_date, destroyed_at=@destroyed_at, revision=@revision WHERE id=@id AND revision=@revision - 1`,
       ),
       keyDueRotation: db.prepare(KEY_SQL.dueForRotation),
       keyDueDeletion: db.prepare(KEY_SQL.dueForDeletion),

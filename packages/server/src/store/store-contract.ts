@@ -49,10 +49,12 @@ export function keyRow(overrides: Partial<KeyRow> = {}): KeyRow {
     state: "Enabled",
     priorState: null,
     derived: false,
+    convergent: false,
     exportable: false,
     createdAt: T0,
     primaryVersion: 1,
     minDecryptionVersion: 1,
+    minEncryptionVersion: 0,
     rotationPeriodSeconds: null,
     lastRotatedAt: T0,
     deletionDate: null,
@@ -225,12 +227,20 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.keys.get(row.id)).toEqual(next);
       });
 
-      it("never changes a key's id, spec, usage, origin, derivation, exportability or creation time on update", async () => {
+      it("never changes a key's id, spec, usage, origin, derivation, convergence, exportability or creation time on update", async () => {
         const row = keyRow({ keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", origin: "EXTERNAL" });
         await store.keys.insert(row);
-        await store.keys.update({ ...row, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", origin: "TESSERA", derived: true, exportable: true, createdAt: T0 + 1, revision: 2 });
+        await store.keys.update({ ...row, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", origin: "TESSERA", derived: true, convergent: true, exportable: true, createdAt: T0 + 1, revision: 2 });
         const stored = await store.keys.get(row.id);
-        expect(stored).toMatchObject({ derived: false, exportable: false, createdAt: T0, keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", origin: "EXTERNAL", revision: 2 });
+        expect(stored).toMatchObject({ derived: false, convergent: false, exportable: false, createdAt: T0, keySpec: "RSA_2048", keyUsage: "SIGN_VERIFY", origin: "EXTERNAL", revision: 2 });
+      });
+
+      it("keeps a convergent key's flag and a key's minEncryptionVersion, which an update may change", async () => {
+        const row = keyRow({ keySpec: "CHACHA20_POLY1305", derived: true, convergent: true, primaryVersion: 3 });
+        await store.keys.insert(row);
+        expect(await store.keys.get(row.id)).toMatchObject({ keySpec: "CHACHA20_POLY1305", derived: true, convergent: true, minEncryptionVersion: 0 });
+        await store.keys.update({ ...row, minEncryptionVersion: 2, revision: 2 });
+        expect(await store.keys.get(row.id)).toMatchObject({ convergent: true, minEncryptionVersion: 2, revision: 2 });
       });
 
       it("answers Conflict to an update from a stale or skipped revision and keeps the stored row", async () => {

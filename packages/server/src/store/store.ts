@@ -22,10 +22,14 @@ export interface KeyRow {
   /** The state to return to when a pending deletion is cancelled. */
   priorState: KeyState | null;
   derived: boolean;
+  /** Deterministic (convergent) encryption; only with `derived`. Fixed at creation. */
+  convergent: boolean;
   exportable: boolean;
   createdAt: number;
   primaryVersion: number;
   minDecryptionVersion: number;
+  /** Lowest version an encryption may name; 0 = no minimum (Vault's `min_encryption_version`). */
+  minEncryptionVersion: number;
   rotationPeriodSeconds: number | null;
   lastRotatedAt: number;
   deletionDate: number | null;

@@ -130,6 +130,11 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     { schema: { params: KeyParams, body: S.SetMinDecryptionVersionRequest, response: ok(S.KeyMetadata) } },
     async (r: Req<S.SetMinDecryptionVersionRequest>) => service.setMinDecryptionVersion(callContext(r), keyOf(r), r.body.minDecryptionVersion),
   );
+  app.post(
+    "/v1/keys/:key/min-encryption-version",
+    { schema: { params: KeyParams, body: S.SetMinEncryptionVersionRequest, response: ok(S.KeyMetadata) } },
+    async (r: Req<S.SetMinEncryptionVersionRequest>) => service.setMinEncryptionVersion(callContext(r), keyOf(r), r.body.minEncryptionVersion),
+  );
   // AWS-style grants on the key (made through the AWS API: docs/aws-compatibility.md, "Grants").
   app.get("/v1/keys/:key/grants", { schema: { params: KeyParams, response: ok(S.ListKeyGrantsResponse) } }, async (r) => grants.listGrants(callContext(r), keyOf(r)));
   app.get("/v1/keys/:key/versions", { schema: { params: KeyParams, response: ok(S.ListVersionsResponse) } }, async (r) =>

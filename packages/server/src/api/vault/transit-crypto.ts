@@ -5,7 +5,7 @@
  */
 import type { CallContext } from "../../service/door.js";
 import type { KmsService } from "../../service/kms-service.js";
-import { badRequest, refused } from "./vault-errors.js";
+import { badRequest } from "./vault-errors.js";
 import { base64Text, int, requiredStr, str, type Json } from "./vault-input.js";
 import type { VaultCall, VaultResult } from "./vault-router.js";
 import { contextOf, nativeCiphertext, prefixed } from "./vault-ciphertext.js";
@@ -17,22 +17,26 @@ const withContext = (item: Json) => {
   return context === undefined ? {} : { context };
 };
 
+/**
+ * Vault takes a caller's nonce only for convergent version 1 keys, which it no longer creates; for
+ * every other key (convergent version 3 derives the nonce) it answers "nonce provided when not allowed".
+ */
 function noNonce(item: Json): void {
-  if (str(item, "nonce")) throw refused("nonce is for convergent encryption, which Tessera does not offer");
+  if (str(item, "nonce")) throw badRequest("nonce provided when not allowed");
 }
 
-/** Vault's `key_version`: Tessera encrypts with the latest version only, so any other is refused. */
-function checkVersion(item: Json, used: number): void {
+/** Vault's `key_version`: 0 or absent = the latest; negative refused as Vault does; else the version to encrypt with. */
+function encryptVersion(item: Json): { keyVersion?: number } {
   const asked = int(item, "key_version");
-  if (asked !== undefined && asked !== 0 && asked !== used) throw refused(`Tessera encrypts with the latest key version (${used}) only`);
+  if (asked !== undefined && asked < 0) throw badRequest("requested version for encryption is negative");
+  return asked === undefined || asked === 0 ? {} : { keyVersion: asked };
 }
 
 export function cryptoHandlers(service: KmsService) {
   const encryptOne = async (name: string, item: Json, ctx: CallContext): Promise<Json> => {
     const plaintext = base64Text(item, "plaintext", true, true)!;
     noNonce(item);
-    const r = await service.encrypt(ctx, name, { plaintext, ...withContext(item) });
-    checkVersion(item, r.keyVersion);
+    const r = await service.encrypt(ctx, name, { plaintext, ...withContext(item), ...encryptVersion(item) });
     return { ciphertext: prefixed(r.keyVersion, r.ciphertext), key_version: r.keyVersion };
   };
 
@@ -46,13 +50,14 @@ export function cryptoHandlers(service: KmsService) {
     const ciphertext = nativeCiphertext(requiredStr(item, "ciphertext"));
     noNonce(item);
     const context = contextOf(item);
+    const version = encryptVersion(item).keyVersion;
     const r = await service.reEncrypt(ctx, {
       ciphertext,
       sourceKeyId: name,
       destinationKeyId: name,
       ...(context !== undefined && { sourceContext: context, destinationContext: context }),
+      ...(version !== undefined && { destinationKeyVersion: version }),
     });
-    checkVersion(item, r.keyVersion);
     return { ciphertext: prefixed(r.keyVersion, r.ciphertext), key_version: r.keyVersion };
   };
 
@@ -78,9 +83,8 @@ export function cryptoHandlers(service: KmsService) {
       noNonce(b);
       const bits = int(b, "bits") ?? 256;
       if (bits !== 128 && bits !== 256 && bits !== 512) throw badRequest("invalid bit length");
-      const req = { numberOfBytes: bits / 8, ...withContext(b) };
+      const req = { numberOfBytes: bits / 8, ...withContext(b), ...encryptVersion(b) };
       const r = kind === "plaintext" ? await service.generateDataKey(call.ctx, name, req) : await service.generateDataKeyWithoutPlaintext(call.ctx, name, req);
-      checkVersion(b, r.keyVersion);
       return { data: { ciphertext: prefixed(r.keyVersion, r.ciphertext), key_version: r.keyVersion, ...("plaintext" in r && { plaintext: r.plaintext }) } };
     },
   };

@@ -75,10 +75,12 @@ export async function readKey(d: TransitKeyDeps, ctx: CallContext, ref: string):
     latest_version: k.primaryVersion,
     min_available_version: minAvailableVersion(versions),
     min_decryption_version: k.minDecryptionVersion,
-    min_encryption_version: 0,
+    min_encryption_version: k.minEncryptionVersion,
     deletion_allowed: k.tags[DELETION_ALLOWED_TAG] === "true",
     derived: k.derived,
-    ...(k.derived && { kdf: "hkdf_sha256", convergent_encryption: false }),
+    ...(k.derived && { kdf: "hkdf_sha256", convergent_encryption: k.convergent }),
+    // Vault's convergent version 3: the nonce is an HMAC of the plaintext under a key derived with the context.
+    ...(k.convergent && { convergent_encryption_version: 3 }),
     exportable: k.exportable,
     allow_plaintext_backup: false,
     auto_rotate_period: k.rotationPeriodSeconds ?? 0,
@@ -105,11 +107,12 @@ export function keyHandlers(d: TransitKeyDeps) {
       const name = keyName(call);
       const type = str(b, "type") ?? "aes256-gcm96";
       const { spec, usage } = specFor(type, int(b, "key_size"));
-      if (bool(b, "convergent_encryption") === true) throw refused("convergent encryption is not supported: Tessera's ciphertexts always use a random nonce");
       if (bool(b, "allow_plaintext_backup") === true) throw refused("plaintext backup is not supported: Tessera never releases key material in plaintext");
       if (str(b, "managed_key_name") !== undefined || str(b, "managed_key_id") !== undefined) throw refused("managed keys are not supported");
       const derived = bool(b, "derived") ?? false;
-      if (derived && usage !== "ENCRYPT_DECRYPT") throw refused("derived applies to aes256-gcm96 and sm4 keys in Tessera");
+      const convergent = bool(b, "convergent_encryption") ?? false;
+      if (convergent && !derived) throw badRequest("convergent encryption requires derivation to be enabled");
+      if (derived && usage !== "ENCRYPT_DECRYPT") throw refused("derived applies to aes256-gcm96, aes128-gcm96 and chacha20-poly1305 keys in Tessera");
       const period = rotationPeriod(b);
       try {
         await d.service.createKey(call.ctx, {
@@ -117,6 +120,7 @@ export function keyHandlers(d: TransitKeyDeps) {
           keySpec: spec,
           keyUsage: usage,
           ...(derived && { derived }),
+          ...(convergent && { convergent }),
           ...(bool(b, "exportable") === true && { exportable: true }),
           ...(typeof period === "number" && { rotationPeriodSeconds: period }),
         });
@@ -151,10 +155,6 @@ export function keyHandlers(d: TransitKeyDeps) {
       if (bool(b, "allow_plaintext_backup") === true) throw refused("plaintext backup is not supported: Tessera never releases key material in plaintext");
       const exportable = bool(b, "exportable");
       if (exportable !== undefined && exportable !== k.exportable) throw refused("exportable is fixed when a Tessera key is created");
-      const minEncryption = int(b, "min_encryption_version");
-      if (minEncryption !== undefined && minEncryption !== 0 && minEncryption !== k.primaryVersion) {
-        throw refused("Tessera always encrypts with the latest version: min_encryption_version can only be 0 (or the latest version)");
-      }
       const update: UpdateKeyRequest = {};
       const deletion = bool(b, "deletion_allowed");
       if (deletion !== undefined && deletion !== (k.tags[DELETION_ALLOWED_TAG] === "true")) {
@@ -172,8 +172,34 @@ export function keyHandlers(d: TransitKeyDeps) {
         call.warnings.push("key versions start at 1; forcing min_decryption_version to 1");
       }
       if (minDecryption !== undefined && minDecryption > k.primaryVersion) throw badRequest("cannot set min decryption version above the latest version");
+      const minEncryption = int(b, "min_encryption_version");
+      if (minEncryption !== undefined && minEncryption < 0) throw badRequest("min encryption version cannot be negative");
+      if (minEncryption !== undefined && minEncryption > k.primaryVersion) {
+        throw badRequest(`cannot set min encryption version of ${minEncryption}, latest key version is ${k.primaryVersion}`);
+      }
+      // Vault checks the final pair, whichever fields were given.
+      const finalDecryption = minDecryption ?? k.minDecryptionVersion;
+      const finalEncryption = minEncryption ?? k.minEncryptionVersion;
+      if (finalEncryption > 0 && finalEncryption < finalDecryption) {
+        throw badRequest(
+          `cannot set min encryption/decryption values; min encryption version of ${finalEncryption} must be greater than or equal to min decryption version of ${finalDecryption}`,
+        );
+      }
       if (Object.keys(update).length > 0) await d.service.updateKey(call.ctx, k.keyId, update);
-      if (minDecryption !== undefined && minDecryption !== k.minDecryptionVersion) await d.service.setMinDecryptionVersion(call.ctx, k.keyId, minDecryption);
+      const setDecryption = async () => {
+        if (minDecryption !== undefined && minDecryption !== k.minDecryptionVersion) await d.service.setMinDecryptionVersion(call.ctx, k.keyId, minDecryption);
+      };
+      const setEncryption = async () => {
+        if (minEncryption !== undefined && minEncryption !== k.minEncryptionVersion) await d.service.setMinEncryptionVersion(call.ctx, k.keyId, minEncryption);
+      };
+      // Each step alone must keep minDecryption ≤ minEncryption (when set): raise the encryption floor first, lower it last.
+      if (finalEncryption === 0 || finalEncryption >= k.minDecryptionVersion) {
+        await setEncryption();
+        await setDecryption();
+      } else {
+        await setDecryption();
+        await setEncryption();
+      }
       return { data: await readKey(d, call.ctx, k.keyId) };
     },
 

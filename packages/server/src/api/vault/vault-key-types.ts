@@ -12,6 +12,8 @@ interface Mapping {
 
 const created: Readonly<Record<string, Mapping>> = Object.freeze({
   "aes256-gcm96": { spec: "SYMMETRIC_DEFAULT", usage: "ENCRYPT_DECRYPT" },
+  "aes128-gcm96": { spec: "AES_128", usage: "ENCRYPT_DECRYPT" },
+  "chacha20-poly1305": { spec: "CHACHA20_POLY1305", usage: "ENCRYPT_DECRYPT" },
   // Vault's RSA keys both sign and encrypt; a Tessera key has one usage, and signing is what Vault
   // callers use RSA transit keys for.
   "rsa-2048": { spec: "RSA_2048", usage: "SIGN_VERIFY" },
@@ -28,9 +30,8 @@ const created: Readonly<Record<string, Mapping>> = Object.freeze({
 });
 
 const refusedTypes: Readonly<Record<string, string>> = Object.freeze({
-  "aes128-gcm96": "Tessera has no AES-128 key spec: use aes256-gcm96 (or sm4 for a 128-bit key)",
-  "chacha20-poly1305": "Tessera has no ChaCha20-Poly1305 keys: use aes256-gcm96",
-  "xchacha20-poly1305": "Tessera has no XChaCha20-Poly1305 keys: use aes256-gcm96 (XAES-256-GCM, also a 192-bit nonce)",
+  "xchacha20-poly1305":
+    "Tessera has no XChaCha20-Poly1305 keys (Node's crypto has no XChaCha20, and Tessera does not build HChaCha20 itself): use chacha20-poly1305, or aes256-gcm96 (XAES-256-GCM, also a 192-bit nonce)",
   "aes128-cmac": "Tessera has no CMAC keys: use hmac",
   "aes256-cmac": "Tessera has no CMAC keys: use hmac",
   managed_key: "Tessera has no managed keys",
@@ -56,6 +57,8 @@ export function specFor(type: string, keySize: number | undefined): Mapping {
 const typeBySpec: Readonly<Record<KeySpec, string>> = Object.freeze({
   SYMMETRIC_DEFAULT: "aes256-gcm96",
   SM4: "sm4",
+  AES_128: "aes128-gcm96",
+  CHACHA20_POLY1305: "chacha20-poly1305",
   HMAC_224: "hmac",
   HMAC_256: "hmac",
   HMAC_384: "hmac",
