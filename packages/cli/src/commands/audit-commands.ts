@@ -18,7 +18,8 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .summary("check a trail's chain, hashes and signatures")
       .description(
         "Verify an audit trail: from JSON-lines files (offline; give every file of a rotated trail) or, with --server, " +
-          "the database trail of the server at --address. Prints OK with counts and the time range, or the first bad " +
+          "the database trail of the server at --address. Files of several trails (one per worker of a server with " +
+          "`workers` > 1: audit-w1.jsonl, audit-w2.jsonl …) are verified trail by trail. Prints OK with counts and the time range, or the first bad " +
           "record and what is wrong with it. Exit code 0 only when everything checks.\n\n" +
           "Offline, the trail must end in the final checkpoint a clean shutdown writes: a copy that was cut short " +
           "fails with an open tail unless --allow-open-tail is given (the trail of a running server). --server " +
@@ -60,6 +61,17 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
           }
           report = await verifyServerChain(client, publicKey, undefined, undefined);
         } else {
+          const trails = fileTrails(o.file!);
+          if (trails.length > 1) {
+            // A server with several workers: one trail per worker (audit-w1.jsonl, audit-w2.jsonl …), each its own chain.
+            const reports: (VerifyReport & { trail: string })[] = [];
+            for (const [trail, files] of trails) reports.push({ trail, ...(await verifyTrail(fileLines(files), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true })) });
+            const ok = reports.every((r) => r.ok);
+            if (out.json) out.data({ ok, trails: reports });
+            else for (const r of reports) out.line(`${r.trail}: ${describe(r)}`);
+            if (publicKey === undefined) out.note("signatures not checked: give --public-key");
+            return ok ? 0 : 1;
+          }
           report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true });
         }
         if (out.json) out.data(report);
@@ -163,6 +175,19 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       else out.line(`Alert ${id} acknowledged.`);
     }),
   );
+}
+
+/**
+ * The files given, grouped by trail: a rotated file (`<trail>.<12 digits>`) belongs to its current
+ * file's trail. Several trails are several chains (one per worker), verified each on its own.
+ */
+function fileTrails(files: readonly string[]): [string, string[]][] {
+  const trails = new Map<string, string[]>();
+  for (const f of files) {
+    const trail = f.replace(/\.\d{12}$/, "");
+    trails.set(trail, [...(trails.get(trail) ?? []), f]);
+  }
+  return [...trails];
 }
 
 /** One line: OK with counts and time range, or where the first bad record is and what is wrong. */
