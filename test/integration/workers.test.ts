@@ -78,7 +78,7 @@ describe("a server with two workers", () => {
     for (let i = 0; i < 4; i++) expect((await fresh(url, "POST", "/v1/keys/shared/encrypt", { plaintext: "aGk=" }, token)).status).toBe(200);
     expect((await fresh(url, "POST", "/v1/keys/shared/disable", {}, token)).status).toBe(200);
     // The answer came after both workers took the change in: every next request, on either, is refused.
-    for (let i = 0; i < 8; i++) expect((await fresh(url, "POST", "/v1/keys/shared/encrypt", { plaintext: "aGk=" }, token)).body.error.code).toBe("Disabled");
+    for (let i = 0; i < 8; i++) expect((await fresh(url, "POST", "/v1/keys/shared/encrypt", { plaintext: "aGk=" }, token)).body.error?.code).toBe("Disabled");
     expect((await fresh(url, "POST", "/v1/keys/shared/enable", {}, token)).status).toBe(200);
     for (let i = 0; i < 4; i++) expect((await fresh(url, "POST", "/v1/keys/shared/encrypt", { plaintext: "aGk=" }, token)).status).toBe(200);
 

@@ -290,6 +290,9 @@ async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<
       if (store instanceof SqliteStore) store.changedElsewhere();
       return;
     case "unseal-share":
+      // Initialised through another worker before this one served a request (a replay at join):
+      // the seal record is read first, as a request's feed read would.
+      await app.barrier.refresh();
       // A wrong share or a migration in progress is the submitting worker's answer to give; here it only must not stop the rest.
       await app.barrier.unseal(event.share).catch((err: unknown) => app.http.log.warn({ err: (err as Error).message }, "an unseal share relayed from another worker was refused"));
       return;
