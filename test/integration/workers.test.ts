@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli-process.js";
+import { createDatabase, sharedPostgres } from "../helpers/postgres.js";
 import { freePort, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-workers-"));
@@ -121,5 +122,53 @@ describe("a server with two workers", () => {
     const report = JSON.parse(verify.stdout);
     expect(report.ok).toBe(true);
     expect(report.trails.map((t: { trail: string; ok: boolean }) => [t.trail, t.ok])).toEqual(trails.map((t) => [t, true]));
+  }, 180_000);
+
+  it("on PostgreSQL: each worker a node (w1, w2 of the node id), changes in effect on both, every chain verifies", async () => {
+    const pg = sharedPostgres();
+    const database = await createDatabase(pg, "workers");
+    const pgDir = join(dir, "pg");
+    mkdirSync(pgDir);
+    writeFileSync(join(pgDir, "pgpass"), `${pg.password}\n`, { mode: 0o600 });
+    const port = await freePort();
+    const config = join(pgDir, "tessera.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        listener: { address: `127.0.0.1:${port}`, insecure_http: true },
+        storage: { postgres: { url: pg.url(database), password_file: join(pgDir, "pgpass"), pool_size: 3 } },
+        node_id: "node-a",
+        audit: { database: true },
+        workers: 2,
+        log_level: "warn",
+      }),
+    );
+    const pgServer = await startServer(["--config", config], { port, ready: "listening", readyTimeoutMs: 60_000 });
+    try {
+      const url = pgServer.url;
+      const init = await fresh(url, "POST", "/v1/sys/init", { shares: 1, threshold: 1 });
+      expect(init.status).toBe(200);
+      const token: string = init.body.rootToken;
+      expect((await fresh(url, "POST", "/v1/sys/unseal", { share: init.body.shares[0] })).body.sealed).toBe(false);
+      let seen = new Map<string, boolean>();
+      for (let i = 0; i < 150 && seen.size < 2; i++) {
+        seen = await answering(url, 2);
+        if (seen.size < 2) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(Object.fromEntries(seen)).toEqual({ "node-a.w1": false, "node-a.w2": false });
+
+      expect((await fresh(url, "POST", "/v1/keys", { name: "pg-shared" }, token)).status).toBe(201);
+      expect((await fresh(url, "POST", "/v1/keys/pg-shared/disable", {}, token)).status).toBe(200);
+      for (let i = 0; i < 6; i++) expect((await fresh(url, "POST", "/v1/keys/pg-shared/encrypt", { plaintext: "aGk=" }, token)).body.error?.code).toBe("Disabled");
+
+      const verify = await runCli(["audit", "verify", "--server", "--json"], { address: url, token });
+      expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+      expect(JSON.parse(verify.stdout).nodes.map((n: { node: string; ok: boolean }) => [n.node, n.ok])).toEqual([
+        ["node-a.w1", true],
+        ["node-a.w2", true],
+      ]);
+    } finally {
+      expect(await pgServer.stop()).toBe(0);
+    }
   }, 180_000);
 });
