@@ -7,6 +7,8 @@ export default defineConfig({
   resolve: {
     // Tests run the TypeScript sources directly; spawned servers and CLIs run the built dist.
     alias: {
+      // Before the package's own name: an alias also matches `name/…`, and the core entry is its own file.
+      "@tessera/protocol/core": fileURLToPath(new URL("./packages/protocol/src/core.ts", import.meta.url)),
       "@tessera/protocol": src("protocol"),
       "@tessera/audit": src("audit"),
       "@tessera/server": src("server"),

@@ -12,7 +12,8 @@
  * *:*                                      → every action on every key
  * ```
  */
-import { actions as knownActions, type Grant } from "@tessera/protocol";
+import { actions as knownActions } from "@tessera/protocol/core";
+import type { Grant } from "@tessera/protocol";
 import { InvalidArgumentError } from "commander";
 
 const ACTION_PATTERN = /^[a-z]+:[A-Za-z*]+$|^\*$/;

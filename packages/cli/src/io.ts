@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
-import { TesseraError } from "@tessera/protocol";
+import { TesseraError } from "@tessera/protocol/core";
 
 export interface Io {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };

@@ -1,7 +1,7 @@
 /**
  * The `tessera` command tree. Built afresh for each run so no state leaks between runs.
  */
-import { TESSERA_VERSION } from "@tessera/protocol";
+import { TESSERA_VERSION } from "@tessera/protocol/core";
 import { Command } from "commander";
 import { Cli } from "./cli.js";
 import { registerCryptoCommands } from "./commands/crypto-commands.js";

@@ -5,7 +5,8 @@
  * like a result; the exit code (1 for every failure that is not a usage error) says it failed.
  */
 import { TesseraResponseError, connectionProblem } from "@tessera/client";
-import { isTesseraError, type ErrorBody } from "@tessera/protocol";
+import { isTesseraError } from "@tessera/protocol/core";
+import type { ErrorBody } from "@tessera/protocol";
 import type { Io } from "./io.js";
 
 export const EXIT_FAILURE = 1;

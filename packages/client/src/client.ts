@@ -2,7 +2,7 @@
  * `TesseraClient`: one method per route of the native API (docs/api.md), typed with the wire types
  * of `@tessera/protocol`. Methods only shape URLs and bodies; validation happens on the server.
  */
-import { DEFAULT_SECRET_MOUNT } from "@tessera/protocol";
+import { DEFAULT_SECRET_MOUNT } from "@tessera/protocol/core";
 import type {
   ListAliasesResponse,
   PutAliasResponse,
@@ -157,7 +157,7 @@ function versionPath(key: string, version: number, action: "enable" | "disable")
  * @example
  * ```ts
  * import { TesseraClient } from "@tessera/client";
- * import { isTesseraError } from "@tessera/protocol";
+ * import { isTesseraError } from "@tessera/protocol/core";
  *
  * const tessera = new TesseraClient({ address: "https://tessera.internal:8200", token: process.env.TESSERA_TOKEN });
  * const context = { vm: "web-7" };

@@ -2,7 +2,7 @@
  * The one place the SDK talks HTTP: builds the URL, sends the token, applies the timeout, and turns
  * every failure into a {@link TesseraError} (see response-error.ts for error answers).
  */
-import { TesseraError } from "@tessera/protocol";
+import { TesseraError } from "@tessera/protocol/core";
 import { describeConnectionProblem } from "./connection-error.js";
 import { errorFromResponse } from "./response-error.js";
 import { socketFetch } from "./socket-fetch.js";

@@ -5,7 +5,8 @@
  * Anything else — a body that is not JSON, not that shape, or names a code this client does not
  * know — is reported as `Internal`, so callers only ever see codes from the catalogue.
  */
-import { TesseraError, isErrorCode, type ErrorCode } from "@tessera/protocol";
+import { TesseraError, isErrorCode } from "@tessera/protocol/core";
+import type { ErrorCode } from "@tessera/protocol";
 
 /**
  * A {@link TesseraError} answered by the server. It also carries the request id the server logged

@@ -6,12 +6,10 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { Base64, Context } from "./schemas.js";
-import { DataKeyPairSpec, KeyAgreementAlgorithm, KeySpec, KeyUsage, MessageType, SigningAlgorithm } from "./key-specs.js";
+import { DataKeyPairSpec, KeyAgreementAlgorithm, KeySpec, KeyUsage, MessageType, SigningAlgorithm } from "./key-spec-schemas.js";
 
 const strict = { additionalProperties: false } as const;
 
-/** Largest message Sign and Verify take, as AWS (larger messages: sign a digest). */
-export const MAX_SIGN_MESSAGE_BYTES = 4096;
 
 const KeyVersion = Type.Integer({ minimum: 1, description: "A key version; default: the primary version." });
 

@@ -3,18 +3,13 @@
  * key, pairwise pre-shared keys for TLS-PSK, and bring-your-own-key import.
  */
 import { Type, type Static } from "@sinclair/typebox";
+import { exportAlgorithms, exportKinds, importWrappingAlgorithms, importWrappingKeySpecs } from "./constants.js";
 import { Base64, Context } from "./schemas.js";
 
 const strict = { additionalProperties: false } as const;
 
-/** How exported bytes are encrypted to the recipient. Values go on the wire and never change. */
-export const exportAlgorithms = Object.freeze(["hpke-p256", "hpke-x25519", "hpke-xwing", "rsa-oaep-aes-kwp", "sm2pke"] as const);
-export type ExportAlgorithm = (typeof exportAlgorithms)[number];
 export const ExportAlgorithmSchema = Type.Union(exportAlgorithms.map((a) => Type.Literal(a)));
 
-/** What is exported: a version's material, a fresh data key, or a key derived for a context. */
-export const exportKinds = Object.freeze(["key-material", "data-key", "derived-key"] as const);
-export type ExportKind = (typeof exportKinds)[number];
 
 /** A PEM public key (SubjectPublicKeyInfo); certificates are accepted by the CLI, which sends their key. */
 const PublicKeyPem = Type.String({ minLength: 1, maxLength: 8192, description: "PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----)" });
@@ -87,10 +82,6 @@ export type PairwisePskResponse = Static<typeof PairwisePskResponse>;
 
 // ── BYOK import ────────────────────────────────────────────────────────────────────────────────
 
-export const importWrappingAlgorithms = Object.freeze(["RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256"] as const);
-export type ImportWrappingAlgorithm = (typeof importWrappingAlgorithms)[number];
-export const importWrappingKeySpecs = Object.freeze(["RSA_3072", "RSA_4096"] as const);
-export type ImportWrappingKeySpec = (typeof importWrappingKeySpecs)[number];
 
 export const GetParametersForImportRequest = Type.Object(
   {

@@ -1,7 +1,7 @@
 export * from "./errors.js";
 export * from "./ciphertext.js";
 export * from "./base64.js";
-export * from "./key-specs.js";
+export * from "./key-spec-schemas.js";
 export * from "./schemas.js";
 export * from "./mac-schemas.js";
 export * from "./asymmetric-schemas.js";
@@ -14,7 +14,7 @@ export * from "./jwt-schemas.js";
 export * from "./server-options.js";
 export * from "./token-refusals.js";
 export * from "./audit-outcomes.js";
-export const TESSERA_VERSION = "0.1.0";
+export * from "./constants.js";
 export * from "./sys-schemas.js";
 export * from "./secret-schemas.js";
 export * from "./retention-schemas.js";

@@ -14,10 +14,6 @@ import { Name } from "./identity-schemas.js";
 const strict = { additionalProperties: false } as const;
 const Timestamp = Type.String({ format: "date-time" });
 
-/** Algorithms an issuer may allow: asymmetric only, so a public key can never act as an HMAC secret. */
-export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
-export const DEFAULT_JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["RS256", "ES256", "EdDSA", "PS256"];
 
 /** A JSON Web Key Set (RFC 7517 §5); the server accepts public RSA, EC and OKP keys only. */
 export const Jwks = Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String() }, { additionalProperties: true }), { minItems: 1, maxItems: 64 }) }, { additionalProperties: true });

@@ -13,7 +13,6 @@
  * with `InvalidKeyUsage`.
  */
 import { TesseraError } from "./errors.js";
-import { literalUnion } from "./literal-union.js";
 
 export const keyUsages = Object.freeze(["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"] as const);
 export type KeyUsage = (typeof keyUsages)[number];
@@ -230,17 +229,3 @@ export function checkKeyUsage<U extends KeyUsage>(
     throw new TesseraError("InvalidKeyUsage", `${label} does not support ${algorithm}; it supports ${allowed.join(", ")}`);
   }
 }
-
-// ── wire schemas ────────────────────────────────────────────────────────────────────────────────
-
-/** A key spec (docs/api.md, "Key specs and usages"). */
-export const KeySpec = literalUnion<KeySpec>(keySpecNames);
-/** What CreateKey accepts: a key spec, or an older name of one (`AES_256` means `SYMMETRIC_DEFAULT`). */
-export const KeySpecInput = literalUnion<KeySpec | KeySpecAlias>([...keySpecNames, ...(Object.keys(keySpecAliases) as KeySpecAlias[])]);
-export const KeyUsage = literalUnion<KeyUsage>(keyUsages);
-export const MessageType = literalUnion<MessageType>(messageTypes);
-export const EncryptionAlgorithm = literalUnion<EncryptionAlgorithm>(Object.keys(encryptionAlgorithms) as EncryptionAlgorithm[]);
-export const SigningAlgorithm = literalUnion<SigningAlgorithm>(Object.keys(signingAlgorithms) as SigningAlgorithm[]);
-export const MacAlgorithm = literalUnion<MacAlgorithm>(Object.keys(macAlgorithms) as MacAlgorithm[]);
-export const KeyAgreementAlgorithm = literalUnion<KeyAgreementAlgorithm>(Object.keys(keyAgreementAlgorithms) as KeyAgreementAlgorithm[]);
-export const DataKeyPairSpec = literalUnion<DataKeyPairSpec>(dataKeyPairSpecs);

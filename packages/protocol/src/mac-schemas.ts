@@ -5,7 +5,7 @@
  * (as Verify does for signatures).
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { MacAlgorithm } from "./key-specs.js";
+import { MacAlgorithm } from "./key-spec-schemas.js";
 import { Base64 } from "./schemas.js";
 
 const strict = { additionalProperties: false } as const;

@@ -4,7 +4,7 @@
  * Bytes travel as standard base64; times as RFC 3339 strings.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { EncryptionAlgorithm, KeySpec, KeySpecInput, KeyUsage } from "./key-specs.js";
+import { EncryptionAlgorithm, KeySpec, KeySpecInput, KeyUsage } from "./key-spec-schemas.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -138,7 +138,6 @@ export type ScheduleDeletionRequest = Static<typeof ScheduleDeletionRequest>;
 export const SetMinDecryptionVersionRequest = Type.Object({ minDecryptionVersion: Type.Integer({ minimum: 1 }) }, strict);
 export type SetMinDecryptionVersionRequest = Static<typeof SetMinDecryptionVersionRequest>;
 
-export const MAX_PLAINTEXT_BYTES = 4096;
 
 export const EncryptRequest = Type.Object(
   {

@@ -19,8 +19,6 @@ export const MAX_SECRET_BYTES = 512 * 1024;
 export const DEFAULT_MAX_SECRET_VERSIONS = 10;
 export const MAX_SECRET_PATH = 512;
 export const SECRET_SEGMENT = "[A-Za-z0-9._@=+-]+";
-/** The default mount, as Vault's dev server mounts KV v2 at `secret/`. */
-export const DEFAULT_SECRET_MOUNT = "secret";
 
 export const SecretMount = Type.String({ minLength: 1, maxLength: 64, pattern: `^${SECRET_SEGMENT}$` });
 export const SecretData = Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Unknown(), {

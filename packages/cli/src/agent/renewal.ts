@@ -3,7 +3,7 @@
  * before either expires, retrying with capped exponential backoff while the server is down, sealed
  * or unreachable. The identity is never dropped because of a failure: only `--re-enrol` does that.
  */
-import { isTesseraError } from "@tessera/protocol";
+import { isTesseraError } from "@tessera/protocol/core";
 import type { AgentClock } from "./clock.js";
 import type { AgentIdentity } from "./identity.js";
 import { describeError, type AgentLog } from "./log.js";

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TesseraClient } from "@tessera/client";
-import { TesseraError } from "@tessera/protocol";
+import { TesseraError } from "@tessera/protocol/core";
 import type { TemplateFilter, TemplateNode } from "./template-syntax.js";
 
 /** What a render depended on. */

@@ -7,14 +7,8 @@
  */
 import { createPublicKey } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import {
-  MAX_SIGN_MESSAGE_BYTES,
-  dataKeyPairSpecs,
-  signingAlgorithms,
-  type DataKeyPairSpec,
-  type GenerateDataKeyPairWithoutPlaintextResponse,
-  type SigningAlgorithm,
-} from "@tessera/protocol";
+import { MAX_SIGN_MESSAGE_BYTES, dataKeyPairSpecs, signingAlgorithms } from "@tessera/protocol/core";
+import type { DataKeyPairSpec, GenerateDataKeyPairWithoutPlaintextResponse, SigningAlgorithm } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
 import type { Cli } from "../cli.js";

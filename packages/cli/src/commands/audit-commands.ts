@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { fileLines, verifyTrail, type VerifyReport } from "@tessera/audit";
 import type { TesseraClient } from "@tessera/client";
-import { AUDIT_OUTCOMES } from "@tessera/protocol";
+import { AUDIT_OUTCOMES } from "@tessera/protocol/core";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
 import type { Cli } from "../cli.js";

@@ -6,7 +6,8 @@
  * `--json` prints the API response instead.
  */
 import { writeFile } from "node:fs/promises";
-import { MAX_PLAINTEXT_BYTES, encryptionAlgorithms, type EncryptionAlgorithm, type GenerateDataKeyWithoutPlaintextResponse } from "@tessera/protocol";
+import { MAX_PLAINTEXT_BYTES, encryptionAlgorithms } from "@tessera/protocol/core";
+import type { EncryptionAlgorithm, GenerateDataKeyWithoutPlaintextResponse } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collectPair, integer } from "../args.js";
 import type { Cli } from "../cli.js";

@@ -5,15 +5,8 @@
  */
 import { X509Certificate, createPublicKey } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import {
-  exportAlgorithms,
-  importWrappingAlgorithms,
-  importWrappingKeySpecs,
-  type ExportAlgorithm,
-  type ExportWrappedRequest,
-  type ImportWrappingAlgorithm,
-  type ImportWrappingKeySpec,
-} from "@tessera/protocol";
+import { exportAlgorithms, importWrappingAlgorithms, importWrappingKeySpecs } from "@tessera/protocol/core";
+import type { ExportAlgorithm, ExportWrappedRequest, ImportWrappingAlgorithm, ImportWrappingKeySpec } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collectPair, integer } from "../args.js";
 import type { Cli } from "../cli.js";

@@ -13,7 +13,7 @@ import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { isTesseraError } from "@tessera/protocol";
+import { isTesseraError } from "@tessera/protocol/core";
 import { DEFAULT_FRAME_LENGTH, MAX_FRAME_LENGTH, decryptStream, encryptStream, type MessageInfo } from "@tessera/client";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";

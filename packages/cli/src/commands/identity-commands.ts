@@ -5,7 +5,8 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS, type LoginResponse, type SimulateRequest } from "@tessera/protocol";
+import { DEFAULT_JWT_ALGORITHMS, JWT_ALGORITHMS } from "@tessera/protocol/core";
+import type { LoginResponse, SimulateRequest } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collect, collectPair, integer, oneOf, parseDuration } from "../args.js";
 import type { Cli } from "../cli.js";

@@ -3,7 +3,8 @@
  * first argument, by name or id.
  */
 import { Option, type Command } from "commander";
-import { keySpecNames, keyUsages, type KeySpec, type KeyUsage } from "@tessera/protocol";
+import { keySpecNames, keyUsages } from "@tessera/protocol/core";
+import type { KeySpec, KeyUsage } from "@tessera/protocol";
 import { collectPair, formatDuration, integer, parseDuration, parseRotationPeriod } from "../args.js";
 import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";

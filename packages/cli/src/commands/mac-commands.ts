@@ -6,7 +6,8 @@
  * has exactly one), which needs `kms:DescribeKey`. `verify` prints `valid` or `invalid` and exits 1
  * when the MAC does not verify, so it can guard a shell pipeline.
  */
-import { algorithmsFor, macAlgorithms, type MacAlgorithm } from "@tessera/protocol";
+import { algorithmsFor, macAlgorithms } from "@tessera/protocol/core";
+import type { MacAlgorithm } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
 import type { Cli } from "../cli.js";

@@ -4,7 +4,8 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import type { TesseraClient } from "@tessera/client";
-import { TesseraError, type GenerateRootStatus, type RekeyStatus } from "@tessera/protocol";
+import { TesseraError } from "@tessera/protocol/core";
+import type { GenerateRootStatus, RekeyStatus } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
 import type { Cli } from "../cli.js";

@@ -19,7 +19,8 @@
  *   a key is zeroed when its entry is evicted, exhausted, expired, replaced or cleared.
  */
 import { createHash } from "node:crypto";
-import { TesseraError, encodeContext, type EncryptionContext } from "@tessera/protocol";
+import { TesseraError, encodeContext } from "@tessera/protocol/core";
+import type { EncryptionContext } from "@tessera/protocol";
 
 export interface DataKeyCacheOptions {
   /** Entries kept at most; the least recently used is evicted first. */

@@ -14,7 +14,8 @@
  * - `allowedKeyIds` is checked before the KMS is asked: ids (UUIDs) are compared locally; names are
  *   resolved by the server (Decrypt with `keyId` = the name), tried in the order given.
  */
-import { TesseraError, isTesseraError, isUuid, parseCiphertext, type EncryptionContext } from "@tessera/protocol";
+import { TesseraError, isTesseraError, isUuid, parseCiphertext } from "@tessera/protocol/core";
+import type { EncryptionContext } from "@tessera/protocol";
 import type { TesseraClient } from "../client.js";
 import type { DataKeyCache } from "./data-key-cache.js";
 import { DATA_KEY_LENGTH, MAX_KEY_ID_BYTES, MAX_WRAPPED_KEY_BYTES, type EnvelopeHeader } from "./format.js";

@@ -5,7 +5,8 @@
  * Nothing of a frame's plaintext is released before its tag verified.
  */
 import { Transform } from "node:stream";
-import { TesseraError, type EncryptionContext } from "@tessera/protocol";
+import { TesseraError } from "@tessera/protocol/core";
+import type { EncryptionContext } from "@tessera/protocol";
 import type { DataKeyCache } from "./data-key-cache.js";
 import { dataKeyForDecrypt, type EnvelopeKms } from "./data-keys.js";
 import { invalidCiphertext, type EnvelopeHeader } from "./format.js";

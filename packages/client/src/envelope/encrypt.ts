@@ -3,7 +3,8 @@
  * cached one), the message format of docs/formats.md ("SDK envelope message format").
  */
 import { Transform } from "node:stream";
-import { TesseraError, checkContext, type EncryptionContext } from "@tessera/protocol";
+import { TesseraError, checkContext } from "@tessera/protocol/core";
+import type { EncryptionContext } from "@tessera/protocol";
 import type { DataKeyCache } from "./data-key-cache.js";
 import { dataKeyForEncrypt, type EnvelopeKms } from "./data-keys.js";
 import { DEFAULT_FRAME_LENGTH, MAX_FRAME_LENGTH, validFrameLength } from "./format.js";

@@ -13,7 +13,8 @@
  * Decoders are looked up by format version; a published decoder is never edited, only added to.
  * Every failure to decode is `InvalidCiphertext`, one message: a caller never learns which check failed.
  */
-import { TesseraError, encodeContext, type EncryptionContext, MAX_CONTEXT_BYTES } from "@tessera/protocol";
+import { TesseraError, encodeContext, MAX_CONTEXT_BYTES } from "@tessera/protocol/core";
+import type { EncryptionContext } from "@tessera/protocol";
 
 /** "TSEV" (Tessera SDK EnVelope); never 0x54 followed by a native ciphertext's version, so the two cannot be confused. */
 const MAGIC = [0x54, 0x53, 0x45, 0x56] as const;

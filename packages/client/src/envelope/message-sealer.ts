@@ -7,7 +7,8 @@
  * the last is the single final frame, 0 … `frameLength` long, empty only for an empty plaintext.
  */
 import { randomBytes } from "node:crypto";
-import { TesseraError, type EncryptionContext } from "@tessera/protocol";
+import { TesseraError } from "@tessera/protocol/core";
+import type { EncryptionContext } from "@tessera/protocol";
 import { FRAME_FINAL, FRAME_REGULAR, MAX_FRAMES, MESSAGE_ID_LENGTH, encodeFramePrefix, encodeHeaderBody } from "./format.js";
 import { headerDigest, sealFrame } from "./frame-cipher.js";
 import { deriveMessageKeys, headerTag, type MessageKeys } from "./message-keys.js";
