@@ -48,11 +48,13 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
         if (o.server === true) {
           const { client } = cli.connect(cmd);
           publicKey ??= (await client.auditPublicKey()).publicKey;
-          const { self, chains } = await client.auditChains();
+          const { chains } = await client.auditChains();
           if (chains.length > 1 || (chains[0] ?? "") !== "") {
-            // Several nodes on one database: every node's chain, each reported on its own; OK only if all are.
+            // Several nodes (or workers) on one database: every chain, each reported on its own; OK only if
+            // all are. Each named explicitly: behind one listener with several workers, consecutive
+            // requests may be answered by different workers, so "the answering node's chain" is not one chain.
             const nodes: (VerifyReport & { node: string })[] = [];
-            for (const chain of chains) nodes.push({ node: chain, ...(await verifyServerChain(client, publicKey, chain === self ? undefined : chain, chain)) });
+            for (const chain of chains) nodes.push({ node: chain, ...(await verifyServerChain(client, publicKey, chain, chain)) });
             const ok = nodes.every((n) => n.ok);
             if (out.json) out.data({ ok, nodes });
             else for (const n of nodes) out.line(`${n.node || "(single node)"}: ${describe(n)}`);
