@@ -180,8 +180,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
         resolveStop();
       });
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    // A second signal force-quits a single process; a worker ignores it — the primary passes SIGTERM on,
+    // and a supervisor signalling the whole process group already did: the worker's final checkpoint must not be cut off.
+    const onSignal = link === undefined ? process.once.bind(process) : process.on.bind(process);
+    onSignal("SIGINT", stop);
+    onSignal("SIGTERM", stop);
     // A worker whose primary is gone stops too: nobody would relay its changes any more.
     if (link !== undefined) process.once("disconnect", () => stop("SIGHUP"));
     if (opts.exitWithParent === true) {
