@@ -27,11 +27,25 @@ const deriveLocally = (material: Buffer, context: Record<string, string>) =>
 /** An SM2 public key as `openssl genpkey -algorithm SM2` makes it (id-ecPublicKey, curve 1.2.156.10197.1.301). */
 const sm2PublicPem = (): string => execFileSync("openssl", ["pkey", "-pubout"], { input: execFileSync("openssl", ["genpkey", "-algorithm", "SM2"]), encoding: "utf8" });
 
-async function recipient(algorithm: string): Promise<string> {
+async function newRecipient(algorithm: string): Promise<string> {
   const prefix = join(dir, `${algorithm}-${randomBytes(4).toString("hex")}`);
   const made = await runExample("recipient-keygen.mjs", [algorithm, prefix]);
   expect(made.code, made.stderr).toBe(0);
   return prefix;
+}
+
+/** One recipient key pair per algorithm for the whole file (each answer is still bound to it and checked). */
+const recipients = new Map<string, Promise<string>>();
+const recipient = (algorithm: string): Promise<string> => {
+  if (!recipients.has(algorithm)) recipients.set(algorithm, newRecipient(algorithm));
+  return recipients.get(algorithm)!;
+};
+
+/** The server's own answer by another route (the native API; the CLI's derive and decrypt have their own suites). */
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(server.url + path, { method, headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: body === undefined ? undefined : JSON.stringify(body) });
+  expect(res.status, path).toBeLessThan(300);
+  return res.json();
 }
 
 async function exportTo(prefix: string, args: string[]): Promise<{ answer: any; file: string }> {
@@ -75,15 +89,15 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
 
     const material = await unwrap(prefix, file, ["--key", answer.keyId, "--version", "1"]);
     expect(material.length).toBe(32);
-    const derived = await cli(["derive", "--key", "app-key", "--context", "vm=web-7"]);
-    expect(deriveLocally(material, { vm: "web-7" }).toString("base64")).toBe(derived.stdout.trim());
+    const derived = await api("POST", "/v1/keys/app-key/derive", { context: { vm: "web-7" } });
+    expect(deriveLocally(material, { vm: "web-7" }).toString("base64")).toBe(derived.derivedKey);
   });
 
   it.each(exportAlgorithms)("exports a derived key of a non-exportable key with %s, equal to what Derive returns", async (algorithm) => {
     const prefix = await recipient(algorithm);
     const { file } = await exportTo(prefix, ["vm-keys", "--derive", "vm=web-7", "--derive", "purpose=disk", "--algorithm", algorithm]);
-    const derived = await cli(["derive", "--key", "vm-keys", "--context", "vm=web-7", "--context", "purpose=disk"]);
-    expect((await unwrap(prefix, file)).toString("base64")).toBe(derived.stdout.trim());
+    const derived = await api("POST", "/v1/keys/vm-keys/derive", { context: { vm: "web-7", purpose: "disk" } });
+    expect((await unwrap(prefix, file)).toString("base64")).toBe(derived.derivedKey);
   });
 
   it.each(exportAlgorithms)("exports a fresh data key with %s, which the returned ciphertext decrypts to", async (algorithm) => {
@@ -92,8 +106,8 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
     expect(answer.export).toBe("data-key");
     const dataKey = await unwrap(prefix, file);
     expect(dataKey.length).toBe(32);
-    const decrypted = await cli(["decrypt", "--context", "app=orders", "--json", answer.ciphertext]);
-    expect(JSON.parse(decrypted.stdout).plaintext).toBe(dataKey.toString("base64"));
+    const decrypted = await api("POST", "/v1/decrypt", { ciphertext: answer.ciphertext, context: { app: "orders" } });
+    expect(decrypted.plaintext).toBe(dataKey.toString("base64"));
   });
 
   it.each([
@@ -119,13 +133,6 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
   });
 
   describe("material of the other key types, through every algorithm", () => {
-    const api = async (method: string, path: string, body?: unknown): Promise<any> => {
-      const res = await fetch(server.url + path, { method, headers: { "content-type": "application/json", "x-tessera-token": rootToken }, body: body === undefined ? undefined : JSON.stringify(body) });
-      expect(res.status, path).toBeLessThan(300);
-      return res.json();
-    };
-    const recipients = new Map<string, Promise<string>>();
-    const recipientFor = (algorithm: string) => recipients.get(algorithm) ?? (recipients.set(algorithm, recipient(algorithm)), recipients.get(algorithm)!);
     const publicKeyOf = async (name: string) => (await api("GET", `/v1/keys/${name}/public-key`)).publicKey as string;
     const spkiOf = (pkcs8: Buffer) => createPublicKey(createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" })).export({ type: "spki", format: "der" }).toString("base64");
 
@@ -161,7 +168,7 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
       "exports an exportable %s key's material with %s, and it reproduces what the server computes",
       async (spec, algorithm) => {
         const name = nameOf(spec);
-        const prefix = await recipientFor(algorithm);
+        const prefix = await recipient(algorithm);
         const { file } = await exportTo(prefix, [name, "--algorithm", algorithm]);
         await specs[spec].check(name, await unwrap(prefix, file));
       },
@@ -195,7 +202,7 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
 
   it("the recipient refuses an answer whose fields were changed from what info binds, and one meant for another key pair", async () => {
     const prefix = await recipient("hpke-p256");
-    const other = await recipient("hpke-p256");
+    const other = await newRecipient("hpke-p256");
     const { answer } = await exportTo(prefix, ["app-key", "--algorithm", "hpke-p256"]);
     const forged = join(dir, "forged.json");
     writeFileSync(forged, JSON.stringify({ ...answer, keyVersion: 2 }));
@@ -254,7 +261,7 @@ describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital e
 
   it("the recipient refuses a changed wrappedKey, encapsulatedKey or aad, and an answer for another SM2 key pair", async () => {
     const prefix = await recipient("sm2pke");
-    const other = await recipient("sm2pke");
+    const other = await newRecipient("sm2pke");
     const { answer } = await exportTo(prefix, ["app-key", "--algorithm", "sm2pke"]);
     expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 20) })).toContain("SM4-GCM refused wrappedKey");
     expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, -1) })).toContain("SM4-GCM refused wrappedKey");
@@ -272,7 +279,7 @@ describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital e
   it("binds key, version and recipient: each changes the aad, and each answer opens only as itself", async () => {
     await cli(["key", "create", "sm-bind-a", "--exportable"]);
     await cli(["key", "create", "sm-bind-b", "--exportable"]);
-    const [r1, r2] = [await recipient("sm2pke"), await recipient("sm2pke")];
+    const [r1, r2] = [await newRecipient("sm2pke"), await newRecipient("sm2pke")];
     const a1 = (await exportTo(r1, ["sm-bind-a", "--algorithm", "sm2pke"])).answer;
     const b1 = (await exportTo(r1, ["sm-bind-b", "--algorithm", "sm2pke"])).answer;
     const a1r2 = (await exportTo(r2, ["sm-bind-a", "--algorithm", "sm2pke"])).answer;

@@ -68,8 +68,10 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     return refuseFrameworkError(service, err, request, reply);
   });
   // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`.
-  app.addHook("preValidation", async (request) => {
+  // A callback hook, not an async one: it runs on every request, and needs no promise.
+  app.addHook("preValidation", (request, _reply, done) => {
     if (request.body === undefined && request.method !== "GET") request.body = {};
+    done();
   });
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
