@@ -18,6 +18,7 @@
  *   npm run build && node bench/quota-flood.mjs
  *   BENCH_SECONDS=10 BENCH_WARMUP_SECONDS=2 BENCH_ROUNDS=2
  *   BENCH_ONLY=throttled                # scenarios to run: none,throttled,unlimited (default all)
+ *   BENCH_REFUSAL_DELAY_MS=0            # quotas.refusal_delay_ms (default: the server's, 1,000 ms)
  *   BENCH_CPU_PROF=1                    # a --cpu-prof of the server in bench/results/prof/quota-flood/
  */
 import { fork } from "node:child_process";
@@ -26,6 +27,7 @@ import { loadavg, tmpdir, cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
+import { TrailDecoder } from "../packages/audit/dist/index.js";
 import autocannon from "autocannon";
 import { freePort } from "./api-load.mjs";
 
@@ -71,7 +73,10 @@ writeFileSync(
     audit: { file: { path: auditPath } },
     log_level: "warn",
     // `web` has a quota far above its use, so its requests pass the gate as any limited principal's do.
-    quotas: { roles: { web: { per_second: 10_000, burst: 10_000 }, flood: { per_second: floodQuota, burst: floodQuota } } },
+    quotas: {
+      roles: { web: { per_second: 10_000, burst: 10_000 }, flood: { per_second: floodQuota, burst: floodQuota } },
+      ...(process.env.BENCH_REFUSAL_DELAY_MS !== undefined && { refusal_delay_ms: int("BENCH_REFUSAL_DELAY_MS", 1000) }),
+    },
   }),
 );
 const profDir = join(dirname(here), "results", "prof", "quota-flood");
@@ -162,7 +167,7 @@ try {
 
   const loadBefore = loadavg();
   console.log(
-    `quota flood: ${webConnections} web connections at ${webRate} req/s each; flood ${floodConnections} connections at full speed, quota ${floodQuota}/s; ` +
+    `quota flood: ${webConnections} web connections at ${webRate} req/s each; flood ${floodConnections} connections at full speed, quota ${floodQuota}/s, refusals held ${process.env.BENCH_REFUSAL_DELAY_MS ?? "1000 (default)"} ms; ` +
       `${rounds} rounds of ${seconds} s (+${warmup} s warm-up); ${cpus().length} CPUs; load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
   const only = new Set((process.env.BENCH_ONLY || "none,throttled,unlimited").split(","));
@@ -198,7 +203,9 @@ try {
 
   await stopServer();
   // The trail: every 429 is a record of its own (while the source's refusal budget lasts) or counted in a summary.
-  const records = readFileSync(auditPath, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  // Compact (format 2) request records refer to contexts spelt out earlier in the file: decode in order.
+  const decoder = new TrailDecoder();
+  const records = readFileSync(auditPath, "utf8").split("\n").filter(Boolean).map((l) => decoder.decode(l));
   const throttledRecords = records.filter((x) => x.errorCode === "Throttled");
   const summaries = throttledRecords.filter((x) => x.detail?.suppressed !== undefined);
   const counted = throttledRecords.reduce((n, x) => n + (x.detail?.suppressed ?? 1), 0);

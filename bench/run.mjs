@@ -16,6 +16,10 @@
  *   BENCH_RESTRICTED_GRANTS='[…]'       # grants of the policy-checked token (default: Encrypt and
  *                                       # GenerateDataKey on bench-key only)
  *   BENCH_ROOT_TOKEN=tsr_…              # the dev server's root token (default: random)
+ *   BENCH_WORKERS=2                     # also run Encrypt (root token, largest connection count) against a
+ *                                       # server with this many workers (bench/tessera-workers-server.mjs,
+ *                                       # durable audit file per worker) and compare it with the one-process
+ *                                       # server in the same run (default 0: not run)
  *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
  *                                       # (summarise with bench/cpu-profile-summary.mjs)
  *
@@ -26,7 +30,7 @@
  */
 import { execFileSync, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -63,12 +67,13 @@ const config = {
   ),
   rootToken: process.env.BENCH_ROOT_TOKEN || `tsr_bench_${randomBytes(24).toString("hex")}`,
   cpuProfile: process.env.BENCH_CPU_PROF === "1",
+  workers: envInt("BENCH_WORKERS", 0, 0, 64),
 };
 for (const op of config.only) if (op !== "encrypt" && op !== "datakey" && op !== "audit") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey, audit)`);
 const mainConnections = Math.max(...config.connections);
 
 /** The aims from the issue, checked at `mainConnections`. */
-const AIMS = { encryptRatioMin: 0.5, p99MaxMs: 10 };
+const AIMS = { encryptRatioMin: 0.5, p99MaxMs: 10, workersSpeedupMin: 1.5 };
 
 // ── child processes ─────────────────────────────────────────────────────────────────────────────
 
@@ -123,6 +128,20 @@ function unlessExits(entry, promise) {
       throw new Error(`${entry.name} exited early (code ${code}, signal ${signal}):\n${entry.output()}`);
     }),
   ]);
+}
+
+/** A server with several workers (primary + workers); resolves with its URL and the root token its primary made. */
+async function startTesseraWorkers() {
+  const port = await freePort();
+  const entry = startChild("tessera-workers", "tessera-workers-server.mjs", { env: { BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_WORKERS: String(config.workers) } });
+  const rootToken = await unlessExits(
+    entry,
+    new Promise((resolve, reject) => {
+      entry.child.once("message", (m) => resolve(m.rootToken));
+      setTimeout(() => reject(new Error(`the workers server did not start within 90 s:\n${entry.output()}`)), 90_000).unref();
+    }),
+  );
+  return { entry, url: `http://127.0.0.1:${port}`, rootToken, tree: true };
 }
 
 function profileArgs(name) {
@@ -185,6 +204,28 @@ async function call(base, method, path, token, body, expectStatus) {
 // ── measurement ─────────────────────────────────────────────────────────────────────────────────
 
 let clockTicksPerSecond;
+/** CPU time a process and its direct children (a primary's workers) have used so far, in ms. */
+function treeCpuMs(pid) {
+  const own = processCpuMs(pid);
+  if (own === undefined) return undefined;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // After "pid (comm) ": state, then ppid.
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== pid) continue;
+    } catch {
+      continue;
+    }
+    const child = processCpuMs(Number(entry));
+    if (child !== undefined) {
+      own.user += child.user;
+      own.system += child.system;
+    }
+  }
+  return own;
+}
+
 /** CPU time a process has used so far, in ms, from /proc; undefined elsewhere. */
 function processCpuMs(pid) {
   try {
@@ -207,9 +248,10 @@ function percentile(sorted, p) {
  * One autocannon run. Latencies are taken from every 2xx response with sub-millisecond resolution
  * (autocannon's own histogram keeps whole milliseconds only).
  */
-async function load({ url, token, body, connections, seconds, serverPid }) {
+async function load({ url, token, body, connections, seconds, serverPid, tree = false }) {
   const latencies = [];
-  const serverCpuBefore = processCpuMs(serverPid);
+  const cpuOf = tree ? treeCpuMs : processCpuMs;
+  const serverCpuBefore = cpuOf(serverPid);
   const machineBefore = machineBusyMs();
   const clientCpuBefore = process.cpuUsage();
   const instance = autocannon({
@@ -226,7 +268,7 @@ async function load({ url, token, body, connections, seconds, serverPid }) {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
   });
   const r = await instance;
-  const serverCpuAfter = serverCpuBefore === undefined ? undefined : processCpuMs(serverPid);
+  const serverCpuAfter = serverCpuBefore === undefined ? undefined : cpuOf(serverPid);
   const serverUserMs = serverCpuAfter === undefined ? undefined : serverCpuAfter.user - serverCpuBefore.user;
   const serverSystemMs = serverCpuAfter === undefined ? undefined : serverCpuAfter.system - serverCpuBefore.system;
   const serverCpuMs = serverCpuAfter === undefined ? undefined : serverUserMs + serverSystemMs;
@@ -279,7 +321,7 @@ function machineBusyMs() {
 
 // ── the run ─────────────────────────────────────────────────────────────────────────────────────
 
-function scenarios(tessera, bare, restrictedToken) {
+function scenarios(tessera, bare, restrictedToken, workers) {
   const encryptPath = `/v1/keys/${KEY_NAME}/encrypt`;
   const datakeyPath = `/v1/keys/${KEY_NAME}/generate-data-key`;
   const encryptBody = JSON.stringify({ plaintext: randomBytes(config.plaintextBytes).toString("base64") });
@@ -291,6 +333,9 @@ function scenarios(tessera, bare, restrictedToken) {
       list.push({ name: "tessera encrypt, root token", op: "encrypt", target: "tessera", token: "root", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: tessera.entry.child.pid });
       list.push({ name: "tessera encrypt, restricted token", op: "encrypt", target: "tessera", token: "restricted", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: restrictedToken, pid: tessera.entry.child.pid });
     }
+  }
+  if (workers !== undefined) {
+    list.push({ name: `tessera encrypt, root token, ${config.workers} workers`, op: "encrypt", target: "tessera-workers", token: "root", connections: mainConnections, url: workers.url + encryptPath, body: encryptBody, auth: workers.rootToken, pid: workers.entry.child.pid, tree: true });
   }
   if (config.only.has("datakey")) {
     list.push({ name: "bare (datakey-shaped)", op: "datakey", target: "bare", token: "none", connections: mainConnections, url: bare.url + datakeyPath, body: datakeyBody, pid: bare.entry.child.pid });
@@ -344,6 +389,9 @@ function ratios(rows) {
     if (bare && restricted) out.push({ name: `encrypt tessera(restricted)/bare @${c}`, connections: c, value: round(restricted.requestsPerSecond / bare.requestsPerSecond, 3) });
     if (root && restricted) out.push({ name: `encrypt restricted/root @${c}`, connections: c, value: round(restricted.requestsPerSecond / root.requestsPerSecond, 3) });
   }
+  const one = find("encrypt", "tessera", "root", mainConnections);
+  const many = find("encrypt", "tessera-workers", "root", mainConnections);
+  if (one && many) out.push({ name: `encrypt ${config.workers} workers/1 worker @${mainConnections}`, connections: mainConnections, value: round(many.requestsPerSecond / one.requestsPerSecond, 3) });
   const bareDk = find("datakey", "bare", "none", mainConnections);
   const rootDk = find("datakey", "tessera", "root", mainConnections);
   if (bareDk && rootDk) out.push({ name: `generate-data-key tessera/bare @${mainConnections}`, connections: mainConnections, value: round(rootDk.requestsPerSecond / bareDk.requestsPerSecond, 3) });
@@ -362,6 +410,12 @@ function aims(rows) {
       out.push({ aim: `encrypt (${token}) throughput >= ${AIMS.encryptRatioMin} x bare @${mainConnections}`, value: ratio, met: ratio >= AIMS.encryptRatioMin });
     }
     out.push({ aim: `encrypt (${token}) p99 < ${AIMS.p99MaxMs} ms @${mainConnections}`, value: t.latencyMs.p99, met: t.latencyMs.p99 < AIMS.p99MaxMs });
+  }
+  const one = at("encrypt", "tessera", "root");
+  const many = at("encrypt", "tessera-workers", "root");
+  if (one && many) {
+    const speedup = round(many.requestsPerSecond / one.requestsPerSecond, 3);
+    out.push({ aim: `encrypt ${config.workers} workers >= ${AIMS.workersSpeedupMin} x 1 worker @${mainConnections}`, value: speedup, met: speedup >= AIMS.workersSpeedupMin });
   }
   return out;
 }
@@ -410,13 +464,20 @@ async function main() {
   }
   console.log(`encrypt answer ${enc.text.length} bytes, generate-data-key answer ${dk.text.length} bytes (same from both servers)\n`);
 
+  let workers;
+  if (config.workers > 1) {
+    workers = await startTesseraWorkers();
+    await call(workers.url, "POST", "/v1/keys", workers.rootToken, { name: KEY_NAME }, 201);
+    await call(workers.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, workers.rootToken, { plaintext }, 200);
+  }
+
   const rows = [];
-  for (const s of scenarios(tessera, bare, restrictedToken)) {
+  for (const s of scenarios(tessera, bare, restrictedToken, workers)) {
     process.stdout.write(`${s.name} @${s.connections} … `);
     if (config.warmupSeconds > 0) await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.warmupSeconds });
-    const r = await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.seconds, serverPid: s.pid });
+    const r = await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.seconds, serverPid: s.pid, tree: s.tree === true });
     console.log(`${r.requestsPerSecond} req/s, p99 ${r.latencyMs.p99.toFixed(2)} ms`);
-    const { url: _url, body: _body, auth: _auth, pid: _pid, ...meta } = s;
+    const { url: _url, body: _body, auth: _auth, pid: _pid, tree: _tree, ...meta } = s;
     rows.push({ ...meta, ...r });
   }
 

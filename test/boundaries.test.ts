@@ -43,7 +43,7 @@ const server = "packages/server/src/";
  * never above. `clock.ts` is a leaf anyone may use; app.ts, main.ts, scheduler.ts and index.ts are
  * the composition root above everything.
  */
-const layers = ["clock.ts", "crypto", "format", "store", "seal", "keys", "principal", "policy", "identity", "audit", "config", "service", "api", "(root)"];
+const layers = ["clock.ts", "crypto", "format", "store", "seal", "keys", "principal", "policy", "identity", "audit", "config", "service", "api", "workers", "(root)"];
 
 /** The layer of a file under packages/server/src. */
 function layerOf(file: string): number {

@@ -34,7 +34,7 @@ export interface ServerProcess {
  */
 export async function startServer(
   args: string[],
-  options: { port?: number; scheme?: "http" | "https"; ready?: "listening" | "unsealed"; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { port?: number; scheme?: "http" | "https"; ready?: "listening" | "unsealed"; env?: NodeJS.ProcessEnv; cwd?: string; readyTimeoutMs?: number } = {},
 ): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const finalArgs = args.map((a) => a.replace("{port}", String(port)));
@@ -44,7 +44,7 @@ export async function startServer(
   proc.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const url = `${options.scheme ?? "http"}://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${out}`);
     try {

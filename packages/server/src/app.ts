@@ -30,7 +30,7 @@ import { ImportParameters, KeyBackups, KeyService, TransitWrappingKey } from "./
 import { Scheduler } from "./scheduler.js";
 import { SystemJobs } from "./service/system-jobs.js";
 import { Barrier, ShamirSeal, type Seal } from "./seal/index.js";
-import { KmsService } from "./service/kms-service.js";
+import { KmsService, type SealPeers } from "./service/kms-service.js";
 import { AsymmetricService } from "./service/asymmetric-service.js";
 import { SecretsService } from "./service/secrets-service.js";
 import { RetentionService } from "./service/retention-service.js";
@@ -114,7 +114,12 @@ export interface AppOptions {
    * This node among several sharing one database: its id (which also names its audit chain — give
    * the store the same one) and the address it listens on. Registers the node for `tessera status`.
    */
-  node?: { id: string; address: string; heartbeatMs?: number };
+  node?: { id: string; address: string; heartbeatMs?: number; takeOver?: boolean };
+  /**
+   * The sibling worker processes of this server (workers/): told of every state change, unseal share
+   * and seal before the answer. Absent in a single process.
+   */
+  peers?: SealPeers & { changed(): Promise<void> };
   /** The background-work lease (service/job-lease.ts). */
   lease?: { ttlMs?: number; renewMs?: number };
   /** How caches learn of changes committed elsewhere (service/cache-coherence.ts; default per request). */
@@ -288,14 +293,15 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     if (synced === undefined) done();
     else synced.then(() => done(), done);
   });
-  const presence = options.node === undefined ? undefined : new NodePresence(store.nodes, options.node.id, options.node.address, () => nodeState(barrier), { ...(options.node.heartbeatMs !== undefined && { intervalMs: options.node.heartbeatMs }) });
+  const presence = options.node === undefined ? undefined : new NodePresence(store.nodes, options.node.id, options.node.address, () => nodeState(barrier), { ...(options.node.heartbeatMs !== undefined && { intervalMs: options.node.heartbeatMs }), ...(options.node.takeOver === true && { takeOver: true }) });
   await presence?.start();
   barrier.onSeal(() => void presence?.beat().catch(() => undefined));
   barrier.onUnseal(() => void presence?.beat().catch(() => undefined));
   const quotas = new QuotaGate(options.quotas ?? {}, clock);
-  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: () => coherence.settle(), quotas });
+  const peers = options.peers;
+  const door = new Door({ barrier, keys, authenticator, policy, auditor: auditLog, refusals, clock, settle: peers === undefined ? () => coherence.settle() : () => coherence.settle().then(() => peers.changed()), quotas });
   const autoUnseal = new AutoUnseal(door, barrier, { ...options.autoUnseal, log: (level, message) => http.log[level]({ seal: barrier.sealProvider.type }, message) });
-  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal, ...(presence !== undefined && { presence }) });
+  const service = new KmsService({ barrier, authenticator, keys, tokens, policy, door, clock, autoUnseal, ...(presence !== undefined && { presence }), ...(peers !== undefined && { peers }) });
   const asymmetric = new AsymmetricService({ door, keys });
   refusalService = service;
   const identity = new IdentityService({

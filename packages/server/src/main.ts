@@ -11,6 +11,10 @@ import { Pkcs11Seal, ShamirSeal, type Seal } from "./seal/index.js";
 import type { MigrateStorageOptions, MigrateStorageReport, ServerRunOptions } from "@tessera/protocol";
 import { migrateStorage } from "./store/migrate-storage.js";
 import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
+import cluster from "node:cluster";
+import { WORKER_ENV, WORKER_RESTART_ENV, workerAuditPath, workerName, type PeerEvent } from "./workers/messages.js";
+import { WorkerLink } from "./workers/worker-link.js";
+import { WorkerPool } from "./workers/worker-pool.js";
 
 /** The options of `tessera server` (the CLI's contract with the server, in protocol). */
 export type ServerCommandOptions = ServerRunOptions;
@@ -45,6 +49,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       port,
       tls: null,
       storage: { kind: "sqlite", path: join(dataDir, "tessera.db") },
+      // One process: dev mode's unseal key and temporary directory belong to one process.
+      workers: 1,
       leaseTtlMs: 15_000,
       heartbeatMs: 5000,
       logLevel: "warn",
@@ -66,7 +72,14 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     config = loadConfigFile(opts.config!);
   }
 
-  const audit = { ...config.audit, ...(opts.auditFile !== undefined && { file: { ...config.audit.file, path: resolvePath(opts.auditFile) } }) };
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, opts);
+  // A worker of a multi-worker server: its slot names its audit chain and file, its lease and its row in `nodes`.
+  const slot = cluster.isWorker && process.env[WORKER_ENV] !== undefined ? Number(process.env[WORKER_ENV]) : undefined;
+  const link = slot === undefined ? undefined : new WorkerLink();
+  const workerId = slot === undefined ? undefined : workerName(slot, config.nodeId);
+
+  const auditFile = opts.auditFile !== undefined ? { ...config.audit.file, path: resolvePath(opts.auditFile) } : config.audit.file;
+  const audit = { ...config.audit, ...(auditFile !== undefined && { file: { ...auditFile, path: slot === undefined ? auditFile.path : workerAuditPath(auditFile.path, slot) } }) };
   let https: AppOptions["https"] = config.tls ? { ...readTlsFiles(config.tls), clientAuth: config.tls.clientAuth } : null;
   let devCaPath: string | undefined;
   if (opts.dev && opts.devTls === true) {
@@ -82,7 +95,13 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   }
 
   const seal = await createSeal(config.seal, process.env);
-  const store = openStore(config);
+  const store = openStore(config, workerId);
+  const node =
+    workerId !== undefined
+      ? { id: workerId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs, takeOver: process.env[WORKER_RESTART_ENV] === "1" }
+      : config.nodeId !== undefined
+        ? { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs }
+        : undefined;
   const app = await buildApp({
     seal,
     backups: config.backup,
@@ -90,7 +109,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     ...(config.keyCacheSize !== null && { keyCacheSize: config.keyCacheSize }),
     ...(config.quotas !== null && { quotas: config.quotas }),
     store,
-    ...(config.nodeId !== undefined && { node: { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs } }),
+    ...(node !== undefined && { node }),
+    ...(link !== undefined && { peers: workerPeers(link, store) }),
     lease: { ttlMs: config.leaseTtlMs },
     ...(config.storage.kind === "postgres" && { coherence: { mode: config.storage.coherence } }),
     logger: { level: config.logLevel },
@@ -107,8 +127,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   let dev: DevState | undefined;
   try {
     if (opts.dev) dev = await devInitAndUnseal(app, join(opts.data ?? tempDir!, "dev-state.json"), opts.devRootToken);
+    // Unsealed as the siblings are (their unseal shares so far) before serving.
+    await link?.join((event) => takeIn(app, store, event));
     app.scheduler.start();
     await app.http.listen({ host: config.host, port: config.port });
+    link?.ready();
   } catch (err) {
     await app.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -138,7 +161,9 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
           ? `sealed: unsealing with the HSM (${(seal as Pkcs11Seal).where()})`
           : "unsealed with the HSM"
         : "sealed: unseal with `tessera operator unseal`";
-    process.stdout.write(`Tessera listening on ${address} (storage ${describeStorage(config)}); ${s.initialized ? how : "not initialised: run `tessera operator init`"}\n`);
+    // One start-up line per server: the first worker speaks for all.
+    const workers = slot === undefined ? "" : `, ${config.workers} workers`;
+    if (slot === undefined || slot === 1) process.stdout.write(`Tessera listening on ${address} (storage ${describeStorage(config)}${workers}); ${s.initialized ? how : "not initialised: run `tessera operator init`"}\n`);
   }
 
   await new Promise<void>((resolveStop) => {
@@ -149,11 +174,19 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       app.http.log.warn({ signal }, "shutting down");
       void app.close().finally(() => {
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        // A worker's IPC channel would keep it alive: let it go once the app is closed.
+        link?.close();
+        if (link !== undefined && process.connected) process.disconnect();
         resolveStop();
       });
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    // A second signal force-quits a single process; a worker ignores it — the primary passes SIGTERM on,
+    // and a supervisor signalling the whole process group already did: the worker's final checkpoint must not be cut off.
+    const onSignal = link === undefined ? process.once.bind(process) : process.on.bind(process);
+    onSignal("SIGINT", stop);
+    onSignal("SIGTERM", stop);
+    // A worker whose primary is gone stops too: nobody would relay its changes any more.
+    if (link !== undefined) process.once("disconnect", () => stop("SIGHUP"));
     if (opts.exitWithParent === true) {
       // An orphan is re-parented (to init or a subreaper), so a changed parent pid means ours is gone.
       const parent = process.ppid;
@@ -209,18 +242,88 @@ async function devInitAndUnseal(app: TesseraApp, statePath: string, rootToken: s
   return state;
 }
 
-/** The configured store: SQLite (one node) or PostgreSQL (this node's audit chain named by its id). */
-export function openStore(config: Pick<ServerConfig, "storage" | "nodeId">): Store {
+/**
+ * The primary of a multi-worker server: applies the database migrations once, then forks the workers
+ * and looks after them (workers/worker-pool.ts) until SIGTERM or SIGINT.
+ */
+async function runPrimary(config: ServerConfig, opts: ServerCommandOptions): Promise<void> {
+  if (config.storage.kind === "sqlite") await new SqliteStore({ path: config.storage.path, busyTimeoutMs: 5000 }).close();
+  const log = (level: "info" | "warn" | "error", message: string) => {
+    if (level !== "info" || config.logLevel === "info" || config.logLevel === "debug" || config.logLevel === "trace") {
+      process.stderr.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, primary: true, msg: message })}\n`);
+    }
+  };
+  const pool = new WorkerPool({ count: config.workers, log });
+  const stop = (signal: NodeJS.Signals) => {
+    log("warn", `${signal}: stopping the workers`);
+    pool.stop();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  if (opts.exitWithParent === true) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(watch);
+        stop("SIGHUP");
+      }
+    }, 500);
+    watch.unref();
+  }
+  log("info", `starting ${config.workers} workers`);
+  const code = await pool.run();
+  if (code !== 0) throw new Error("the workers could not start (their messages are above)");
+}
+
+/** A worker's siblings: state changes are relayed only on SQLite (PostgreSQL nodes and workers follow the database's feed). */
+function workerPeers(link: WorkerLink, store: Store) {
+  const tell = (event: PeerEvent) => link.broadcast(event);
+  return {
+    changed: store.kind === "sqlite" ? () => tell({ kind: "changed" }) : () => Promise.resolve(),
+    unsealShare: (share: string) => tell({ kind: "unseal-share", share }),
+    unsealReset: () => tell({ kind: "unseal-reset" }),
+    sealed: () => tell({ kind: "seal" }),
+  };
+}
+
+/** Takes in a sibling worker's event (the sibling audited the request that caused it). */
+async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<void> {
+  switch (event.kind) {
+    case "changed":
+      if (store instanceof SqliteStore) store.changedElsewhere();
+      return;
+    case "unseal-share":
+      // Initialised through another worker before this one served a request (a replay at join):
+      // the seal record is read first, as a request's feed read would.
+      await app.barrier.refresh();
+      // A wrong share or a migration in progress is the submitting worker's answer to give; here it only must not stop the rest.
+      await app.barrier.unseal(event.share).catch((err: unknown) => app.http.log.warn({ err: (err as Error).message }, "an unseal share relayed from another worker was refused"));
+      return;
+    case "unseal-reset":
+      app.barrier.resetUnseal();
+      return;
+    case "seal":
+      await app.keys.usage.flush().catch(() => undefined);
+      app.barrier.sealNow();
+      return;
+  }
+}
+
+/**
+ * The configured store: SQLite (one node) or PostgreSQL (this node's audit chain named by its id).
+ * `worker`: this process is that worker of several, whose audit chain it names.
+ */
+export function openStore(config: Pick<ServerConfig, "storage" | "nodeId">, worker?: string): Store {
   const s = config.storage;
-  if (s.kind === "sqlite") return new SqliteStore({ path: s.path });
+  if (s.kind === "sqlite") return new SqliteStore({ path: s.path, ...(worker !== undefined && { auditChain: worker, busyTimeoutMs: 5000 }) });
   return new PostgresStore({
     url: s.url,
     ...(s.password !== undefined && { password: s.password }),
     ...(s.ssl !== undefined && { ssl: s.ssl }),
     poolSize: s.poolSize,
     timeoutMs: s.timeoutMs,
-    auditChain: config.nodeId ?? "",
-    applicationName: `tessera ${config.nodeId ?? ""}`.trim(),
+    auditChain: worker ?? config.nodeId ?? "",
+    applicationName: `tessera ${worker ?? config.nodeId ?? ""}`.trim(),
   });
 }
 

@@ -18,7 +18,8 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .summary("check a trail's chain, hashes and signatures")
       .description(
         "Verify an audit trail: from JSON-lines files (offline; give every file of a rotated trail) or, with --server, " +
-          "the database trail of the server at --address. Prints OK with counts and the time range, or the first bad " +
+          "the database trail of the server at --address. Files of several trails (one per worker of a server with " +
+          "`workers` > 1: audit-w1.jsonl, audit-w2.jsonl …) are verified trail by trail. Prints OK with counts and the time range, or the first bad " +
           "record and what is wrong with it. Exit code 0 only when everything checks.\n\n" +
           "Offline, the trail must end in the final checkpoint a clean shutdown writes: a copy that was cut short " +
           "fails with an open tail unless --allow-open-tail is given (the trail of a running server). --server " +
@@ -48,11 +49,13 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
         if (o.server === true) {
           const { client } = cli.connect(cmd);
           publicKey ??= (await client.auditPublicKey()).publicKey;
-          const { self, chains } = await client.auditChains();
+          const { chains } = await client.auditChains();
           if (chains.length > 1 || (chains[0] ?? "") !== "") {
-            // Several nodes on one database: every node's chain, each reported on its own; OK only if all are.
+            // Several nodes (or workers) on one database: every chain, each reported on its own; OK only if
+            // all are. Each named explicitly: behind one listener with several workers, consecutive
+            // requests may be answered by different workers, so "the answering node's chain" is not one chain.
             const nodes: (VerifyReport & { node: string })[] = [];
-            for (const chain of chains) nodes.push({ node: chain, ...(await verifyServerChain(client, publicKey, chain === self ? undefined : chain, chain)) });
+            for (const chain of chains) nodes.push({ node: chain, ...(await verifyServerChain(client, publicKey, chain, chain)) });
             const ok = nodes.every((n) => n.ok);
             if (out.json) out.data({ ok, nodes });
             else for (const n of nodes) out.line(`${n.node || "(single node)"}: ${describe(n)}`);
@@ -61,6 +64,17 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
           }
           report = await verifyServerChain(client, publicKey, undefined, undefined);
         } else {
+          const trails = fileTrails(o.file!);
+          if (trails.length > 1) {
+            // A server with several workers: one trail per worker (audit-w1.jsonl, audit-w2.jsonl …), each its own chain.
+            const reports: (VerifyReport & { trail: string })[] = [];
+            for (const [trail, files] of trails) reports.push({ trail, ...(await verifyTrail(fileLines(files), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true, retained: o.retained === true })) });
+            const ok = reports.every((r) => r.ok);
+            if (out.json) out.data({ ok, trails: reports });
+            else for (const r of reports) out.line(`${r.trail}: ${describe(r)}`);
+            if (publicKey === undefined) out.note("signatures not checked: give --public-key");
+            return ok ? 0 : 1;
+          }
           report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true, retained: o.retained === true });
         }
         if (out.json) out.data(report);
@@ -167,6 +181,19 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
   );
 }
 
+/**
+ * The files given, grouped by trail: a rotated file (`<trail>.<12 digits>`) belongs to its current
+ * file's trail. Several trails are several chains (one per worker), verified each on its own.
+ */
+function fileTrails(files: readonly string[]): [string, string[]][] {
+  const trails = new Map<string, string[]>();
+  for (const f of files) {
+    const trail = f.replace(/\.\d{12}(\.gz)?$/, "");
+    trails.set(trail, [...(trails.get(trail) ?? []), f]);
+  }
+  return [...trails];
+}
+
 /** One line: OK with counts and time range, or where the first bad record is and what is wrong. */
 function describe(report: VerifyReport): string {
   return report.ok
@@ -190,7 +217,9 @@ async function verifyServerChain(client: TesseraClient, publicKey: string | unde
       const lines = page.lines.filter((line) => (lineHead(line)?.seq ?? 0) <= end);
       const from = after;
       yield { lines, where: (i: number) => `${chain === undefined ? "server" : `node ${chain}`} seq ${from + i + 1}` };
-      if (page.nextAfter === null) return;
+      // A short page is the end as of that read: the chain of the worker answering grows by one record
+      // per read (reads are audited), so following it further would never end.
+      if (page.nextAfter === null || page.lines.length < 5000) return;
       after = page.nextAfter;
     }
   }

@@ -10,6 +10,7 @@
  *   // "storage": { "postgres": { "url": "postgres://tessera@db.internal:5432/tessera", "password_file": "/etc/tessera/pgpass",
  *   //                            "pool_size": 10, "tls": { "ca_file": "/etc/tessera/db-ca.pem" } } },
  *   // "node_id": "tessera-1",
+ *   "workers": "auto",
  *   "seal": { "pkcs11": { "lib": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "tessera", "key_label": "tessera-root" } },
  *   "backup": { "directory": "/var/backups/tessera", "interval_seconds": 86400, "keep": 7 },
  *   "log_level": "info"
@@ -18,7 +19,7 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
@@ -99,6 +100,11 @@ export const ConfigSchema = Type.Object(
     lease_ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
     /** How often this node stamps its row in `nodes`; it counts as gone after three missed beats (and a restart under its id waits that long). */
     heartbeat_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
+    /**
+     * Worker processes serving one listener (docs/operations.md, "Workers"): a number, or "auto" for one
+     * per CPU. Default 1: one process, no primary (today's server).
+     */
+    workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal("auto")])),
     /** This node's id among several sharing one database (default: the host name). Names its audit chain. */
     node_id: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$" })),
     /** `{ "type": "shamir" }` (the default) or `{ "pkcs11": {…} }`; the HSM PIN comes from TESSERA_HSM_PIN or `pin_file`, never from here. */
@@ -251,6 +257,8 @@ export interface ServerConfig {
   storage: StorageConfig;
   /** Set for PostgreSQL storage (several nodes); undefined for SQLite (one node). */
   nodeId?: string;
+  /** Worker processes (1: a single process, no primary). */
+  workers: number;
   leaseTtlMs: number;
   heartbeatMs: number;
   logLevel: NonNullable<ConfigFile["log_level"]>;
@@ -411,6 +419,7 @@ export function resolveConfig(doc: unknown, baseDir: string, env: NodeJS.Process
     port,
     tls: hasCert ? { certFile: resolve(baseDir, c.listener.tls_cert_file!), keyFile: resolve(baseDir, c.listener.tls_key_file!), clientAuth: c.listener.client_auth ?? "request" } : null,
     storage,
+    workers: c.workers === "auto" ? availableParallelism() : (c.workers ?? 1),
     leaseTtlMs: (c.lease_ttl_seconds ?? 15) * 1000,
     heartbeatMs: (c.heartbeat_seconds ?? 5) * 1000,
     ...(storage.kind === "postgres" && { nodeId: c.node_id ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 63) }),

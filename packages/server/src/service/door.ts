@@ -229,6 +229,8 @@ export class Door {
       // Defence in depth, as `run` checks authorisation: a credential-first operation that succeeded
       // must have announced its change.
       if (intent === undefined && changesState(action)) throw new TesseraError("Internal", `operation ${action} completed without announcing its change`);
+      // Init (a seal record other processes must load) is heard everywhere before its answer, as in `run`.
+      if (intent !== undefined && this.d.settle !== undefined) await this.d.settle().catch(() => undefined);
     } catch (err) {
       failure = err;
     }
@@ -256,6 +258,8 @@ export class Door {
     try {
       await this.intent(ctx, action, started, SYSTEM_PRINCIPAL, keyId);
       result = await op();
+      // A destruction or rotation is in effect on every node and worker before its outcome record.
+      if (this.d.settle !== undefined) await this.d.settle().catch(() => undefined);
     } catch (err) {
       failure = err;
     }

@@ -70,6 +70,18 @@ export interface KmsServiceDeps {
   presence?: Pick<NodePresence, "id" | "list">;
   /** With an auto seal (the HSM), init ends by unsealing with it. */
   autoUnseal?: { attempt(): Promise<boolean> };
+  /**
+   * The other worker processes of this server (workers/): unseal shares, resets and seals submitted
+   * here reach each of them before the answer. Absent in a single process.
+   */
+  peers?: SealPeers;
+}
+
+/** What a worker tells its siblings about the seal; each resolves once every live sibling took it in. */
+export interface SealPeers {
+  unsealShare(share: string): Promise<void>;
+  unsealReset(): Promise<void>;
+  sealed(): Promise<void>;
 }
 
 export class KmsService {
@@ -160,8 +172,21 @@ export class KmsService {
       ctx,
       "sys:Unseal",
       async () => {
-        if (req.reset === true) return this.d.barrier.resetUnseal();
-        return this.d.barrier.unseal(req.share);
+        const peers = this.d.peers;
+        if (req.reset === true) {
+          const status = this.d.barrier.resetUnseal();
+          await peers?.unsealReset();
+          return status;
+        }
+        if (peers === undefined || req.share === undefined || !this.d.barrier.sealed) return this.d.barrier.unseal(req.share);
+        // Every worker collects the same shares (in whatever order they arrive), so each reaches the
+        // threshold — or resets on a wrong share — as this one does; relayed even when this one
+        // refused the share, so their progress stays the same as this one's.
+        try {
+          return await this.d.barrier.unseal(req.share);
+        } finally {
+          await peers.unsealShare(req.share);
+        }
       },
       { rateLimited: true },
     );
@@ -175,6 +200,7 @@ export class KmsService {
         await s.authorize(resources.sys);
         await this.d.keys.usage.flush().catch(() => undefined);
         this.d.barrier.sealNow();
+        await this.d.peers?.sealed();
         return this.d.barrier.status();
       },
       { whileSealed: true },

@@ -33,7 +33,11 @@ export class NodePresence {
     readonly id: string,
     private readonly address: string,
     private readonly state: () => string,
-    private readonly options: { intervalMs?: number; staleMs?: number } = {},
+    /**
+     * `takeOver`: the previous process under this id is known to have exited (a worker its primary
+     * restarted after seeing it exit), so its fresh heartbeat is not waited out.
+     */
+    private readonly options: { intervalMs?: number; staleMs?: number; takeOver?: boolean } = {},
   ) {}
 
   private get intervalMs(): number {
@@ -48,7 +52,7 @@ export class NodePresence {
   async start(): Promise<void> {
     const first = await this.nodes.get(this.id);
     const livesAt = async (row: NodeRow | undefined): Promise<number> =>
-      row === undefined || row.state === "stopped" || row.instance === this.instance ? 0 : Math.max(0, row.lastSeen + this.staleMs - (await this.nodes.now()));
+      row === undefined || row.state === "stopped" || row.instance === this.instance || this.options.takeOver === true ? 0 : Math.max(0, row.lastSeen + this.staleMs - (await this.nodes.now()));
     const wait = await livesAt(first);
     if (wait > 0) {
       await new Promise((r) => setTimeout(r, wait + 50));

@@ -857,6 +857,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** The audit chain this process appends to (default "": the one chain of a single node). */
   auditChain?: string;
+  /** How long a statement waits for another connection's write lock (default 1000 ms). */
+  busyTimeoutMs?: number;
 }
 
 /** The repositories are the serialised wrappers assigned in the constructor (declaration merging). */
@@ -881,8 +883,9 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
-    // Only one Tessera process should open a database file; a short wait covers backup tools.
-    this.db = new DatabaseSync(options.path, { timeout: 1000 });
+    // One Tessera server opens a database file: one process, or its workers (which wait for each
+    // other's write transactions, so they get longer); a short wait covers backup tools.
+    this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 1000 });
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = FULL");
     // Per connection: every connection this store opens must set it, or its deletes leave remnants.
@@ -897,9 +900,10 @@ export class SqliteStore implements Store {
       since: (after, limit) => (this.db.isTransaction ? this.queue.run(() => this.feed.since(after, limit)) : Promise.resolve(this.feed.sinceNow(after, limit))),
       latest: () => this.queue.run(() => this.feed.latest()),
       // Inside an open transaction this connection would see uncommitted changes: no answer then.
-      // This process is the database's only writer, so when nothing but the audit trail was written
-      // since the last look the newest version is the one seen then — no statement (a WAL read
-      // transaction costs 7–25 µs) on a request's path.
+      // When nothing but the audit trail was written since the last look — by this process, or by a
+      // sibling worker, which says so through `changedElsewhere` before its writer answers — the
+      // newest version is the one seen then: no statement (a WAL read transaction costs 7–25 µs) on
+      // a request's path.
       latestNow: () => {
         if (this.db.isTransaction) return undefined;
         if (!this.maybeChanged && this.knownLatest !== undefined) return this.knownLatest;
@@ -920,6 +924,14 @@ export class SqliteStore implements Store {
     for (const name of Object.keys(this.repos) as (keyof Repositories)[]) {
       Object.defineProperty(this, name, { value: this.serialised(this.repos[name], name !== "audit"), enumerable: true });
     }
+  }
+
+  /**
+   * Another process on this database file (a sibling worker) committed security state: the next
+   * look at the feed reads it instead of trusting `knownLatest` (workers/README.md).
+   */
+  changedElsewhere(): void {
+    this.maybeChanged = true;
   }
 
   /** Wraps every method of a repository so it waits for any open transaction (and, but for the audit trail, marks a possible change). */

@@ -1,0 +1,66 @@
+/**
+ * What the primary and its workers say to each other over the cluster IPC channel (node:cluster).
+ * Values on this channel stay between processes of one server, run by one user; unseal shares cross
+ * it (see README.md), nothing else secret does.
+ */
+
+/** A change a worker made that every other worker must have taken in before the worker answers. */
+export type PeerEvent =
+  /** Security state committed to the shared database: read the change feed before the next request. */
+  | { kind: "changed" }
+  /** An unseal share an operator submitted to one worker: every worker adds it to its own progress. */
+  | { kind: "unseal-share"; share: string }
+  /** Unseal progress reset (`tessera operator unseal --reset`). */
+  | { kind: "unseal-reset" }
+  /** Sealed through one worker: every worker seals. */
+  | { kind: "seal" };
+
+/** Worker → primary. */
+export type WorkerMessage =
+  /** Tell every other worker, then acknowledge (`done`) with the same id. */
+  | { tessera: "broadcast"; id: number; event: PeerEvent }
+  /** This worker took in an event the primary relayed. */
+  | { tessera: "ack"; id: number }
+  /** Built, about to listen: send me the unseal events so far, then every event from now on. */
+  | { tessera: "join"; id: number }
+  /** Built, unsealed or not, and listening. */
+  | { tessera: "ready" };
+
+/** Primary → worker. */
+export type PrimaryMessage =
+  /** Every live worker has taken in the broadcast `id`. */
+  | { tessera: "done"; id: number }
+  /** Another worker's event: take it in, then `ack` with this id. */
+  | { tessera: "event"; id: number; event: PeerEvent }
+  /** Answers `join`: the unseal events since the last seal, in order. */
+  | { tessera: "replay"; id: number; events: PeerEvent[] };
+
+/** Ours, not another IPC user's (the cluster module has its own internal messages). */
+function tagged(m: unknown): boolean {
+  return typeof m === "object" && m !== null && typeof (m as { tessera?: unknown }).tessera === "string";
+}
+
+export function isWorkerMessage(m: unknown): m is WorkerMessage {
+  return tagged(m);
+}
+
+export function isPrimaryMessage(m: unknown): m is PrimaryMessage {
+  return tagged(m);
+}
+
+/** The environment variable naming a worker's slot (1…N); a restarted worker gets its predecessor's. */
+export const WORKER_ENV = "TESSERA_WORKER";
+/** Set by the primary when it restarts a slot whose previous process it saw exit. */
+export const WORKER_RESTART_ENV = "TESSERA_WORKER_RESTARTED";
+
+/** The id of worker `slot` among several: names its audit chain and file, its lease and its row in `nodes`. */
+export function workerName(slot: number, nodeId: string | undefined): string {
+  return nodeId === undefined ? `w${slot}` : `${nodeId}.w${slot}`;
+}
+
+/** `…/audit.jsonl` → `…/audit-w2.jsonl`: each worker writes its own chain to its own file. */
+export function workerAuditPath(path: string, slot: number): string {
+  const slash = path.lastIndexOf("/");
+  const dot = path.lastIndexOf(".");
+  return dot > slash + 1 ? `${path.slice(0, dot)}-w${slot}${path.slice(dot)}` : `${path}-w${slot}`;
+}
