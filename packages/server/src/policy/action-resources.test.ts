@@ -146,8 +146,13 @@ describe("actions granted only by name", () => {
       compilePolicy("p", { statements: [{ effect: "allow", actions: ["kms:ExportWrapped"], resources: ["*"] }, ...(effect === "deny" ? [{ effect, actions: [pattern], resources: ["*"] }] : [])] }),
     ]);
 
-  it("kms:ExportWrapped is one of them", () => {
-    expect([...explicitOnlyActions]).toEqual(["kms:ExportWrapped"]);
+  it("kms:ExportWrapped and kms:RestoreKey are the ones", () => {
+    expect([...explicitOnlyActions]).toEqual(["kms:ExportWrapped", "kms:RestoreKey"]);
+  });
+
+  it("kms:* on a key pattern does not grant kms:RestoreKey (a destroyed key could come back); naming it does", () => {
+    for (const pattern of ["*", "kms:*", "kms:Restore*"]) expect(allowed({ actions: [pattern], resources: ["orders-*"] }, "kms:RestoreKey", key)).toBe(false);
+    expect(allowed({ actions: ["kms:RestoreKey"], resources: ["orders-*"] }, "kms:RestoreKey", key)).toBe(true);
   });
 
   it("no wildcard in an allow statement grants it; naming it does", () => {

@@ -135,7 +135,12 @@ export const keyPolicyActions: readonly Action[] = Object.freeze([
  * pattern does — denies are never narrowed). Exporting material is a decision to write down, not a
  * side effect of a wildcard written for something else (docs/policy.md, "Actions granted only by name").
  */
-export const explicitOnlyActions: ReadonlySet<Action> = new Set<Action>(["kms:ExportWrapped"]);
+export const explicitOnlyActions: ReadonlySet<Action> = new Set<Action>([
+  "kms:ExportWrapped",
+  // A restore can bring a destroyed key back from a backup: undoing a destruction (crypto-shredding)
+  // is a decision to write down, not a side effect of `kms:*` on a key pattern.
+  "kms:RestoreKey",
+]);
 
 export type EscalationWarning = "administrator-equivalent" | "role-equivalent" | "key-owner-equivalent" | "key-disclosure";
 
