@@ -187,17 +187,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     onSignal("SIGTERM", stop);
     // A worker whose primary is gone stops too: nobody would relay its changes any more.
     if (link !== undefined) process.once("disconnect", () => stop("SIGHUP"));
-    if (opts.exitWithParent === true) {
-      // An orphan is re-parented (to init or a subreaper), so a changed parent pid means ours is gone.
-      const parent = process.ppid;
-      const watch = setInterval(() => {
-        if (process.ppid !== parent) {
-          clearInterval(watch);
-          stop("SIGHUP");
-        }
-      }, 500);
-      watch.unref();
-    }
+    if (opts.exitWithParent === true) stopWithParent(stop);
   });
 }
 
@@ -260,16 +250,7 @@ async function runPrimary(config: ServerConfig, opts: ServerCommandOptions): Pro
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  if (opts.exitWithParent === true) {
-    const parent = process.ppid;
-    const watch = setInterval(() => {
-      if (process.ppid !== parent) {
-        clearInterval(watch);
-        stop("SIGHUP");
-      }
-    }, 500);
-    watch.unref();
-  }
+  if (opts.exitWithParent === true) stopWithParent(stop);
   log("info", `starting ${config.workers} workers`);
   const code = await pool.run();
   if (code !== 0) throw new Error("the workers could not start (their messages are above)");
@@ -373,4 +354,16 @@ async function createSeal(config: SealConfig, env: NodeJS.ProcessEnv): Promise<S
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+}
+
+/** Calls `stop("SIGHUP")` once the parent is gone: an orphan is re-parented (to init or a subreaper), so a changed parent pid means ours is gone. */
+function stopWithParent(stop: (signal: NodeJS.Signals) => void): void {
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(watch);
+      stop("SIGHUP");
+    }
+  }, 500);
+  watch.unref();
 }
