@@ -425,6 +425,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       // Refusals counted but not yet summarised go into the trail before it closes.
       await refusals.flush().catch((err: unknown) => http.log.error({ err }, "could not write the summary of refused requests"));
       await keys.usage.flush().catch((err: unknown) => http.log.error({ err }, "could not flush usage counters"));
+      await keys.usage.fold().catch((err: unknown) => http.log.error({ err }, "could not fold the use log into the use counters"));
       await retention.flush().catch((err: unknown) => http.log.error({ err }, "could not flush the uses of old key versions"));
       await auditLog.close();
       barrier.sealNow();

@@ -1,7 +1,14 @@
 /**
- * Per-version use counters. Counting happens in memory on the hot path; a flush adds the pending
- * counts to storage (periodically, and on shutdown). A crash loses at most one flush interval of
- * counts — usage is operator information, never a security decision.
+ * Per-version use counters. Counting happens in memory on the hot path; a flush appends the pending
+ * counts to the store's use log (periodically, and on shutdown). A crash loses at most one flush
+ * interval of counts — usage is operator information, never a security decision (retention reads
+ * last use, and sees every flushed one: the store reports a version's counts plus its log rows).
+ *
+ * A fold moves the log into the versions' own counters, in key order and summing every interval's
+ * rows of a version into one update: every {@link FOLD_INTERVAL_MS}, once this process has appended
+ * {@link FOLD_AFTER_ROWS} rows, and on shutdown. Flushing as appended rows writes sequential pages of
+ * a narrow table; updating each used version's wide row (it holds sealed material) every few seconds
+ * dirtied one page per version (docs/performance.md, "Scale of state").
  */
 import type { Clock } from "../clock.js";
 import type { Store } from "../store/index.js";
@@ -15,11 +22,16 @@ interface Pending {
 
 export class UsageRecorder {
   private pending = new Map<string, Pending>();
+  /** Log rows this process appended since its last fold, and when that fold ended. */
+  private logged = 0;
+  private lastFold: number;
 
   constructor(
     private readonly store: Pick<Store, "transaction">,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.lastFold = clock.now();
+  }
 
   record(keyId: string, version: number): void {
     const id = `${keyId}/${version}`;
@@ -38,7 +50,7 @@ export class UsageRecorder {
   }
 
   /**
-   * Adds the pending counts to storage in transactions of {@link FLUSH_SLICE} versions with other
+   * Appends the pending counts to the use log in transactions of {@link FLUSH_SLICE} versions with other
    * work between them: a working set of many keys must not hold the store (and every request
    * waiting for it) in one long transaction every few seconds. Counts are telemetry, so a slice that
    * fails puts back only its own and later slices' counts; earlier slices stay written.
@@ -58,7 +70,27 @@ export class UsageRecorder {
         this.putBack(entries.slice(from));
         throw err;
       }
+      this.logged += slice.length;
     }
+    if (this.logged >= FOLD_AFTER_ROWS || this.clock.now() - this.lastFold >= FOLD_INTERVAL_MS) await this.fold();
+  }
+
+  /**
+   * Folds the whole use log (every process's rows) into the versions' counters, {@link FLUSH_SLICE}
+   * versions a transaction with other work between them. Each slice sums and deletes its rows in
+   * one transaction, so readers see the same counts before, during and after; a crash or a failed
+   * slice leaves the rest in the log for the next fold.
+   */
+  async fold(): Promise<void> {
+    let after = { keyId: "", version: 0 };
+    for (;;) {
+      const done = await this.store.transaction((tx) => tx.versions.foldUses(after.keyId, after.version, FLUSH_SLICE));
+      if (done === undefined || done.folded < FLUSH_SLICE) break;
+      after = done;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.logged = 0;
+    this.lastFold = this.clock.now();
   }
 
   /** Puts counts that were not written back into the pending ones, so the next flush retries them. */
@@ -76,3 +108,9 @@ export class UsageRecorder {
 
 /** Versions whose counts one flush transaction writes. */
 const FLUSH_SLICE = 500;
+
+/** How often the use log is folded into the versions' counters at the latest. */
+const FOLD_INTERVAL_MS = 10 * 60_000;
+
+/** Log rows one process appends before it folds early: keeps the log (and what a read adds up) small. */
+const FOLD_AFTER_ROWS = 100_000;

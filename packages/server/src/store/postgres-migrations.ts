@@ -387,4 +387,20 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
       ALTER TABLE keys ADD COLUMN min_encryption_version INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    // Scale of state (docs/performance.md): use counters are flushed as appended rows of this narrow
+    // log (sequential pages) instead of an update of each used version's wide key_versions row (a
+    // random page each). A version's counts are its key_versions columns plus its rows here; a fold
+    // moves rows into key_versions, in key order, now and then (keys/usage.ts).
+    id: 16,
+    sql: `
+      CREATE TABLE version_uses (
+        key_id       TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        use_count    BIGINT NOT NULL,
+        last_used_at BIGINT NOT NULL
+      );
+      CREATE INDEX version_uses_version ON version_uses (key_id, version);
+    `,
+  },
 ]);

@@ -438,6 +438,30 @@ function keyRepo(run: Runner): KeyRepo {
   };
 }
 
+/**
+ * A version's columns with its unfolded use-log rows added (migration 16): what readers see does not
+ * depend on whether a fold has run. GREATEST ignores NULLs.
+ */
+const VERSION_READ_COLUMNS = `key_id, version, state, created_at, material, destroyed_at,
+  use_count + (SELECT COALESCE(SUM(u.use_count), 0)::BIGINT FROM version_uses u WHERE u.key_id = v.key_id AND u.version = v.version) AS use_count,
+  GREATEST(last_used_at, (SELECT MAX(u.last_used_at) FROM version_uses u WHERE u.key_id = v.key_id AND u.version = v.version)) AS last_used_at`;
+
+/**
+ * One statement: the DELETE removes only rows in its snapshot and returns exactly those, and the
+ * UPDATE adds exactly their sums — a row appended meanwhile stays in the log for the next fold.
+ */
+const FOLD_USES = `WITH picked AS (
+    SELECT DISTINCT key_id, version FROM version_uses WHERE (key_id, version) > ($1, $2) ORDER BY key_id, version LIMIT $3
+  ), gone AS (
+    DELETE FROM version_uses u USING picked p WHERE u.key_id = p.key_id AND u.version = p.version RETURNING u.key_id, u.version, u.use_count, u.last_used_at
+  ), sums AS (
+    SELECT key_id, version, SUM(use_count)::BIGINT AS c, MAX(last_used_at) AS l FROM gone GROUP BY key_id, version
+  ), folded AS (
+    UPDATE key_versions kv SET use_count = kv.use_count + s.c, last_used_at = GREATEST(COALESCE(kv.last_used_at, 0), s.l)
+    FROM sums s WHERE kv.key_id = s.key_id AND kv.version = s.version
+  )
+  SELECT key_id, version, (SELECT count(*) FROM picked)::INTEGER AS folded FROM picked ORDER BY key_id DESC, version DESC LIMIT 1`;
+
 function versionRepo(run: Runner): VersionRepo {
   const cols = "key_id, version, state, created_at, material, last_used_at, use_count, destroyed_at";
   return {
@@ -454,11 +478,11 @@ function versionRepo(run: Runner): VersionRepo {
       ]);
     },
     async get(keyId, version) {
-      const r = await run.query<VersionRecord>("version_get", `SELECT ${cols} FROM key_versions WHERE key_id = $1 AND version = $2`, [keyId, version]);
+      const r = await run.query<VersionRecord>("version_get", `SELECT ${VERSION_READ_COLUMNS} FROM key_versions v WHERE key_id = $1 AND version = $2`, [keyId, version]);
       return r.rows[0] && versionFromRecord(r.rows[0]);
     },
     async list(keyId) {
-      const r = await run.query<VersionRecord>("version_list", `SELECT ${cols} FROM key_versions WHERE key_id = $1 ORDER BY version`, [keyId]);
+      const r = await run.query<VersionRecord>("version_list", `SELECT ${VERSION_READ_COLUMNS} FROM key_versions v WHERE key_id = $1 ORDER BY version`, [keyId]);
       return r.rows.map(versionFromRecord);
     },
     async update(v) {
@@ -471,11 +495,12 @@ function versionRepo(run: Runner): VersionRepo {
       ]);
     },
     async recordUse(keyId, version, count, lastUsedAt) {
-      await run.query(
-        "version_use",
-        `UPDATE key_versions SET use_count = use_count + $3, last_used_at = GREATEST(COALESCE(last_used_at, 0), $4) WHERE key_id = $1 AND version = $2`,
-        [keyId, version, count, lastUsedAt],
-      );
+      await run.query("version_use", `INSERT INTO version_uses (key_id, version, use_count, last_used_at) VALUES ($1, $2, $3, $4)`, [keyId, version, count, lastUsedAt]);
+    },
+    async foldUses(afterKeyId, afterVersion, limit) {
+      const r = await run.query<{ key_id: string; version: number; folded: number }>("version_fold_uses", FOLD_USES, [afterKeyId, afterVersion, limit]);
+      const last = r.rows[0];
+      return last && { keyId: last.key_id, version: last.version, folded: last.folded };
     },
     async countSealed() {
       return Number((await run.query<{ n: number }>("version_count_sealed", `SELECT count(*)::BIGINT AS n FROM key_versions WHERE material IS NOT NULL`)).rows[0]!.n);

@@ -172,6 +172,14 @@ const keyParams = (k: KeyRow) => ({
   revision: k.revision,
 });
 
+/**
+ * A version's columns with its unfolded use-log rows added (migration 16): what readers see does not
+ * depend on whether a fold has run. MAX(x, NULL) is NULL in SQLite, hence the outer COALESCE.
+ */
+const VERSION_COLUMNS = `key_id, version, state, created_at, material, destroyed_at,
+  use_count + (SELECT COALESCE(SUM(u.use_count), 0) FROM version_uses u WHERE u.key_id = v.key_id AND u.version = v.version) AS use_count,
+  COALESCE(MAX(COALESCE(last_used_at, 0), (SELECT MAX(u.last_used_at) FROM version_uses u WHERE u.key_id = v.key_id AND u.version = v.version)), last_used_at) AS last_used_at`;
+
 const versionFromRecord = (r: VersionRecord): VersionRow => ({
   keyId: r.key_id,
   version: r.version,
@@ -272,8 +280,8 @@ class SqliteRepositories implements Repositories {
       versionInsert: db.prepare(
         `INSERT INTO key_versions (key_id, version, state, created_at, material, last_used_at, use_count, destroyed_at) VALUES (@key_id, @version, @state, @created_at, @material, @last_used_at, @use_count, @destroyed_at)`,
       ),
-      versionGet: db.prepare(`SELECT * FROM key_versions WHERE key_id = ? AND version = ?`),
-      versionList: db.prepare(`SELECT * FROM key_versions WHERE key_id = ? ORDER BY version`),
+      versionGet: db.prepare(`SELECT ${VERSION_COLUMNS} FROM key_versions v WHERE key_id = ? AND version = ?`),
+      versionList: db.prepare(`SELECT ${VERSION_COLUMNS} FROM key_versions v WHERE key_id = ? ORDER BY version`),
       versionUpdate: db.prepare(
         `UPDATE key_versions SET state=@state, material=@material, destroyed_at=@destroyed_at WHERE key_id=@key_id AND version=@version`,
       ),
@@ -282,9 +290,14 @@ class SqliteRepositories implements Repositories {
         `SELECT key_id, version, material FROM key_versions WHERE material IS NOT NULL AND (key_id > ? OR (key_id = ? AND version > ?)) ORDER BY key_id, version LIMIT ?`,
       ),
       versionReplaceMaterial: db.prepare(`UPDATE key_versions SET material = ? WHERE key_id = ? AND version = ? AND material = ?`),
-      versionUse: db.prepare(
+      versionUse: db.prepare(`INSERT INTO version_uses (key_id, version, use_count, last_used_at) VALUES (?, ?, ?, ?)`),
+      versionUsesPending: db.prepare(
+        `SELECT key_id, version, SUM(use_count) AS c, MAX(last_used_at) AS l FROM version_uses WHERE (key_id, version) > (?, ?) GROUP BY key_id, version ORDER BY key_id, version LIMIT ?`,
+      ),
+      versionUseFold: db.prepare(
         `UPDATE key_versions SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ? AND version = ?`,
       ),
+      versionUsesDelete: db.prepare(`DELETE FROM version_uses WHERE key_id = ? AND version = ?`),
       // One statement: a token bound to a certificate is written only while that certificate is
       // recorded and unrevoked, so no revocation can slip between a check and the insert.
       tokenInsert: db.prepare(
@@ -368,7 +381,18 @@ class SqliteRepositories implements Repositories {
         s.versionUpdate.run({ key_id: v.keyId, version: v.version, state: v.state, material: v.material, destroyed_at: v.destroyedAt });
       },
       async recordUse(keyId, version, count, lastUsedAt) {
-        s.versionUse.run(count, lastUsedAt, keyId, version);
+        s.versionUse.run(keyId, version, count, lastUsedAt);
+      },
+      async foldUses(afterKeyId, afterVersion, limit) {
+        // Synchronous from the SELECT to the last DELETE, inside the caller's transaction: no other
+        // writer can add a row between the sum and the delete.
+        const rows = s.versionUsesPending.all(afterKeyId, afterVersion, limit) as unknown as { key_id: string; version: number; c: number; l: number }[];
+        for (const r of rows) {
+          s.versionUseFold.run(r.c, r.l, r.key_id, r.version);
+          s.versionUsesDelete.run(r.key_id, r.version);
+        }
+        const last = rows.at(-1);
+        return last && { keyId: last.key_id, version: last.version, folded: rows.length };
       },
       async countSealed() {
         return Number((s.versionCountSealed.get() as { n: number }).n);

@@ -204,8 +204,19 @@ export interface VersionRepo {
   list(keyId: string): Promise<VersionRow[]>;
   /** Updates state / material / destroyedAt of one version. */
   update(row: VersionRow): Promise<void>;
-  /** Adds to a version's use counter and moves its last-use time forward. */
+  /**
+   * Adds to a version's use counter and moves its last-use time forward: appends a row to the use
+   * log (one sequential insert, not an update of the version's wide row). `get` and `list` report
+   * the version's folded counts plus its log rows, so a use is visible as soon as this commits.
+   */
   recordUse(keyId: string, version: number, count: number, lastUsedAt: number): Promise<void>;
+  /**
+   * Moves the use-log rows of the first `limit` logged versions after (`afterKeyId`, `afterVersion`),
+   * in key order, into those versions' counters and deletes them — in one statement or transaction,
+   * so what `get`/`list` report does not change. Returns the last version folded, or undefined when
+   * the log holds nothing after the position. Rows of versions that no longer exist are dropped.
+   */
+  foldUses(afterKeyId: string, afterVersion: number, limit: number): Promise<{ keyId: string; version: number; folded: number } | undefined>;
   /** How many versions still hold sealed material. */
   countSealed(): Promise<number>;
   /** Versions holding material, ordered by key id then version, after (`keyId`, `version`). */
