@@ -3,6 +3,8 @@
  * envelope operations, rotation, tokens, seal/restart/unseal, and bad input of every kind.
  */
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { b64, startTestApp, unb64, type TestApp } from "../helpers/app.js";
 import { randomnessProblems } from "../helpers/randomness.js";
@@ -68,6 +70,39 @@ describe("key lifecycle through the API", () => {
     // Usage is recorded per version (v1: encrypt + decrypt + reencrypt's decrypt).
     expect(versions.body.versions[0].useCount).toBe(3);
     expect(versions.body.versions[0].lastUsedAt).not.toBeNull();
+  });
+
+  it("reports the same use counts unflushed, flushed into the use log, folded after 10 minutes, and after a restart", async () => {
+    await createKey("counted");
+    for (let i = 0; i < 3; i++) await encrypt("counted", "x");
+    const usedAt = new Date(t.clock.now()).toISOString();
+    const counts = async () => (await t.call("GET", "/v1/keys/counted/versions")).body.versions.map((v: any) => [v.useCount, v.lastUsedAt]);
+    const logRows = () => {
+      const db = new DatabaseSync(join(t.dir, "tessera.db"), { readOnly: true });
+      try {
+        return Number((db.prepare("SELECT COUNT(*) AS n FROM version_uses").get() as { n: number }).n);
+      } finally {
+        db.close();
+      }
+    };
+    expect(await counts()).toEqual([[3, usedAt]]);
+    await t.app.keys.usage.flush();
+    expect(logRows()).toBe(1);
+    expect(await counts()).toEqual([[3, usedAt]]);
+
+    // The next flush after the fold interval moves the log into the version's own counter.
+    t.clock.advance(10 * 60_000);
+    await encrypt("counted", "x");
+    const laterAt = new Date(t.clock.now()).toISOString();
+    await t.app.keys.usage.flush();
+    expect(logRows()).toBe(0);
+    expect(await counts()).toEqual([[4, laterAt]]);
+
+    await encrypt("counted", "x");
+    await t.restart();
+    expect(logRows()).toBe(0); // shutdown flushes and folds
+    await t.unseal();
+    expect(await counts()).toEqual([[5, laterAt]]);
   });
 
   it("disables and enables a key and a version; the primary version cannot be disabled", async () => {
