@@ -72,7 +72,7 @@ describe("key lifecycle through the API", () => {
     expect(versions.body.versions[0].lastUsedAt).not.toBeNull();
   });
 
-  it("reports the same use counts unflushed, flushed into the use log, folded after 10 minutes, and after a restart", async () => {
+  it("reports the same use counts unflushed, flushed unfolded, folded after 10 minutes, and after a restart", async () => {
     await createKey("counted");
     for (let i = 0; i < 3; i++) await encrypt("counted", "x");
     const usedAt = new Date(t.clock.now()).toISOString();
@@ -90,7 +90,7 @@ describe("key lifecycle through the API", () => {
     expect(logRows()).toBe(1);
     expect(await counts()).toEqual([[3, usedAt]]);
 
-    // The next flush after the fold interval moves the log into the version's own counter.
+    // The next flush after the fold interval moves the unfolded count into the version's own counter.
     t.clock.advance(10 * 60_000);
     await encrypt("counted", "x");
     const laterAt = new Date(t.clock.now()).toISOString();

@@ -1,13 +1,14 @@
 /**
- * Per-version use counters. Counting happens in memory on the hot path; a flush appends the pending
- * counts to the store's use log (periodically, and on shutdown). A crash loses at most one flush
- * interval of counts — usage is operator information, never a security decision (retention reads
- * last use, and sees every flushed one: the store reports a version's counts plus its log rows).
+ * Per-version use counters. Counting happens in memory on the hot path; a flush adds the pending
+ * counts to the store's narrow table of unfolded counts, one row per version (periodically, and on
+ * shutdown). A crash loses at most one flush interval of counts — usage is operator information,
+ * never a security decision. Readers see every flushed use: the store reports a version's folded
+ * counters plus its unfolded row.
  *
- * A fold moves the log into the versions' own counters, in key order and summing every interval's
- * rows of a version into one update: every {@link FOLD_INTERVAL_MS}, once this process has appended
- * {@link FOLD_AFTER_ROWS} rows, and on shutdown. Flushing as appended rows writes sequential pages of
- * a narrow table; updating each used version's wide row (it holds sealed material) every few seconds
+ * A fold moves the unfolded counts into the versions' own counters, in key order, every
+ * {@link FOLD_INTERVAL_MS} and on shutdown: one update of a version's wide row (it holds sealed
+ * material) per fold instead of one per flush interval it was used in. A flush writes, in key order,
+ * the pages of a table of ~50-byte rows; updating each used version's wide row every few seconds
  * dirtied one page per version (docs/performance.md, "Scale of state").
  */
 import type { Clock } from "../clock.js";
@@ -22,8 +23,7 @@ interface Pending {
 
 export class UsageRecorder {
   private pending = new Map<string, Pending>();
-  /** Log rows this process appended since its last fold, and when that fold ended. */
-  private logged = 0;
+  /** When this process's last fold ended. */
   private lastFold: number;
 
   constructor(
@@ -50,14 +50,14 @@ export class UsageRecorder {
   }
 
   /**
-   * Appends the pending counts to the use log in transactions of {@link FLUSH_SLICE} versions with other
-   * work between them: a working set of many keys must not hold the store (and every request
+   * Adds the pending counts to the unfolded counts in transactions of {@link FLUSH_SLICE} versions,
+   * in key order (each slice then touches a few neighbouring pages), with other work between them: a working set of many keys must not hold the store (and every request
    * waiting for it) in one long transaction every few seconds. Counts are telemetry, so a slice that
    * fails puts back only its own and later slices' counts; earlier slices stay written.
    */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const entries = [...this.pending];
+    const entries = [...this.pending].sort(([, a], [, b]) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : a.version - b.version));
     this.pending = new Map();
     for (let from = 0; from < entries.length; from += FLUSH_SLICE) {
       const slice = entries.slice(from, from + FLUSH_SLICE);
@@ -70,16 +70,15 @@ export class UsageRecorder {
         this.putBack(entries.slice(from));
         throw err;
       }
-      this.logged += slice.length;
     }
-    if (this.logged >= FOLD_AFTER_ROWS || this.clock.now() - this.lastFold >= FOLD_INTERVAL_MS) await this.fold();
+    if (this.clock.now() - this.lastFold >= FOLD_INTERVAL_MS) await this.fold();
   }
 
   /**
-   * Folds the whole use log (every process's rows) into the versions' counters, {@link FLUSH_SLICE}
-   * versions a transaction with other work between them. Each slice sums and deletes its rows in
-   * one transaction, so readers see the same counts before, during and after; a crash or a failed
-   * slice leaves the rest in the log for the next fold.
+   * Folds every unfolded count (every process's) into the versions' counters, {@link FLUSH_SLICE}
+   * versions a transaction in key order, with other work between them. Each slice adds and deletes
+   * its rows in one transaction, so readers see the same counts before, during and after; a crash
+   * or a failed slice leaves the rest unfolded, still counted, for the next fold.
    */
   async fold(): Promise<void> {
     let after = { keyId: "", version: 0 };
@@ -89,7 +88,6 @@ export class UsageRecorder {
       after = done;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    this.logged = 0;
     this.lastFold = this.clock.now();
   }
 
@@ -109,8 +107,9 @@ export class UsageRecorder {
 /** Versions whose counts one flush transaction writes. */
 const FLUSH_SLICE = 500;
 
-/** How often the use log is folded into the versions' counters at the latest. */
+/**
+ * How often a process folds the unfolded counts into the versions' counters. The table holds at most
+ * one ~50-byte row per version used since the last fold, and a read finds a version's row by its
+ * primary key, so nothing but its size needs an earlier fold.
+ */
 const FOLD_INTERVAL_MS = 10 * 60_000;
-
-/** Log rows one process appends before it folds early: keeps the log (and what a read adds up) small. */
-const FOLD_AFTER_ROWS = 100_000;

@@ -388,19 +388,20 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
     `,
   },
   {
-    // Scale of state (docs/performance.md): use counters are flushed as appended rows of this narrow
-    // log (sequential pages) instead of an update of each used version's wide key_versions row (a
-    // random page each). A version's counts are its key_versions columns plus its rows here; a fold
-    // moves rows into key_versions, in key order, now and then (keys/usage.ts).
+    // Scale of state (docs/performance.md): use counters are flushed into this narrow table of
+    // not-yet-folded counts, one row per version (key order, WITHOUT ROWID in SQLite: the row is its
+    // index entry), instead of as an update of each used version's wide key_versions row (it holds
+    // sealed material: one page per version per flush). A version's counts are its key_versions
+    // columns plus its row here; a fold moves the rows into key_versions now and then (keys/usage.ts).
     id: 16,
     sql: `
       CREATE TABLE version_uses (
         key_id       TEXT NOT NULL,
         version      INTEGER NOT NULL,
         use_count    BIGINT NOT NULL,
-        last_used_at BIGINT NOT NULL
+        last_used_at BIGINT NOT NULL,
+        PRIMARY KEY (key_id, version)
       );
-      CREATE INDEX version_uses_version ON version_uses (key_id, version);
     `,
   },
 ]);

@@ -439,7 +439,7 @@ function keyRepo(run: Runner): KeyRepo {
 }
 
 /**
- * A version's columns with its unfolded use-log rows added (migration 16): what readers see does not
+ * A version's columns with its unfolded counts added (migration 16): what readers see does not
  * depend on whether a fold has run. GREATEST ignores NULLs.
  */
 const VERSION_READ_COLUMNS = `key_id, version, state, created_at, material, destroyed_at,
@@ -448,7 +448,8 @@ const VERSION_READ_COLUMNS = `key_id, version, state, created_at, material, dest
 
 /**
  * One statement: the DELETE removes only rows in its snapshot and returns exactly those, and the
- * UPDATE adds exactly their sums — a row appended meanwhile stays in the log for the next fold.
+ * UPDATE adds exactly their counts — a count added meanwhile (a new row, once this DELETE commits)
+ * stays unfolded for the next fold, and one added to a row after this snapshot fails the fold.
  */
 const FOLD_USES = `WITH picked AS (
     SELECT DISTINCT key_id, version FROM version_uses WHERE (key_id, version) > ($1, $2) ORDER BY key_id, version LIMIT $3
@@ -495,7 +496,8 @@ function versionRepo(run: Runner): VersionRepo {
       ]);
     },
     async recordUse(keyId, version, count, lastUsedAt) {
-      await run.query("version_use", `INSERT INTO version_uses (key_id, version, use_count, last_used_at) VALUES ($1, $2, $3, $4)`, [keyId, version, count, lastUsedAt]);
+      await run.query("version_use", `INSERT INTO version_uses (key_id, version, use_count, last_used_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (key_id, version) DO UPDATE SET use_count = version_uses.use_count + EXCLUDED.use_count, last_used_at = GREATEST(version_uses.last_used_at, EXCLUDED.last_used_at)`, [keyId, version, count, lastUsedAt]);
     },
     async foldUses(afterKeyId, afterVersion, limit) {
       const r = await run.query<{ key_id: string; version: number; folded: number }>("version_fold_uses", FOLD_USES, [afterKeyId, afterVersion, limit]);

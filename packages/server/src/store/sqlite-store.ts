@@ -173,7 +173,7 @@ const keyParams = (k: KeyRow) => ({
 });
 
 /**
- * A version's columns with its unfolded use-log rows added (migration 16): what readers see does not
+ * A version's columns with its unfolded counts added (migration 16): what readers see does not
  * depend on whether a fold has run. MAX(x, NULL) is NULL in SQLite, hence the outer COALESCE.
  */
 const VERSION_COLUMNS = `key_id, version, state, created_at, material, destroyed_at,
@@ -290,7 +290,10 @@ class SqliteRepositories implements Repositories {
         `SELECT key_id, version, material FROM key_versions WHERE material IS NOT NULL AND (key_id > ? OR (key_id = ? AND version > ?)) ORDER BY key_id, version LIMIT ?`,
       ),
       versionReplaceMaterial: db.prepare(`UPDATE key_versions SET material = ? WHERE key_id = ? AND version = ? AND material = ?`),
-      versionUse: db.prepare(`INSERT INTO version_uses (key_id, version, use_count, last_used_at) VALUES (?, ?, ?, ?)`),
+      versionUse: db.prepare(
+        `INSERT INTO version_uses (key_id, version, use_count, last_used_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key_id, version) DO UPDATE SET use_count = use_count + excluded.use_count, last_used_at = MAX(last_used_at, excluded.last_used_at)`,
+      ),
       versionUsesPending: db.prepare(
         `SELECT key_id, version, SUM(use_count) AS c, MAX(last_used_at) AS l FROM version_uses WHERE (key_id, version) > (?, ?) GROUP BY key_id, version ORDER BY key_id, version LIMIT ?`,
       ),

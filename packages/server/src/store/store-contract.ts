@@ -391,14 +391,14 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.versions.get(key.id, 2)).toMatchObject({ useCount: 0, lastUsedAt: null });
       });
 
-      it("folds the use log into the counters in key order, slice by slice, without changing a count", async () => {
+      it("folds the unfolded counts into the counters in key order, slice by slice, without changing a count", async () => {
         const keys = [keyRow(), keyRow(), keyRow()];
         for (const k of keys) {
           await store.keys.insert(k);
           await store.versions.insert(versionRow(k.id, 1, { useCount: 7, lastUsedAt: T0 + 500 }));
           await store.versions.insert(versionRow(k.id, 2));
         }
-        // Several flush intervals' rows per version, some older than the folded last use.
+        // Several flush intervals' counts per version, some older than the folded last use.
         for (let round = 0; round < 3; round++) {
           for (const [i, k] of keys.entries()) {
             await store.versions.recordUse(k.id, 1, i + 1, T0 + 100 * round);
@@ -425,7 +425,7 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(positions).toEqual([...positions].sort());
         expect(await read()).toEqual(before);
         expect(await store.versions.get(keys[2]!.id, 2)).toEqual(before[2]![1]);
-        // The log is empty: a second fold finds nothing, and new uses add to the folded counters.
+        // Nothing is left unfolded: a second fold finds nothing, and new uses add to the folded counters.
         expect(await store.transaction((tx) => tx.versions.foldUses("", 0, 1000))).toBeUndefined();
         await store.versions.recordUse(keys[0]!.id, 1, 1, T0 + 2000);
         expect(await store.versions.get(keys[0]!.id, 1)).toMatchObject({ useCount: 11, lastUsedAt: T0 + 2000 });
@@ -433,7 +433,7 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         expect(await store.versions.get(keys[0]!.id, 1)).toMatchObject({ useCount: 11, lastUsedAt: T0 + 2000 });
       });
 
-      it("drops the log rows of a version that no longer exists when folding", async () => {
+      it("drops the unfolded counts of a version that no longer exists when folding", async () => {
         const key = keyRow();
         await store.keys.insert(key);
         await store.versions.recordUse(key.id, 9, 4, T0 + 1);
@@ -1027,7 +1027,7 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
         await store.migrate();
         expect(await store.keys.get(key.id)).toEqual(key);
         expect(await store.keys.getByName("rolled-back")).toBeUndefined();
-        // The use was flushed to the log and never folded (a crash between flush and fold): kept, and
+        // The use was flushed and never folded (a crash between flush and fold): kept, and
         // a fold after the restart moves it into the counter unchanged.
         expect(await store.versions.get(key.id, 1)).toEqual({ ...version, useCount: 4, lastUsedAt: T0 + 1 });
         await store.transaction((tx) => tx.versions.foldUses("", 0, 1000));

@@ -205,16 +205,17 @@ export interface VersionRepo {
   /** Updates state / material / destroyedAt of one version. */
   update(row: VersionRow): Promise<void>;
   /**
-   * Adds to a version's use counter and moves its last-use time forward: appends a row to the use
-   * log (one sequential insert, not an update of the version's wide row). `get` and `list` report
-   * the version's folded counts plus its log rows, so a use is visible as soon as this commits.
+   * Adds to a version's use counter and moves its last-use time forward, in the version's row of a
+   * narrow table of unfolded counts (not its wide row, which holds sealed material). `get` and `list`
+   * report the version's folded counters plus that row, so a use is visible as soon as this commits.
    */
   recordUse(keyId: string, version: number, count: number, lastUsedAt: number): Promise<void>;
   /**
-   * Moves the use-log rows of the first `limit` logged versions after (`afterKeyId`, `afterVersion`),
-   * in key order, into those versions' counters and deletes them — in one statement or transaction,
-   * so what `get`/`list` report does not change. Returns the last version folded, or undefined when
-   * the log holds nothing after the position. Rows of versions that no longer exist are dropped.
+   * Moves the unfolded counts of the first `limit` versions after (`afterKeyId`, `afterVersion`), in
+   * key order, into those versions' counters and deletes them — in one statement or transaction, so
+   * what `get`/`list` report does not change. Returns the last version folded and how many were, or
+   * undefined when nothing is unfolded after the position. Counts of versions that no longer exist
+   * are dropped.
    */
   foldUses(afterKeyId: string, afterVersion: number, limit: number): Promise<{ keyId: string; version: number; folded: number } | undefined>;
   /** How many versions still hold sealed material. */
