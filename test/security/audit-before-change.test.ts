@@ -90,8 +90,9 @@ function snapshot(): unknown {
   try {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[])
       .map((t) => t.name)
-      // state_changes only mirrors changes to the other tables; leases and nodes are the servers' own bookkeeping.
-      .filter((t) => !["audit_chains", "schema_migrations", "alerts", "state_changes", "sqlite_sequence", "leases", "nodes"].includes(t));
+      // state_changes only mirrors changes to the other tables; leases and nodes are the servers' own bookkeeping;
+      // version_uses holds unfolded usage counters, telemetry like key_versions' own (below).
+      .filter((t) => !["audit_chains", "schema_migrations", "alerts", "state_changes", "sqlite_sequence", "leases", "nodes", "version_uses"].includes(t));
     const out: Record<string, string[]> = {};
     for (const t of tables) {
       out[t] = (db.prepare(`SELECT * FROM "${t}"`).all() as Record<string, unknown>[])

@@ -389,9 +389,8 @@ export const postgresMigrations: readonly { id: number; sql: string }[] = Object
   },
   {
     // Scale of state (docs/performance.md): use counters are flushed into this narrow table of
-    // not-yet-folded counts, one row per version (key order, WITHOUT ROWID in SQLite: the row is its
-    // index entry), instead of as an update of each used version's wide key_versions row (it holds
-    // sealed material: one page per version per flush). A version's counts are its key_versions
+    // not-yet-folded counts, one row per version, instead of as an update of each used version's wide
+    // key_versions row (it holds sealed material: one page per version per flush). A version's counts are its key_versions
     // columns plus its row here; a fold moves the rows into key_versions now and then (keys/usage.ts).
     id: 16,
     sql: `
