@@ -50,29 +50,51 @@ export interface DetectorOptions {
 /** Most sources a new-source alert lists as seen before. */
 const SOURCES_LISTED = 8;
 
-/** A Map that forgets its least recently used entry beyond `max` entries. */
+/**
+ * A Map bounded to about `max` entries that forgets what was not used recently: two generations, the
+ * current one filled until it holds max/2 entries, when it becomes the previous one and the previous
+ * one is dropped. A hit in the current generation is one Map lookup (this runs on every request); a
+ * hit in the previous one moves the entry into the current one.
+ */
 export class RecentMap<K, V> {
-  private readonly m = new Map<K, V>();
-  constructor(private readonly max: number) {}
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+  private readonly half: number;
 
-  get size(): number {
-    return this.m.size;
+  constructor(max: number) {
+    this.half = Math.max(1, Math.floor(max / 2));
   }
 
-  /** The value, marked as just used. */
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  /** The value, kept for another generation. */
   get(k: K): V | undefined {
-    const v = this.m.get(k);
-    if (v !== undefined) {
-      this.m.delete(k);
-      this.m.set(k, v);
+    const v = this.current.get(k);
+    if (v !== undefined) return v;
+    const old = this.previous.get(k);
+    if (old !== undefined) {
+      this.previous.delete(k);
+      this.put(k, old);
     }
-    return v;
+    return old;
   }
 
   set(k: K, v: V): void {
-    this.m.delete(k);
-    this.m.set(k, v);
-    if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as K);
+    if (this.current.has(k)) this.current.set(k, v);
+    else {
+      this.previous.delete(k);
+      this.put(k, v);
+    }
+  }
+
+  private put(k: K, v: V): void {
+    if (this.current.size >= this.half) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(k, v);
   }
 }
 
