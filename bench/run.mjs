@@ -20,6 +20,7 @@
  *                                       # server with this many workers (bench/tessera-workers-server.mjs,
  *                                       # durable audit file per worker) and compare it with the one-process
  *                                       # server in the same run (default 0: not run)
+ *   BENCH_AUDIT_DURABILITY=batch        # the workers server's audit.durability (default: sync)
  *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
  *                                       # (summarise with bench/cpu-profile-summary.mjs)
  *

@@ -25,7 +25,7 @@ if (cluster.isWorker) {
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-workers-"));
 mkdirSync(join(dir, "data"), { mode: 0o700 });
 const config = join(dir, "tessera.json");
-writeFileSync(config, JSON.stringify({ listener: { address: listen, insecure_http: true }, storage: { sqlite: { path: join(dir, "data", "tessera.db") } }, workers, log_level: "warn" }));
+writeFileSync(config, JSON.stringify({ listener: { address: listen, insecure_http: true }, storage: { sqlite: { path: join(dir, "data", "tessera.db") } }, workers, log_level: "warn", ...(process.env.BENCH_AUDIT_DURABILITY && { audit: { durability: process.env.BENCH_AUDIT_DURABILITY } }) }));
 process.env.BENCH_CONFIG = config;
 
 let stopping = false;

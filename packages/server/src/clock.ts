@@ -19,5 +19,14 @@ export class ManualClock implements Clock {
   }
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+/** The last time formatted: records of one batch mostly share their millisecond (one Date and string less each). */
+let lastMs = Number.NaN;
+let lastIso = "";
+export const iso = (ms: number): string => {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+};
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

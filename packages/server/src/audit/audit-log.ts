@@ -413,7 +413,7 @@ export class AuditLog implements AuditRecorder {
         };
         record = r;
         // Format 2 writes time as epoch ms: a time that would not read back the same stays format 1.
-        if (iso(Date.parse(e.time)) === e.time) {
+        if (readsBack(e.time)) {
           const ctx = contextJson(r);
           const ref = contexts.get(ctx);
           const encoded = encodeRequestV2(r, ref ?? ctx, newFile);
@@ -487,4 +487,15 @@ export class AuditLog implements AuditRecorder {
     await this.flushing;
     for (const sink of this.sinks) await sink.close().catch(() => undefined);
   }
+}
+
+/** Whether an ISO time reads back as itself from its epoch ms (format 2 stores ms); the last answer is kept, as records of a batch share their time. */
+let lastTime = "";
+let lastReadsBack = false;
+function readsBack(time: string): boolean {
+  if (time !== lastTime) {
+    lastReadsBack = iso(Date.parse(time)) === time;
+    lastTime = time;
+  }
+  return lastReadsBack;
 }

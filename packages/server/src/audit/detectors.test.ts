@@ -1,6 +1,6 @@
 /** Each detector driven with synthetic traffic and a controlled clock: exactly the expected alerts. */
 import { describe, expect, it } from "vitest";
-import { AnomalyDetectors, type DetectorOptions, type RaisedAlert, type StreamRecord } from "./detectors.js";
+import { AnomalyDetectors, RecentMap, type DetectorOptions, type RaisedAlert, type StreamRecord } from "./detectors.js";
 
 const T0 = Date.UTC(2026, 0, 5, 2, 0); // Monday 10:00 in Asia/Shanghai
 let seq = 0;
@@ -78,6 +78,26 @@ describe("anomaly detectors", () => {
     expect(alerts.map((a) => [a.detector, a.subject])).toEqual([["first-use", "cert:01"]]);
     // A principal's very first request establishes its history.
     expect(run(quiet, [rec({ at: T0, keyId: "k9" })])).toEqual([]);
+  });
+
+  it("new-source lists the addresses seen before", () => {
+    const alerts = run(quiet, [rec({ at: T0 }), rec({ at: T0 + 1000, source: "10.9.9.9" }), rec({ at: T0 + 2000, source: "10.8.8.8" })]);
+    expect(alerts.map((a) => a.message.replace(/.*seen before from /, ""))).toEqual(["10.0.0.7)", "10.0.0.7, 10.9.9.9)"]);
+  });
+
+  it("keep bounded memory: 5,000 principals on 5,000 keys through tables of 100, the least recently seen forgotten", () => {
+    const d = new AnomalyDetectors({ ...quiet, maxTracked: 100 }, () => undefined);
+    for (let i = 0; i < 5000; i++) d.observe(rec({ at: T0 + i, principal: { id: `vm-${i}`, displayName: `vm-${i}`, role: null }, keyId: `k-${i}`, source: `10.1.${i >> 8}.${i & 255}` }));
+    const tables = Object.values(d as unknown as Record<string, unknown>).filter((v): v is RecentMap<string, unknown> => v instanceof RecentMap);
+    expect(tables.length).toBeGreaterThanOrEqual(7);
+    for (const t of tables) expect(t.size).toBeLessThanOrEqual(1000);
+    // A principal still remembered keeps its history: a new key is a first use, a new address a new source.
+    const alerts: RaisedAlert[] = [];
+    const e = new AnomalyDetectors({ ...quiet, maxTracked: 100 }, (a) => alerts.push(a));
+    e.observe(rec({ at: T0 }));
+    for (let i = 0; i < 50; i++) e.observe(rec({ at: T0 + 1 + i, principal: { id: `other-${i}`, displayName: "o", role: null } }));
+    e.observe(rec({ at: T0 + 100, keyId: "k2", source: "10.9.9.9" }));
+    expect(alerts.map((a) => a.detector).sort()).toEqual(["first-use", "new-source"]);
   });
 
   it("retiring-version: decrypting with a version older than the primary, once per version and principal", () => {

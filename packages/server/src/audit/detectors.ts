@@ -6,6 +6,12 @@
  * Defaults (docs/audit.md): new source, rate spike, denial burst, first use and retiring-version
  * detectors are on; the off-hours detector is on only where allowed hours are configured (globally,
  * per role or per key).
+ *
+ * Memory is bounded whatever passes (a million keys, a fleet of principals, a flood of sources): each
+ * table remembers at most `maxTracked` subjects (pairs: ten times as many), least recently seen
+ * forgotten first. A forgotten principal counts as new again (no new-source or first-use alert on its
+ * next request), a forgotten pair may alert a second time, a forgotten rate subject restarts its
+ * baseline — detectors are advice, never a check.
  */
 import { compileWindow, inWindow, type CompiledWindow } from "../policy/policy-document.js";
 import type { RecordPrincipal, RequestRecord } from "@tessera/audit";
@@ -37,6 +43,59 @@ export interface DetectorOptions {
   retiringVersion?: boolean;
   /** The primary version of a key as the keyring knows it (for `retiring-version`). */
   primaryVersion?: (keyId: string) => number | undefined;
+  /** Most subjects (principals, sources, keys) each table remembers; default 100,000. */
+  maxTracked?: number;
+}
+
+/** Most sources a new-source alert lists as seen before. */
+const SOURCES_LISTED = 8;
+
+/**
+ * A Map bounded to about `max` entries that forgets what was not used recently: two generations, the
+ * current one filled until it holds max/2 entries, when it becomes the previous one and the previous
+ * one is dropped. A hit in the current generation is one Map lookup (this runs on every request); a
+ * hit in the previous one moves the entry into the current one.
+ */
+export class RecentMap<K, V> {
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+  private readonly half: number;
+
+  constructor(max: number) {
+    this.half = Math.max(1, Math.floor(max / 2));
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  /** The value, kept for another generation. */
+  get(k: K): V | undefined {
+    const v = this.current.get(k);
+    if (v !== undefined) return v;
+    const old = this.previous.get(k);
+    if (old !== undefined) {
+      this.previous.delete(k);
+      this.put(k, old);
+    }
+    return old;
+  }
+
+  set(k: K, v: V): void {
+    if (this.current.has(k)) this.current.set(k, v);
+    else {
+      this.previous.delete(k);
+      this.put(k, v);
+    }
+  }
+
+  private put(k: K, v: V): void {
+    if (this.current.size >= this.half) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(k, v);
+  }
 }
 
 export interface WindowSpec {
@@ -47,8 +106,13 @@ export interface WindowSpec {
 
 /** A sliding count per subject in fixed windows, with an exponential average of past windows. */
 class RateTracker {
-  private readonly state = new Map<string, { window: number; count: number; baseline: number; windows: number; fired: boolean }>();
-  constructor(private readonly windowMs: number) {}
+  private readonly state: RecentMap<string, { window: number; count: number; baseline: number; windows: number; fired: boolean }>;
+  constructor(
+    private readonly windowMs: number,
+    maxTracked: number,
+  ) {
+    this.state = new RecentMap(maxTracked);
+  }
 
   /** Counts one event; returns the state for the current window. */
   hit(subject: string, ms: number) {
@@ -73,12 +137,17 @@ class RateTracker {
 }
 
 export class AnomalyDetectors {
-  private readonly seenSources = new Map<string, Set<string>>();
-  private readonly seenKeys = new Map<string, Set<string>>();
-  private readonly denials = new Map<string, number[]>();
-  private readonly denialFired = new Map<string, number>();
+  /** Per principal: its sources, most recent last (at most SOURCES_LISTED kept for the message). */
+  private readonly sourcesOf: RecentMap<string, string[]>;
+  /** `principal \n source` pairs seen. */
+  private readonly seenSources: RecentMap<string, true>;
+  /** Principals with history, for first-use; `principal \n key` pairs seen. */
+  private readonly active: RecentMap<string, true>;
+  private readonly seenKeys: RecentMap<string, true>;
+  private readonly denials: RecentMap<string, number[]>;
+  private readonly denialFired: RecentMap<string, number>;
   /** Retiring-version alerts fire once per key version and principal. */
-  private readonly retiringFired = new Set<string>();
+  private readonly retiringFired: RecentMap<string, true>;
   private readonly rates: RateTracker | undefined;
   private readonly windows: { default?: CompiledWindow; roles: Map<string, CompiledWindow>; keys: Map<string, CompiledWindow> };
   private readonly o: Required<Pick<DetectorOptions, "newSource" | "firstUse" | "retiringVersion">> & {
@@ -93,7 +162,15 @@ export class AnomalyDetectors {
     const rate = options.rateSpike === false ? undefined : { windowSeconds: 60, factor: 3, minRequests: 30, historyWindows: 5, ...options.rateSpike };
     const denial = options.denialBurst === false ? undefined : { threshold: 10, windowSeconds: 60, ...options.denialBurst };
     this.o = { newSource: options.newSource ?? true, firstUse: options.firstUse ?? true, retiringVersion: options.retiringVersion ?? true, rate, denial };
-    this.rates = rate && new RateTracker(rate.windowSeconds * 1000);
+    const max = options.maxTracked ?? 100_000;
+    this.sourcesOf = new RecentMap(max);
+    this.seenSources = new RecentMap(max * 10);
+    this.active = new RecentMap(max);
+    this.seenKeys = new RecentMap(max * 10);
+    this.denials = new RecentMap(max);
+    this.denialFired = new RecentMap(max);
+    this.retiringFired = new RecentMap(max);
+    this.rates = rate && new RateTracker(rate.windowSeconds * 1000, max);
     const compile = (w: WindowSpec) => compileWindow(w, "/audit/allowed_hours");
     const h = options.allowedHours ?? {};
     this.windows = {
@@ -134,12 +211,15 @@ export class AnomalyDetectors {
 
     // A principal seen from a new source address.
     if (this.o.newSource) {
-      const sources = this.seenSources.get(who);
-      if (sources === undefined) this.seenSources.set(who, new Set([r.source]));
-      else if (!sources.has(r.source)) {
-        sources.add(r.source);
-        this.raise({ detector: "new-source", severity: "medium", subject: who, message: `${name} appeared from a new address ${r.source} (seen before from ${[...sources].filter((s) => s !== r.source).join(", ")})`, ...at });
+      const pair = `${who}\n${r.source}`;
+      const sources = this.sourcesOf.get(who);
+      if (sources === undefined) this.sourcesOf.set(who, [r.source]);
+      else if (this.seenSources.get(pair) === undefined) {
+        this.raise({ detector: "new-source", severity: "medium", subject: who, message: `${name} appeared from a new address ${r.source} (seen before from ${sources.join(", ")})`, ...at });
+        sources.push(r.source);
+        if (sources.length > SOURCES_LISTED) sources.shift();
       }
+      this.seenSources.set(pair, true);
     }
 
     // Rate spikes per principal and per key, against their own baseline.
@@ -161,27 +241,23 @@ export class AnomalyDetectors {
     }
 
     // First decrypt of a key by a principal that has been active but never used this key.
-    if (this.o.firstUse && r.keyId !== null && (r.action === "kms:Decrypt" || r.action === "kms:ReEncrypt")) {
-      let keys = this.seenKeys.get(who);
-      const known = keys !== undefined;
-      keys ??= new Set();
-      if (!keys.has(r.keyId)) {
-        keys.add(r.keyId);
-        this.seenKeys.set(who, keys);
-        if (known) this.raise({ detector: "first-use", severity: "low", subject: who, message: `${name} decrypted with key ${r.keyId} for the first time`, ...at });
+    if (this.o.firstUse && r.keyId !== null) {
+      const pair = `${who}\n${r.keyId}`;
+      const known = this.active.get(who) !== undefined;
+      const decrypts = r.action === "kms:Decrypt" || r.action === "kms:ReEncrypt";
+      if (decrypts && known && this.seenKeys.get(pair) === undefined) {
+        this.raise({ detector: "first-use", severity: "low", subject: who, message: `${name} decrypted with key ${r.keyId} for the first time`, ...at });
       }
-    } else if (this.o.firstUse && r.keyId !== null) {
-      const keys = this.seenKeys.get(who) ?? new Set<string>();
-      keys.add(r.keyId);
-      this.seenKeys.set(who, keys);
+      this.active.set(who, true);
+      this.seenKeys.set(pair, true);
     }
 
     // Use of a version that rotation has superseded (scheduled for retirement by min_decryption_version).
     if (this.o.retiringVersion && r.keyId !== null && r.keyVersion !== null && r.action === "kms:Decrypt") {
       const primary = this.primaryVersion(r.keyId);
       const once = `${r.keyId}/${r.keyVersion}/${who}`;
-      if (primary !== undefined && r.keyVersion < primary && !this.retiringFired.has(once)) {
-        this.retiringFired.add(once);
+      if (primary !== undefined && r.keyVersion < primary && this.retiringFired.get(once) === undefined) {
+        this.retiringFired.set(once, true);
         this.raise({ detector: "retiring-version", severity: "low", subject: r.keyId, message: `${name} decrypted with version ${r.keyVersion} of key ${r.keyId}; the primary is ${primary} (rewrap with reencrypt before the old version is retired)`, ...at });
       }
     }

@@ -204,6 +204,8 @@ export const ConfigSchema = Type.Object(
           allowed_hours: Type.Optional(Type.Object({ tz: Type.String(), days: Type.Optional(Type.String()), hours: Type.Optional(Type.String()) }, strict)),
           allowed_hours_by_role: Type.Optional(Type.Record(Type.String(), Type.Object({ tz: Type.String(), days: Type.Optional(Type.String()), hours: Type.Optional(Type.String()) }, strict))),
           allowed_hours_by_key: Type.Optional(Type.Record(Type.String(), Type.Object({ tz: Type.String(), days: Type.Optional(Type.String()), hours: Type.Optional(Type.String()) }, strict))),
+          /** Most principals, sources and keys each detector remembers (docs/audit.md). */
+          max_tracked: Type.Optional(Type.Integer({ minimum: 100, maximum: 10_000_000 })),
           new_source: Type.Optional(Type.Boolean()),
           first_use: Type.Optional(Type.Boolean()),
           retiring_version: Type.Optional(Type.Boolean()),
@@ -534,6 +536,7 @@ function detectorOptions(a: ConfigFile["alerts"]): DetectorOptions {
       ...(a.allowed_hours_by_key && { keys: a.allowed_hours_by_key }),
     },
   };
+  if (a.max_tracked !== undefined) o.maxTracked = a.max_tracked;
   if (a.new_source !== undefined) o.newSource = a.new_source;
   if (a.first_use !== undefined) o.firstUse = a.first_use;
   if (a.retiring_version !== undefined) o.retiringVersion = a.retiring_version;
