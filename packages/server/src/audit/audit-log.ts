@@ -312,7 +312,7 @@ export class AuditLog implements AuditRecorder {
       }
       const batch = this.pending.splice(0);
       let lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[];
-      let contexts: Map<string, number>;
+      let contexts: { added: Map<string, number>; restart: boolean };
       try {
         ({ lines, contexts } = await this.chain(batch, this.head!));
       } catch (err) {
@@ -328,7 +328,8 @@ export class AuditLog implements AuditRecorder {
         }
         const last = lines[lines.length - 1]!;
         this.head = { seq: last.seq, hash: last.hash };
-        this.contexts = contexts;
+        if (contexts.restart) this.contexts = contexts.added;
+        else for (const [ctx, ref] of contexts.added) this.contexts.set(ctx, ref);
         for (const p of batch) p.resolve();
         try {
           this.onFlush?.(lines.length, performance.now() - started);
@@ -361,17 +362,22 @@ export class AuditLog implements AuditRecorder {
   }
 
   /**
-   * Turns a batch into chained records, continuing from `head`; returns them with the context map as it
-   * will be once they are durable (the caller keeps it only then).
+   * Turns a batch into chained records, continuing from `head`; returns them with the contexts the batch
+   * spelt out (`added`) and whether they replace the map rather than extend it (`restart`) — the caller
+   * applies them only once the batch is durable. The batch reads the kept map without copying it: with
+   * thousands of keys in use the map holds thousands of contexts, and a copy per batch was the largest
+   * single cost of a request (docs/performance.md, "Scale of state").
    */
   private async chain(
     batch: Pending[],
     head: { seq: number; hash: string },
-  ): Promise<{ lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[]; contexts: Map<string, number> }> {
+  ): Promise<{ lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[]; contexts: { added: Map<string, number>; restart: boolean } }> {
     const keys = this.barrier.sealed ? undefined : await this.loadKeys().then(() => this.keys);
     // A new file starts afresh: its first request record spells out `prev` and every context it uses.
     let newFile = this.sinks.some((s) => s.startsNewFile?.() === true);
-    const contexts = newFile || this.contexts.size >= CONTEXTS_MAX ? new Map<string, number>() : new Map(this.contexts);
+    const restart = newFile || this.contexts.size >= CONTEXTS_MAX;
+    const kept = restart ? undefined : this.contexts;
+    const added = new Map<string, number>();
     let { seq, hash } = head;
     const out: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[] = [];
     for (const p of batch) {
@@ -415,9 +421,9 @@ export class AuditLog implements AuditRecorder {
         // Format 2 writes time as epoch ms: a time that would not read back the same stays format 1.
         if (readsBack(e.time)) {
           const ctx = contextJson(r);
-          const ref = contexts.get(ctx);
+          const ref = kept?.get(ctx) ?? added.get(ctx);
           const encoded = encodeRequestV2(r, ref ?? ctx, newFile);
-          if (ref === undefined) contexts.set(ctx, r.seq);
+          if (ref === undefined) added.set(ctx, r.seq);
           r.hash = encoded.hash;
           line = encoded.line;
         }
@@ -428,7 +434,7 @@ export class AuditLog implements AuditRecorder {
       seq = record.seq;
       hash = record.hash;
     }
-    return { lines: out, contexts };
+    return { lines: out, contexts: { added, restart } };
   }
 
   private async loadKeys(): Promise<void> {
