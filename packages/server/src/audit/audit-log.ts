@@ -84,6 +84,8 @@ export interface AuditLogOptions {
 
 /** Contexts spelt out in the current file, by their JSON, and the seq of the record that spelt each out. */
 const CONTEXTS_MAX = 10_000;
+/** Most access-key principal HMACs kept (see `principalMacs`). */
+const PRINCIPAL_MACS_MAX = 10_000;
 
 interface Pending {
   entry: AuditEntry | { checkpoint: true; final: boolean } | { repair: SinkRepair };
@@ -107,6 +109,12 @@ export class AuditLog implements AuditRecorder {
   private readonly onFlush: AuditLogOptions["onFlush"];
   private readonly node: string | undefined;
   private contexts = new Map<string, number>();
+  /**
+   * HMACs of access-key principal ids, as the trail writes them: every SigV4 request's record carries
+   * one, and the same few ids repeat. Forgotten on seal (with the key they were computed under) and
+   * when the map reaches {@link PRINCIPAL_MACS_MAX}.
+   */
+  private principalMacs = new Map<string, string>();
 
   constructor(
     private readonly sinks: readonly AuditSink[],
@@ -124,6 +132,7 @@ export class AuditLog implements AuditRecorder {
     barrier.onSeal(() => {
       if (this.keys) zero(this.keys.hmac);
       this.keys = undefined;
+      this.principalMacs.clear();
     });
     // Refuses an unseal whose stored public key is not the sealed signing key's (creates the keys on first unseal).
     barrier.addUnsealCheck(async (ring) => zero((await this.openKeys(ring)).hmac));
@@ -398,7 +407,7 @@ export class AuditLog implements AuditRecorder {
         const principal =
           e.principal === null
             ? null
-            : { ...e.principal, id: e.principal.id.startsWith("acc_") ? `hmac:${mac(e.principal.id)}` : e.principal.id };
+            : { ...e.principal, id: e.principal.id.startsWith("acc_") ? this.principalMac(e.principal.id, keys !== undefined, mac) : e.principal.id };
         const r: RequestRecord = {
           seq: seq + 1,
           time: e.time,
@@ -435,6 +444,18 @@ export class AuditLog implements AuditRecorder {
       hash = record.hash;
     }
     return { lines: out, contexts: { added, restart } };
+  }
+
+  /** `hmac:<HMAC of an access key id>` (cached while unsealed; never cached while the key is unavailable). */
+  private principalMac(id: string, keyed: boolean, mac: (v: string) => string): string {
+    if (!keyed) return `hmac:${mac(id)}`;
+    let m = this.principalMacs.get(id);
+    if (m === undefined) {
+      m = `hmac:${mac(id)}`;
+      if (this.principalMacs.size >= PRINCIPAL_MACS_MAX) this.principalMacs.clear();
+      this.principalMacs.set(id, m);
+    }
+    return m;
   }
 
   private async loadKeys(): Promise<void> {
