@@ -65,6 +65,21 @@ describe("rekey", () => {
   });
 });
 
+describe("rekey, concurrently", () => {
+  it("two last shares submitted at once complete it exactly once; the other finds no rekey in progress", async () => {
+    const started = await t.call("POST", "/v1/sys/rekey/init", { shares: 3, threshold: 2 });
+    const nonce = started.body.nonce;
+    await t.call("POST", "/v1/sys/rekey/update", { nonce, share: t.shares[0] });
+    const answers = await Promise.all([t.shares[1]!, t.shares[2]!].map((share) => t.call("POST", "/v1/sys/rekey/update", { nonce, share })));
+    const done = answers.filter((a) => a.body.complete === true);
+    expect(done).toHaveLength(1);
+    expect(answers.filter((a) => a !== done[0]).map((a) => a.body.error?.code)).toEqual(["InvalidState"]);
+    t.shares = done[0]!.body.shares;
+    await t.restart();
+    expect((await unsealWith(t.shares)).body.sealed).toBe(false);
+  });
+});
+
 describe("generate-root", () => {
   it("makes a new root token from a quorum, readable only with the OTP", async () => {
     const started = await t.call("POST", "/v1/sys/generate-root/init", {}, null);

@@ -7,11 +7,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli-process.js";
+import { answering, fresh } from "../helpers/fresh-http.js";
 import { createDatabase, sharedPostgres } from "../helpers/postgres.js";
 import { freePort, startServer, type ServerProcess } from "../helpers/server-process.js";
 
@@ -21,31 +21,6 @@ afterAll(async () => {
   await server?.kill9();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** One request on a connection of its own (no keep-alive pool): the primary picks the worker. */
-function fresh(url: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url + path, { method, agent: false, timeout: 15_000, headers: { ...(token && { "x-tessera-token": token }), ...(data && { "content-type": "application/json" }) } }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
-    });
-    req.once("error", reject);
-    req.once("timeout", () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    req.end(data);
-  });
-}
-
-/** The worker ids that answered `n` seal-status requests, and whether each was sealed. */
-async function answering(url: string, n: number): Promise<Map<string, boolean>> {
-  const seen = new Map<string, boolean>();
-  for (let i = 0; i < n; i++) {
-    const r = await fresh(url, "GET", "/v1/sys/seal-status");
-    seen.set(r.body.node, r.body.sealed);
-  }
-  return seen;
-}
 
 function workerPids(primary: number): number[] {
   const out = execFileSync("ps", ["-o", "pid=", "--ppid", String(primary)], { encoding: "utf8" });

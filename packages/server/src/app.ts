@@ -61,6 +61,7 @@ import { NodePresence } from "./service/node-presence.js";
 import { AutoUnseal, type AutoUnsealOptions } from "./service/auto-unseal.js";
 import { BackupService } from "./service/backup-service.js";
 import { GenerateRootService } from "./service/generate-root-service.js";
+import { LocalSequencer, type QuorumSequencer } from "./service/quorum-sequence.js";
 import { RekeyService } from "./service/rekey-service.js";
 import { RootRotationService } from "./service/root-rotation-service.js";
 
@@ -116,10 +117,11 @@ export interface AppOptions {
    */
   node?: { id: string; address: string; heartbeatMs?: number; takeOver?: boolean };
   /**
-   * The sibling worker processes of this server (workers/): told of every state change, unseal share
-   * and seal before the answer. Absent in a single process.
+   * The sibling worker processes of this server (workers/): told of every state change, unseal share,
+   * seal and rekey before the answer, and the one order of quorum events (service/quorum-sequence.ts).
+   * Absent in a single process.
    */
-  peers?: SealPeers & { changed(): Promise<void> };
+  peers?: SealPeers & QuorumSequencer & { changed(): Promise<void> };
   /** The background-work lease (service/job-lease.ts). */
   lease?: { ttlMs?: number; renewMs?: number };
   /** How caches learn of changes committed elsewhere (service/cache-coherence.ts; default per request). */
@@ -158,6 +160,7 @@ export interface TesseraApp {
   rotation: RootRotationService;
   backups: BackupService;
   rekey: RekeyService;
+  generateRoot: GenerateRootService;
   /** Stops schedulers, flushes usage counters, closes the listener and the store. */
   close(): Promise<void>;
 }
@@ -331,8 +334,10 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
   const retention = new RetentionService({ door, keys, store, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
   retentionRef = retention;
-  const rekey = new RekeyService(door, barrier);
-  const generateRoot = new GenerateRootService(door, barrier, tokens, store);
+  // One order for every quorum event: the workers' (relayed by the primary), or this process's own.
+  const sequencer: QuorumSequencer = peers ?? new LocalSequencer();
+  const rekey = new RekeyService(door, barrier, sequencer, peers);
+  const generateRoot = new GenerateRootService(door, barrier, tokens, store, sequencer);
   const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
   const backups = new BackupService({
     door,
@@ -414,6 +419,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     rotation,
     backups,
     rekey,
+    generateRoot,
     async close() {
       if (closed) return;
       closed = true;

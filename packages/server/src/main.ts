@@ -13,6 +13,7 @@ import { migrateStorage } from "./store/migrate-storage.js";
 import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
 import cluster from "node:cluster";
 import { WORKER_ENV, WORKER_RESTART_ENV, workerAuditPath, workerName, type PeerEvent } from "./workers/messages.js";
+import type { QuorumEvent } from "./service/quorum-sequence.js";
 import { WorkerLink } from "./workers/worker-link.js";
 import { WorkerPool } from "./workers/worker-pool.js";
 
@@ -128,7 +129,13 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   try {
     if (opts.dev) dev = await devInitAndUnseal(app, join(opts.data ?? tempDir!, "dev-state.json"), opts.devRootToken);
     // Unsealed as the siblings are (their unseal shares so far) before serving.
-    await link?.join((event) => takeIn(app, store, event));
+    await link?.join(
+      (event) => takeIn(app, store, event),
+      async (event) => {
+        await app.rekey.takeIn(event);
+        await app.generateRoot.takeIn(event);
+      },
+    );
     app.scheduler.start();
     await app.http.listen({ host: config.host, port: config.port });
     link?.ready();
@@ -264,6 +271,8 @@ function workerPeers(link: WorkerLink, store: Store) {
     unsealShare: (share: string) => tell({ kind: "unseal-share", share }),
     unsealReset: () => tell({ kind: "unseal-reset" }),
     sealed: () => tell({ kind: "seal" }),
+    rekeyed: (macKey: Buffer) => tell({ kind: "rekeyed", macKey: macKey.toString("base64") }),
+    sequence: <T>(event: QuorumEvent, apply: () => Promise<T>) => link.sequence(event, apply),
   };
 }
 
@@ -286,6 +295,10 @@ async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<
     case "seal":
       await app.keys.usage.flush().catch(() => undefined);
       app.barrier.sealNow();
+      return;
+    case "rekeyed":
+      // A key that does not check the stored escrow changes nothing here; said, since rotation through this worker would then fail.
+      await app.barrier.rekeyedElsewhere(Buffer.from(event.macKey, "base64")).catch((err: unknown) => app.http.log.error({ err: (err as Error).message }, "the seal record another worker rekeyed could not be taken in"));
       return;
   }
 }

@@ -11,7 +11,7 @@ import { zero } from "../crypto/index.js";
 import type { MetaRepo, Repositories, Store } from "../store/index.js";
 import { newRootKey, RootRing, type RootKey } from "./root-ring.js";
 import type { InitOptions, Opened, Seal, SealRecord } from "./seal.js";
-import { createEscrow, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
+import { createEscrow, escrowKeysVouched, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
 import { openWithShares, quorumOf } from "./shamir-seal.js";
 import { ShareCollector } from "./shares.js";
 import type { SealedData } from "./sealed-data.js";
@@ -260,8 +260,11 @@ export class Barrier {
 
   // ── changes of the record while unsealed ────────────────────────────────────────────────────
 
-  /** New shares for the same roots (rekey): the old shares stop opening the stored record. */
-  async rekey(options: InitOptions): Promise<string[]> {
+  /**
+   * New shares for the same roots (rekey): the old shares stop opening the stored record. Also a
+   * copy of the new escrow's MAC key (the caller zeroes it), for sibling workers (`rekeyedElsewhere`).
+   */
+  async rekey(options: InitOptions): Promise<{ shares: string[]; macKey: Buffer }> {
     const ring = this.ring();
     const from = this.requireRecord();
     const { escrow, secrets, escrowKey } = await createEscrow(ring.all(), options.shares, options.threshold);
@@ -272,14 +275,40 @@ export class Barrier {
       zeroEscrowKeys(escrowKey);
       throw err;
     }
+    const macKey = Buffer.from(escrowKey.macKey);
     // The new shares are in force once stored: always hand them out. A node sealed meanwhile keeps no escrow keys.
     if (this.ringOpen !== ring) {
       zeroEscrowKeys(escrowKey);
-      return secrets;
+      return { shares: secrets, macKey };
     }
     zeroEscrowKeys(this.escrowKey);
     this.escrowKey = escrowKey;
-    return secrets;
+    return { shares: secrets, macKey };
+  }
+
+  /**
+   * Another worker of this server rekeyed (same roots, new escrow): read the stored record again and,
+   * while unsealed, take the new escrow's MAC key it relayed — only if that key checks the stored
+   * escrow's MAC (which covers its public key), else `InvalidUnsealKey` and nothing changes. Zeroes
+   * `macKey` unless kept.
+   */
+  async rekeyedElsewhere(macKey: Buffer): Promise<void> {
+    const record = await this.store.meta.get<SealRecord>(SEAL_META);
+    if (record === undefined || this.sealed) {
+      zero(macKey);
+      if (record !== undefined) this.stored = record;
+      return;
+    }
+    let keys: EscrowKeys;
+    try {
+      keys = escrowKeysVouched(this.escrowOf(record), macKey);
+    } catch (err) {
+      zero(macKey);
+      throw err;
+    }
+    zeroEscrowKeys(this.escrowKey);
+    this.escrowKey = keys;
+    this.stored = record;
   }
 
   /**

@@ -82,6 +82,8 @@ export interface SealPeers {
   unsealShare(share: string): Promise<void>;
   unsealReset(): Promise<void>;
   sealed(): Promise<void>;
+  /** Rekeyed here: the others read the new record and take its escrow's MAC key (a copy; the caller zeroes its own). */
+  rekeyed(macKey: Buffer): Promise<void>;
 }
 
 export class KmsService {

@@ -10,14 +10,18 @@ import { zero } from "../crypto/index.js";
 import { ShareCollector, openWithShares, quorumOf, zeroEscrowKeys, type Opened, type SealRecord } from "../seal/index.js";
 
 export class QuorumAttempt {
-  readonly nonce = randomUUID();
   private readonly collector = new ShareCollector();
 
-  constructor(readonly required: number) {}
+  /** `nonce`: given when the attempt was started elsewhere (another worker) and relayed here. */
+  constructor(
+    readonly required: number,
+    readonly nonce: string = randomUUID(),
+  ) {}
 
-  static forRecord(record: SealRecord | undefined): QuorumAttempt {
+  /** The shares the stored record needs (its quorum's threshold). */
+  static requiredFor(record: SealRecord | undefined): number {
     if (record === undefined) throw new TesseraError("NotInitialized");
-    return new QuorumAttempt(quorumOf(record).threshold);
+    return quorumOf(record).threshold;
   }
 
   get progress(): number {

@@ -1,8 +1,10 @@
 /**
  * What the primary and its workers say to each other over the cluster IPC channel (node:cluster).
- * Values on this channel stay between processes of one server, run by one user; unseal shares cross
- * it (see README.md), nothing else secret does.
+ * Values on this channel stay between processes of one server, run by one user; unseal shares (also
+ * as rekey and generate-root shares), a generate-root attempt's one-time pad and a rekeyed escrow's MAC
+ * key cross it (see README.md), nothing else secret does.
  */
+import type { QuorumEvent } from "../service/quorum-sequence.js";
 
 /** A change a worker made that every other worker must have taken in before the worker answers. */
 export type PeerEvent =
@@ -13,7 +15,9 @@ export type PeerEvent =
   /** Unseal progress reset (`tessera operator unseal --reset`). */
   | { kind: "unseal-reset" }
   /** Sealed through one worker: every worker seals. */
-  | { kind: "seal" };
+  | { kind: "seal" }
+  /** Rekeyed through one worker: every worker reads the new seal record and takes its escrow's MAC key (base64). */
+  | { kind: "rekeyed"; macKey: string };
 
 /** Worker → primary. */
 export type WorkerMessage =
@@ -23,6 +27,8 @@ export type WorkerMessage =
   | { tessera: "ack"; id: number }
   /** Built, about to listen: send me the unseal events so far, then every event from now on. */
   | { tessera: "join"; id: number }
+  /** A quorum event: relay it to every worker, this one included, in the order received; `done` once all applied it. */
+  | { tessera: "sequence"; id: number; event: QuorumEvent }
   /** Built, unsealed or not, and listening. */
   | { tessera: "ready" };
 
@@ -32,6 +38,11 @@ export type PrimaryMessage =
   | { tessera: "done"; id: number }
   /** Another worker's event: take it in, then `ack` with this id. */
   | { tessera: "event"; id: number; event: PeerEvent }
+  /**
+   * A quorum event, in the one order every worker applies them: apply it after every earlier one,
+   * then `ack`. `own`: this worker's `sequence` id, when the event is its own.
+   */
+  | { tessera: "quorum"; id: number; event: QuorumEvent; own?: number }
   /** Answers `join`: the unseal events since the last seal, in order. */
   | { tessera: "replay"; id: number; events: PeerEvent[] };
 

@@ -15,8 +15,13 @@
  *   (Shamir shares) before it serves. They are dropped when the server is sealed. An auto seal (the
  *   HSM) needs none of this: each worker unseals itself.
  * - Events go to joined workers only: one not yet joined has served and cached nothing.
+ * - Quorum events (rekey, generate-root) go to every joined worker, the sender included, in the order
+ *   they arrive here (one IPC channel per worker keeps that order), and are kept nowhere: a worker
+ *   that joins after any quorum event (a restart) makes every worker abandon its attempts, in that
+ *   same order, so no worker holds an attempt another lacks.
  */
 import cluster, { type Worker } from "node:cluster";
+import type { QuorumEvent } from "../service/quorum-sequence.js";
 import { isWorkerMessage, WORKER_ENV, WORKER_RESTART_ENV, type PeerEvent, type PrimaryMessage, type WorkerMessage } from "./messages.js";
 
 export interface WorkerPoolOptions {
@@ -39,7 +44,8 @@ interface Slot {
 }
 
 interface Outstanding {
-  from: Worker;
+  /** Undefined for the primary's own events. */
+  from: Worker | undefined;
   id: number;
   waiting: Set<Worker>;
   timer: NodeJS.Timeout;
@@ -51,6 +57,8 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly outstanding = new Map<number, Outstanding>();
   private unsealLog: PeerEvent[] = [];
+  /** A quorum event went out since the last abandon: a joining worker makes the others abandon theirs. */
+  private quorumActive = false;
   private nextId = 1;
   private stopping = false;
   private everReady = false;
@@ -106,6 +114,11 @@ export class WorkerPool {
         // Atomic in this process: the log so far, then every later event (broadcast below) — none missed, none twice.
         slot.joined = true;
         this.send(worker, { tessera: "replay", id: m.id, events: [...this.unsealLog] });
+        // Attempts in progress are not replayed (their shares are kept nowhere but in the workers): abandoned everywhere.
+        if (this.quorumActive) this.sequence(undefined, 0, { op: "all", step: "abandon", reason: `worker ${slot.n} of this server joined after it started` });
+        return;
+      case "sequence":
+        this.sequence(worker, m.id, m.event);
         return;
       case "ack":
         this.acknowledged(worker, m.id);
@@ -114,6 +127,20 @@ export class WorkerPool {
         this.broadcast(worker, m.id, m.event);
         return;
     }
+  }
+
+  /** Relays a quorum event to every joined worker, `from` included (told it is its own), in arrival order. */
+  private sequence(from: Worker | undefined, id: number, event: QuorumEvent): void {
+    this.quorumActive = event.step !== "abandon";
+    const relayId = this.nextId++;
+    const waiting = new Set<Worker>();
+    for (const s of this.slots) {
+      const w = s.worker;
+      if (w === undefined || !s.joined || !w.isConnected()) continue;
+      waiting.add(w);
+      this.send(w, { tessera: "quorum", id: relayId, event, ...(w === from && { own: id }) });
+    }
+    this.await(relayId, from, id, waiting);
   }
 
   private broadcast(from: Worker, id: number, event: PeerEvent): void {
@@ -134,7 +161,7 @@ export class WorkerPool {
   }
 
   /** Waits for `waiting` to acknowledge `relayId`, then tells `from` its broadcast `id` is done. */
-  private await(relayId: number, from: Worker, id: number, waiting: Set<Worker>): void {
+  private await(relayId: number, from: Worker | undefined, id: number, waiting: Set<Worker>): void {
     const timer = setTimeout(() => {
       const o = this.outstanding.get(relayId);
       if (o === undefined) return;
@@ -159,7 +186,7 @@ export class WorkerPool {
     if (o === undefined || o.waiting.size > 0) return;
     clearTimeout(o.timer);
     this.outstanding.delete(relayId);
-    if (o.from.isConnected()) this.send(o.from, { tessera: "done", id: o.id });
+    if (o.from?.isConnected() === true) this.send(o.from, { tessera: "done", id: o.id });
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
