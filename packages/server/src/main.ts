@@ -268,7 +268,7 @@ function workerPeers(link: WorkerLink, store: Store) {
   const tell = (event: PeerEvent) => link.broadcast(event);
   return {
     changed: store.kind === "sqlite" ? () => tell({ kind: "changed" }) : () => Promise.resolve(),
-    unsealShare: (share: string) => tell({ kind: "unseal-share", share }),
+    unsealShare: (share: string, migrate?: boolean) => tell({ kind: "unseal-share", share, ...(migrate === true && { migrate: true as const }) }),
     unsealReset: () => tell({ kind: "unseal-reset" }),
     sealed: () => tell({ kind: "seal" }),
     rekeyed: (macKey: Buffer) => tell({ kind: "rekeyed", macKey: macKey.toString("base64") }),
@@ -287,7 +287,10 @@ async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<
       // the seal record is read first, as a request's feed read would.
       await app.barrier.refresh();
       // A wrong share or a migration in progress is the submitting worker's answer to give; here it only must not stop the rest.
-      await app.barrier.unseal(event.share).catch((err: unknown) => app.http.log.warn({ err: (err as Error).message }, "an unseal share relayed from another worker was refused"));
+      // A migration share once the record is migrated (replayed to a restarted worker) unseals: the shares stay the same.
+      await (event.migrate === true && app.barrier.migration !== undefined ? app.barrier.unsealMigrating(event.share) : app.barrier.unseal(event.share)).catch((err: unknown) =>
+        app.http.log.warn({ err: (err as Error).message }, "an unseal share relayed from another worker was refused"),
+      );
       return;
     case "unseal-reset":
       app.barrier.resetUnseal();

@@ -167,12 +167,23 @@ export class Barrier {
     const { threshold } = quorumOf(record);
     const shared = await this.migrationShares.add(input, threshold);
     if (shared === undefined) return this.status();
-    let opened: Opened;
     try {
-      opened = await openWithShares(record, shared);
+      await this.migrateWith(record, shared);
+    } catch (err) {
+      // Migrated meanwhile by a sibling worker (or another node) with these same shares, which stay the
+      // shares of the migrated record: open what it stored, as an unseal would.
+      const current = err instanceof TesseraError && err.code === "Conflict" ? await this.store.meta.get<SealRecord>(SEAL_META) : undefined;
+      if (current === undefined || current.type !== this.seal.type) throw err;
+      this.stored = current;
+      await this.adopt(await openWithShares(current, shared), current);
     } finally {
       zero(shared);
     }
+    return this.status();
+  }
+
+  private async migrateWith(record: SealRecord, shared: Uint8Array): Promise<void> {
+    const opened = await openWithShares(record, shared);
     try {
       opened.replacement = await this.seal.reprotect(opened.roots, opened.escrow, opened.escrowKey);
     } catch (err) {
@@ -181,7 +192,6 @@ export class Barrier {
       throw err;
     }
     await this.adopt(opened, record);
-    return this.status();
   }
 
   /** Auto seals: asks the seal to open the stored record by itself (the HSM). Throws what it met. */

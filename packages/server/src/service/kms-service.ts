@@ -79,7 +79,8 @@ export interface KmsServiceDeps {
 
 /** What a worker tells its siblings about the seal; each resolves once every live sibling took it in. */
 export interface SealPeers {
-  unsealShare(share: string): Promise<void>;
+  /** `migrate`: a share for a seal migration (`unseal --migrate`). */
+  unsealShare(share: string, migrate?: boolean): Promise<void>;
   unsealReset(): Promise<void>;
   sealed(): Promise<void>;
   /** Rekeyed here: the others read the new record and take its escrow's MAC key (a copy; the caller zeroes its own). */
@@ -163,9 +164,21 @@ export class KmsService {
         ctx,
         "sys:MigrateSeal",
         async () => {
-          if (req.reset === true) return this.d.barrier.resetUnseal();
+          const peers = this.d.peers;
+          if (req.reset === true) {
+            const status = this.d.barrier.resetUnseal();
+            await peers?.unsealReset();
+            return status;
+          }
           if (req.share === undefined) throw new TesseraError("InvalidInput", "migrate needs a share", { field: "/share" });
-          return this.d.barrier.unsealMigrating(req.share);
+          if (peers === undefined || !this.d.barrier.sealed) return this.d.barrier.unsealMigrating(req.share);
+          // As unseal shares: every worker collects the same shares and, at the threshold, migrates —
+          // the first compare-and-set of the record wins; the others open the record it stored.
+          try {
+            return await this.d.barrier.unsealMigrating(req.share);
+          } finally {
+            await peers.unsealShare(req.share, true);
+          }
         },
         { rateLimited: true },
       );

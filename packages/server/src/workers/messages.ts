@@ -10,8 +10,8 @@ import type { QuorumEvent } from "../service/quorum-sequence.js";
 export type PeerEvent =
   /** Security state committed to the shared database: read the change feed before the next request. */
   | { kind: "changed" }
-  /** An unseal share an operator submitted to one worker: every worker adds it to its own progress. */
-  | { kind: "unseal-share"; share: string }
+  /** An unseal share an operator submitted to one worker (`migrate`: for a seal migration): every worker adds it to its own progress. */
+  | { kind: "unseal-share"; share: string; migrate?: true }
   /** Unseal progress reset (`tessera operator unseal --reset`). */
   | { kind: "unseal-reset" }
   /** Sealed through one worker: every worker seals. */
