@@ -271,7 +271,7 @@ function workerPeers(link: WorkerLink, store: Store) {
     unsealShare: (share: string, migrate?: boolean) => tell({ kind: "unseal-share", share, ...(migrate === true && { migrate: true as const }) }),
     unsealReset: () => tell({ kind: "unseal-reset" }),
     sealed: () => tell({ kind: "seal" }),
-    rekeyed: (macKey: Buffer) => tell({ kind: "rekeyed", macKey: macKey.toString("base64") }),
+    rekeyed: (macKey: Buffer, unsealShares?: string[]) => tell({ kind: "rekeyed", macKey: macKey.toString("base64"), ...(unsealShares !== undefined && { unsealShares }) }),
     sequence: <T>(event: QuorumEvent, apply: () => Promise<T>) => link.sequence(event, apply),
   };
 }

@@ -83,8 +83,12 @@ export interface SealPeers {
   unsealShare(share: string, migrate?: boolean): Promise<void>;
   unsealReset(): Promise<void>;
   sealed(): Promise<void>;
-  /** Rekeyed here: the others read the new record and take its escrow's MAC key (a copy; the caller zeroes its own). */
-  rekeyed(macKey: Buffer): Promise<void>;
+  /**
+   * Rekeyed here: the others read the new record and take its escrow's MAC key (a copy; the caller
+   * zeroes its own). `unsealShares` (a quorum of the new shares; Shamir seal only) replace the unseal
+   * shares kept for a worker that restarts, which no longer open the record.
+   */
+  rekeyed(macKey: Buffer, unsealShares?: string[]): Promise<void>;
 }
 
 export class KmsService {

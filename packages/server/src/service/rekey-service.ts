@@ -69,7 +69,7 @@ export class RekeyService {
       if (reached === undefined) return status;
       const { shares, macKey } = await this.barrier.rekey({ shares: reached.shares, threshold: reached.threshold });
       try {
-        await this.peers?.rekeyed(macKey);
+        await this.peers?.rekeyed(macKey, this.barrier.sealProvider.auto ? undefined : shares.slice(0, reached.threshold));
       } finally {
         zero(macKey);
       }

@@ -16,8 +16,12 @@ export type PeerEvent =
   | { kind: "unseal-reset" }
   /** Sealed through one worker: every worker seals. */
   | { kind: "seal" }
-  /** Rekeyed through one worker: every worker reads the new seal record and takes its escrow's MAC key (base64). */
-  | { kind: "rekeyed"; macKey: string };
+  /**
+   * Rekeyed through one worker: every worker reads the new seal record and takes its escrow's MAC key
+   * (base64). `unsealShares` (Shamir seal) is for the primary only: a quorum of the new shares, kept
+   * for replay in place of the unseal events so far (they no longer open the record); not relayed.
+   */
+  | { kind: "rekeyed"; macKey: string; unsealShares?: string[] };
 
 /** Worker → primary. */
 export type WorkerMessage =

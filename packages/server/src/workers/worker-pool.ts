@@ -12,8 +12,9 @@
  *   two processes never append to one audit chain.
  * - The unseal events since the last seal are kept, in order, and replayed to every worker that
  *   joins (built, not yet listening): a worker restarted after a crash unseals as its siblings did
- *   (Shamir shares) before it serves. They are dropped when the server is sealed. An auto seal (the
- *   HSM) needs none of this: each worker unseals itself.
+ *   (Shamir shares) before it serves. They are dropped when the server is sealed, and replaced by a
+ *   quorum of the new shares after a rekey (the old ones no longer open the record). An auto seal
+ *   (the HSM) needs none of this: each worker unseals itself.
  * - Events go to joined workers only: one not yet joined has served and cached nothing.
  * - Quorum events (rekey, generate-root) go to every joined worker, the sender included, in the order
  *   they arrive here (one IPC channel per worker keeps that order), and are kept nowhere: a worker
@@ -143,8 +144,14 @@ export class WorkerPool {
     this.await(relayId, from, id, waiting);
   }
 
-  private broadcast(from: Worker, id: number, event: PeerEvent): void {
+  private broadcast(from: Worker, id: number, received: PeerEvent): void {
+    let event = received;
     if (event.kind === "seal") this.unsealLog = [];
+    else if (event.kind === "rekeyed") {
+      // The kept shares no longer open the record: a quorum of the new ones does. The workers need only the MAC key.
+      if (event.unsealShares !== undefined) this.unsealLog = event.unsealShares.map((share): PeerEvent => ({ kind: "unseal-share", share }));
+      event = { kind: "rekeyed", macKey: event.macKey };
+    }
     else if (event.kind === "unseal-share" || event.kind === "unseal-reset") {
       this.unsealLog.push(event);
       if (this.unsealLog.length > this.maxUnsealEvents) this.unsealLog.shift();
