@@ -319,6 +319,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     accessKeys,
     keys,
     store,
+    eraser,
     clock,
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
@@ -329,20 +330,21 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
-  const keyBackups = new KeyBackupService({ door, backups: new KeyBackups(store, barrier, keys.keyring, clock) });
+  const keyBackups = new KeyBackupService({ door, backups: new KeyBackups(store, barrier, keys.keyring, clock, eraser) });
   const macs = new MacService(door, keys.macs);
   const grants = new GrantService({ door, store, policy, clock });
   const secrets = new SecretsService({ door, keys, store, clock, eraser });
   const jobs = new SystemJobs({ door, keys, tokens, store, eraser, clock, lease });
   const retention = new RetentionService({ door, keys, store, eraser, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
   retentionRef = retention;
-  const rekey = new RekeyService(door, barrier);
+  const rekey = new RekeyService(door, barrier, eraser);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store);
-  const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
+  const rotation = new RootRotationService(door, barrier, store, eraser, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
   const backups = new BackupService({
     door,
     barrier,
     store,
+    eraser,
     audit: auditLog,
     clock,
     onReplaced: () => {

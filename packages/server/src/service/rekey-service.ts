@@ -6,6 +6,7 @@
 import { TesseraError, type RekeyInitRequest, type RekeyStatus, type QuorumShareRequest } from "@tessera/protocol";
 import { resources } from "../policy/index.js";
 import { validateShamirParameters, type Barrier } from "../seal/index.js";
+import type { Eraser } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 import { QuorumAttempt, zeroOpened } from "./quorum-attempt.js";
 
@@ -15,6 +16,8 @@ export class RekeyService {
   constructor(
     private readonly door: Door,
     private readonly barrier: Barrier,
+    /** Told once the old seal record (the root under the old shares) is overwritten, so the store's files are erased. */
+    private readonly eraser: Pick<Eraser, "destroyed">,
   ) {
     barrier.onSeal(() => this.clear());
   }
@@ -51,6 +54,7 @@ export class RekeyService {
       zeroOpened(opened);
       const shares = await this.barrier.rekey({ shares: attempt.shares, threshold: attempt.threshold });
       this.attempt = undefined;
+      await this.eraser.destroyed();
       return { started: false, progress: 0, required: attempt.quorum.required, complete: true, newShares: attempt.shares, newThreshold: attempt.threshold, shares };
     });
   }
