@@ -135,6 +135,20 @@ const paths: Path[] = [
       expect(secretSealed(app, "payments/db", 1).length).toBe(0);
     },
   },
+  {
+    name: "deleting an access key (its sealed secret)",
+    async setup(app) {
+      expect((await app.call("PUT", "/v1/roles/batch", { policies: [] })).status).toBe(200);
+      const created = await app.call("POST", "/v1/auth/access-keys", { role: "batch" });
+      expect(created.status).toBe(201);
+      return [stored(dbPath(app), "SELECT secret AS v FROM access_keys WHERE id = ?", created.body.accessKeyId as string)];
+    },
+    async destroy(app) {
+      const [key] = (await app.call("GET", "/v1/auth/access-keys")).body.accessKeys as { accessKeyId: string }[];
+      expect((await app.call("DELETE", `/v1/auth/access-keys/${key!.accessKeyId}`)).status).toBe(204);
+      expect((await app.call("GET", "/v1/auth/access-keys")).body.accessKeys).toEqual([]);
+    },
+  },
 ];
 
 describe("material destroyed outside the destroy job", () => {

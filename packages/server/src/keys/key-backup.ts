@@ -179,7 +179,8 @@ export class KeyBackups {
           throw new TesseraError("InvalidState", `key ${name} has versions newer than the backup (version numbers are never reused): take a new backup`);
         }
         await tx.keys.update(row);
-        overwrote = current.some((v) => v.material !== null);
+        // Only where the stored bytes change (a record re-sealed since, under another root): the same bytes destroy nothing.
+        overwrote = current.some((c) => c.material !== null && !(versions.find((v) => v.version === c.version)?.material?.equals(c.material) ?? false));
         for (const v of versions) {
           const was = current.find((c) => c.version === v.version);
           if (was === undefined) await tx.versions.insert(v);
