@@ -9,6 +9,10 @@
  *   BENCH_SECONDS=10                    # measured seconds per scenario (default 10)
  *   BENCH_WARMUP_SECONDS=3              # unmeasured warm-up before each scenario (default 3)
  *   BENCH_CONNECTIONS=1,16,64           # encrypt runs at each; datakey and the aims use the largest
+ *   BENCH_ROUNDS=1                      # the encrypt scenarios (bare, root, restricted, workers) this many
+ *                                       # times, interleaved; ratios are taken within each round and the
+ *                                       # aims use their median, so drift on a shared machine falls on
+ *                                       # both sides of each ratio (default 1)
  *   BENCH_ONLY=encrypt,datakey,audit    # which to run (default all): audit is bench/audit-durability.mjs —
  *                                       # bytes per audit request record, Encrypt @1 and @64 with
  *                                       # audit.durability sync and batch
@@ -69,6 +73,7 @@ const config = {
   rootToken: process.env.BENCH_ROOT_TOKEN || `tsr_bench_${randomBytes(24).toString("hex")}`,
   cpuProfile: process.env.BENCH_CPU_PROF === "1",
   workers: envInt("BENCH_WORKERS", 0, 0, 64),
+  rounds: envInt("BENCH_ROUNDS", 1, 1, 20),
 };
 for (const op of config.only) if (op !== "encrypt" && op !== "datakey" && op !== "audit") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey, audit)`);
 const mainConnections = Math.max(...config.connections);
@@ -328,19 +333,22 @@ function scenarios(tessera, bare, restrictedToken, workers) {
   const encryptBody = JSON.stringify({ plaintext: randomBytes(config.plaintextBytes).toString("base64") });
   const datakeyBody = JSON.stringify({ keySpec: "AES_256" });
   const list = [];
-  if (config.only.has("encrypt")) {
-    for (const c of config.connections) {
-      list.push({ name: "bare (encrypt-shaped)", op: "encrypt", target: "bare", token: "none", connections: c, url: bare.url + encryptPath, body: encryptBody, pid: bare.entry.child.pid });
-      list.push({ name: "tessera encrypt, root token", op: "encrypt", target: "tessera", token: "root", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: tessera.entry.child.pid });
-      list.push({ name: "tessera encrypt, restricted token", op: "encrypt", target: "tessera", token: "restricted", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: restrictedToken, pid: tessera.entry.child.pid });
+  for (let round = 1; round <= config.rounds; round++) {
+    const tag = config.rounds > 1 ? ` #${round}` : "";
+    if (config.only.has("encrypt")) {
+      for (const c of config.connections) {
+        list.push({ name: `bare (encrypt-shaped)${tag}`, round, op: "encrypt", target: "bare", token: "none", connections: c, url: bare.url + encryptPath, body: encryptBody, pid: bare.entry.child.pid });
+        list.push({ name: `tessera encrypt, root token${tag}`, round, op: "encrypt", target: "tessera", token: "root", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: tessera.entry.child.pid });
+        list.push({ name: `tessera encrypt, restricted token${tag}`, round, op: "encrypt", target: "tessera", token: "restricted", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: restrictedToken, pid: tessera.entry.child.pid });
+      }
+    }
+    if (workers !== undefined) {
+      list.push({ name: `tessera encrypt, root token, ${config.workers} workers${tag}`, round, op: "encrypt", target: "tessera-workers", token: "root", connections: mainConnections, url: workers.url + encryptPath, body: encryptBody, auth: workers.rootToken, pid: workers.entry.child.pid, tree: true });
     }
   }
-  if (workers !== undefined) {
-    list.push({ name: `tessera encrypt, root token, ${config.workers} workers`, op: "encrypt", target: "tessera-workers", token: "root", connections: mainConnections, url: workers.url + encryptPath, body: encryptBody, auth: workers.rootToken, pid: workers.entry.child.pid, tree: true });
-  }
   if (config.only.has("datakey")) {
-    list.push({ name: "bare (datakey-shaped)", op: "datakey", target: "bare", token: "none", connections: mainConnections, url: bare.url + datakeyPath, body: datakeyBody, pid: bare.entry.child.pid });
-    list.push({ name: "tessera generate-data-key, root", op: "datakey", target: "tessera", token: "root", connections: mainConnections, url: tessera.url + datakeyPath, body: datakeyBody, auth: config.rootToken, pid: tessera.entry.child.pid });
+    list.push({ name: "bare (datakey-shaped)", round: 1, op: "datakey", target: "bare", token: "none", connections: mainConnections, url: bare.url + datakeyPath, body: datakeyBody, pid: bare.entry.child.pid });
+    list.push({ name: "tessera generate-data-key, root", round: 1, op: "datakey", target: "tessera", token: "root", connections: mainConnections, url: tessera.url + datakeyPath, body: datakeyBody, auth: config.rootToken, pid: tessera.entry.child.pid });
   }
   return list;
 }
@@ -379,45 +387,60 @@ function printTable(rows) {
   for (const l of lines) console.log(fmt(l));
 }
 
-function ratios(rows) {
-  const find = (op, target, token, c) => rows.find((r) => r.op === op && r.target === target && r.token === token && r.connections === c);
-  const out = [];
-  for (const c of config.connections) {
-    const bare = find("encrypt", "bare", "none", c);
-    const root = find("encrypt", "tessera", "root", c);
-    const restricted = find("encrypt", "tessera", "restricted", c);
-    if (bare && root) out.push({ name: `encrypt tessera(root)/bare @${c}`, connections: c, value: round(root.requestsPerSecond / bare.requestsPerSecond, 3) });
-    if (bare && restricted) out.push({ name: `encrypt tessera(restricted)/bare @${c}`, connections: c, value: round(restricted.requestsPerSecond / bare.requestsPerSecond, 3) });
-    if (root && restricted) out.push({ name: `encrypt restricted/root @${c}`, connections: c, value: round(restricted.requestsPerSecond / root.requestsPerSecond, 3) });
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 === 1 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/**
+ * A ratio of two scenarios' throughput, taken within each round (the two ran minutes apart at most)
+ * and summarised as the median over rounds; `rounds` lists each round's value.
+ */
+function ratioOf(rows, name, connections, top, bottom, metric = (x) => x.requestsPerSecond) {
+  const values = [];
+  for (let r = 1; r <= config.rounds; r++) {
+    const a = rows.find((x) => x.round === r && top(x) && x.connections === connections);
+    const b = rows.find((x) => x.round === r && bottom(x) && x.connections === connections);
+    if (a && b && metric(a) !== null && metric(b) !== null) values.push(metric(a) / metric(b));
   }
-  const one = find("encrypt", "tessera", "root", mainConnections);
-  const many = find("encrypt", "tessera-workers", "root", mainConnections);
-  if (one && many) out.push({ name: `encrypt ${config.workers} workers/1 worker @${mainConnections}`, connections: mainConnections, value: round(many.requestsPerSecond / one.requestsPerSecond, 3) });
-  const bareDk = find("datakey", "bare", "none", mainConnections);
-  const rootDk = find("datakey", "tessera", "root", mainConnections);
-  if (bareDk && rootDk) out.push({ name: `generate-data-key tessera/bare @${mainConnections}`, connections: mainConnections, value: round(rootDk.requestsPerSecond / bareDk.requestsPerSecond, 3) });
+  return values.length === 0 ? undefined : { name, connections, value: round(median(values), 3), rounds: values.map((v) => round(v, 3)) };
+}
+
+const is = (op, target, token) => (r) => r.op === op && r.target === target && r.token === token;
+
+function ratios(rows) {
+  const out = [];
+  const push = (x) => x !== undefined && out.push(x);
+  for (const c of config.connections) {
+    push(ratioOf(rows, `encrypt tessera(root)/bare @${c}`, c, is("encrypt", "tessera", "root"), is("encrypt", "bare", "none")));
+    push(ratioOf(rows, `encrypt tessera(restricted)/bare @${c}`, c, is("encrypt", "tessera", "restricted"), is("encrypt", "bare", "none")));
+    push(ratioOf(rows, `encrypt restricted/root @${c}`, c, is("encrypt", "tessera", "restricted"), is("encrypt", "tessera", "root")));
+    // Server CPU per request, bare's over Tessera's: the throughput ratio two CPU-bound servers would
+    // show on one free core each, and much less disturbed than throughput by other work on the machine.
+    const cpu = (x) => x.serverCpuUsPerRequest;
+    push(ratioOf(rows, `encrypt server CPU/req bare/tessera(root) @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "tessera", "root"), cpu));
+    push(ratioOf(rows, `encrypt server CPU/req bare/tessera(restricted) @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "tessera", "restricted"), cpu));
+  }
+  push(ratioOf(rows, `encrypt ${config.workers} workers/1 worker @${mainConnections}`, mainConnections, is("encrypt", "tessera-workers", "root"), is("encrypt", "tessera", "root")));
+  push(ratioOf(rows, `generate-data-key tessera/bare @${mainConnections}`, mainConnections, is("datakey", "tessera", "root"), is("datakey", "bare", "none")));
   return out;
 }
 
 function aims(rows) {
-  const at = (op, target, token) => rows.find((r) => r.op === op && r.target === target && r.token === token && r.connections === mainConnections);
   const out = [];
-  const bare = at("encrypt", "bare", "none");
+  const medianP99 = (match) => {
+    const p99s = rows.filter((r) => match(r) && r.connections === mainConnections).map((r) => r.latencyMs.p99);
+    return p99s.length === 0 ? undefined : round(median(p99s), 2);
+  };
+  const suffix = config.rounds > 1 ? ` (median of ${config.rounds} rounds)` : "";
   for (const token of ["root", "restricted"]) {
-    const t = at("encrypt", "tessera", token);
-    if (!t) continue;
-    if (bare) {
-      const ratio = round(t.requestsPerSecond / bare.requestsPerSecond, 3);
-      out.push({ aim: `encrypt (${token}) throughput >= ${AIMS.encryptRatioMin} x bare @${mainConnections}`, value: ratio, met: ratio >= AIMS.encryptRatioMin });
-    }
-    out.push({ aim: `encrypt (${token}) p99 < ${AIMS.p99MaxMs} ms @${mainConnections}`, value: t.latencyMs.p99, met: t.latencyMs.p99 < AIMS.p99MaxMs });
+    const ratio = ratioOf(rows, "", mainConnections, is("encrypt", "tessera", token), is("encrypt", "bare", "none"));
+    if (ratio) out.push({ aim: `encrypt (${token}) throughput >= ${AIMS.encryptRatioMin} x bare @${mainConnections}${suffix}`, value: ratio.value, met: ratio.value >= AIMS.encryptRatioMin });
+    const p99 = medianP99(is("encrypt", "tessera", token));
+    if (p99 !== undefined) out.push({ aim: `encrypt (${token}) p99 < ${AIMS.p99MaxMs} ms @${mainConnections}${suffix}`, value: p99, met: p99 < AIMS.p99MaxMs });
   }
-  const one = at("encrypt", "tessera", "root");
-  const many = at("encrypt", "tessera-workers", "root");
-  if (one && many) {
-    const speedup = round(many.requestsPerSecond / one.requestsPerSecond, 3);
-    out.push({ aim: `encrypt ${config.workers} workers >= ${AIMS.workersSpeedupMin} x 1 worker @${mainConnections}`, value: speedup, met: speedup >= AIMS.workersSpeedupMin });
-  }
+  const speedup = ratioOf(rows, "", mainConnections, is("encrypt", "tessera-workers", "root"), is("encrypt", "tessera", "root"));
+  if (speedup) out.push({ aim: `encrypt ${config.workers} workers >= ${AIMS.workersSpeedupMin} x 1 worker @${mainConnections}${suffix}`, value: speedup.value, met: speedup.value >= AIMS.workersSpeedupMin });
   return out;
 }
 
@@ -493,8 +516,8 @@ async function main() {
   console.log("");
   printTable(rows);
   const rs = ratios(rows);
-  console.log("\nratios (throughput):");
-  for (const r of rs) console.log(`  ${r.name.padEnd(42)} ${r.value.toFixed(3)}`);
+  console.log("\nratios (throughput, and server CPU per request):");
+  for (const r of rs) console.log(`  ${r.name.padEnd(50)} ${r.value.toFixed(3)}${r.rounds.length > 1 ? `  (median; rounds ${r.rounds.map((v) => v.toFixed(3)).join(", ")})` : ""}`);
   const as = aims(rows);
   if (audit !== undefined) {
     const b = audit.volume.bytesPerRequestRecord;
@@ -538,7 +561,7 @@ async function main() {
 
 // Everything stops by itself: a watchdog well past the planned duration kills the children and exits.
 const planned =
-  (config.only.has("encrypt") ? 3 * config.connections.length : 0) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
+  config.rounds * ((config.only.has("encrypt") ? 3 * config.connections.length : 0) + (config.workers > 1 ? 1 : 0)) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
 const budgetMs = (planned * (config.seconds + config.warmupSeconds) + 120) * 1000;
 const watchdog = setTimeout(() => {
   console.error(`\nbench: still running after ${budgetMs / 1000} s; giving up`);

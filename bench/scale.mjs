@@ -28,6 +28,7 @@
  *   npx tsc -b && node bench/scale.mjs
  *   BENCH_SCALE_KEYS=1000000 BENCH_SCALE_WORKING_SET=10000 BENCH_SCALE_SMALL=10 BENCH_SCALE_BATCH=10000
  *   BENCH_SECONDS=10 BENCH_WARMUP_SECONDS=5 BENCH_CONNECTIONS=64 BENCH_ROUNDS=2
+ *   BENCH_CPU_PROF=1          write a --cpu-prof of each server to bench/results/prof/scale-{small,large}-N/
  *   BENCH_SCALE_DIR=/path     keep the seeded stores there and reuse them on the next run (default: a
  *                             temporary directory, deleted at the end)
  *
@@ -37,7 +38,7 @@ import { fork } from "node:child_process";
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { freePort } from "./api-load.mjs";
@@ -150,8 +151,10 @@ const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
 async function startServer(dir, probeKey) {
   const port = await freePort();
   const t0 = performance.now();
+  const profile = process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", `--cpu-prof-dir=${join(here, "results", "prof", `scale-${basename(dir)}`)}`] : [];
   const child = fork(join(here, "tessera-server.mjs"), [], {
     env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken, BENCH_DATA: dir },
+    execArgv: profile,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let output = "";

@@ -228,6 +228,28 @@ describe("audit trail", () => {
     expect(x.sink.lines).toEqual(lines(x));
   });
 
+  it("never refers back to a context whose record a refused batch spelt out", async () => {
+    const x = await start();
+    await x.call("POST", "/v1/keys", { name: "k" });
+    await x.call("POST", "/v1/keys", { name: "k2" });
+    await x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("x") });
+    // The first Encrypt on k2 spells its context out in a batch that no sink keeps.
+    x.sink.failOnce((r) => r.action === "kms:Encrypt" && r.keyId !== null && r.keyId !== undefined);
+    const before = lines(x).length;
+    const refused = await x.call("POST", "/v1/keys/k2/encrypt", { plaintext: b64("x") });
+    expect([refused.status, refused.body.error.code]).toEqual([503, "Unavailable"]);
+    expect(lines(x)).toHaveLength(before);
+    let ok = await x.call("POST", "/v1/keys/k2/encrypt", { plaintext: b64("y") });
+    for (let i = 0; ok.status !== 200 && i < 50; i++) ok = await x.call("POST", "/v1/keys/k2/encrypt", { plaintext: b64("y") });
+    expect(ok.status).toBe(200);
+    // Its record spells the context out again ("x"), and every reference in the file resolves.
+    const encrypts = lines(x).filter((l) => l.startsWith('{"v":2,') && l.includes('"x":{') && l.includes('"action":"kms:Encrypt"'));
+    expect(encrypts).toHaveLength(2);
+    const decoded = decodeLines(lines(x));
+    expect(decoded.filter((r) => r.action === "kms:Encrypt" && r.outcome === "allowed")).toHaveLength(2);
+    expect((await verifyFiles(x)).ok).toBe(true);
+  });
+
   it("bounds the wait on a hung sink: requests fail, health answers, and the trail resumes in order", async () => {
     const x = await start({ timeoutMs: 200 });
     await x.call("POST", "/v1/keys", { name: "k" });

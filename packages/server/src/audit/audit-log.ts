@@ -84,6 +84,8 @@ export interface AuditLogOptions {
 
 /** Contexts spelt out in the current file, by their JSON, and the seq of the record that spelt each out. */
 const CONTEXTS_MAX = 10_000;
+/** Most access-key principal HMACs kept (see `principalMacs`). */
+const PRINCIPAL_MACS_MAX = 10_000;
 
 interface Pending {
   entry: AuditEntry | { checkpoint: true; final: boolean } | { repair: SinkRepair };
@@ -107,6 +109,12 @@ export class AuditLog implements AuditRecorder {
   private readonly onFlush: AuditLogOptions["onFlush"];
   private readonly node: string | undefined;
   private contexts = new Map<string, number>();
+  /**
+   * HMACs of access-key principal ids, as the trail writes them: every SigV4 request's record carries
+   * one, and the same few ids repeat. Forgotten on seal (with the key they were computed under) and
+   * when the map reaches {@link PRINCIPAL_MACS_MAX}.
+   */
+  private principalMacs = new Map<string, string>();
 
   constructor(
     private readonly sinks: readonly AuditSink[],
@@ -124,6 +132,7 @@ export class AuditLog implements AuditRecorder {
     barrier.onSeal(() => {
       if (this.keys) zero(this.keys.hmac);
       this.keys = undefined;
+      this.principalMacs.clear();
     });
     // Refuses an unseal whose stored public key is not the sealed signing key's (creates the keys on first unseal).
     barrier.addUnsealCheck(async (ring) => zero((await this.openKeys(ring)).hmac));
@@ -312,7 +321,7 @@ export class AuditLog implements AuditRecorder {
       }
       const batch = this.pending.splice(0);
       let lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[];
-      let contexts: Map<string, number>;
+      let contexts: { added: Map<string, number>; restart: boolean };
       try {
         ({ lines, contexts } = await this.chain(batch, this.head!));
       } catch (err) {
@@ -328,7 +337,8 @@ export class AuditLog implements AuditRecorder {
         }
         const last = lines[lines.length - 1]!;
         this.head = { seq: last.seq, hash: last.hash };
-        this.contexts = contexts;
+        if (contexts.restart) this.contexts = contexts.added;
+        else for (const [ctx, ref] of contexts.added) this.contexts.set(ctx, ref);
         for (const p of batch) p.resolve();
         try {
           this.onFlush?.(lines.length, performance.now() - started);
@@ -361,17 +371,22 @@ export class AuditLog implements AuditRecorder {
   }
 
   /**
-   * Turns a batch into chained records, continuing from `head`; returns them with the context map as it
-   * will be once they are durable (the caller keeps it only then).
+   * Turns a batch into chained records, continuing from `head`; returns them with the contexts the batch
+   * spelt out (`added`) and whether they replace the map rather than extend it (`restart`) — the caller
+   * applies them only once the batch is durable. The batch reads the kept map without copying it: with
+   * thousands of keys in use the map holds thousands of contexts, and a copy per batch was the largest
+   * single cost of a request (docs/performance.md, "Scale of state").
    */
   private async chain(
     batch: Pending[],
     head: { seq: number; hash: string },
-  ): Promise<{ lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[]; contexts: Map<string, number> }> {
+  ): Promise<{ lines: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[]; contexts: { added: Map<string, number>; restart: boolean } }> {
     const keys = this.barrier.sealed ? undefined : await this.loadKeys().then(() => this.keys);
     // A new file starts afresh: its first request record spells out `prev` and every context it uses.
     let newFile = this.sinks.some((s) => s.startsNewFile?.() === true);
-    const contexts = newFile || this.contexts.size >= CONTEXTS_MAX ? new Map<string, number>() : new Map(this.contexts);
+    const restart = newFile || this.contexts.size >= CONTEXTS_MAX;
+    const kept = restart ? undefined : this.contexts;
+    const added = new Map<string, number>();
     let { seq, hash } = head;
     const out: { seq: number; time: string; line: string; hash: string; record: AuditRecord }[] = [];
     for (const p of batch) {
@@ -392,7 +407,7 @@ export class AuditLog implements AuditRecorder {
         const principal =
           e.principal === null
             ? null
-            : { ...e.principal, id: e.principal.id.startsWith("acc_") ? `hmac:${mac(e.principal.id)}` : e.principal.id };
+            : { ...e.principal, id: e.principal.id.startsWith("acc_") ? this.principalMac(e.principal.id, keys !== undefined, mac) : e.principal.id };
         const r: RequestRecord = {
           seq: seq + 1,
           time: e.time,
@@ -415,9 +430,9 @@ export class AuditLog implements AuditRecorder {
         // Format 2 writes time as epoch ms: a time that would not read back the same stays format 1.
         if (readsBack(e.time)) {
           const ctx = contextJson(r);
-          const ref = contexts.get(ctx);
+          const ref = kept?.get(ctx) ?? added.get(ctx);
           const encoded = encodeRequestV2(r, ref ?? ctx, newFile);
-          if (ref === undefined) contexts.set(ctx, r.seq);
+          if (ref === undefined) added.set(ctx, r.seq);
           r.hash = encoded.hash;
           line = encoded.line;
         }
@@ -428,7 +443,19 @@ export class AuditLog implements AuditRecorder {
       seq = record.seq;
       hash = record.hash;
     }
-    return { lines: out, contexts };
+    return { lines: out, contexts: { added, restart } };
+  }
+
+  /** `hmac:<HMAC of an access key id>` (cached while unsealed; never cached while the key is unavailable). */
+  private principalMac(id: string, keyed: boolean, mac: (v: string) => string): string {
+    if (!keyed) return `hmac:${mac(id)}`;
+    let m = this.principalMacs.get(id);
+    if (m === undefined) {
+      m = `hmac:${mac(id)}`;
+      if (this.principalMacs.size >= PRINCIPAL_MACS_MAX) this.principalMacs.clear();
+      this.principalMacs.set(id, m);
+    }
+    return m;
   }
 
   private async loadKeys(): Promise<void> {

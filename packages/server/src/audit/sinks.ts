@@ -196,14 +196,11 @@ export class FileSink implements AuditSink {
 
   private async ensureOpen(): Promise<TrailFile> {
     if (this.handle !== undefined) {
-      const st = await this.handle.stat();
-      let current: { ino: number } | undefined;
-      try {
-        current = statSync(this.path);
-      } catch {
-        current = undefined;
-      }
-      if (st.nlink === 0 || current === undefined || current.ino !== this.ino) {
+      // One stat of the path per batch: while the file is open its inode cannot be reused, so the path
+      // still naming that inode means the file was neither deleted nor replaced (an fstat of the open
+      // file for its link count, as before, answered nothing more and cost a thread-pool round trip).
+      const current = statSync(this.path, { throwIfNoEntry: false });
+      if (current === undefined || current.ino !== this.ino) {
         this.report(`audit file ${this.path} was deleted or replaced; writing to a new file at that path`);
         await this.handle.close().catch(() => undefined);
         this.handle = undefined;
