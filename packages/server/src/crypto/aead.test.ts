@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { createDecipheriv, randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { GCM_NONCE_LENGTH, GCM_TAG_LENGTH, aesGcmOpen, aesGcmSeal } from "./aead.js";
+import { aead96Open, aead96SealInto, type Aead96 } from "./aead96.js";
 
 const key = randomBytes(32);
 const aad = Buffer.from("additional data");
@@ -85,5 +86,43 @@ describe("aesGcmSeal / aesGcmOpen", () => {
     });
     expect(errors).toEqual([invalidCiphertext, invalidCiphertext, invalidCiphertext]);
     expect(new Set(errors.map((e) => (e as Error).message)).size).toBe(1);
+  });
+});
+
+describe("a failed tag leaves no plaintext behind", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Every buffer the deciphers' update() hands out during `fn` (node:crypto's own Decipheriv, observed, not replaced). */
+  function updates(fn: () => void): Buffer[] {
+    const proto = Object.getPrototypeOf(createDecipheriv("aes-256-gcm", randomBytes(32), randomBytes(12))) as { update: (...a: unknown[]) => Buffer };
+    const seen: Buffer[] = [];
+    const original = proto.update;
+    vi.spyOn(proto, "update").mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const out = original.apply(this, args);
+      seen.push(out);
+      return out;
+    });
+    fn();
+    return seen;
+  }
+
+  it("format v1's AES-256-GCM zeroes what update() decrypted when final() refuses the tag", () => {
+    const plaintext = Buffer.alloc(64, 0x41);
+    const { nonce, sealed } = aesGcmSeal(key, plaintext, aad);
+    sealed[sealed.length - 1]! ^= 1;
+    const seen = updates(() => expect(() => aesGcmOpen(key, nonce, sealed, aad)).toThrow(invalidCiphertext));
+    expect(seen.map((b) => b.length)).toEqual([64]);
+    expect(seen[0]!.equals(Buffer.alloc(64))).toBe(true);
+  });
+
+  it.each<Aead96>(["aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"])("%s (format v4) zeroes it too", (aead) => {
+    const k = randomBytes(aead === "aes-128-gcm" ? 16 : 32);
+    const plaintext = Buffer.alloc(64, 0x41);
+    const out = Buffer.alloc(12 + 64 + 16);
+    aead96SealInto(aead, k, plaintext, aad, out, 0);
+    out[out.length - 1]! ^= 1;
+    const seen = updates(() => expect(() => aead96Open(aead, k, out.subarray(0, 12), out.subarray(12), aad)).toThrow(invalidCiphertext));
+    expect(seen.map((b) => b.length)).toEqual([64]);
+    expect(seen[0]!.equals(Buffer.alloc(64))).toBe(true);
   });
 });

@@ -56,14 +56,17 @@ export function aesGcmOpen(key: SecretKeyInput, nonce: Uint8Array, sealed: Uint8
   if (keyLength(key) !== AES_256_KEY_LENGTH) throw new RangeError("AES-256-GCM needs a 32-byte key");
   if (nonce.length !== GCM_NONCE_LENGTH || sealed.length < GCM_TAG_LENGTH) throw new TesseraError("InvalidCiphertext");
   const tagAt = sealed.length - GCM_TAG_LENGTH;
+  let body: Buffer | undefined;
   try {
     const decipher = createDecipheriv("aes-256-gcm", secretKey(key), nonce, { authTagLength: GCM_TAG_LENGTH });
     decipher.setAAD(aad);
     decipher.setAuthTag(sealed.subarray(tagAt));
-    const body = decipher.update(sealed.subarray(0, tagAt));
+    body = decipher.update(sealed.subarray(0, tagAt));
     const final = decipher.final();
     return final.length === 0 ? body : Buffer.concat([body, final]);
   } catch {
+    // update() wrote plaintext before final() checked the tag: never let it outlive the failure.
+    if (body !== undefined) body.fill(0);
     throw new TesseraError("InvalidCiphertext");
   }
 }
