@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock, SqliteStore, buildApp, type AppOptions, type Seal, type TesseraApp } from "@tessera/server";
+import { ManualClock, SqliteStore, buildApp, type AppOptions, type Seal, type Store, type TesseraApp } from "@tessera/server";
 import type { RetentionPolicy } from "@tessera/protocol";
 
 export interface TestApp {
@@ -31,13 +31,15 @@ export async function startTestApp(
     keyCacheSize?: number;
     quotas?: AppOptions["quotas"];
     vault?: AppOptions["vault"];
+    /** Wraps the real SQLite store (a test that makes one of its calls fail). */
+    wrapStore?: (store: SqliteStore) => Store;
   } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 5, 12));
   const open = () =>
     buildApp({
-      store: new SqliteStore({ path: join(dir, "tessera.db") }),
+      store: (options.wrapStore ?? ((s) => s))(new SqliteStore({ path: join(dir, "tessera.db") })),
       clock,
       ...(options.seal !== undefined && { seal: options.seal }),
       ...(options.retention !== undefined && { retention: options.retention }),

@@ -55,7 +55,7 @@ storeContract("postgres", freshStore, {
     const pool = (store as PostgresStore).pool;
     await pool.query("CHECKPOINT");
     const r = await pool.query<{ path: string }>(`
-      WITH t AS (SELECT oid, reltoastrelid FROM pg_class WHERE relname IN ('key_versions', 'access_keys', 'meta'))
+      WITH t AS (SELECT oid, reltoastrelid FROM pg_class WHERE relname IN ('key_versions', 'access_keys', 'meta', 'secret_versions'))
       SELECT pg_relation_filepath(c.oid) AS path FROM pg_class c
       WHERE c.oid IN (SELECT oid FROM t UNION SELECT reltoastrelid FROM t WHERE reltoastrelid <> 0
                       UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM t UNION SELECT reltoastrelid FROM t))`);

@@ -42,7 +42,7 @@ import { DistributionService } from "./service/distribution-service.js";
 import { ImportService } from "./service/import-service.js";
 import { KeyBackupService } from "./service/key-backup-service.js";
 import { TransitImportService } from "./service/transit-import-service.js";
-import type { Store } from "./store/index.js";
+import { Eraser, type Store } from "./store/index.js";
 import { nativeApi } from "./api/native/native-api.js";
 import { MAX_PATH_PARAM_LENGTH } from "./api/native/errors.js";
 import { routerRefusals } from "./api/native/refusals.js";
@@ -199,7 +199,12 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       : {}),
   }) as unknown as FastifyInstance;
 
-  const keys = new KeyService(store, barrier, clock, options.keyCacheSize);
+  // Every path that destroys material reports it here; erased at once where possible, else by the destroy job.
+  const eraser = new Eraser({
+    store,
+    failed: (err) => http.log.warn({ err }, "could not erase destroyed material from the store's files yet; the destroy job retries"),
+  });
+  const keys = new KeyService(store, barrier, clock, eraser, options.keyCacheSize);
   const tokens = new TokenService(store.tokens, clock);
   const roles = new RoleDirectory(store.roles);
   const policy = new PolicyService(store, roles, clock);
@@ -317,6 +322,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     accessKeys,
     keys,
     store,
+    eraser,
     clock,
     onRoleDeleted: async () => machineIdentity.forgetRevocations(),
   });
@@ -327,22 +333,23 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
   const distribution = new DistributionService({ door, keys });
   const imports = new ImportService({ door, keys, parameters: new ImportParameters(barrier, clock) });
-  const keyBackups = new KeyBackupService({ door, backups: new KeyBackups(store, barrier, keys.keyring, clock) });
+  const keyBackups = new KeyBackupService({ door, backups: new KeyBackups(store, barrier, keys.keyring, clock, eraser) });
   const macs = new MacService(door, keys.macs);
   const grants = new GrantService({ door, store, policy, clock });
-  const secrets = new SecretsService({ door, keys, store, clock });
-  const jobs = new SystemJobs({ door, keys, tokens, store, clock, lease });
-  const retention = new RetentionService({ door, keys, store, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
+  const secrets = new SecretsService({ door, keys, store, clock, eraser });
+  const jobs = new SystemJobs({ door, keys, tokens, store, eraser, clock, lease });
+  const retention = new RetentionService({ door, keys, store, eraser, clock, lease, defaultPolicy: options.retention, raise: (alert) => alertCenter.raise(alert) });
   retentionRef = retention;
   // One order for every quorum event: the workers' (relayed by the primary), or this process's own.
   const sequencer: QuorumSequencer = peers ?? new LocalSequencer();
-  const rekey = new RekeyService(door, barrier, sequencer, peers);
+  const rekey = new RekeyService(door, barrier, eraser, sequencer, peers);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store, sequencer);
-  const rotation = new RootRotationService(door, barrier, store, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
+  const rotation = new RootRotationService(door, barrier, store, eraser, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
   const backups = new BackupService({
     door,
     barrier,
     store,
+    eraser,
     audit: auditLog,
     clock,
     onReplaced: () => {

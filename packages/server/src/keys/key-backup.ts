@@ -17,7 +17,7 @@ import { iso, type Clock } from "../clock.js";
 import { keyVersionAad } from "../format/keyring-record.js";
 import { openKeyBackup, sealKeyBackup } from "../format/key-backup-file.js";
 import type { Barrier } from "../seal/index.js";
-import type { KeyRow, Store, VersionRow } from "../store/index.js";
+import type { Eraser, KeyRow, Store, VersionRow } from "../store/index.js";
 import { toMetadata } from "./key-service.js";
 import type { Keyring } from "./keyring.js";
 import type { KeyMetadata } from "@tessera/protocol";
@@ -76,6 +76,8 @@ export class KeyBackups {
     private readonly barrier: Barrier,
     private readonly keyring: Pick<Keyring, "invalidate">,
     private readonly clock: Clock,
+    /** Told after a restore overwrote a key's versions (their sealed records), so the store's files are erased. */
+    private readonly eraser: Pick<Eraser, "destroyed">,
   ) {}
 
   /** The backup of an Enabled or Disabled key. */
@@ -154,8 +156,11 @@ export class KeyBackups {
       return { keyId: b.key.id, version: v.version, state, createdAt: v.createdAt, material, lastUsedAt: null, useCount: 0, destroyedAt: material === null ? v.destroyedAt : null };
     });
     const maxVersion = Math.max(...versions.map((v) => v.version));
+    // Material of the key as it was, overwritten by the backup's (with force): erased from the store's files after.
+    let overwrote = false;
     try {
-      return await this.store.transaction(async (tx) => {
+      const meta = await this.store.transaction(async (tx) => {
+        overwrote = false;
         const holder = await tx.keys.getByName(name);
         if (holder !== undefined && holder.id !== b.key.id) throw new TesseraError("AlreadyExists", `another key is named ${name}`, { field: "/name" });
         const existing = await tx.keys.get(b.key.id);
@@ -174,6 +179,8 @@ export class KeyBackups {
           throw new TesseraError("InvalidState", `key ${name} has versions newer than the backup (version numbers are never reused): take a new backup`);
         }
         await tx.keys.update(row);
+        // Only where the stored bytes change (a record re-sealed since, under another root): the same bytes destroy nothing.
+        overwrote = current.some((c) => c.material !== null && !(versions.find((v) => v.version === c.version)?.material?.equals(c.material) ?? false));
         for (const v of versions) {
           const was = current.find((c) => c.version === v.version);
           if (was === undefined) await tx.versions.insert(v);
@@ -181,6 +188,8 @@ export class KeyBackups {
         }
         return toMetadata(row);
       });
+      if (overwrote) await this.eraser.destroyed();
+      return meta;
     } finally {
       this.keyring.invalidate(b.key.id);
     }

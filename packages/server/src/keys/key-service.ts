@@ -32,7 +32,7 @@ import { derivePairwisePsk, pskIdentity } from "../format/pairwise-psk.js";
 import { versionMaterial } from "./sealed-versions.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import type { Barrier, RootRing } from "../seal/index.js";
-import type { KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
+import type { Eraser, KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
 import * as lifecycle from "./lifecycle.js";
 import { type KeyHandle, Keyring } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
@@ -73,6 +73,8 @@ export class KeyService {
     private readonly store: Store,
     private readonly barrier: Barrier,
     private readonly clock: Clock,
+    /** Told after every committed destruction of material, so the store's files are erased (store/eraser.ts). */
+    private readonly eraser: Pick<Eraser, "record" | "destroyed">,
     /** Most keys kept unwrapped in memory (keyring.ts). */
     keyCacheSize?: number,
   ) {
@@ -256,8 +258,7 @@ export class KeyService {
       }
       return next;
     });
-    // Best effort now; the scheduled destroy job erases again whenever it runs.
-    await this.store.eraseDeleted().catch(() => false);
+    await this.eraser.destroyed();
     return meta;
   }
 
@@ -364,6 +365,8 @@ export class KeyService {
       destroyed = true;
       return next;
     }, fence);
+    // The caller (the destroy job) erases once after all its destructions.
+    if (destroyed) await this.eraser.record();
     return destroyed;
   }
 
@@ -400,6 +403,8 @@ export class KeyService {
       done = true;
       return { ...row, revision: row.revision + 1 };
     }, fence);
+    // The caller (retention) erases once after all its destructions.
+    if (done) await this.eraser.record();
     return done;
   }
 
@@ -409,6 +414,7 @@ export class KeyService {
    * retired versions go) and ≤ the primary; lowering it is refused (what is gone stays gone).
    */
   async trimVersions(ref: string, minAvailable: number): Promise<KeyMetadata> {
+    let destroyed = 0;
     const meta = await this.write(ref, async (tx, row) => {
       if (row.state !== "Enabled" && row.state !== "Disabled") throw new TesseraError("InvalidState", `cannot trim key ${row.name}: it is ${row.state}`);
       if (minAvailable > row.minDecryptionVersion) {
@@ -417,7 +423,7 @@ export class KeyService {
       if (minAvailable > row.primaryVersion) throw new TesseraError("InvalidInput", `cannot trim key ${row.name} above its latest version`, { field: "/minAvailableVersion" });
       const versions = await tx.versions.list(row.id);
       const now = this.clock.now();
-      let destroyed = 0;
+      destroyed = 0;
       for (const v of versions) {
         if (v.version >= minAvailable || (v.state === "Destroyed" && v.material === null)) continue;
         await tx.versions.update({ ...v, state: "Destroyed", material: null, destroyedAt: v.destroyedAt ?? now });
@@ -432,7 +438,7 @@ export class KeyService {
       await tx.keys.update(next);
       return next;
     });
-    await this.store.eraseDeleted().catch(() => false);
+    if (destroyed > 0) await this.eraser.destroyed();
     return meta;
   }
 

@@ -23,7 +23,7 @@ import { BackupReader, FrameWriter, backupKeyAad, encodeHeader, type BackupHeade
 import { openRecord } from "../format/keyring-record.js";
 import { resources } from "../policy/index.js";
 import { HsmError, SEAL_META, ShareCollector, openWithShares, quorumOf, zeroEscrowKeys, type Barrier, type Opened, type RootRing, type SealRecord } from "../seal/index.js";
-import type { SnapshotRow, Store, StoreSnapshot } from "../store/index.js";
+import type { Eraser, SnapshotRow, Store, StoreSnapshot } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 
 const FRAME_BYTES = 256 * 1024;
@@ -33,6 +33,8 @@ export interface BackupServiceDeps {
   door: Door;
   barrier: Barrier;
   store: Pick<Store, "snapshot" | "replaceAll">;
+  /** Told after a restore replaced all state (every sealed record before it), so the store's files are erased. */
+  eraser: Pick<Eraser, "destroyed">;
   audit: { checkpointHead(): Promise<{ seq: number; hash: string } | null> };
   clock: Clock;
   /** Drops every cache of stored state (tokens, roles, policies, revocations) after a restore. */
@@ -198,6 +200,7 @@ export class BackupService {
       }
       await this.d.barrier.replaced(record, opened);
       this.d.onReplaced();
+      await this.d.eraser.destroyed();
       return { backupId: header.backupId, createdAt: header.createdAt, rows: rowsRestored, sealType: record.type, sealed: this.d.barrier.sealed };
     } catch (err) {
       for (const r of opened.roots) zero(r.key);

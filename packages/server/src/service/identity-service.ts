@@ -39,7 +39,7 @@ import {
 } from "../policy/index.js";
 import { defaultKeyPolicy, translateKeyPolicy } from "../policy/key-policy.js";
 import type { KeyService } from "../keys/index.js";
-import type { Store } from "../store/index.js";
+import type { Eraser, Store } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 
 export interface IdentityServiceDeps {
@@ -52,6 +52,8 @@ export interface IdentityServiceDeps {
   accessKeys: AccessKeyService;
   keys: Pick<KeyService, "resolve">;
   store: Pick<Store, "tokens" | "secretIds" | "certificates" | "joinTokens" | "meta">;
+  /** Told after access keys (sealed secrets) are deleted, so the store's files are erased (store/eraser.ts). */
+  eraser: Pick<Eraser, "destroyed">;
   clock: Clock;
   /** Extra clean-up when a role is deleted (certificate revocation cache, …). */
   onRoleDeleted?: (role: string) => Promise<void>;
@@ -123,8 +125,9 @@ export class IdentityService {
       await this.d.tokens.revokeRole(name);
       await this.d.store.secretIds.deleteByRole(name);
       await this.d.store.joinTokens.deleteByRole(name);
-      await this.d.accessKeys.deleteRole(name);
+      const accessKeys = await this.d.accessKeys.deleteRole(name);
       await this.d.onRoleDeleted?.(name);
+      if (accessKeys > 0) await this.d.eraser.destroyed();
     });
   }
 
@@ -383,6 +386,7 @@ export class IdentityService {
     return this.d.door.run(ctx, "auth:DeleteAccessKey", async (s) => {
       await s.authorize(resources.accessKey(id));
       await this.d.accessKeys.delete(id);
+      await this.d.eraser.destroyed();
     });
   }
 }

@@ -12,6 +12,7 @@ import { TesseraError, type RekeyInitRequest, type RekeyStatus, type QuorumShare
 import { zero } from "../crypto/index.js";
 import { resources } from "../policy/index.js";
 import { validateShamirParameters, type Barrier } from "../seal/index.js";
+import type { Eraser } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 import type { SealPeers } from "./kms-service.js";
 import { QuorumAttempt, zeroOpened } from "./quorum-attempt.js";
@@ -33,6 +34,8 @@ export class RekeyService {
   constructor(
     private readonly door: Door,
     private readonly barrier: Barrier,
+    /** Told once the old seal record (the root under the old shares) is overwritten, so the store's files are erased. */
+    private readonly eraser: Pick<Eraser, "destroyed">,
     private readonly sequencer: QuorumSequencer = new LocalSequencer(),
     private readonly peers?: Pick<SealPeers, "rekeyed">,
   ) {
@@ -73,6 +76,7 @@ export class RekeyService {
       } finally {
         zero(macKey);
       }
+      await this.eraser.destroyed();
       return { started: false, progress: 0, required: reached.quorum.required, complete: true, newShares: reached.shares, newThreshold: reached.threshold, shares };
     });
   }

@@ -22,6 +22,7 @@ import type { RaisedAlert } from "../audit/detectors.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import type { KeyService } from "../keys/index.js";
 import type { KeyRetentionRow, Store, VersionRetentionRow, VersionRow, VersionUserRow } from "../store/store.js";
+import type { Eraser } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 import type { JobLease } from "./job-lease.js";
 
@@ -32,7 +33,9 @@ const REFUSED = new Set(["Disabled", "Destroyed"]);
 export interface RetentionDeps {
   door: Pick<Door, "run" | "system">;
   keys: Pick<KeyService, "resolve" | "retireVersion" | "destroyVersion" | "keyring">;
-  store: Pick<Store, "retention" | "versions" | "keys" | "eraseDeleted">;
+  store: Pick<Store, "retention" | "versions" | "keys">;
+  /** Each destruction records the erase it owes (KeyService.destroyVersion); the run erases once at its end. */
+  eraser: Pick<Eraser, "erase">;
   clock: Clock;
   lease: Pick<JobLease, "renew" | "holding" | "fence">;
   /** The server's default policy for keys with none of their own. */
@@ -170,7 +173,7 @@ export class RetentionService {
         }
       }
     }
-    if (erase) await this.d.store.eraseDeleted();
+    if (erase) await this.d.eraser.erase();
     return done;
   }
 

@@ -17,7 +17,7 @@
 import type { RotateRootStatus } from "@tessera/protocol";
 import { resources } from "../policy/index.js";
 import type { Barrier, RootRing } from "../seal/index.js";
-import type { Repositories, Store } from "../store/index.js";
+import type { Eraser, Repositories, Store } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 
 export interface RootRotationOptions {
@@ -34,6 +34,8 @@ export class RootRotationService {
     private readonly door: Door,
     private readonly barrier: Barrier,
     private readonly store: Pick<Store, "transaction">,
+    /** Told once the old root and the records sealed under it are overwritten, so the store's files are erased. */
+    private readonly eraser: Pick<Eraser, "destroyed">,
     options: RootRotationOptions = {},
   ) {
     this.batch = options.batch ?? 500;
@@ -96,6 +98,7 @@ export class RootRotationService {
     }
     this.progress.state = "finishing";
     await this.barrier.finishRotation((tx, ring) => this.resealAll(tx, ring));
+    await this.eraser.destroyed();
     return this.describe();
   }
 

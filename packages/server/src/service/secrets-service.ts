@@ -37,6 +37,7 @@ import { iso, isoOrNull, type Clock } from "../clock.js";
 import { resources } from "../policy/index.js";
 import type { KeyHandle, KeyService } from "../keys/index.js";
 import type { SecretMountRow, SecretPathRow, SecretVersionInfo, SecretVersionRow, Store } from "../store/store.js";
+import type { Eraser } from "../store/index.js";
 import type { CallContext, Door, Scope } from "./door.js";
 import { subkeysOf, type Subkeys } from "./secret-subkeys.js";
 
@@ -52,6 +53,8 @@ export interface SecretsServiceDeps {
   keys: KeyService;
   store: Store;
   clock: Clock;
+  /** Told after every committed deletion of version data, so the store's files are erased (store/eraser.ts). */
+  eraser: Pick<Eraser, "record" | "destroyed">;
 }
 
 type VersionInfo = Omit<SecretVersionRow, "wrappedKey" | "sealed">;
@@ -79,7 +82,9 @@ export class SecretsService {
         const m = await this.mountForWrite(mount);
         const handle = await this.d.keys.resolve(m.keyId);
         const now = this.d.clock.now();
+        let pruned = false;
         const written = await this.d.store.transaction(async (tx) => {
+          pruned = false;
           const row = await tx.secrets.getPath(mount, p);
           const casRequired = row?.casRequired === true || m.casRequired;
           const current = row?.currentVersion ?? 0;
@@ -110,10 +115,12 @@ export class SecretsService {
             if (!(await tx.secrets.updatePath({ ...row, currentVersion: version, oldestVersion: oldest, updatedAt: now }, current))) {
               throw new TesseraError("Conflict", `${mount}/${p} was written concurrently; retry`);
             }
-            if (oldest > row.oldestVersion) await tx.secrets.deleteVersionsBelow(mount, p, oldest);
+            if (oldest > row.oldestVersion) pruned = (await tx.secrets.deleteVersionsBelow(mount, p, oldest)) > 0;
           }
           return { path: p, version, createdTime: iso(now), keyId: sealed.keyId, keyVersion: sealed.keyVersion };
         });
+        // The oldest version went in passing: erased by the destroy job's next run, not once per write.
+        if (pruned) await this.d.eraser.record();
         return written;
       } catch (err) {
         // Two first writes of a path race to insert it: the loser retries like any lost race.
@@ -172,7 +179,9 @@ export class SecretsService {
       await s.authorize(resources.secret(checkMount(mount), p));
       const now = this.d.clock.now();
       const m = await this.d.store.secrets.getMount(mount);
+      let pruned = false;
       const row = await this.d.store.transaction(async (tx) => {
+        pruned = false;
         const old = await tx.secrets.getPath(mount, p);
         const next: SecretPathRow = {
           ...(old ?? newPath(mount, p, now)),
@@ -191,9 +200,10 @@ export class SecretsService {
         if (!(await tx.secrets.updatePath({ ...next, oldestVersion: oldest }, old.currentVersion))) {
           throw new TesseraError("Conflict", `${mount}/${p} was written concurrently; retry`);
         }
-        if (oldest > old.oldestVersion) await tx.secrets.deleteVersionsBelow(mount, p, oldest);
+        if (oldest > old.oldestVersion) pruned = (await tx.secrets.deleteVersionsBelow(mount, p, oldest)) > 0;
         return { ...next, oldestVersion: oldest };
       });
+      if (pruned) await this.d.eraser.destroyed();
       return metadataOf(row, await this.d.store.secrets.listVersions(mount, p), m, now);
     });
   }
@@ -205,7 +215,7 @@ export class SecretsService {
       const p = checkPath(path);
       await s.authorize(resources.secret(checkMount(mount), p));
       if (!(await this.d.store.secrets.deletePath(mount, p))) throw new TesseraError("NotFound", `no secret at ${mount}/${p}`);
-      await this.d.store.eraseDeleted();
+      await this.d.eraser.destroyed();
     });
   }
 
@@ -242,7 +252,7 @@ export class SecretsService {
       await this.pathOrThrow(mount, p);
       const changed: number[] = [];
       for (const n of versions) if (await this.d.store.secrets.destroyVersion(mount, p, n)) changed.push(n);
-      if (changed.length > 0) await this.d.store.eraseDeleted();
+      if (changed.length > 0) await this.d.eraser.destroyed();
       return { versions: changed };
     });
   }

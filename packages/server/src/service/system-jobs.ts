@@ -9,14 +9,15 @@ import type { Clock } from "../clock.js";
 import type { TokenService } from "../identity/token-service.js";
 import type { KeyService } from "../keys/index.js";
 import type { JobLease } from "./job-lease.js";
-import type { Store } from "../store/index.js";
 import type { Door } from "./door.js";
+import type { Eraser, Store } from "../store/index.js";
 
 export interface SystemJobsDeps {
   door: Pick<Door, "system">;
   keys: Pick<KeyService, "dueForRotation" | "rotateIfDue" | "dueForDestruction" | "destroyIfDue">;
   tokens: Pick<TokenService, "purgeExpired">;
-  store: Pick<Store, "joinTokens" | "secretIds" | "eraseDeleted" | "changes">;
+  store: Pick<Store, "joinTokens" | "secretIds" | "changes">;
+  eraser: Pick<Eraser, "record" | "retry">;
   clock: Clock;
   /** Only the holder of the background-work lease runs these jobs; rotation and destruction are fenced by it. */
   lease: Pick<JobLease, "renew" | "holding" | "fence">;
@@ -26,12 +27,6 @@ export interface SystemJobsDeps {
 export const CHANGE_RETENTION_MS = 3_600_000;
 
 export class SystemJobs {
-  /**
-   * Destroyed material may still sit in the store's files until `eraseDeleted` succeeds. True at
-   * start, so the first run after a restart (or a crash between destruction and erasure) erases too.
-   */
-  private erasePending = true;
-
   constructor(private readonly d: SystemJobsDeps) {}
 
   /** Rotates every key whose period has elapsed; returns the ids rotated now. */
@@ -52,23 +47,24 @@ export class SystemJobs {
 
   /**
    * Destroys (crypto-shreds) every key whose pending-deletion window has passed; returns their ids.
-   * Then erases the destroyed material from the store's files (free pages, write-ahead log), retrying
-   * on later runs until that succeeds: crypto-shredding only helps if no copy of the files made from
-   * now on can hold the material.
+   * Then erases destroyed material from the store's files (free pages, write-ahead log) — this run's
+   * and any other path's or node's still owed (eraser.ts) — so that no copy of the files made from
+   * now on can hold it. On a node without the lease only records what this process still owes.
    */
   async destroyDue(): Promise<string[]> {
     const destroyed: string[] = [];
-    if (!(await this.leased())) return destroyed;
+    if (!(await this.leased())) {
+      await this.d.eraser.retry(false);
+      return destroyed;
+    }
     try {
       for (const id of await this.d.keys.dueForDestruction()) {
-        if (await this.d.door.system("kms:DestroyKey", id, () => this.d.keys.destroyIfDue(id, this.d.lease.fence))) {
-          destroyed.push(id);
-          this.erasePending = true;
-        }
+        if (await this.d.door.system("kms:DestroyKey", id, () => this.d.keys.destroyIfDue(id, this.d.lease.fence))) destroyed.push(id);
       }
     } finally {
       // Also after a failed or sealed run: what was destroyed before must not wait for a later one.
-      if (this.erasePending) this.erasePending = !(await this.d.store.eraseDeleted());
+      if (destroyed.length > 0) await this.d.eraser.record();
+      await this.d.eraser.retry(true);
     }
     return destroyed;
   }

@@ -98,6 +98,9 @@ const PG = Object.freeze({
   QUERY_CANCELED: "57014",
 });
 
+/** The tables that hold sealed material or secret data: what `eraseDeleted()` rewrites. */
+const ERASED_TABLES = ["key_versions", "access_keys", "meta", "secret_versions"] as const;
+
 const pgCode = (err: unknown): string | undefined =>
   typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : undefined;
 
@@ -1037,7 +1040,7 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * `VACUUM FULL` of the tables that hold sealed material (key versions, access keys, meta): each is
+   * `VACUUM FULL` of the tables that hold sealed material (key versions, access keys, meta, secret versions): each is
    * rewritten into new files that hold only live rows, and the old files are unlinked. That removes
    * destroyed material from the table and index files — but PostgreSQL never zeroes: the unlinked
    * files' blocks stay on the disk until reused, and the write-ahead log, WAL archives, replicas and
@@ -1050,7 +1053,7 @@ export class PostgresStore implements Store {
     let broken: Error | undefined;
     try {
       const started = (await client.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now;
-      for (const table of ["key_versions", "access_keys", "meta"]) await client.query(`VACUUM (FULL) ${table}`);
+      for (const table of ERASED_TABLES) await client.query(`VACUUM (FULL) ${table}`);
       const holders = await client.query(
         `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < $1
          UNION ALL SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL`,

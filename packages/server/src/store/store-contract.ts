@@ -14,6 +14,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, TesseraError } from "@tessera/protocol";
+import { ERASE_DONE, ERASE_REQUESTED, Eraser } from "./eraser.js";
 import type { GrantRow, KeyRow, Repositories, SpendableRow, Store, TokenRow, VersionRow } from "./store.js";
 
 export type StoreFactory = () => Store | Promise<Store>;
@@ -481,6 +482,44 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
           expect(keys.filter((k) => !destroyed.includes(k)).every((k) => held(k.material))).toBe(true);
         });
       }
+
+      it("an erase refused after a destruction on one node is owed, and done by the lease holder's next run (eraser.ts)", async () => {
+        // Two nodes' erasers over one database; the first node's erase is refused (another session held a snapshot).
+        const node = new Eraser({ store: { meta: store.meta, eraseDeleted: async () => false } });
+        const holder = new Eraser({ store });
+        // What each owes from its start (a crash may have come between a destruction and its record).
+        expect(await node.retry(false)).toBe(true);
+        expect(await retryUntilDone(holder)).toBe(true);
+
+        const key = keyRow();
+        const doomed = randomBytes(61);
+        const kept = randomBytes(61);
+        const secret = randomBytes(61);
+        await store.keys.insert(key);
+        await store.versions.insert(versionRow(key.id, 1, { material: doomed }));
+        await store.versions.insert(versionRow(key.id, 2, { material: kept }));
+        await store.secrets.insertPath({ mount: "secret", path: "p", currentVersion: 1, oldestVersion: 1, maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, customMetadata: {}, createdAt: T0, updatedAt: T0 });
+        await store.secrets.insertVersion({ mount: "secret", path: "p", version: 1, createdAt: T0, deletedAt: null, wrappedKey: randomBytes(40), sealed: secret, readCount: 0, lastReadAt: null, lastReader: null });
+        expect(await retryUntilDone(holder)).toBe(true);
+
+        const v1 = (await store.versions.get(key.id, 1))!;
+        await store.versions.update({ ...v1, state: "Destroyed", material: null, destroyedAt: T0 + 1 });
+        expect(await store.secrets.destroyVersion("secret", "p", 1)).toBe(true);
+        await node.destroyed();
+        const owed = await store.meta.get<string>(ERASE_REQUESTED);
+        expect(await store.meta.get<string>(ERASE_DONE)).not.toBe(owed);
+        // A node without the lease erases nothing of what is owed.
+        expect(await node.retry(false)).toBe(true);
+        expect(await store.meta.get<string>(ERASE_DONE)).not.toBe(owed);
+
+        expect(await retryUntilDone(holder)).toBe(true);
+        expect(await store.meta.get<string>(ERASE_DONE)).toBe(owed);
+        if (options.rawFiles !== undefined) {
+          const files = await options.rawFiles(store);
+          const held = (b: Buffer) => Array.from({ length: b.length - 15 }, (_, i) => b.subarray(i, i + 16)).some((w) => files.some((f) => f.includes(w)));
+          expect([held(doomed), held(secret), held(kept)]).toEqual([false, false, true]);
+        }
+      });
     });
 
     describe("tokens", () => {
@@ -1045,8 +1084,17 @@ export function storeContract(name: string, makeStore: StoreFactory, options: St
  * worker's ANALYZE — holds a snapshot from before it began).
  */
 async function eraseUntilDone(store: Store): Promise<boolean> {
+  return until(() => store.eraseDeleted());
+}
+
+/** The lease holder's destroy-job run (`Eraser.retry`), again until nothing is owed (as `eraseUntilDone`). */
+function retryUntilDone(eraser: Eraser): Promise<boolean> {
+  return until(() => eraser.retry(true));
+}
+
+async function until(done: () => Promise<boolean>): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    if (await store.eraseDeleted()) return true;
+    if (await done()) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
