@@ -116,7 +116,7 @@ export class WorkerPool {
         slot.joined = true;
         this.send(worker, { tessera: "replay", id: m.id, events: [...this.unsealLog] });
         // Attempts in progress are not replayed (their shares are kept nowhere but in the workers): abandoned everywhere.
-        if (this.quorumActive) this.sequence(undefined, 0, { op: "all", step: "abandon", reason: `worker ${slot.n} of this server joined after it started` });
+        if (this.quorumActive) this.sequence(undefined, 0, { op: "all", step: "abandon", reason: `worker w${slot.n} of this server (re)started while it was in progress` });
         return;
       case "sequence":
         this.sequence(worker, m.id, m.event);
