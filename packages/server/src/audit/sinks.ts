@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, constants, mkdirSync, openSync, renameSync, statSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { AuditRepo, Store } from "../store/index.js";
 import { checkLine, type RepairRecord } from "@tessera/audit";
@@ -72,59 +72,13 @@ export interface TrailFile {
   truncate(length: number): Promise<void>;
   stat(): Promise<{ size: number; ino: number; nlink: number }>;
   close(): Promise<void>;
-  /**
-   * True when every write returns only once its bytes (and the size needed to read them back) are on
-   * stable storage — the file was opened O_DSYNC — so a write needs no datasync after it. Absent or
-   * false: the sink datasyncs after each write.
-   */
-  readonly durableWrites?: boolean;
 }
 
 /**
  * Opens (creating, 0600) the trail file for positional reads and writes. Not O_APPEND: with O_APPEND
  * Linux ignores the position, and the sink must write exactly at the end it knows to be durable.
- *
- * `durableWrites` opens it O_DSYNC (POSIX synchronized I/O data integrity completion, what
- * `fdatasync` gives): a write returns once its bytes are on stable storage. One system call and one
- * thread-pool job per batch instead of two — each costs a thread hand-off and, on this project's VM,
- * about a quarter of a durable batch's CPU (docs/performance.md, "Durable batches").
  */
-export async function openTrailFile(path: string, options: { durableWrites?: boolean } = {}): Promise<TrailFile> {
-  const durable = options.durableWrites === true && constants.O_DSYNC !== undefined;
-  const fh = await open(path, constants.O_RDWR | constants.O_CREAT | (durable ? constants.O_DSYNC : 0), 0o600);
-  return durable ? new DurableWritesFile(fh) : fh;
-}
-
-/** A file handle opened O_DSYNC, saying so (`durableWrites`). */
-class DurableWritesFile implements TrailFile {
-  readonly durableWrites = true;
-
-  constructor(private readonly fh: FileHandle) {}
-
-  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    return this.fh.write(buffer, offset, length, position);
-  }
-
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    return this.fh.read(buffer, offset, length, position);
-  }
-
-  datasync(): Promise<void> {
-    return this.fh.datasync();
-  }
-
-  truncate(length: number): Promise<void> {
-    return this.fh.truncate(length);
-  }
-
-  stat(): Promise<{ size: number; ino: number; nlink: number }> {
-    return this.fh.stat();
-  }
-
-  close(): Promise<void> {
-    return this.fh.close();
-  }
-}
+export const openTrailFile = (path: string): Promise<TrailFile> => open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
 
 /**
  * `sync` (default): a batch is datasynced before the write returns, so before any of its requests is
@@ -152,8 +106,7 @@ export interface FileSinkOptions extends RotatedFileOptions {
  *
  * Invariants:
  * - `size` is the end of the last durable batch. A batch is written at `size` with positional
- *   writes, looping on short writes, then datasynced (`sync`: the file is opened O_DSYNC where the
- *   opener can, so each write is durable as it returns); only then does `size` move. A write or sync
+ *   writes, looping on short writes, then datasynced; only then does `size` move. A write or sync
  *   that fails leaves the batch refused, and the file is cut back to `size` (truncate + datasync)
  *   before anything else is written (`dirty` until that succeeded), so no torn record ever stays
  *   between two batches.
@@ -186,7 +139,7 @@ export class FileSink implements AuditSink {
     private readonly path: string,
     private readonly maxBytes: number,
     private readonly report: (message: string) => void,
-    private readonly openFile: (path: string, options: { durableWrites: boolean }) => Promise<TrailFile> = openTrailFile,
+    private readonly openFile: (path: string) => Promise<TrailFile> = openTrailFile,
     private readonly options: FileSinkOptions = {},
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -254,8 +207,7 @@ export class FileSink implements AuditSink {
       }
     }
     if (this.handle === undefined) {
-      // `sync` durability: each write durable as it returns (O_DSYNC) where the opener can.
-      const fh = await this.openFile(this.path, { durableWrites: this.durability.mode === "sync" });
+      const fh = await this.openFile(this.path);
       const st = await fh.stat();
       this.handle = fh;
       this.ino = st.ino;
@@ -296,7 +248,7 @@ export class FileSink implements AuditSink {
     const batchMode = this.durability.mode === "batch";
     try {
       await writeFully(fh, bytes, this.size);
-      if (!batchMode && fh.durableWrites !== true) await fh.datasync();
+      if (!batchMode) await fh.datasync();
     } catch (err) {
       // Leave no partial record behind; if even that fails, the next write tries again first.
       await this.restore(fh).catch(() => undefined);
