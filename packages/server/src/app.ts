@@ -63,7 +63,7 @@ import { BackupService } from "./service/backup-service.js";
 import { GenerateRootService } from "./service/generate-root-service.js";
 import { LocalSequencer, type QuorumSequencer } from "./service/quorum-sequence.js";
 import { RekeyService } from "./service/rekey-service.js";
-import { RootRotationService } from "./service/root-rotation-service.js";
+import { RootRotationService, type RingPeers } from "./service/root-rotation-service.js";
 
 export interface AppOptions {
   store: Store;
@@ -121,7 +121,7 @@ export interface AppOptions {
    * seal and rekey before the answer, and the one order of quorum events (service/quorum-sequence.ts).
    * Absent in a single process.
    */
-  peers?: SealPeers & QuorumSequencer & { changed(): Promise<void> };
+  peers?: SealPeers & QuorumSequencer & RingPeers & { changed(): Promise<void> };
   /** The background-work lease (service/job-lease.ts). */
   lease?: { ttlMs?: number; renewMs?: number };
   /** How caches learn of changes committed elsewhere (service/cache-coherence.ts; default per request). */
@@ -344,7 +344,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const sequencer: QuorumSequencer = peers ?? new LocalSequencer();
   const rekey = new RekeyService(door, barrier, eraser, sequencer, peers);
   const generateRoot = new GenerateRootService(door, barrier, tokens, store, sequencer);
-  const rotation = new RootRotationService(door, barrier, store, eraser, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) });
+  const rotation = new RootRotationService(door, barrier, store, eraser, { ...(options.rootRotationBatch !== undefined && { batch: options.rootRotationBatch }) }, peers);
   const backups = new BackupService({
     door,
     barrier,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { buildApp, type AppOptions, type TesseraApp } from "./app.js";
 import { ConfigError, isLoopback, loadConfigFile, parseAddress, readHsmPin, readTlsFiles, resolveConfig, type SealConfig, type ServerConfig } from "./config/config.js";
-import { Pkcs11Seal, ShamirSeal, type Seal } from "./seal/index.js";
+import { Pkcs11Seal, ShamirSeal, type RootKey, type Seal } from "./seal/index.js";
 import type { MigrateStorageOptions, MigrateStorageReport, ServerRunOptions } from "@tessera/protocol";
 import { migrateStorage } from "./store/migrate-storage.js";
 import { PostgresStore, SqliteStore, type Store } from "./store/index.js";
@@ -136,6 +136,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
         await app.generateRoot.takeIn(event);
       },
     );
+    // Joined (restarted) during a root rotation: the siblings hold its new root before this worker serves.
+    if (link !== undefined) await app.rotation.retell();
     app.scheduler.start();
     await app.http.listen({ host: config.host, port: config.port });
     link?.ready();
@@ -273,6 +275,9 @@ function workerPeers(link: WorkerLink, store: Store) {
     sealed: () => tell({ kind: "seal" }),
     rekeyed: (macKey: Buffer, unsealShares?: string[]) => tell({ kind: "rekeyed", macKey: macKey.toString("base64"), ...(unsealShares !== undefined && { unsealShares }) }),
     sequence: <T>(event: QuorumEvent, apply: () => Promise<T>) => link.sequence(event, apply),
+    // The root's base64 string is made here, synchronously, from the ring's own buffer (never kept, never logged).
+    rootAdded: (root: RootKey) => tell({ kind: "root-added", rootId: root.id, key: root.key.toString("base64") }),
+    rootDropped: (keep: string) => tell({ kind: "root-dropped", keep }),
   };
 }
 
@@ -283,9 +288,10 @@ async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<
       if (store instanceof SqliteStore) store.changedElsewhere();
       return;
     case "unseal-share":
-      // Initialised through another worker before this one served a request (a replay at join):
-      // the seal record is read first, as a request's feed read would.
-      await app.barrier.refresh();
+      // Initialised, rotated or rekeyed through another worker since this one was built (a replay at
+      // join): the seal record is read first, as a request's feed read would. A migration keeps the
+      // record it started from (the first worker to reach the threshold migrates it).
+      await (event.migrate === true ? app.barrier.refresh() : app.barrier.rereadWhileSealed());
       // A wrong share or a migration in progress is the submitting worker's answer to give; here it only must not stop the rest.
       // A migration share once the record is migrated (replayed to a restarted worker) unseals: the shares stay the same.
       await (event.migrate === true && app.barrier.migration !== undefined ? app.barrier.unsealMigrating(event.share) : app.barrier.unseal(event.share)).catch((err: unknown) =>
@@ -298,6 +304,17 @@ async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<
     case "seal":
       await app.keys.usage.flush().catch(() => undefined);
       app.barrier.sealNow();
+      return;
+    case "root-added":
+    case "root-dropped":
+      // Refused (the stored record does not vouch for it): this worker's ring may now differ from its
+      // siblings', so it must not serve: it seals and stops, and the primary starts it again, unsealed
+      // from the stored record (replayed shares, or the HSM) like any restarted worker.
+      await (event.kind === "root-added" ? app.barrier.rootAddedElsewhere({ id: event.rootId, key: Buffer.from(event.key, "base64") }) : app.barrier.rootDroppedElsewhere(event.keep)).catch((err: unknown) => {
+        app.http.log.error({ err: (err as Error).message }, "a root rotation relayed from another worker was refused; sealing and restarting this worker");
+        app.barrier.sealNow();
+        process.kill(process.pid, "SIGTERM");
+      });
       return;
     case "rekeyed":
       // A key that does not check the stored escrow changes nothing here; said, since rotation through this worker would then fail.

@@ -7,9 +7,9 @@
  * seal migration, restore — each a compare-and-set of `meta.seal`, so two writers never interleave.
  */
 import { TESSERA_VERSION, TesseraError, type SealStatus } from "@tessera/protocol";
-import { zero } from "../crypto/index.js";
+import { equalBytes, zero } from "../crypto/index.js";
 import type { MetaRepo, Repositories, Store } from "../store/index.js";
-import { newRootKey, RootRing, type RootKey } from "./root-ring.js";
+import { newRootKey, ROOT_KEY_LENGTH, RootRing, type RootKey } from "./root-ring.js";
 import type { InitOptions, Opened, Seal, SealRecord } from "./seal.js";
 import { createEscrow, escrowKeysVouched, zeroEscrowKeys, type EscrowKeys, type EscrowRecord } from "./share-escrow.js";
 import { openWithShares, quorumOf } from "./shamir-seal.js";
@@ -347,6 +347,8 @@ export class Barrier {
   /**
    * Root rotation, last step: the record keeps only the current root, in the same transaction as
    * `verify` (which must re-seal whatever still is under an older root); the older root is zeroed.
+   * Finished meanwhile by a sibling worker (the record changed and now holds only this current root,
+   * authenticated): this node drops the older root as `rootDroppedElsewhere` would.
    */
   async finishRotation(verify: (tx: Repositories, ring: RootRing) => Promise<void>): Promise<string> {
     const ring = this.ring();
@@ -354,10 +356,19 @@ export class Barrier {
     const keep = new RootRing([ring.current]);
     const from = this.requireRecord();
     const next = await this.seal.reprotect(keep.all(), this.escrowOf(from), this.requireEscrowKey());
-    await this.store.transaction(async (tx) => {
-      await verify(tx, ring);
-      await this.casIn(tx.meta, from, next);
-    });
+    try {
+      await this.store.transaction(async (tx) => {
+        await verify(tx, ring);
+        await this.casIn(tx.meta, from, next);
+      });
+    } catch (err) {
+      if (!(err instanceof TesseraError && err.code === "Conflict")) throw err;
+      await this.rootDroppedElsewhere(ring.current.id).catch(() => {
+        throw err;
+      });
+      if (this.sealed) throw new TesseraError("Sealed");
+      return ring.current.id;
+    }
     this.stored = next;
     // Sealed during the transaction: every root is zeroed already; stay sealed (the rotation is complete in storage).
     if (this.ringOpen !== ring) throw new TesseraError("Sealed");
@@ -365,6 +376,77 @@ export class Barrier {
     this.ringOpen = keep;
     for (const r of dropped) zero(r.key);
     return keep.current.id;
+  }
+
+  /**
+   * Another worker of this server began a root rotation (step 1): `root` joins this node's ring as
+   * current — only if the stored record (re-read) authenticates with this node's escrow keys and
+   * escrows exactly this ring's roots followed by `root`'s id; else `InvalidState` and nothing
+   * changes. A root this ring holds already (a resumed rotation told again) must be the same key.
+   * Sealed: only the record is re-read. `root.key` is always zeroed (the ring keeps a copy).
+   */
+  async rootAddedElsewhere(root: RootKey): Promise<void> {
+    try {
+      const record = await this.reread();
+      const ring = this.ringOpen;
+      if (record === undefined || ring === undefined) return;
+      const held = ring.all().find((r) => r.id === root.id);
+      if (held !== undefined) {
+        if (!equalBytes(held.key, root.key)) throw new TesseraError("InvalidState", `root ${root.id} differs from the one this worker holds`);
+        return;
+      }
+      const ids = this.vouchedRootIds(record);
+      const expected = [...ring.ids, root.id];
+      if (root.key.length !== ROOT_KEY_LENGTH || ids.join(",") !== expected.join(",")) {
+        throw new TesseraError("InvalidState", `the stored seal record escrows [${ids.join(", ")}], not [${expected.join(", ")}]: root ${root.id} refused`);
+      }
+      this.ringOpen = new RootRing([...ring.all(), { id: root.id, key: Buffer.from(root.key) }]);
+    } finally {
+      zero(root.key);
+    }
+  }
+
+  /**
+   * Another worker of this server finished a root rotation (step 3): this node keeps only root
+   * `keep` and zeroes the older ones — only if `keep` is its current root and the stored record
+   * (re-read) authenticates with its escrow keys and escrows `keep` alone; else `InvalidState`.
+   */
+  async rootDroppedElsewhere(keep: string): Promise<void> {
+    const record = await this.reread();
+    const ring = this.ringOpen;
+    if (record === undefined || ring === undefined || (ring.all().length === 1 && ring.current.id === keep)) return;
+    const ids = this.vouchedRootIds(record);
+    if (ring.current.id !== keep || ids.length !== 1 || ids[0] !== keep) {
+      throw new TesseraError("InvalidState", `the stored seal record escrows [${ids.join(", ")}] and this worker's current root is ${ring.current.id}: dropping all but ${keep} refused`);
+    }
+    const dropped = ring.all().slice(0, -1);
+    this.ringOpen = new RootRing([ring.current]);
+    for (const r of dropped) zero(r.key);
+  }
+
+  /**
+   * While sealed, reads the stored record again: a worker that joins its siblings unseals with the
+   * record as it is now, not as it was when the worker was built (a rotation or rekey may have
+   * changed it meanwhile). Unsealed, nothing changes.
+   */
+  async rereadWhileSealed(): Promise<void> {
+    if (this.sealed) await this.reread();
+  }
+
+  /** Reads the stored record again (a sibling worker changed it) and keeps it; undefined before init. */
+  private async reread(): Promise<SealRecord | undefined> {
+    const record = await this.store.meta.get<SealRecord>(SEAL_META);
+    if (record !== undefined) this.stored = record;
+    return record;
+  }
+
+  /** The ids of the roots `record` escrows, once its escrow authenticates with this node's escrow keys (same public key, MAC checks). */
+  private vouchedRootIds(record: SealRecord): string[] {
+    const mine = this.requireEscrowKey();
+    const escrow = this.escrowOf(record);
+    const keys = escrowKeysVouched(escrow, mine.macKey);
+    if (!equalBytes(keys.publicKey, mine.publicKey)) throw new TesseraError("InvalidState", "the stored escrow's public key is not this worker's");
+    return escrow.roots.map((r) => r.id);
   }
 
   /**

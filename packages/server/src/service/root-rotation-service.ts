@@ -13,16 +13,30 @@
  *
  * After an unseal that finds a rotation under way, it resumes by itself (as the system principal).
  * Audited as `sys:RotateRoot`: intent before step 1, outcome after step 3.
+ *
+ * Several workers (workers/): after step 1 every sibling takes the new root into its ring, after
+ * step 3 every sibling drops the old one, each before this worker goes on (`RingPeers`). Step 1 is
+ * told again whenever a rotation is run or resumed with two roots (siblings that hold the root
+ * already only compare it), so a worker that crashed between storing the record and telling its
+ * siblings is made good by whichever worker resumes the rotation.
  */
 import type { RotateRootStatus } from "@tessera/protocol";
 import { resources } from "../policy/index.js";
-import type { Barrier, RootRing } from "../seal/index.js";
+import type { Barrier, RootKey, RootRing } from "../seal/index.js";
 import type { Eraser, Repositories, Store } from "../store/index.js";
 import type { CallContext, Door } from "./door.js";
 
 export interface RootRotationOptions {
   /** Records re-sealed per transaction (default 500). */
   batch?: number;
+}
+
+/** The other workers of this server; each call resolves once every live sibling took the change in. */
+export interface RingPeers {
+  /** Rotation step 1 stored `root` (the ring's current root; a copy crosses to the siblings, the caller keeps the original). */
+  rootAdded(root: RootKey): Promise<void>;
+  /** Rotation step 3 stored a record with root `keep` alone: the siblings drop and zero the older roots. */
+  rootDropped(keep: string): Promise<void>;
 }
 
 export class RootRotationService {
@@ -37,6 +51,7 @@ export class RootRotationService {
     /** Told once the old root and the records sealed under it are overwritten, so the store's files are erased. */
     private readonly eraser: Pick<Eraser, "destroyed">,
     options: RootRotationOptions = {},
+    private readonly peers?: RingPeers,
   ) {
     this.batch = options.batch ?? 500;
   }
@@ -62,6 +77,15 @@ export class RootRotationService {
     await this.door.system("sys:RotateRoot", null, () => this.run());
   }
 
+  /**
+   * A worker that joined its siblings (restarted) with a rotation under way tells them step 1 again
+   * before it serves: the worker that stored it may have crashed before telling them.
+   */
+  async retell(): Promise<void> {
+    if (this.peers === undefined || this.barrier.sealed || this.barrier.ring().all().length < 2) return;
+    await this.peers.rootAdded(this.barrier.ring().current);
+  }
+
   private describe(): RotateRootStatus {
     return { ...this.progress, rootId: this.barrier.sealed ? "" : this.barrier.ring().current.id };
   }
@@ -76,6 +100,7 @@ export class RootRotationService {
 
   private async rotateNow(): Promise<RotateRootStatus> {
     await this.barrier.beginRotation();
+    await this.peers?.rootAdded(this.barrier.ring().current);
     let total = 0;
     await this.store.transaction(async (tx) => {
       for (const data of this.barrier.sealedData()) total += await data.count(tx);
@@ -97,7 +122,8 @@ export class RootRotationService {
       if (resealed === 0) break;
     }
     this.progress.state = "finishing";
-    await this.barrier.finishRotation((tx, ring) => this.resealAll(tx, ring));
+    const kept = await this.barrier.finishRotation((tx, ring) => this.resealAll(tx, ring));
+    await this.peers?.rootDropped(kept);
     await this.eraser.destroyed();
     return this.describe();
   }

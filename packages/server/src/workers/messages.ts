@@ -1,8 +1,8 @@
 /**
  * What the primary and its workers say to each other over the cluster IPC channel (node:cluster).
  * Values on this channel stay between processes of one server, run by one user; unseal shares (also
- * as rekey and generate-root shares), a generate-root attempt's one-time pad and a rekeyed escrow's MAC
- * key cross it (see README.md), nothing else secret does.
+ * as rekey and generate-root shares), a generate-root attempt's one-time pad, a rekeyed escrow's MAC
+ * key and a rotation's new root key cross it (see README.md), nothing else secret does.
  */
 import type { QuorumEvent } from "../service/quorum-sequence.js";
 
@@ -21,7 +21,15 @@ export type PeerEvent =
    * (base64). `unsealShares` (Shamir seal) is for the primary only: a quorum of the new shares, kept
    * for replay in place of the unseal events so far (they no longer open the record); not relayed.
    */
-  | { kind: "rekeyed"; macKey: string; unsealShares?: string[] };
+  | { kind: "rekeyed"; macKey: string; unsealShares?: string[] }
+  /**
+   * Root rotation step 1 through one worker: every worker takes the new root (`key`, base64) into its
+   * ring once the stored record vouches for its id (`Barrier.rootAddedElsewhere`). Not kept for replay:
+   * a worker that joins unseals from the stored record, which holds both roots.
+   */
+  | { kind: "root-added"; rootId: string; key: string }
+  /** Root rotation step 3 through one worker: every worker keeps root `keep` alone and zeroes the others. */
+  | { kind: "root-dropped"; keep: string };
 
 /** Worker → primary. */
 export type WorkerMessage =

@@ -12,6 +12,9 @@
  * - Quorum events are applied one at a time in the order the primary delivers them — the same order
  *   in every worker; this worker's own run its `apply` there (the request's answer), the others'
  *   run the handler. `sequence` settles once every joined worker applied the event.
+ * - The siblings' events are applied one at a time in delivered order too (after the replay), and
+ *   each is acknowledged only once applied: a root the rotating worker added is in this worker's
+ *   ring before it acknowledges any later change sealed under that root.
  */
 import { TesseraError } from "@tessera/protocol";
 import type { QuorumEvent } from "../service/quorum-sequence.js";
@@ -29,6 +32,8 @@ export class WorkerLink {
   private quorumHandler: QuorumHandler | undefined;
   /** This worker's quorum events awaiting their turn, by `sequence` id, and their outcome once applied. */
   private readonly own = new Map<number, { apply: () => Promise<unknown>; outcome?: Outcome }>();
+  /** The siblings' events (and the replay) delivered so far, applied one after another in delivered order. */
+  private peerTail: Promise<void> = Promise.resolve();
   /** The quorum events delivered so far, applied one after another. */
   private quorumTail: Promise<void> = Promise.resolve();
 
@@ -105,12 +110,16 @@ export class WorkerLink {
       case "done":
         this.settle(raw.id);
         return;
-      case "replay":
-        void this.apply(raw.events).finally(() => this.settle(raw.id));
+      case "replay": {
+        const { id, events } = raw;
+        this.peerTail = this.peerTail.then(() => this.apply(events)).finally(() => this.settle(id));
         return;
-      case "event":
-        void this.apply([raw.event]).finally(() => this.send({ tessera: "ack", id: raw.id }));
+      }
+      case "event": {
+        const { id, event } = raw;
+        this.peerTail = this.peerTail.then(() => this.apply([event])).finally(() => this.send({ tessera: "ack", id }));
         return;
+      }
       case "quorum": {
         const { id, event, own } = raw;
         this.quorumTail = this.quorumTail.then(async () => {
