@@ -141,6 +141,24 @@ describe("status through any node", () => {
   });
 });
 
+describe("a rekey through one node", () => {
+  it("the old shares stop opening every node: a node sealed after the rekey unseals only with the new ones", async () => {
+    const started = await api(url(0), c.rootToken, "POST", "/v1/sys/rekey/init", { shares: 1, threshold: 1 });
+    expect(started.status).toBe(200);
+    const done = await api(url(0), c.rootToken, "POST", "/v1/sys/rekey/update", { nonce: started.body.nonce, share: c.share });
+    expect(done.body).toMatchObject({ complete: true, newShares: 1, newThreshold: 1 });
+    const old = c.share;
+    c.share = done.body.shares[0];
+    // Node C read the seal record before the rekey and was never sealed since.
+    expect((await api(url(2), c.rootToken, "POST", "/v1/sys/seal")).status).toBeLessThan(300);
+    const refused = await api(url(2), undefined, "POST", "/v1/sys/unseal", { share: old });
+    expect(refused.body.error.code).toBe("InvalidUnsealKey");
+    const unsealed = await api(url(2), undefined, "POST", "/v1/sys/unseal", { share: c.share });
+    expect(unsealed.body.sealed).toBe(false);
+    expect((await api(url(2), c.rootToken, "POST", "/v1/keys/shared/encrypt", { plaintext: b64("after rekey") })).status).toBe(200);
+  });
+});
+
 describe("one audit chain per node", () => {
   type NodeReport = { node: string; ok: boolean; entries: number; checkpoints: number; problem?: { code: string; seq: number; where: string } };
   const verify = async () => {

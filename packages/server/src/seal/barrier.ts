@@ -45,7 +45,7 @@ export class Barrier {
 
   /**
    * Re-reads the seal configuration when this node has none yet: another node sharing the database
-   * initialised it. An initialised barrier never changes its record.
+   * initialised it. An unsealed barrier keeps its record; a sealed one re-reads it at every unseal.
    */
   async refresh(): Promise<void> {
     if (this.record === undefined) await this.load();
@@ -145,8 +145,12 @@ export class Barrier {
 
   /** Adds one unseal share (Shamir) or recovery share (PKCS#11); unseals once the seal has enough. */
   async unseal(input: string | undefined): Promise<SealStatus> {
-    const record = this.requireRecord();
+    this.requireRecord();
     if (!this.sealed) return this.status();
+    // Shares are checked against the record as stored now, not as this process first read it: another
+    // node may have rekeyed (the old shares must stop opening it here too) or rotated the root since.
+    await this.load();
+    const record = this.requireRecord();
     if (this.migration !== undefined) {
       throw new TesseraError("InvalidState", `storage is sealed with the ${this.migration.from} seal and the server is configured for ${this.migration.to}: unseal with migrate (tessera operator unseal --migrate)`);
     }
