@@ -156,4 +156,39 @@ describe("rotate-root on a server with two workers", () => {
     for (const w of WORKERS) for (const s of sealed) expect(text(await decrypt(w, s.ciphertext))).toBe(s.plain);
     for (const w of WORKERS) expect((await on(w, "kms:Encrypt", () => fresh(url, "POST", "/v1/keys/fresh/encrypt", { plaintext: b64("y") }, appToken))).status).toBe(200);
   }, 60_000);
+
+  it("the rotating worker killed as it rotates: whenever it died, it comes back, the rotation completes, and both workers end with the same one root", async () => {
+    const before = (await rootOnBoth())[R].rootId;
+    const pid = workerPid(R);
+    await steerTo(R);
+    const rotating = fresh(url, "POST", "/v1/sys/rotate-root", undefined, token).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    process.kill(pid, "SIGKILL");
+    await rotating;
+    expect(Object.fromEntries(await bothBack(pid))).toEqual({ w1: false, w2: false });
+    // Killed before step 1 was stored: nothing changed, rotate again; otherwise the restarted worker resumed it.
+    if ((await rootOnBoth())[O].rootId === before && (await rootOnBoth())[R].rootId === before) {
+      expect((await on(R, "sys:RotateRoot", () => fresh(url, "POST", "/v1/sys/rotate-root", undefined, token))).status).toBe(200);
+    }
+    let roots: Record<string, any> = {};
+    for (let i = 0; i < 100; i++) {
+      roots = await rootOnBoth();
+      if (roots[R].rootId === roots[O].rootId && roots[R].rootId !== before && WORKERS.every((w) => roots[w].state === "idle")) {
+        const flags = await Promise.all([0, 1, 2, 3].map(() => fresh(url, "GET", "/v1/sys/seal-status")));
+        if (flags.every((f) => f.body.rootRotation === undefined)) break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(roots[O].rootId).toBe(roots[R].rootId);
+    expect(roots[R].rootId).not.toBe(before);
+    for (const w of WORKERS) for (const s of sealed) expect(text(await decrypt(w, s.ciphertext))).toBe(s.plain);
+  }, 60_000);
 });
+
+/** The pid of worker `w` (its slot is in its environment). */
+function workerPid(w: string): number {
+  const pids = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.proc.pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+  const found = pids.find((p) => readFileSync(`/proc/${p}/environ`, "utf8").split("\0").includes(`TESSERA_WORKER=${w.slice(1)}`));
+  expect(found).toBeDefined();
+  return found!;
+}

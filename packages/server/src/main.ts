@@ -288,10 +288,10 @@ async function takeIn(app: TesseraApp, store: Store, event: PeerEvent): Promise<
       if (store instanceof SqliteStore) store.changedElsewhere();
       return;
     case "unseal-share":
-      // Initialised, rotated or rekeyed through another worker since this one was built (a replay at
-      // join): the seal record is read first, as a request's feed read would. A migration keeps the
-      // record it started from (the first worker to reach the threshold migrates it).
-      await (event.migrate === true ? app.barrier.refresh() : app.barrier.rereadWhileSealed());
+      // Initialised through another worker before this one served a request (a replay at join):
+      // the seal record is read first, as a request's feed read would. (Rotated or rekeyed since this
+      // worker was built: the unseal itself reads the record as stored now.)
+      await app.barrier.refresh();
       // A wrong share or a migration in progress is the submitting worker's answer to give; here it only must not stop the rest.
       // A migration share once the record is migrated (replayed to a restarted worker) unseals: the shares stay the same.
       await (event.migrate === true && app.barrier.migration !== undefined ? app.barrier.unsealMigrating(event.share) : app.barrier.unseal(event.share)).catch((err: unknown) =>

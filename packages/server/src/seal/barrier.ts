@@ -428,15 +428,6 @@ export class Barrier {
     for (const r of dropped) zero(r.key);
   }
 
-  /**
-   * While sealed, reads the stored record again: a worker that joins its siblings unseals with the
-   * record as it is now, not as it was when the worker was built (a rotation or rekey may have
-   * changed it meanwhile). Unsealed, nothing changes.
-   */
-  async rereadWhileSealed(): Promise<void> {
-    if (this.sealed) await this.reread();
-  }
-
   /** Reads the stored record again (a sibling worker changed it) and keeps it; undefined before init. */
   private async reread(): Promise<SealRecord | undefined> {
     const record = await this.store.meta.get<SealRecord>(SEAL_META);
