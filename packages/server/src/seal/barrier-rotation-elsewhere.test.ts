@@ -102,6 +102,18 @@ describe("Barrier.rootDroppedElsewhere", () => {
     expect(sibling.record).toEqual(here.record);
   });
 
+  it("still drops the old root when a next rotation added a newer root meanwhile, then takes that one", async () => {
+    const { from, to } = await here.beginRotation();
+    await sibling.rootAddedElsewhere(copy(here.ring().current));
+    await here.finishRotation(async () => undefined);
+    const next = await here.beginRotation();
+    await sibling.rootDroppedElsewhere(to);
+    expect(sibling.ring().ids).toEqual([to]);
+    await sibling.rootAddedElsewhere(copy(here.ring().current));
+    expect(sibling.ring().ids).toEqual([to, next.to]);
+    expect(sibling.ring().ids).not.toContain(from);
+  });
+
   it("a sibling finishing the same rotation after the other finished it converges instead of failing", async () => {
     const { to } = await here.beginRotation();
     await sibling.rootAddedElsewhere(copy(here.ring().current));

@@ -413,17 +413,18 @@ export class Barrier {
   /**
    * Another worker of this server finished a root rotation (step 3): this node keeps only root
    * `keep` and zeroes the older ones — only if `keep` is its current root and the stored record
-   * (re-read) authenticates with its escrow keys and escrows `keep` alone; else `InvalidState`.
+   * (re-read) authenticates with its escrow keys, escrows `keep` and none of the older ones (a next
+   * rotation may have added a newer root already); else `InvalidState`.
    */
   async rootDroppedElsewhere(keep: string): Promise<void> {
     const record = await this.reread();
     const ring = this.ringOpen;
     if (record === undefined || ring === undefined || (ring.all().length === 1 && ring.current.id === keep)) return;
     const ids = this.vouchedRootIds(record);
-    if (ring.current.id !== keep || ids.length !== 1 || ids[0] !== keep) {
+    const dropped = ring.all().slice(0, -1);
+    if (ring.current.id !== keep || !ids.includes(keep) || dropped.some((r) => ids.includes(r.id))) {
       throw new TesseraError("InvalidState", `the stored seal record escrows [${ids.join(", ")}] and this worker's current root is ${ring.current.id}: dropping all but ${keep} refused`);
     }
-    const dropped = ring.all().slice(0, -1);
     this.ringOpen = new RootRing([ring.current]);
     for (const r of dropped) zero(r.key);
   }
