@@ -4,52 +4,26 @@
  * the worker that did not complete a rekey takes the new seal record in; a worker restart abandons
  * an attempt everywhere. Which worker served each call is read from the workers' own audit trails.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLines } from "../helpers/audit-records.js";
 import { answering, fresh, type FreshResponse } from "../helpers/fresh-http.js";
-import { freePort, startServer, type ServerProcess } from "../helpers/server-process.js";
+import { WORKERS, startWorkersServer, steerTo as steer, type WorkersServer } from "../helpers/workers-server.js";
 
-const WORKERS = ["w1", "w2"];
-const dir = mkdtempSync(join(tmpdir(), "tessera-workers-quorum-"));
-let server: ServerProcess;
+let w2: WorkersServer;
 let url: string;
 let token: string;
 /** The unseal shares in force (3 shares, threshold 2 throughout). */
 let shares: string[];
 
 beforeAll(async () => {
-  mkdirSync(join(dir, "data"));
-  const config = join(dir, "tessera.json");
-  const port = await freePort();
-  writeFileSync(config, JSON.stringify({ listener: { address: `127.0.0.1:${port}`, insecure_http: true }, storage: { sqlite: { path: join(dir, "data", "tessera.db") } }, workers: 2, log_level: "warn" }));
-  server = await startServer(["--config", config], { port, ready: "listening", readyTimeoutMs: 60_000 });
-  url = server.url;
-  for (let i = 0; i < 100 && (await answering(url, 2)).size < 2; i++) await new Promise((r) => setTimeout(r, 200));
-  const init = await fresh(url, "POST", "/v1/sys/init", { shares: 3, threshold: 2 });
-  token = init.body.rootToken;
-  shares = init.body.shares;
-  await fresh(url, "POST", "/v1/sys/unseal", { share: shares[0] });
-  await fresh(url, "POST", "/v1/sys/unseal", { share: shares[1] });
+  w2 = await startWorkersServer("tessera-workers-quorum-");
+  ({ url, rootToken: token, shares } = w2);
 }, 90_000);
 
 afterAll(async () => {
-  await server?.kill9();
-  rmSync(dir, { recursive: true, force: true });
+  await w2?.stop();
 });
 
-/** Records of `action` in each worker's trail. */
-function counts(action: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const w of WORKERS) {
-    const path = join(dir, "data", "audit", `audit-${w}.jsonl`);
-    out[w] = existsSync(path) ? decodeLines(readFileSync(path, "utf8").split("\n")).filter((r) => r.action === action).length : 0;
-  }
-  return out;
-}
+const counts = (action: string) => w2.counts(action);
 
 /** Makes the call and names the worker that served it: the one whose trail gained `action` records (durable before the answer). */
 async function via(action: string, call: () => Promise<FreshResponse>): Promise<FreshResponse & { worker: string }> {
@@ -61,11 +35,7 @@ async function via(action: string, call: () => Promise<FreshResponse>): Promise<
   return { ...r, worker: grew[0]! };
 }
 
-/** Probes until a connection lands on the worker other than `w`: round-robin hands the next one to `w`. */
-async function steerTo(w: string): Promise<void> {
-  for (let i = 0; i < 10; i++) if ((await fresh(url, "GET", "/v1/sys/seal-status")).body.node !== w) return;
-  throw new Error(`no connection reached a worker other than ${w}`);
-}
+const steerTo = (w: string) => steer(url, w);
 
 const other = (w: string) => WORKERS.find((x) => x !== w)!;
 const rekeyStatus = () => via("sys:Rekey", () => fresh(url, "GET", "/v1/sys/rekey", undefined, token));
@@ -174,15 +144,10 @@ describe("quorum operations on a server with two workers", () => {
   it("a worker restarted after a rekey comes back unsealed (with a quorum of the new shares); one restarted during a rekey makes every worker abandon it", async () => {
     const init = await rekeyInit();
     await rekeyShare(init.body.nonce, shares[0]!);
-    const pids = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.proc.pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+    const pids = w2.pids();
     expect(pids).toHaveLength(2);
     process.kill(pids[0]!, "SIGKILL");
-    let both = new Map<string, boolean>();
-    for (let i = 0; i < 150 && both.size < 2; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      const now = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.proc.pid)], { encoding: "utf8" });
-      if (!now.split("\n").map((l) => Number(l.trim())).includes(pids[0]!)) both = await answering(url, 4).catch(() => new Map());
-    }
+    const both = await w2.bothBack(pids[0]!);
     // Unsealed last with shares a rekey has replaced since: the primary replayed a quorum of the new ones.
     expect(Object.fromEntries(both)).toEqual({ w1: false, w2: false });
     for (const s of Object.values(await statusOnBoth())) expect(s).toMatchObject({ started: false });

@@ -6,56 +6,28 @@
  * shares, and after a worker is killed and restarted, both still serve. Which worker served each
  * call is read from the workers' own audit trails (fresh connections, round-robin).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLines } from "../helpers/audit-records.js";
 import { answering, fresh, type FreshResponse } from "../helpers/fresh-http.js";
-import { freePort, startServer, type ServerProcess } from "../helpers/server-process.js";
+import { WORKERS, startWorkersServer, steerTo as steer, type WorkersServer } from "../helpers/workers-server.js";
 
-const WORKERS = ["w1", "w2"];
-const dir = mkdtempSync(join(tmpdir(), "tessera-workers-rotate-root-"));
-let server: ServerProcess;
+let w2: WorkersServer;
 let url: string;
 let token: string;
 let shares: string[];
 
 beforeAll(async () => {
-  mkdirSync(join(dir, "data"));
-  const config = join(dir, "tessera.json");
-  const port = await freePort();
-  writeFileSync(config, JSON.stringify({ listener: { address: `127.0.0.1:${port}`, insecure_http: true }, storage: { sqlite: { path: join(dir, "data", "tessera.db") } }, workers: 2, log_level: "warn" }));
-  server = await startServer(["--config", config], { port, ready: "listening", readyTimeoutMs: 60_000 });
-  url = server.url;
-  for (let i = 0; i < 100 && (await answering(url, 2)).size < 2; i++) await new Promise((r) => setTimeout(r, 200));
-  const init = await fresh(url, "POST", "/v1/sys/init", { shares: 3, threshold: 2 });
-  token = init.body.rootToken;
-  shares = init.body.shares;
-  await fresh(url, "POST", "/v1/sys/unseal", { share: shares[0] });
-  await fresh(url, "POST", "/v1/sys/unseal", { share: shares[1] });
+  w2 = await startWorkersServer("tessera-workers-rotate-root-");
+  ({ url, rootToken: token, shares } = w2);
 }, 90_000);
 
 afterAll(async () => {
-  await server?.kill9();
-  rmSync(dir, { recursive: true, force: true });
+  await w2?.stop();
 });
 
-function counts(action: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const w of WORKERS) {
-    const path = join(dir, "data", "audit", `audit-${w}.jsonl`);
-    out[w] = existsSync(path) ? decodeLines(readFileSync(path, "utf8").split("\n")).filter((r) => r.action === action).length : 0;
-  }
-  return out;
-}
+const counts = (action: string) => w2.counts(action);
 
-/** Probes until a connection lands on the worker other than `w`: round-robin hands the next one to `w`. */
-async function steerTo(w: string): Promise<void> {
-  for (let i = 0; i < 10; i++) if ((await fresh(url, "GET", "/v1/sys/seal-status")).body.node !== w) return;
-  throw new Error(`no connection reached a worker other than ${w}`);
-}
+const steerTo = (w: string) => steer(url, w);
 
 /** Makes the call on worker `w`, checked: its trail (and only its) gained an `action` record. */
 async function on(w: string, action: string, call: () => Promise<FreshResponse>): Promise<FreshResponse> {
@@ -80,16 +52,7 @@ async function rootOnBoth(): Promise<Record<string, any>> {
   return seen;
 }
 
-/** Until both workers answer seal-status after a worker was killed (restarted by the primary). */
-async function bothBack(killed: number): Promise<Map<string, boolean>> {
-  let both = new Map<string, boolean>();
-  for (let i = 0; i < 150 && both.size < 2; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    const now = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.proc.pid)], { encoding: "utf8" });
-    if (!now.split("\n").map((l) => Number(l.trim())).includes(killed)) both = await answering(url, 4).catch(() => new Map());
-  }
-  return both;
-}
+const bothBack = (killed: number) => w2.bothBack(killed);
 
 describe("rotate-root on a server with two workers", () => {
   const R = "w1";
@@ -148,7 +111,7 @@ describe("rotate-root on a server with two workers", () => {
     expect((await on(R, "kms:CreateKey", () => fresh(url, "POST", "/v1/keys", { name: "third" }, token))).status).toBe(201);
     sealed.push({ ciphertext: (await encrypt(R, "third", "after the second rotation")).body.ciphertext, plain: "after the second rotation" });
 
-    const pids = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.proc.pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+    const pids = w2.pids();
     expect(pids).toHaveLength(2);
     process.kill(pids[0]!, "SIGKILL");
     expect(Object.fromEntries(await bothBack(pids[0]!))).toEqual({ w1: false, w2: false });
@@ -187,7 +150,7 @@ describe("rotate-root on a server with two workers", () => {
 
 /** The pid of worker `w` (its slot is in its environment). */
 function workerPid(w: string): number {
-  const pids = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.proc.pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+  const pids = w2.pids();
   const found = pids.find((p) => readFileSync(`/proc/${p}/environ`, "utf8").split("\0").includes(`TESSERA_WORKER=${w.slice(1)}`));
   expect(found).toBeDefined();
   return found!;
