@@ -38,7 +38,7 @@ export class ShortWriteFile implements TrailFile {
     await this.inner.truncate(length);
   }
 
-  stat(): Promise<{ size: number; ino: number; nlink: number }> {
+  stat(): Promise<{ size: number; ino: number; dev: number; nlink: number }> {
     return this.inner.stat();
   }
 

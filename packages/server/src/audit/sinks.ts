@@ -70,7 +70,7 @@ export interface TrailFile {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   datasync(): Promise<void>;
   truncate(length: number): Promise<void>;
-  stat(): Promise<{ size: number; ino: number; nlink: number }>;
+  stat(): Promise<{ size: number; ino: number; dev: number; nlink: number }>;
   close(): Promise<void>;
 }
 
@@ -122,7 +122,9 @@ export interface FileSinkOptions extends RotatedFileOptions {
 export class FileSink implements AuditSink {
   readonly name = "file";
   private handle: TrailFile | undefined;
+  /** The open file's identity (device and inode), to notice the path naming another file. */
   private ino = -1;
+  private dev = -1;
   private size = 0;
   private batchStart = 0;
   /** Bytes past `size` may be on disk (a failed write or a rollback that could not finish). */
@@ -197,10 +199,10 @@ export class FileSink implements AuditSink {
   private async ensureOpen(): Promise<TrailFile> {
     if (this.handle !== undefined) {
       // One stat of the path per batch: while the file is open its inode cannot be reused, so the path
-      // still naming that inode means the file was neither deleted nor replaced (an fstat of the open
-      // file for its link count, as before, answered nothing more and cost a thread-pool round trip).
+      // still naming that device and inode means the file was neither deleted nor replaced (an fstat of
+      // the open file for its link count, as before, answered nothing more and cost a thread-pool round trip).
       const current = statSync(this.path, { throwIfNoEntry: false });
-      if (current === undefined || current.ino !== this.ino) {
+      if (current === undefined || current.ino !== this.ino || current.dev !== this.dev) {
         this.report(`audit file ${this.path} was deleted or replaced; writing to a new file at that path`);
         await this.handle.close().catch(() => undefined);
         this.handle = undefined;
@@ -211,6 +213,7 @@ export class FileSink implements AuditSink {
       const st = await fh.stat();
       this.handle = fh;
       this.ino = st.ino;
+      this.dev = st.dev;
       this.size = st.size;
       this.dirty = false;
     }
