@@ -320,6 +320,8 @@ describe("the web console", () => {
     const expiring = await newPage();
     await expiring.page.goto(`${server.url}/ui`);
     await signIn(expiring.page, doomed.token);
+    // The home screen's own loads finish first: revoked while they ran, they would end the session before the click.
+    await expiring.page.waitForLoadState("networkidle");
     expect((await call("POST", "/v1/auth/tokens/revoke", { accessor: doomed.accessor })).status).toBe(204);
     await nav(expiring.page, "Keys").click();
     await expiring.page.getByText("Your session has ended (the token expired or was revoked). Sign in again to continue.").waitFor();
