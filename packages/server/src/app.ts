@@ -170,7 +170,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const clock = options.clock ?? systemClock;
   const store = options.store;
-  const barrier = new Barrier(store, options.seal ?? new ShamirSeal());
+  const barrier = new Barrier(store, options.seal ?? new ShamirSeal(), { handOverToOtherNodes: store.kind !== "sqlite" });
   await store.migrate();
   await barrier.load();
 

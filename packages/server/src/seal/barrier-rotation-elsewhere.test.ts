@@ -26,7 +26,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 beforeEach(async () => {
   store = new SqliteStore({ path: ":memory:" });
   await store.migrate();
-  here = new Barrier(store, new ShamirSeal());
+  here = new Barrier(store, new ShamirSeal(), { handOverToOtherNodes: true });
   await here.load();
   const shares = await here.initialize({ shares: 3, threshold: 2 }, async () => undefined);
   for (const s of shares.slice(0, 2)) await here.unseal(s);
@@ -177,6 +177,25 @@ describe("Barrier.storedRecordChanged (another node of the database)", () => {
     expect(await sibling.storedRecordChanged()).toMatch(/escrow keys do not check.*seal and unseal/);
     expect(sibling.record).toEqual(before);
     expect(await codeOf(sibling.beginRotation())).toBe("Conflict");
+  });
+
+  it("a server alone on its database (SQLite: its workers are told over IPC) writes no handover: the new root is readable with the old one nowhere", async () => {
+    const fresh = new SqliteStore({ path: ":memory:" });
+    try {
+      await fresh.migrate();
+      const single = new Barrier(fresh, new ShamirSeal());
+      await single.load();
+      const initial = await single.initialize({ shares: 1, threshold: 1 }, async () => undefined);
+      await single.unseal(initial[0]!);
+      await single.rekey({ shares: 1, threshold: 1 });
+      await single.beginRotation();
+      const stored = (await fresh.meta.get<Record<string, unknown>>("seal"))!;
+      expect(Object.keys(stored)).not.toContain("handover");
+      expect(Object.keys(stored)).not.toContain("escrowHandover");
+      single.sealNow();
+    } finally {
+      await fresh.close();
+    }
   });
 
   it("a sealed node only re-reads at its next unseal", async () => {

@@ -53,6 +53,12 @@ export class Barrier {
   constructor(
     private readonly store: Pick<Store, "meta" | "transaction">,
     private readonly seal: Seal,
+    /**
+     * Other nodes share the database (PostgreSQL): rotations and rekeys write handovers for them
+     * (`storedRecordChanged`). Off for a store only this server opens, whose workers are told over IPC:
+     * a handover is the new root readable with the old one, written only where a node needs it.
+     */
+    private readonly options: { handOverToOtherNodes?: boolean } = {},
   ) {}
 
   /** Reads the stored seal record; call once at start (and after a restore replaced it). */
@@ -303,7 +309,10 @@ export class Barrier {
     const from = this.requireRecord();
     const { escrow, secrets, escrowKey } = await createEscrow(ring.all(), options.shares, options.threshold);
     try {
-      const next = { ...(await this.seal.reprotect(ring.all(), escrow, escrowKey)), escrowHandover: ring.seal(escrowKey.macKey, escrowHandoverAad(escrow)).toString("base64") };
+      const next = {
+        ...(await this.seal.reprotect(ring.all(), escrow, escrowKey)),
+        ...(this.options.handOverToOtherNodes === true && { escrowHandover: ring.seal(escrowKey.macKey, escrowHandoverAad(escrow)).toString("base64") }),
+      };
       await this.compareAndSet(from, next);
     } catch (err) {
       zeroEscrowKeys(escrowKey);
@@ -357,8 +366,8 @@ export class Barrier {
     const next = new RootRing([...ring.all(), root]);
     try {
       // Other nodes on this database hold the old root only: they take the new one from the handover.
-      const handover: RootHandover = { root: root.id, sealed: ring.seal(root.key, handoverAad(root.id)).toString("base64") };
-      await this.rewrite(next.all(), { handover });
+      const handover: RootHandover | undefined = this.options.handOverToOtherNodes === true ? { root: root.id, sealed: ring.seal(root.key, handoverAad(root.id)).toString("base64") } : undefined;
+      await this.rewrite(next.all(), handover === undefined ? {} : { handover });
       // Sealed while the record was written: the record holds both roots (the next unseal resumes the
       // rotation), but this node must stay sealed — never re-open with a ring whose old root is zeroed.
       if (this.ringOpen === undefined) throw new TesseraError("Sealed");
