@@ -30,7 +30,7 @@ beforeEach(async () => {
   await here.load();
   const shares = await here.initialize({ shares: 3, threshold: 2 }, async () => undefined);
   for (const s of shares.slice(0, 2)) await here.unseal(s);
-  sibling = new Barrier(store, new ShamirSeal());
+  sibling = new Barrier(store, new ShamirSeal(), { handOverToOtherNodes: true });
   await sibling.load();
   for (const s of shares.slice(1, 3)) await sibling.unseal(s);
 });

@@ -493,6 +493,8 @@ export class Barrier {
       await this.load();
       return undefined;
     }
+    // A store only this server opens: its workers are told of rotations and rekeys over IPC.
+    if (this.options.handOverToOtherNodes !== true) return undefined;
     const ring = this.ringOpen;
     if (ring === undefined) return undefined;
     const record = await this.store.meta.get<SealRecord>(SEAL_META);
