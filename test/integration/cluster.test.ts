@@ -152,6 +152,7 @@ describe("a root rotation through one node", () => {
     for (const [rotator, others] of [[0, [1, 2]], [1, [0, 2]]] as const) {
       const rotated = await api(url(rotator), c.rootToken, "POST", "/v1/sys/rotate-root");
       expect(rotated.status).toBe(200);
+      expect(rotated.body.state).toBe("idle");
       // Created after the rotation: its version is sealed under the new root alone.
       const name = `after-rotation-${rotator}`;
       expect((await api(url(rotator), c.rootToken, "POST", "/v1/keys", { name })).status).toBe(201);
