@@ -9,7 +9,9 @@
  *   as the dev server prints them, `tessera` on PATH (a temp bin dir running bin/tessera, as `npm link`
  *   installs it, but refusing `tessera server`), HOME and the working directory in a fresh temp dir,
  *   stdin empty; the whole process group is killed when the script ends;
- * - a failing command fails the test, naming the page, block and line.
+ * - a failing command fails the test, naming the page, block and line; so does a check written as
+ *   `… && echo "message"` whose message is missing from the output (`set -e` lets a failing command
+ *   before `&&` pass silently).
  *
  * A block that cannot run in a test says so in the page, on the line before it:
  *
@@ -25,7 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, REPO, startServer } from "../helpers/server-process.js";
-import { failedScriptLine, shellBlocks, snippetScript, type ShellBlock } from "./snippets.js";
+import { echoChecks, failedScriptLine, shellBlocks, snippetScript, type ShellBlock } from "./snippets.js";
 
 /** Pages whose snippets expect a dev server started with more flags (their not-run dev-server block shows them). */
 const DEV_SERVER_FLAGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
@@ -155,6 +157,9 @@ describe("documentation snippets", () => {
             ? `${page}: a snippet failed (exit ${r.code})`
             : `${page}:${from.line}, block ${from.block}: \`${source[from.line - 1]!.trim()}\` failed${failed?.status === undefined ? "" : ` with exit status ${failed.status}`}`;
         expect.fail(`${where}\n--- output (last 40 lines) ---\n${r.output.split("\n").slice(-40).join("\n")}`);
+      }
+      for (const check of echoChecks(blocksOf(page))) {
+        expect(r.output.includes(check.message), `${page}:${check.line}: the check before \`&& echo "${check.message}"\` failed (its message is not in the output)`).toBe(true);
       }
     } finally {
       await server.stop();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { failedScriptLine, shellBlocks, snippetScript } from "./snippets.js";
+import { echoChecks, failedScriptLine, shellBlocks, snippetScript } from "./snippets.js";
 
 const PAGE = [
   "# Page", //                                   1
@@ -68,6 +68,43 @@ describe("snippetScript", () => {
       const r = spawnSync("bash", [join(dir, "s.sh")], { encoding: "utf8" });
       expect(r.status).not.toBe(0);
       expect(origin[failedScriptLine(r.stderr)!.line]).toEqual({ block: 1, line: 3 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("echoChecks", () => {
+  it("collects the messages of `… && echo MESSAGE` checks in runnable blocks, with their page lines", () => {
+    const page = [
+      "```sh", //                                                                       1
+      'cmp a b && echo "identical files"', //                                           2
+      "cmp a b && echo identical", //                                                   3
+      "sh -c 'test \"$X\" = y && echo \"inside sh -c\"'", //                            4
+      'echo "not a check"', //                                                          5
+      'test -s f && echo "has $(wc -c < f) bytes"', //                                  6
+      "```", //                                                                         7
+      "<!-- not-run: x -->", //                                                         8
+      "```sh", //                                                                       9
+      'false && echo "in a block that does not run"', //                                10
+      "```", //                                                                         11
+    ].join("\n");
+    expect(echoChecks(shellBlocks(page))).toEqual([
+      { line: 2, message: "identical files" },
+      { line: 3, message: "identical" },
+      { line: 4, message: "inside sh -c" },
+    ]);
+  });
+
+  it("the message of a failed check is missing from the output, although the script exits 0 (why the test looks for it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-snippet-self-"));
+    try {
+      const blocks = shellBlocks('```sh\ntest 1 = 2 && echo "one is two"\necho done\n```');
+      writeFileSync(join(dir, "s.sh"), snippetScript(blocks).text);
+      const r = spawnSync("bash", [join(dir, "s.sh")], { encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe("done\n");
+      expect(echoChecks(blocks)).toEqual([{ line: 2, message: "one is two" }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -70,6 +70,27 @@ export function snippetScript(blocks: readonly ShellBlock[]): SnippetScript {
   return { text: `${text.join("\n")}\n`, origin };
 }
 
+/**
+ * A line ending in `&& echo "message"` is a check the reader sees pass by its message; under `set -e`
+ * a failing command before `&&` does not stop the script, so the test looks for the message instead.
+ * Messages that expand variables or commands (`$`, backquotes) cannot be known in advance and are
+ * not collected.
+ */
+const ECHO_CHECK = /&&\s*echo\s+(?:"([^"$`\\]+)"|([A-Za-z0-9_.,:-]+))'?\s*$/;
+
+/** The messages of the runnable blocks' `… && echo MESSAGE` checks, with the page line of each. */
+export function echoChecks(blocks: readonly ShellBlock[]): { line: number; message: string }[] {
+  const checks: { line: number; message: string }[] = [];
+  for (const block of blocks) {
+    if (block.notRun !== undefined) continue;
+    block.lines.forEach((text, i) => {
+      const m = ECHO_CHECK.exec(text);
+      if (m !== null) checks.push({ line: block.firstLine + i, message: (m[1] ?? m[2])! });
+    });
+  }
+  return checks;
+}
+
 /** The script line a failure was reported at: the ERR trap's first mark, else bash's own "line N:". */
 export function failedScriptLine(stderr: string): { line: number; status: number | undefined } | undefined {
   const mark = new RegExp(`^${FAILED_MARK} (\\d+) (\\d+)$`, "m").exec(stderr);

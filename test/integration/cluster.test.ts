@@ -141,14 +141,48 @@ describe("status through any node", () => {
   });
 });
 
+describe("a root rotation through one node", () => {
+  it("every node follows it for the next request: keys sealed under the new root work everywhere, and another node can rotate next", async () => {
+    const rootIds = async () => Promise.all([0, 1, 2].map(async (i) => (await api(url(i), c.rootToken, "GET", "/v1/sys/rotate-root")).body.rootId as string));
+    expect((await api(url(1), c.rootToken, "POST", "/v1/keys", { name: "before-rotation" })).status).toBe(201);
+    // Every node has the key cached, as sealed under the first root.
+    const before = await api(url(2), c.rootToken, "POST", "/v1/keys/before-rotation/encrypt", { plaintext: b64("under the first root") });
+    for (const i of [0, 1]) expect((await api(url(i), c.rootToken, "POST", "/v1/keys/before-rotation/encrypt", { plaintext: b64("x") })).status).toBe(200);
+    const [first] = await rootIds();
+    for (const [rotator, others] of [[0, [1, 2]], [1, [0, 2]]] as const) {
+      const rotated = await api(url(rotator), c.rootToken, "POST", "/v1/sys/rotate-root");
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.state).toBe("idle");
+      // Created after the rotation: its version is sealed under the new root alone.
+      const name = `after-rotation-${rotator}`;
+      expect((await api(url(rotator), c.rootToken, "POST", "/v1/keys", { name })).status).toBe(201);
+      for (const i of others) {
+        const enc = await api(url(i), c.rootToken, "POST", `/v1/keys/${name}/encrypt`, { plaintext: b64("new root") });
+        expect(enc.status, `node ${i} after node ${rotator} rotated`).toBe(200);
+        // The older key was re-sealed under the new root by the rotation.
+        const dec = await api(url(i), c.rootToken, "POST", "/v1/decrypt", { ciphertext: before.body.ciphertext });
+        expect(Buffer.from(dec.body.plaintext, "base64").toString(), `node ${i}`).toBe("under the first root");
+      }
+      const ids = await rootIds();
+      expect(new Set(ids).size).toBe(1);
+      expect(ids[0]).toBe(rotated.body.rootId);
+    }
+    expect((await rootIds())[0]).not.toBe(first);
+  });
+});
+
 describe("a rekey through one node", () => {
-  it("the old shares stop opening every node: a node sealed after the rekey unseals only with the new ones", async () => {
+  it("the old shares stop opening every node: a node sealed after the rekey unseals only with the new ones; an unsealed node keeps changing the record for them", async () => {
     const started = await api(url(0), c.rootToken, "POST", "/v1/sys/rekey/init", { shares: 1, threshold: 1 });
     expect(started.status).toBe(200);
     const done = await api(url(0), c.rootToken, "POST", "/v1/sys/rekey/update", { nonce: started.body.nonce, share: c.share });
     expect(done.body).toMatchObject({ complete: true, newShares: 1, newThreshold: 1 });
     const old = c.share;
     c.share = done.body.shares[0];
+    // Node B, unsealed with the old shares and never sealed since, takes the new escrow's key (handed
+    // over under the root) and can change the record itself: the escrow it writes opens with the new shares.
+    const rotated = await api(url(1), c.rootToken, "POST", "/v1/sys/rotate-root");
+    expect(rotated.status).toBe(200);
     // Node C read the seal record before the rekey and was never sealed since.
     expect((await api(url(2), c.rootToken, "POST", "/v1/sys/seal")).status).toBeLessThan(300);
     const refused = await api(url(2), undefined, "POST", "/v1/sys/unseal", { share: old });

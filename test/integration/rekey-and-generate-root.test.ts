@@ -99,6 +99,21 @@ describe("generate-root", () => {
     t.rootToken = token;
   });
 
+  it("a seal ends an attempt in progress; a sealed Tessera neither starts one nor takes shares (as Vault)", async () => {
+    const started = await t.call("POST", "/v1/sys/generate-root/init", {}, null);
+    const { nonce } = started.body;
+    await t.call("POST", "/v1/sys/generate-root/update", { nonce, share: t.shares[0] }, null);
+    expect((await t.call("POST", "/v1/sys/seal", {})).status).toBe(200);
+    expect((await t.call("GET", "/v1/sys/generate-root", undefined, null)).body).toMatchObject({ started: false, progress: 0 });
+    const share = await t.call("POST", "/v1/sys/generate-root/update", { nonce, share: t.shares[1] }, null);
+    expect(share.body.error.code).toBe("Sealed");
+    expect((await t.call("POST", "/v1/sys/generate-root/init", {}, null)).body.error.code).toBe("Sealed");
+    expect((await unsealWith(t.shares.slice(0, 3))).body.sealed).toBe(false);
+    // The attempt did not survive the seal: its nonce and the share given before are gone.
+    const after = await t.call("POST", "/v1/sys/generate-root/update", { nonce, share: t.shares[1] }, null);
+    expect(after.body.error.code).toBe("InvalidState");
+  });
+
   it("shares of another Tessera do not generate a root token", async () => {
     const other = await startTestApp({ shares: 3, threshold: 2 });
     try {

@@ -170,7 +170,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const clock = options.clock ?? systemClock;
   const store = options.store;
-  const barrier = new Barrier(store, options.seal ?? new ShamirSeal());
+  const barrier = new Barrier(store, options.seal ?? new ShamirSeal(), { handOverToOtherNodes: store.kind !== "sqlite" });
   await store.migrate();
   await barrier.load();
 
@@ -284,7 +284,13 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     certificates: () => machineIdentity.forgetRevocations(),
     // The SigV4 signing keys derived from a secret are re-derived once the secret is resolved anew.
     accessKey: (id) => accessKeys.evict(id),
-    meta: (name) => (name === "seal" ? barrier.refresh() : undefined),
+    // A root rotation made on another node reaches this one's ring here (barrier.storedRecordChanged).
+    meta: (name) =>
+      name === "seal"
+        ? barrier.storedRecordChanged().then((problem) => {
+            if (problem !== undefined) http.log.warn({ seal: barrier.sealProvider.type }, problem);
+          })
+        : undefined,
     all: () => {
       keys.keyring.invalidateAll();
       tokens.forget();

@@ -31,7 +31,7 @@ export function registerSecretCommands(program: Command, cli: Cli): void {
     secret
       .command("put")
       .summary("write a new version of a secret")
-      .description("Write a new version of the secret at PATH from FIELD=VALUE pairs (FIELD=@FILE reads a file, FIELD=- reads stdin) or --data-file (a JSON object).")
+      .description("Write a new version of the secret at PATH from FIELD=VALUE pairs (FIELD=@FILE reads a file, FIELD=- reads stdin; one final newline is dropped from either) or --data-file (a JSON object).")
       .argument("<path>", "secret path, e.g. payments/db")
       .argument("[fields...]", "FIELD=VALUE, FIELD=@FILE or FIELD=-")
       .addOption(mountOption())

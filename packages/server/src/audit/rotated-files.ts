@@ -1,7 +1,7 @@
 /**
- * The file trail's rotated files: compressing them (gzip) and deleting the oldest under the retention
- * setting. Runs beside the trail, never on a request's path; a failure is reported and retried at the
- * next rotation or start, and never touches the current file.
+ * The file trail's rotated files: compressing them (gzip, on a thread at the lowest CPU priority) and
+ * deleting the oldest under the retention setting. Runs beside the trail, never on a request's path; a
+ * failure is reported and retried at the next rotation or start, and never touches the current file.
  *
  * Invariants:
  * - A rotated file is replaced by its compressed copy only once that copy is complete and synced:
@@ -12,11 +12,9 @@
  *   setting names (`keep_files` newest kept, or older than `max_age`). Each file's first request record
  *   spells out its `prev` and every context it uses, so the kept files verify from their first record.
  */
-import { createReadStream, createWriteStream } from "node:fs";
 import { open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
+import { gzipFileInBackground } from "./background-gzip.js";
 
 export interface RotatedFileOptions {
   /** Compress rotated files with gzip (default true). */
@@ -48,13 +46,8 @@ async function rotated(path: string): Promise<string[]> {
 async function compress(dir: string, name: string): Promise<void> {
   const tmp = join(dir, `${name}.gz.tmp`);
   const original = await stat(join(dir, name));
-  await pipeline(createReadStream(join(dir, name)), createGzip({ level: 6 }), createWriteStream(tmp, { mode: 0o600 }));
-  const fh = await open(tmp, "r+");
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+  // Written and synced on a thread at the lowest CPU priority (background-gzip.ts).
+  await gzipFileInBackground(join(dir, name), tmp);
   // The copy keeps the file's own time: retention's age is the age of the records, not of the copy.
   await utimes(tmp, original.atime, original.mtime);
   await rename(tmp, join(dir, `${name}.gz`));

@@ -26,11 +26,11 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 beforeEach(async () => {
   store = new SqliteStore({ path: ":memory:" });
   await store.migrate();
-  here = new Barrier(store, new ShamirSeal());
+  here = new Barrier(store, new ShamirSeal(), { handOverToOtherNodes: true });
   await here.load();
   const shares = await here.initialize({ shares: 3, threshold: 2 }, async () => undefined);
   for (const s of shares.slice(0, 2)) await here.unseal(s);
-  sibling = new Barrier(store, new ShamirSeal());
+  sibling = new Barrier(store, new ShamirSeal(), { handOverToOtherNodes: true });
   await sibling.load();
   for (const s of shares.slice(1, 3)) await sibling.unseal(s);
 });
@@ -120,5 +120,88 @@ describe("Barrier.rootDroppedElsewhere", () => {
     await here.finishRotation(async () => undefined);
     expect(await sibling.finishRotation(async () => undefined)).toBe(to);
     expect(sibling.ring().ids).toEqual([to]);
+  });
+});
+
+/** What a node on the same database sees through the change feed (no relay: the record is all it gets). */
+describe("Barrier.storedRecordChanged (another node of the database)", () => {
+  it("follows a rotation from the record alone: takes the handed-over root at step 1, drops the old one at step 3", async () => {
+    const { from, to } = await here.beginRotation();
+    expect(await sibling.storedRecordChanged()).toBeUndefined();
+    expect(sibling.ring().ids).toEqual([from, to]);
+    expect(sibling.record).toEqual(here.record);
+    expect(sibling.openSecret(here.sealSecret(Buffer.from("new"), aad), aad).toString()).toBe("new");
+    const old = sibling.ring().all()[0]!.key;
+    await here.finishRotation(async () => undefined);
+    expect(await sibling.storedRecordChanged()).toBeUndefined();
+    expect(sibling.ring().ids).toEqual([to]);
+    expect(old.every((b) => b === 0)).toBe(true);
+    // Nothing changed since: nothing to do.
+    expect(await sibling.storedRecordChanged()).toBeUndefined();
+    expect(sibling.ring().ids).toEqual([to]);
+  });
+
+  it("a handover sealed under no root it holds (written by someone without the root) changes nothing and says to reseal", async () => {
+    await here.beginRotation();
+    const stored = (await store.meta.get<Record<string, unknown>>("seal"))!;
+    const handover = stored["handover"] as { root: string; sealed: string };
+    const forged = Buffer.from(handover.sealed, "base64");
+    forged[forged.length - 1]! ^= 1;
+    await store.transaction(async (tx) => tx.meta.put("seal", { ...stored, handover: { ...handover, sealed: forged.toString("base64") } }));
+    const before = sibling.record;
+    expect(await sibling.storedRecordChanged()).toMatch(/sealed under no root this node holds.*seal and unseal/);
+    expect(sibling.ring().ids).toHaveLength(1);
+    expect(sibling.record).toEqual(before);
+  });
+
+  it("re-keyed elsewhere: takes the new escrow key handed over under the root, so its own next change escrows for the new shares", async () => {
+    const { shares } = await here.rekey({ shares: 2, threshold: 2 });
+    expect(await sibling.storedRecordChanged()).toBeUndefined();
+    expect(sibling.record).toEqual(here.record);
+    const { to } = await sibling.beginRotation();
+    await sibling.finishRotation(async () => undefined);
+    // A node unsealing now, with the new shares, opens the record the sibling wrote.
+    const later = new Barrier(store, new ShamirSeal());
+    await later.load();
+    for (const s of shares) await later.unseal(s);
+    expect(later.ring().ids).toEqual([to]);
+    later.sealNow();
+  });
+
+  it("a record its escrow keys do not check and with no escrow key it can open is not taken: a change it would make fails Conflict instead of escrowing under stale keys", async () => {
+    await here.rekey({ shares: 2, threshold: 2 });
+    const stored = (await store.meta.get<Record<string, unknown>>("seal"))!;
+    const { escrowHandover: _dropped, ...withoutHandover } = stored;
+    await store.transaction(async (tx) => tx.meta.put("seal", withoutHandover));
+    const before = sibling.record;
+    expect(await sibling.storedRecordChanged()).toMatch(/escrow keys do not check.*seal and unseal/);
+    expect(sibling.record).toEqual(before);
+    expect(await codeOf(sibling.beginRotation())).toBe("Conflict");
+  });
+
+  it("a server alone on its database (SQLite: its workers are told over IPC) writes no handover: the new root is readable with the old one nowhere", async () => {
+    const fresh = new SqliteStore({ path: ":memory:" });
+    try {
+      await fresh.migrate();
+      const single = new Barrier(fresh, new ShamirSeal());
+      await single.load();
+      const initial = await single.initialize({ shares: 1, threshold: 1 }, async () => undefined);
+      await single.unseal(initial[0]!);
+      await single.rekey({ shares: 1, threshold: 1 });
+      await single.beginRotation();
+      const stored = (await fresh.meta.get<Record<string, unknown>>("seal"))!;
+      expect(Object.keys(stored)).not.toContain("handover");
+      expect(Object.keys(stored)).not.toContain("escrowHandover");
+      single.sealNow();
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("a sealed node only re-reads at its next unseal", async () => {
+    sibling.sealNow();
+    await here.beginRotation();
+    expect(await sibling.storedRecordChanged()).toBeUndefined();
+    expect(sibling.sealed).toBe(true);
   });
 });

@@ -7,6 +7,7 @@
  * seal migration, restore — each a compare-and-set of `meta.seal`, so two writers never interleave.
  */
 import { TESSERA_VERSION, TesseraError, type SealStatus } from "@tessera/protocol";
+import { hash } from "node:crypto";
 import { equalBytes, zero } from "../crypto/index.js";
 import type { MetaRepo, Repositories, Store } from "../store/index.js";
 import { newRootKey, ROOT_KEY_LENGTH, RootRing, type RootKey } from "./root-ring.js";
@@ -17,6 +18,25 @@ import { ShareCollector } from "./shares.js";
 import type { SealedData } from "./sealed-data.js";
 
 export const SEAL_META = "seal";
+
+/**
+ * A rotation's new root in the seal record, sealed under the root it replaces: other nodes on the
+ * database hold that root and take the new one from here (`storedRecordChanged`). Only a holder of
+ * the old root can have written it; the AAD binds the key to the id the record gives it.
+ */
+interface RootHandover {
+  root: string;
+  sealed: string;
+}
+
+const handoverAad = (id: string): Buffer => Buffer.from(`tessera/root-handover/v1|id=${id}`, "utf8");
+
+/**
+ * A rekey's new escrow MAC key in the seal record, sealed under the current root: other unsealed nodes
+ * of the database (which hold the root, not the new shares) take it to keep vouching for the record.
+ * The AAD binds it to the escrow's public key.
+ */
+const escrowHandoverAad = (escrow: EscrowRecord): Buffer => Buffer.from(`tessera/escrow-handover/v1|publicKey=${hash("sha256", escrow.publicKey)}`, "utf8");
 
 export class Barrier {
   private stored: SealRecord | undefined;
@@ -33,6 +53,12 @@ export class Barrier {
   constructor(
     private readonly store: Pick<Store, "meta" | "transaction">,
     private readonly seal: Seal,
+    /**
+     * Other nodes share the database (PostgreSQL): rotations and rekeys write handovers for them
+     * (`storedRecordChanged`). Off for a store only this server opens, whose workers are told over IPC:
+     * a handover is the new root readable with the old one, written only where a node needs it.
+     */
+    private readonly options: { handOverToOtherNodes?: boolean } = {},
   ) {}
 
   /** Reads the stored seal record; call once at start (and after a restore replaced it). */
@@ -283,7 +309,10 @@ export class Barrier {
     const from = this.requireRecord();
     const { escrow, secrets, escrowKey } = await createEscrow(ring.all(), options.shares, options.threshold);
     try {
-      const next = await this.seal.reprotect(ring.all(), escrow, escrowKey);
+      const next = {
+        ...(await this.seal.reprotect(ring.all(), escrow, escrowKey)),
+        ...(this.options.handOverToOtherNodes === true && { escrowHandover: ring.seal(escrowKey.macKey, escrowHandoverAad(escrow)).toString("base64") }),
+      };
       await this.compareAndSet(from, next);
     } catch (err) {
       zeroEscrowKeys(escrowKey);
@@ -336,13 +365,22 @@ export class Barrier {
     const root = newRootKey();
     const next = new RootRing([...ring.all(), root]);
     try {
-      await this.rewrite(next.all());
+      // Other nodes on this database hold the old root only: they take the new one from the handover.
+      const handover: RootHandover | undefined = this.options.handOverToOtherNodes === true ? { root: root.id, sealed: ring.seal(root.key, handoverAad(root.id)).toString("base64") } : undefined;
+      await this.rewrite(next.all(), handover === undefined ? {} : { handover });
       // Sealed while the record was written: the record holds both roots (the next unseal resumes the
       // rotation), but this node must stay sealed — never re-open with a ring whose old root is zeroed.
-      if (this.ringOpen !== ring) throw new TesseraError("Sealed");
+      if (this.ringOpen === undefined) throw new TesseraError("Sealed");
     } catch (err) {
       zero(root.key);
       throw err;
+    }
+    if (this.ringOpen !== ring) {
+      // The change feed told this node of its own record first (storedRecordChanged took the root from
+      // the handover): the ring holds the new root already.
+      zero(root.key);
+      if (this.ringOpen.current.id !== root.id) throw new TesseraError("Sealed");
+      return { from: ring.current.id, to: root.id };
     }
     this.ringOpen = next;
     return { from: ring.current.id, to: root.id };
@@ -375,7 +413,12 @@ export class Barrier {
     }
     this.stored = next;
     // Sealed during the transaction: every root is zeroed already; stay sealed (the rotation is complete in storage).
-    if (this.ringOpen !== ring) throw new TesseraError("Sealed");
+    if (this.ringOpen === undefined) throw new TesseraError("Sealed");
+    if (this.ringOpen !== ring) {
+      // The change feed told this node of its own record first: storedRecordChanged dropped the older roots.
+      if (this.ringOpen.ids.join(",") !== keep.ids.join(",")) throw new TesseraError("Sealed");
+      return keep.current.id;
+    }
     const dropped = ring.all().slice(0, -1);
     this.ringOpen = keep;
     for (const r of dropped) zero(r.key);
@@ -429,6 +472,101 @@ export class Barrier {
     for (const r of dropped) zero(r.key);
   }
 
+  /**
+   * The change feed says the stored seal record changed, maybe on another node of this database. A
+   * node without a record loads it (another node initialised the database); a sealed node re-reads it
+   * at its next unseal. An unsealed node follows a root rotation made elsewhere, checking the record
+   * with its own escrow keys first:
+   * - step 1 (the record escrows this ring's roots and one more, with a handover for it): the new root,
+   *   opened from the handover under a root this node holds, joins the ring as current;
+   * - step 3 (the record escrows this ring's current root and none of the older ones): the older
+   *   roots are dropped and zeroed.
+   * The node keeps the record only when its ring then holds exactly the roots the record escrows.
+   * A record its escrow keys do not check (re-keyed on another node) is taken with the new escrow MAC
+   * key handed over in it, under the root (`takeEscrowHandover`). Anything else — an escrow neither
+   * checks, a handover it cannot open — changes nothing here: the node keeps the record it knew (so a change it would make
+   * fails `Conflict` rather than writing an escrow it cannot vouch for) and the returned message says
+   * to seal and unseal it.
+   */
+  async storedRecordChanged(): Promise<string | undefined> {
+    if (this.stored === undefined) {
+      await this.load();
+      return undefined;
+    }
+    // A store only this server opens: its workers are told of rotations and rekeys over IPC.
+    if (this.options.handOverToOtherNodes !== true) return undefined;
+    const ring = this.ringOpen;
+    if (ring === undefined) return undefined;
+    const record = await this.store.meta.get<SealRecord>(SEAL_META);
+    if (record === undefined || this.ringOpen !== ring || JSON.stringify(record) === JSON.stringify(this.stored)) return undefined;
+    const follow = "seal and unseal this node to take the stored seal record";
+    let ids: string[];
+    try {
+      ids = this.vouchedRootIds(record);
+    } catch {
+      // Re-keyed elsewhere: the new escrow's MAC key is handed over under the root.
+      if (!this.takeEscrowHandover(record, ring)) return `the seal record was changed elsewhere with shares this node's escrow keys do not check, and no escrow key it can open came with it: ${follow}`;
+      ids = this.vouchedRootIds(record);
+    }
+    let next = ring;
+    const handover = record["handover"] as RootHandover | undefined;
+    if (handover !== undefined && !ring.ids.includes(handover.root) && ids.join(",") === [...ring.ids, handover.root].join(",")) {
+      let key: Buffer;
+      try {
+        key = ring.open(Buffer.from(handover.sealed, "base64"), handoverAad(handover.root));
+      } catch {
+        return `the root rotation begun elsewhere hands over root ${handover.root} sealed under no root this node holds: ${follow}`;
+      }
+      if (key.length !== ROOT_KEY_LENGTH) {
+        zero(key);
+        return `the root handed over for ${handover.root} is not a root key: ${follow}`;
+      }
+      next = new RootRing([...ring.all(), { id: handover.root, key }]);
+    } else if (ring.all().length > 1 && ids.includes(ring.current.id) && ring.all().slice(0, -1).every((r) => !ids.includes(r.id))) {
+      next = new RootRing([ring.current]);
+    }
+    if (next.ids.join(",") !== ids.join(",")) {
+      if (next !== ring && next.current !== ring.current) zero(next.current.key);
+      return `the stored seal record escrows roots [${ids.join(", ")}] and this node holds [${ring.ids.join(", ")}]: ${follow}`;
+    }
+    // Sealed while the record was read: stay sealed.
+    if (this.ringOpen !== ring) {
+      if (next.current !== ring.current) zero(next.current.key);
+      return undefined;
+    }
+    if (next !== ring) {
+      this.ringOpen = next;
+      if (next.all().length < ring.all().length) for (const r of ring.all().slice(0, -1)) zero(r.key);
+    }
+    this.stored = record;
+    return undefined;
+  }
+
+  /**
+   * A rekey made elsewhere: takes the new escrow MAC key from the record's handover (sealed under a
+   * root `ring` holds) if it checks the record's escrow; false, and nothing changes, otherwise.
+   */
+  private takeEscrowHandover(record: SealRecord, ring: RootRing): boolean {
+    const sealed = record["escrowHandover"];
+    if (typeof sealed !== "string") return false;
+    let macKey: Buffer;
+    try {
+      macKey = ring.open(Buffer.from(sealed, "base64"), escrowHandoverAad(this.escrowOf(record)));
+    } catch {
+      return false;
+    }
+    let keys: EscrowKeys;
+    try {
+      keys = escrowKeysVouched(this.escrowOf(record), macKey);
+    } catch {
+      zero(macKey);
+      return false;
+    }
+    zeroEscrowKeys(this.escrowKey);
+    this.escrowKey = keys;
+    return true;
+  }
+
   /** Reads the stored record again (a sibling worker changed it) and keeps it; undefined before init. */
   private async reread(): Promise<SealRecord | undefined> {
     const record = await this.store.meta.get<SealRecord>(SEAL_META);
@@ -461,9 +599,9 @@ export class Barrier {
     return e;
   }
 
-  private async rewrite(roots: readonly RootKey[]): Promise<void> {
+  private async rewrite(roots: readonly RootKey[], extra: Record<string, unknown> = {}): Promise<void> {
     const from = this.requireRecord();
-    const next = await this.seal.reprotect(roots, this.escrowOf(from), this.requireEscrowKey());
+    const next = { ...(await this.seal.reprotect(roots, this.escrowOf(from), this.requireEscrowKey())), ...extra };
     await this.compareAndSet(from, next);
   }
 

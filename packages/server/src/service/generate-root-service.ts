@@ -3,7 +3,8 @@
  * starter gets a one-time pad (OTP) and a nonce; share holders submit shares with the nonce; the
  * answer to the last share holds the new token XOR the OTP, so only the starter can read it (nobody
  * watching the share holders' answers can). Open like unseal — the shares are the credential — and
- * rate-limited per address; every step is audited.
+ * rate-limited per address; every step is audited. Only while unsealed (as Vault): a seal ends an
+ * attempt in progress, and none starts or takes shares until the next unseal.
  *
  * With several workers, starts (with the OTP), shares and cancels go through the quorum sequencer
  * (quorum-sequence.ts): every worker holds the same attempt and OTP, and the worker given the
@@ -43,7 +44,10 @@ export class GenerateRootService {
     private readonly tokens: Pick<TokenService, "createRoot">,
     private readonly store: Pick<Store, "transaction">,
     private readonly sequencer: QuorumSequencer = new LocalSequencer(),
-  ) {}
+  ) {
+    // A seal stops everything: an attempt in progress ends with it (its pad zeroed), as a rekey does.
+    barrier.onSeal(() => this.clear());
+  }
 
   /** Progress, for anyone (like seal-status): no secret in it. */
   status(): GenerateRootStatus {
@@ -57,6 +61,8 @@ export class GenerateRootService {
       ctx,
       "sys:GenerateRoot",
       async () => {
+        // As Vault: a root token is made only by an unsealed Tessera (unseal first, with the same shares).
+        this.barrier.assertUnsealed();
         const required = QuorumAttempt.requiredFor(this.barrier.record);
         const pad = secretBytes(ROOT_TOKEN_LENGTH);
         const otp = pad.toString("base64");
@@ -74,6 +80,7 @@ export class GenerateRootService {
       ctx,
       "sys:GenerateRoot",
       async () => {
+        this.barrier.assertUnsealed();
         const event: GenerateRootEvent = { op: "generate-root", step: "share", nonce: req.nonce, share: req.share };
         const { status, reached } = await this.sequencer.sequence(event, () => this.apply(event));
         if (reached === undefined) return status;

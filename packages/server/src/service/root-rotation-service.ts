@@ -125,6 +125,8 @@ export class RootRotationService {
     const kept = await this.barrier.finishRotation((tx, ring) => this.resealAll(tx, ring));
     await this.peers?.rootDropped(kept);
     await this.eraser.destroyed();
+    // The answer comes once the rotation is complete: it says so (it said "finishing" before).
+    this.progress.state = "idle";
     return this.describe();
   }
 
