@@ -77,14 +77,11 @@ describe("BYOK through the CLI, material wrapped by openssl", () => {
   it("a key of origin EXTERNAL waits for its material: PendingImport, no version, refuses cryptography and rotation", async () => {
     const key = await json(["key", "create", "byok-a", "--origin", "external"]);
     expect(key).toMatchObject({ origin: "EXTERNAL", state: "PendingImport", primaryVersion: 0 });
-    // Three refused requests that change nothing: independent, so their processes run together.
-    const [enc, rotate, auto] = await Promise.all([
-      cli(["encrypt", "--key", "byok-a", "--json", "x"]),
-      cli(["key", "rotate", "byok-a", "--json"]),
-      cli(["key", "update", "byok-a", "--rotation-period", "90d", "--json"]),
-    ]);
+    const enc = await cli(["encrypt", "--key", "byok-a", "--json", "x"]);
     expect(JSON.parse(enc.stderr).error.code).toBe("InvalidState");
+    const rotate = await cli(["key", "rotate", "byok-a", "--json"]);
     expect(JSON.parse(rotate.stderr).error.code).toBe("InvalidState");
+    const auto = await cli(["key", "update", "byok-a", "--rotation-period", "90d", "--json"]);
     expect(JSON.parse(auto.stderr).error).toMatchObject({ code: "InvalidInput", field: "/rotationPeriodSeconds" });
   });
 
@@ -105,28 +102,27 @@ describe("BYOK through the CLI, material wrapped by openssl", () => {
   });
 
   it("imports new material as a new primary version (AWS's documented RSA_AES_KEY_WRAP procedure); the old version still decrypts", async () => {
+    const old = await json(["encrypt", "--key", "byok-a", "before"]);
     openssl("rand", "-out", "b.material", "32");
-    const [old] = await Promise.all([json(["encrypt", "--key", "byok-a", "before"]), importParams("byok-a", "RSA_AES_KEY_WRAP_SHA_256", "b")]);
+    await importParams("byok-a", "RSA_AES_KEY_WRAP_SHA_256", "b");
     const imported = await json(["key", "import", "byok-a", "--import-token", file("b.token"), "--material", awsKeyWrap(file("b.material"), "b")]);
     expect(imported.primaryVersion).toBe(2);
-    const [derived, decrypted] = await Promise.all([json(["derive", "--key", "byok-a", "--context", "vm=web-7"]), json(["decrypt", old.ciphertext])]);
-    expect(derived.derivedKey).toBe(deriveLocally(readFileSync(file("b.material")), { vm: "web-7" }));
-    expect(Buffer.from(decrypted.plaintext, "base64").toString()).toBe("before");
+    expect((await json(["derive", "--key", "byok-a", "--context", "vm=web-7"])).derivedKey).toBe(deriveLocally(readFileSync(file("b.material")), { vm: "web-7" }));
+    expect(Buffer.from((await json(["decrypt", old.ciphertext])).plaintext, "base64").toString()).toBe("before");
   });
 
   it("refuses material wrapped to another key (InvalidCiphertext) and material of the wrong length (InvalidInput)", async () => {
-    // Two tokens for the same key, each spent by its own refused import: independent, so run together.
-    await Promise.all([importParams("byok-a", "RSAES_OAEP_SHA_256", "c"), importParams("byok-a", "RSAES_OAEP_SHA_256", "d")]);
-    // Another RSA-3072 key than c's: the wrapping key of the first import's (spent) token, so the
-    // server must tell its own wrapping keys apart by token, not only refuse a stranger's.
-    openssl("pkeyutl", "-encrypt", "-in", "a.material", "-out", "c.wrong", "-inkey", "a.wrapping.pem", "-pubin", ...OAEP_SHA256);
+    await importParams("byok-a", "RSAES_OAEP_SHA_256", "c");
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072", "-out", "other.key");
+    openssl("pkey", "-in", "other.key", "-pubout", "-out", "other.pem");
+    openssl("pkeyutl", "-encrypt", "-in", "a.material", "-out", "c.wrong", "-inkey", "other.pem", "-pubin", ...OAEP_SHA256);
+    const wrong = await cli(["key", "import", "byok-a", "--import-token", file("c.token"), "--material", file("c.wrong"), "--json"]);
+    expect(JSON.parse(wrong.stderr).error.code).toBe("InvalidCiphertext");
+
+    await importParams("byok-a", "RSAES_OAEP_SHA_256", "d");
     openssl("rand", "-out", "d.short", "16");
     openssl("pkeyutl", "-encrypt", "-in", "d.short", "-out", "d.wrapped", "-inkey", "d.wrapping.pem", "-pubin", ...OAEP_SHA256);
-    const [wrong, short] = await Promise.all([
-      cli(["key", "import", "byok-a", "--import-token", file("c.token"), "--material", file("c.wrong"), "--json"]),
-      cli(["key", "import", "byok-a", "--import-token", file("d.token"), "--material", file("d.wrapped"), "--json"]),
-    ]);
-    expect(JSON.parse(wrong.stderr).error.code).toBe("InvalidCiphertext");
+    const short = await cli(["key", "import", "byok-a", "--import-token", file("d.token"), "--material", file("d.wrapped"), "--json"]);
     expect(JSON.parse(short.stderr).error).toMatchObject({ code: "InvalidInput", field: "/encryptedKeyMaterial" });
     expect((await json(["key", "show", "byok-a"])).primaryVersion).toBe(2);
   });
@@ -141,10 +137,11 @@ describe("BYOK through the CLI, material wrapped by openssl", () => {
     // As AWS documents it: generate, then convert to unencrypted PKCS#8 DER (genpkey's DER output is SEC1 for EC keys).
     openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem");
     openssl("pkcs8", "-topk8", "-nocrypt", "-in", "ec.pem", "-outform", "DER", "-out", "ec.pkcs8");
-    // The recipient's key pair is made meanwhile (by its own process, independent of the import).
-    const [made] = await Promise.all([runExample("recipient-keygen.mjs", ["hpke-p256", file("r")]), importParams("byok-ec", "RSA_AES_KEY_WRAP_SHA_256", "e")]);
+    await importParams("byok-ec", "RSA_AES_KEY_WRAP_SHA_256", "e");
     const imported = await json(["key", "import", "byok-ec", "--import-token", file("e.token"), "--material", awsKeyWrap(file("ec.pkcs8"), "e")]);
     expect(imported).toMatchObject({ state: "Enabled", keySpec: "ECC_NIST_P256" });
+
+    const made = await runExample("recipient-keygen.mjs", ["hpke-p256", file("r")]);
     expect(made.code).toBe(0);
     writeFileSync(file("ec.export.json"), JSON.stringify(await json(["key", "export", "byok-ec", "--wrap-to", file("r.pub.pem"), "--algorithm", "hpke-p256"])));
     const opened = await runExample("unwrap-export.mjs", [file("r"), file("ec.export.json")]);
@@ -157,17 +154,11 @@ describe("BYOK through the CLI, material wrapped by openssl", () => {
   it("refuses an RSA private key for an EC key (InvalidInput), and import parameters for a key Tessera generated (InvalidState)", async () => {
     openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem");
     openssl("pkcs8", "-topk8", "-nocrypt", "-in", "rsa.pem", "-outform", "DER", "-out", "rsa.pkcs8");
-    // The two refusals concern different keys: they run together.
-    const refuseRsa = async () => {
-      await importParams("byok-ec", "RSA_AES_KEY_WRAP_SHA_256", "f");
-      return cli(["key", "import", "byok-ec", "--import-token", file("f.token"), "--material", awsKeyWrap(file("rsa.pkcs8"), "f"), "--json"]);
-    };
-    const refuseParams = async () => {
-      await json(["key", "create", "native-key"]);
-      return cli(["key", "import-params", "native-key", "--algorithm", "RSAES_OAEP_SHA_256", "--json"]);
-    };
-    const [r, params] = await Promise.all([refuseRsa(), refuseParams()]);
+    await importParams("byok-ec", "RSA_AES_KEY_WRAP_SHA_256", "f");
+    const r = await cli(["key", "import", "byok-ec", "--import-token", file("f.token"), "--material", awsKeyWrap(file("rsa.pkcs8"), "f"), "--json"]);
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: "InvalidInput", field: "/encryptedKeyMaterial" });
+    await json(["key", "create", "native-key"]);
+    const params = await cli(["key", "import-params", "native-key", "--algorithm", "RSAES_OAEP_SHA_256", "--json"]);
     expect(JSON.parse(params.stderr).error.code).toBe("InvalidState");
   });
 
@@ -196,8 +187,7 @@ function sm2Pkcs8(tag: string): Buffer {
 /** The DER SubjectPublicKeyInfo of a PKCS#8 private key, by openssl. */
 const publicOf = (pkcs8: Buffer): Buffer => execFileSync("openssl", ["pkey", "-inform", "DER", "-pubout", "-outform", "DER"], { input: pkcs8 });
 
-// Each test imports into a key of its own: they run concurrently.
-describe("BYOK of SM4, HMAC and SM2 material through the native API (CLI)", { concurrent: true }, () => {
+describe("BYOK of SM4, HMAC and SM2 material through the native API (CLI)", () => {
   async function createExternal(name: string, keySpec: string, keyUsage: string): Promise<void> {
     const created = await fetch(`${server.url}/v1/keys`, {
       method: "POST",
@@ -220,8 +210,9 @@ describe("BYOK of SM4, HMAC and SM2 material through the native API (CLI)", { co
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ keySpec: "SM4", state: "Enabled", origin: "EXTERNAL" });
     const info = Buffer.concat([Buffer.from("tessera/v1/derive"), encodeContext({ vm: "web-7" })]);
-    const [derived, enc] = await Promise.all([json(["derive", "--key", "byok-sm4", "--context", "vm=web-7"]), json(["encrypt", "--key", "byok-sm4", "sm4 secret"])]);
+    const derived = await json(["derive", "--key", "byok-sm4", "--context", "vm=web-7"]);
     expect(derived.derivedKey).toBe(Buffer.from(hkdfSync("sm3", material, Buffer.alloc(0), info, 32)).toString("base64"));
+    const enc = await json(["encrypt", "--key", "byok-sm4", "sm4 secret"]);
     expect(Buffer.from((await json(["decrypt", enc.ciphertext])).plaintext, "base64").toString()).toBe("sm4 secret");
   });
 

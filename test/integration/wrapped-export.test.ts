@@ -64,8 +64,8 @@ async function unwrap(prefix: string, file: string, extra: string[] = []): Promi
 
 beforeAll(async () => {
   server = await startServer(["--dev", "--listen", "127.0.0.1:{port}", "--data", join(dir, "data"), "--dev-root-token", rootToken], { ready: "unsealed" });
-  const created = await Promise.all([cli(["key", "create", "app-key", "--exportable"]), cli(["key", "create", "vm-keys"])]);
-  expect(created.map((r) => r.code)).toEqual([0, 0]);
+  expect((await cli(["key", "create", "app-key", "--exportable"])).code).toBe(0);
+  expect((await cli(["key", "create", "vm-keys"])).code).toBe(0);
 });
 
 afterAll(async () => {
@@ -73,10 +73,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// The tests of this suite run concurrently (each spawns CLI and example processes and waits on them):
-// they only read app-key and vm-keys, or make keys and files of their own. The last one rotates
-// app-key, which the others check is at version 1, so it is sequential and runs after all of them.
-describe("tessera key export, opened by examples/unwrap-export.mjs", { concurrent: true }, () => {
+describe("tessera key export, opened by examples/unwrap-export.mjs", () => {
   it.each(exportAlgorithms)("exports an exportable key's material with %s, and the recipient opens the material Derive is computed from", async (algorithm) => {
     const prefix = await recipient(algorithm);
     const { answer, file } = await exportTo(prefix, ["app-key", "--algorithm", algorithm]);
@@ -126,8 +123,9 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", { concurren
     });
     expect(created.status).toBe(201);
     const prefix = await recipient(algorithm);
-    const [first, second] = await Promise.all([exportTo(prefix, [name, "--algorithm", algorithm]), exportTo(prefix, [name, "--algorithm", algorithm])]);
-    const [a, b] = await Promise.all([unwrap(prefix, first.file), unwrap(prefix, second.file)]);
+    const first = await exportTo(prefix, [name, "--algorithm", algorithm]);
+    const second = await exportTo(prefix, [name, "--algorithm", algorithm]);
+    const [a, b] = [await unwrap(prefix, first.file), await unwrap(prefix, second.file)];
     const privateKey = createPrivateKey({ key: a, format: "der", type: "pkcs8" });
     expect(privateKey.asymmetricKeyType).toBe(type);
     expect(privateKey.asymmetricKeyDetails).toMatchObject(details);
@@ -163,7 +161,7 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", { concurren
     const nameOf = (spec: string) => `other-${spec.toLowerCase().replace(/_/g, "-")}`;
 
     beforeAll(async () => {
-      await Promise.all(Object.entries(specs).map(([spec, { keyUsage }]) => api("POST", "/v1/keys", { name: nameOf(spec), keySpec: spec, keyUsage, exportable: true })));
+      for (const [spec, { keyUsage }] of Object.entries(specs)) await api("POST", "/v1/keys", { name: nameOf(spec), keySpec: spec, keyUsage, exportable: true });
     });
 
     it.each(Object.keys(specs).flatMap((spec) => exportAlgorithms.map((algorithm) => [spec as keyof typeof specs, algorithm] as const)))(
@@ -203,36 +201,35 @@ describe("tessera key export, opened by examples/unwrap-export.mjs", { concurren
   });
 
   it("the recipient refuses an answer whose fields were changed from what info binds, and one meant for another key pair", async () => {
-    const [prefix, other] = await Promise.all([recipient("hpke-p256"), newRecipient("hpke-p256")]);
+    const prefix = await recipient("hpke-p256");
+    const other = await newRecipient("hpke-p256");
     const { answer } = await exportTo(prefix, ["app-key", "--algorithm", "hpke-p256"]);
     const forged = join(dir, "forged.json");
     writeFileSync(forged, JSON.stringify({ ...answer, keyVersion: 2 }));
-    const honest = join(dir, "honest.json");
-    writeFileSync(honest, JSON.stringify(answer));
-    const [r1, r2] = await Promise.all([runExample("unwrap-export.mjs", [prefix, forged]), runExample("unwrap-export.mjs", [other, honest])]);
+    const r1 = await runExample("unwrap-export.mjs", [prefix, forged]);
     expect(r1.code).toBe(1);
     expect(r1.stderr).toContain("info names version 1, not 2");
+    const honest = join(dir, "honest.json");
+    writeFileSync(honest, JSON.stringify(answer));
+    const r2 = await runExample("unwrap-export.mjs", [other, honest]);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toContain("another recipient key");
   });
 
-  it.sequential("a later version exports its own material, and an earlier one stays exportable by number", async () => {
+  it("a later version exports its own material, and an earlier one stays exportable by number", async () => {
     expect((await cli(["key", "rotate", "app-key"])).code).toBe(0);
     const prefix = await recipient("hpke-x25519");
-    const [v2, v1, derivedV1] = await Promise.all([
-      exportTo(prefix, ["app-key", "--algorithm", "hpke-x25519"]),
-      exportTo(prefix, ["app-key", "--version", "1", "--algorithm", "hpke-x25519"]),
-      cli(["derive", "--key", "app-key", "--version", "1", "--context", "vm=web-7"]),
-    ]);
+    const v2 = await exportTo(prefix, ["app-key", "--algorithm", "hpke-x25519"]);
+    const v1 = await exportTo(prefix, ["app-key", "--version", "1", "--algorithm", "hpke-x25519"]);
     expect([v2.answer.keyVersion, v1.answer.keyVersion]).toEqual([2, 1]);
-    const [m2, m1] = await Promise.all([unwrap(prefix, v2.file), unwrap(prefix, v1.file)]);
+    const [m2, m1] = [await unwrap(prefix, v2.file), await unwrap(prefix, v1.file)];
     expect(m2.equals(m1)).toBe(false);
+    const derivedV1 = await cli(["derive", "--key", "app-key", "--version", "1", "--context", "vm=web-7"]);
     expect(deriveLocally(m1, { vm: "web-7" }).toString("base64")).toBe(derivedV1.stdout.trim());
   });
 });
 
-// Concurrent as well: each test exports from keys it does not change, or from keys of its own.
-describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital envelope)", { concurrent: true }, () => {
+describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital envelope)", () => {
   const b64flip = (value: string, at: number): string => {
     const bytes = Buffer.from(value, "base64");
     bytes[at < 0 ? bytes.length + at : at]! ^= 0x01;
@@ -263,43 +260,29 @@ describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital e
   });
 
   it("the recipient refuses a changed wrappedKey, encapsulatedKey or aad, and an answer for another SM2 key pair", async () => {
-    const [prefix, other] = await Promise.all([recipient("sm2pke"), newRecipient("sm2pke")]);
+    const prefix = await recipient("sm2pke");
+    const other = await newRecipient("sm2pke");
     const { answer } = await exportTo(prefix, ["app-key", "--algorithm", "sm2pke"]);
+    expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 20) })).toContain("SM4-GCM refused wrappedKey");
+    expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, -1) })).toContain("SM4-GCM refused wrappedKey");
+    expect(await refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 0) })).toContain("SM4-GCM refused wrappedKey");
+    // The last byte is in C2 (the SM4 key), the 40th in C3 or the point: both fail SM2PKE's check.
+    expect(await refused(prefix, { ...answer, encapsulatedKey: b64flip(answer.encapsulatedKey, -1) })).toContain("openssl could not decrypt encapsulatedKey");
+    expect(await refused(prefix, { ...answer, encapsulatedKey: b64flip(answer.encapsulatedKey, 40) })).toContain("openssl could not decrypt encapsulatedKey");
     // A binding that still names this key, version and recipient but another context: the tag fails.
     const aad = Buffer.from(answer.aad, "base64").toString().replace("context=-", `context=${"0".repeat(64)}`);
-    // Each changed answer is opened by its own recipient process; they are independent, so they run together.
-    const stderr = await Promise.all([
-      refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 20) }),
-      refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, -1) }),
-      refused(prefix, { ...answer, wrappedKey: b64flip(answer.wrappedKey, 0) }),
-      // The last byte is in C2 (the SM4 key), the 40th in C3 or the point: both fail SM2PKE's check.
-      refused(prefix, { ...answer, encapsulatedKey: b64flip(answer.encapsulatedKey, -1) }),
-      refused(prefix, { ...answer, encapsulatedKey: b64flip(answer.encapsulatedKey, 40) }),
-      refused(prefix, { ...answer, aad: Buffer.from(aad).toString("base64") }),
-      refused(prefix, { ...answer, keyVersion: 9 }),
-      refused(other, answer),
-    ]);
-    expect(stderr[0]).toContain("SM4-GCM refused wrappedKey");
-    expect(stderr[1]).toContain("SM4-GCM refused wrappedKey");
-    expect(stderr[2]).toContain("SM4-GCM refused wrappedKey");
-    expect(stderr[3]).toContain("openssl could not decrypt encapsulatedKey");
-    expect(stderr[4]).toContain("openssl could not decrypt encapsulatedKey");
-    expect(stderr[5]).toContain("SM4-GCM refused wrappedKey");
-    expect(stderr[6]).toContain("aad names version");
-    expect(stderr[7]).toContain("aad names another recipient key");
+    expect(await refused(prefix, { ...answer, aad: Buffer.from(aad).toString("base64") })).toContain("SM4-GCM refused wrappedKey");
+    expect(await refused(prefix, { ...answer, keyVersion: 9 })).toContain("aad names version");
+    expect(await refused(other, answer)).toContain("aad names another recipient key");
   });
 
   it("binds key, version and recipient: each changes the aad, and each answer opens only as itself", async () => {
-    const [r1, r2] = await Promise.all([
-      newRecipient("sm2pke"),
-      newRecipient("sm2pke"),
-      cli(["key", "create", "sm-bind-a", "--exportable"]),
-      cli(["key", "create", "sm-bind-b", "--exportable"]),
-    ]);
-    // Version 1 of each, before the rotation below.
-    const [a1, b1, a1r2] = (
-      await Promise.all([exportTo(r1, ["sm-bind-a", "--algorithm", "sm2pke"]), exportTo(r1, ["sm-bind-b", "--algorithm", "sm2pke"]), exportTo(r2, ["sm-bind-a", "--algorithm", "sm2pke"])])
-    ).map((e) => e.answer);
+    await cli(["key", "create", "sm-bind-a", "--exportable"]);
+    await cli(["key", "create", "sm-bind-b", "--exportable"]);
+    const [r1, r2] = [await newRecipient("sm2pke"), await newRecipient("sm2pke")];
+    const a1 = (await exportTo(r1, ["sm-bind-a", "--algorithm", "sm2pke"])).answer;
+    const b1 = (await exportTo(r1, ["sm-bind-b", "--algorithm", "sm2pke"])).answer;
+    const a1r2 = (await exportTo(r2, ["sm-bind-a", "--algorithm", "sm2pke"])).answer;
     expect((await cli(["key", "rotate", "sm-bind-a"])).code).toBe(0);
     const a2 = await exportTo(r1, ["sm-bind-a", "--algorithm", "sm2pke"]);
     const field = (answer: any, name: string) => Buffer.from(answer.aad, "base64").toString().split("|").find((f: string) => f.startsWith(`${name}=`));
@@ -307,8 +290,7 @@ describe("sm2pke: SM2PKE of an SM4 key, SM4-GCM of the payload (a GM/T digital e
     expect([field(a1, "version"), field(a2.answer, "version")]).toEqual(["version=1", "version=2"]);
     expect(field(a1r2, "recipient")).not.toBe(field(a1, "recipient"));
     // Version 2's aad on version 1's wrappedKey: the fields check (they were changed together) but the tag does not.
-    const [mixed, opened] = await Promise.all([refused(r1, { ...a1, keyVersion: 2, aad: a2.answer.aad }), unwrap(r1, a2.file)]);
-    expect(mixed).toContain("SM4-GCM refused wrappedKey");
-    expect(opened.length).toBe(32);
+    expect(await refused(r1, { ...a1, keyVersion: 2, aad: a2.answer.aad })).toContain("SM4-GCM refused wrappedKey");
+    expect((await unwrap(r1, a2.file)).length).toBe(32);
   });
 });
