@@ -7,7 +7,7 @@ export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type Ro
 export { TesseraResponseError } from "./response-error.js";
 export { DEFAULT_TIMEOUT_MS, SOCKET_ADDRESS } from "./http.js";
 export { tlsFetch, type TlsOptions } from "./tls-fetch.js";
-export { socketFetch } from "./socket-fetch.js";
+export { socketFetch, httpFetch } from "./socket-fetch.js";
 export { connectionProblem, describeConnectionProblem, type ConnectionProblem } from "./connection-error.js";
 export {
   encrypt,
