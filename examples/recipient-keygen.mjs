@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import * as HPKE from "hpke";
-import { KEM_MLKEM768_X25519 } from "@panva/hpke-noble";
+// `@panva/hpke-noble` is imported only for an X-Wing pair: loading it takes about half a second of CPU.
 
 const XWING_ALG = Buffer.from("300d060b2b0601040183e62d81c87a", "hex");
 
@@ -25,6 +25,7 @@ const der = (tag, body) => {
 const pem = (label, bytes) => `-----BEGIN ${label}-----\n${bytes.toString("base64").match(/.{1,64}/g).join("\n")}\n-----END ${label}-----\n`;
 
 export async function xwingKeyPair() {
+  const { KEM_MLKEM768_X25519 } = await import("@panva/hpke-noble");
   const suite = new HPKE.CipherSuite(KEM_MLKEM768_X25519, HPKE.KDF_HKDF_SHA256, HPKE.AEAD_AES_256_GCM);
   const kp = await suite.GenerateKeyPair(true);
   const pub = Buffer.from(await suite.SerializePublicKey(kp.publicKey));

@@ -19,8 +19,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as HPKE from "hpke";
-import { KEM_MLKEM768_X25519 } from "@panva/hpke-noble";
-import { sm4 } from "sm-crypto-v2";
+// `@panva/hpke-noble` (X-Wing) and `sm-crypto-v2` (SM4-GCM) are imported where their algorithm is
+// opened: loading the post-quantum library alone takes about half a second of CPU, which every other
+// algorithm would pay for nothing.
 
 const XWING_ALG = Buffer.from("300d060b2b0601040183e62d81c87a", "hex");
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
@@ -37,6 +38,7 @@ async function loadRecipient(privatePem, publicPem, algorithm) {
     // PKCS#8: 30 34 | 02 01 00 | AlgorithmIdentifier { id-XWing } | 04 20 <32-byte seed>
     const der = Buffer.from(privatePem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
     if (der.length !== 54 || !der.subarray(5, 5 + XWING_ALG.length).equals(XWING_ALG)) throw new Error("not an X-Wing private key");
+    const { KEM_MLKEM768_X25519 } = await import("@panva/hpke-noble");
     const suite = new HPKE.CipherSuite(KEM_MLKEM768_X25519, HPKE.KDF_HKDF_SHA256, HPKE.AEAD_AES_256_GCM);
     return { suite, privateKey: await suite.DeserializePrivateKey(der.subarray(22), false), spkiSha256 };
   }
@@ -73,8 +75,9 @@ function sm2Decrypt(privatePem, ciphertext) {
 }
 
 /** SM4-GCM (RFC 8998) open of nonce(12) ‖ ciphertext ‖ tag(16); sm-crypto-v2 checks the tag before decrypting. */
-function sm4GcmOpen(key, box, aad) {
+async function sm4GcmOpen(key, box, aad) {
   if (box.length < 28) throw new Error("wrappedKey is too short for SM4-GCM");
+  const { sm4 } = await import("sm-crypto-v2");
   try {
     const out = sm4.decrypt(box.subarray(12, box.length - 16), key, { mode: "gcm", iv: box.subarray(0, 12), associatedData: aad, tag: box.subarray(box.length - 16), output: "array" });
     return Buffer.from(out);
@@ -118,7 +121,7 @@ export async function unwrapExport(privatePem, publicPem, answer, expect = {}) {
     const sm4Key = sm2Decrypt(recipient.privatePem, enc);
     try {
       if (sm4Key.length !== 16) throw new Error("encapsulatedKey does not hold a 16-byte SM4 key");
-      return sm4GcmOpen(sm4Key, wrapped, aad);
+      return await sm4GcmOpen(sm4Key, wrapped, aad);
     } finally {
       sm4Key.fill(0);
     }

@@ -3,7 +3,7 @@
  * the client they configure, and the wrapper that turns an action's outcome into an exit code.
  */
 import { readFileSync } from "node:fs";
-import { TesseraClient, type TlsOptions } from "@tessera/client/core";
+import { httpFetch, TesseraClient, type TlsOptions } from "@tessera/client/core";
 import type { Command } from "commander";
 import type { Io } from "./io.js";
 import { Output } from "./output.js";
@@ -50,8 +50,11 @@ export class Cli {
     return new Output(this.io, this.globals(cmd).json === true);
   }
 
-  /** A client for the global address and token, plus the command's output. */
-  connect(cmd: Command, tls: TlsOptions = {}): { client: TesseraClient; out: Output } {
+  /**
+   * A client for the global address and token, plus the command's output. `streamed`: the command
+   * reads a long answer as it arrives (progress), so plain HTTP keeps the global, streaming fetch.
+   */
+  connect(cmd: Command, tls: TlsOptions = {}, options: { streamed?: boolean } = {}): { client: TesseraClient; out: Output } {
     const { address, token, caCert } = this.globals(cmd);
     if (caCert !== undefined && caCert !== "") {
       try {
@@ -62,7 +65,12 @@ export class Cli {
     }
     let client: TesseraClient;
     try {
-      client = new TesseraClient({ address, ...(token === undefined || token === "" ? {} : { token }), ...(Object.keys(tls).length > 0 && { tls }) });
+      const withTls = Object.keys(tls).length > 0;
+      // Plain http:// goes through node:http rather than the global fetch: same requests, but a
+      // command starts without loading undici (measured: 0.42 → 0.35 s of CPU for `key list`). Not
+      // for `streamed` answers (a backup's progress): that fetch hands over the answer only whole.
+      const plain = !withTls && options.streamed !== true && new URL(address).protocol === "http:";
+      client = new TesseraClient({ address, ...(token === undefined || token === "" ? {} : { token }), ...(withTls && { tls }), ...(plain && { fetch: httpFetch() }) });
     } catch {
       throw new UsageError(`invalid address "${address}": expected an http:// or https:// URL such as ${DEFAULT_ADDRESS}`);
     }

@@ -11,6 +11,6 @@ export { TesseraClient, type TesseraClientOptions, type ListKeysOptions, type Ro
 export { TesseraResponseError } from "./response-error.js";
 export { DEFAULT_TIMEOUT_MS, SOCKET_ADDRESS } from "./http.js";
 export { tlsFetch, type TlsOptions } from "./tls-fetch.js";
-export { socketFetch } from "./socket-fetch.js";
+export { socketFetch, httpFetch } from "./socket-fetch.js";
 export { connectionProblem, describeConnectionProblem, type ConnectionProblem } from "./connection-error.js";
 export { DEFAULT_FRAME_LENGTH, MAX_FRAME_LENGTH } from "./envelope/format.js";

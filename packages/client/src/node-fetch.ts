@@ -29,7 +29,7 @@ export function nodeFetch(open: OpenRequest, checkUrl: (url: URL) => string | un
           res.on("error", reject);
           res.on("end", () => {
             const bytes = Buffer.concat(chunks);
-            const headers = new Headers(Object.entries(res.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
+            const headers = answerHeaders(res.headers);
             resolve({
               status: res.statusCode ?? 0,
               headers,
@@ -44,4 +44,17 @@ export function nodeFetch(open: OpenRequest, checkUrl: (url: URL) => string | un
       req.end(typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined);
     });
   return fetchLike as typeof fetch;
+}
+
+/**
+ * The answer's headers as far as {@link HttpTransport} reads them (`get`, `has`). Not the global
+ * `Headers`: touching that global loads Node's bundled undici (about 0.1 s of CPU), which a `tessera`
+ * command that never calls the global `fetch` need not pay.
+ */
+function answerHeaders(raw: IncomingMessage["headers"]): Headers {
+  const get = (name: string): string | null => {
+    const value = raw[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+  };
+  return { get, has: (name: string) => get(name) !== null } as Headers;
 }

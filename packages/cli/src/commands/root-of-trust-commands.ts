@@ -173,7 +173,7 @@ export function registerRootOfTrustCommands(operator: Command, cli: Cli): void {
     .addHelpText("after", examples("tessera operator backup --out tessera-$(date +%F).tsbk"))
     .action(
       cli.action(async (opts: { out: string }, cmd: Command) => {
-        const { client, out } = cli.connect(cmd);
+        const { client, out } = cli.connect(cmd, {}, { streamed: true });
         let last = 0;
         const { bytes, rows } = await client.backup((received) => {
           if (received - last >= 8 * 1024 * 1024) {

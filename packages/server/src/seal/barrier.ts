@@ -484,9 +484,9 @@ export class Barrier {
    * The node keeps the record only when its ring then holds exactly the roots the record escrows.
    * A record its escrow keys do not check (re-keyed on another node) is taken with the new escrow MAC
    * key handed over in it, under the root (`takeEscrowHandover`). Anything else — an escrow neither
-   * checks, a handover it cannot open — changes nothing here: the node keeps the record it knew (so a change it would make
-   * fails `Conflict` rather than writing an escrow it cannot vouch for) and the returned message says
-   * to seal and unseal it.
+   * checks, a handover it cannot open — changes nothing here: the node keeps the record it knew (so a
+   * change it would make fails `Conflict` rather than writing an escrow it cannot vouch for) and the
+   * returned message says to seal and unseal it.
    */
   async storedRecordChanged(): Promise<string | undefined> {
     if (this.stored === undefined) {
@@ -498,6 +498,7 @@ export class Barrier {
     const ring = this.ringOpen;
     if (ring === undefined) return undefined;
     const record = await this.store.meta.get<SealRecord>(SEAL_META);
+    // Sealed while the record was read: stay sealed. (Nothing below awaits: the ring cannot change under it.)
     if (record === undefined || this.ringOpen !== ring || JSON.stringify(record) === JSON.stringify(this.stored)) return undefined;
     const follow = "seal and unseal this node to take the stored seal record";
     let ids: string[];
@@ -528,11 +529,6 @@ export class Barrier {
     if (next.ids.join(",") !== ids.join(",")) {
       if (next !== ring && next.current !== ring.current) zero(next.current.key);
       return `the stored seal record escrows roots [${ids.join(", ")}] and this node holds [${ring.ids.join(", ")}]: ${follow}`;
-    }
-    // Sealed while the record was read: stay sealed.
-    if (this.ringOpen !== ring) {
-      if (next.current !== ring.current) zero(next.current.key);
-      return undefined;
     }
     if (next !== ring) {
       this.ringOpen = next;
