@@ -8,8 +8,8 @@
  * and worker_threads). This test runs the built CLI with a module hook and lists what it loaded.
  */
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
-import { BIN, REPO } from "../helpers/server-process.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 /**
  * Logs each module URL the process loads through the module loader, then — at exit — every built-in
@@ -20,8 +20,8 @@ const HOOK =
   'data:text/javascript,import{registerHooks}from"node:module";registerHooks({load(u,c,next){process._rawDebug("loaded "+u);return next(u,c)}});' +
   'process.on("exit",()=>{for(const m of process.moduleLoadList)if(m.startsWith("NativeModule "))process._rawDebug("builtin "+m.slice(13))});';
 
-function loadedBy(args: string[]): { modules: string[]; builtins: string[] } {
-  const r = spawnSync(process.execPath, ["--import", HOOK, BIN, ...args], { cwd: REPO, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { modules: string[]; builtins: string[] } {
+  const r = spawnSync(process.execPath, ["--import", HOOK, BIN, ...args], { cwd: REPO, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env } });
   expect(r.status, r.stderr).toBe(0);
   const lines = r.stderr.split("\n");
   const after = (prefix: string) => lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
@@ -50,5 +50,24 @@ describe("the CLI's start-up", () => {
     expect(builtins.filter((b) => HEAVY.test(b))).toEqual([]);
     expect(modules.filter((u) => u.includes("/packages/client/dist/envelope/") && !u.endsWith("/envelope/format.js"))).toEqual([]);
     expect(modules.filter((u) => u.includes("/packages/audit/") || u.includes("/packages/cli/dist/agent/"))).toEqual([]);
+  });
+});
+
+describe("a `tessera` call to a server", () => {
+  const ROOT = "startup-modules-root";
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer(["--dev", "--listen", "127.0.0.1:{port}", "--dev-root-token", ROOT]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("goes through node:http, not the global fetch: no undici, http2, zlib or worker_threads", () => {
+    const env = { TESSERA_ADDR: server.url, TESSERA_TOKEN: ROOT };
+    expect(spawnSync(process.execPath, [BIN, "key", "create", "startup"], { cwd: REPO, env: { ...process.env, ...env } }).status).toBe(0);
+    const { builtins } = loadedBy(["encrypt", "--key", "startup", "hello"], env);
+    expect(builtins).toContain("http");
+    expect(builtins.filter((b) => /^(http2|zlib|worker_threads)$|^internal\/(http2|deps\/undici)\//.test(b))).toEqual([]);
   });
 });
