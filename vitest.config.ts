@@ -12,6 +12,7 @@ export default defineConfig({
       "@tessera/protocol": src("protocol"),
       "@tessera/audit": src("audit"),
       "@tessera/server": src("server"),
+      "@tessera/client/core": fileURLToPath(new URL("./packages/client/src/core.ts", import.meta.url)),
       "@tessera/client": src("client"),
     },
   },

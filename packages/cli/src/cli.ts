@@ -3,7 +3,7 @@
  * the client they configure, and the wrapper that turns an action's outcome into an exit code.
  */
 import { readFileSync } from "node:fs";
-import { httpFetch, TesseraClient, type TlsOptions } from "@tessera/client";
+import { httpFetch, TesseraClient, type TlsOptions } from "@tessera/client/core";
 import type { Command } from "commander";
 import type { Io } from "./io.js";
 import { Output } from "./output.js";

@@ -4,7 +4,7 @@
  * `tessera … --json | jq -r .token` or `X=$(tessera …)` gets nothing rather than a value that looks
  * like a result; the exit code (1 for every failure that is not a usage error) says it failed.
  */
-import { TesseraResponseError, connectionProblem } from "@tessera/client";
+import { TesseraResponseError, connectionProblem } from "@tessera/client/core";
 import { isTesseraError } from "@tessera/protocol/core";
 import type { ErrorBody } from "@tessera/protocol";
 import type { Io } from "./io.js";

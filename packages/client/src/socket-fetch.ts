@@ -6,11 +6,12 @@
 import { nodeFetch } from "./node-fetch.js";
 
 /**
- * `node:http` as its CommonJS object: an ES import of it builds the module's namespace, which reads
- * its lazy `WebSocket` & co. exports and so loads Node's bundled undici (about 0.1 s of CPU) — paid
- * by every `tessera` command that imports the SDK, whether or not it uses a socket.
+ * `node:http` as its CommonJS object, taken when a fetch is built: an ES import of it builds the
+ * module's namespace, which reads its lazy `WebSocket` & co. exports and so loads Node's bundled undici
+ * (about 0.1 s of CPU) — paid by every `tessera` command that imports the SDK, whether or not it uses a
+ * socket; and `tessera --help` needs no HTTP at all (test/integration/cli-startup-modules.test.ts).
  */
-const { request } = process.getBuiltinModule("node:http");
+const nodeHttp = () => process.getBuiltinModule("node:http");
 
 /**
  * @example
@@ -21,6 +22,7 @@ const { request } = process.getBuiltinModule("node:http");
  */
 export function socketFetch(socketPath: string): typeof fetch {
   if (socketPath === "") throw new TypeError("socketPath must name a Unix socket");
+  const { request } = nodeHttp();
   return nodeFetch(
     (url, options, onResponse) => request(url, { ...options, socketPath }, onResponse),
     // TLS over a local socket would protect nothing the file mode does not.
@@ -34,6 +36,7 @@ export function socketFetch(socketPath: string): typeof fetch {
  * Refuses any other scheme.
  */
 export function httpFetch(): typeof fetch {
+  const { request } = nodeHttp();
   return nodeFetch(
     (url, options, onResponse) => request(url, options, onResponse),
     (url) => (url.protocol === "http:" ? undefined : `httpFetch speaks plain HTTP; got ${url.protocol}`),

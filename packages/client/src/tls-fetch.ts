@@ -2,9 +2,10 @@
  * A `fetch` for TLS settings the global one cannot take: a client certificate (mutual TLS with an
  * instance certificate from Tessera's CA) and extra trusted CAs. Built on `node:https`, so the SDK
  * stays free of dependencies.
+ *
+ * `node:https` and `node:tls` are taken with `process.getBuiltinModule` when a TLS fetch is made, not
+ * imported: a client without TLS options (every plain `tessera` call) never needs them.
  */
-import { Agent, request } from "node:https";
-import { createSecureContext, rootCertificates } from "node:tls";
 import { nodeFetch } from "./node-fetch.js";
 
 /** Client certificate and trust for HTTPS connections to Tessera (PEM text or bytes). */
@@ -25,6 +26,8 @@ export interface TlsOptions {
  */
 export function tlsFetch(tls: TlsOptions): typeof fetch {
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError("tls.cert and tls.key go together");
+  const { Agent, request } = process.getBuiltinModule("node:https");
+  const { createSecureContext, rootCertificates } = process.getBuiltinModule("node:tls");
   // Node's defaults plus the given CA: `ca` alone would replace the default trust store.
   const ca = tls.ca === undefined ? undefined : [...rootCertificates, tls.ca];
   // One secure context and one pool of kept-alive connections per client. Passing `ca`/`cert`/`key`

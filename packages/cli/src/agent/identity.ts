@@ -7,7 +7,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { TesseraClient } from "@tessera/client";
+import { TesseraClient } from "@tessera/client/core";
 import { isTesseraError, TesseraError } from "@tessera/protocol/core";
 import type { LoginResponse } from "@tessera/protocol";
 import type { AgentClock } from "./clock.js";

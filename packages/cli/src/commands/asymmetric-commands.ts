@@ -5,12 +5,12 @@
  * FILE`, or stdin); signatures come out as one line of base64; public keys as PEM (`--der FILE` for
  * DER). `--json` prints the API response instead.
  */
-import { createPublicKey } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { MAX_SIGN_MESSAGE_BYTES, dataKeyPairSpecs, signingAlgorithms } from "@tessera/protocol/core";
 import type { DataKeyPairSpec, GenerateDataKeyPairWithoutPlaintextResponse, SigningAlgorithm } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
+import { nodeCrypto } from "../builtins.js";
 import type { Cli } from "../cli.js";
 import { readInput, readStdin, type Io } from "../io.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
@@ -28,6 +28,7 @@ async function readMessage(io: Io, argument: string | undefined, file: string | 
 /** A public key from a file, PEM or DER, as DER SubjectPublicKeyInfo. */
 async function readPublicKey(io: Io, file: string): Promise<Buffer> {
   const bytes = await readInput(io, file);
+  const { createPublicKey } = nodeCrypto();
   try {
     const text = bytes.toString("utf8");
     const key = text.includes("-----BEGIN") ? createPublicKey(text) : createPublicKey({ key: bytes, format: "der", type: "spki" });
@@ -38,7 +39,7 @@ async function readPublicKey(io: Io, file: string): Promise<Buffer> {
 }
 
 const pem = (derBase64: string): string =>
-  createPublicKey({ key: Buffer.from(derBase64, "base64"), format: "der", type: "spki" }).export({ type: "spki", format: "pem" }).toString();
+  nodeCrypto().createPublicKey({ key: Buffer.from(derBase64, "base64"), format: "der", type: "spki" }).export({ type: "spki", format: "pem" }).toString();
 
 const algorithmOption = () =>
   new Option("--algorithm <algorithm>", "signing algorithm (the key's spec allows some: see `tessera public-key`)")

@@ -1,6 +1,6 @@
 /** `tessera audit verify|query|hash|public-key`. */
 import { readFile } from "node:fs/promises";
-import { fileLines, lineHead, verifyTrail, type VerifyReport } from "@tessera/audit";
+import type { VerifyReport } from "@tessera/audit";
 import type { TesseraClient } from "@tessera/client";
 import { AUDIT_OUTCOMES } from "@tessera/protocol/core";
 import { Option, type Command } from "commander";
@@ -8,6 +8,12 @@ import { integer } from "../args.js";
 import type { Cli } from "../cli.js";
 import { examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
+
+/**
+ * The trail verifier (`@tessera/audit`, with `node:zlib` for rotated files) is loaded by the commands
+ * that verify, not by every `tessera` call: each call is a process of its own.
+ */
+const loadAudit = () => import("@tessera/audit");
 
 export function registerAuditCommands(program: Command, cli: Cli): void {
   const audit = program.command("audit").helpGroup("Audit:").summary("verify and search the audit trail").description("Verify the tamper-evident audit trail and search it (docs/audit.md).");
@@ -44,6 +50,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       cli.action(async (o: { file?: string[]; publicKey?: string; allowOpenTail?: boolean; retained?: boolean; server?: boolean }, cmd: Command) => {
         if ((o.file === undefined) === (o.server !== true)) throw new UsageError("give --file (one or more) or --server");
         const out = cli.output(cmd);
+        const { fileLines, verifyTrail } = await loadAudit();
         let publicKey = o.publicKey === undefined ? undefined : await readFile(o.publicKey, "utf8");
         let report;
         if (o.server === true) {
@@ -208,6 +215,7 @@ function describe(report: VerifyReport): string {
  */
 async function verifyServerChain(client: TesseraClient, publicKey: string | undefined, chain: string | undefined, node: string | undefined): Promise<VerifyReport> {
   // Reading the trail is audited too, so the own chain grows while we read: stop at the head read first.
+  const { lineHead, verifyTrail } = await loadAudit();
   const head = chain === undefined ? await client.auditHead() : null;
   const end = chain === undefined ? (head?.seq ?? 0) : Number.MAX_SAFE_INTEGER;
   async function* serverLines() {

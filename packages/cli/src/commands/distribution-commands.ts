@@ -3,12 +3,12 @@
  * `tessera psk` (a pre-shared key two VMs share). Nothing here prints key material in the clear
  * except the PSK, which is the caller's own key for its own channel.
  */
-import { X509Certificate, createPublicKey } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { exportAlgorithms, importWrappingAlgorithms, importWrappingKeySpecs } from "@tessera/protocol/core";
 import type { ExportAlgorithm, ExportWrappedRequest, ImportWrappingAlgorithm, ImportWrappingKeySpec } from "@tessera/protocol";
 import { Option, type Command } from "commander";
 import { collectPair, integer } from "../args.js";
+import { nodeCrypto } from "../builtins.js";
 import type { Cli } from "../cli.js";
 import { readInput } from "../io.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
@@ -22,7 +22,7 @@ import { UsageError } from "../usage-error.js";
 export function recipientPublicKeyPem(text: string): string {
   if (text.includes("-----BEGIN CERTIFICATE-----")) {
     try {
-      return new X509Certificate(text).publicKey.export({ type: "spki", format: "pem" }).toString();
+      return new (nodeCrypto().X509Certificate)(text).publicKey.export({ type: "spki", format: "pem" }).toString();
     } catch {
       throw new UsageError("--wrap-to holds a certificate that cannot be read");
     }
@@ -147,7 +147,7 @@ export function registerDistributionCommands(program: Command, cli: Cli): void {
       cli.action(async (key: string, opts: ParamsOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         const r = await client.getParametersForImport(key, { wrappingAlgorithm: opts.algorithm, ...given("wrappingKeySpec", opts.spec) });
-        const pem = createPublicKey({ key: Buffer.from(r.publicKey, "base64"), format: "der", type: "spki" }).export({ type: "spki", format: "pem" }).toString();
+        const pem = nodeCrypto().createPublicKey({ key: Buffer.from(r.publicKey, "base64"), format: "der", type: "spki" }).export({ type: "spki", format: "pem" }).toString();
         if (opts.publicKeyOut !== undefined) await writeFile(opts.publicKeyOut, pem);
         if (opts.tokenOut !== undefined) await writeFile(opts.tokenOut, Buffer.from(r.importToken, "base64"), { mode: 0o600 });
         if (out.json) return out.data(r);

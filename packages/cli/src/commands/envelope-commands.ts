@@ -7,22 +7,28 @@
  * never leaves a partial plaintext under the target name. With `--out -` bytes go to stdout as they
  * are verified, and only exit status 0 confirms the whole input was.
  */
-import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable, Transform, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { isTesseraError } from "@tessera/protocol/core";
-import { DEFAULT_FRAME_LENGTH, MAX_FRAME_LENGTH, decryptStream, encryptStream, type MessageInfo } from "@tessera/client";
+import type { MessageInfo } from "@tessera/client";
+import { DEFAULT_FRAME_LENGTH, MAX_FRAME_LENGTH } from "@tessera/client/core";
 import { Option, type Command } from "commander";
 import { integer } from "../args.js";
+import { nodeCrypto } from "../builtins.js";
 import type { Cli } from "../cli.js";
 import type { Io } from "../io.js";
 import { contextOption, examples, given, withGlobalOptions } from "../options.js";
 import { UsageError } from "../usage-error.js";
 
 type Context = Record<string, string>;
+
+/**
+ * The SDK's envelope encryption (with `node:crypto` and the stream machinery) is loaded by these two
+ * commands when they run, not by every `tessera` call: each call is a process of its own.
+ */
+const loadEnvelope = () => import("@tessera/client");
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -35,6 +41,8 @@ function input(io: Io, path: string): Readable {
  * stdout for `-`). Returns the bytes written.
  */
 async function run(io: Io, from: string, transform: Transform, to: string, mode: number): Promise<number> {
+  const { pipeline } = await import("node:stream/promises");
+  const { randomBytes } = nodeCrypto();
   let written = 0;
   transform.on("data", (chunk: Buffer) => (written += chunk.length));
   if (to === "-") {
@@ -81,6 +89,7 @@ export function registerEnvelopeCommands(program: Command, cli: Cli): void {
       cli.action(async (opts: EncryptFileOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         if (out.json && opts.out === "-") throw new UsageError("--out - and --json cannot be combined");
+        const { encryptStream } = await loadEnvelope();
         const transform = encryptStream(client, { keyId: opts.key, ...given("encryptionContext", opts.context), ...given("frameLength", opts.frameLength) });
         const bytes = await run(cli.io, opts.in, transform, opts.out, 0o644);
         if (out.json) out.data({ out: opts.out, bytes });
@@ -109,6 +118,7 @@ export function registerEnvelopeCommands(program: Command, cli: Cli): void {
       cli.action(async (opts: DecryptFileOptions, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
         if (out.json && opts.out === "-") throw new UsageError("--out - and --json cannot be combined");
+        const { decryptStream } = await loadEnvelope();
         const transform = decryptStream(client, { ...given("allowedKeyIds", opts.key), ...given("expectedEncryptionContext", opts.context) });
         let info: MessageInfo | undefined;
         transform.once("header", (i: MessageInfo) => (info = i));

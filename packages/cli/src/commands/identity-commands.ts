@@ -234,7 +234,7 @@ export function registerIdentityCommands(program: Command, cli: Cli): void {
       cli.action(async (o: { token: string; vmId?: string; dir: string; caCert?: string }, cmd: Command) => {
         const { address } = cli.globals(cmd);
         const out = cli.output(cmd);
-        const { TesseraClient } = await import("@tessera/client");
+        const { TesseraClient } = await import("@tessera/client/core");
         const ca = o.caCert === undefined || o.caCert === "" ? undefined : await readFile(o.caCert).catch(() => {
           throw new UsageError(`cannot read the CA certificate file "${o.caCert}"`);
         });

@@ -7,7 +7,7 @@ import { webcrypto } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { TesseraClient } from "@tessera/client";
+import { TesseraClient } from "@tessera/client/core";
 import { UsageError } from "../usage-error.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
