@@ -5,7 +5,7 @@
  * The CLI and the SDK import values from here (types may come from the main entry: they are erased).
  * Loading the schemas means loading TypeBox, about 200 modules and a quarter of a second of CPU, in
  * every `tessera` process; the server, which validates with them, imports the main entry.
- * test/security/client-imports.test.ts keeps client and CLI on this entry.
+ * test/integration/cli-startup-modules.test.ts checks that a `tessera` call loads no TypeBox.
  */
 export * from "./errors.js";
 export * from "./ciphertext.js";
