@@ -149,7 +149,9 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
 
   const scheme = https ? "https" : "http";
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const address = `${scheme}://${host}:${config.port}`;
+  // The port bound: the configured one, or the one the system chose for port 0.
+  const bound = app.http.server.address();
+  const address = `${scheme}://${host}:${typeof bound === "object" && bound !== null ? bound.port : config.port}`;
   if (dev) {
     process.stdout.write(
       `${devCaPath ? DEV_WARNING.replace("Plain HTTP", "HTTPS with a dev CA") : DEV_WARNING}\n\n` +
