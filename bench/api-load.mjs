@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -32,7 +33,7 @@ export function freePort() {
 export async function startTessera({ connections }) {
   const rootToken = `tsr_bench_${randomBytes(16).toString("hex")}`;
   const port = await freePort();
-  const server = fork(join(here, "tessera-server.mjs"), [], { env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken }, stdio: "ignore" });
+  const server = fork(join(here, "tessera-server.mjs"), [], { execArgv: TESSERA_NODE_FLAGS, env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken }, stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
   const headers = { "content-type": "application/json", "x-tessera-token": rootToken };
   const stop = () => server.kill("SIGTERM");

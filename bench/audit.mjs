@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { auditDurability } from "./audit-durability.mjs";
+import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -85,7 +86,7 @@ function sinks(which, dir) {
 }
 
 async function startServer(mode) {
-  const child = fork(fileURLToPath(import.meta.url), ["--server", mode], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(fileURLToPath(import.meta.url), ["--server", mode], { execArgv: TESSERA_NODE_FLAGS, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const info = await new Promise((resolve, reject) => {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`server exited ${code}`)));

@@ -30,6 +30,7 @@ import { randomBytes } from "node:crypto";
 import { TrailDecoder } from "../packages/audit/dist/index.js";
 import autocannon from "autocannon";
 import { freePort } from "./api-load.mjs";
+import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = fileURLToPath(import.meta.url);
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -83,7 +84,7 @@ const profDir = join(dirname(here), "results", "prof", "quota-flood");
 if (process.env.BENCH_CPU_PROF === "1") mkdirSync(profDir, { recursive: true });
 const server = fork(join(dirname(here), "tessera-server.mjs"), [], {
   env: { ...process.env, BENCH_CONFIG: join(dir, "tessera.json") },
-  execArgv: process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
+  execArgv: [...TESSERA_NODE_FLAGS, ...(process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [])],
   stdio: ["ignore", "inherit", "inherit", "ipc"],
 });
 const serverExited = new Promise((resolve) => server.once("exit", resolve));

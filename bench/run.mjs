@@ -42,6 +42,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { auditDurability } from "./audit-durability.mjs";
+import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, "results");
@@ -139,7 +140,7 @@ function unlessExits(entry, promise) {
 /** A server with several workers (primary + workers); resolves with its URL and the root token its primary made. */
 async function startTesseraWorkers() {
   const port = await freePort();
-  const entry = startChild("tessera-workers", "tessera-workers-server.mjs", { env: { BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_WORKERS: String(config.workers) } });
+  const entry = startChild("tessera-workers", "tessera-workers-server.mjs", { env: { BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_WORKERS: String(config.workers) }, execArgv: TESSERA_NODE_FLAGS });
   const rootToken = await unlessExits(
     entry,
     new Promise((resolve, reject) => {
@@ -161,7 +162,7 @@ async function startTessera() {
   const port = await freePort();
   const entry = startChild("tessera", "tessera-server.mjs", {
     env: { BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: config.rootToken },
-    execArgv: profileArgs("tessera"),
+    execArgv: [...TESSERA_NODE_FLAGS, ...profileArgs("tessera")],
   });
   const url = `http://127.0.0.1:${port}`;
   await unlessExits(

@@ -42,6 +42,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { freePort } from "./api-load.mjs";
+import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -154,7 +155,7 @@ async function startServer(dir, probeKey) {
   const profile = process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", `--cpu-prof-dir=${join(here, "results", "prof", `scale-${basename(dir)}`)}`] : [];
   const child = fork(join(here, "tessera-server.mjs"), [], {
     env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken, BENCH_DATA: dir },
-    execArgv: profile,
+    execArgv: [...TESSERA_NODE_FLAGS, ...profile],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let output = "";

@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { freePort } from "./api-load.mjs";
+import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const windows = Number(process.env.BENCH_WINDOWS ?? 12);
@@ -47,7 +48,7 @@ function auditFiles(pid) {
 }
 
 const port = await freePort();
-const child = fork(join(here, "tessera-server.mjs"), [], { env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: token }, stdio: "ignore" });
+const child = fork(join(here, "tessera-server.mjs"), [], { execArgv: TESSERA_NODE_FLAGS, env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: token }, stdio: "ignore" });
 const url = `http://127.0.0.1:${port}`;
 try {
   for (const deadline = Date.now() + 60_000; ; ) {

@@ -51,6 +51,28 @@ describe("runtime", () => {
     }
   });
 
+  it("`tessera` (and `npm start`) runs with the young generation capped: the flag on bin/tessera's first line reaches node, also through the re-run under Node 24", () => {
+    expect(readFileSync(BIN, "utf8").split("\n", 1)[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=16");
+    expect(pkg.scripts["start"]).toContain("exec bin/tessera server --dev");
+    const dir = mkdtempSync(join(tmpdir(), "tessera-runtime-"));
+    try {
+      const probe = join(dir, "report-flags.cjs");
+      writeFileSync(probe, 'process.stderr.write("node-flags " + process.versions.node.split(".")[0] + " " + process.execArgv.join(" ") + "\\n");\n');
+      const env = { ...process.env, NODE_OPTIONS: `--require ${probe}`, PATH: `${join(REPO, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}` };
+      // Executed as a program, as `npm start`, `npm link` and a service unit run it.
+      const direct = spawnSync(BIN, ["--version"], { encoding: "utf8", timeout: 30_000, env });
+      expect(direct.status, direct.stderr).toBe(0);
+      expect(direct.stderr).toMatch(/^node-flags 24 --max-semi-space-size=16$/m);
+      if (olderNode !== undefined) {
+        const rerun = spawnSync(olderNode, [BIN, "--version"], { encoding: "utf8", timeout: 30_000, env });
+        expect(rerun.status).toBe(0);
+        expect(rerun.stderr).toMatch(/^node-flags 24 --max-semi-space-size=16$/m);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a dev server started with --exit-with-parent stops when its parent is killed with SIGKILL", async () => {
     const port = await freePort();
     // parent: a node process that starts the server and then just waits (as npm does for `npm start`).
@@ -78,6 +100,6 @@ describe("runtime", () => {
   });
 
   it("npm start execs the server with --exit-with-parent", () => {
-    expect(pkg.scripts["start"]).toMatch(/exec node bin\/tessera server --dev --exit-with-parent$/);
+    expect(pkg.scripts["start"]).toMatch(/exec bin\/tessera server --dev --exit-with-parent$/);
   });
 });
