@@ -30,10 +30,19 @@ export function freePort() {
  * expected status), `load` (autocannon for `duration` seconds: {opsPerSecond, p50, p99}), `stop`, and
  * the server's `url` and `rootToken` (for benchmarks that use the SDK).
  */
-export async function startTessera({ connections }) {
+/**
+ * `execArgv`: node flags instead of the ones `tessera` runs with; `onStdout`: receives the server
+ * process's stdout (where `--trace-gc` writes), otherwise ignored.
+ */
+export async function startTessera({ connections, execArgv = TESSERA_NODE_FLAGS, onStdout }) {
   const rootToken = `tsr_bench_${randomBytes(16).toString("hex")}`;
   const port = await freePort();
-  const server = fork(join(here, "tessera-server.mjs"), [], { execArgv: TESSERA_NODE_FLAGS, env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken }, stdio: "ignore" });
+  const server = fork(join(here, "tessera-server.mjs"), [], {
+    execArgv,
+    env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: rootToken },
+    stdio: ["ignore", onStdout === undefined ? "ignore" : "pipe", "ignore", "ipc"],
+  });
+  if (onStdout !== undefined) server.stdout.on("data", onStdout);
   const url = `http://127.0.0.1:${port}`;
   const headers = { "content-type": "application/json", "x-tessera-token": rootToken };
   const stop = () => server.kill("SIGTERM");

@@ -9,14 +9,9 @@
  *
  *   npx tsc -b && node bench/young-generation.mjs       BENCH_YOUNG_FLAGS="|--max-semi-space-size=16"
  */
-import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
-import { freePort } from "./api-load.mjs";
+import { startTessera } from "./api-load.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -26,36 +21,21 @@ const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const SCAVENGE = /Scavenge[^,]*?[\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
 async function run(flags) {
-  const token = `tsr_bench_${randomBytes(24).toString("hex")}`;
-  const port = await freePort();
-  const child = fork(join(here, "tessera-server.mjs"), [], { execArgv: ["--trace-gc", ...flags], env: { ...process.env, BENCH_LISTEN: `127.0.0.1:${port}`, BENCH_ROOT_TOKEN: token }, stdio: ["ignore", "pipe", "ignore", "ipc"] });
   let trace = "";
-  child.stdout.on("data", (d) => (trace += d));
+  const t = await startTessera({ connections, execArgv: ["--trace-gc", ...flags], onStdout: (d) => (trace += d) });
   try {
-    const url = `http://127.0.0.1:${port}`;
-    for (const deadline = Date.now() + 30_000; ; ) {
-      if (Date.now() > deadline) throw new Error("the server did not start");
-      try {
-        if ((await fetch(`${url}/v1/sys/health`)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const headers = { "x-tessera-token": token, "content-type": "application/json" };
-    if ((await fetch(`${url}/v1/keys`, { method: "POST", headers, body: JSON.stringify({ name: "bench-key" }) })).status !== 201) throw new Error("could not create bench-key");
-    const load = { url: `${url}/v1/keys/bench-key/encrypt`, method: "POST", headers, body: JSON.stringify({ plaintext: randomBytes(256).toString("base64") }), connections };
-    await autocannon({ ...load, duration: 3 });
+    await t.call("/v1/keys", { name: "bench-key" }, 201);
+    const body = { plaintext: randomBytes(256).toString("base64") };
+    await t.load("/v1/keys/bench-key/encrypt", body, 3);
     trace = "";
-    const r = await autocannon({ ...load, duration: seconds });
-    if (r.errors || r.non2xx) throw new Error(`${r.errors} errors, ${r.non2xx} non-2xx`);
+    const r = await t.load("/v1/keys/bench-key/encrypt", body, seconds);
     const pauses = trace.split("\n").flatMap((l) => {
       const m = SCAVENGE.exec(l);
       return m === null ? [] : [Number(m[1])];
     });
-    return { rps: r.requests.average, p99: r.latency.p99, scavenges: pauses.length, p50: median(pauses) ?? 0, max: Math.max(0, ...pauses), total: pauses.reduce((a, b) => a + b, 0) };
+    return { rps: r.opsPerSecond, p99: r.p99, scavenges: pauses.length, p50: median(pauses) ?? 0, max: Math.max(0, ...pauses), total: pauses.reduce((a, b) => a + b, 0) };
   } finally {
-    child.kill("SIGTERM");
+    t.stop();
   }
 }
 
