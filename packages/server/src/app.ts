@@ -287,8 +287,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     // A root rotation made on another node reaches this one's ring here (barrier.storedRecordChanged).
     meta: (name) =>
       name === "seal"
-        ? barrier.storedRecordChanged().then((problem) => {
-            if (problem !== undefined) http.log.warn({ seal: barrier.sealProvider.type }, problem);
+        ? barrier.storedRecordChanged().then((note) => {
+            if (note !== undefined) http.log[note.level]({ seal: barrier.sealProvider.type }, note.message);
           })
         : undefined,
     all: () => {

@@ -29,6 +29,12 @@ interface RootHandover {
   sealed: string;
 }
 
+/** What `storedRecordChanged` did, or why it could not follow, for the node's log. */
+export interface RecordChangeNote {
+  level: "info" | "warn";
+  message: string;
+}
+
 const handoverAad = (id: string): Buffer => Buffer.from(`tessera/root-handover/v1|id=${id}`, "utf8");
 
 /**
@@ -486,9 +492,10 @@ export class Barrier {
    * key handed over in it, under the root (`takeEscrowHandover`). Anything else — an escrow neither
    * checks, a handover it cannot open — changes nothing here: the node keeps the record it knew (so a
    * change it would make fails `Conflict` rather than writing an escrow it cannot vouch for) and the
-   * returned message says to seal and unseal it.
+   * returned warning says to seal and unseal it. What it took or dropped comes back as an `info` note,
+   * for the node's log (the change itself is audited on the node that made it).
    */
-  async storedRecordChanged(): Promise<string | undefined> {
+  async storedRecordChanged(): Promise<RecordChangeNote | undefined> {
     if (this.stored === undefined) {
       await this.load();
       return undefined;
@@ -501,12 +508,15 @@ export class Barrier {
     // Sealed while the record was read: stay sealed. (Nothing below awaits: the ring cannot change under it.)
     if (record === undefined || this.ringOpen !== ring || JSON.stringify(record) === JSON.stringify(this.stored)) return undefined;
     const follow = "seal and unseal this node to take the stored seal record";
+    const warn = (message: string): RecordChangeNote => ({ level: "warn", message: `${message}: ${follow}` });
+    const took: string[] = [];
     let ids: string[];
     try {
       ids = this.vouchedRootIds(record);
     } catch {
       // Re-keyed elsewhere: the new escrow's MAC key is handed over under the root.
-      if (!this.takeEscrowHandover(record, ring)) return `the seal record was changed elsewhere with shares this node's escrow keys do not check, and no escrow key it can open came with it: ${follow}`;
+      if (!this.takeEscrowHandover(record, ring)) return warn("the seal record was changed elsewhere with shares this node's escrow keys do not check, and no escrow key it can open came with it");
+      took.push("took the new escrow's MAC key (a rekey)");
       ids = this.vouchedRootIds(record);
     }
     let next = ring;
@@ -516,26 +526,28 @@ export class Barrier {
       try {
         key = ring.open(Buffer.from(handover.sealed, "base64"), handoverAad(handover.root));
       } catch {
-        return `the root rotation begun elsewhere hands over root ${handover.root} sealed under no root this node holds: ${follow}`;
+        return warn(`the root rotation begun elsewhere hands over root ${handover.root} sealed under no root this node holds`);
       }
       if (key.length !== ROOT_KEY_LENGTH) {
         zero(key);
-        return `the root handed over for ${handover.root} is not a root key: ${follow}`;
+        return warn(`the root handed over for ${handover.root} is not a root key`);
       }
       next = new RootRing([...ring.all(), { id: handover.root, key }]);
+      took.push(`took root ${handover.root}, current from now on (a root rotation)`);
     } else if (ring.all().length > 1 && ids.includes(ring.current.id) && ring.all().slice(0, -1).every((r) => !ids.includes(r.id))) {
       next = new RootRing([ring.current]);
+      took.push(`dropped root(s) ${ring.ids.slice(0, -1).join(", ")} (the root rotation finished)`);
     }
     if (next.ids.join(",") !== ids.join(",")) {
       if (next !== ring && next.current !== ring.current) zero(next.current.key);
-      return `the stored seal record escrows roots [${ids.join(", ")}] and this node holds [${ring.ids.join(", ")}]: ${follow}`;
+      return warn(`the stored seal record escrows roots [${ids.join(", ")}] and this node holds [${ring.ids.join(", ")}]`);
     }
     if (next !== ring) {
       this.ringOpen = next;
       if (next.all().length < ring.all().length) for (const r of ring.all().slice(0, -1)) zero(r.key);
     }
     this.stored = record;
-    return undefined;
+    return took.length === 0 ? undefined : { level: "info", message: `followed the seal record changed on another node: ${took.join("; ")}` };
   }
 
   /**
