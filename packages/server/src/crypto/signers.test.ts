@@ -67,6 +67,23 @@ describe("signers", () => {
     expect(signer.verify(otherKey, input, type, signature)).toBe(false);
   });
 
+  it.each(cases.filter(([a]) => a.startsWith("RSA")))("%s %s: a signature one byte short is refused even when only a leading zero byte is gone (RFC 8017, step 1: OpenSSL alone accepts it)", (algorithm, type) => {
+    const { privateKey, publicKey } = keyFor[algorithm]();
+    const signer = signers[algorithm];
+    // A signature whose first byte is zero: the same number without that byte. PSS signs with a random
+    // salt, so signing again finds one; PKCS#1 v1.5 is deterministic, so the message changes instead.
+    for (let i = 0; i < 20_000; i++) {
+      const m = Buffer.from(`the message Tessera signs ${i}`);
+      const input = type === "RAW" ? m : createHash(hashOf(algorithm)).update(m).digest();
+      const signature = signer.sign(privateKey, input, type);
+      if (signature[0] !== 0) continue;
+      expect(signer.verify(publicKey, input, type, signature)).toBe(true);
+      expect(signer.verify(publicKey, input, type, signature.subarray(1))).toBe(false);
+      return;
+    }
+    expect.fail("no signature with a leading zero byte in 20,000 tries");
+  });
+
   it.each(cases.filter(([a, t]) => t === "DIGEST" && a !== "SM2DSA").map(([a]) => a))("%s: a DIGEST signature is the standard signature of the message (and back)", (algorithm) => {
     const { privateKey, publicKey } = keyFor[algorithm]();
     const hash = hashOf(algorithm);

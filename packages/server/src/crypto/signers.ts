@@ -52,6 +52,16 @@ function quietly(check: () => boolean): boolean {
   }
 }
 
+/**
+ * RFC 8017 §8.1.2 and §8.2.2, step 1: an RSA signature is exactly as long as the modulus. OpenSSL
+ * accepts a shorter one whose value is the same number (a leading zero byte dropped); a verifier
+ * that keeps to the standard refuses it.
+ */
+function rsaLength(key: KeyObject, signature: Uint8Array): boolean {
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  return bits !== undefined && signature.length === Math.ceil(bits / 8);
+}
+
 function rsaPkcs1(hash: HashName): Signer {
   const opts = (key: KeyObject) => ({ key, padding: constants.RSA_PKCS1_PADDING });
   return {
@@ -59,6 +69,7 @@ function rsaPkcs1(hash: HashName): Signer {
       type === "RAW" ? sign(hash, message, opts(key)) : privateEncrypt(opts(key), Buffer.concat([DIGEST_INFO[hash], message])),
     verify: (key, message, type, signature) =>
       quietly(() => {
+        if (!rsaLength(key, signature)) return false;
         if (type === "RAW") return verify(hash, message, opts(key), signature);
         const expected = Buffer.concat([DIGEST_INFO[hash], message]);
         return equalBytes(publicDecrypt(opts(key), signature), expected);
@@ -71,7 +82,7 @@ function rsaPss(hash: HashName): Signer {
   return {
     sign: (key, message, type) => (type === "RAW" ? sign(hash, message, opts(key)) : pssSignDigest(key, hash, message)),
     verify: (key, message, type, signature) =>
-      quietly(() => (type === "RAW" ? verify(hash, message, opts(key), signature) : pssVerifyDigest(key, hash, message, signature))),
+      quietly(() => rsaLength(key, signature) && (type === "RAW" ? verify(hash, message, opts(key), signature) : pssVerifyDigest(key, hash, message, signature))),
   };
 }
 
