@@ -2,7 +2,7 @@
  * gzip of one file on a thread of its own at the lowest CPU priority, so compressing a rotated 64 MiB
  * trail file (about 1.5 s of CPU) takes only what requests leave idle — in the request thread's
  * event loop and in libuv's thread pool (which the trail's `datasync`s use) it slowed requests while it
- * ran (docs/performance.md, "Rotated files compressed at the lowest priority").
+ * ran (docs/performance.md, "Round of 2026-11-30 (day)").
  *
  * Invariants:
  * - The output is a valid gzip file: one gzip member per {@link CHUNK_BYTES} of input (RFC 1952 §2.2: a
