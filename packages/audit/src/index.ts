@@ -27,6 +27,6 @@ export {
   type RequestRecord,
 } from "./record.js";
 export { checkLine, verifyTrail, type CheckedLine, type TrailChunk, type VerifyOptions, type VerifyProblemCode, type VerifyReport } from "./verify.js";
-export { FileTrailReader, fileLines, trailFiles } from "./file-trail.js";
+export { FileTrailReader, fileLines, readableTrailFiles, trailFiles } from "./file-trail.js";
 export { V2_PREFIX, contextJson, decodeV2, encodeRequestV2, splitV2, v2HashedText, type EncodedV2, type ParsedV2, type RequestContext } from "./compact.js";
 export { TrailDecoder, lineHead, type DecodedRecord } from "./lines.js";

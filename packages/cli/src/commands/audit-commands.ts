@@ -50,7 +50,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       cli.action(async (o: { file?: string[]; publicKey?: string; allowOpenTail?: boolean; retained?: boolean; server?: boolean }, cmd: Command) => {
         if ((o.file === undefined) === (o.server !== true)) throw new UsageError("give --file (one or more) or --server");
         const out = cli.output(cmd);
-        const { fileLines, verifyTrail } = await loadAudit();
+        const { fileLines, readableTrailFiles, verifyTrail } = await loadAudit();
         let publicKey = o.publicKey === undefined ? undefined : await readFile(o.publicKey, "utf8");
         let report;
         if (o.server === true) {
@@ -71,7 +71,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
           }
           report = await verifyServerChain(client, publicKey, undefined, undefined);
         } else {
-          const trails = fileTrails(o.file!);
+          const trails = fileTrails(readableTrailFiles(o.file!));
           if (trails.length > 1) {
             // A server with several workers: one trail per worker (audit-w1.jsonl, audit-w2.jsonl …), each its own chain.
             const reports: (VerifyReport & { trail: string })[] = [];
