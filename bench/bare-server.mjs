@@ -8,10 +8,19 @@
  *   { "encrypt": { keyId, keyVersion, ciphertextLength },
  *     "datakey": { keyId, keyVersion, ciphertextLength, plaintextLength } }
  * Paths ending in /generate-data-key answer the datakey shape, every other POST the encrypt shape.
+ *
+ * With BENCH_DURABLE_RECORD_BYTES=N (and BENCH_DURABLE_DIR, a directory it may write) it is the
+ * *durable* baseline: before answering, each request appends an N-byte line to a file there and waits
+ * until the line is on disk — group commit as Tessera's audit file sink does it in `sync` mode: one
+ * `write` + `datasync` at a time for all lines queued so far, the requests of a batch answered when
+ * it is synced. What no KMS that promises "no answer before its record is durable" can avoid; no
+ * hashing, signing or record encoding.
  * Reports { port } over IPC once listening; exits when the parent goes away.
  */
 import { randomBytes } from "node:crypto";
+import { fdatasync, openSync, write } from "node:fs";
 import { createServer } from "node:http";
+import { join } from "node:path";
 
 const shapes = JSON.parse(process.env.BENCH_SHAPES ?? "null");
 if (shapes === null) throw new Error("BENCH_SHAPES is required");
@@ -29,6 +38,36 @@ function answer(res, status, object) {
   res.end(body);
 }
 
+const recordBytes = Number(process.env.BENCH_DURABLE_RECORD_BYTES ?? 0);
+/** Runs `answer` once a record of this request is durable (at once without BENCH_DURABLE_RECORD_BYTES). */
+const durable = recordBytes > 0 ? groupCommit(join(process.env.BENCH_DURABLE_DIR ?? ".", "bare-trail.jsonl"), recordBytes) : (answer) => answer();
+
+function groupCommit(path, bytes) {
+  const fd = openSync(path, "a", 0o600);
+  const line = Buffer.from("x".repeat(bytes - 1) + "\n");
+  let queued = [];
+  let busy = false;
+  const flush = () => {
+    const batch = queued;
+    queued = [];
+    busy = true;
+    const buf = Buffer.concat(batch.map(() => line));
+    write(fd, buf, 0, buf.length, null, (err) => {
+      if (err) throw err;
+      fdatasync(fd, (err) => {
+        if (err) throw err;
+        for (const answer of batch) answer();
+        busy = false;
+        if (queued.length > 0) flush();
+      });
+    });
+  };
+  return (answer) => {
+    queued.push(answer);
+    if (!busy) flush();
+  };
+}
+
 const server = createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
@@ -44,11 +83,13 @@ const server = createServer((req, res) => {
       answer(res, 400, { error: { code: "InvalidInput", message: "expected a JSON object" } });
       return;
     }
-    if (req.url.endsWith("/generate-data-key")) {
-      answer(res, 200, { keyId: shapes.datakey.keyId, keyVersion: shapes.datakey.keyVersion, ciphertext: datakeyCiphertext, plaintext: datakeyPlaintext });
-    } else {
-      answer(res, 200, { keyId: shapes.encrypt.keyId, keyVersion: shapes.encrypt.keyVersion, ciphertext: encryptCiphertext });
-    }
+    durable(() => {
+      if (req.url.endsWith("/generate-data-key")) {
+        answer(res, 200, { keyId: shapes.datakey.keyId, keyVersion: shapes.datakey.keyVersion, ciphertext: datakeyCiphertext, plaintext: datakeyPlaintext });
+      } else {
+        answer(res, 200, { keyId: shapes.encrypt.keyId, keyVersion: shapes.encrypt.keyVersion, ciphertext: encryptCiphertext });
+      }
+    });
   });
 });
 // Same keep-alive as Tessera's Fastify instance (app.ts).

@@ -1,9 +1,13 @@
 /**
  * HTTP benchmark: Tessera's Encrypt and GenerateDataKey against a bare node:http server that parses
  * and answers JSON of the same size (bench/bare-server.mjs), measured in the same run, each server in
- * its own process and the load generator (autocannon, keep-alive) in this one. Prints a table, the
- * ratios tessera/bare and restricted-token/root-token, checks the aims of docs/performance.md, and
- * writes bench/results/latest.json. Any socket error, timeout or non-2xx answer fails the run.
+ * its own process and the load generator (autocannon, keep-alive) in this one. A second bare server,
+ * the *durable* baseline, also appends a record of Tessera's size per request and answers only once
+ * it is datasynced (group commit, as Tessera's audit file in `sync` mode): the part of Tessera's cost
+ * that no KMS acknowledging only durable records avoids. Prints a table, the ratios tessera/bare,
+ * tessera/durable baseline and restricted-token/root-token, checks the aims of docs/performance.md
+ * (against the bare server), and writes bench/results/latest.json. Any socket error, timeout or
+ * non-2xx answer fails the run.
  *
  *   npm run bench                       # builds, then runs this file
  *   BENCH_SECONDS=10                    # measured seconds per scenario (default 10)
@@ -25,6 +29,8 @@
  *                                       # durable audit file per worker) and compare it with the one-process
  *                                       # server in the same run (default 0: not run)
  *   BENCH_AUDIT_DURABILITY=batch        # the workers server's audit.durability (default: sync)
+ *   BENCH_DURABLE_RECORD_BYTES=131     # the durable baseline's record per request (default 131: Tessera's
+ *                                       # measured request record); 0 = no durable baseline
  *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
  *                                       # (summarise with bench/cpu-profile-summary.mjs)
  *
@@ -35,9 +41,9 @@
  */
 import { execFileSync, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { cpus, loadavg } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -75,6 +81,7 @@ const config = {
   cpuProfile: process.env.BENCH_CPU_PROF === "1",
   workers: envInt("BENCH_WORKERS", 0, 0, 64),
   rounds: envInt("BENCH_ROUNDS", 1, 1, 20),
+  durableRecordBytes: envInt("BENCH_DURABLE_RECORD_BYTES", 131, 0, 65536),
 };
 for (const op of config.only) if (op !== "encrypt" && op !== "datakey" && op !== "audit") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey, audit)`);
 const mainConnections = Math.max(...config.connections);
@@ -114,7 +121,12 @@ async function stopChild(entry, graceMs = 5000) {
   clearTimeout(timer);
 }
 
-const stopAll = () => Promise.all([...children].map((c) => stopChild(c)));
+/** Directories the run made (the durable baseline's trail); removed once the children are stopped. */
+const temporaryDirs = [];
+const stopAll = () =>
+  Promise.all([...children].map((c) => stopChild(c))).then(() => {
+    for (const dir of temporaryDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -183,8 +195,11 @@ async function startTessera() {
   return { entry, url };
 }
 
-async function startBare(shapes) {
-  const entry = startChild("bare", "bare-server.mjs", { env: { BENCH_SHAPES: JSON.stringify(shapes) }, execArgv: profileArgs("bare") });
+/** The bare server; with `durableDir`, the durable baseline writing its records there. */
+async function startBare(shapes, durableDir) {
+  const name = durableDir === undefined ? "bare" : "bare-durable";
+  const durable = durableDir === undefined ? {} : { BENCH_DURABLE_RECORD_BYTES: String(config.durableRecordBytes), BENCH_DURABLE_DIR: durableDir };
+  const entry = startChild(name, "bare-server.mjs", { env: { BENCH_SHAPES: JSON.stringify(shapes), ...durable }, execArgv: profileArgs(name) });
   const port = await unlessExits(
     entry,
     new Promise((resolve, reject) => {
@@ -328,7 +343,7 @@ function machineBusyMs() {
 
 // ── the run ─────────────────────────────────────────────────────────────────────────────────────
 
-function scenarios(tessera, bare, restrictedToken, workers) {
+function scenarios(tessera, bare, bareDurable, restrictedToken, workers) {
   const encryptPath = `/v1/keys/${KEY_NAME}/encrypt`;
   const datakeyPath = `/v1/keys/${KEY_NAME}/generate-data-key`;
   const encryptBody = JSON.stringify({ plaintext: randomBytes(config.plaintextBytes).toString("base64") });
@@ -339,6 +354,9 @@ function scenarios(tessera, bare, restrictedToken, workers) {
     if (config.only.has("encrypt")) {
       for (const c of config.connections) {
         list.push({ name: `bare (encrypt-shaped)${tag}`, round, op: "encrypt", target: "bare", token: "none", connections: c, url: bare.url + encryptPath, body: encryptBody, pid: bare.entry.child.pid });
+        if (bareDurable !== undefined) {
+          list.push({ name: `bare, durable record (encrypt-shaped)${tag}`, round, op: "encrypt", target: "bare-durable", token: "none", connections: c, url: bareDurable.url + encryptPath, body: encryptBody, pid: bareDurable.entry.child.pid });
+        }
         list.push({ name: `tessera encrypt, root token${tag}`, round, op: "encrypt", target: "tessera", token: "root", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: tessera.entry.child.pid });
         list.push({ name: `tessera encrypt, restricted token${tag}`, round, op: "encrypt", target: "tessera", token: "restricted", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: restrictedToken, pid: tessera.entry.child.pid });
       }
@@ -415,12 +433,15 @@ function ratios(rows) {
   for (const c of config.connections) {
     push(ratioOf(rows, `encrypt tessera(root)/bare @${c}`, c, is("encrypt", "tessera", "root"), is("encrypt", "bare", "none")));
     push(ratioOf(rows, `encrypt tessera(restricted)/bare @${c}`, c, is("encrypt", "tessera", "restricted"), is("encrypt", "bare", "none")));
+    push(ratioOf(rows, `encrypt tessera(root)/durable baseline @${c}`, c, is("encrypt", "tessera", "root"), is("encrypt", "bare-durable", "none")));
+    push(ratioOf(rows, `encrypt durable baseline/bare @${c}`, c, is("encrypt", "bare-durable", "none"), is("encrypt", "bare", "none")));
     push(ratioOf(rows, `encrypt restricted/root @${c}`, c, is("encrypt", "tessera", "restricted"), is("encrypt", "tessera", "root")));
     // Server CPU per request, bare's over Tessera's: the throughput ratio two CPU-bound servers would
     // show on one free core each, and much less disturbed than throughput by other work on the machine.
     const cpu = (x) => x.serverCpuUsPerRequest;
     push(ratioOf(rows, `encrypt server CPU/req bare/tessera(root) @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "tessera", "root"), cpu));
     push(ratioOf(rows, `encrypt server CPU/req bare/tessera(restricted) @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "tessera", "restricted"), cpu));
+    push(ratioOf(rows, `encrypt server CPU/req durable baseline/tessera(root) @${c}`, c, is("encrypt", "bare-durable", "none"), is("encrypt", "tessera", "root"), cpu));
   }
   push(ratioOf(rows, `encrypt ${config.workers} workers/1 worker @${mainConnections}`, mainConnections, is("encrypt", "tessera-workers", "root"), is("encrypt", "tessera", "root")));
   push(ratioOf(rows, `generate-data-key tessera/bare @${mainConnections}`, mainConnections, is("datakey", "tessera", "root"), is("datakey", "bare", "none")));
@@ -478,10 +499,18 @@ async function main() {
   await call(tessera.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, restrictedToken, { plaintext }, 200);
   await call(tessera.url, "POST", "/v1/decrypt", restrictedToken, { ciphertext: enc.json.ciphertext }, 403);
 
-  const bare = await startBare({
+  const shapes = {
     encrypt: { keyId: enc.json.keyId, keyVersion: enc.json.keyVersion, ciphertextLength: enc.json.ciphertext.length },
     datakey: { keyId: dk.json.keyId, keyVersion: dk.json.keyVersion, ciphertextLength: dk.json.ciphertext.length, plaintextLength: dk.json.plaintext.length },
-  });
+  };
+  const bare = await startBare(shapes);
+  // The durable baseline writes its trail where the dev server keeps its state: the same file system.
+  const durableDir = config.only.has("encrypt") && config.durableRecordBytes > 0 ? mkdtempSync(join(tmpdir(), "tessera-bench-durable-")) : undefined;
+  if (durableDir !== undefined) temporaryDirs.push(durableDir);
+  const bareDurable = durableDir === undefined ? undefined : await startBare(shapes, durableDir);
+  if (bareDurable !== undefined && (await call(bareDurable.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, undefined, { plaintext }, 200)).text.length !== enc.text.length) {
+    throw new Error("sanity check failed: the durable baseline answers another size than tessera");
+  }
   const bareEnc = await call(bare.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, undefined, { plaintext }, 200);
   const bareDk = await call(bare.url, "POST", `/v1/keys/${KEY_NAME}/generate-data-key`, undefined, { keySpec: "AES_256" }, 200);
   if (bareEnc.text.length !== enc.text.length || bareDk.text.length !== dk.text.length) {
@@ -497,7 +526,7 @@ async function main() {
   }
 
   const rows = [];
-  for (const s of scenarios(tessera, bare, restrictedToken, workers)) {
+  for (const s of scenarios(tessera, bare, bareDurable, restrictedToken, workers)) {
     process.stdout.write(`${s.name} @${s.connections} … `);
     if (config.warmupSeconds > 0) await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.warmupSeconds });
     const r = await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.seconds, serverPid: s.pid, tree: s.tree === true });
@@ -562,7 +591,7 @@ async function main() {
 
 // Everything stops by itself: a watchdog well past the planned duration kills the children and exits.
 const planned =
-  config.rounds * ((config.only.has("encrypt") ? 3 * config.connections.length : 0) + (config.workers > 1 ? 1 : 0)) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
+  config.rounds * ((config.only.has("encrypt") ? (config.durableRecordBytes > 0 ? 4 : 3) * config.connections.length : 0) + (config.workers > 1 ? 1 : 0)) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
 const budgetMs = (planned * (config.seconds + config.warmupSeconds) + 120) * 1000;
 const watchdog = setTimeout(() => {
   console.error(`\nbench: still running after ${budgetMs / 1000} s; giving up`);
