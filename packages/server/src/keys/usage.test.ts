@@ -97,12 +97,16 @@ describe("UsageRecorder", () => {
     const usage = new UsageRecorder(s.store, clock);
     for (let i = 0; i < 900; i++) usage.record(keyId(i), 2);
     const scheduled = usage.flush();
+    // While it writes, readers still see every use (the flush's own and the new one).
     usage.record(keyId(1), 2);
+    expect(usage.unflushed(keyId(1), 2)?.count).toBe(2);
+    expect(usage.unflushed(keyId(899), 2)?.count).toBe(1);
     const shutdown = usage.flush();
     await Promise.all([scheduled, shutdown]);
     expect(s.written.size).toBe(900);
     expect(s.written.get(`${keyId(1)}/2`)?.count).toBe(2);
     expect([...s.written.values()].reduce((n, w) => n + w.count, 0)).toBe(901);
+    expect(usage.unflushed(keyId(1), 2)).toBeUndefined();
   });
 
   it("keeps an entry across the flush that writes it, and drops it after a whole interval unused", async () => {

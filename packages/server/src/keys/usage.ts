@@ -57,10 +57,15 @@ export class UsageRecorder {
     }
   }
 
-  /** Counts not yet flushed, to add to stored counts when reporting. */
+  /**
+   * Counts not yet in the store, to add to stored counts when reporting: those since the last flush
+   * and those the flush under way is writing (reset the moment its transaction commits), so a reader
+   * sees the same count before, during and after a flush.
+   */
   unflushed(keyId: string, version: number): { count: number; lastUsedAt: number } | undefined {
     const p = this.pending.get(`${keyId}/${version}`);
-    return p === undefined || p.count === 0 ? undefined : { count: p.count, lastUsedAt: p.lastUsedAt };
+    if (p === undefined || p.count + p.taken === 0) return undefined;
+    return { count: p.count + p.taken, lastUsedAt: p.taken === 0 ? p.lastUsedAt : Math.max(p.lastUsedAt, p.takenAt) };
   }
 
   /**
