@@ -8,6 +8,9 @@
  * and worker_threads). This test runs the built CLI with a module hook and lists what it loaded.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
 
@@ -71,3 +74,34 @@ describe("a `tessera` call to a server", () => {
     expect(builtins.filter((b) => /^(http2|zlib|worker_threads)$|^internal\/(http2|deps\/undici)\//.test(b))).toEqual([]);
   });
 });
+
+describe("a `tessera` call to a server over TLS", () => {
+  const ROOT = "startup-modules-tls-root";
+  const dir = mkdtempSync(join(tmpdir(), "tessera-startup-tls-"));
+  let server: ServerProcess;
+  let ca: string;
+  beforeAll(async () => {
+    server = await startServer(["--dev", "--dev-tls", "--data", join(dir, "dev"), "--listen", "127.0.0.1:{port}", "--dev-root-token", ROOT], { scheme: "https" });
+    for (let i = 0; i < 100 && !server.output().includes("TESSERA_CACERT="); i++) await new Promise((r) => setTimeout(r, 100));
+    ca = /export TESSERA_CACERT='([^']+)'/.exec(server.output())![1]!;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("goes through node:https with Node's trust (here NODE_EXTRA_CA_CERTS), not the global fetch: no undici, http2 or zlib", () => {
+    const env = { TESSERA_ADDR: server.url, TESSERA_TOKEN: ROOT, NODE_EXTRA_CA_CERTS: ca };
+    expect(spawnSync(process.execPath, [BIN, "key", "create", "startup-tls"], { cwd: REPO, env: { ...process.env, ...env } }).status).toBe(0);
+    const { builtins } = loadedBy(["encrypt", "--key", "startup-tls", "hello"], env);
+    expect(builtins).toContain("https");
+    expect(builtins.filter((b) => /^(http2|zlib|worker_threads)$|^internal\/(http2|deps\/undici)\//.test(b))).toEqual([]);
+  });
+
+  it("without that CA the certificate is refused, as before", () => {
+    const r = spawnSync(process.execPath, [BIN, "status"], { cwd: REPO, encoding: "utf8", env: { ...process.env, TESSERA_ADDR: server.url, TESSERA_TOKEN: ROOT, NODE_EXTRA_CA_CERTS: "" } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("TESSERA_CACERT");
+  });
+});
+
