@@ -8,9 +8,10 @@
  * and worker_threads). This test runs the built CLI with a module hook and lists what it loaded.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
 
@@ -96,6 +97,14 @@ describe("a `tessera` call to a server over TLS", () => {
     const { builtins } = loadedBy(["encrypt", "--key", "startup-tls", "hello"], env);
     expect(builtins).toContain("https");
     expect(builtins.filter((b) => /^(http2|zlib|worker_threads)$|^internal\/(http2|deps\/undici)\//.test(b))).toEqual([]);
+  });
+
+  it("--ca-cert adds to Node's trust rather than replacing NODE_EXTRA_CA_CERTS", () => {
+    // Another CA as the --ca-cert file (one of Node's bundled roots); the server's CA only in NODE_EXTRA_CA_CERTS.
+    const other = join(dir, "other-ca.pem");
+    writeFileSync(other, rootCertificates[0]!);
+    const r = spawnSync(process.execPath, [BIN, "status", "--ca-cert", other], { cwd: REPO, encoding: "utf8", env: { ...process.env, TESSERA_ADDR: server.url, TESSERA_TOKEN: ROOT, NODE_EXTRA_CA_CERTS: ca } });
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it("without that CA the certificate is refused, as before", () => {

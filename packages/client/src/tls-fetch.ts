@@ -14,7 +14,7 @@ export interface TlsOptions {
   cert?: string | Buffer;
   /** Its private key (`key.pem`). */
   key?: string | Buffer;
-  /** CA certificates to trust for the server's certificate, in addition to Node's defaults. */
+  /** CA certificates to trust for the server's certificate, in addition to Node's default trust (bundled CAs, `NODE_EXTRA_CA_CERTS`). */
   ca?: string | Buffer;
 }
 
@@ -27,9 +27,11 @@ export interface TlsOptions {
 export function tlsFetch(tls: TlsOptions): typeof fetch {
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError("tls.cert and tls.key go together");
   const { Agent, request } = process.getBuiltinModule("node:https");
-  const { createSecureContext, rootCertificates } = process.getBuiltinModule("node:tls");
-  // Node's defaults plus the given CA: `ca` alone would replace the default trust store.
-  const ca = tls.ca === undefined ? undefined : [...rootCertificates, tls.ca];
+  const { createSecureContext, getCACertificates, rootCertificates } = process.getBuiltinModule("node:tls");
+  // Node's default trust (its bundled CAs, NODE_EXTRA_CA_CERTS, the system store under --use-system-ca)
+  // plus the given CA: `ca` alone would replace the default trust store. Node before 22.15 has only
+  // the bundled list.
+  const ca = tls.ca === undefined ? undefined : [...(getCACertificates?.("default") ?? rootCertificates), tls.ca];
   // One secure context and one pool of kept-alive connections per client. Passing `ca`/`cert`/`key`
   // with each request instead made Node build a connection-pool name from the whole trust store
   // (~140 certificates) every time: ~15 ms per request, measured (bench/agent-proxy.mjs, docs/agent.md).

@@ -8,7 +8,7 @@
 import { chmod, chown, lstat, rm } from "node:fs/promises";
 import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { createSecureContext, rootCertificates } from "node:tls";
+import { createSecureContext, getCACertificates } from "node:tls";
 import { errorCatalogue } from "@tessera/protocol/core";
 import type { ErrorCode } from "@tessera/protocol";
 import type { AgentLog } from "./log.js";
@@ -74,7 +74,8 @@ export class AgentProxy {
     this.#allow = new Set(options.allow);
     // The secure context is built once: a `ca` option with Node's whole trust store costs ~15 ms per
     // request (Node names the connection pool after it), measured by bench/agent-proxy.mjs.
-    const ca = options.server.ca === undefined ? undefined : [...rootCertificates, options.server.ca];
+    // Node's default trust (bundled, NODE_EXTRA_CA_CERTS, system store under --use-system-ca) plus the given CA.
+    const ca = options.server.ca === undefined ? undefined : [...getCACertificates("default"), options.server.ca];
     this.#upstream = options.server.address.startsWith("https:")
       ? new HttpsAgent({ keepAlive: true, secureContext: createSecureContext(ca === undefined ? {} : { ca }) })
       : new HttpAgent({ keepAlive: true });
