@@ -136,6 +136,14 @@ class RateTracker {
   }
 }
 
+/** Who a record names, for an alert's message. */
+function nameOf(r: StreamRecord): string {
+  return r.principal ? `${r.principal.displayName}${r.principal.role ? ` (role ${r.principal.role})` : ""}` : "unauthenticated caller";
+}
+
+/** The record an alert is about. */
+const at = (r: StreamRecord) => ({ time: r.time, seqs: [r.seq] });
+
 export class AnomalyDetectors {
   /** Per principal: its sources, most recent last (at most SOURCES_LISTED kept for the message). */
   private readonly sourcesOf: RecentMap<string, string[]>;
@@ -183,12 +191,27 @@ export class AnomalyDetectors {
 
   private readonly primaryVersion: (keyId: string) => number | undefined;
 
+  /** Counts one request for a rate subject (`principal:…` or `key:…`) and raises when it spikes. */
+  private rateSpike(subject: string, id: string, r: StreamRecord, ms: number): void {
+    const s = this.rates!.hit(subject, ms);
+    const { factor, minRequests, historyWindows, windowSeconds } = this.o.rate!;
+    if (!s.fired && s.windows >= historyWindows && s.count >= minRequests && s.count > factor * Math.max(s.baseline, 1)) {
+      s.fired = true;
+      this.raise({
+        detector: "rate-spike",
+        severity: "high",
+        subject: id,
+        message: `${subject.startsWith("key:") ? `key ${r.keyId}` : nameOf(r)}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
+        ...at(r),
+      });
+    }
+  }
+
   /** Feeds one durable record through every detector. */
   observe(r: StreamRecord): void {
     const ms = Date.parse(r.time);
     const who = r.principal?.id;
-    const name = r.principal ? `${r.principal.displayName}${r.principal.role ? ` (role ${r.principal.role})` : ""}` : "unauthenticated caller";
-    const at = { time: r.time, seqs: [r.seq] };
+    // An alert's wording and place (nameOf, at) are made only when one is raised: most records raise none.
 
     // Denial bursts (including failed logins) from one source.
     if (this.o.denial && r.outcome === "denied") {
@@ -198,7 +221,7 @@ export class AnomalyDetectors {
       const last = this.denialFired.get(r.source) ?? -Infinity;
       if (list.length >= this.o.denial.threshold && ms - last > this.o.denial.windowSeconds * 1000) {
         this.denialFired.set(r.source, ms);
-        this.raise({ detector: "denial-burst", severity: "high", subject: r.source, message: `${list.length} denied requests or failed logins from ${r.source} within ${this.o.denial.windowSeconds} s`, ...at });
+        this.raise({ detector: "denial-burst", severity: "high", subject: r.source, message: `${list.length} denied requests or failed logins from ${r.source} within ${this.o.denial.windowSeconds} s`, ...at(r) });
       }
     }
     if (r.outcome !== "allowed" || who === undefined) return;
@@ -206,7 +229,7 @@ export class AnomalyDetectors {
     // Use outside allowed hours (most specific window wins: key, then role, then default).
     const window = (r.keyId && this.windows.keys.get(r.keyId)) || (r.principal?.role && this.windows.roles.get(r.principal.role)) || this.windows.default;
     if (window && !inWindow(window, ms)) {
-      this.raise({ detector: "off-hours", severity: "medium", subject: who, message: `${name} used ${r.action}${r.keyId ? ` on key ${r.keyId}` : ""} outside allowed hours`, ...at });
+      this.raise({ detector: "off-hours", severity: "medium", subject: who, message: `${nameOf(r)} used ${r.action}${r.keyId ? ` on key ${r.keyId}` : ""} outside allowed hours`, ...at(r) });
     }
 
     // A principal seen from a new source address.
@@ -215,7 +238,7 @@ export class AnomalyDetectors {
       const sources = this.sourcesOf.get(who);
       if (sources === undefined) this.sourcesOf.set(who, [r.source]);
       else if (this.seenSources.get(pair) === undefined) {
-        this.raise({ detector: "new-source", severity: "medium", subject: who, message: `${name} appeared from a new address ${r.source} (seen before from ${sources.join(", ")})`, ...at });
+        this.raise({ detector: "new-source", severity: "medium", subject: who, message: `${nameOf(r)} appeared from a new address ${r.source} (seen before from ${sources.join(", ")})`, ...at(r) });
         sources.push(r.source);
         if (sources.length > SOURCES_LISTED) sources.shift();
       }
@@ -223,21 +246,9 @@ export class AnomalyDetectors {
     }
 
     // Rate spikes per principal and per key, against their own baseline.
-    if (this.rates && this.o.rate) {
-      for (const subject of [`principal:${who}`, ...(r.keyId ? [`key:${r.keyId}`] : [])]) {
-        const s = this.rates.hit(subject, ms);
-        const { factor, minRequests, historyWindows, windowSeconds } = this.o.rate;
-        if (!s.fired && s.windows >= historyWindows && s.count >= minRequests && s.count > factor * Math.max(s.baseline, 1)) {
-          s.fired = true;
-          this.raise({
-            detector: "rate-spike",
-            severity: "high",
-            subject: subject.slice(subject.indexOf(":") + 1),
-            message: `${subject.startsWith("key:") ? `key ${r.keyId}` : name}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
-            ...at,
-          });
-        }
-      }
+    if (this.rates) {
+      this.rateSpike(`principal:${who}`, who, r, ms);
+      if (r.keyId) this.rateSpike(`key:${r.keyId}`, r.keyId, r, ms);
     }
 
     // First decrypt of a key by a principal that has been active but never used this key.
@@ -246,7 +257,7 @@ export class AnomalyDetectors {
       const known = this.active.get(who) !== undefined;
       const decrypts = r.action === "kms:Decrypt" || r.action === "kms:ReEncrypt";
       if (decrypts && known && this.seenKeys.get(pair) === undefined) {
-        this.raise({ detector: "first-use", severity: "low", subject: who, message: `${name} decrypted with key ${r.keyId} for the first time`, ...at });
+        this.raise({ detector: "first-use", severity: "low", subject: who, message: `${nameOf(r)} decrypted with key ${r.keyId} for the first time`, ...at(r) });
       }
       this.active.set(who, true);
       this.seenKeys.set(pair, true);
@@ -258,7 +269,7 @@ export class AnomalyDetectors {
       const once = `${r.keyId}/${r.keyVersion}/${who}`;
       if (primary !== undefined && r.keyVersion < primary && this.retiringFired.get(once) === undefined) {
         this.retiringFired.set(once, true);
-        this.raise({ detector: "retiring-version", severity: "low", subject: r.keyId, message: `${name} decrypted with version ${r.keyVersion} of key ${r.keyId}; the primary is ${primary} (rewrap with reencrypt before the old version is retired)`, ...at });
+        this.raise({ detector: "retiring-version", severity: "low", subject: r.keyId, message: `${nameOf(r)} decrypted with version ${r.keyVersion} of key ${r.keyId}; the primary is ${primary} (rewrap with reencrypt before the old version is retired)`, ...at(r) });
       }
     }
   }
