@@ -1,6 +1,6 @@
 /** `tessera audit verify|query|hash|public-key` against a real dev server writing a trail file. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,5 +51,22 @@ describe("tessera audit", () => {
     expect(q.records).toHaveLength(1);
     expect(q.records[0].hmac["context.vm"]).toBe(hmac);
     expect(tessera(["audit", "query", "--outcome", "error"]).stdout).toContain("kms:DescribeKey");
+  });
+
+  it("verifies a trail directory given as --file: the trail files in it, not what a crash repair or a compression left beside them", () => {
+    expect(tessera(["encrypt", "--key", "audited", "again"]).status).toBe(0);
+    const copy = join(dir, "copy-of-audit-dir");
+    mkdirSync(copy);
+    copyFileSync(trail, join(copy, "trail.jsonl"));
+    writeFileSync(join(copy, "torn-trail.jsonl.000000000007"), '{"v":2,"s":7,"torn');
+    writeFileSync(join(copy, "trail.jsonl.000000000003.gz.tmp"), "partial");
+    const r = tessera(["audit", "verify", "--file", copy, "--allow-open-tail", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, firstSeq: 1 });
+    const empty = join(dir, "empty-audit-dir");
+    mkdirSync(empty);
+    const none = tessera(["audit", "verify", "--file", empty]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("no trail files in");
   });
 });

@@ -1,5 +1,7 @@
 /** `tessera audit verify|query|hash|public-key`. */
+import { readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { VerifyReport } from "@tessera/audit";
 import type { TesseraClient } from "@tessera/client";
 import { AUDIT_OUTCOMES } from "@tessera/protocol/core";
@@ -32,7 +34,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
           "checks the trail against the server's head instead. Pin the public key out of band (--public-key): a key " +
           "fetched from the server proves only that the server signed the trail.",
       )
-      .option("--file <file>", "a trail file; repeat for rotated files", (v: string, p: string[] | undefined) => [...(p ?? []), v])
+      .option("--file <file>", "a trail file, repeated for rotated files, or the trail's directory (every trail file in it)", (v: string, p: string[] | undefined) => [...(p ?? []), v])
       .option("--public-key <pem-file>", "checkpoint public key (from `tessera audit public-key`, kept apart from the server) to check signatures")
       .option("--allow-open-tail", "accept a trail that does not end in a final checkpoint (a live server's files)")
       .option("--retained", "the oldest files were deleted by retention: accept a trail that starts after seq 1, anchored by its first record and signed by its checkpoints")
@@ -71,7 +73,9 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
           }
           report = await verifyServerChain(client, publicKey, undefined, undefined);
         } else {
-          const trails = fileTrails(readableTrailFiles(o.file!));
+          const given = readableTrailFiles(o.file!.flatMap(trailFilesIn));
+          if (given.length === 0) throw new UsageError(`no trail files in ${o.file!.join(", ")}`);
+          const trails = fileTrails(given);
           if (trails.length > 1) {
             // A server with several workers: one trail per worker (audit-w1.jsonl, audit-w2.jsonl …), each its own chain.
             const reports: (VerifyReport & { trail: string })[] = [];
@@ -82,7 +86,7 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
             if (publicKey === undefined) out.note("signatures not checked: give --public-key");
             return ok ? 0 : 1;
           }
-          report = await verifyTrail(fileLines(o.file!), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true, retained: o.retained === true });
+          report = await verifyTrail(fileLines(given), { ...(publicKey !== undefined && { publicKey }), allowOpenTail: o.allowOpenTail === true, retained: o.retained === true });
         }
         if (out.json) out.data(report);
         else if (report.ok) {
@@ -186,6 +190,25 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       else out.line(`Alert ${id} acknowledged.`);
     }),
   );
+}
+
+/**
+ * A `--file` argument as files: a file is itself; a directory (the server's `audit/`) is every trail
+ * file in it — the current and rotated files of each trail — but not what lives beside them: the torn
+ * tails a crash repair keeps (`torn-…`), compressed copies being written (`.gz.tmp`), hidden files.
+ */
+function trailFilesIn(path: string): string[] {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return [path]; // reading it reports what is wrong
+  }
+  if (!isDir) return [path];
+  return readdirSync(path, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith(".") && !e.name.startsWith("torn-") && !e.name.endsWith(".gz.tmp"))
+    .map((e) => join(path, e.name))
+    .sort();
 }
 
 /**
