@@ -61,3 +61,75 @@ describe("CacheCoherence per request", () => {
     expect(dropped).toEqual(["key:k2"]);
   });
 });
+
+describe("CacheCoherence: changes that take work to apply", () => {
+  /** Targets whose `meta` (the seal record re-read) takes until `release()`, and fails while `failing`. */
+  function slowMeta() {
+    const state = { failing: false, applied: 0 };
+    let release: () => void = () => undefined;
+    const t: CacheTargets = {
+      ...targets([]),
+      meta: () =>
+        new Promise<void>((resolve, reject) => {
+          release = () => (state.failing ? reject(new Error("database timeout")) : (state.applied++, resolve()));
+        }),
+    };
+    return { t, state, release: () => release() };
+  }
+
+  /** A store that pushes: `push(row)` delivers a change as the PostgreSQL listener does. */
+  function pushing(f: ReturnType<typeof feed>) {
+    let subscriber: Parameters<NonNullable<Parameters<typeof CacheCoherence>[0]["subscribe"]>>[0] | undefined;
+    const store = {
+      changes: f.changes,
+      subscribe: (s: NonNullable<typeof subscriber>) => {
+        subscriber = s;
+        return { close: async () => undefined };
+      },
+    };
+    return { store, push: (row: ChangeRow) => subscriber!.change(row) };
+  }
+
+  it("a request arriving while a pushed change is being applied waits for it (it used to be served with the old state)", async () => {
+    const f = feed();
+    const m = slowMeta();
+    const p = pushing(f);
+    const c = new CacheCoherence(p.store as never, m.t);
+    await c.start();
+    f.rows.push({ version: 1, scope: "meta:seal" });
+    p.push({ version: 1, scope: "meta:seal" });
+    let served = false;
+    const request = Promise.resolve(c.sync()).then(() => (served = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(served).toBe(false);
+    m.release();
+    await request;
+    expect(m.state.applied).toBe(1);
+  });
+
+  it("a change whose application failed is applied again before the next request is served, which fails Unavailable while it cannot be", async () => {
+    const f = feed();
+    const m = slowMeta();
+    const p = pushing(f);
+    const c = new CacheCoherence(p.store as never, m.t);
+    await c.start();
+    f.rows.push({ version: 1, scope: "meta:seal" });
+    m.state.failing = true;
+    p.push({ version: 1, scope: "meta:seal" }); // no unhandled rejection: the failure is kept for requests
+    m.release();
+    await new Promise((r) => setTimeout(r, 10));
+    const refused = c.sync();
+    await new Promise((r) => setTimeout(r, 10));
+    m.release();
+    await expect(refused).rejects.toMatchObject({ code: "Unavailable" });
+    m.state.failing = false;
+    const next = c.sync();
+    await new Promise((r) => setTimeout(r, 10));
+    m.release();
+    await next;
+    expect(m.state.applied).toBe(1);
+    // Applied now: later requests take the fast path again.
+    await c.sync();
+    expect(m.state.applied).toBe(1);
+  });
+});

@@ -17,7 +17,12 @@
  *
  * Invariants: versions are commit-ordered and only grow, so reading the feed past `seen` returns
  * every change this process has not applied; when the feed no longer holds the versions after
- * `seen` (pruned while this node was away), every cache is dropped.
+ * `seen` (pruned while this node was away), every cache is dropped. A change counts as seen when it
+ * is read, but some take work to apply (another node initialised or re-keyed the database: the seal
+ * record is re-read): a request waits for that work wherever the change came from (a poll or a
+ * push), and when it failed, the next request does it again before it is served — or fails
+ * `Unavailable` (a request arriving during a pushed change's re-read was served with the old record,
+ * and a failed re-read was never retried).
  */
 import { TesseraError } from "@tessera/protocol";
 import type { ChangeFeed, ChangeRow, ChangeSubscription, Store } from "../store/index.js";
@@ -59,6 +64,9 @@ export class CacheCoherence {
   private running: Promise<void> | undefined;
   private next: Promise<void> | undefined;
   private readonly waiters = new Set<{ version: number; resolve: () => void }>();
+  /** Changes being applied (their invalidation returned a promise), and those whose application failed. */
+  private readonly applying = new Set<Promise<void>>();
+  private readonly failed = new Set<string>();
   private readonly settleTimeoutMs: number;
   private readonly mode: NonNullable<CoherenceOptions["mode"]>;
 
@@ -85,7 +93,9 @@ export class CacheCoherence {
   async start(): Promise<void> {
     this.seen = await this.store.changes.latest();
     this.subscription = this.store.subscribe?.({
-      change: (row) => this.apply([row]),
+      // A change whose application fails is kept in `failed` and retried by the next request; nothing
+      // here may reject unhandled (that would end the process).
+      change: (row) => void this.apply([row]).catch(() => undefined),
       live: (up) => {
         if (!up) {
           this.push = false;
@@ -105,6 +115,7 @@ export class CacheCoherence {
    * `Unavailable` when the feed cannot be read (the caches may be stale, so nothing is served).
    */
   sync(): Promise<void> | undefined {
+    if (this.applying.size > 0 || this.failed.size > 0) return this.settleApplying().then(() => this.sync());
     if (this.push && this.mode === "notify") return undefined;
     // Nothing committed since the last change applied (asked synchronously where the store can, and
     // only when no poll is under way): no feed read and no promise on the request's path.
@@ -169,7 +180,7 @@ export class CacheCoherence {
     for (const c of changes) {
       // Applied even at or below `seen`: a catch-up read may return a change older than a pushed
       // one already applied. Dropping a cache entry twice is harmless; skipping one is not.
-      const done = this.invalidate(c.scope);
+      const done = this.applyOne(c.scope);
       if (done !== undefined) pending.push(done);
       if (c.version > this.seen) this.seen = c.version;
     }
@@ -178,6 +189,46 @@ export class CacheCoherence {
       if (w.version <= this.seen) {
         this.waiters.delete(w);
         w.resolve();
+      }
+    }
+  }
+
+  /**
+   * Applies one change; when that takes work, every request waits for it (`applying`) and a failure
+   * is kept (`failed`) for the next request to retry.
+   */
+  private applyOne(scope: string): Promise<void> | undefined {
+    let done: Promise<void> | void;
+    try {
+      done = this.invalidate(scope);
+    } catch (err) {
+      this.failed.add(scope);
+      return Promise.reject(err);
+    }
+    if (done === undefined) return undefined;
+    const work: Promise<void> = done.then(
+      () => void this.applying.delete(work),
+      (err: unknown) => {
+        this.applying.delete(work);
+        this.failed.add(scope);
+        throw err;
+      },
+    );
+    this.applying.add(work);
+    // Whoever applied it may not wait (a push); requests do, through `applying` and `failed`.
+    work.catch(() => undefined);
+    return work;
+  }
+
+  /** Waits for changes being applied, then applies again those that failed; throws `Unavailable` if one still fails. */
+  private async settleApplying(): Promise<void> {
+    while (this.applying.size > 0) await Promise.allSettled([...this.applying]);
+    for (const scope of [...this.failed]) {
+      this.failed.delete(scope);
+      try {
+        await this.applyOne(scope);
+      } catch (err) {
+        throw err instanceof TesseraError ? err : new TesseraError("Unavailable", "cannot apply a change another node made; retry", { cause: err });
       }
     }
   }
