@@ -5,6 +5,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TesseraError } from "@tessera/protocol";
 import { PostgresStore } from "../../packages/server/src/store/postgres-store.js";
@@ -82,6 +83,46 @@ describe("PostgresStore specifics", () => {
       expect(applied.rows.map((r) => r.id)).toEqual(postgresMigrations.map((m) => m.id));
     } finally {
       for (const s of stores) await s.close();
+    }
+  });
+
+  it("an erase answers false while another session could still see destroyed rows: a snapshot, or a writing transaction idle between statements", async () => {
+    const name = await createDatabase(server, "holders");
+    databases.push(name);
+    const store = new PostgresStore({ url: server.url(name), password: server.password });
+    const withPassword = new URL(server.url(name));
+    withPassword.password = encodeURIComponent(server.password);
+    const other = new pg.Client({ connectionString: withPassword.toString() });
+    const until = async (want: boolean) => {
+      // Autovacuum's own workers hold snapshots now and then: ask a few times.
+      for (let i = 0; i < 50; i++) if ((await store.eraseDeleted()) === want) return want;
+      return !want;
+    };
+    try {
+      await store.migrate();
+      await other.connect();
+      expect(await until(true)).toBe(true);
+      // READ COMMITTED, idle between statements after a write: no snapshot (backend_xmin is null), but
+      // its transaction id holds the horizon (the check before only looked at snapshots).
+      await other.query("BEGIN");
+      await other.query("CREATE TEMP TABLE scratch (x int); INSERT INTO scratch VALUES (1)");
+      const row = await store.pool.query("SELECT backend_xmin, backend_xid FROM pg_stat_activity WHERE pid = $1", [other.processID]);
+      expect(row.rows[0]).toMatchObject({ backend_xmin: null, backend_xid: expect.any(String) });
+      // A destruction (any write) commits after that transaction began: its rows are what it holds back.
+      await store.pool.query("SELECT pg_current_xact_id()");
+      expect(await store.eraseDeleted()).toBe(false);
+      await other.query("COMMIT");
+      expect(await until(true)).toBe(true);
+      // A snapshot from before the erase.
+      await other.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      await other.query("SELECT 1");
+      await store.pool.query("SELECT pg_current_xact_id()");
+      expect(await store.eraseDeleted()).toBe(false);
+      await other.query("COMMIT");
+      expect(await until(true)).toBe(true);
+    } finally {
+      await other.end().catch(() => undefined);
+      await store.close();
     }
   });
 

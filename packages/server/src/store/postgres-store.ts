@@ -1046,20 +1046,32 @@ export class PostgresStore implements Store {
    * files' blocks stay on the disk until reused, and the write-ahead log, WAL archives, replicas and
    * base backups keep the old rows until they are recycled or expire (docs/backup-and-storage.md).
    * A row version that an open transaction may still see is copied along, so when another session
-   * held a snapshot from before the call, this resolves false and the destroy job calls again later.
+   * may have held one back, this resolves false and the destroy job calls again later.
+   *
+   * "May have held one back": a session of this database whose snapshot (`backend_xmin`) or own
+   * transaction id (`backend_xid`: a writing transaction idle between statements holds no snapshot
+   * but holds the horizon all the same) is older than the first transaction id not yet begun when
+   * the call started — every destruction committed before the call has an id below it. Checked
+   * before and after the VACUUMs, so a session that ended during them is not missed; xids have no
+   * order operator, so "older" is compared by age.
    */
   async eraseDeleted(): Promise<boolean> {
     const { client, release } = await checkout(this.pool);
     let broken: Error | undefined;
     try {
-      const started = (await client.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now;
+      const start = (await client.query<{ xmax: string }>("SELECT xid(pg_snapshot_xmax(pg_current_snapshot()))::text AS xmax")).rows[0]!.xmax;
+      const heldBack = async (): Promise<boolean> => {
+        const holders = await client.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+             AND ((backend_xmin IS NOT NULL AND age(backend_xmin) > age($1::xid)) OR (backend_xid IS NOT NULL AND age(backend_xid) > age($1::xid)))
+           UNION ALL SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL`,
+          [start],
+        );
+        return holders.rowCount !== 0;
+      };
+      const before = await heldBack();
       for (const table of ERASED_TABLES) await client.query(`VACUUM (FULL) ${table}`);
-      const holders = await client.query(
-        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < $1
-         UNION ALL SELECT 1 FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL`,
-        [started],
-      );
-      return holders.rowCount === 0;
+      return !before && !(await heldBack());
     } catch (err) {
       const mapped = storageError(err);
       if (mapped instanceof TesseraError && mapped.code === "Unavailable" && pgCode(err) === PG.LOCK_NOT_AVAILABLE) return false;
