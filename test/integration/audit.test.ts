@@ -264,6 +264,31 @@ describe("audit trail", () => {
     expect((await verifyFiles(x)).ok).toBe(true);
   });
 
+  it("refuses each request waiting on a hung sink at its own deadline, one timer for all; nothing stays watched once records are durable", async () => {
+    const x = await start({ timeoutMs: 400 });
+    await x.call("POST", "/v1/keys", { name: "k" });
+    const log = x.app.auditLog as unknown as { watched: unknown[]; watchedFrom: number; watchdog: unknown };
+    for (let i = 0; i < 20; i++) expect((await x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64(`w${i}`) })).status).toBe(200);
+    expect([log.watched.length - log.watchedFrom, log.watchdog]).toEqual([0, undefined]);
+
+    x.sink.mode = "hang";
+    const t0 = performance.now();
+    const first = x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("a") }).then((r) => ({ r, at: performance.now() - t0 }));
+    await new Promise((r) => setTimeout(r, 200));
+    const second = x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("b") }).then((r) => ({ r, at: performance.now() - t0 }));
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.r.body.error.code, b.r.body.error.code]).toEqual(["Unavailable", "Unavailable"]);
+    // Each at its own deadline (lower bounds only: a loaded machine can only make them later): the
+    // second was not refused when the first's deadline came.
+    expect(a.at).toBeGreaterThanOrEqual(390);
+    expect(b.at).toBeGreaterThanOrEqual(590);
+    x.sink.unhang();
+    let ok = await x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("c") });
+    for (let i = 0; ok.status !== 200 && i < 50; i++) ok = await x.call("POST", "/v1/keys/k/encrypt", { plaintext: b64("c") });
+    expect(ok.status).toBe(200);
+    expect((await verifyFiles(x)).ok).toBe(true);
+  });
+
   it("rotates files by size with the chain continuing, and survives the file being deleted", async () => {
     const x = await start({ maxBytes: 8192 });
     await x.call("POST", "/v1/keys", { name: "k" });

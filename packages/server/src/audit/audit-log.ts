@@ -93,8 +93,22 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** A caller's entry: refused `Unavailable` at `deadline` (performance.now()) unless durable before. */
+interface Watched extends Pending {
+  deadline: number;
+  settled: boolean;
+}
+
 export class AuditLog implements AuditRecorder {
   private pending: Pending[] = [];
+  /**
+   * Callers' entries in the order they came (so in deadline order) from `watchedFrom` on: one timer for
+   * all of them, armed for the oldest, instead of a timer and a promise race per request. Each entry
+   * is passed once — settled, or refused at its deadline.
+   */
+  private watched: Watched[] = [];
+  private watchedFrom = 0;
+  private watchdog: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private head: { seq: number; hash: string } | undefined;
   private keys: AuditKeys | undefined;
@@ -200,9 +214,54 @@ export class AuditLog implements AuditRecorder {
   }
 
   private enqueue(entry: Pending["entry"]): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ entry, resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => {
+      const w: Watched = {
+        entry,
+        deadline: performance.now() + this.timeoutMs,
+        settled: false,
+        resolve: () => {
+          if (w.settled) return;
+          w.settled = true;
+          resolve();
+        },
+        reject: (err) => {
+          if (w.settled) return;
+          w.settled = true;
+          reject(err);
+        },
+      };
+      this.pending.push(w);
+      this.watched.push(w);
+    });
+    this.watchdog ??= setTimeout(() => this.watch(), this.timeoutMs);
     this.kick();
-    return this.withTimeout(done);
+    return done;
+  }
+
+  /**
+   * The watchdog: refuses every entry past its deadline that is not durable yet (it may still be
+   * written later; its request has failed closed), forgets settled ones, and re-arms for the oldest
+   * left. Also run after each durable batch to forget what it settled.
+   */
+  private watch(): void {
+    const now = performance.now();
+    const w = this.watched;
+    let i = this.watchedFrom;
+    for (; i < w.length; i++) {
+      const e = w[i]!;
+      if (e.settled) continue;
+      if (e.deadline > now) break;
+      e.reject(new TesseraError("Unavailable", "the audit log could not be written in time"));
+    }
+    if (i === w.length) {
+      this.watched = [];
+      this.watchedFrom = 0;
+    } else if (i > 1024 && i * 2 > w.length) {
+      this.watched = w.slice(i);
+      this.watchedFrom = 0;
+    } else this.watchedFrom = i;
+    clearTimeout(this.watchdog);
+    this.watchdog = this.watched.length === 0 ? undefined : setTimeout(() => this.watch(), Math.max(1, this.watched[this.watchedFrom]!.deadline - now));
   }
 
   private withTimeout(done: Promise<void>): Promise<void> {
@@ -340,6 +399,7 @@ export class AuditLog implements AuditRecorder {
         if (contexts.restart) this.contexts = contexts.added;
         else for (const [ctx, ref] of contexts.added) this.contexts.set(ctx, ref);
         for (const p of batch) p.resolve();
+        this.forgetSettled();
         try {
           this.onFlush?.(lines.length, performance.now() - started);
           this.onDurable?.(lines.map((l) => l.record).filter((r): r is RequestRecord => r.kind === "request"));
@@ -362,6 +422,22 @@ export class AuditLog implements AuditRecorder {
         backoff = Math.min(backoff * 2, 2000);
       }
     }
+  }
+
+  /** Drops settled entries from the front of `watched` without waiting for the watchdog (it stays armed for the oldest left). */
+  private forgetSettled(): void {
+    const w = this.watched;
+    let i = this.watchedFrom;
+    while (i < w.length && w[i]!.settled) i++;
+    if (i === w.length) {
+      this.watched = [];
+      this.watchedFrom = 0;
+      clearTimeout(this.watchdog);
+      this.watchdog = undefined;
+    } else if (i > 1024 && i * 2 > w.length) {
+      this.watched = w.slice(i);
+      this.watchedFrom = 0;
+    } else this.watchedFrom = i;
   }
 
   private reportFailure(err: unknown): void {
