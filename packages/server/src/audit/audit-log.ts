@@ -241,7 +241,7 @@ export class AuditLog implements AuditRecorder {
   /**
    * The watchdog: refuses every entry past its deadline that is not durable yet (it may still be
    * written later; its request has failed closed), forgets settled ones, and re-arms for the oldest
-   * left. Also run after each durable batch to forget what it settled.
+   * left.
    */
   private watch(): void {
     const now = performance.now();
@@ -253,15 +253,32 @@ export class AuditLog implements AuditRecorder {
       if (e.deadline > now) break;
       e.reject(new TesseraError("Unavailable", "the audit log could not be written in time"));
     }
-    if (i === w.length) {
-      this.watched = [];
-      this.watchedFrom = 0;
-    } else if (i > 1024 && i * 2 > w.length) {
-      this.watched = w.slice(i);
-      this.watchedFrom = 0;
-    } else this.watchedFrom = i;
+    this.forgetWatchedBefore(i);
     clearTimeout(this.watchdog);
     this.watchdog = this.watched.length === 0 ? undefined : setTimeout(() => this.watch(), Math.max(1, this.watched[this.watchedFrom]!.deadline - now));
+  }
+
+  /** After a durable batch: forgets the settled entries at the front (the watchdog stays armed for the oldest left, or stops). */
+  private forgetSettled(): void {
+    const w = this.watched;
+    let i = this.watchedFrom;
+    while (i < w.length && w[i]!.settled) i++;
+    this.forgetWatchedBefore(i);
+    if (this.watched.length === 0) {
+      clearTimeout(this.watchdog);
+      this.watchdog = undefined;
+    }
+  }
+
+  /** Moves the front of `watched` to `i`, compacting the array once most of it lies behind. */
+  private forgetWatchedBefore(i: number): void {
+    if (i === this.watched.length) {
+      this.watched = [];
+      this.watchedFrom = 0;
+    } else if (i > 1024 && i * 2 > this.watched.length) {
+      this.watched = this.watched.slice(i);
+      this.watchedFrom = 0;
+    } else this.watchedFrom = i;
   }
 
   private withTimeout(done: Promise<void>): Promise<void> {
@@ -422,22 +439,6 @@ export class AuditLog implements AuditRecorder {
         backoff = Math.min(backoff * 2, 2000);
       }
     }
-  }
-
-  /** Drops settled entries from the front of `watched` without waiting for the watchdog (it stays armed for the oldest left). */
-  private forgetSettled(): void {
-    const w = this.watched;
-    let i = this.watchedFrom;
-    while (i < w.length && w[i]!.settled) i++;
-    if (i === w.length) {
-      this.watched = [];
-      this.watchedFrom = 0;
-      clearTimeout(this.watchdog);
-      this.watchdog = undefined;
-    } else if (i > 1024 && i * 2 > w.length) {
-      this.watched = w.slice(i);
-      this.watchedFrom = 0;
-    } else this.watchedFrom = i;
   }
 
   private reportFailure(err: unknown): void {
