@@ -90,14 +90,21 @@ describe("CacheCoherence: changes that take work to apply", () => {
     return { store, push: (row: ChangeRow) => subscriber!.change(row) };
   }
 
-  it("a request arriving while a pushed change is being applied waits for it (it used to be served with the old state)", async () => {
+  /** A started node whose store pushes, and a pushed seal-record change (committed to the feed too) it is applying. */
+  async function pushedSealChange(failing: boolean) {
     const f = feed();
     const m = slowMeta();
     const p = pushing(f);
     const c = new CacheCoherence(p.store as never, m.t);
     await c.start();
     f.rows.push({ version: 1, scope: "meta:seal" });
-    p.push({ version: 1, scope: "meta:seal" });
+    m.state.failing = failing;
+    p.push({ version: 1, scope: "meta:seal" }); // no unhandled rejection when it fails: the failure is kept for requests
+    return { c, m };
+  }
+
+  it("a request arriving while a pushed change is being applied waits for it (it used to be served with the old state)", async () => {
+    const { c, m } = await pushedSealChange(false);
     let served = false;
     const request = Promise.resolve(c.sync()).then(() => (served = true));
     await new Promise((r) => setTimeout(r, 30));
@@ -108,14 +115,7 @@ describe("CacheCoherence: changes that take work to apply", () => {
   });
 
   it("a change whose application failed is applied again before the next request is served, which fails Unavailable while it cannot be", async () => {
-    const f = feed();
-    const m = slowMeta();
-    const p = pushing(f);
-    const c = new CacheCoherence(p.store as never, m.t);
-    await c.start();
-    f.rows.push({ version: 1, scope: "meta:seal" });
-    m.state.failing = true;
-    p.push({ version: 1, scope: "meta:seal" }); // no unhandled rejection: the failure is kept for requests
+    const { c, m } = await pushedSealChange(true);
     m.release();
     await new Promise((r) => setTimeout(r, 10));
     const refused = c.sync();
