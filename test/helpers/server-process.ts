@@ -97,3 +97,14 @@ export async function api(url: string, token: string | undefined, method: string
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
+
+/**
+ * The CA file a `--dev-tls` server printed (`export TESSERA_CACERT='…'`), once its banner shows it:
+ * the server's certificate is issued by it.
+ */
+export async function printedDevCa(server: ServerProcess): Promise<string> {
+  for (let i = 0; i < 100 && !server.output().includes("TESSERA_CACERT="); i++) await new Promise((r) => setTimeout(r, 100));
+  const m = /export TESSERA_CACERT='([^']+)'/.exec(server.output());
+  if (m === null) throw new Error(`the --dev-tls server printed no TESSERA_CACERT:\n${server.output()}`);
+  return m[1]!;
+}

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
+import { BIN, REPO, printedDevCa, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 /**
  * Logs each module URL the process loads through the module loader, then — at exit — every built-in
@@ -83,8 +83,7 @@ describe("a `tessera` call to a server over TLS", () => {
   let ca: string;
   beforeAll(async () => {
     server = await startServer(["--dev", "--dev-tls", "--data", join(dir, "dev"), "--listen", "127.0.0.1:{port}", "--dev-root-token", ROOT], { scheme: "https" });
-    for (let i = 0; i < 100 && !server.output().includes("TESSERA_CACERT="); i++) await new Promise((r) => setTimeout(r, 100));
-    ca = /export TESSERA_CACERT='([^']+)'/.exec(server.output())![1]!;
+    ca = await printedDevCa(server);
   });
   afterAll(async () => {
     await server?.stop();

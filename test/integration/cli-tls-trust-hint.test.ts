@@ -11,7 +11,7 @@ import { TesseraClient, connectionProblem } from "@tessera/client";
 import { isTesseraError } from "@tessera/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli-process.js";
-import { REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
+import { REPO, printedDevCa, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-tls-hint-"));
 const elsewhere = join(dir, "elsewhere");
@@ -22,8 +22,7 @@ beforeAll(async () => {
   mkdirSync(elsewhere);
   // Started in `dir` with a relative data directory, as the docs show.
   server = await startServer(["--dev", "--dev-tls", "--data", "./dev", "--listen", "127.0.0.1:{port}", "--dev-root-token", "tls-hint-root"], { scheme: "https", cwd: dir });
-  for (let i = 0; i < 100 && !server.output().includes("TESSERA_CACERT="); i++) await new Promise((r) => setTimeout(r, 100));
-  printedCa = /export TESSERA_CACERT='([^']+)'/.exec(server.output())![1]!;
+  printedCa = await printedDevCa(server);
 });
 afterAll(async () => {
   await server?.stop();

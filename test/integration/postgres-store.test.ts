@@ -106,7 +106,8 @@ describe("PostgresStore specifics", () => {
       // its transaction id holds the horizon (the check before only looked at snapshots).
       await other.query("BEGIN");
       await other.query("CREATE TEMP TABLE scratch (x int); INSERT INTO scratch VALUES (1)");
-      const row = await store.pool.query("SELECT backend_xmin, backend_xid FROM pg_stat_activity WHERE pid = $1", [other.processID]);
+      const pid = (await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const row = await store.pool.query("SELECT backend_xmin, backend_xid FROM pg_stat_activity WHERE pid = $1", [pid]);
       expect(row.rows[0]).toMatchObject({ backend_xmin: null, backend_xid: expect.any(String) });
       // A destruction (any write) commits after that transaction began: its rows are what it holds back.
       await store.pool.query("SELECT pg_current_xact_id()");

@@ -1,6 +1,6 @@
 import { TesseraError } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import type { ChangeFeed, ChangeRow } from "../store/index.js";
+import type { ChangeFeed, ChangeRow, ChangeSubscriber } from "../store/index.js";
 import { CacheCoherence, type CacheTargets } from "./cache-coherence.js";
 
 /** A feed whose reads fail while `down` (the database unreachable). */
@@ -79,10 +79,10 @@ describe("CacheCoherence: changes that take work to apply", () => {
 
   /** A store that pushes: `push(row)` delivers a change as the PostgreSQL listener does. */
   function pushing(f: ReturnType<typeof feed>) {
-    let subscriber: Parameters<NonNullable<Parameters<typeof CacheCoherence>[0]["subscribe"]>>[0] | undefined;
+    let subscriber: ChangeSubscriber | undefined;
     const store = {
       changes: f.changes,
-      subscribe: (s: NonNullable<typeof subscriber>) => {
+      subscribe: (s: ChangeSubscriber) => {
         subscriber = s;
         return { close: async () => undefined };
       },
