@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, REPO, startServer, type ServerProcess } from "../helpers/server-process.js";
+import { BIN, REPO, printedDevCa, startServer, type ServerProcess } from "../helpers/server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-mi-cli-"));
 const data = join(dir, "data");
@@ -46,7 +46,8 @@ afterAll(async () => {
 
 describe("tessera join-token / login join / login cert / cert renew / cert revoke", () => {
   it("enrols a VM that then authenticates with its certificate until revoked", async () => {
-    expect(server.output()).toContain(`TESSERA_CACERT='${join(data, "ca.pem")}'`);
+    // The banner may come a moment after the server answers its first health check.
+    expect(await printedDevCa(server)).toBe(join(data, "ca.pem"));
     // Without the CA the dev server's certificate is not trusted.
     expect((await tessera(["status"], { caCert: false })).code).toBe(1);
 
