@@ -109,10 +109,8 @@ export async function* fileLines(paths: readonly string[]): AsyncGenerator<Trail
 export async function trailFiles(path: string): Promise<string[]> {
   const dir = dirname(path);
   const base = basename(path);
-  const names = await readdir(dir);
   const rotated = (f: string) => f.startsWith(`${base}.`) && /^\d{12}(\.gz)?$/.test(f.slice(base.length + 1));
-  const plain = new Set(names.filter((f) => rotated(f) && !f.endsWith(".gz")));
-  return names.filter((f) => f === base || (rotated(f) && !(f.endsWith(".gz") && plain.has(f.slice(0, -3))))).map((f) => join(dir, f));
+  return readableTrailFiles((await readdir(dir)).filter((f) => f === base || rotated(f)).map((f) => join(dir, f)));
 }
 
 /** Reads a file trail (current file plus rotated ones) for queries when the database sink is off. */

@@ -193,9 +193,9 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
 }
 
 /**
- * A `--file` argument as files: a file is itself; a directory (the server's `audit/`) is every trail
- * file in it — the current and rotated files of each trail — but not what lives beside them: the torn
- * tails a crash repair keeps (`torn-…`), compressed copies being written (`.gz.tmp`), hidden files.
+ * A `--file` argument as files: a file is itself; a directory (the server's `audit/`) is every file in
+ * it but the torn tails a crash repair keeps beside the trail (`torn-…`) and hidden files. What is not
+ * trail either way (a `.gz.tmp` being written, a copy given twice) `readableTrailFiles` leaves out.
  */
 function trailFilesIn(path: string): string[] {
   let isDir: boolean;
@@ -206,7 +206,7 @@ function trailFilesIn(path: string): string[] {
   }
   if (!isDir) return [path];
   return readdirSync(path, { withFileTypes: true })
-    .filter((e) => e.isFile() && !e.name.startsWith(".") && !e.name.startsWith("torn-") && !e.name.endsWith(".gz.tmp"))
+    .filter((e) => e.isFile() && !e.name.startsWith(".") && !e.name.startsWith("torn-"))
     .map((e) => join(path, e.name))
     .sort();
 }
