@@ -1,7 +1,8 @@
 /**
  * Vault's LIST verb over real sockets (api/vault/list-verb.ts): pipelined and kept-alive requests
  * around it, bodies that contain "LIST ", chunked bodies, and the same over TLS — every other request
- * on the connection is answered exactly as without the rewriter.
+ * on the connection is answered exactly as without the rewriter. (The hand-over of a connection to
+ * the rewriter at its first LIST is tested on a plain node:http server in list-verb-handover.test.ts.)
  */
 import { connect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
@@ -91,9 +92,14 @@ describe("the LIST verb", () => {
   });
 
   it("is refused by Node, as without the rewriter, on a connection it stopped following", async () => {
-    // Content-Length and Transfer-Encoding together: Node refuses the request; the rewriter passes through.
-    const r = await exchange(connect(plain.port, "127.0.0.1"), "POST /v1/decrypt HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 1);
-    expect(r[0]!.status).toBe(400);
+    // A LIST hands the connection to the rewriter; then Content-Length and Transfer-Encoding together:
+    // Node refuses that request, and the rewriter passes through for good.
+    const h = `Host: t\r\nX-Vault-Token: ${plain.root}\r\n`;
+    const socket = connect(plain.port, "127.0.0.1");
+    const [listed] = await exchangeKeepOpen(socket, `LIST /v1/transit/keys HTTP/1.1\r\n${h}\r\n`);
+    const [refused] = await exchange(socket, "POST /v1/decrypt HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 1);
+    const r = [listed!, refused!];
+    expect(r.map((x) => x.status)).toEqual([200, 400]);
   });
 });
 

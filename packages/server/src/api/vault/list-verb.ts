@@ -1,8 +1,16 @@
 /**
  * Vault's LIST verb on Node's HTTP server. Node's parser (llhttp) knows a fixed set of methods and
- * refuses `LIST` before any router runs, so each connection's bytes pass a small rewriter first:
- * a request that starts `LIST ` reaches the parser as `GET ` with the header `x-tessera-vault-list: 1`
- * after its request line, which the Vault adapter reads as Vault's list operation (as `?list=true`).
+ * refuses `LIST` before any router runs. A connection's bytes then pass a small rewriter: a request
+ * that starts `LIST ` reaches the parser as `GET ` with the header `x-tessera-vault-list: 1` after its
+ * request line, which the Vault adapter reads as Vault's list operation (as `?list=true`).
+ *
+ * Only connections that send a `LIST` pay for the rewriter. Node's parser reads every connection
+ * straight from the socket, natively; the first `LIST` it refuses on a connection (the `clientError`
+ * it raises, with the refused bytes) hands that connection over: Node's per-connection state is
+ * detached as Node does it before an `upgrade`, a fresh parser is attached by Node's own connection
+ * listener, reading the socket's 'data' events through the rewriter, and the refused request is fed
+ * to it from its first byte. Reading through 'data' events costs a little per chunk (docs/performance.md),
+ * which is why the others never do.
  *
  * Invariants (list-verb.test.ts and test/integration/vault-list-verb.test.ts):
  * - Bytes are only ever rewritten at the start of a request, and only `LIST ` → `GET ` plus the marker
@@ -11,12 +19,22 @@
  *   frame with certainty — both or repeated conflicting length headers, another transfer coding, obs-fold,
  *   a malformed line, CONNECT or Upgrade — switches the connection to pass-through for good: nothing
  *   more is rewritten there, and a LIST on it is refused by Node as before. It can fail only closed.
+ * - A hand-over happens only when the refused bytes hold the whole `LIST ` at the point where Node's
+ *   parser stopped, and only once every response to the requests before it on the connection has
+ *   been written (pipelining keeps its order); bytes that arrive meanwhile wait in the socket. Any
+ *   other refusal is answered as before (Fastify's 400), and so is a `LIST` whose first bytes came in
+ *   an earlier read (no real client splits a request line; after a hand-over the rewriter handles
+ *   any split).
  * - Every byte is forwarded as soon as it arrives except at most four at a request's start (a
  *   possible `LIST` prefix), so Node's header and request timeouts still see a slow client.
  * - TLS is untouched: the rewriter sits on the decrypted stream of the TLS socket. The socket stays
- *   the socket (address, client certificate); only the HTTP parser reads it through 'data' events
- *   instead of directly, which costs a little per chunk (measured in docs/performance.md).
+ *   the socket (address, client certificate).
+ * - The hand-over knows how Node's HTTP server lays out a connection (its listeners on the socket,
+ *   the parser's `unconsume`/`remove`/`close`), which Node does not export. The first connection is
+ *   checked against that layout; on a Node that lays it out otherwise every connection goes through
+ *   the rewriter from its start, as it did before the hand-over existed — slower, never wrong.
  */
+import type { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 
@@ -235,24 +253,137 @@ export class ListVerbRewriter {
 
 const noop = (): void => undefined;
 
+/** Node's HTTP parser binding, as lib/_http_server.js uses it. */
+interface NodeHttpParser {
+  _consumed?: boolean;
+  unconsume(): void;
+  remove(): void;
+  close(): void;
+}
+
+/** A connection's socket with the fields Node's HTTP server keeps on it. */
+type HttpSocket = Socket & { parser?: NodeHttpParser | null; _httpMessage?: EventEmitter | null };
+
+/** The socket listeners Node's connection listener adds (lib/_http_server.js connectionListenerInternal), by event. */
+const NODE_CONNECTION_LISTENERS = {
+  data: "bound socketOnData",
+  end: "bound socketOnEnd",
+  close: "bound socketOnClose",
+  drain: "bound socketOnDrain",
+  timeout: "socketOnTimeout",
+  resume: "onSocketResume",
+  pause: "onSocketPause",
+} as const;
+type ConnectionEvent = keyof typeof NODE_CONNECTION_LISTENERS;
+type ConnectionListeners = Record<ConnectionEvent, (...args: unknown[]) => void>;
+
+/** Node's own listeners on `socket`, each found exactly once, or undefined if Node laid the connection out otherwise. */
+function nodeConnectionListeners(socket: HttpSocket): ConnectionListeners | undefined {
+  const parser = socket.parser;
+  if (parser == null || parser._consumed !== true || typeof parser.unconsume !== "function" || typeof parser.remove !== "function" || typeof parser.close !== "function") {
+    return undefined;
+  }
+  const found: Partial<ConnectionListeners> = {};
+  for (const [event, name] of Object.entries(NODE_CONNECTION_LISTENERS) as [ConnectionEvent, string][]) {
+    const matching = socket.listeners(event).filter((l) => l.name === name);
+    if (matching.length !== 1) return undefined;
+    found[event] = matching[0] as (...args: unknown[]) => void;
+  }
+  return found as ConnectionListeners;
+}
+
+/** The refused request onwards (a copy), if Node's parser refused a whole `LIST ` at a request's start. */
+function refusedList(err: Error & { code?: string; bytesParsed?: number; rawPacket?: unknown }): Buffer | undefined {
+  // llhttp reads `LI` as the start of `LINK` and stops at the `S`: the request starts two bytes earlier.
+  if (err.code !== "HPE_INVALID_METHOD" || typeof err.bytesParsed !== "number" || !Buffer.isBuffer(err.rawPacket)) return undefined;
+  const raw = err.rawPacket;
+  const at = err.bytesParsed - 2;
+  if (at < 0 || raw.length < at + LIST.length || !raw.subarray(at, at + LIST.length).equals(LIST)) return undefined;
+  return Buffer.from(raw.subarray(at));
+}
+
+/** Puts a rewriter in front of the HTTP parser of a socket whose parser reads 'data' events. */
+function attachRewriter(socket: Socket): void {
+  const rewriter = new ListVerbRewriter();
+  const emit = socket.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "data" && Buffer.isBuffer(args[0])) {
+      const bytes = rewriter.push(args[0]);
+      return bytes.length === 0 ? true : emit.call(this, "data", bytes);
+    }
+    return emit.call(this, event, ...args);
+  } as Socket["emit"];
+  // Node's HTTP server reads a socket's bytes natively until something listens for 'data'; this
+  // listener makes the parser read them from 'data' events, which pass the rewriter first.
+  socket.on("data", noop);
+}
+
 /**
- * Puts a ListVerbRewriter in front of the HTTP parser of every connection `server` accepts. Call it
- * once, after the server is created: Node's own connection listener (which attaches the parser)
- * runs first.
+ * Hands a connection whose `LIST` Node's parser refused to a fresh parser behind a rewriter, and
+ * feeds it `pending` (the refused request onwards). The old parser stops reading at once; the
+ * hand-over waits until the responses to earlier requests on the connection are written.
+ */
+function handOver(server: Server, connectionListener: (socket: Socket) => void, socket: HttpSocket, node: ConnectionListeners, pending: Buffer): void {
+  const parser = socket.parser!;
+  // Further bytes wait in the socket; the old parser never sees them.
+  socket.removeListener("data", node.data);
+  socket.removeListener("end", node.end);
+  socket.removeListener("timeout", node.timeout);
+  parser.unconsume();
+  parser._consumed = false;
+  socket.removeListener("resume", node.resume);
+  socket.removeListener("pause", node.pause);
+  socket.pause();
+  const complete = (): void => {
+    if (socket.destroyed || !socket.writable) return; // closed meanwhile (or the last answer ended it): nothing to hand over
+    const inFlight = socket._httpMessage;
+    if (inFlight != null) {
+      // Node's own 'finish' listener (added first) moves the next queued response onto the socket.
+      inFlight.once("finish", complete);
+      return;
+    }
+    socket.removeListener("close", node.close);
+    socket.removeListener("drain", node.drain);
+    parser.remove();
+    socket.parser = null;
+    // As Node frees a parser: after the current call stack, which may still be inside it.
+    setImmediate(() => parser.close());
+    // Node's listener wrappers and setEncoding guard, put back by its connection listener below.
+    for (const own of ["on", "addListener", "prependListener", "setEncoding"] as const) delete (socket as unknown as Record<string, unknown>)[own];
+    // The keep-alive timer the old state set after its last answer (it would clear it on the next request).
+    socket.setTimeout(0);
+    // A fresh parser and state from Node itself; the socket's handle stays marked consumed, so this
+    // parser reads 'data' events, which the rewriter sees first.
+    connectionListener.call(server, socket);
+    attachRewriter(socket);
+    socket.emit("data", pending);
+    socket.resume();
+  };
+  complete();
+}
+
+/**
+ * Lets `server` (Fastify's, with its `clientError` listener in place) answer Vault's `LIST`. Call it
+ * once, after the server is created and before it accepts connections.
  */
 export function installListVerb(server: Server, tls: boolean): void {
-  server.on(tls ? "secureConnection" : "connection", (socket: Socket) => {
-    const rewriter = new ListVerbRewriter();
-    const emit = socket.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
-    socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === "data" && Buffer.isBuffer(args[0])) {
-        const bytes = rewriter.push(args[0]);
-        return bytes.length === 0 ? true : emit.call(this, "data", bytes);
-      }
-      return emit.call(this, event, ...args);
-    } as Socket["emit"];
-    // Node's HTTP server reads a socket's bytes natively until something listens for 'data'; this
-    // listener makes the parser read them from 'data' events, which pass the rewriter first.
-    socket.on("data", noop);
+  const event = tls ? "secureConnection" : "connection";
+  const connectionListener = server.listeners(event).find((l) => l.name === "connectionListener") as ((socket: Socket) => void) | undefined;
+  // Decided on the first connection: whether Node lays connections out as the hand-over expects.
+  let handsOver: boolean | undefined;
+  server.on(event, (socket: HttpSocket) => {
+    handsOver ??= connectionListener !== undefined && nodeConnectionListeners(socket) !== undefined;
+    if (!handsOver) attachRewriter(socket);
+  });
+  const refuse = server.listeners("clientError") as ((err: Error, socket: Socket) => void)[];
+  server.removeAllListeners("clientError");
+  server.on("clientError", (err: Error, socket: HttpSocket) => {
+    const pending = handsOver === true && !socket.destroyed ? refusedList(err) : undefined;
+    const node = pending === undefined ? undefined : nodeConnectionListeners(socket);
+    if (pending !== undefined && node !== undefined) {
+      handOver(server, connectionListener!, socket, node, pending);
+      return;
+    }
+    for (const listener of refuse) listener.call(server, err, socket);
   });
 }
