@@ -2,7 +2,7 @@
  * Digests of caller-given bytes (the Vault API's `transit/hash`): SHA-2 and SHA-3 (FIPS 180-4,
  * FIPS 202) and SM3 (GB/T 32905), all OpenSSL's through node:crypto. Keyless: nothing secret here.
  */
-import { hash } from "node:crypto";
+import { hashBytes } from "./secrets.js";
 
 /** Tessera's names for the digests it computes, each with OpenSSL's name. */
 export const digestAlgorithms = Object.freeze({
@@ -23,5 +23,5 @@ export function isDigestAlgorithm(value: string): value is DigestAlgorithm {
 }
 
 export function digest(algorithm: DigestAlgorithm, data: Uint8Array): Buffer {
-  return hash(digestAlgorithms[algorithm], data, "buffer");
+  return hashBytes(digestAlgorithms[algorithm], data);
 }

@@ -3,13 +3,14 @@
  * through node:crypto (OpenSSL's `sm3`). SM2 hashes with it (the signer's Z value, the message
  * digest e, the KDF and C3 of public-key encryption); HMAC_SM3 keys MAC with it (hmac.ts).
  */
-import { createHash, hash } from "node:crypto";
+import { createHash } from "node:crypto";
+import { hashBytes } from "./secrets.js";
 
 export const SM3_LENGTH = 32;
 
 /** SM3 of one byte string. */
 export function sm3(data: Uint8Array): Buffer {
-  return hash("sm3", data, "buffer");
+  return hashBytes("sm3", data);
 }
 
 /** SM3 of the concatenation of `parts`, without building the concatenation. */

@@ -7,7 +7,7 @@
  * hit a small cache that every revocation path clears.
  */
 import { TOKEN_REFUSALS, TesseraError, type CreateTokenRequest, type Grant, type TokenInfo, type TokenSelector } from "@tessera/protocol";
-import { randomId, sha256 } from "../crypto/index.js";
+import { randomId, sha256Hex } from "../crypto/index.js";
 import { iso, isoOrNull, type Clock } from "../clock.js";
 import { globMatch } from "../policy/glob.js";
 import { validateGrants } from "../policy/policy-service.js";
@@ -19,7 +19,7 @@ export const TOKEN_PREFIX = "tsr_";
 const CACHE_MS = 30_000;
 const MAX_CACHE = 10_000;
 
-export const hashSecret = (secret: string): string => sha256(secret).toString("hex");
+export const hashSecret = (secret: string): string => sha256Hex(secret);
 
 export function newTokenSecret(): string {
   return TOKEN_PREFIX + randomId(32);
