@@ -19,6 +19,9 @@ interface Harness {
 
 let harness: Harness | undefined;
 
+/** An answer larger than the socket buffers, so that a client that does not read backs it up. */
+const BIG = 8 * 1024 * 1024;
+
 afterEach(async () => {
   const h = harness;
   harness = undefined;
@@ -31,7 +34,8 @@ afterEach(async () => {
 async function start(before?: (server: Server) => void): Promise<Harness> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const wait = /^\/slow\?wait=(\d+)$/.exec(req.url ?? "");
-    const answer = () => res.end(`${req.method} ${req.url} ${req.headers[LIST_MARKER_HEADER] ?? "-"}`);
+    const text = `${req.method} ${req.url} ${req.headers[LIST_MARKER_HEADER] ?? "-"}`;
+    const answer = () => res.end(req.url === "/big" ? text.padEnd(BIG, ".") : text);
     req.resume();
     req.on("end", () => (wait === null ? answer() : setTimeout(answer, Number(wait[1]))));
   });
@@ -136,6 +140,28 @@ describe("installListVerb's hand-over", () => {
     const h = await start();
     const answers = await talk(h.port, [req("GET", "/slow?wait=150") + req("LIST", "/x"), req("GET", "/after"), req("LIST", "/last")], 4);
     expect(answers).toEqual(["200 GET /slow?wait=150 -", "200 GET /x 1", "200 GET /after -", "200 GET /last 1"]);
+  });
+
+  it("loses no byte when Node had paused the connection for answers backing up", { timeout: 15_000 }, async () => {
+    const h = await start();
+    const socket = connect(h.port, "127.0.0.1");
+    await new Promise<void>((resolve) => socket.on("connect", resolve));
+    // /big's answer fills the socket buffers while the client does not read, so Node pauses reading
+    // at /x (its flood guard, resumed on 'drain'); the LIST after it is refused and waits for both answers.
+    socket.pause();
+    socket.write(req("GET", "/big"));
+    await new Promise((r) => setTimeout(r, 150));
+    socket.write(req("GET", "/x") + req("LIST", "/y"));
+    await new Promise((r) => setTimeout(r, 150));
+    socket.write(req("GET", "/after") + req("LIST", "/last"));
+    await new Promise((r) => setTimeout(r, 150));
+    let text = "";
+    const done = new Promise<void>((resolve) => socket.on("data", (d: Buffer) => ((text += d.toString("latin1")), text.endsWith("GET /last 1") && resolve())));
+    socket.resume();
+    await done;
+    socket.destroy();
+    const bodies = [...text.matchAll(/\r\n\r\n(GET \/\w+ [-1])/g)].map((m) => m[1]);
+    expect(bodies).toEqual(["GET /big -", "GET /x -", "GET /y 1", "GET /after -", "GET /last 1"]);
   });
 
   it("lets the connection go quietly when the client leaves while the LIST waits", async () => {

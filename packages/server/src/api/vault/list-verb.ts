@@ -333,6 +333,10 @@ function handOver(server: Server, connectionListener: (socket: Socket) => void, 
   parser._consumed = false;
   socket.removeListener("resume", node.resume);
   socket.removeListener("pause", node.pause);
+  // Node pauses a connection whose answers back up (a flood of pipelined requests) and resumes it on
+  // 'drain' while `_paused`; the old state's 'drain' listener stays for the answers still going out,
+  // and must not resume the socket before the hand-over does.
+  (socket as { _paused?: boolean })._paused = false;
   socket.pause();
   const complete = (): void => {
     if (socket.destroyed || !socket.writable) return; // closed meanwhile (or the last answer ended it): nothing to hand over
@@ -357,6 +361,13 @@ function handOver(server: Server, connectionListener: (socket: Socket) => void, 
     connectionListener.call(server, socket);
     attachRewriter(socket);
     socket.emit("data", pending);
+    // Node's flood guard may have stopped the handle's reads while its parser read it natively
+    // (`onSocketPause`); the stream never saw a read end then, so it would not start one again.
+    const handle = (socket as unknown as { _handle?: { reading?: boolean; readStart?: () => number } | null })._handle;
+    if (handle?.reading === false && typeof handle.readStart === "function") {
+      handle.reading = true;
+      handle.readStart();
+    }
     socket.resume();
   };
   complete();
