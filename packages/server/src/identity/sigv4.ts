@@ -173,9 +173,10 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
       if (this.signingKeys.size > 10_000) this.forgetSigningKeys();
       this.signingKeys.set(cacheKey, cached);
     }
-    const expected = createHmac("sha256", cached.keyObject).update(stringToSign(amzDate, scope, canonical)).digest();
-    const given = Buffer.from(signature!, "hex");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    // Hex, compared as text: `digest()` to a Buffer costs about 1.2 µs more on Node 24 (docs/performance.md),
+    // and AUTH admits only 64 lower-case hex digits, the form `digest("hex")` gives.
+    const expected = createHmac("sha256", cached.keyObject).update(stringToSign(amzDate, scope, canonical)).digest("hex");
+    if (!timingSafeEqual(Buffer.from(signature!, "latin1"), Buffer.from(expected, "latin1"))) {
       throw refuse("bad-signature", "The request signature we calculated does not match the signature you provided.");
     }
     if (req.headers["x-amz-content-sha256"] !== undefined && payloadHash !== sha256(req.body)) {
