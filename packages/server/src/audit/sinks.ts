@@ -72,13 +72,22 @@ export interface TrailFile {
   truncate(length: number): Promise<void>;
   stat(): Promise<{ size: number; ino: number; dev: number; nlink: number }>;
   close(): Promise<void>;
+  /** Every write is durable when it returns (opened `O_DSYNC`): no `datasync` needed after one. */
+  readonly durableWrites?: boolean;
 }
 
 /**
  * Opens (creating, 0600) the trail file for positional reads and writes. Not O_APPEND: with O_APPEND
  * Linux ignores the position, and the sink must write exactly at the end it knows to be durable.
+ *
+ * `durableWrites` opens it `O_DSYNC`: a write returns once its bytes, and the file size needed to read
+ * them, are on stable storage — what a `write` then `datasync` give (POSIX synchronized I/O data
+ * integrity), in one system call and one trip through Node's thread pool instead of two.
  */
-export const openTrailFile = (path: string): Promise<TrailFile> => open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+export async function openTrailFile(path: string, durableWrites = false): Promise<TrailFile> {
+  const fh = await open(path, constants.O_RDWR | constants.O_CREAT | (durableWrites ? constants.O_DSYNC : 0), 0o600);
+  return durableWrites ? Object.assign(fh, { durableWrites: true as const }) : fh;
+}
 
 /**
  * `sync` (default): a batch is datasynced before the write returns, so before any of its requests is
@@ -136,17 +145,21 @@ export class FileSink implements AuditSink {
   private syncFailed: unknown;
   private tending: Promise<void> = Promise.resolve();
   private readonly durability: Required<FileDurability>;
+  private readonly openFile: (path: string) => Promise<TrailFile>;
 
   constructor(
     private readonly path: string,
     private readonly maxBytes: number,
     private readonly report: (message: string) => void,
-    private readonly openFile: (path: string) => Promise<TrailFile> = openTrailFile,
+    openFile?: (path: string) => Promise<TrailFile>,
     private readonly options: FileSinkOptions = {},
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     closeSync(openSync(path, "a", 0o600));
     this.durability = { mode: "sync", intervalMs: 10, maxUnsynced: 10_000, ...options.durability };
+    // `sync`: every batch write must be durable before it returns, so let the write itself be (O_DSYNC).
+    const durableWrites = this.durability.mode === "sync";
+    this.openFile = openFile ?? ((p) => openTrailFile(p, durableWrites));
   }
 
   startsNewFile(): boolean {
@@ -251,7 +264,7 @@ export class FileSink implements AuditSink {
     const batchMode = this.durability.mode === "batch";
     try {
       await writeFully(fh, bytes, this.size);
-      if (!batchMode) await fh.datasync();
+      if (!batchMode && fh.durableWrites !== true) await fh.datasync();
     } catch (err) {
       // Leave no partial record behind; if even that fails, the next write tries again first.
       await this.restore(fh).catch(() => undefined);
