@@ -14,9 +14,9 @@
  * - Derived signing keys are cached per access key and day, and zeroed and forgotten when the
  *   server seals (the secrets they derive from are sealed too).
  */
-import { createHmac, hash, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
 import { TesseraError, isTesseraError } from "@tessera/protocol";
-import { secretKey, zero } from "../crypto/index.js";
+import { secretKey, sha256Hex, zero } from "../crypto/index.js";
 import type { Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 import type { AccessKeyService } from "./access-key-service.js";
@@ -53,7 +53,6 @@ function refuse(reason: SigV4Reason, message: string): TesseraError {
   return new TesseraError("Unauthenticated", message, { cause: { awsType: AWS_TYPE[reason], reason } });
 }
 
-const sha256 = (data: string | Buffer) => hash("sha256", data, "hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
 
 /** RFC 3986 encoding as SigV4 wants it (everything but unreserved characters). */
@@ -114,7 +113,7 @@ export function canonicalRequest(req: Omit<SigV4Request, "body">, signedHeaders:
 }
 
 export function stringToSign(amzDate: string, scope: string, canonical: string): string {
-  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
+  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
 }
 
 export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
@@ -159,7 +158,7 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
       const inactive = (err as { cause?: { reason?: string } }).cause?.reason === "inactive-access-key";
       throw refuse(inactive ? "inactive-access-key" : "unknown-access-key", "The security token included in the request is invalid.");
     }
-    const payloadHash = headerValue(req.headers["x-amz-content-sha256"]) || sha256(req.body);
+    const payloadHash = headerValue(req.headers["x-amz-content-sha256"]) || sha256Hex(req.body);
     const canonical = canonicalRequest(req, signedHeaders, payloadHash);
     const scope = `${scopeDate}/${region}/${service}/aws4_request`;
     const cacheKey = `${accessKeyId}/${scope}`;
@@ -179,7 +178,7 @@ export class SigV4Verifier implements CredentialAuthenticator<SigV4Request> {
     if (!timingSafeEqual(Buffer.from(signature!, "latin1"), Buffer.from(expected, "latin1"))) {
       throw refuse("bad-signature", "The request signature we calculated does not match the signature you provided.");
     }
-    if (req.headers["x-amz-content-sha256"] !== undefined && payloadHash !== sha256(req.body)) {
+    if (req.headers["x-amz-content-sha256"] !== undefined && payloadHash !== sha256Hex(req.body)) {
       throw refuse("body-hash-mismatch", "The body does not match x-amz-content-sha256.");
     }
     return { ...resolved.principal, loginSource: source };

@@ -12,10 +12,10 @@
  *   for parameters cannot exhaust memory.
  * - Tokens are found by their SHA-256, so the map holds no token.
  */
-import { generateKeyPair, hash, type KeyObject } from "node:crypto";
+import { generateKeyPair, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import { TesseraError, type ImportWrappingAlgorithm, type ImportWrappingKeySpec } from "@tessera/protocol";
-import { secretBytes, zero } from "../crypto/index.js";
+import { secretBytes, sha256Hex, zero } from "../crypto/index.js";
 import type { Clock } from "../clock.js";
 import type { Barrier } from "../seal/index.js";
 
@@ -38,7 +38,6 @@ export interface IssuedParameters {
   expiresAt: number;
 }
 
-const tokenHash = (token: Uint8Array) => hash("sha256", token, "hex");
 
 export class ImportParameters {
   private readonly pending = new Map<string, Pending>();
@@ -57,7 +56,7 @@ export class ImportParameters {
     const expiresAt = this.clock.now() + IMPORT_PARAMETERS_TTL_MS;
     this.dropExpired();
     while (this.pending.size >= this.maxPending) this.pending.delete(this.pending.keys().next().value!);
-    this.pending.set(tokenHash(importToken), { keyId, algorithm, privateKey, expiresAt });
+    this.pending.set(sha256Hex(importToken), { keyId, algorithm, privateKey, expiresAt });
     return { publicKey: publicKey.export({ type: "spki", format: "der" }), importToken, expiresAt };
   }
 
@@ -66,7 +65,7 @@ export class ImportParameters {
    * another key, or expired: `InvalidInput` on /importToken (AWS: InvalidImportToken / ExpiredImportToken).
    */
   take(keyId: string, importToken: Buffer): { algorithm: ImportWrappingAlgorithm; privateKey: KeyObject } {
-    const h = tokenHash(importToken);
+    const h = sha256Hex(importToken);
     zero(importToken);
     const found = this.pending.get(h);
     if (found === undefined || found.keyId !== keyId) {

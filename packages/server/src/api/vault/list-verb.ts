@@ -261,8 +261,13 @@ interface NodeHttpParser {
   close(): void;
 }
 
-/** A connection's socket with the fields Node's HTTP server keeps on it. */
-type HttpSocket = Socket & { parser?: NodeHttpParser | null; _httpMessage?: EventEmitter | null };
+/** A connection's socket with the fields Node's HTTP server (and net, `_handle`) keeps on it. */
+type HttpSocket = Socket & {
+  parser?: NodeHttpParser | null;
+  _httpMessage?: EventEmitter | null;
+  _paused?: boolean;
+  _handle?: { reading?: boolean; readStart?: () => number } | null;
+};
 
 /** The socket listeners Node's connection listener adds (lib/_http_server.js connectionListenerInternal), by event. */
 const NODE_CONNECTION_LISTENERS = {
@@ -336,7 +341,7 @@ function handOver(server: Server, connectionListener: (socket: Socket) => void, 
   // Node pauses a connection whose answers back up (a flood of pipelined requests) and resumes it on
   // 'drain' while `_paused`; the old state's 'drain' listener stays for the answers still going out,
   // and must not resume the socket before the hand-over does.
-  (socket as { _paused?: boolean })._paused = false;
+  socket._paused = false;
   socket.pause();
   const complete = (): void => {
     if (socket.destroyed || !socket.writable) return; // closed meanwhile (or the last answer ended it): nothing to hand over
@@ -363,7 +368,7 @@ function handOver(server: Server, connectionListener: (socket: Socket) => void, 
     socket.emit("data", pending);
     // Node's flood guard may have stopped the handle's reads while its parser read it natively
     // (`onSocketPause`); the stream never saw a read end then, so it would not start one again.
-    const handle = (socket as unknown as { _handle?: { reading?: boolean; readStart?: () => number } | null })._handle;
+    const handle = socket._handle;
     if (handle?.reading === false && typeof handle.readStart === "function") {
       handle.reading = true;
       handle.readStart();
