@@ -39,4 +39,24 @@ describe("the key cache is bounded", () => {
     expect((await t.call("POST", "/v1/decrypt", { ciphertext: ciphertexts.get("k2") })).body.error.code).toBe("Disabled");
     expect(keyring.size).toBeLessThanOrEqual(3);
   });
+
+  it("keeps a key used by name as recently used, finds an evicted name again, and sees a change made by name", async () => {
+    t = await startTestApp({ keyCacheSize: 2 });
+    const ids = new Map<string, string>();
+    for (const name of ["n1", "n2", "n3"]) ids.set(name, (await t.call("POST", "/v1/keys", { name })).body.keyId);
+    const encrypt = async (name: string) => (await t.call("POST", `/v1/keys/${name}/encrypt`, { plaintext: b64("x") })).body.keyId;
+    const keyring = t.app.keys.keyring;
+    expect(await encrypt("n1")).toBe(ids.get("n1"));
+    expect(await encrypt("n2")).toBe(ids.get("n2"));
+    // n1 used again by name: the most recently used, so n3's load evicts n2.
+    expect(await encrypt("n1")).toBe(ids.get("n1"));
+    expect(await encrypt("n3")).toBe(ids.get("n3"));
+    expect(keyring.cachedPrimary(ids.get("n1")!)).toBe(1);
+    expect(keyring.cachedPrimary(ids.get("n2")!)).toBeUndefined();
+    // The evicted name resolves again (from the store).
+    expect(await encrypt("n2")).toBe(ids.get("n2"));
+    // A change made by name drops the cached handle: the next use by name sees the new state.
+    expect((await t.call("POST", "/v1/keys/n2/schedule-deletion", { pendingWindowDays: 7 })).status).toBe(200);
+    expect((await t.call("POST", "/v1/keys/n2/encrypt", { plaintext: b64("x") })).body.error.code).toBe("InvalidState");
+  });
 });

@@ -24,7 +24,8 @@ interface MinuteSlot {
 }
 interface KeySlot {
   slot: number;
-  counts: Map<string, number>;
+  /** A mutable count per key: a use is one lookup (a number value would need a second to store it). */
+  counts: Map<string, { count: number }>;
 }
 
 export interface ActivityWindow {
@@ -52,8 +53,8 @@ export class Activity {
       let k = this.keySlots[slot % KEY_SLOTS];
       if (k === undefined || k.slot !== slot) this.keySlots[slot % KEY_SLOTS] = k = { slot, counts: new Map() };
       const n = k.counts.get(r.keyId);
-      if (n !== undefined) k.counts.set(r.keyId, n + 1);
-      else if (k.counts.size < KEYS_PER_SLOT) k.counts.set(r.keyId, 1);
+      if (n !== undefined) n.count++;
+      else if (k.counts.size < KEYS_PER_SLOT) k.counts.set(r.keyId, { count: 1 });
     }
   }
 
@@ -83,7 +84,7 @@ export class Activity {
     for (let slot = firstSlot; slot <= Math.floor(now / KEY_SLOT); slot++) {
       const k = this.keySlots[slot % KEY_SLOTS];
       if (k === undefined || k.slot !== slot) continue;
-      for (const [id, n] of k.counts) totals.set(id, (totals.get(id) ?? 0) + n);
+      for (const [id, n] of k.counts) totals.set(id, (totals.get(id) ?? 0) + n.count);
     }
     const topKeys = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, top).map(([keyId, count]) => ({ keyId, count }));
     return { from: new Date(first * MINUTE).toISOString(), to: new Date((last + 1) * MINUTE).toISOString(), bucketSeconds: per * 60, buckets, topKeys };

@@ -58,6 +58,9 @@ describe("anomaly detectors", () => {
       ["rate-spike", "cert:01"],
       ["rate-spike", "k1"],
     ]);
+    // Each alert is worded for its own subject: the key's names the key, the principal's the principal.
+    expect(alerts.find((a) => a.subject === "k1")!.message).toMatch(/^key k1: \d+ requests in 60 s/);
+    expect(alerts.find((a) => a.subject === "cert:01")!.message).not.toMatch(/^key /);
     // The same absolute rate is normal for a principal whose baseline is that high.
     const busy = Array.from({ length: 11 * 120 }, (_, i) => rec({ at: T0 + i * 500 }));
     expect(run(quiet, busy)).toEqual([]);

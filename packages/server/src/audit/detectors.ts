@@ -156,7 +156,12 @@ export class AnomalyDetectors {
   private readonly denialFired: RecentMap<string, number>;
   /** Retiring-version alerts fire once per key version and principal. */
   private readonly retiringFired: RecentMap<string, true>;
-  private readonly rates: RateTracker | undefined;
+  /**
+   * Request rates per principal and per key, kept apart so that each is found by the record's own id
+   * string (hashed once) rather than by a prefixed string made per record.
+   */
+  private readonly principalRates: RateTracker | undefined;
+  private readonly keyRates: RateTracker | undefined;
   private readonly windows: { default?: CompiledWindow; roles: Map<string, CompiledWindow>; keys: Map<string, CompiledWindow> };
   private readonly o: Required<Pick<DetectorOptions, "newSource" | "firstUse" | "retiringVersion">> & {
     rate: { windowSeconds: number; factor: number; minRequests: number; historyWindows: number } | undefined;
@@ -178,7 +183,8 @@ export class AnomalyDetectors {
     this.denials = new RecentMap(max);
     this.denialFired = new RecentMap(max);
     this.retiringFired = new RecentMap(max);
-    this.rates = rate && new RateTracker(rate.windowSeconds * 1000, max);
+    this.principalRates = rate && new RateTracker(rate.windowSeconds * 1000, max);
+    this.keyRates = rate && new RateTracker(rate.windowSeconds * 1000, max);
     const compile = (w: WindowSpec) => compileWindow(w, "/audit/allowed_hours");
     const h = options.allowedHours ?? {};
     this.windows = {
@@ -191,9 +197,9 @@ export class AnomalyDetectors {
 
   private readonly primaryVersion: (keyId: string) => number | undefined;
 
-  /** Counts one request for a rate subject (`principal:…` or `key:…`) and raises when it spikes. */
-  private rateSpike(subject: string, id: string, r: StreamRecord, ms: number): void {
-    const s = this.rates!.hit(subject, ms);
+  /** Counts one request for a principal or a key (its id) and raises when it spikes. */
+  private rateSpike(rates: RateTracker, id: string, r: StreamRecord, ms: number): void {
+    const s = rates.hit(id, ms);
     const { factor, minRequests, historyWindows, windowSeconds } = this.o.rate!;
     if (!s.fired && s.windows >= historyWindows && s.count >= minRequests && s.count > factor * Math.max(s.baseline, 1)) {
       s.fired = true;
@@ -201,7 +207,7 @@ export class AnomalyDetectors {
         detector: "rate-spike",
         severity: "high",
         subject: id,
-        message: `${subject.startsWith("key:") ? `key ${r.keyId}` : nameOf(r)}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
+        message: `${rates === this.keyRates ? `key ${r.keyId}` : nameOf(r)}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
         ...at(r),
       });
     }
@@ -233,34 +239,39 @@ export class AnomalyDetectors {
     }
 
     // A principal seen from a new source address.
+    // (A known pair costs one lookup: `get` keeps it for another generation, as `set` would.)
     if (this.o.newSource) {
       const pair = `${who}\n${r.source}`;
       const sources = this.sourcesOf.get(who);
-      if (sources === undefined) this.sourcesOf.set(who, [r.source]);
-      else if (this.seenSources.get(pair) === undefined) {
+      if (sources === undefined) {
+        this.sourcesOf.set(who, [r.source]);
+        this.seenSources.set(pair, true);
+      } else if (this.seenSources.get(pair) === undefined) {
         this.raise({ detector: "new-source", severity: "medium", subject: who, message: `${nameOf(r)} appeared from a new address ${r.source} (seen before from ${sources.join(", ")})`, ...at(r) });
         sources.push(r.source);
         if (sources.length > SOURCES_LISTED) sources.shift();
+        this.seenSources.set(pair, true);
       }
-      this.seenSources.set(pair, true);
     }
 
     // Rate spikes per principal and per key, against their own baseline.
-    if (this.rates) {
-      this.rateSpike(`principal:${who}`, who, r, ms);
-      if (r.keyId) this.rateSpike(`key:${r.keyId}`, r.keyId, r, ms);
+    if (this.principalRates !== undefined && this.keyRates !== undefined) {
+      this.rateSpike(this.principalRates, who, r, ms);
+      if (r.keyId) this.rateSpike(this.keyRates, r.keyId, r, ms);
     }
 
     // First decrypt of a key by a principal that has been active but never used this key.
     if (this.o.firstUse && r.keyId !== null) {
       const pair = `${who}\n${r.keyId}`;
       const known = this.active.get(who) !== undefined;
-      const decrypts = r.action === "kms:Decrypt" || r.action === "kms:ReEncrypt";
-      if (decrypts && known && this.seenKeys.get(pair) === undefined) {
-        this.raise({ detector: "first-use", severity: "low", subject: who, message: `${nameOf(r)} decrypted with key ${r.keyId} for the first time`, ...at(r) });
+      if (!known) this.active.set(who, true);
+      if (this.seenKeys.get(pair) === undefined) {
+        const decrypts = r.action === "kms:Decrypt" || r.action === "kms:ReEncrypt";
+        if (decrypts && known) {
+          this.raise({ detector: "first-use", severity: "low", subject: who, message: `${nameOf(r)} decrypted with key ${r.keyId} for the first time`, ...at(r) });
+        }
+        this.seenKeys.set(pair, true);
       }
-      this.active.set(who, true);
-      this.seenKeys.set(pair, true);
     }
 
     // Use of a version that rotation has superseded (scheduled for retirement by min_decryption_version).

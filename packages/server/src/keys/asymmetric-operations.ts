@@ -75,7 +75,7 @@ export class AsymmetricOperations {
     checkMessage(input);
     const keyVersion = row.primaryVersion;
     const signature = signers[input.algorithm].sign(privateKeyOf(handle, keyVersion), input.message, input.messageType, input.signerId);
-    this.usage.record(row.id, keyVersion);
+    this.usage.record(row.id, keyVersion, handle);
     return { keyVersion, signature };
   }
 
@@ -87,7 +87,7 @@ export class AsymmetricOperations {
     checkMessage(input);
     const keyVersion = usableVersion(handle, input.keyVersion);
     const valid = signers[input.algorithm].verify(publicKeyOf(handle, keyVersion).key, input.message, input.messageType, input.signature, input.signerId);
-    this.usage.record(row.id, keyVersion);
+    this.usage.record(row.id, keyVersion, handle);
     return { keyVersion, valid };
   }
 
@@ -113,7 +113,7 @@ export class AsymmetricOperations {
     const max = maxPlaintext(algorithm as AsymmetricEncryption, publicKey);
     if (plaintext.length > max) throw new TesseraError("InvalidInput", `${algorithm} with this key encrypts at most ${max} bytes`, { field: "/plaintext" });
     const ciphertext = scheme.encrypt(publicKey, plaintext);
-    this.usage.record(row.id, keyVersion);
+    this.usage.record(row.id, keyVersion, handle);
     return { keyVersion, ciphertext };
   }
 
@@ -125,7 +125,7 @@ export class AsymmetricOperations {
     const scheme = publicKeyEncryptionOf(algorithm);
     const v = usableVersion(handle, keyVersion);
     const plaintext = scheme.decrypt(privateKeyOf(handle, v), ciphertext);
-    this.usage.record(row.id, v);
+    this.usage.record(row.id, v, handle);
     return { keyVersion: v, plaintext };
   }
 
@@ -143,7 +143,7 @@ export class AsymmetricOperations {
     if (peer === undefined) throw new TesseraError("InvalidInput", "publicKey must be a DER SubjectPublicKeyInfo", { field: "/publicKey" });
     const v = usableVersion(handle, keyVersion);
     const sharedSecret = ecdhSharedSecret(privateKeyOf(handle, v), peer, "/publicKey");
-    this.usage.record(row.id, v);
+    this.usage.record(row.id, v, handle);
     return { keyVersion: v, sharedSecret };
   }
 }

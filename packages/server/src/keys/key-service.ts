@@ -477,8 +477,8 @@ export class KeyService {
     checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const algorithm = algorithmFor(row, context);
     const v = keyVersion === undefined ? row.primaryVersion : encryptionVersion(handle, keyVersion, field);
-    const material = handle.material(v);
-    if (material === undefined) {
+    const sealing = handle.sealing(algorithm, v, { prepared: algorithm === "XAES_256_GCM", secret: WHOLE_MATERIAL_V4.has(algorithm) });
+    if (sealing === undefined) {
       if (v === row.primaryVersion) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
       throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
     }
@@ -486,14 +486,14 @@ export class KeyService {
       algorithm,
       keyId: row.id,
       keyVersion: v,
-      material,
+      material: sealing.material,
       plaintext,
       context,
-      header: handle.header(algorithm, v),
-      ...(algorithm === "XAES_256_GCM" && { prepared: handle.xaesKey(v) }),
-      ...(WHOLE_MATERIAL_V4.has(algorithm) && { secret: handle.secretKey(v) }),
+      header: sealing.header,
+      ...(sealing.prepared !== undefined && { prepared: sealing.prepared }),
+      ...(sealing.secret !== undefined && { secret: sealing.secret }),
     });
-    this.usage.record(row.id, v);
+    this.usage.record(row.id, v, handle);
     return { keyId: row.id, keyVersion: v, ciphertext };
   }
 
@@ -524,7 +524,7 @@ export class KeyService {
       zero(plaintext);
       throw refusal;
     }
-    this.usage.record(row.id, parsed.keyVersion);
+    this.usage.record(row.id, parsed.keyVersion, handle);
     return { keyId: row.id, keyVersion: parsed.keyVersion, plaintext };
   }
 
@@ -572,7 +572,7 @@ export class KeyService {
     if (version === undefined) throw new TesseraError("NotFound", `key ${row.name} has no version ${v}`);
     const refusal = lifecycle.versionUseError(row, version);
     if (refusal !== undefined) throw refusal;
-    this.usage.record(row.id, v);
+    this.usage.record(row.id, v, handle);
     return v;
   }
 

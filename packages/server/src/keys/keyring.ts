@@ -20,6 +20,14 @@ import { keepMaterial } from "./key-material.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
 
+/** What sealing one message under a version needs (see {@link KeyHandle.sealing}). */
+export interface Sealing {
+  material: Buffer;
+  header: Uint8Array;
+  prepared: XaesKey | undefined;
+  secret: KeyObject | undefined;
+}
+
 /** A key as the hot path sees it: its row, its versions' states and their material. */
 export class KeyHandle {
   private wiped = false;
@@ -30,6 +38,10 @@ export class KeyHandle {
   private readonly secretKeys = new Map<number, KeyObject>();
   /** Public halves of asymmetric versions (derived on first use). */
   private readonly publicKeys = new Map<number, { key: KeyObject; der: Buffer }>();
+  /** The use counter of the version last used (keys/usage.ts keeps it here: no lookup per use). */
+  usage: unknown = undefined;
+  /** What sealing needed for the (version, algorithm) used last: see {@link sealing}. */
+  private lastSealing: (Sealing & { version: number; algorithm: CiphertextAlgorithm }) | undefined;
 
   constructor(
     readonly row: KeyRow,
@@ -93,6 +105,31 @@ export class KeyHandle {
     return key;
   }
 
+  /**
+   * Everything sealing a message under `version` with `algorithm` needs — material, header, and the
+   * prepared XAES key or KeyObject where the algorithm uses one — or undefined like {@link material}.
+   * The last pair asked for is kept in one object, so a key in steady use costs one read instead of a
+   * lookup in each per-version map (with 10,000 keys in use each lookup is a cache miss:
+   * docs/performance.md, "Scale of state").
+   */
+  sealing(algorithm: CiphertextAlgorithm, version: number, wants: { prepared: boolean; secret: boolean }): Sealing | undefined {
+    this.assertUsable();
+    const last = this.lastSealing;
+    if (last !== undefined && last.version === version && last.algorithm === algorithm && (!wants.prepared || last.prepared !== undefined) && (!wants.secret || last.secret !== undefined)) return last;
+    const material = this.materials.get(version);
+    if (material === undefined) return undefined;
+    const made = {
+      version,
+      algorithm,
+      material,
+      header: this.header(algorithm, version),
+      prepared: wants.prepared ? this.xaesKey(version) : undefined,
+      secret: wants.secret ? this.secretKey(version) : undefined,
+    };
+    this.lastSealing = made;
+    return made;
+  }
+
   /** The ciphertext header for one of this key's versions (cached: it is the same for every message). */
   header(algorithm: CiphertextAlgorithm, version: number): Uint8Array {
     const slot = version * 256 + algorithmId(algorithm);
@@ -106,6 +143,7 @@ export class KeyHandle {
 
   wipe(): void {
     this.wiped = true;
+    this.lastSealing = undefined;
     for (const m of this.materials.values()) zero(m);
     for (const p of this.prepared.values()) p.destroy();
     this.materials.clear();
@@ -122,7 +160,12 @@ export const DEFAULT_KEY_CACHE_SIZE = 100_000;
 
 export class Keyring {
   private readonly byId = new Map<string, KeyHandle>();
-  private readonly idByName = new Map<string, string>();
+  /**
+   * The cached keys again, by name: most callers name keys, and a name resolves in one lookup (with
+   * 10,000 keys in use every lookup is a cache miss: docs/performance.md, "Scale of state"). Holds
+   * exactly the handles in {@link byId}.
+   */
+  private readonly byName = new Map<string, KeyHandle>();
   private readonly loading = new Map<string, Promise<KeyHandle | undefined>>();
   /** Handles no longer cached but possibly still used by in-flight requests; wiped after a grace period, or at once on seal. */
   private readonly retiring = new Set<KeyHandle>();
@@ -145,8 +188,11 @@ export class Keyring {
   /** Resolves a key by UUID or name; `NotFound` when there is none. */
   async resolve(ref: string): Promise<KeyHandle> {
     this.barrier.assertUnsealed();
-    let id = isUuid(ref) ? ref : this.idByName.get(ref);
-    if (id === undefined) {
+    // A key's name never looks like a UUID (KeyService refuses such names), so a name hit is the key.
+    const named = this.byName.get(ref);
+    if (named !== undefined) return this.used(named);
+    let id = ref;
+    if (!isUuid(ref)) {
       const row = await this.repos.keys.getByName(ref);
       if (row === undefined) throw new TesseraError("NotFound", `no key named "${ref}"`);
       id = row.id;
@@ -160,14 +206,7 @@ export class Keyring {
   async byIdOrUndefined(id: string): Promise<KeyHandle | undefined> {
     this.barrier.assertUnsealed();
     const cached = this.byId.get(id);
-    if (cached !== undefined) {
-      // Least recently used order matters only once something must be evicted.
-      if (this.byId.size >= this.capacity) {
-        this.byId.delete(id);
-        this.byId.set(id, cached);
-      }
-      return cached;
-    }
+    if (cached !== undefined) return this.used(cached);
     let pending = this.loading.get(id);
     if (pending === undefined) {
       const loading: Promise<KeyHandle | undefined> = this.load(id).finally(() => {
@@ -177,6 +216,15 @@ export class Keyring {
       this.loading.set(id, pending);
     }
     return pending;
+  }
+
+  /** A cached handle, moved to the most recently used end once the cache is full (only then does the order matter). */
+  private used(handle: KeyHandle): KeyHandle {
+    if (this.byId.size >= this.capacity) {
+      this.byId.delete(handle.row.id);
+      this.byId.set(handle.row.id, handle);
+    }
+    return handle;
   }
 
   private async load(id: string): Promise<KeyHandle | undefined> {
@@ -206,7 +254,7 @@ export class Keyring {
     }
     while (this.byId.size >= this.capacity) this.evictOldest();
     this.byId.set(id, handle);
-    this.idByName.set(row.name, id);
+    this.byName.set(row.name, handle);
     return handle;
   }
 
@@ -216,7 +264,7 @@ export class Keyring {
     if (oldest.done === true) return;
     const [id, handle] = oldest.value;
     this.byId.delete(id);
-    if (this.idByName.get(handle.row.name) === id) this.idByName.delete(handle.row.name);
+    if (this.byName.get(handle.row.name) === handle) this.byName.delete(handle.row.name);
     this.evictions++;
     this.retire(handle);
   }
@@ -240,7 +288,7 @@ export class Keyring {
     const handle = this.byId.get(id);
     if (handle !== undefined) {
       this.byId.delete(id);
-      this.idByName.delete(handle.row.name);
+      if (this.byName.get(handle.row.name) === handle) this.byName.delete(handle.row.name);
       this.retire(handle);
     }
   }
@@ -276,7 +324,7 @@ export class Keyring {
     for (const h of this.byId.values()) h.wipe();
     for (const h of this.retiring) h.wipe();
     this.byId.clear();
-    this.idByName.clear();
+    this.byName.clear();
     this.retiring.clear();
   }
 }

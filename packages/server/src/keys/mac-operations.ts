@@ -25,7 +25,7 @@ export class MacOperations {
     checkKeyUsage(row, "GENERATE_VERIFY_MAC", algorithm);
     const keyVersion = row.primaryVersion;
     const mac = hmac(algorithm, materialOf(handle, keyVersion), message);
-    this.usage.record(row.id, keyVersion);
+    this.usage.record(row.id, keyVersion, handle);
     return { keyVersion, mac };
   }
 
@@ -37,7 +37,7 @@ export class MacOperations {
     const refusal = versionRefusal(row, handle.versions.get(v), v);
     if (refusal !== undefined) throw refusal;
     const valid = verifyHmac(algorithm, materialOf(handle, v), message, mac);
-    this.usage.record(row.id, v);
+    this.usage.record(row.id, v, handle);
     return { keyVersion: v, valid };
   }
 }

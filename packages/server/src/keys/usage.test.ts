@@ -129,4 +129,33 @@ describe("UsageRecorder", () => {
     expect(pending.size).toBe(0);
     expect(s.written.get(`${keyId(1)}/1`)?.count).toBe(2);
   });
+
+  it("counts through a key's slot without losing a use when the version changes or a flush drops the entry", async () => {
+    const clock = new ManualClock(1_000_000);
+    const s = countingStore();
+    const usage = new UsageRecorder(s.store, clock);
+    const pending = (usage as unknown as { pending: Map<string, unknown> }).pending;
+    const slot = { usage: undefined as unknown };
+    usage.record(keyId(1), 1, slot);
+    usage.record(keyId(1), 1, slot);
+    expect(slot.usage).toBe(pending.get(`${keyId(1)}/1`));
+    // Another version (a rotation) replaces what the slot holds; the first version's counts stay.
+    usage.record(keyId(1), 2, slot);
+    expect(slot.usage).toBe(pending.get(`${keyId(1)}/2`));
+    // A slot handed another key's entry (never done, but cheap to refuse) does not count for it.
+    usage.record(keyId(3), 2, slot);
+    expect(usage.unflushed(keyId(3), 2)?.count).toBe(1);
+    expect(usage.unflushed(keyId(1), 2)?.count).toBe(1);
+    await usage.flush();
+    // Unused for a whole interval: the entry is dropped although the slot still holds it ...
+    await usage.flush();
+    expect(pending.size).toBe(0);
+    // ... and the next use through that slot is counted in a new entry that the next flush writes.
+    usage.record(keyId(3), 2, slot);
+    expect(pending.size).toBe(1);
+    await usage.flush();
+    expect(s.written.get(`${keyId(1)}/1`)?.count).toBe(2);
+    expect(s.written.get(`${keyId(1)}/2`)?.count).toBe(1);
+    expect(s.written.get(`${keyId(3)}/2`)?.count).toBe(2);
+  });
 });

@@ -17,12 +17,24 @@ import type { Store } from "../store/index.js";
 interface Pending {
   keyId: string;
   version: number;
+  /** Set when a flush drops the entry: a holder that cached it (a {@link UsageSlot}) looks it up anew. */
+  dropped: boolean;
   /** Uses since the last flush took this version's counts, and the newest. */
   count: number;
   lastUsedAt: number;
   /** What the flush under way is writing for this version (0 when none). */
   taken: number;
   takenAt: number;
+}
+
+/**
+ * Where a caller keeps the entry of the version it last counted (the keyring's key handle, which every
+ * use already holds), so a key in steady use is counted without a lookup: with 10,000 keys in use, the
+ * map lookup by a fresh `key/version` string was a measurable share of a request (docs/performance.md,
+ * "Scale of state").
+ */
+export interface UsageSlot {
+  usage: unknown;
 }
 
 export class UsageRecorder {
@@ -46,15 +58,22 @@ export class UsageRecorder {
     this.lastFold = clock.now();
   }
 
-  record(keyId: string, version: number): void {
-    const id = `${keyId}/${version}`;
+  /** Counts one use; `slot` (the key's handle) keeps this version's entry for the next use. */
+  record(keyId: string, version: number, slot?: UsageSlot): void {
     const now = this.clock.now();
-    const p = this.pending.get(id);
-    if (p === undefined) this.pending.set(id, { keyId, version, count: 1, lastUsedAt: now, taken: 0, takenAt: 0 });
-    else {
-      p.count++;
-      p.lastUsedAt = now;
+    const cached = slot?.usage as Pending | undefined;
+    let p = cached !== undefined && cached.version === version && cached.keyId === keyId && !cached.dropped ? cached : undefined;
+    if (p === undefined) {
+      const id = `${keyId}/${version}`;
+      p = this.pending.get(id);
+      if (p === undefined) {
+        p = { keyId, version, dropped: false, count: 0, lastUsedAt: now, taken: 0, takenAt: 0 };
+        this.pending.set(id, p);
+      }
+      if (slot !== undefined) slot.usage = p;
     }
+    p.count++;
+    p.lastUsedAt = now;
   }
 
   /**
@@ -89,6 +108,7 @@ export class UsageRecorder {
     for (const [id, p] of this.pending) {
       if (p.count === 0) {
         this.pending.delete(id);
+        p.dropped = true;
         continue;
       }
       p.taken = p.count;
