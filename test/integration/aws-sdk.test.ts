@@ -137,6 +137,10 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     const arn = `arn:aws:kms:us-east-1:000000000000:key/${key.keyId}`;
     const enc = await limited.send(new EncryptCommand({ KeyId: arn, Plaintext: bytes("card 4111"), EncryptionContext: { order: "42" } }));
     expect(enc.KeyId).toBe(arn);
+    // The SDK's request id (x-amzn-RequestId, as AWS sends on every answer) is the audit record's.
+    expect(enc.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const records = (await native("GET", `/v1/audit/entries?action=kms:Encrypt&limit=1000`)).records as { requestId: string; keyId: string; outcome: string }[];
+    expect(records.find((r) => r.requestId === enc.$metadata.requestId)).toMatchObject({ keyId: key.keyId, outcome: "allowed" });
     const dec = await limited.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { order: "42" } }));
     expect(text(dec.Plaintext)).toBe("card 4111");
     expect(dec.KeyId).toBe(arn);

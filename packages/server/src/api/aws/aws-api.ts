@@ -406,7 +406,8 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     }
     try {
       const result = await op(ctx, body);
-      return reply.code(200).type("application/x-amz-json-1.1").send(JSON.stringify(result));
+      // As AWS answers every request: the SDKs report it as `$metadata.requestId`; it is the audit record's requestId.
+      return reply.code(200).type("application/x-amz-json-1.1").header("x-amzn-requestid", request.id).send(JSON.stringify(result));
     } catch (err) {
       // Validation done here (before the door) must still leave an audit record; the door's own
       // refusals were recorded by the door.
