@@ -258,6 +258,13 @@ describe("AWS KMS API through @aws-sdk/client-kms", () => {
     await native("POST", `/v1/auth/access-keys/${creds.accessKeyId}/enable`);
     expect(await fails(admin.send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion: "eu-west-1" })))).toBe("UnsupportedOperationException");
     expect(await fails(admin.send(new GenerateDataKeyCommand({ KeyId: key.keyId })))).toBe("ValidationException");
+    // An empty KeyId breaks AWS's model (length >= 1): a ValidationException, not a lookup.
+    const empty = await admin.send(new EncryptCommand({ KeyId: "", Plaintext: bytes("x") })).catch((e: Error) => e);
+    expect([(empty as Error).name, (empty as Error).message]).toEqual(["ValidationException", "1 validation error detected: Value '' at 'keyId' failed to satisfy constraint: Member must have length greater than or equal to 1"]);
+    expect(await fails(admin.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: { a: "1" }, DestinationKeyId: "" })))).toBe("ValidationException");
+    // An alias that does not exist (AWS-managed ones never do here) is named as such.
+    const unknownAlias = await admin.send(new DescribeKeyCommand({ KeyId: "alias/aws/s3" })).catch((e: Error) => e);
+    expect([(unknownAlias as Error).name, (unknownAlias as Error).message]).toEqual(["NotFoundException", 'alias alias/aws/s3 is not found, and no key is named "aws/s3"']);
   });
 
   it("refuses requests without a signature with AWS error bodies, before it looks at the target", async () => {

@@ -15,6 +15,7 @@ import {
   derivableKeySpecs,
   creationUsage,
   isAsymmetricKeySpec,
+  isTesseraError,
   minAvailableVersion,
   parseCiphertext,
   type CiphertextAlgorithm,
@@ -92,7 +93,15 @@ export class KeyService {
     if (ref.startsWith("alias/")) {
       this.barrier.assertUnsealed();
       const alias = await this.store.aliases.get(ref);
-      return this.keyring.resolve(alias?.keyId ?? ref.slice("alias/".length));
+      if (alias !== undefined) return this.keyring.resolve(alias.keyId);
+      // No such alias: alias/NAME names the key called NAME, if there is one.
+      const name = ref.slice("alias/".length);
+      try {
+        return await this.keyring.resolve(name);
+      } catch (err) {
+        if (isTesseraError(err) && err.code === "NotFound") throw new TesseraError("NotFound", `alias ${ref} is not found, and no key is named "${name}"`);
+        throw err;
+      }
     }
     return this.keyring.resolve(ref);
   }

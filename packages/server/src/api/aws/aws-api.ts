@@ -30,7 +30,7 @@ import type { IdentityService } from "../../service/identity-service.js";
 import type { ImportService } from "../../service/import-service.js";
 import type { Refusal } from "../../service/refusal-log.js";
 import { AwsError, sendAwsError, validation } from "./aws-errors.js";
-import { blob, context, int, str, tagsIn, type Json } from "./aws-input.js";
+import { blob, context, int, identifier, str, tagsIn, type Json } from "./aws-input.js";
 import { algorithmListField, asymmetricOps, oneOf } from "./aws-asymmetric.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import type { GrantService } from "../../service/grant-service.js";
@@ -120,7 +120,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       }
       const spec = str(b, "WrappingKeySpec", true);
       if (!(importWrappingKeySpecs as readonly string[]).includes(spec)) throw unsupported(`WrappingKeySpec ${spec} is not supported (${importWrappingKeySpecs.join(" or ")})`);
-      const r = await o.imports.getParametersForImport(ctx, keyRef(str(b, "KeyId", true)), {
+      const r = await o.imports.getParametersForImport(ctx, keyRef(identifier(b, "KeyId")), {
         wrappingAlgorithm: algorithm as ImportWrappingAlgorithm,
         wrappingKeySpec: spec as ImportWrappingKeySpec,
       });
@@ -132,18 +132,18 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       if (b["ValidTo"] !== undefined) throw unsupported("imported key material does not expire in Tessera: ValidTo is not supported");
       const importType = str(b, "ImportType");
       if (importType !== undefined && importType !== "EXISTING_KEY_MATERIAL" && importType !== "NEW_KEY_MATERIAL") throw validation("ImportType must be EXISTING_KEY_MATERIAL or NEW_KEY_MATERIAL");
-      const k = await o.imports.importKeyMaterial(ctx, keyRef(str(b, "KeyId", true)), {
+      const k = await o.imports.importKeyMaterial(ctx, keyRef(identifier(b, "KeyId")), {
         importToken: blob(b, "ImportToken", 1),
         encryptedKeyMaterial: blob(b, "EncryptedKeyMaterial", 1),
       });
       return { KeyId: arn(k.keyId), KeyMaterialId: String(k.primaryVersion) };
     },
     async DeleteImportedKeyMaterial(ctx, b) {
-      const k = await o.imports.deleteImportedKeyMaterial(ctx, keyRef(str(b, "KeyId", true)));
+      const k = await o.imports.deleteImportedKeyMaterial(ctx, keyRef(identifier(b, "KeyId")));
       return { KeyId: arn(k.keyId) };
     },
     async DescribeKey(ctx, b) {
-      return { KeyMetadata: metadata(await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)))) };
+      return { KeyMetadata: metadata(await o.service.describeKey(ctx, keyRef(identifier(b, "KeyId")))) };
     },
     async ListKeys(ctx, b) {
       const limit = int(b, "Limit") ?? 100;
@@ -152,40 +152,40 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return { Keys: r.keys.map((k) => ({ KeyId: k.keyId, KeyArn: arn(k.keyId) })), Truncated: r.nextMarker !== null, ...(r.nextMarker !== null && { NextMarker: r.nextMarker }) };
     },
     async UpdateKeyDescription(ctx, b) {
-      await o.service.updateKey(ctx, keyRef(str(b, "KeyId", true)), { description: str(b, "Description", true) });
+      await o.service.updateKey(ctx, keyRef(identifier(b, "KeyId")), { description: str(b, "Description", true) });
       return {};
     },
     async EnableKey(ctx, b) {
-      await o.service.enableKey(ctx, keyRef(str(b, "KeyId", true)));
+      await o.service.enableKey(ctx, keyRef(identifier(b, "KeyId")));
       return {};
     },
     async DisableKey(ctx, b) {
-      await o.service.disableKey(ctx, keyRef(str(b, "KeyId", true)));
+      await o.service.disableKey(ctx, keyRef(identifier(b, "KeyId")));
       return {};
     },
     async ScheduleKeyDeletion(ctx, b) {
       const days = int(b, "PendingWindowInDays");
-      const k = await o.service.scheduleKeyDeletion(ctx, keyRef(str(b, "KeyId", true)), days);
+      const k = await o.service.scheduleKeyDeletion(ctx, keyRef(identifier(b, "KeyId")), days);
       return { KeyId: arn(k.keyId), DeletionDate: epochSeconds(k.deletionDate), KeyState: k.state, PendingWindowInDays: days ?? 30 };
     },
     async CancelKeyDeletion(ctx, b) {
       // AWS KMS leaves a key whose deletion was cancelled Disabled (the native API restores its prior state).
-      const k = await o.service.cancelKeyDeletion(ctx, keyRef(str(b, "KeyId", true)), "Disabled");
+      const k = await o.service.cancelKeyDeletion(ctx, keyRef(identifier(b, "KeyId")), "Disabled");
       return { KeyId: arn(k.keyId) };
     },
     async GenerateMac(ctx, b) {
-      const r = await o.macs.generateMac(ctx, keyRef(str(b, "KeyId", true)), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b) });
+      const r = await o.macs.generateMac(ctx, keyRef(identifier(b, "KeyId")), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b) });
       return { KeyId: arn(r.keyId), Mac: r.mac, MacAlgorithm: r.macAlgorithm };
     },
     async VerifyMac(ctx, b) {
-      const r = await o.macs.verifyMac(ctx, keyRef(str(b, "KeyId", true)), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b), mac: blob(b, "Mac", 1) });
+      const r = await o.macs.verifyMac(ctx, keyRef(identifier(b, "KeyId")), { message: blob(b, "Message", 1), macAlgorithm: macAlgorithm(b), mac: blob(b, "Mac", 1) });
       // AWS answers a MAC that does not verify with an exception; the door recorded the (successful) check.
       if (!r.macValid) throw new TesseraError("InvalidInput", "the MAC does not verify", { cause: { awsType: "KMSInvalidMacException" } });
       return { KeyId: arn(r.keyId), MacValid: true, MacAlgorithm: r.macAlgorithm };
     },
     async Encrypt(ctx, b) {
       const encryptionAlgorithm = oneOf<EncryptionAlgorithm>(b, "EncryptionAlgorithm", encryptionAlgorithmNames);
-      const r = await o.service.encrypt(ctx, keyRef(str(b, "KeyId", true)), {
+      const r = await o.service.encrypt(ctx, keyRef(identifier(b, "KeyId")), {
         plaintext: blob(b, "Plaintext", 1),
         ...ctxOf(b, "EncryptionContext"),
         ...(encryptionAlgorithm !== undefined && { encryptionAlgorithm }),
@@ -209,7 +209,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       const source = str(b, "SourceKeyId");
       const r = await o.service.reEncrypt(ctx, {
         ciphertext: blob(b, "CiphertextBlob", 1),
-        destinationKeyId: keyRef(str(b, "DestinationKeyId", true)),
+        destinationKeyId: keyRef(identifier(b, "DestinationKeyId")),
         ...(source !== undefined && { sourceKeyId: keyRef(source) }),
         ...(context(b, "SourceEncryptionContext") && { sourceContext: context(b, "SourceEncryptionContext")! }),
         ...(context(b, "DestinationEncryptionContext") && { destinationContext: context(b, "DestinationEncryptionContext")! }),
@@ -223,11 +223,11 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       };
     },
     async GenerateDataKey(ctx, b) {
-      const r = await o.service.generateDataKey(ctx, keyRef(str(b, "KeyId", true)), dataKeyRequest(b));
+      const r = await o.service.generateDataKey(ctx, keyRef(identifier(b, "KeyId")), dataKeyRequest(b));
       return { CiphertextBlob: r.ciphertext, Plaintext: r.plaintext, KeyId: arn(r.keyId) };
     },
     async GenerateDataKeyWithoutPlaintext(ctx, b) {
-      const r = await o.service.generateDataKeyWithoutPlaintext(ctx, keyRef(str(b, "KeyId", true)), dataKeyRequest(b));
+      const r = await o.service.generateDataKeyWithoutPlaintext(ctx, keyRef(identifier(b, "KeyId")), dataKeyRequest(b));
       return { CiphertextBlob: r.ciphertext, KeyId: arn(r.keyId) };
     },
     async GenerateRandom(ctx, b) {
@@ -238,15 +238,15 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     async EnableKeyRotation(ctx, b) {
       const days = int(b, "RotationPeriodInDays") ?? 365;
       if (days < 90 || days > 2560) throw validation("RotationPeriodInDays must be 90–2560");
-      await o.service.updateKey(ctx, keyRef(str(b, "KeyId", true)), { rotationPeriodSeconds: days * 86400 });
+      await o.service.updateKey(ctx, keyRef(identifier(b, "KeyId")), { rotationPeriodSeconds: days * 86400 });
       return {};
     },
     async DisableKeyRotation(ctx, b) {
-      await o.service.updateKey(ctx, keyRef(str(b, "KeyId", true)), { rotationPeriodSeconds: null });
+      await o.service.updateKey(ctx, keyRef(identifier(b, "KeyId")), { rotationPeriodSeconds: null });
       return {};
     },
     async GetKeyRotationStatus(ctx, b) {
-      const k = await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
+      const k = await o.service.describeKey(ctx, keyRef(identifier(b, "KeyId")));
       return {
         KeyId: arn(k.keyId),
         KeyRotationEnabled: k.rotationPeriodSeconds !== null,
@@ -255,11 +255,11 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       };
     },
     async RotateKeyOnDemand(ctx, b) {
-      const k = await o.service.rotateKey(ctx, keyRef(str(b, "KeyId", true)));
+      const k = await o.service.rotateKey(ctx, keyRef(identifier(b, "KeyId")));
       return { KeyId: arn(k.keyId) };
     },
     async ListKeyRotations(ctx, b) {
-      const ref = keyRef(str(b, "KeyId", true));
+      const ref = keyRef(identifier(b, "KeyId"));
       const v = await o.service.listVersions(ctx, ref);
       return {
         Rotations: v.versions.filter((x) => x.version > 1).map((x) => ({ KeyId: arn(v.keyId), RotationDate: epochSeconds(x.createdAt), RotationType: "ON_DEMAND" })),
@@ -267,14 +267,14 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       };
     },
     async TagResource(ctx, b) {
-      const ref = keyRef(str(b, "KeyId", true));
+      const ref = keyRef(identifier(b, "KeyId"));
       const add = tagsIn(b["Tags"]) ?? {};
       const k = await o.service.describeKey(ctx, ref);
       await o.service.updateKey(ctx, ref, { tags: { ...k.tags, ...add } });
       return {};
     },
     async UntagResource(ctx, b) {
-      const ref = keyRef(str(b, "KeyId", true));
+      const ref = keyRef(identifier(b, "KeyId"));
       const remove = b["TagKeys"];
       if (!Array.isArray(remove) || remove.some((x) => typeof x !== "string")) throw validation("TagKeys must be a list of strings");
       const k = await o.service.describeKey(ctx, ref);
@@ -284,15 +284,15 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
       return {};
     },
     async ListResourceTags(ctx, b) {
-      const k = await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
+      const k = await o.service.describeKey(ctx, keyRef(identifier(b, "KeyId")));
       return { Tags: Object.entries(k.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })), Truncated: false };
     },
     async CreateAlias(ctx, b) {
-      await o.service.createAlias(ctx, aliasName(b), keyRef(str(b, "TargetKeyId", true)));
+      await o.service.createAlias(ctx, aliasName(b), keyRef(identifier(b, "TargetKeyId")));
       return {};
     },
     async UpdateAlias(ctx, b) {
-      await o.service.updateAlias(ctx, aliasName(b), keyRef(str(b, "TargetKeyId", true)));
+      await o.service.updateAlias(ctx, aliasName(b), keyRef(identifier(b, "TargetKeyId")));
       return {};
     },
     async DeleteAlias(ctx, b) {
@@ -320,16 +320,16 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
     async GetKeyPolicy(ctx, b) {
       const name = str(b, "PolicyName") ?? "default";
       if (name !== "default") throw new AwsError("NotFoundException", "the only key policy is named default", "NotFound", "no-such-policy");
-      return { Policy: await o.identity.getKeyPolicy(ctx, keyRef(str(b, "KeyId", true)), o.accountId), PolicyName: "default" };
+      return { Policy: await o.identity.getKeyPolicy(ctx, keyRef(identifier(b, "KeyId")), o.accountId), PolicyName: "default" };
     },
     async PutKeyPolicy(ctx, b) {
       const name = str(b, "PolicyName") ?? "default";
       if (name !== "default") throw validation("PolicyName must be default");
-      await o.identity.putKeyPolicy(ctx, keyRef(str(b, "KeyId", true)), str(b, "Policy", true), o.accountId);
+      await o.identity.putKeyPolicy(ctx, keyRef(identifier(b, "KeyId")), str(b, "Policy", true), o.accountId);
       return {};
     },
     async ListKeyPolicies(ctx, b) {
-      await o.service.describeKey(ctx, keyRef(str(b, "KeyId", true)));
+      await o.service.describeKey(ctx, keyRef(identifier(b, "KeyId")));
       return { PolicyNames: ["default"], Truncated: false };
     },
     ...asymmetricOps(o, arn, keyRef),
@@ -435,7 +435,7 @@ export async function awsApi(app: FastifyInstance, o: AwsApiOptions): Promise<vo
   }
 
   function aliasName(b: Json): string {
-    const name = str(b, "AliasName", true);
+    const name = identifier(b, "AliasName");
     if (!name.startsWith("alias/")) throw validation("AliasName must begin with alias/");
     return name;
   }

@@ -19,7 +19,7 @@ import {
 import type { CallContext } from "../../service/door.js";
 import type { AsymmetricService } from "../../service/asymmetric-service.js";
 import { validation } from "./aws-errors.js";
-import { blob, context, str, type Json } from "./aws-input.js";
+import { blob, context, identifier, str, type Json } from "./aws-input.js";
 
 type Op = (ctx: CallContext, b: Json) => Promise<Json>;
 
@@ -55,18 +55,18 @@ export function asymmetricOps(o: { asymmetric: AsymmetricService }, arn: (keyId:
 
   return {
     async Sign(ctx, b) {
-      const r = await o.asymmetric.sign(ctx, keyRef(str(b, "KeyId", true)), signInput(b));
+      const r = await o.asymmetric.sign(ctx, keyRef(identifier(b, "KeyId")), signInput(b));
       return { KeyId: arn(r.keyId), Signature: r.signature, SigningAlgorithm: r.signingAlgorithm };
     },
     async Verify(ctx, b) {
-      const r = await o.asymmetric.verify(ctx, keyRef(str(b, "KeyId", true)), { ...signInput(b), signature: blob(b, "Signature", 1) });
+      const r = await o.asymmetric.verify(ctx, keyRef(identifier(b, "KeyId")), { ...signInput(b), signature: blob(b, "Signature", 1) });
       if (!r.signatureValid) {
         throw new TesseraError("InvalidInput", "the signature is not valid for this message, key and algorithm", { cause: { awsType: "KMSInvalidSignatureException" } });
       }
       return { KeyId: arn(r.keyId), SignatureValid: true, SigningAlgorithm: r.signingAlgorithm };
     },
     async GetPublicKey(ctx, b) {
-      const r = await o.asymmetric.getPublicKey(ctx, keyRef(str(b, "KeyId", true)), undefined);
+      const r = await o.asymmetric.getPublicKey(ctx, keyRef(identifier(b, "KeyId")), undefined);
       return {
         KeyId: arn(r.keyId),
         PublicKey: r.publicKey,
@@ -77,16 +77,16 @@ export function asymmetricOps(o: { asymmetric: AsymmetricService }, arn: (keyId:
       };
     },
     async GenerateDataKeyPair(ctx, b) {
-      const r = await o.asymmetric.generateDataKeyPair(ctx, keyRef(str(b, "KeyId", true)), pairInput(b));
+      const r = await o.asymmetric.generateDataKeyPair(ctx, keyRef(identifier(b, "KeyId")), pairInput(b));
       return { KeyId: arn(r.keyId), KeyPairSpec: r.keyPairSpec, PrivateKeyCiphertextBlob: r.privateKeyCiphertext, PrivateKeyPlaintext: r.privateKeyPlaintext, PublicKey: r.publicKey };
     },
     async GenerateDataKeyPairWithoutPlaintext(ctx, b) {
-      const r = await o.asymmetric.generateDataKeyPairWithoutPlaintext(ctx, keyRef(str(b, "KeyId", true)), pairInput(b));
+      const r = await o.asymmetric.generateDataKeyPairWithoutPlaintext(ctx, keyRef(identifier(b, "KeyId")), pairInput(b));
       return { KeyId: arn(r.keyId), KeyPairSpec: r.keyPairSpec, PrivateKeyCiphertextBlob: r.privateKeyCiphertext, PublicKey: r.publicKey };
     },
     async DeriveSharedSecret(ctx, b) {
       if (b["Recipient"] !== undefined && b["Recipient"] !== null) throw validation("Recipient (Nitro attestation) is not supported");
-      const r = await o.asymmetric.deriveSharedSecret(ctx, keyRef(str(b, "KeyId", true)), {
+      const r = await o.asymmetric.deriveSharedSecret(ctx, keyRef(identifier(b, "KeyId")), {
         keyAgreementAlgorithm: oneOf(b, "KeyAgreementAlgorithm", Object.keys(keyAgreementAlgorithms) as KeyAgreementAlgorithm[], true),
         publicKey: blob(b, "PublicKey", 1),
       });

@@ -11,7 +11,7 @@ import type { GrantService } from "../../service/grant-service.js";
 import type { KeyGrantInfo } from "@tessera/protocol";
 import { roleOfPrincipal, type GrantConstraints } from "../../service/key-policy-documents.js";
 import { AwsError, validation } from "./aws-errors.js";
-import { context, int, str, type Json } from "./aws-input.js";
+import { context, int, identifier, str, type Json } from "./aws-input.js";
 
 type Op = (ctx: CallContext, b: Json) => Promise<Json>;
 
@@ -92,7 +92,7 @@ export function grantOps(o: { grants: GrantService; accountId: string }, arn: (k
     return { Grants: all.slice(start, start + limit).map(entry), Truncated: more, ...(more && { NextMarker: String(start + limit) }) };
   };
   const grantId = (b: Json, required: boolean): string | undefined => {
-    const id = required ? str(b, "GrantId", true) : str(b, "GrantId");
+    const id = required ? identifier(b, "GrantId") : str(b, "GrantId");
     if (id !== undefined && !/^[0-9a-f]{64}$/.test(id)) throw new AwsError("InvalidGrantIdException", "GrantId is not a grant id", "InvalidInput", "invalid-grant-id");
     return id;
   };
@@ -106,7 +106,7 @@ export function grantOps(o: { grants: GrantService; accountId: string }, arn: (k
       if (!Array.isArray(operations) || operations.some((x) => typeof x !== "string")) {
         throw validation("1 validation error detected: Value null at 'operations' failed to satisfy constraint: Member must not be null", "missing-field");
       }
-      const r = await o.grants.createGrant(ctx, keyRef(str(b, "KeyId", true)), {
+      const r = await o.grants.createGrant(ctx, keyRef(identifier(b, "KeyId")), {
         granteePrincipal: grantee.principal,
         granteeRole: grantee.role,
         ...(retiring !== undefined && { retiringPrincipal: retiring.principal, retiringRole: retiring.role }),
@@ -120,7 +120,7 @@ export function grantOps(o: { grants: GrantService; accountId: string }, arn: (k
     async ListGrants(ctx, b) {
       const id = grantId(b, false);
       const grantee = str(b, "GranteePrincipal");
-      const r = await o.grants.listGrants(ctx, keyRef(str(b, "KeyId", true)), { grantId: id, granteePrincipal: grantee });
+      const r = await o.grants.listGrants(ctx, keyRef(identifier(b, "KeyId")), { grantId: id, granteePrincipal: grantee });
       return page(r.grants, b);
     },
     async ListRetirableGrants(ctx, b) {
@@ -145,7 +145,7 @@ export function grantOps(o: { grants: GrantService; accountId: string }, arn: (k
     async RevokeGrant(ctx, b) {
       noDryRun(b);
       const id = grantId(b, true)!;
-      await o.grants.revokeGrant(ctx, keyRef(str(b, "KeyId", true)), id);
+      await o.grants.revokeGrant(ctx, keyRef(identifier(b, "KeyId")), id);
       return {};
     },
   };

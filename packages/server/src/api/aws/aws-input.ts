@@ -22,6 +22,13 @@ export function str(body: Json, field: string, required = false): string | undef
   return v;
 }
 
+/** A required identifier (KeyId, AliasName, GrantId …): a string of at least one character, as AWS's model says. */
+export function identifier(body: Json, field: string): string {
+  const v = str(body, field, true);
+  if (v.length === 0) throw validation(`1 validation error detected: Value '' at '${member(field)}' failed to satisfy constraint: Member must have length greater than or equal to 1`, "too-short");
+  return v;
+}
+
 export function int(body: Json, field: string): number | undefined {
   const v = body[field];
   if (v === undefined || v === null) return undefined;
