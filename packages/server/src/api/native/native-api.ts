@@ -77,7 +77,9 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     done();
   });
   const json = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("application/json");
+  // JSON only: a text/plain body (Fastify parses it by default) would reach the schemas as a string
+  // and be refused as "/ must be object"; now it gets the media-type refusal that says what to send.
+  app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (body.length === 0) done(null, undefined);
     else json(request, body as string, done);
