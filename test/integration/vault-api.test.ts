@@ -34,6 +34,11 @@ describe("errors", () => {
     expect(r.body.errors[0]).toMatch(/^permission denied/);
   });
 
+  it("names the header Vault clients send when no token was given", async () => {
+    const res = await t.app.http.inject({ method: "POST", url: "/v1/transit/encrypt/orders", headers: { "content-type": "application/json" }, payload: JSON.stringify({ plaintext: b64("x") }) });
+    expect([res.statusCode, JSON.parse(res.body).errors]).toEqual([403, ["permission denied: A token is required: none was given (X-Vault-Token header)."]]);
+  });
+
   it("takes the token from Authorization: Bearer too", async () => {
     const res = await t.app.http.inject({ method: "GET", url: "/v1/transit/keys/orders", headers: { authorization: `Bearer ${t.rootToken}` } });
     expect(res.statusCode).toBe(200);

@@ -5,7 +5,10 @@
  * the request id (the cause goes to the log).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { isTesseraError, TesseraError, type ErrorCode } from "@tessera/protocol";
+import { isTesseraError, TesseraError, TOKEN_REFUSALS, type ErrorCode } from "@tessera/protocol";
+
+/** The missing-token refusal as a Vault client needs it: it names the header Vault clients send. */
+const VAULT_TOKEN_MISSING = "A token is required: none was given (X-Vault-Token header).";
 
 /** Tessera error codes as Vault HTTP statuses (docs/vault-compatibility.md, "Errors"). */
 export const vaultErrors: Readonly<Record<ErrorCode, { status: number }>> = Object.freeze({
@@ -61,7 +64,9 @@ export function vaultErrorBody(err: unknown): { status: number; errors: string[]
   if (isTesseraError(err)) {
     const { status } = vaultErrors[err.code];
     if (status >= 500 && err.code !== "Sealed" && err.code !== "NotInitialized") return { status, errors: [err.code === "Unavailable" ? err.message : "internal error"], log: true };
-    if (err.code === "AccessDenied" || err.code === "Unauthenticated") return { status, errors: [`permission denied: ${err.message}`], log: false };
+    if (err.code === "AccessDenied" || err.code === "Unauthenticated") {
+      return { status, errors: [`permission denied: ${err.message === TOKEN_REFUSALS.missing ? VAULT_TOKEN_MISSING : err.message}`], log: false };
+    }
     // Vault answers a missing key with an empty list.
     if (err.code === "NotFound") return { status, errors: [], log: false };
     return { status, errors: [err.message], log: false };
