@@ -160,8 +160,7 @@ export class AnomalyDetectors {
    * Request rates per principal and per key, kept apart so that each is found by the record's own id
    * string (hashed once) rather than by a prefixed string made per record.
    */
-  private readonly principalRates: RateTracker | undefined;
-  private readonly keyRates: RateTracker | undefined;
+  private readonly rates: { principals: RateTracker; keys: RateTracker } | undefined;
   private readonly windows: { default?: CompiledWindow; roles: Map<string, CompiledWindow>; keys: Map<string, CompiledWindow> };
   private readonly o: Required<Pick<DetectorOptions, "newSource" | "firstUse" | "retiringVersion">> & {
     rate: { windowSeconds: number; factor: number; minRequests: number; historyWindows: number } | undefined;
@@ -183,8 +182,7 @@ export class AnomalyDetectors {
     this.denials = new RecentMap(max);
     this.denialFired = new RecentMap(max);
     this.retiringFired = new RecentMap(max);
-    this.principalRates = rate && new RateTracker(rate.windowSeconds * 1000, max);
-    this.keyRates = rate && new RateTracker(rate.windowSeconds * 1000, max);
+    this.rates = rate && { principals: new RateTracker(rate.windowSeconds * 1000, max), keys: new RateTracker(rate.windowSeconds * 1000, max) };
     const compile = (w: WindowSpec) => compileWindow(w, "/audit/allowed_hours");
     const h = options.allowedHours ?? {};
     this.windows = {
@@ -207,7 +205,7 @@ export class AnomalyDetectors {
         detector: "rate-spike",
         severity: "high",
         subject: id,
-        message: `${rates === this.keyRates ? `key ${r.keyId}` : nameOf(r)}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
+        message: `${rates === this.rates?.keys ? `key ${r.keyId}` : nameOf(r)}: ${s.count} requests in ${windowSeconds} s against a baseline of ${s.baseline.toFixed(1)}`,
         ...at(r),
       });
     }
@@ -255,9 +253,9 @@ export class AnomalyDetectors {
     }
 
     // Rate spikes per principal and per key, against their own baseline.
-    if (this.principalRates !== undefined && this.keyRates !== undefined) {
-      this.rateSpike(this.principalRates, who, r, ms);
-      if (r.keyId) this.rateSpike(this.keyRates, r.keyId, r, ms);
+    if (this.rates !== undefined) {
+      this.rateSpike(this.rates.principals, who, r, ms);
+      if (r.keyId) this.rateSpike(this.rates.keys, r.keyId, r, ms);
     }
 
     // First decrypt of a key by a principal that has been active but never used this key.

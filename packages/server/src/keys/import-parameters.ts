@@ -38,7 +38,6 @@ export interface IssuedParameters {
   expiresAt: number;
 }
 
-
 export class ImportParameters {
   private readonly pending = new Map<string, Pending>();
 

@@ -35,7 +35,7 @@ import { iso, isoOrNull, type Clock } from "../clock.js";
 import type { Barrier, RootRing } from "../seal/index.js";
 import type { Eraser, KeyRow, Repositories, Store, VersionRow } from "../store/index.js";
 import * as lifecycle from "./lifecycle.js";
-import { type KeyHandle, Keyring } from "./keyring.js";
+import { type KeyHandle, Keyring, WHOLE_MATERIAL_V4 } from "./keyring.js";
 import { UsageRecorder } from "./usage.js";
 import { keepMaterial, newKeyMaterial } from "./key-material.js";
 import { AsymmetricOperations } from "./asymmetric-operations.js";
@@ -486,7 +486,7 @@ export class KeyService {
     checkKeyUsage(row, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT");
     const algorithm = algorithmFor(row, context);
     const v = keyVersion === undefined ? row.primaryVersion : encryptionVersion(handle, keyVersion, field);
-    const sealing = handle.sealing(algorithm, v, { prepared: algorithm === "XAES_256_GCM", secret: WHOLE_MATERIAL_V4.has(algorithm) });
+    const sealing = handle.sealing(algorithm, v);
     if (sealing === undefined) {
       if (v === row.primaryVersion) throw new TesseraError("Internal", `primary version of ${row.name} has no material`);
       throw new TesseraError("Destroyed", `version ${v} of key ${row.name} has been destroyed`);
@@ -741,8 +741,6 @@ const algorithmsBySpec: Partial<Record<KeySpec, ModeAlgorithms>> = {
   CHACHA20_POLY1305: { plain: ["CHACHA20_POLY1305"], derived: ["CHACHA20_POLY1305_DERIVED"], convergent: ["CHACHA20_POLY1305_CONVERGENT"] },
 };
 
-/** v4 algorithms keyed by the version material itself (a cached KeyObject speeds node:crypto up). */
-const WHOLE_MATERIAL_V4: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_128_GCM", "CHACHA20_POLY1305"]);
 
 function modeAlgorithms(row: KeyRow): readonly CiphertextAlgorithm[] {
   const table = algorithmsBySpec[row.keySpec];

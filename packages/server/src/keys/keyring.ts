@@ -20,6 +20,9 @@ import { keepMaterial } from "./key-material.js";
 import type { Barrier } from "../seal/index.js";
 import type { KeyRepo, KeyRow, VersionRepo, VersionRow } from "../store/index.js";
 
+/** v4 algorithms keyed by the version material itself (a cached KeyObject speeds node:crypto up). */
+export const WHOLE_MATERIAL_V4: ReadonlySet<CiphertextAlgorithm> = new Set(["AES_128_GCM", "CHACHA20_POLY1305"]);
+
 /** What sealing one message under a version needs (see {@link KeyHandle.sealing}). */
 export interface Sealing {
   material: Buffer;
@@ -112,10 +115,10 @@ export class KeyHandle {
    * lookup in each per-version map (with 10,000 keys in use each lookup is a cache miss:
    * docs/performance.md, "Scale of state").
    */
-  sealing(algorithm: CiphertextAlgorithm, version: number, wants: { prepared: boolean; secret: boolean }): Sealing | undefined {
+  sealing(algorithm: CiphertextAlgorithm, version: number): Sealing | undefined {
     this.assertUsable();
     const last = this.lastSealing;
-    if (last !== undefined && last.version === version && last.algorithm === algorithm && (!wants.prepared || last.prepared !== undefined) && (!wants.secret || last.secret !== undefined)) return last;
+    if (last !== undefined && last.version === version && last.algorithm === algorithm) return last;
     const material = this.materials.get(version);
     if (material === undefined) return undefined;
     const made = {
@@ -123,8 +126,8 @@ export class KeyHandle {
       algorithm,
       material,
       header: this.header(algorithm, version),
-      prepared: wants.prepared ? this.xaesKey(version) : undefined,
-      secret: wants.secret ? this.secretKey(version) : undefined,
+      prepared: algorithm === "XAES_256_GCM" ? this.xaesKey(version) : undefined,
+      secret: WHOLE_MATERIAL_V4.has(algorithm) ? this.secretKey(version) : undefined,
     };
     this.lastSealing = made;
     return made;
