@@ -12,7 +12,7 @@ export interface TestApp {
   rootToken: string;
   shares: string[];
   /** JSON request through inject(); returns status and parsed body. */
-  call(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  call(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   /** Closes the app and opens a new one on the same database (a restart): it comes back sealed. */
   restart(): Promise<void>;
   unseal(): Promise<void>;
@@ -60,7 +60,7 @@ export async function startTestApp(
       if (tok !== null) headers["x-tessera-token"] = tok;
       if (body !== undefined) headers["content-type"] = "application/json";
       const res = await t.app.http.inject({ method: method as "GET", url, headers, ...(body !== undefined && { payload: JSON.stringify(body) }) });
-      return { status: res.statusCode, body: res.body.length > 0 ? JSON.parse(res.body) : undefined };
+      return { status: res.statusCode, body: res.body.length > 0 ? JSON.parse(res.body) : undefined, headers: res.headers };
     },
     async restart() {
       await t.app.close();

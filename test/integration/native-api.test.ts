@@ -345,6 +345,7 @@ describe("bad input is refused with a typed error and changes nothing", () => {
       expect([r.status, r.body.error.code], `${method} ${url} ${JSON.stringify(body)?.slice(0, 80)}`).toEqual([status, code]);
       if (field !== undefined) expect(r.body.error.field, url).toBe(field);
       expect(r.body.error.requestId).toBeTypeOf("string");
+      expect(r.headers["x-request-id"], `${method} ${url}`).toBe(r.body.error.requestId);
     }
     const list = await t.call("GET", "/v1/keys");
     expect(list.body.keys.map((k: any) => k.name)).toEqual(["exists"]);
@@ -479,5 +480,29 @@ describe("restart with 3-of-5 shares", () => {
     expect((await t.call("GET", "/v1/sys/seal-status", undefined, null)).body.sealed).toBe(false);
     expect(unb64((await decrypt(c.ciphertext)).body.plaintext)).toBe("survives restarts");
     expect((await t.call("GET", "/v1/keys/durable")).body.primaryVersion).toBe(2);
+  });
+});
+
+describe("request ids", () => {
+  it("every answer carries X-Request-Id, the requestId of its audit record", async () => {
+    await createKey("rid");
+    const enc = await t.call("POST", "/v1/keys/rid/encrypt", { plaintext: b64("x") });
+    expect(enc.status).toBe(200);
+    const id = enc.headers["x-request-id"];
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const denied = await t.call("POST", "/v1/keys/rid/encrypt", { plaintext: b64("x") }, "tsr_not-a-token");
+    expect(denied.status).toBe(401);
+    expect(denied.headers["x-request-id"]).toBe(denied.body.error.requestId);
+    // Refused by the framework before any route handler ran (not JSON).
+    const garbled = await t.app.http.inject({ method: "POST", url: "/v1/keys/rid/encrypt", headers: { "content-type": "application/json", "x-tessera-token": t.rootToken }, payload: "{" });
+    expect(garbled.statusCode).toBe(400);
+    expect(garbled.headers["x-request-id"]).toBe(JSON.parse(garbled.body).error.requestId);
+    const records = (await t.call("GET", "/v1/audit/entries?limit=1000")).body.records as { requestId: string; action: string; outcome: string }[];
+    expect(records.find((r) => r.requestId === id)).toMatchObject({ action: "kms:Encrypt", outcome: "allowed" });
+    expect(records.find((r) => r.requestId === denied.headers["x-request-id"])).toMatchObject({ outcome: "denied" });
+    expect(records.find((r) => r.requestId === garbled.headers["x-request-id"])).toMatchObject({ action: "api:Rejected" });
+    const list = await t.call("GET", "/v1/keys");
+    expect(list.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(list.headers["x-request-id"]).not.toBe(id);
   });
 });

@@ -120,6 +120,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
       requestId: request.id,
     },
   };
+  void reply.header("x-request-id", request.id);
   // Over a quota: when to come back (the quota refills continuously; a second is the usual wait).
   if (te.code === "Throttled") void reply.header("retry-after", "1");
   if (te.code === "Internal" || te.code === "Unavailable") {

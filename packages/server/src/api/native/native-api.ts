@@ -70,10 +70,13 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     if (isTesseraError(err)) return sendError(request, reply, err);
     return refuseFrameworkError(service, err, request, reply);
   });
-  // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`.
+  // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`. Every answer
+  // carries the request id (the `requestId` of its audit record) in X-Request-Id, as AWS's and Vault's
+  // answers carry theirs; answers refused before this hook get it from sendError.
   // A callback hook, not an async one: it runs on every request, and needs no promise.
-  app.addHook("preValidation", (request, _reply, done) => {
+  app.addHook("preValidation", (request, reply, done) => {
     if (request.body === undefined && request.method !== "GET") request.body = {};
+    void reply.header("x-request-id", request.id);
     done();
   });
   const json = app.getDefaultJsonParser("error", "error");
