@@ -53,6 +53,21 @@ describe("tessera audit", () => {
     expect(tessera(["audit", "query", "--outcome", "error"]).stdout).toContain("kms:DescribeKey");
   });
 
+  it("finds one request's records by the request id its answer carried", async () => {
+    const refused = tessera(["key", "show", "no-such-key", "--json"]);
+    expect(refused.status).toBe(1);
+    const id = JSON.parse(refused.stderr).error.requestId as string;
+    const one = JSON.parse(tessera(["audit", "query", "--request-id", id, "--json"]).stdout);
+    expect(one.records).toHaveLength(1);
+    expect(one.records[0]).toMatchObject({ requestId: id, action: "kms:DescribeKey", outcome: "error", errorCode: "NotFound" });
+    // A success's id comes in the answer's X-Request-Id header.
+    const res = await fetch(`${server.url}/v1/keys/audited`, { headers: { "x-tessera-token": ROOT } });
+    expect(res.status).toBe(200);
+    const ok = JSON.parse(tessera(["audit", "query", "--request-id", res.headers.get("x-request-id")!, "--json"]).stdout);
+    expect(ok.records.map((r: { action: string; outcome: string }) => [r.action, r.outcome])).toEqual([["kms:DescribeKey", "allowed"]]);
+    expect(JSON.parse(tessera(["audit", "query", "--request-id", "not-a-request", "--json"]).stdout).records).toEqual([]);
+  });
+
   it("verifies a trail directory given as --file: the trail files in it, not what a crash repair or a compression left beside them", () => {
     expect(tessera(["encrypt", "--key", "audited", "again"]).status).toBe(0);
     const copy = join(dir, "copy-of-audit-dir");

@@ -504,5 +504,23 @@ describe("request ids", () => {
     const list = await t.call("GET", "/v1/keys");
     expect(list.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     expect(list.headers["x-request-id"]).not.toBe(id);
+
+    // Querying by a request id finds that request's records only, and a Vault batch's items under it.
+    const byId = await t.call("GET", `/v1/audit/entries?requestId=${id}`);
+    expect(byId.body.records.map((r: { requestId: string }) => r.requestId)).toEqual([id]);
+    const batch = await t.app.http.inject({
+      method: "POST",
+      url: "/v1/transit/encrypt/rid",
+      headers: { "content-type": "application/json", "x-vault-token": t.rootToken },
+      payload: JSON.stringify({ batch_input: [{ plaintext: b64("a") }, { plaintext: b64("b") }] }),
+    });
+    expect(batch.statusCode, batch.body).toBe(200);
+    const vaultId = JSON.parse(batch.body).request_id as string;
+    const items = await t.call("GET", `/v1/audit/entries?requestId=${vaultId}`);
+    expect(items.body.records.map((r: { requestId: string; action: string }) => [r.requestId, r.action])).toEqual([
+      [`${vaultId}/0`, "kms:Encrypt"],
+      [`${vaultId}/1`, "kms:Encrypt"],
+    ]);
+    expect((await t.call("GET", `/v1/audit/entries?requestId=${"x".repeat(129)}`)).status).toBe(400);
   });
 });

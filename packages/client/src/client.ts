@@ -756,7 +756,7 @@ export class TesseraClient {
   // --- audit -----------------------------------------------------------------------------------------
 
   /** Audit records (oldest first) matching the filters; page with `after: nextAfter`. */
-  auditQuery(q: { from?: string; to?: string; principal?: string; key?: string; action?: string; outcome?: string; after?: number; limit?: number } = {}): Promise<{ records: Record<string, unknown>[]; nextAfter: number | null }> {
+  auditQuery(q: { from?: string; to?: string; principal?: string; key?: string; action?: string; outcome?: string; requestId?: string; after?: number; limit?: number } = {}): Promise<{ records: Record<string, unknown>[]; nextAfter: number | null }> {
     const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]));
     return this.#get(`/v1/audit/entries${params.size > 0 ? `?${params}` : ""}`);
   }

@@ -110,14 +110,22 @@ export function registerAuditCommands(program: Command, cli: Cli): void {
       .option("--key <key-id>")
       .option("--action <action>", "e.g. kms:Decrypt")
       .addOption(new Option("--outcome <outcome>", "allowed, denied (authentication or policy), error (any other refusal or failure), or intent (a change about to be attempted)").choices(AUDIT_OUTCOMES))
+      .option("--request-id <id>", "the records of one request (an answer's X-Request-Id, x-amzn-RequestId or Vault request_id)")
       .option("--after <seq>", "page after this sequence number", integer(0))
       .option("--limit <n>", "at most this many (default 100)", integer(1, 1000)),
   )
-    .addHelpText("after", examples("tessera audit query --outcome denied --from 2026-11-28T00:00:00Z", "tessera audit query --principal payment-vm --action kms:Decrypt --json"))
+    .addHelpText(
+      "after",
+      examples(
+        "tessera audit query --outcome denied --from 2026-11-28T00:00:00Z",
+        "tessera audit query --principal payment-vm --action kms:Decrypt --json",
+        "tessera audit query --request-id 0f8e2c1a-5b3d-4c6e-9a7f-1d2b3c4d5e6f",
+      ),
+    )
     .action(
-      cli.action(async (o: { from?: string; to?: string; principal?: string; key?: string; action?: string; outcome?: string; after?: number; limit?: number }, cmd: Command) => {
+      cli.action(async (o: { from?: string; to?: string; principal?: string; key?: string; action?: string; outcome?: string; requestId?: string; after?: number; limit?: number }, cmd: Command) => {
         const { client, out } = cli.connect(cmd);
-        const r = await client.auditQuery({ ...given("from", o.from), ...given("to", o.to), ...given("principal", o.principal), ...given("key", o.key), ...given("action", o.action), ...given("outcome", o.outcome), ...given("after", o.after), ...given("limit", o.limit) });
+        const r = await client.auditQuery({ ...given("from", o.from), ...given("to", o.to), ...given("principal", o.principal), ...given("key", o.key), ...given("action", o.action), ...given("outcome", o.outcome), ...given("requestId", o.requestId), ...given("after", o.after), ...given("limit", o.limit) });
         if (out.json) return out.data(r);
         out.table(
           ["SEQ", "TIME", "PRINCIPAL", "ACTION", "KEY", "OUTCOME", "CODE"],

@@ -23,6 +23,8 @@ export interface AuditQuery {
   key?: string;
   action?: string;
   outcome?: string;
+  /** A request id (X-Request-Id, x-amzn-RequestId, Vault's request_id): its records, and a Vault batch's items (`<id>/<index>`). */
+  requestId?: string;
   after?: number;
   limit?: number;
 }
@@ -95,11 +97,12 @@ export class AuditService {
           scanned++;
           const ref = decoder.unresolved(row.line);
           if (ref !== undefined) for (const def of await this.repo.list(ref - 1, 1)) decoder.learn(def.line);
-          const r = decoder.decode(row.line) as DecodedRecord & { principal?: { id: string; displayName: string; role: string | null } | null; keyId?: string | null; action?: string; outcome?: string };
+          const r = decoder.decode(row.line) as DecodedRecord & { principal?: { id: string; displayName: string; role: string | null } | null; keyId?: string | null; action?: string; outcome?: string; requestId?: string };
           if (q.principal !== undefined && r.principal?.id !== q.principal && r.principal?.displayName !== q.principal && r.principal?.role !== q.principal) continue;
           if (q.key !== undefined && r.keyId !== q.key) continue;
           if (q.action !== undefined && r.action !== q.action) continue;
           if (q.outcome !== undefined && r.outcome !== q.outcome) continue;
+          if (q.requestId !== undefined && r.requestId !== q.requestId && !(r.requestId?.startsWith(`${q.requestId}/`) ?? false)) continue;
           out.push(r);
           if (out.length === limit) break;
         }

@@ -18,6 +18,7 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
       key: Type.Optional(Type.String({ maxLength: 64 })),
       action: Type.Optional(Type.String({ maxLength: 64 })),
       outcome: Type.Optional(Type.Union(S.AUDIT_OUTCOMES.map((o) => Type.Literal(o)))),
+      requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
       after: Type.Optional(Int),
       limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })),
     },
@@ -32,6 +33,7 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
       ...(q["key"] && { key: q["key"] }),
       ...(q["action"] && { action: q["action"] }),
       ...(q["outcome"] && { outcome: q["outcome"] }),
+      ...(q["requestId"] && { requestId: q["requestId"] }),
       ...(q["after"] && { after: Number(q["after"]) }),
       ...(q["limit"] && { limit: Number(q["limit"]) }),
     };
