@@ -72,4 +72,28 @@ describe("SigV4: the operation and the host are signed", () => {
     const rec = (r.body.records as { requestId: string }[]).find((x) => x.requestId === res.headers["x-amzn-requestid"]);
     expect(rec).toMatchObject({ outcome: "denied", errorCode: "Unauthenticated", detail: { reason: "unsigned-header", operation: "ScheduleKeyDeletion" } });
   });
+
+  it("a signed request without a well-formed, supported target is refused with the reason recorded", async () => {
+    const cases: [string | undefined, string, string][] = [
+      [undefined, "UnknownOperationException", "missing-target"],
+      ["TrentService.Encrypt, TrentService.Decrypt", "UnknownOperationException", "unknown-target"],
+      ["Trent.Encrypt", "UnknownOperationException", "unknown-target"],
+      ["TrentService.CreateCustomKeyStore", "UnsupportedOperationException", "unsupported-operation"],
+    ];
+    for (const [target, type, reason] of cases) {
+      const body = "{}";
+      const res = await post(await signedHeaders(t.port, creds, { ...(target !== undefined && { target }), body, at: NOW }), body);
+      expect([res.status, typeOf(res)], String(target)).toEqual([400, type]);
+      const r = await t.native("GET", "/v1/audit/entries?action=api:Rejected&limit=1000");
+      const rec = (r.body.records as { requestId: string }[]).find((x) => x.requestId === res.headers["x-amzn-requestid"]);
+      expect(rec, String(target)).toMatchObject({ outcome: "error", errorCode: "InvalidInput", detail: { reason } });
+    }
+    // Any media type is read as bytes; the usual one and another both reach the operation.
+    for (const type of ["application/x-amz-json-1.1", "application/json"]) {
+      const body = JSON.stringify({ KeyId: keyId });
+      const signed = (await signedHeaders(t.port, creds, { target: "TrentService.DescribeKey", body, at: NOW, unsigned: ["content-type"] })).map(([k, v]): [string, string] => [k, k === "content-type" ? type : v]);
+      const ok = await post(signed, body);
+      expect([ok.status, JSON.parse(ok.text).KeyMetadata.KeyId], type).toEqual([200, keyId]);
+    }
+  });
 });
