@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { decodeLines } from "../helpers/audit-records.js";
 import { runCli } from "../helpers/cli-process.js";
 import { answering, fresh } from "../helpers/fresh-http.js";
 import { createDatabase, sharedPostgres } from "../helpers/postgres.js";
@@ -97,6 +98,11 @@ describe("a server with two workers", () => {
     const report = JSON.parse(verify.stdout);
     expect(report.ok).toBe(true);
     expect(report.trails.map((t: { trail: string; ok: boolean }) => [t.trail, t.ok])).toEqual(trails.map((t) => [t, true]));
+    // The restarted worker recorded, in its own chain and before serving, that it replaced a killed one.
+    const notices = trails.flatMap((file) => decodeLines(readFileSync(file, "utf8").split("\n")).map((r) => Object.assign(r, { file }))).filter((r) => r.action === "sys:WorkerRestarted");
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ outcome: "allowed", principal: { id: "tessera:system" }, detail: { previousExit: "signal SIGKILL" } });
+    expect(notices[0]!.file).toBe(join(dir, "data", "audit", `audit-${notices[0]!.detail.worker}.jsonl`));
   }, 180_000);
 
   it("on PostgreSQL: each worker a node (w1, w2 of the node id), changes in effect on both, every chain verifies", async () => {

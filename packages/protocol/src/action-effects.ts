@@ -130,6 +130,8 @@ export const actionEffects: Readonly<Record<Action | LoginAction | SystemAction,
   "kms:DestroyKey": "write",
   "kms:DestroyKeyVersion": "write",
   "auth:PurgeExpired": "write",
+  // A notice of what already happened (a worker replaced a dead one): nothing is changed by recording it.
+  "sys:WorkerRestarted": "read",
 });
 
 /** True when the action can change stored or in-memory security state. */

@@ -156,4 +156,11 @@ export type LoginAction =
  * Changes the server makes by itself (the scheduler), audited under the system principal and never
  * granted: automatic rotation is audited as `kms:RotateKey`; these name what no caller can request.
  */
-export type SystemAction = "kms:DestroyKey" | "kms:DestroyKeyVersion" | "auth:PurgeExpired" | "sys:AutoUnseal";
+export type SystemAction = "kms:DestroyKey" | "kms:DestroyKeyVersion" | "auth:PurgeExpired" | "sys:AutoUnseal" | NoticeAction;
+
+/**
+ * What the server records about itself that changes no state, under the system principal and never
+ * granted: `sys:WorkerRestarted`, written by a worker that replaced one that died (detail: `worker`,
+ * `previousExit`), before it serves.
+ */
+export type NoticeAction = "sys:WorkerRestarted";

@@ -78,6 +78,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const slot = cluster.isWorker && process.env[WORKER_ENV] !== undefined ? Number(process.env[WORKER_ENV]) : undefined;
   const link = slot === undefined ? undefined : new WorkerLink();
   const workerId = slot === undefined ? undefined : workerName(slot, config.nodeId);
+  // How the process this worker replaces ended ("signal SIGKILL"), when the primary restarted the slot.
+  const replaced = workerId !== undefined ? process.env[WORKER_RESTART_ENV] || undefined : undefined;
 
   const auditFile = opts.auditFile !== undefined ? { ...config.audit.file, path: resolvePath(opts.auditFile) } : config.audit.file;
   const audit = { ...config.audit, ...(auditFile !== undefined && { file: { ...auditFile, path: slot === undefined ? auditFile.path : workerAuditPath(auditFile.path, slot) } }) };
@@ -99,7 +101,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const store = openStore(config, workerId);
   const node =
     workerId !== undefined
-      ? { id: workerId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs, takeOver: process.env[WORKER_RESTART_ENV] === "1" }
+      ? { id: workerId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs, takeOver: replaced !== undefined }
       : config.nodeId !== undefined
         ? { id: config.nodeId, address: `${config.host}:${config.port}`, heartbeatMs: config.heartbeatMs }
         : undefined;
@@ -138,6 +140,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     );
     // Joined (restarted) during a root rotation: the siblings hold its new root before this worker serves.
     if (link !== undefined) await app.rotation.retell();
+    // A worker that replaces a dead one says so in its trail before it serves (fail closed: unrecorded, it does not serve).
+    if (replaced !== undefined) await app.jobs.workerRestarted(workerId!, replaced);
     app.scheduler.start();
     await app.http.listen({ host: config.host, port: config.port });
     link?.ready();

@@ -19,6 +19,7 @@ import {
   type EncryptionContext,
   type LoginAction,
   type SystemAction,
+  type NoticeAction,
 } from "@tessera/protocol";
 import { randomUUID } from "node:crypto";
 import { iso, type Clock } from "../clock.js";
@@ -266,6 +267,16 @@ export class Door {
     await this.audit(ctx, action, started, failure, SYSTEM_PRINCIPAL, keyId, null);
     if (failure !== undefined) throw failure;
     return result as T;
+  }
+
+  /**
+   * Records something the server did by itself that changes no state, under the system principal:
+   * one outcome record with `detail` (a worker replacing one that died). Throws `Unavailable` if the
+   * record cannot be written.
+   */
+  async notice(action: NoticeAction, detail: Record<string, string | number>): Promise<void> {
+    const ctx: CallContext = { token: undefined, source: "tessera", requestId: `system-${randomUUID()}` };
+    await this.audit(ctx, action, performance.now(), undefined, SYSTEM_PRINCIPAL, null, null, undefined, detail);
   }
 
   /**

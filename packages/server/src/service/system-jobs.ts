@@ -13,7 +13,7 @@ import type { Door } from "./door.js";
 import type { Eraser, Store } from "../store/index.js";
 
 export interface SystemJobsDeps {
-  door: Pick<Door, "system">;
+  door: Pick<Door, "system" | "notice">;
   keys: Pick<KeyService, "dueForRotation" | "rotateIfDue" | "dueForDestruction" | "destroyIfDue">;
   tokens: Pick<TokenService, "purgeExpired">;
   store: Pick<Store, "joinTokens" | "secretIds" | "changes">;
@@ -28,6 +28,14 @@ export const CHANGE_RETENTION_MS = 3_600_000;
 
 export class SystemJobs {
   constructor(private readonly d: SystemJobsDeps) {}
+
+  /**
+   * Records that worker `worker` took over from a process of its slot that ended (`previousExit`:
+   * "signal SIGKILL", "code 1"): a crash and restart is part of the trail, not only of the log.
+   */
+  workerRestarted(worker: string, previousExit: string): Promise<void> {
+    return this.d.door.notice("sys:WorkerRestarted", { worker, previousExit });
+  }
 
   /** Rotates every key whose period has elapsed; returns the ids rotated now. */
   async rotateDue(): Promise<string[]> {

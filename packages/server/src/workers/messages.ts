@@ -73,7 +73,10 @@ export function isPrimaryMessage(m: unknown): m is PrimaryMessage {
 
 /** The environment variable naming a worker's slot (1…N); a restarted worker gets its predecessor's. */
 export const WORKER_ENV = "TESSERA_WORKER";
-/** Set by the primary when it restarts a slot whose previous process it saw exit. */
+/**
+ * Set by the primary when it restarts a slot whose previous process it saw exit: how that process
+ * ended (`signal SIGKILL`, `code 1`). The new worker records it in its trail before it serves.
+ */
 export const WORKER_RESTART_ENV = "TESSERA_WORKER_RESTARTED";
 
 /** The id of worker `slot` among several: names its audit chain and file, its lease and its row in `nodes`. */

@@ -79,7 +79,7 @@ export class WorkerPool {
     for (let n = 1; n <= this.options.count; n++) {
       const slot: Slot = { n, worker: undefined, joined: false, ready: false, startedAt: 0, failures: 0 };
       this.slots.push(slot);
-      this.fork(slot, false);
+      this.fork(slot, undefined);
     }
     return stopped;
   }
@@ -92,8 +92,9 @@ export class WorkerPool {
     this.checkStopped();
   }
 
-  private fork(slot: Slot, restarted: boolean): void {
-    const worker = cluster.fork({ [WORKER_ENV]: String(slot.n), ...(restarted && { [WORKER_RESTART_ENV]: "1" }) });
+  /** Forks slot's worker; `previousExit` says how the process it replaces ended (none at start). */
+  private fork(slot: Slot, previousExit: string | undefined): void {
+    const worker = cluster.fork({ [WORKER_ENV]: String(slot.n), ...(previousExit !== undefined && { [WORKER_RESTART_ENV]: previousExit }) });
     slot.worker = worker;
     slot.joined = false;
     slot.ready = false;
@@ -222,7 +223,7 @@ export class WorkerPool {
     const delay = slot.failures === 0 ? 0 : Math.min(30_000, 250 * 2 ** (slot.failures - 1));
     this.options.log("error", `worker ${slot.n} (pid ${worker.process.pid}) exited (${how}); restarting it${delay > 0 ? ` in ${delay} ms` : ""}`);
     setTimeout(() => {
-      if (!this.stopping) this.fork(slot, true);
+      if (!this.stopping) this.fork(slot, how);
     }, delay).unref();
   }
 
