@@ -78,8 +78,10 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const slot = cluster.isWorker && process.env[WORKER_ENV] !== undefined ? Number(process.env[WORKER_ENV]) : undefined;
   const link = slot === undefined ? undefined : new WorkerLink();
   const workerId = slot === undefined ? undefined : workerName(slot, config.nodeId);
-  // How the process this worker replaces ended ("signal SIGKILL"), when the primary restarted the slot.
-  const replaced = workerId !== undefined ? process.env[WORKER_RESTART_ENV] || undefined : undefined;
+  // How the process this worker replaces ended ("signal SIGKILL"), when the primary restarted the slot
+  // (anything else in the variable is recorded as "unknown": the trail holds only the primary's words).
+  const restartedAfter = workerId !== undefined ? process.env[WORKER_RESTART_ENV] || undefined : undefined;
+  const replaced = restartedAfter === undefined ? undefined : /^(signal [A-Z0-9]{1,16}|code -?[0-9]{1,5})$/.test(restartedAfter) ? restartedAfter : "unknown";
 
   const auditFile = opts.auditFile !== undefined ? { ...config.audit.file, path: resolvePath(opts.auditFile) } : config.audit.file;
   const audit = { ...config.audit, ...(auditFile !== undefined && { file: { ...auditFile, path: slot === undefined ? auditFile.path : workerAuditPath(auditFile.path, slot) } }) };
