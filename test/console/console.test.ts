@@ -183,7 +183,8 @@ describe("the web console", () => {
     await page.screenshot({ path: `${SHOTS}key.png`, fullPage: true });
 
     // The restricted user is refused a rotation through the API: the denial the audit timeline shows later.
-    expect((await call("POST", "/v1/keys/orders/rotate", {}, reader)).status).toBe(403);
+    const refusedRotation = await call<{ error: { requestId: string } }>("POST", "/v1/keys/orders/rotate", {}, reader);
+    expect(refusedRotation.status).toBe(403);
 
     await nav(page, "Keys").click();
     await page.getByLabel("Search by name or id").fill("ord");
@@ -249,6 +250,12 @@ describe("the web console", () => {
     await expect.poll(() => denied.count()).toBe(1);
     await denied.first().getByRole("button").click();
     await expect.poll(() => page.locator(".detail").textContent()).toContain("reader");
+    // The same entry found by the request id its answer carried, with the other filters cleared.
+    await page.getByLabel("Action").fill("");
+    await page.getByLabel("Outcome").selectOption("");
+    await page.getByLabel("Request id").fill(refusedRotation.body.error.requestId);
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await expect.poll(() => denied.allTextContents()).toEqual([expect.stringContaining("kms:RotateKey")]);
     await page.getByRole("button", { name: "Verify trail" }).click();
     await page.getByText(/Trail verified|Hash chain verified/).waitFor();
     violations.push(...(await axe(page, "audit")));

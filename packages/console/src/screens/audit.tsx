@@ -1,4 +1,4 @@
-/** Audit: a filterable timeline (time range, principal, key, action, outcome), entry detail, and "verify trail". */
+/** Audit: a filterable timeline (time range, principal, key, action, outcome, request id), entry detail, and "verify trail". */
 import { useState } from "preact/hooks";
 import { formatTime, t } from "../i18n.js";
 import { useLoad } from "../load.js";
@@ -13,8 +13,9 @@ interface Filters {
   key: string;
   action: string;
   outcome: string;
+  requestId: string;
 }
-const EMPTY: Filters = { from: "", to: "", principal: "", key: "", action: "", outcome: "" };
+const EMPTY: Filters = { from: "", to: "", principal: "", key: "", action: "", outcome: "", requestId: "" };
 
 /** `datetime-local` values are local time; the API takes RFC 3339. */
 const toIso = (local: string) => (local === "" ? "" : new Date(local).toISOString());
@@ -26,7 +27,8 @@ export function Audit() {
   const entries = useLoad(async () => {
     const q: Record<string, string> = {};
     for (const [k, v] of Object.entries(filters)) if (v !== "") q[k] = k === "from" || k === "to" ? toIso(v) : v;
-    if (q["from"] === undefined) q["from"] = new Date(Date.now() - 24 * 3_600_000).toISOString();
+    // The last day by default; a request id is looked up over the whole trail.
+    if (q["from"] === undefined && q["requestId"] === undefined) q["from"] = new Date(Date.now() - 24 * 3_600_000).toISOString();
     return (await auditEntries(q, 2000)).filter((r) => r.kind !== "checkpoint").reverse();
   }, [JSON.stringify(filters)]);
   const field = (name: keyof Filters, label: string, type: "text" | "datetime-local" = "text") => (
@@ -69,6 +71,7 @@ export function Audit() {
             <option value="intent">{t("outcome.intent")}</option>
           </select>
         </label>
+        {field("requestId", t("audit.requestId"))}
         <button type="submit">{t("audit.apply")}</button>
       </form>
       <ErrorBox error={entries.error} />
