@@ -4,7 +4,7 @@
  * cluster holding that root.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { Base64, KeyName } from "./schemas.js";
+import { BASE64_FORMAT, Base64, KeyName } from "./schemas.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -25,7 +25,7 @@ export type KeyBackupResponse = Static<typeof KeyBackupResponse>;
 
 export const RestoreKeyRequest = Type.Object(
   {
-    backup: Type.String({ minLength: 1, maxLength: Math.ceil(MAX_KEY_BACKUP_BYTES / 3) * 4, pattern: Base64.pattern! }),
+    backup: Type.String({ minLength: 1, maxLength: Math.ceil(MAX_KEY_BACKUP_BYTES / 3) * 4, format: BASE64_FORMAT }),
     /** The name to restore under (default: the backup's); a key keeps its id, so it must be free or the key's own. */
     name: Type.Optional(KeyName),
     /** Replace the key when it exists and is neither destroyed nor pending deletion. */

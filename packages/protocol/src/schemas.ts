@@ -8,8 +8,14 @@ import { EncryptionAlgorithm, KeySpec, KeySpecInput, KeyUsage } from "./key-spec
 
 const strict = { additionalProperties: false } as const;
 
-/** Standard base64 (RFC 4648 §4), padded. */
-export const Base64 = Type.String({ pattern: "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$", maxLength: 1_400_000 });
+/**
+ * OpenAPI's name for base64-encoded bytes. Tessera's `byte` is strict: standard base64 (RFC 4648 §4),
+ * padded and canonical (`isCanonicalBase64`), so each byte string has exactly one accepted encoding.
+ */
+export const BASE64_FORMAT = "byte";
+
+/** Bytes as standard base64 (RFC 4648 §4): padded, canonical. */
+export const Base64 = Type.String({ format: BASE64_FORMAT, maxLength: 1_400_000 });
 
 export const KeyName = Type.String({
   minLength: 1,

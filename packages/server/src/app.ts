@@ -35,7 +35,8 @@ import { AsymmetricService } from "./service/asymmetric-service.js";
 import { SecretsService } from "./service/secrets-service.js";
 import { RetentionService } from "./service/retention-service.js";
 import { QuotaGate, type QuotaOptions } from "./service/quotas.js";
-import type { RetentionPolicy } from "@tessera/protocol";
+import { BASE64_FORMAT, type RetentionPolicy } from "@tessera/protocol";
+import { isCanonicalBase64Fast } from "./service/bytes.js";
 import { MacService } from "./service/mac-service.js";
 import { GrantService } from "./service/grant-service.js";
 import { DistributionService } from "./service/distribution-service.js";
@@ -191,7 +192,11 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     frameworkErrors: routerRefusals(() => refusalService),
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+      // After ajv-formats, whose own `byte` admits non-zero padding bits: bytes fields take canonical base64 only.
+      onCreate: (ajv: { addFormat(name: string, validate: (s: string) => boolean): unknown }) => ajv.addFormat(BASE64_FORMAT, isCanonicalBase64Fast),
+    },
     // Client certificates are requested, not required: VMs authenticate with them (checked behind the
     // door against Tessera's CA), everyone else with tokens or signatures.
     ...(options.https

@@ -2,6 +2,17 @@
 import { TesseraError } from "@tessera/protocol";
 import { zero } from "../crypto/index.js";
 
+/**
+ * Whether `s` is canonical standard base64 (RFC 4648 §4, padded, zero padding bits): exactly
+ * `isCanonicalBase64` of @tessera/protocol, computed as "decoding and encoding again gives `s` back".
+ * Node's decoder maps every string to some bytes and its encoder writes the one canonical form, so
+ * the round trip holds only for the canonical encoding of those bytes. It runs natively: a quarter of
+ * the portable regex's cost on a 344-character field (docs/performance.md, evening round).
+ */
+export function isCanonicalBase64Fast(s: string): boolean {
+  return Buffer.from(s, "base64").toString("base64") === s;
+}
+
 /** Decodes a base64 field; longer than `max` bytes is `TooLarge` naming the field. */
 export function decodeBytes(b64: string, field: string, max: number): Buffer {
   const bytes = Buffer.from(b64, "base64");

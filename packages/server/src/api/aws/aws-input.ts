@@ -3,7 +3,7 @@
  * blobs must be strict standard base64 (one encoding per byte string, nothing a lenient decoder
  * would skip) and at least the length AWS requires.
  */
-import { isCanonicalBase64 } from "@tessera/protocol";
+import { isCanonicalBase64Fast } from "../../service/bytes.js";
 import { validation } from "./aws-errors.js";
 
 export type Json = Record<string, unknown>;
@@ -42,7 +42,7 @@ export function int(body: Json, field: string): number | undefined {
  */
 export function blob(body: Json, field: string, minBytes: number): string {
   const v = str(body, field, true);
-  if (!isCanonicalBase64(v)) throw validation(`${field} must be standard base64 (RFC 4648 §4, padded)`, "invalid-base64");
+  if (!isCanonicalBase64Fast(v)) throw validation(`${field} must be standard base64 (RFC 4648 §4, padded)`, "invalid-base64");
   const bytes = (v.length / 4) * 3 - (v.endsWith("==") ? 2 : v.endsWith("=") ? 1 : 0);
   if (bytes < minBytes) {
     throw validation(`1 validation error detected: Value at '${member(field)}' failed to satisfy constraint: Member must have length greater than or equal to ${minBytes}`, "too-short");

@@ -4,7 +4,7 @@
  * ever sees `{"error": {"code", "message", …}}`.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { KeyRef, TesseraError, errorCatalogue, isTesseraError, type ErrorBody } from "@tessera/protocol";
+import { BASE64_FORMAT, KeyRef, TesseraError, errorCatalogue, isTesseraError, type ErrorBody } from "@tessera/protocol";
 
 /**
  * The longest path parameter any route accepts, decoded: a key reference (id, name up to 128, or
@@ -36,7 +36,9 @@ function validationMessage(issue: ValidationIssue, field: string): string {
     case "required":
       return `missing required field ${field}`;
     case "pattern":
-      return field.endsWith("plaintext") || field.endsWith("ciphertext") ? `${field} must be standard base64` : `${field} has an invalid format`;
+      return `${field} has an invalid format`;
+    case "format":
+      return issue.params?.["format"] === BASE64_FORMAT ? `${field} must be standard base64 (RFC 4648 §4: padded, canonical)` : `${field} ${issue.message ?? "is invalid"}`;
     default:
       return `${field} ${issue.message ?? "is invalid"}`;
   }
