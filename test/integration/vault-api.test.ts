@@ -118,6 +118,18 @@ describe("ciphertexts", () => {
     }
   });
 
+  it("takes plaintext base64 as Vault's Go decoder does: padding bits unchecked, anything else refused by name", async () => {
+    // "aGVsbG9=" spells "hello" with a non-zero padding bit: Vault (base64.StdEncoding) takes it; the native API does not.
+    const enc = await vault("POST", "transit/encrypt/orders", { plaintext: "aGVsbG9=" });
+    expect(enc.status).toBe(200);
+    const dec = await vault("POST", "transit/decrypt/orders", { ciphertext: enc.body.data.ciphertext });
+    expect(dec.body.data.plaintext).toBe("aGVsbG8=");
+    for (const bad of ["aGVsbG8", "aGk-", "not base64!"]) {
+      const r = await vault("POST", "transit/encrypt/orders", { plaintext: bad });
+      expect([r.status, r.body.errors], bad).toEqual([400, [expect.stringContaining("plaintext must be standard base64")]]);
+    }
+  });
+
   it("a Vault-format ciphertext decrypts through the native API, and a native one through Vault's", async () => {
     const enc = await vault("POST", "transit/encrypt/orders", { plaintext: b64("both ways") });
     const native = await t.call("POST", "/v1/decrypt", { ciphertext: enc.body.data.ciphertext.replace(/^vault:v1:/, "") });

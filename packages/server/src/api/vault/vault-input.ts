@@ -2,12 +2,15 @@
  * Reading Vault request fields. Vault decodes parameters weakly (Go's mapstructure): booleans and
  * integers may arrive as strings, so these readers accept both; anything else is a 400 naming the field.
  */
-import { Base64 } from "@tessera/protocol";
 import { badRequest } from "./vault-errors.js";
 
 export type Json = Record<string, unknown>;
 
-const BASE64 = new RegExp(Base64.pattern!);
+/**
+ * Standard base64, padded: what Vault's Go decoder (`base64.StdEncoding`) takes, which does not check
+ * padding bits — so unlike the native and AWS APIs, a non-canonical spelling is accepted here, as Vault does.
+ */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export function str(b: Json, field: string): string | undefined {
   const v = b[field];
