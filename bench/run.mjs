@@ -32,6 +32,7 @@
  *   BENCH_DURABLE_RECORD_BYTES=131     # the durable baseline's record per request (default 131: Tessera's
  *                                       # measured request record); 0 = no durable baseline
  *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
+ *   BENCH_RESULTS_DIR=/path             # write latest.json and profiles there instead of bench/results/
  *                                       # (summarise with bench/cpu-profile-summary.mjs)
  *
  * Besides throughput and latency it reports, per scenario, the CPU time the server process spent per
@@ -51,7 +52,8 @@ import { auditDurability } from "./audit-durability.mjs";
 import { TESSERA_NODE_FLAGS } from "./node-flags.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const resultsDir = join(here, "results");
+// BENCH_RESULTS_DIR: where latest.json (and profiles) go; the suite's smoke run uses a temporary one.
+const resultsDir = process.env.BENCH_RESULTS_DIR || join(here, "results");
 
 // ── configuration ───────────────────────────────────────────────────────────────────────────────
 
@@ -580,7 +582,7 @@ async function main() {
   };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
-  console.log(`\nload average ${load1After.map((l) => l.toFixed(2)).join(" ")}; wrote bench/results/latest.json`);
+  console.log(`\nload average ${load1After.map((l) => l.toFixed(2)).join(" ")}; wrote ${join(resultsDir, "latest.json")}`);
 
   if (failed.length > 0) {
     throw new Error(

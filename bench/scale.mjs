@@ -33,7 +33,7 @@
  *   BENCH_SCALE_DIR=/path     keep the seeded stores there and reuse them on the next run (default: a
  *                             temporary directory, deleted at the end)
  *
- * Writes bench/results/scale.json.
+ * Writes bench/results/scale.json (or BENCH_RESULTS_DIR/scale.json).
  */
 import { fork } from "node:child_process";
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
@@ -415,7 +415,7 @@ async function main() {
   for (const a of aims) console.log(`  ${a.met ? "MET " : "MISS"}  ${a.aim.padEnd(60)} (${a.value})`);
   console.log(`\nload average before ${la.map((l) => l.toFixed(2)).join(" ")}, after ${la2.map((l) => l.toFixed(2)).join(" ")}`);
 
-  const resultsDir = join(here, "results");
+  const resultsDir = process.env.BENCH_RESULTS_DIR || join(here, "results");
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, "scale.json"),
@@ -440,7 +440,7 @@ async function main() {
       2,
     ) + "\n",
   );
-  console.log("wrote bench/results/scale.json");
+  console.log(`wrote ${join(resultsDir, "scale.json")}`);
 }
 
 const stopAll = () => Promise.all([...children].map((e) => stopServer({ entry: e })));
