@@ -10,7 +10,13 @@ import { zero } from "../crypto/index.js";
  * the portable regex's cost on a 344-character field (docs/performance.md, evening round).
  */
 export function isCanonicalBase64Fast(s: string): boolean {
-  return Buffer.from(s, "base64").toString("base64") === s;
+  // The decoded bytes may be a plaintext: zeroed before they are dropped, like every decoded secret.
+  const bytes = Buffer.from(s, "base64");
+  try {
+    return bytes.toString("base64") === s;
+  } finally {
+    zero(bytes);
+  }
 }
 
 /** Decodes a base64 field; longer than `max` bytes is `TooLarge` naming the field. */
