@@ -33,12 +33,12 @@ const log: AgentLog = (level, msg, fields) => logLines.push({ level, msg, ...fie
 const root = (method: string, path: string, body?: unknown) => t.call(method, path, { token: t.rootToken, ...(body !== undefined && { body }) });
 
 /** A request on the agent's socket, as `curl --unix-socket` sends it: no token. */
-function viaSocket(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+function viaSocket(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; requestId: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: socket, path, method, headers: { ...headers, ...(body !== undefined && { "content-type": "application/json" }) } }, (res) => {
       let text = "";
       res.on("data", (d) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined, requestId: res.headers["x-request-id"] as string | undefined }));
     });
     req.on("error", reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
@@ -142,6 +142,9 @@ describe("tessera agent", () => {
     const ciphertext = await encrypt("from-the-app");
     const r = await viaSocket("POST", "/v1/decrypt", { ciphertext });
     expect([r.status, Buffer.from(r.body.plaintext, "base64").toString()]).toEqual([200, "from-the-app"]);
+    // The server's request id comes back through the agent and names the call's audit record.
+    const proxied = (await root("GET", `/v1/audit/entries?requestId=${r.requestId}`)).body.records;
+    expect(proxied.map((x: { action: string; principal: { role: string } }) => [x.action, x.principal.role])).toEqual([["kms:Decrypt", "app-vm"]]);
     // The SDK with socketPath: no address, no token.
     const sdk = new TesseraClient({ socketPath: socket });
     expect(Buffer.from((await sdk.decrypt({ ciphertext })).plaintext, "base64").toString()).toBe("from-the-app");
