@@ -10,11 +10,12 @@
  * isCanonicalBase64("hello world") // false
  * ```
  */
-const SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** The standard alphabet, padded — without the canonical padding-bits rule (Vault's Go decoder takes this). */
+export const BASE64_SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 export function isCanonicalBase64(s: string): boolean {
-  if (s.length % 4 !== 0 || !SHAPE.test(s)) return false;
+  if (s.length % 4 !== 0 || !BASE64_SHAPE.test(s)) return false;
   if (s.endsWith("==")) return ALPHABET.indexOf(s[s.length - 3]!) % 16 === 0;
   if (s.endsWith("=")) return ALPHABET.indexOf(s[s.length - 2]!) % 4 === 0;
   return true;

@@ -741,7 +741,6 @@ const algorithmsBySpec: Partial<Record<KeySpec, ModeAlgorithms>> = {
   CHACHA20_POLY1305: { plain: ["CHACHA20_POLY1305"], derived: ["CHACHA20_POLY1305_DERIVED"], convergent: ["CHACHA20_POLY1305_CONVERGENT"] },
 };
 
-
 function modeAlgorithms(row: KeyRow): readonly CiphertextAlgorithm[] {
   const table = algorithmsBySpec[row.keySpec];
   if (table === undefined) return [];

@@ -38,10 +38,9 @@ function validationMessage(issue: ValidationIssue, field: string): string {
     case "pattern":
       return `${field} has an invalid format`;
     case "format":
-      return issue.params?.["format"] === BASE64_FORMAT ? `${field} must be standard base64 (RFC 4648 §4: padded, canonical)` : `${field} ${issue.message ?? "is invalid"}`;
-    default:
-      return `${field} ${issue.message ?? "is invalid"}`;
+      if (issue.params?.["format"] === BASE64_FORMAT) return `${field} must be standard base64 (RFC 4648 §4: padded, canonical)`;
   }
+  return `${field} ${issue.message ?? "is invalid"}`;
 }
 
 /**

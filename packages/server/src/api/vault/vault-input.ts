@@ -2,15 +2,10 @@
  * Reading Vault request fields. Vault decodes parameters weakly (Go's mapstructure): booleans and
  * integers may arrive as strings, so these readers accept both; anything else is a 400 naming the field.
  */
+import { BASE64_SHAPE } from "@tessera/protocol";
 import { badRequest } from "./vault-errors.js";
 
 export type Json = Record<string, unknown>;
-
-/**
- * Standard base64, padded: what Vault's Go decoder (`base64.StdEncoding`) takes, which does not check
- * padding bits — so unlike the native and AWS APIs, a non-canonical spelling is accepted here, as Vault does.
- */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export function str(b: Json, field: string): string | undefined {
   const v = b[field];
@@ -81,6 +76,7 @@ export function base64Text(b: Json, field: string, required: boolean, allowEmpty
     if (required) throw badRequest(`missing ${field}`);
     return undefined;
   }
-  if (!BASE64.test(v)) throw badRequest(`${field} must be standard base64`);
+  // As Vault's Go decoder (base64.StdEncoding): padding bits unchecked, unlike the native and AWS APIs.
+  if (!BASE64_SHAPE.test(v)) throw badRequest(`${field} must be standard base64`);
   return v;
 }
