@@ -534,20 +534,15 @@ describe("base64 fields", () => {
       ["/v1/keys/b64/encrypt", { plaintext: "aGk-" }, "/plaintext"], // base64url
       ["/v1/keys/b64/encrypt", { plaintext: "aGVs bG8=" }, "/plaintext"], // whitespace
       ["/v1/decrypt", { ciphertext: "QR==" }, "/ciphertext"],
-      ["/v1/keys/b64/encrypt", { plaintext: b64("x"), context: { k: "v" } }, ""], // (a control: accepted)
     ];
     for (const [url, body, field] of refused) {
       const r = await t.call("POST", url, body);
-      if (field === "") {
-        expect(r.status).toBe(200);
-        continue;
-      }
       expect([r.status, r.body.error], JSON.stringify(body)).toEqual([400, expect.objectContaining({ code: "InvalidInput", field, message: `${field} must be standard base64 (RFC 4648 §4: padded, canonical)` })]);
     }
     // The canonical spelling of the same bytes is accepted.
     expect((await t.call("POST", "/v1/keys/b64/encrypt", { plaintext: "aGVsbG8=" })).status).toBe(200);
-    // The refused never reached the key: only the two accepted Encrypts are in the trail as kms:Encrypt.
+    // The refused never reached the key: the one accepted Encrypt is the trail's only kms:Encrypt.
     const records = (await t.call("GET", "/v1/audit/entries?action=kms:Encrypt&limit=1000")).body.records as { outcome: string }[];
-    expect(records.filter((r) => r.outcome === "allowed")).toHaveLength(2);
+    expect(records.map((r) => r.outcome)).toEqual(["allowed"]);
   });
 });
