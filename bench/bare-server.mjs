@@ -13,14 +13,14 @@
  * *durable* baseline: before answering, each request appends an N-byte line to a file there and waits
  * until the line is on disk — group commit as Tessera's audit file sink does it in `sync` mode: one
  * `write` + `datasync` at a time for all lines queued so far, the requests of a batch answered when
- * it is synced. What no KMS that promises "no answer before its record is durable" can avoid; no
- * hashing, signing or record encoding.
+ * it is synced (group-commit.mjs). What no KMS that promises "no answer before its record is durable"
+ * can avoid; no hashing, signing or record encoding.
  * Reports { port } over IPC once listening; exits when the parent goes away.
  */
 import { randomBytes } from "node:crypto";
-import { fdatasync, openSync, write } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { groupCommit } from "./group-commit.mjs";
 
 const shapes = JSON.parse(process.env.BENCH_SHAPES ?? "null");
 if (shapes === null) throw new Error("BENCH_SHAPES is required");
@@ -41,32 +41,6 @@ function answer(res, status, object) {
 const recordBytes = Number(process.env.BENCH_DURABLE_RECORD_BYTES ?? 0);
 /** Runs `answer` once a record of this request is durable (at once without BENCH_DURABLE_RECORD_BYTES). */
 const durable = recordBytes > 0 ? groupCommit(join(process.env.BENCH_DURABLE_DIR ?? ".", "bare-trail.jsonl"), recordBytes) : (answer) => answer();
-
-function groupCommit(path, bytes) {
-  const fd = openSync(path, "a", 0o600);
-  const line = Buffer.from("x".repeat(bytes - 1) + "\n");
-  let queued = [];
-  let busy = false;
-  const flush = () => {
-    const batch = queued;
-    queued = [];
-    busy = true;
-    const buf = Buffer.concat(batch.map(() => line));
-    write(fd, buf, 0, buf.length, null, (err) => {
-      if (err) throw err;
-      fdatasync(fd, (err) => {
-        if (err) throw err;
-        for (const answer of batch) answer();
-        busy = false;
-        if (queued.length > 0) flush();
-      });
-    });
-  };
-  return (answer) => {
-    queued.push(answer);
-    if (!busy) flush();
-  };
-}
 
 const server = createServer((req, res) => {
   const chunks = [];

@@ -4,8 +4,11 @@
  * its own process and the load generator (autocannon, keep-alive) in this one. A second bare server,
  * the *durable* baseline, also appends a record of Tessera's size per request and answers only once
  * it is datasynced (group commit, as Tessera's audit file in `sync` mode): the part of Tessera's cost
- * that no KMS acknowledging only durable records avoids. Prints a table, the ratios tessera/bare,
- * tessera/durable baseline and restricted-token/root-token, checks the aims of docs/performance.md
+ * that no KMS acknowledging only durable records avoids. A third, the *floor* (bench/floor-server.mjs),
+ * is Fastify with Tessera's options, parser and schemas, a token hash, one XAES-256-GCM seal with
+ * Tessera's own code and the same durable record: what the aims' request costs with nothing of the
+ * door, the audit chain or the detectors. Prints a table, the ratios tessera/bare, tessera/durable
+ * baseline, tessera/floor and restricted-token/root-token, checks the aims of docs/performance.md
  * (against the bare server), and writes bench/results/latest.json. Any socket error, timeout or
  * non-2xx answer fails the run.
  *
@@ -30,7 +33,8 @@
  *                                       # server in the same run (default 0: not run)
  *   BENCH_AUDIT_DURABILITY=batch        # the workers server's audit.durability (default: sync)
  *   BENCH_DURABLE_RECORD_BYTES=131     # the durable baseline's record per request (default 131: Tessera's
- *                                       # measured request record); 0 = no durable baseline
+ *                                       # measured request record); 0 = no durable baseline and no floor
+ *   BENCH_FLOOR=0                       # leave out the floor (default 1: run it beside the durable baseline)
  *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
  *   BENCH_RESULTS_DIR=/path             # write latest.json and profiles there instead of bench/results/
  *                                       # (summarise with bench/cpu-profile-summary.mjs)
@@ -84,12 +88,13 @@ const config = {
   workers: envInt("BENCH_WORKERS", 0, 0, 64),
   rounds: envInt("BENCH_ROUNDS", 1, 1, 20),
   durableRecordBytes: envInt("BENCH_DURABLE_RECORD_BYTES", 131, 0, 65536),
+  floor: envInt("BENCH_FLOOR", 1, 0, 1) === 1,
 };
 for (const op of config.only) if (op !== "encrypt" && op !== "datakey" && op !== "audit") throw new Error(`BENCH_ONLY: unknown operation "${op}" (encrypt, datakey, audit)`);
 const mainConnections = Math.max(...config.connections);
 
 /** The aims from the issue, checked at `mainConnections`. */
-const AIMS = { encryptRatioMin: 0.5, p99MaxMs: 10, workersSpeedupMin: 1.5 };
+const AIMS = { encryptRatioMin: 0.5, p99MaxMs: 10, workersSpeedupMin: 1.5, nativeCpuUsMax: 45 };
 
 // ── child processes ─────────────────────────────────────────────────────────────────────────────
 
@@ -207,6 +212,20 @@ async function startBare(shapes, durableDir) {
     new Promise((resolve, reject) => {
       entry.child.once("message", (m) => resolve(m.port));
       setTimeout(() => reject(new Error(`bare server did not start within 10 s:\n${entry.output()}`)), 10_000).unref();
+    }),
+  );
+  return { entry, url: `http://127.0.0.1:${port}` };
+}
+
+/** The floor (floor-server.mjs): accepts the root token; its durable records go to `durableDir`. */
+async function startFloor(durableDir) {
+  const env = { BENCH_FLOOR_TOKEN: config.rootToken, BENCH_DURABLE_RECORD_BYTES: String(config.durableRecordBytes), BENCH_DURABLE_DIR: durableDir };
+  const entry = startChild("floor", "floor-server.mjs", { env, execArgv: [...TESSERA_NODE_FLAGS, ...profileArgs("floor")] });
+  const port = await unlessExits(
+    entry,
+    new Promise((resolve, reject) => {
+      entry.child.once("message", (m) => resolve(m.port));
+      setTimeout(() => reject(new Error(`the floor server did not start within 10 s:\n${entry.output()}`)), 10_000).unref();
     }),
   );
   return { entry, url: `http://127.0.0.1:${port}` };
@@ -345,7 +364,7 @@ function machineBusyMs() {
 
 // ── the run ─────────────────────────────────────────────────────────────────────────────────────
 
-function scenarios(tessera, bare, bareDurable, restrictedToken, workers) {
+function scenarios(tessera, bare, bareDurable, floor, restrictedToken, workers) {
   const encryptPath = `/v1/keys/${KEY_NAME}/encrypt`;
   const datakeyPath = `/v1/keys/${KEY_NAME}/generate-data-key`;
   const encryptBody = JSON.stringify({ plaintext: randomBytes(config.plaintextBytes).toString("base64") });
@@ -358,6 +377,9 @@ function scenarios(tessera, bare, bareDurable, restrictedToken, workers) {
         list.push({ name: `bare (encrypt-shaped)${tag}`, round, op: "encrypt", target: "bare", token: "none", connections: c, url: bare.url + encryptPath, body: encryptBody, pid: bare.entry.child.pid });
         if (bareDurable !== undefined) {
           list.push({ name: `bare, durable record (encrypt-shaped)${tag}`, round, op: "encrypt", target: "bare-durable", token: "none", connections: c, url: bareDurable.url + encryptPath, body: encryptBody, pid: bareDurable.entry.child.pid });
+        }
+        if (floor !== undefined) {
+          list.push({ name: `floor: Fastify, XAES, durable record${tag}`, round, op: "encrypt", target: "floor", token: "root", connections: c, url: floor.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: floor.entry.child.pid });
         }
         list.push({ name: `tessera encrypt, root token${tag}`, round, op: "encrypt", target: "tessera", token: "root", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: config.rootToken, pid: tessera.entry.child.pid });
         list.push({ name: `tessera encrypt, restricted token${tag}`, round, op: "encrypt", target: "tessera", token: "restricted", connections: c, url: tessera.url + encryptPath, body: encryptBody, auth: restrictedToken, pid: tessera.entry.child.pid });
@@ -437,6 +459,8 @@ function ratios(rows) {
     push(ratioOf(rows, `encrypt tessera(restricted)/bare @${c}`, c, is("encrypt", "tessera", "restricted"), is("encrypt", "bare", "none")));
     push(ratioOf(rows, `encrypt tessera(root)/durable baseline @${c}`, c, is("encrypt", "tessera", "root"), is("encrypt", "bare-durable", "none")));
     push(ratioOf(rows, `encrypt durable baseline/bare @${c}`, c, is("encrypt", "bare-durable", "none"), is("encrypt", "bare", "none")));
+    push(ratioOf(rows, `encrypt floor/bare @${c}`, c, is("encrypt", "floor", "root"), is("encrypt", "bare", "none")));
+    push(ratioOf(rows, `encrypt tessera(root)/floor @${c}`, c, is("encrypt", "tessera", "root"), is("encrypt", "floor", "root")));
     push(ratioOf(rows, `encrypt restricted/root @${c}`, c, is("encrypt", "tessera", "restricted"), is("encrypt", "tessera", "root")));
     // Server CPU per request, bare's over Tessera's: the throughput ratio two CPU-bound servers would
     // show on one free core each, and much less disturbed than throughput by other work on the machine.
@@ -444,6 +468,7 @@ function ratios(rows) {
     push(ratioOf(rows, `encrypt server CPU/req bare/tessera(root) @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "tessera", "root"), cpu));
     push(ratioOf(rows, `encrypt server CPU/req bare/tessera(restricted) @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "tessera", "restricted"), cpu));
     push(ratioOf(rows, `encrypt server CPU/req durable baseline/tessera(root) @${c}`, c, is("encrypt", "bare-durable", "none"), is("encrypt", "tessera", "root"), cpu));
+    push(ratioOf(rows, `encrypt server CPU/req bare/floor @${c}`, c, is("encrypt", "bare", "none"), is("encrypt", "floor", "root"), cpu));
   }
   push(ratioOf(rows, `encrypt ${config.workers} workers/1 worker @${mainConnections}`, mainConnections, is("encrypt", "tessera-workers", "root"), is("encrypt", "tessera", "root")));
   push(ratioOf(rows, `generate-data-key tessera/bare @${mainConnections}`, mainConnections, is("datakey", "tessera", "root"), is("datakey", "bare", "none")));
@@ -466,6 +491,20 @@ function aims(rows) {
   const speedup = ratioOf(rows, "", mainConnections, is("encrypt", "tessera-workers", "root"), is("encrypt", "tessera", "root"));
   if (speedup) out.push({ aim: `encrypt ${config.workers} workers >= ${AIMS.workersSpeedupMin} x 1 worker @${mainConnections}${suffix}`, value: speedup.value, met: speedup.value >= AIMS.workersSpeedupMin });
   return out;
+}
+
+/** Medians over rounds at the largest connection count: the floor's CPU a request and throughput against bare's, beside Tessera's CPU. */
+function floorSummary(rows) {
+  const at = (match) => rows.filter((r) => match(r) && r.connections === mainConnections && r.serverCpuUsPerRequest !== null);
+  const floors = at(is("encrypt", "floor", "root"));
+  const ratio = ratioOf(rows, "", mainConnections, is("encrypt", "floor", "root"), is("encrypt", "bare", "none"));
+  if (floors.length === 0 || ratio === undefined) return undefined;
+  const tessera = at(is("encrypt", "tessera", "root"));
+  return {
+    cpuUsPerRequest: round(median(floors.map((r) => r.serverCpuUsPerRequest)), 1),
+    tesseraCpuUsPerRequest: tessera.length === 0 ? null : round(median(tessera.map((r) => r.serverCpuUsPerRequest)), 1),
+    ratioToBare: ratio.value,
+  };
 }
 
 async function main() {
@@ -510,6 +549,10 @@ async function main() {
   const durableDir = config.only.has("encrypt") && config.durableRecordBytes > 0 ? mkdtempSync(join(tmpdir(), "tessera-bench-durable-")) : undefined;
   if (durableDir !== undefined) temporaryDirs.push(durableDir);
   const bareDurable = durableDir === undefined ? undefined : await startBare(shapes, durableDir);
+  const floor = durableDir === undefined || !config.floor ? undefined : await startFloor(durableDir);
+  if (floor !== undefined && (await call(floor.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, config.rootToken, { plaintext }, 200)).text.length !== enc.text.length) {
+    throw new Error("sanity check failed: the floor answers another size than tessera");
+  }
   if (bareDurable !== undefined && (await call(bareDurable.url, "POST", `/v1/keys/${KEY_NAME}/encrypt`, undefined, { plaintext }, 200)).text.length !== enc.text.length) {
     throw new Error("sanity check failed: the durable baseline answers another size than tessera");
   }
@@ -528,7 +571,7 @@ async function main() {
   }
 
   const rows = [];
-  for (const s of scenarios(tessera, bare, bareDurable, restrictedToken, workers)) {
+  for (const s of scenarios(tessera, bare, bareDurable, floor, restrictedToken, workers)) {
     process.stdout.write(`${s.name} @${s.connections} … `);
     if (config.warmupSeconds > 0) await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.warmupSeconds });
     const r = await load({ url: s.url, token: s.auth, body: s.body, connections: s.connections, seconds: config.seconds, serverPid: s.pid, tree: s.tree === true });
@@ -557,6 +600,14 @@ async function main() {
   }
   console.log("\naims:");
   for (const a of as) console.log(`  ${a.met ? "MET " : "MISS"}  ${a.aim.padEnd(46)} (${a.value})`);
+  const fl = floorSummary(rows);
+  if (fl !== undefined) {
+    console.log(
+      `\nthe floor @${mainConnections} (Fastify with Tessera's options and schemas, token hash, XAES-256-GCM, durable record; nothing else):\n` +
+        `  ${fl.cpuUsPerRequest} µs of server CPU a request (Tessera, root token: ${fl.tesseraCpuUsPerRequest} µs; the aim for Tessera is <= ${AIMS.nativeCpuUsMax} µs)\n` +
+        `  ${fl.ratioToBare} x bare's throughput (the aim for Tessera is >= ${AIMS.encryptRatioMin} x bare)`,
+    );
+  }
 
   // More than a tenth of a core of other work during a scenario makes the numbers hard to compare.
   const disturbed = rows.filter((r) => r.otherCpu !== null && r.otherCpu > 0.1);
@@ -577,6 +628,7 @@ async function main() {
     ...(audit !== undefined && { audit }),
     ratios: rs,
     aims: as,
+    ...(fl !== undefined && { floor: fl }),
     disturbed: disturbed.length > 0,
     ok: failed.length === 0,
   };
@@ -593,7 +645,7 @@ async function main() {
 
 // Everything stops by itself: a watchdog well past the planned duration kills the children and exits.
 const planned =
-  config.rounds * ((config.only.has("encrypt") ? (config.durableRecordBytes > 0 ? 4 : 3) * config.connections.length : 0) + (config.workers > 1 ? 1 : 0)) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
+  config.rounds * ((config.only.has("encrypt") ? (config.durableRecordBytes > 0 ? (config.floor ? 5 : 4) : 3) * config.connections.length : 0) + (config.workers > 1 ? 1 : 0)) + (config.only.has("datakey") ? 2 : 0) + (config.only.has("audit") ? 5 : 0);
 const budgetMs = (planned * (config.seconds + config.warmupSeconds) + 120) * 1000;
 const watchdog = setTimeout(() => {
   console.error(`\nbench: still running after ${budgetMs / 1000} s; giving up`);

@@ -34,13 +34,17 @@ function bench(script: string, env: Record<string, string>): Promise<{ code: num
 const aimsOf = (file: string) => (JSON.parse(readFileSync(join(results, file), "utf8")) as { aims: { aim: string; value: number; met: boolean }[] }).aims;
 
 describe("the benchmarks run", () => {
-  it("run.mjs: bare, durable baseline, Tessera with root and restricted tokens, and two workers", async () => {
+  it("run.mjs: bare, durable baseline, the floor, Tessera with root and restricted tokens, and two workers", async () => {
     const r = await bench("run.mjs", { BENCH_ONLY: "encrypt", BENCH_WARMUP_SECONDS: "0", BENCH_WORKERS: "2" });
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/^aims:$/m);
+    const latest = JSON.parse(readFileSync(join(results, "latest.json"), "utf8")) as { floor?: { cpuUsPerRequest: number; ratioToBare: number } };
     const aims = aimsOf("latest.json");
     expect(aims.map((a) => a.aim)).toEqual(expect.arrayContaining([expect.stringMatching(/^encrypt \(root\) throughput >= 0\.5 x bare/), expect.stringMatching(/^encrypt 2 workers >= 1\.5 x 1 worker/)]));
     for (const a of aims) expect(Number.isFinite(a.value), a.aim).toBe(true);
+    // The floor answered (its size is checked against Tessera's before the load) and is summarised.
+    expect(r.out).toMatch(/^floor: Fastify, XAES, durable record @4 … \d+ req\/s/m);
+    expect(Number.isFinite(latest.floor?.cpuUsPerRequest) && Number.isFinite(latest.floor?.ratioToBare), JSON.stringify(latest.floor)).toBe(true);
   }, 180_000);
 
   it("aws.mjs: AWS Encrypt signed by the official SDK beside native Encrypt", async () => {
