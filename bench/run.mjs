@@ -35,7 +35,7 @@
  *   BENCH_DURABLE_RECORD_BYTES=131     # the durable baseline's record per request (default 131: Tessera's
  *                                       # measured request record); 0 = no durable baseline and no floor
  *   BENCH_FLOOR=0                       # leave out the floor (default 1: run it beside the durable baseline)
- *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/{tessera,bare}/
+ *   BENCH_CPU_PROF=1                    # write a --cpu-prof of each server to bench/results/prof/<server>/
  *   BENCH_RESULTS_DIR=/path             # write latest.json and profiles there instead of bench/results/
  *                                       # (summarise with bench/cpu-profile-summary.mjs)
  *
