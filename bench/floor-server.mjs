@@ -1,7 +1,7 @@
 /**
  * The *floor* for bench/run.mjs: the parts of a native Encrypt request that Tessera cannot drop
  * without dropping a promise it makes, and nothing else. It is Fastify with the options of Tessera's
- * `buildApp` (app.ts), the native API's JSON parser and request-id hook (api/native/native-api.ts), the
+ * `buildApp` (app.ts), the native API's JSON parser and request-id hook (`nativeBodies`), the
  * Encrypt route with Tessera's own schemas (@tessera/protocol), and a handler that
  *
  *   - hashes the caller's token and finds it in a map (the least a token check can do);
@@ -24,6 +24,7 @@ import { Type } from "@sinclair/typebox";
 import * as S from "@tessera/protocol";
 import { BASE64_FORMAT, MAX_PLAINTEXT_BYTES, TesseraError, encodeHeader } from "@tessera/protocol";
 import { XaesKey, sha256Hex, zero } from "../packages/server/dist/crypto/index.js";
+import { nativeBodies } from "../packages/server/dist/api/native/native-api.js";
 import { encryptEnvelope } from "../packages/server/dist/format/envelope.js";
 import { b64, decodeBytes, isCanonicalBase64Fast } from "../packages/server/dist/service/bytes.js";
 import { groupCommit } from "./group-commit.mjs";
@@ -58,18 +59,8 @@ const app = Fastify({
   },
 });
 
-// The native API's parser and hook (native-api.ts).
-app.addHook("preValidation", (request, reply, done) => {
-  if (request.body === undefined && request.method !== "GET") request.body = {};
-  void reply.header("x-request-id", request.id);
-  done();
-});
-const json = app.getDefaultJsonParser("error", "error");
-app.removeContentTypeParser(["application/json", "text/plain"]);
-app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-  if (body.length === 0) done(null, undefined);
-  else json(request, body, done);
-});
+// The native API's parser and hook.
+nativeBodies(app);
 app.setErrorHandler(async (err, _request, reply) => {
   const code = err instanceof TesseraError ? err.code : "InvalidInput";
   return reply.code(code === "Unauthenticated" ? 401 : 400).send({ error: { code, message: err.message } });

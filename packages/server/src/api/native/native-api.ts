@@ -59,17 +59,12 @@ export interface NativeApiOptions {
   sys: SysRoutesOptions;
 }
 
-export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, keyBackups, grants, sys }: NativeApiOptions): Promise<void> {
-  const docs: RouteDoc[] = [];
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
-  });
-  app.setErrorHandler(async (err, request, reply) => {
-    // Errors thrown by the service were audited by the door; anything else (bad JSON, schema
-    // violations, body too large) never reached it and is audited here, fail closed like the rest.
-    if (isTesseraError(err)) return sendError(request, reply, err);
-    return refuseFrameworkError(service, err, request, reply);
-  });
+/**
+ * How the native API reads a request before its schemas: JSON bodies only, a missing body as `{}`, and
+ * the request id on every answer. Exported for the benchmark floor (bench/floor-server.mjs), which
+ * must read requests exactly as this API does.
+ */
+export function nativeBodies(app: FastifyInstance): void {
   // Action routes (rotate, seal …) take no body: a missing or empty body counts as `{}`. Every answer
   // carries the request id (the `requestId` of its audit record) in X-Request-Id, as AWS's and Vault's
   // answers carry theirs; answers refused before this hook get it from sendError.
@@ -87,6 +82,20 @@ export async function nativeApi(app: FastifyInstance, { service, asymmetric, ide
     if (body.length === 0) done(null, undefined);
     else json(request, body as string, done);
   });
+}
+
+export async function nativeApi(app: FastifyInstance, { service, asymmetric, identity, machines, audit, macs, secrets, retention, distribution, imports, keyBackups, grants, sys }: NativeApiOptions): Promise<void> {
+  const docs: RouteDoc[] = [];
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/v1/")) docs.push({ method: route.method, url: route.url, schema: route.schema as Record<string, TSchema> | undefined });
+  });
+  app.setErrorHandler(async (err, request, reply) => {
+    // Errors thrown by the service were audited by the door; anything else (bad JSON, schema
+    // violations, body too large) never reached it and is audited here, fail closed like the rest.
+    if (isTesseraError(err)) return sendError(request, reply, err);
+    return refuseFrameworkError(service, err, request, reply);
+  });
+  nativeBodies(app);
   app.setNotFoundHandler((request, reply) => refuseNoRoute(service, request, reply));
 
   const ok = (schema: TSchema) => ({ 200: schema, "4xx": S.ErrorResponse, "5xx": S.ErrorResponse });
