@@ -207,28 +207,25 @@ async function startBare(shapes, durableDir) {
   const name = durableDir === undefined ? "bare" : "bare-durable";
   const durable = durableDir === undefined ? {} : { BENCH_DURABLE_RECORD_BYTES: String(config.durableRecordBytes), BENCH_DURABLE_DIR: durableDir };
   const entry = startChild(name, "bare-server.mjs", { env: { BENCH_SHAPES: JSON.stringify(shapes), ...durable }, execArgv: profileArgs(name) });
-  const port = await unlessExits(
+  return { entry, url: await reportedUrl(entry, "bare server") };
+}
+
+/** The URL of a baseline server once it reports `{ port }` over IPC (10 s at most). */
+function reportedUrl(entry, what) {
+  return unlessExits(
     entry,
     new Promise((resolve, reject) => {
-      entry.child.once("message", (m) => resolve(m.port));
-      setTimeout(() => reject(new Error(`bare server did not start within 10 s:\n${entry.output()}`)), 10_000).unref();
+      entry.child.once("message", (m) => resolve(`http://127.0.0.1:${m.port}`));
+      setTimeout(() => reject(new Error(`${what} did not start within 10 s:\n${entry.output()}`)), 10_000).unref();
     }),
   );
-  return { entry, url: `http://127.0.0.1:${port}` };
 }
 
 /** The floor (floor-server.mjs): accepts the root token; its durable records go to `durableDir`. */
 async function startFloor(durableDir) {
   const env = { BENCH_FLOOR_TOKEN: config.rootToken, BENCH_DURABLE_RECORD_BYTES: String(config.durableRecordBytes), BENCH_DURABLE_DIR: durableDir };
   const entry = startChild("floor", "floor-server.mjs", { env, execArgv: [...TESSERA_NODE_FLAGS, ...profileArgs("floor")] });
-  const port = await unlessExits(
-    entry,
-    new Promise((resolve, reject) => {
-      entry.child.once("message", (m) => resolve(m.port));
-      setTimeout(() => reject(new Error(`the floor server did not start within 10 s:\n${entry.output()}`)), 10_000).unref();
-    }),
-  );
-  return { entry, url: `http://127.0.0.1:${port}` };
+  return { entry, url: await reportedUrl(entry, "the floor server") };
 }
 
 // ── HTTP set-up calls ───────────────────────────────────────────────────────────────────────────
