@@ -1,8 +1,9 @@
 /**
- * The *floor* for bench/run.mjs: the parts of a native Encrypt request that Tessera cannot drop
- * without dropping a promise it makes, and nothing else. It is Fastify with the options of Tessera's
- * `buildApp` (app.ts), the native API's JSON parser and request-id hook (`nativeBodies`), the
- * Encrypt route with Tessera's own schemas (@tessera/protocol), and a handler that
+ * The *floor* for bench/run.mjs: a native Encrypt request served as Tessera's HTTP layer serves it,
+ * with only the work Tessera cannot drop without breaking a promise it makes (a checked credential,
+ * the seal, a durable record). It is Fastify with the options of Tessera's `buildApp` (app.ts), the
+ * native API's JSON parser and request-id hook (`nativeBodies`), the Encrypt route with Tessera's own
+ * schemas (@tessera/protocol), and a handler that
  *
  *   - hashes the caller's token and finds it in a map (the least a token check can do);
  *   - seals the plaintext with Tessera's own `encryptEnvelope` under a prepared XAES-256-GCM key
