@@ -35,8 +35,8 @@ const recordBytes = Number(process.env.BENCH_DURABLE_RECORD_BYTES ?? 0);
 if (!token || !(recordBytes > 0)) throw new Error("BENCH_FLOOR_TOKEN and BENCH_DURABLE_RECORD_BYTES are required");
 const durable = groupCommit(join(process.env.BENCH_DURABLE_DIR ?? ".", "floor-trail.jsonl"), recordBytes);
 
-/** Tokens by their SHA-256, as Tessera's token store keeps them. */
-const tokens = new Map([[sha256Hex(token), { root: true }]]);
+/** The accepted token's SHA-256, as Tessera's token store keeps tokens. */
+const tokenHashes = new Set([sha256Hex(token)]);
 
 /** One key, version 1, as the keyring caches it: material, its prepared XAES key, the cached header. */
 const key = (() => {
@@ -73,7 +73,7 @@ app.post(
   { schema: { params: KeyParams, body: S.EncryptRequest, response: { 200: S.EncryptResponse, "4xx": S.ErrorResponse, "5xx": S.ErrorResponse } } },
   async (request) => {
     const presented = request.headers["x-tessera-token"];
-    if (typeof presented !== "string" || tokens.get(sha256Hex(presented)) === undefined) throw new TesseraError("Unauthenticated", "no valid token");
+    if (typeof presented !== "string" || !tokenHashes.has(sha256Hex(presented))) throw new TesseraError("Unauthenticated", "no valid token");
     if (request.params.key !== key.name && request.params.key !== key.id) throw new TesseraError("NotFound", "no such key");
     const plaintext = decodeBytes(request.body.plaintext, "/plaintext", MAX_PLAINTEXT_BYTES);
     let ciphertext;
